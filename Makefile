@@ -1,0 +1,46 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# splice: rebootless security updates for Linux.
+#
+#   make          install what is missing, fetch and build the kernel and tools
+#   make check    all of the above, then every test; ends with "N passed, N failed"
+#   make vm       boot the built kernel in QEMU with a shell on the console
+#   make clean    remove test VM output and logs (keeps the kernel build)
+#   make distclean  remove the whole build folder
+#
+# Variables: KERNEL_VERSION (7.2.12), KERNEL_DEB_VERSION ($(KERNEL_VERSION)-1),
+# SPLICE_BUILD (./build), SPLICE_CACHE (~/.cache/splice), JOBS (nproc),
+# VM_SMP (2), VM_MEM (1G), VM_TIMEOUT (300).
+
+SPLICE_SRC := $(CURDIR)
+SPLICE_BUILD ?= $(SPLICE_SRC)/build
+SPLICE_CACHE ?= $(HOME)/.cache/splice
+KERNEL_VERSION ?= 7.2.12
+KERNEL_TREE ?= $(SPLICE_BUILD)/linux-$(KERNEL_VERSION)
+BINDGEN_VERSION ?= 0.73.0
+LIBCLANG_VERSION ?= 18.1.1
+
+export SPLICE_SRC SPLICE_BUILD SPLICE_CACHE KERNEL_VERSION KERNEL_TREE
+export BINDGEN_VERSION LIBCLANG_VERSION
+export PATH := $(SPLICE_CACHE)/bindgen-$(BINDGEN_VERSION)/bin:$(HOME)/.cargo/bin:$(PATH)
+export LIBCLANG_PATH := $(SPLICE_CACHE)/libclang-$(LIBCLANG_VERSION)/lib
+
+S := scripts/splice
+
+.PHONY: all build check vm clean distclean
+all: build
+
+build:
+	@$(S)/check.sh build
+
+check:
+	@$(S)/check.sh check
+
+vm: build
+	@$(S)/vm.sh shell
+
+clean:
+	rm -rf $(SPLICE_BUILD)/vm $(SPLICE_BUILD)/logs
+
+distclean:
+	rm -rf $(SPLICE_BUILD)

@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+# Build KERNEL_TREE (bzImage and modules) with Kbuild, incrementally.
+#
+# Progress is shown as a line every 30 seconds; the full output goes to
+# build/logs/kernel-build.log. After a successful build the tree is saved in
+# $SPLICE_CACHE/trees (see tree-cache.sh) so that a fresh clone on this machine
+# starts from it.
+. "$(dirname "$0")/lib.sh"
+
+TREE=$KERNEL_TREE
+log=$SPLICE_LOGS/kernel-build.log
+jobs=${JOBS:-$(nproc)}
+
+run_logged "$SPLICE_LOGS/rustavailable.log" make -C "$TREE" rustavailable
+
+say "building linux-$KERNEL_VERSION (-j$jobs; log: $log)"
+start=$(date +%s)
+set +e
+make -C "$TREE" -j"$jobs" bzImage modules 2>&1 | tee "$log" | gawk -v start="$start" '
+	/ error:|Error [0-9]|\*\*\*|^error/ { print "    " $0; fflush() }
+	/^  [A-Z]+/ { n++ }
+	{ now = systime(); if (now - last >= 30) { last = now; printf "    ... %d steps, %d s\n", n, now - start; fflush() } }
+	END { printf "    %d build steps\n", n }'
+rc=${PIPESTATUS[0]}
+set -e
+[ "$rc" -eq 0 ] || die "kernel build failed (log: $log)"
+say "kernel built in $(($(date +%s) - start)) s: $TREE/arch/x86/boot/bzImage"
+"$SPLICE_SRC/scripts/splice/tree-cache.sh" save

@@ -1,0 +1,83 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+# The phases behind the top-level Makefile:
+#
+#   check.sh build    install what is missing, fetch, overlay, configure, build
+#   check.sh check    build, then every test; ends with "N passed, N failed"
+#
+# Each phase's duration is printed at the end. A failing phase stops the run
+# with its one-line reason (the phase's script names the log).
+. "$(dirname "$0")/lib.sh"
+SPLICE_ME=splice
+what=${1:-build}
+S=$SPLICE_SRC/scripts/splice
+
+timings=$SPLICE_LOGS/timings
+: >"$timings"
+passed=0
+failed=0
+
+# phase NAME CMD...: run CMD as a named phase and record its duration.
+phase() {
+	local name=$1; shift
+	local t0 rc
+	t0=$(date +%s.%N)
+	printf '\n==> %s\n' "$name"
+	if "$@"; then rc=0; else rc=$?; fi
+	printf '  %-12s %7.1f s\n' "$name" "$(echo "$(date +%s.%N) - $t0" | bc)" >>"$timings"
+	return $rc
+}
+
+# build_phase NAME CMD...: a phase that must succeed.
+build_phase() {
+	phase "$@" || { print_timings; die "phase '$1' failed"; }
+}
+
+print_timings() {
+	printf '\nPhase timings:\n'
+	cat "$timings"
+}
+
+# test_phase NAME CMD...: run a test command; its last "N passed, N failed"
+# line is added to the totals; a non-zero exit with no failure counted is
+# counted as one failure.
+test_phase() {
+	local name=$1; shift
+	local out=$SPLICE_LOGS/test-$name.log rc line p=0 f=0
+	if phase "$name" "$@" > >(tee "$out") 2>&1; then rc=0; else rc=$?; fi
+	wait
+	line=$(grep -E '[0-9]+ passed, [0-9]+ failed' "$out" | tail -n 1 || true)
+	if [ -n "$line" ]; then
+		p=$(echo "$line" | sed -E 's/^(.*[^0-9])?([0-9]+) passed, ([0-9]+) failed.*/\2/')
+		f=$(echo "$line" | sed -E 's/^(.*[^0-9])?([0-9]+) passed, ([0-9]+) failed.*/\3/')
+	fi
+	if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then f=1; fi
+	passed=$((passed + p))
+	failed=$((failed + f))
+}
+
+build() {
+	build_phase deps "$S/deps.sh"
+	build_phase fetch "$S/fetch-kernel.sh"
+	build_phase overlay "$S/overlay.sh"
+	build_phase config "$S/config.sh"
+	build_phase kernel "$S/build-kernel.sh"
+}
+
+case "$what" in
+build)
+	build
+	print_timings
+	;;
+check)
+	build
+	test_phase vm-tests "$S/vm.sh" test
+	print_timings
+	echo
+	echo "$passed passed, $failed failed"
+	[ "$failed" -eq 0 ]
+	;;
+*)
+	die "unknown phase set '$what' (build or check)"
+	;;
+esac

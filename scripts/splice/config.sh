@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+# Configure KERNEL_TREE: a base target (tinyconfig) plus config fragments,
+# merged with the kernel's scripts/kconfig/merge_config.sh. Then check that
+# every option the fragments ask for really ended up as asked, and stop with
+# the list of those that did not (an unmet dependency drops them silently).
+#
+#   config.sh [BASE_TARGET FRAGMENT...]     default: tinyconfig configs/test.config
+#
+# The configuration is made anew only when the fragments, the base target or
+# the Kconfig files of splice changed, so an unchanged config does not cause
+# a rebuild.
+. "$(dirname "$0")/lib.sh"
+
+TREE=$KERNEL_TREE
+BASE=${1:-tinyconfig}
+shift || true
+if [ $# -eq 0 ]; then
+	set -- "$SPLICE_SRC/scripts/splice/configs/test.config"
+fi
+for f in "$@"; do [ -f "$f" ] || die "config fragment $f not found"; done
+
+stamp=$TREE/.splice/config.stamp
+key=$( { echo "$BASE"; cat "$@"; cat "$TREE/kernel/splice/Kconfig" 2>/dev/null; } | sha256sum | cut -d' ' -f1)
+if [ -f "$TREE/.config" ] && [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$key" ]; then
+	say "configuration unchanged"
+	exit 0
+fi
+
+log=$SPLICE_LOGS/config.log
+say "configuring: $BASE + $(for f in "$@"; do basename "$f"; done | tr '\n' ' ')"
+run_logged "$log" make -C "$TREE" "$BASE"
+run_logged "$log.merge" env -C "$TREE" scripts/kconfig/merge_config.sh -m .config "$@"
+run_logged "$log.olddefconfig" make -C "$TREE" olddefconfig
+
+# Every CONFIG_X=v must be in .config as written; every "# CONFIG_X is not set"
+# must not be set.
+missing=()
+while IFS= read -r line; do
+	case "$line" in
+	CONFIG_*=*)
+		grep -qxF "$line" "$TREE/.config" || {
+			got=$(grep -E "^(# )?${line%%=*}[= ]" "$TREE/.config" || echo "${line%%=*} absent")
+			missing+=("$line (got: $got)")
+		}
+		;;
+	"# CONFIG_"*" is not set")
+		opt=${line#\# }
+		opt=${opt%% *}
+		grep -qE "^$opt=" "$TREE/.config" && missing+=("$line (got: $(grep -E "^$opt=" "$TREE/.config"))")
+		;;
+	esac
+done < <(cat "$@")
+if [ ${#missing[@]} -gt 0 ]; then
+	printf '    %s\n' "${missing[@]}" >&2
+	rm -f "$stamp"
+	die "${#missing[@]} requested option(s) did not take effect (see above; an unmet dependency or a typo)"
+fi
+echo "$key" >"$stamp"
+say "configuration ready ($(grep -c '=y' "$TREE/.config") options set)"

@@ -1,0 +1,38 @@
+# SPDX-License-Identifier: GPL-2.0
+# Shared helpers for the splice build scripts. Source, do not run.
+#
+# Every script takes its locations from the environment the top-level Makefile
+# exports: SPLICE_SRC (the repository), SPLICE_BUILD (the build folder),
+# SPLICE_CACHE (downloads kept between clones, ~/.cache/splice by default),
+# KERNEL_VERSION and KERNEL_TREE.
+
+set -euo pipefail
+
+: "${SPLICE_SRC:=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}"
+: "${SPLICE_BUILD:=$SPLICE_SRC/build}"
+: "${SPLICE_CACHE:=${XDG_CACHE_HOME:-$HOME/.cache}/splice}"
+: "${KERNEL_VERSION:=7.2.12}"
+: "${KERNEL_TREE:=$SPLICE_BUILD/linux-$KERNEL_VERSION}"
+SPLICE_LOGS="$SPLICE_BUILD/logs"
+mkdir -p "$SPLICE_LOGS"
+
+# The script's name, for messages.
+SPLICE_ME=$(basename "$0" .sh)
+
+say() { printf '[%s] %s\n' "$SPLICE_ME" "$*"; }
+warn() { printf '[%s] warning: %s\n' "$SPLICE_ME" "$*" >&2; }
+# die REASON: one line that names what failed (and where its log is), then exit 1.
+die() { printf '[%s] error: %s\n' "$SPLICE_ME" "$*" >&2; exit 1; }
+
+# run_logged LOG CMD...: run CMD with its output in LOG; on failure, show the
+# log's tail and die naming the command and the log.
+run_logged() {
+	local log=$1; shift
+	if ! "$@" >"$log" 2>&1; then
+		tail -n 25 "$log" | sed 's/^/    /' >&2
+		die "'$*' failed (log: $log)"
+	fi
+}
+
+# sha256 FILE
+sha256() { sha256sum "$1" | cut -d' ' -f1; }

@@ -1,0 +1,119 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+# Boot the splice kernel in QEMU (TCG, at least 2 CPUs).
+#
+#   vm.sh shell [DIR...]     interactive shell on the console (make vm)
+#   vm.sh test  [DIR...]     run the guest tests; exit 0 only if all passed
+#
+# DIRs are copied under /splice/ in the guest (see mkinitramfs.sh).
+# Environment: VM_SMP (2), VM_MEM (1G), VM_TIMEOUT (300 s), VM_NAME (test).
+#
+# In test mode the console goes to build/vm/$VM_NAME/console.log and the guest
+# prints its KTAP results on a second serial port, results.log. A run that
+# panics, hangs, or never prints its final line is a failure, and the console
+# log is named. KUnit results in the console log are parsed with the kernel's
+# tools/testing/kunit/kunit.py. The last line is "vm: N passed, N failed".
+. "$(dirname "$0")/lib.sh"
+
+mode=${1:-shell}; shift || true
+SMP=${VM_SMP:-2}
+MEM=${VM_MEM:-1G}
+TIMEOUT=${VM_TIMEOUT:-300}
+NAME=${VM_NAME:-test}
+kernel=$KERNEL_TREE/arch/x86/boot/bzImage
+[ -f "$kernel" ] || die "no kernel at $kernel (run make first)"
+[ "$SMP" -ge 2 ] || die "VM_SMP must be at least 2 so SMP paths are exercised"
+
+dir=$SPLICE_BUILD/vm/$NAME
+mkdir -p "$dir"
+initrd=$dir/initramfs.cpio.gz
+"$SPLICE_SRC/scripts/splice/mkinitramfs.sh" "$initrd" "$@"
+
+qemu=(qemu-system-x86_64 -M pc -cpu max -accel tcg -smp "$SMP" -m "$MEM"
+	-no-reboot -display none -kernel "$kernel" -initrd "$initrd")
+append="console=ttyS0 panic=-1 oops=panic"
+
+if [ "$mode" = shell ]; then
+	exec "${qemu[@]}" -nographic -serial mon:stdio -append "$append SPLICE_MODE=shell"
+fi
+[ "$mode" = test ] || die "unknown mode '$mode' (shell or test)"
+
+console=$dir/console.log
+results=$dir/results.log
+rm -f "$console" "$results"
+say "booting linux-$KERNEL_VERSION with $SMP CPUs (console: $console)"
+start=$(date +%s)
+set +e
+timeout -k 10 "$TIMEOUT" "${qemu[@]}" -monitor none \
+	-serial "file:$console" -serial "file:$results" \
+	-append "$append SPLICE_MODE=test" </dev/null >"$dir/qemu.log" 2>&1
+rc=$?
+set -e
+say "guest ran for $(($(date +%s) - start)) s"
+
+pass=0
+fail=0
+ok() { pass=$((pass + 1)); echo "ok - $*"; }
+notok() { fail=$((fail + 1)); echo "not ok - $*"; }
+
+if [ $rc -eq 124 ] || [ $rc -eq 137 ]; then
+	notok "guest finished within ${TIMEOUT}s (timed out; console: $console)"
+elif [ $rc -ne 0 ]; then
+	notok "qemu exited with status $rc (log: $dir/qemu.log, console: $console)"
+fi
+if grep -qE 'Kernel panic|BUG:|Oops|general protection fault|WARNING:|Call Trace:' "$console" 2>/dev/null; then
+	grep -nE 'Kernel panic|BUG:|Oops|general protection fault|WARNING:' "$console" | head -5 | sed 's/^/    /'
+	notok "kernel log free of panics, oopses and warnings (console: $console)"
+else
+	ok "kernel log free of panics, oopses and warnings"
+fi
+
+# KUnit, as the kernel's own parser reads it.
+kunit_json=$dir/kunit.json
+if python3 "$KERNEL_TREE/tools/testing/kunit/kunit.py" parse --json="$kunit_json" \
+	<"$console" >"$dir/kunit.txt" 2>&1; then kunit_rc=0; else kunit_rc=$?; fi
+read -r kp kf ks < <(python3 - "$kunit_json" <<'PY'
+import json, sys
+try:
+    d = json.load(open(sys.argv[1]))
+except Exception:
+    print(0, 0, 0); sys.exit()
+p = f = s = 0
+def walk(t):
+    global p, f, s
+    subs = t.get("sub_groups") or []
+    cases = t.get("test_cases") or []
+    for c in cases:
+        st = c.get("status")
+        if st == "PASS": p += 1
+        elif st == "SKIP": s += 1
+        else: f += 1
+    for g in subs: walk(g)
+walk(d)
+print(p, f, s)
+PY
+)
+if [ "${kp:-0}" -gt 0 ] && [ "${kf:-0}" -eq 0 ] && [ $kunit_rc -eq 0 ]; then
+	ok "KUnit: $kp test cases passed, $ks skipped ($(grep -c '^ *ok [0-9]* [a-z]' "$console" 2>/dev/null || true) ok lines)"
+else
+	sed -n '/FAILED\|CRASHED\|not ok/p' "$dir/kunit.txt" | head -10 | sed 's/^/    /'
+	notok "KUnit: $kp passed, $kf failed, $ks skipped (parser status $kunit_rc; see $dir/kunit.txt)"
+fi
+pass=$((pass + ${kp:-0}))
+fail=$((fail + ${kf:-0}))
+
+# The guest's own tests.
+if [ -s "$results" ]; then
+	sed -n '/^#/p' "$results" | sed 's/^/    /'
+	while IFS= read -r l; do
+		case "$l" in
+		"ok "*) ok "guest: ${l#ok }" ;;
+		"not ok "*) notok "guest: ${l#not ok }" ;;
+		esac
+	done < <(grep -E '^(not )?ok [0-9]+ ' "$results")
+fi
+if ! grep -q '^# splice-guest: done' "$results" 2>/dev/null; then
+	notok "guest tests ran to the end (no final line in $results; console: $console)"
+fi
+echo "vm: $pass passed, $fail failed"
+[ $fail -eq 0 ]

@@ -1,0 +1,29 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+# Run the splice guest tests and print the results as KTAP.
+#
+# Each test is an executable tests/NN-name.sh: exit 0 is a pass, 4 a skip
+# (KSFT_SKIP), anything else a failure. Its output is printed as KTAP
+# diagnostics. The last line, "# splice-guest: done", tells the host that the
+# run finished; without it the host counts the run as failed.
+here=$(dirname "$0")
+tests=$(ls "$here"/tests/*.sh 2>/dev/null)
+n=0
+for t in $tests; do n=$((n + 1)); done
+echo "KTAP version 1"
+echo "1..$n"
+i=0
+for t in $tests; do
+	i=$((i + 1))
+	name=$(basename "$t" .sh)
+	name=${name#[0-9][0-9]-}
+	out=$(sh "$t" 2>&1)
+	rc=$?
+	[ -n "$out" ] && echo "$out" | sed 's/^/# /'
+	case $rc in
+	0) echo "ok $i $name" ;;
+	4) echo "ok $i $name # SKIP" ;;
+	*) echo "not ok $i $name # exit status $rc" ;;
+	esac
+done
+echo "# splice-guest: done"
