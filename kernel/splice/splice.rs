@@ -24,8 +24,11 @@ struct Root;
 
 impl Operations for Root {
     type Id = RootFile;
-    const ATTRIBUTES: &'static [Attribute<RootFile>] =
-        &[Attribute::new(c"version", Mode::READ_ONLY, RootFile::Version)];
+    const ATTRIBUTES: &'static [Attribute<RootFile>] = &[Attribute::new(
+        c"version",
+        Mode::READ_ONLY,
+        RootFile::Version,
+    )];
 
     fn show(&self, file: RootFile, page: &mut Page<'_>) -> Result {
         match file {

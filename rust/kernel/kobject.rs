@@ -130,7 +130,10 @@ impl<I> Attribute<I> {
     pub const fn new(name: &'static CStr, mode: Mode, id: I) -> Self {
         // SAFETY: All-zero is a valid `struct attribute` (null pointers and zero integers).
         let mut raw: bindings::attribute = unsafe { core::mem::zeroed() };
-        raw.name = name.as_ptr().cast();
+        // `CStrExt::as_char_ptr` is not a `const fn`; `cast` gives the same pointer.
+        #[allow(clippy::disallowed_methods)]
+        let name_ptr = name.as_ptr().cast();
+        raw.name = name_ptr;
         raw.mode = mode.as_raw();
         // INVARIANT: `name` is `'static` and NUL-terminated, `Mode` only holds valid modes.
         Self { raw, id }
@@ -213,7 +216,7 @@ impl<T: Operations> Vtable<T> {
     unsafe fn data<'a>(kobj: *mut bindings::kobject) -> &'a T {
         // SAFETY: By the safety requirements `kobj` is the `kobj` field of an `Inner<T>`, which
         // lives as long as the kobject is referenced (our caller holds a reference).
-        unsafe { &(*container_of!(Opaque::cast_from(kobj), Inner<T>, kobj)).data }
+        unsafe { &(*crate::container_of!(Opaque::cast_from(kobj), Inner<T>, kobj)).data }
     }
 
     /// # Safety
@@ -222,7 +225,7 @@ impl<T: Operations> Vtable<T> {
     unsafe fn id(attr: *mut bindings::attribute) -> T::Id {
         // SAFETY: `Dir::create` registers only the `raw` field of elements of `T::ATTRIBUTES`,
         // which are `'static`.
-        unsafe { (*container_of!(attr, Attribute<T::Id>, raw)).id }
+        unsafe { (*crate::container_of!(attr, Attribute<T::Id>, raw)).id }
     }
 
     /// # Safety
@@ -240,7 +243,8 @@ impl<T: Operations> Vtable<T> {
         let id = unsafe { Self::id(attr) };
         // SAFETY: sysfs hands `show` a buffer of `PAGE_SIZE` bytes that nobody else uses
         // during the call.
-        let page = unsafe { core::slice::from_raw_parts_mut(buf.cast::<u8>(), crate::page::PAGE_SIZE) };
+        let page =
+            unsafe { core::slice::from_raw_parts_mut(buf.cast::<u8>(), crate::page::PAGE_SIZE) };
         let mut page = Page(Formatter::new(page));
         from_result(|| {
             data.show(id, &mut page)?;
@@ -277,7 +281,9 @@ impl<T: Operations> Vtable<T> {
     unsafe extern "C" fn release(kobj: *mut bindings::kobject) {
         // SAFETY: The kobject is embedded in an `Inner<T>` that `Dir::create` allocated with
         // `KBox`; nobody refers to it any more.
-        drop(unsafe { KBox::from_raw(container_of!(Opaque::cast_from(kobj), Inner<T>, kobj).cast_mut()) });
+        drop(unsafe {
+            KBox::from_raw(crate::container_of!(Opaque::cast_from(kobj), Inner<T>, kobj).cast_mut())
+        });
     }
 }
 
@@ -339,21 +345,24 @@ impl<T: Operations> Dir<T> {
         // From here on `release` frees `inner`: every error path drops the reference.
         // SAFETY: `kobj` is initialised, `parent` is live by the safety requirements, and the
         // format string consumes exactly one NUL-terminated string argument.
-        let ret = unsafe { bindings::kobject_add(kobj, parent, c"%s".as_ptr().cast(), name.as_ptr()) };
+        let ret =
+            unsafe { bindings::kobject_add(kobj, parent, c"%s".as_char_ptr(), name.as_char_ptr()) };
         if let Err(e) = to_result(ret) {
             // SAFETY: We own the only reference; dropping it calls `release`.
             unsafe { bindings::kobject_put(kobj) };
             return Err(e);
         }
-        // SAFETY: `inner` is non-null (it came from a `KBox`).
         // INVARIANT: The kobject is initialised with our ktype, added, and we own a reference.
         let dir = Self {
+            // SAFETY: `inner` is non-null (it came from a `KBox`).
             inner: unsafe { NonNull::new_unchecked(inner) },
         };
         for attr in T::ATTRIBUTES {
             // SAFETY: `kobj` is in sysfs; `attr.raw` is `'static` and valid by the invariants
             // of `Attribute`. On failure, dropping `dir` removes what was made.
-            to_result(unsafe { bindings::sysfs_create_file_ns(kobj, &attr.raw, core::ptr::null()) })?;
+            to_result(unsafe {
+                bindings::sysfs_create_file_ns(kobj, &attr.raw, core::ptr::null())
+            })?;
         }
         Ok(dir)
     }
@@ -372,7 +381,13 @@ impl<T: Operations> Dir<T> {
     /// Whether the directory holds a file (or subdirectory) named `name`.
     pub fn has_file(&self, name: &CStr) -> bool {
         // SAFETY: The kobject is in sysfs, so `sd` is its live kernfs node.
-        let node = unsafe { bindings::kernfs_find_and_get_ns((*self.kobj()).sd, name.as_ptr().cast(), core::ptr::null()) };
+        let node = unsafe {
+            bindings::kernfs_find_and_get_ns(
+                (*self.kobj()).sd,
+                name.as_char_ptr(),
+                core::ptr::null(),
+            )
+        };
         if node.is_null() {
             return false;
         }

@@ -17,7 +17,7 @@ run_logged "$SPLICE_LOGS/rustavailable.log" make -C "$TREE" rustavailable
 say "building linux-$KERNEL_VERSION (-j$jobs; log: $log)"
 start=$(date +%s)
 set +e
-make -C "$TREE" -j"$jobs" bzImage modules 2>&1 | tee "$log" | gawk -v start="$start" '
+make -C "$TREE" -j"$jobs" CLIPPY=1 bzImage modules 2>&1 | tee "$log" | gawk -v start="$start" '
 	/ error:|Error [0-9]|\*\*\*|^error/ { print "    " $0; fflush() }
 	/^  [A-Z]+/ { n++ }
 	{ now = systime(); if (now - last >= 30) { last = now; printf "    ... %d steps, %d s\n", n, now - start; fflush() } }

@@ -71,6 +71,7 @@ build)
 	;;
 check)
 	build
+	test_phase lint "$S/lint.sh"
 	test_phase vm-tests "$S/vm.sh" test
 	print_timings
 	echo

@@ -12,8 +12,8 @@
 out=$1; shift
 busybox=$(command -v busybox || true)
 [ -n "$busybox" ] || busybox=/bin/busybox
-ldd "$busybox" 2>&1 | grep -q 'not a dynamic executable' ||
-	die "$busybox is not statically linked (install busybox-static)"
+interp=$(readelf -l "$busybox" 2>/dev/null | grep -c 'program interpreter' || true)
+[ "$interp" = 0 ] || die "$busybox is not statically linked (install busybox-static)"
 
 root=$(mktemp -d "$SPLICE_BUILD/initramfs.XXXXXX")
 trap 'rm -rf "$root"' EXIT

@@ -94,7 +94,7 @@ print(p, f, s)
 PY
 )
 if [ "${kp:-0}" -gt 0 ] && [ "${kf:-0}" -eq 0 ] && [ $kunit_rc -eq 0 ]; then
-	ok "KUnit: $kp test cases passed, $ks skipped ($(grep -c '^ *ok [0-9]* [a-z]' "$console" 2>/dev/null || true) ok lines)"
+	ok "KUnit: $kp test cases passed, $ks skipped"
 else
 	sed -n '/FAILED\|CRASHED\|not ok/p' "$dir/kunit.txt" | head -10 | sed 's/^/    /'
 	notok "KUnit: $kp passed, $kf failed, $ks skipped (parser status $kunit_rc; see $dir/kunit.txt)"
