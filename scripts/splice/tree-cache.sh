@@ -14,5 +14,6 @@ deb_version=$(cat "$KERNEL_TREE/.splice/debian-version" 2>/dev/null) ||
 	die "$KERNEL_TREE has no .splice/debian-version (not made by fetch-kernel.sh)"
 dst=$SPLICE_CACHE/trees/linux-$deb_version
 mkdir -p "$dst"
+realpath "$KERNEL_TREE" >"$KERNEL_TREE/.splice/origin"
 rsync -a --delete "$KERNEL_TREE/" "$dst/"
 say "saved the built tree to $dst"
