@@ -71,6 +71,7 @@ build)
 	;;
 check)
 	build
+	test_phase host-tests "$SPLICE_SRC/tools/testing/selftests/splice/host/run.sh"
 	test_phase lint "$S/lint.sh"
 	test_phase vm-tests "$S/vm.sh" test
 	print_timings

@@ -33,28 +33,9 @@ run_logged "$log" make -C "$TREE" "$BASE"
 run_logged "$log.merge" env -C "$TREE" scripts/kconfig/merge_config.sh -m .config "$@"
 run_logged "$log.olddefconfig" make -C "$TREE" olddefconfig
 
-# Every CONFIG_X=v must be in .config as written; every "# CONFIG_X is not set"
-# must not be set.
-missing=()
-while IFS= read -r line; do
-	case "$line" in
-	CONFIG_*=*)
-		grep -qxF "$line" "$TREE/.config" || {
-			got=$(grep -E "^(# )?${line%%=*}[= ]" "$TREE/.config" || echo "${line%%=*} absent")
-			missing+=("$line (got: $got)")
-		}
-		;;
-	"# CONFIG_"*" is not set")
-		opt=${line#\# }
-		opt=${opt%% *}
-		grep -qE "^$opt=" "$TREE/.config" && missing+=("$line (got: $(grep -E "^$opt=" "$TREE/.config"))")
-		;;
-	esac
-done < <(cat "$@")
-if [ ${#missing[@]} -gt 0 ]; then
-	printf '    %s\n' "${missing[@]}" >&2
+if ! "$SPLICE_SRC/scripts/splice/config-verify.sh" "$TREE/.config" "$@"; then
 	rm -f "$stamp"
-	die "${#missing[@]} requested option(s) did not take effect (see above; an unmet dependency or a typo)"
+	die "requested options did not take effect (listed above; an unmet dependency or a typo)"
 fi
 echo "$key" >"$stamp"
 say "configuration ready ($(grep -c '=y' "$TREE/.config") options set)"

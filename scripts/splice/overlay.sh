@@ -67,7 +67,7 @@ for ((i = ${#have[@]} - 1; i >= keep; i--)); do
 	p=${have[$i]}
 	say "reversing changed or removed patch $p"
 	log=$SPLICE_LOGS/overlay-reverse-$p.log
-	patch -d "$TREE" -p1 -R --no-backup-if-mismatch <"$STATE/patches/$p" >"$log" 2>&1 ||
+	patch -d "$TREE" -p1 --fuzz=0 -R --no-backup-if-mismatch <"$STATE/patches/$p" >"$log" 2>&1 ||
 		die "the applied patch $p cannot be reversed (log: $log); remove $TREE (make distclean) to start from clean sources"
 	rm -f "$STATE/patches/$p"
 done
@@ -75,10 +75,10 @@ done
 for ((i = keep; i < ${#want[@]}; i++)); do
 	p=${want[$i]}
 	log=$SPLICE_LOGS/overlay-$p.log
-	if ! patch -d "$TREE" -p1 --forward --dry-run <"$PATCHDIR/$p" >"$log" 2>&1; then
+	if ! patch -d "$TREE" -p1 --fuzz=0 --forward --dry-run <"$PATCHDIR/$p" >"$log" 2>&1; then
 		die "patch $p does not apply to linux-$KERNEL_VERSION (log: $log)"
 	fi
-	patch -d "$TREE" -p1 --forward --no-backup-if-mismatch <"$PATCHDIR/$p" >>"$log" 2>&1 ||
+	patch -d "$TREE" -p1 --fuzz=0 --forward --no-backup-if-mismatch <"$PATCHDIR/$p" >>"$log" 2>&1 ||
 		die "patch $p failed (log: $log)"
 	cp "$PATCHDIR/$p" "$STATE/patches/$p"
 	say "applied $p"
