@@ -6,6 +6,13 @@
 //! (kernel modules made by `splice-create`). The administrator drives it through
 //! `/sys/kernel/splice/`. See `Documentation/splice/` for the design and the ABI.
 
+// The pack parser and the stage machine are used by the KUnit tests; the registry that uses
+// them at run time comes with pack loading.
+#[cfg_attr(not(CONFIG_SPLICE_KUNIT_TEST), allow(dead_code))]
+mod pack;
+#[cfg_attr(not(CONFIG_SPLICE_KUNIT_TEST), allow(dead_code))]
+mod stage;
+
 use core::fmt::Write;
 use kernel::kobject::{Attribute, Dir, Mode, Operations, Page};
 use kernel::prelude::*;

@@ -1,0 +1,765 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The metadata table of a splice pack, format version 1.
+//!
+//! A pack module hands the core one read-only byte blob that describes the pack: its identity,
+//! the pre-patch code of every function of each changed object (for run-pre matching), the
+//! relocations in that code, and the targets (pre function to replace, replacement function of
+//! the pack). All integers are little-endian. The layout is documented in
+//! `Documentation/splice/pack-format.rst`; `tools/splice` writes it.
+//!
+//! [`Pack::parse`] checks every offset, count, index and string of the blob before anything
+//! looks at it, so the accessors cannot go out of bounds: a malformed blob is a
+//! [`PackError`], which the core reports as `bad_pack`, never a crash.
+
+use kernel::prelude::*;
+
+/// The first eight bytes of every blob.
+pub(crate) const MAGIC: [u8; 8] = *b"SPLCPACK";
+/// The format version this core reads.
+pub(crate) const VERSION: u32 = 1;
+/// Size of the fixed header.
+pub(crate) const HEADER_SIZE: usize = 128;
+/// Longest build-id a header can hold.
+pub(crate) const BUILD_ID_MAX: usize = 32;
+
+/// Sizes of the table entries.
+pub(crate) const OBJECT_SIZE: usize = 16;
+pub(crate) const FUNCTION_SIZE: usize = 32;
+pub(crate) const RELOC_SIZE: usize = 24;
+pub(crate) const TARGET_SIZE: usize = 24;
+
+/// Header offsets.
+mod hdr {
+    pub(super) const VERSION: usize = 8;
+    pub(super) const HEADER_SIZE: usize = 12;
+    pub(super) const TOTAL_SIZE: usize = 16;
+    pub(super) const FLAGS: usize = 20;
+    pub(super) const NAME: usize = 24;
+    pub(super) const DESCRIPTION: usize = 28;
+    pub(super) const RELEASE: usize = 32;
+    pub(super) const BUILD_ID_LEN: usize = 36;
+    pub(super) const BUILD_ID: usize = 40;
+    pub(super) const STRINGS: usize = 72;
+    pub(super) const CODE: usize = 80;
+    pub(super) const OBJECTS: usize = 88;
+    pub(super) const FUNCTIONS: usize = 96;
+    pub(super) const RELOCS: usize = 104;
+    pub(super) const TARGETS: usize = 112;
+    pub(super) const RESERVED: usize = 120;
+}
+
+/// Why a blob is not a valid pack. Every variant is reported as the abort cause `bad_pack`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum PackError {
+    /// The blob is shorter than its header or than the size the header states.
+    Truncated,
+    /// The blob does not start with [`MAGIC`].
+    BadMagic,
+    /// The blob has a format version this core does not read.
+    BadVersion(u32),
+    /// A header field is out of its range (named).
+    BadHeader(&'static str),
+    /// A region of the blob (named) lies outside it.
+    OutOfBounds(&'static str),
+    /// A string reference does not point into the string table.
+    BadString,
+    /// An index (named) refers past the end of its table.
+    BadIndex(&'static str),
+    /// A relocation has an unknown type or lies outside its code.
+    BadReloc,
+}
+
+impl core::fmt::Display for PackError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            Self::Truncated => f.write_str("truncated"),
+            Self::BadMagic => f.write_str("bad magic"),
+            Self::BadVersion(v) => write!(f, "format version {v}, this kernel reads {VERSION}"),
+            Self::BadHeader(what) => write!(f, "bad header field {what}"),
+            Self::OutOfBounds(what) => write!(f, "{what} out of bounds"),
+            Self::BadString => f.write_str("bad string reference"),
+            Self::BadIndex(what) => write!(f, "bad {what} index"),
+            Self::BadReloc => f.write_str("bad relocation"),
+        }
+    }
+}
+
+type PResult<T> = core::result::Result<T, PackError>;
+
+fn u32_at(b: &[u8], off: usize) -> PResult<u32> {
+    let end = off.checked_add(4).ok_or(PackError::Truncated)?;
+    let bytes = b.get(off..end).ok_or(PackError::Truncated)?;
+    let mut a = [0u8; 4];
+    a.copy_from_slice(bytes);
+    Ok(u32::from_le_bytes(a))
+}
+
+fn u64_at(b: &[u8], off: usize) -> PResult<u64> {
+    let end = off.checked_add(8).ok_or(PackError::Truncated)?;
+    let bytes = b.get(off..end).ok_or(PackError::Truncated)?;
+    let mut a = [0u8; 8];
+    a.copy_from_slice(bytes);
+    Ok(u64::from_le_bytes(a))
+}
+
+fn usize_at(b: &[u8], off: usize) -> PResult<usize> {
+    usize::try_from(u32_at(b, off)?).map_err(|_| PackError::Truncated)
+}
+
+/// A checked `start..start + len` of the blob.
+#[derive(Clone, Copy, Debug, Default)]
+struct Span {
+    start: usize,
+    len: usize,
+}
+
+impl Span {
+    fn new(start: usize, len: usize, limit: usize, what: &'static str) -> PResult<Self> {
+        let end = start.checked_add(len).ok_or(PackError::OutOfBounds(what))?;
+        if len > 0 && (start < HEADER_SIZE || end > limit) {
+            return Err(PackError::OutOfBounds(what));
+        }
+        Ok(Self { start, len })
+    }
+
+    fn sub(&self, off: usize, len: usize, what: &'static str) -> PResult<Self> {
+        let end = off.checked_add(len).ok_or(PackError::OutOfBounds(what))?;
+        if end > self.len {
+            return Err(PackError::OutOfBounds(what));
+        }
+        Ok(Self {
+            start: self.start + off,
+            len,
+        })
+    }
+}
+
+/// A checked table: `count` entries of `size` bytes.
+#[derive(Clone, Copy, Debug, Default)]
+struct Table {
+    span: Span,
+    count: usize,
+    size: usize,
+}
+
+impl Table {
+    fn new(b: &[u8], at: usize, size: usize, limit: usize, what: &'static str) -> PResult<Self> {
+        let off = usize_at(b, at)?;
+        let count = usize_at(b, at + 4)?;
+        let len = count
+            .checked_mul(size)
+            .ok_or(PackError::OutOfBounds(what))?;
+        Ok(Self {
+            span: Span::new(off, len, limit, what)?,
+            count,
+            size,
+        })
+    }
+
+    /// Offset of entry `i`; `i` must be below `count`.
+    fn entry(&self, i: usize) -> usize {
+        self.span.start + i * self.size
+    }
+
+    /// Checks that `first..first + count` is a range of entries.
+    fn range(&self, first: usize, count: usize, what: &'static str) -> PResult<()> {
+        match first.checked_add(count) {
+            Some(end) if end <= self.count => Ok(()),
+            _ => Err(PackError::BadIndex(what)),
+        }
+    }
+}
+
+/// Relocation types of x86-64 ELF that packs may use.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum RelocType {
+    /// `R_X86_64_64`: S + A, 8 bytes.
+    Abs64,
+    /// `R_X86_64_PC32`: S + A - P, 4 bytes.
+    Pc32,
+    /// `R_X86_64_32`: S + A, 4 bytes, zero-extended.
+    Abs32,
+    /// `R_X86_64_32S`: S + A, 4 bytes, sign-extended.
+    Abs32S,
+    /// `R_X86_64_PLT32`: as `Pc32` for the kernel.
+    Plt32,
+}
+
+impl RelocType {
+    fn from_elf(t: u32) -> PResult<Self> {
+        Ok(match t {
+            1 => Self::Abs64,
+            2 => Self::Pc32,
+            4 => Self::Plt32,
+            10 => Self::Abs32,
+            11 => Self::Abs32S,
+            _ => return Err(PackError::BadReloc),
+        })
+    }
+
+    /// The ELF number of the type.
+    pub(crate) fn to_elf(self) -> u32 {
+        match self {
+            Self::Abs64 => 1,
+            Self::Pc32 => 2,
+            Self::Plt32 => 4,
+            Self::Abs32 => 10,
+            Self::Abs32S => 11,
+        }
+    }
+
+    /// How many bytes the relocation covers.
+    pub(crate) fn width(self) -> usize {
+        match self {
+            Self::Abs64 => 8,
+            _ => 4,
+        }
+    }
+
+    /// Whether the value is relative to the place (`P`).
+    pub(crate) fn is_pc_relative(self) -> bool {
+        matches!(self, Self::Pc32 | Self::Plt32)
+    }
+}
+
+/// A relocation in pre code or in a replacement.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Reloc<'a> {
+    /// Offset of the place from the start of its function.
+    pub(crate) offset: usize,
+    pub(crate) kind: RelocType,
+    /// The symbol the place refers to.
+    pub(crate) symbol: &'a CStr,
+    /// Whether the symbol is local to the object (static), so names alone cannot find it.
+    pub(crate) local: bool,
+    pub(crate) addend: i64,
+}
+
+/// A changed object (compilation unit) of the pack.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Object<'a> {
+    /// Its path in the kernel tree, for example `fs/proc/version.o`.
+    pub(crate) name: &'a CStr,
+    /// The module the object is built into; empty for vmlinux.
+    pub(crate) module: &'a CStr,
+    pub(crate) first_function: usize,
+    pub(crate) function_count: usize,
+}
+
+/// The pre-patch code of one function of a changed object.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Function<'a> {
+    pub(crate) name: &'a CStr,
+    pub(crate) object: usize,
+    pub(crate) code: &'a [u8],
+    pub(crate) first_reloc: usize,
+    pub(crate) reloc_count: usize,
+}
+
+/// A function to replace, and its replacement.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Target {
+    /// The pre function (index into the function table) whose live copy is replaced.
+    pub(crate) function: usize,
+    /// Index into the replacement table the pack module passes at registration.
+    pub(crate) replacement: usize,
+    /// Relocations in the replacement that the core resolves at apply time.
+    pub(crate) first_reloc: usize,
+    pub(crate) reloc_count: usize,
+}
+
+/// A validated pack blob.
+///
+/// # Invariants
+///
+/// Every span and table lies inside `blob`; every index stored in an entry is below the count
+/// of its table; every relocation lies inside its function's code; every string reference
+/// points into `strings`, which ends with a NUL byte.
+pub(crate) struct Pack<'a> {
+    blob: &'a [u8],
+    strings: Span,
+    code: Span,
+    objects: Table,
+    functions: Table,
+    relocs: Table,
+    targets: Table,
+}
+
+impl<'a> Pack<'a> {
+    /// Checks `blob` and returns a view of it. `replacements` is how many replacement
+    /// functions the pack module provides.
+    pub(crate) fn parse(blob: &'a [u8], replacements: usize) -> PResult<Self> {
+        if blob.len() < HEADER_SIZE {
+            return Err(PackError::Truncated);
+        }
+        if blob.get(..MAGIC.len()) != Some(&MAGIC[..]) {
+            return Err(PackError::BadMagic);
+        }
+        let version = u32_at(blob, hdr::VERSION)?;
+        if version != VERSION {
+            return Err(PackError::BadVersion(version));
+        }
+        if usize_at(blob, hdr::HEADER_SIZE)? != HEADER_SIZE {
+            return Err(PackError::BadHeader("header_size"));
+        }
+        let total = usize_at(blob, hdr::TOTAL_SIZE)?;
+        if total < HEADER_SIZE {
+            return Err(PackError::BadHeader("total_size"));
+        }
+        if total > blob.len() {
+            return Err(PackError::Truncated);
+        }
+        if u32_at(blob, hdr::FLAGS)? & !FLAGS_KNOWN != 0 {
+            return Err(PackError::BadHeader("flags"));
+        }
+        if usize_at(blob, hdr::BUILD_ID_LEN)? > BUILD_ID_MAX {
+            return Err(PackError::BadHeader("build_id_len"));
+        }
+        if u64_at(blob, hdr::RESERVED)? != 0 {
+            return Err(PackError::BadHeader("reserved"));
+        }
+        let strings = Span::new(
+            usize_at(blob, hdr::STRINGS)?,
+            usize_at(blob, hdr::STRINGS + 4)?,
+            total,
+            "string table",
+        )?;
+        // The table starts with the empty string and ends with a NUL, so every offset into it
+        // starts a NUL-terminated string.
+        if strings.len == 0
+            || blob.get(strings.start) != Some(&0)
+            || blob.get(strings.start + strings.len - 1) != Some(&0)
+        {
+            return Err(PackError::BadString);
+        }
+        let code = Span::new(
+            usize_at(blob, hdr::CODE)?,
+            usize_at(blob, hdr::CODE + 4)?,
+            total,
+            "code",
+        )?;
+        let pack = Self {
+            blob: &blob[..total],
+            strings,
+            code,
+            objects: Table::new(blob, hdr::OBJECTS, OBJECT_SIZE, total, "object table")?,
+            functions: Table::new(blob, hdr::FUNCTIONS, FUNCTION_SIZE, total, "function table")?,
+            relocs: Table::new(blob, hdr::RELOCS, RELOC_SIZE, total, "relocation table")?,
+            targets: Table::new(blob, hdr::TARGETS, TARGET_SIZE, total, "target table")?,
+        };
+        pack.check_strings()?;
+        for i in 0..pack.objects.count {
+            let o = pack.raw_object(i)?;
+            pack.functions
+                .range(o.first_function, o.function_count, "object function")?;
+        }
+        for i in 0..pack.functions.count {
+            let f = pack.raw_function(i)?;
+            if f.object >= pack.objects.count {
+                return Err(PackError::BadIndex("function object"));
+            }
+            pack.check_relocs(f.first_reloc, f.reloc_count, f.code.len())?;
+        }
+        for i in 0..pack.targets.count {
+            let t = pack.raw_target(i)?;
+            if t.function >= pack.functions.count {
+                return Err(PackError::BadIndex("target function"));
+            }
+            if t.replacement >= replacements {
+                return Err(PackError::BadIndex("target replacement"));
+            }
+            // Replacement sizes are known only to the module; the core checks those places
+            // against the module's text when it resolves them.
+            pack.check_relocs(t.first_reloc, t.reloc_count, usize::MAX)?;
+        }
+        // INVARIANT: All spans, tables, indices, relocations and strings were checked above.
+        Ok(pack)
+    }
+
+    fn check_strings(&self) -> PResult<()> {
+        for at in [hdr::NAME, hdr::DESCRIPTION, hdr::RELEASE] {
+            self.string(u32_at(self.blob, at)?)?;
+        }
+        Ok(())
+    }
+
+    fn check_relocs(&self, first: usize, count: usize, code_len: usize) -> PResult<()> {
+        self.relocs.range(first, count, "relocation")?;
+        for i in first..first + count {
+            let r = self.raw_reloc(i)?;
+            let end = r
+                .offset
+                .checked_add(r.kind.width())
+                .ok_or(PackError::BadReloc)?;
+            if end > code_len {
+                return Err(PackError::BadReloc);
+            }
+        }
+        Ok(())
+    }
+
+    /// The NUL-terminated string at offset `off` of the string table.
+    fn string(&self, off: u32) -> PResult<&'a CStr> {
+        let off = usize::try_from(off).map_err(|_| PackError::BadString)?;
+        if off >= self.strings.len {
+            return Err(PackError::BadString);
+        }
+        let bytes = self
+            .blob
+            .get(self.strings.start + off..self.strings.start + self.strings.len)
+            .ok_or(PackError::BadString)?;
+        CStr::from_bytes_until_nul(bytes).map_err(|_| PackError::BadString)
+    }
+
+    fn raw_object(&self, i: usize) -> PResult<Object<'a>> {
+        let at = self.objects.entry(i);
+        Ok(Object {
+            name: self.string(u32_at(self.blob, at)?)?,
+            module: self.string(u32_at(self.blob, at + 4)?)?,
+            first_function: usize_at(self.blob, at + 8)?,
+            function_count: usize_at(self.blob, at + 12)?,
+        })
+    }
+
+    fn raw_function(&self, i: usize) -> PResult<Function<'a>> {
+        let at = self.functions.entry(i);
+        let code = self.code.sub(
+            usize_at(self.blob, at + 8)?,
+            usize_at(self.blob, at + 12)?,
+            "function code",
+        )?;
+        Ok(Function {
+            name: self.string(u32_at(self.blob, at)?)?,
+            object: usize_at(self.blob, at + 4)?,
+            code: self
+                .blob
+                .get(code.start..code.start + code.len)
+                .ok_or(PackError::OutOfBounds("function code"))?,
+            first_reloc: usize_at(self.blob, at + 16)?,
+            reloc_count: usize_at(self.blob, at + 20)?,
+        })
+    }
+
+    fn raw_reloc(&self, i: usize) -> PResult<Reloc<'a>> {
+        let at = self.relocs.entry(i);
+        let flags = u32_at(self.blob, at + 12)?;
+        Ok(Reloc {
+            offset: usize_at(self.blob, at)?,
+            kind: RelocType::from_elf(u32_at(self.blob, at + 4)?)?,
+            symbol: self.string(u32_at(self.blob, at + 8)?)?,
+            local: flags & RELOC_LOCAL != 0,
+            addend: u64_at(self.blob, at + 16)? as i64,
+        })
+    }
+
+    fn raw_target(&self, i: usize) -> PResult<Target> {
+        let at = self.targets.entry(i);
+        Ok(Target {
+            function: usize_at(self.blob, at)?,
+            replacement: usize_at(self.blob, at + 4)?,
+            first_reloc: usize_at(self.blob, at + 8)?,
+            reloc_count: usize_at(self.blob, at + 12)?,
+        })
+    }
+
+    /// The pack's name.
+    pub(crate) fn name(&self) -> &'a CStr {
+        self.string(u32_at(self.blob, hdr::NAME).unwrap_or(0))
+            .unwrap_or(c"")
+    }
+
+    /// The pack's one-line description.
+    pub(crate) fn description(&self) -> &'a CStr {
+        self.string(u32_at(self.blob, hdr::DESCRIPTION).unwrap_or(0))
+            .unwrap_or(c"")
+    }
+
+    /// The kernel release (`uname -r`) the pack was made for.
+    pub(crate) fn kernel_release(&self) -> &'a CStr {
+        self.string(u32_at(self.blob, hdr::RELEASE).unwrap_or(0))
+            .unwrap_or(c"")
+    }
+
+    /// The GNU build-id of the vmlinux the pack was made from.
+    pub(crate) fn build_id(&self) -> &'a [u8] {
+        let len = usize_at(self.blob, hdr::BUILD_ID_LEN).unwrap_or(0);
+        self.blob
+            .get(hdr::BUILD_ID..hdr::BUILD_ID + len)
+            .unwrap_or(&[])
+    }
+
+    /// Whether the pack asks to patch its target modules when they load.
+    pub(crate) fn patch_on_module_load(&self) -> bool {
+        u32_at(self.blob, hdr::FLAGS).unwrap_or(0) & FLAG_PATCH_ON_LOAD != 0
+    }
+
+    /// The changed objects.
+    pub(crate) fn objects(&self) -> impl Iterator<Item = Object<'a>> + '_ {
+        (0..self.objects.count).filter_map(move |i| self.raw_object(i).ok())
+    }
+
+    /// Pre function `i`.
+    pub(crate) fn function(&self, i: usize) -> Option<Function<'a>> {
+        self.raw_function(i).ok()
+    }
+
+    /// The number of pre functions.
+    pub(crate) fn function_count(&self) -> usize {
+        self.functions.count
+    }
+
+    /// The relocations `first..first + count`.
+    pub(crate) fn relocs(
+        &self,
+        first: usize,
+        count: usize,
+    ) -> impl Iterator<Item = Reloc<'a>> + '_ {
+        (first..first.saturating_add(count)).filter_map(move |i| self.raw_reloc(i).ok())
+    }
+
+    /// The targets.
+    pub(crate) fn targets(&self) -> impl Iterator<Item = Target> + '_ {
+        (0..self.targets.count).filter_map(move |i| self.raw_target(i).ok())
+    }
+}
+
+/// Header flag: patch target modules when they load instead of refusing with
+/// `target_not_loaded`.
+pub(crate) const FLAG_PATCH_ON_LOAD: u32 = 1;
+const FLAGS_KNOWN: u32 = FLAG_PATCH_ON_LOAD;
+/// Relocation flag: the symbol is local to its object.
+pub(crate) const RELOC_LOCAL: u32 = 1;
+
+#[cfg(CONFIG_SPLICE_KUNIT_TEST)]
+#[kernel::macros::kunit_tests(splice_pack)]
+mod tests {
+    use super::*;
+
+    /// Writes a small valid blob: one object with two functions, one target.
+    struct Builder {
+        blob: KVec<u8>,
+    }
+
+    impl Builder {
+        fn put(&mut self, at: usize, v: u32) {
+            if let Some(b) = self.blob.get_mut(at..at + 4) {
+                b.copy_from_slice(&v.to_le_bytes());
+            }
+        }
+
+        fn push32(&mut self, v: u32) -> Result {
+            self.blob.extend_from_slice(&v.to_le_bytes(), GFP_KERNEL)?;
+            Ok(())
+        }
+
+        fn valid() -> Result<Self> {
+            let mut s = Self { blob: KVec::new() };
+            s.blob.extend_from_slice(&[0u8; HEADER_SIZE], GFP_KERNEL)?;
+            s.blob[..8].copy_from_slice(&MAGIC);
+            s.put(hdr::VERSION, VERSION);
+            s.put(hdr::HEADER_SIZE, HEADER_SIZE as u32);
+            s.put(hdr::BUILD_ID_LEN, 20);
+            for i in 0..20 {
+                s.blob[hdr::BUILD_ID + i] = i as u8;
+            }
+            // Strings: "" at 0, "p" at 1, "fix" at 3, "7.2.12" at 7, "fs/x.o" at 14,
+            // "f1" at 21, "f2" at 24, "sym" at 27.
+            let strings = b"\0p\0fix\x007.2.12\0fs/x.o\0f1\0f2\0sym\0";
+            let at = s.blob.len() as u32;
+            s.blob.extend_from_slice(strings, GFP_KERNEL)?;
+            s.put(hdr::STRINGS, at);
+            s.put(hdr::STRINGS + 4, strings.len() as u32);
+            s.put(hdr::NAME, 1);
+            s.put(hdr::DESCRIPTION, 3);
+            s.put(hdr::RELEASE, 7);
+            // Code: f1 = 16 bytes, f2 = 8 bytes.
+            let at = s.blob.len() as u32;
+            s.blob
+                .extend_from_slice(&[0xe8, 0, 0, 0, 0, 0xc3, 0x90, 0x90], GFP_KERNEL)?;
+            s.blob.extend_from_slice(&[0x90; 16], GFP_KERNEL)?;
+            s.put(hdr::CODE, at);
+            s.put(hdr::CODE + 4, 24);
+            // Object 0: fs/x.o in vmlinux, functions 0..2.
+            let at = s.blob.len() as u32;
+            for v in [14, 0, 0, 2] {
+                s.push32(v)?;
+            }
+            s.put(hdr::OBJECTS, at);
+            s.put(hdr::OBJECTS + 4, 1);
+            // Functions: f1 (code 0..16, reloc 0), f2 (code 16..24, no reloc).
+            let at = s.blob.len() as u32;
+            for v in [21, 0, 0, 16, 0, 1, 0, 0, 24, 0, 16, 8, 1, 0, 0, 0] {
+                s.push32(v)?;
+            }
+            s.put(hdr::FUNCTIONS, at);
+            s.put(hdr::FUNCTIONS + 4, 2);
+            // Reloc 0: PLT32 at 1 to local "sym", addend -4.
+            let at = s.blob.len() as u32;
+            for v in [1, 4, 27, RELOC_LOCAL] {
+                s.push32(v)?;
+            }
+            s.blob
+                .extend_from_slice(&(-4i64).to_le_bytes(), GFP_KERNEL)?;
+            s.put(hdr::RELOCS, at);
+            s.put(hdr::RELOCS + 4, 1);
+            // Target 0: function 0 by replacement 0.
+            let at = s.blob.len() as u32;
+            for v in [0, 0, 1, 0, 0, 0] {
+                s.push32(v)?;
+            }
+            s.put(hdr::TARGETS, at);
+            s.put(hdr::TARGETS + 4, 1);
+            let total = s.blob.len() as u32;
+            s.put(hdr::TOTAL_SIZE, total);
+            Ok(s)
+        }
+
+        fn err(&self) -> Option<PackError> {
+            Pack::parse(&self.blob, 1).err()
+        }
+    }
+
+    #[test]
+    fn valid_pack_parses() -> Result {
+        let b = Builder::valid()?;
+        let p = Pack::parse(&b.blob, 1).map_err(|_| EINVAL)?;
+        assert_eq!(p.name(), c"p");
+        assert_eq!(p.description(), c"fix");
+        assert_eq!(p.kernel_release(), c"7.2.12");
+        assert_eq!(p.build_id().len(), 20);
+        assert_eq!(p.build_id()[19], 19);
+        assert!(!p.patch_on_module_load());
+        assert_eq!(p.function_count(), 2);
+        let o = p.objects().next().ok_or(EINVAL)?;
+        assert_eq!(o.name, c"fs/x.o");
+        assert_eq!(o.module, c"");
+        let f = p.function(0).ok_or(EINVAL)?;
+        assert_eq!(f.name, c"f1");
+        assert_eq!(f.code.len(), 16);
+        assert_eq!(f.code[0], 0xe8);
+        let r = p
+            .relocs(f.first_reloc, f.reloc_count)
+            .next()
+            .ok_or(EINVAL)?;
+        assert_eq!(r.offset, 1);
+        assert_eq!(r.kind, RelocType::Plt32);
+        assert_eq!(r.symbol, c"sym");
+        assert!(r.local);
+        assert_eq!(r.addend, -4);
+        assert_eq!(p.function(1).ok_or(EINVAL)?.code.len(), 8);
+        assert!(p.function(2).is_none());
+        let t = p.targets().next().ok_or(EINVAL)?;
+        assert_eq!((t.function, t.replacement), (0, 0));
+        Ok(())
+    }
+
+    #[test]
+    fn reloc_types_round_trip() {
+        for t in [1, 2, 4, 10, 11] {
+            assert_eq!(RelocType::from_elf(t).map(RelocType::to_elf), Ok(t));
+        }
+        for t in [0, 3, 9, 24, 42] {
+            assert_eq!(RelocType::from_elf(t), Err(PackError::BadReloc));
+        }
+        assert!(RelocType::Pc32.is_pc_relative() && RelocType::Plt32.is_pc_relative());
+        assert!(!RelocType::Abs64.is_pc_relative() && !RelocType::Abs32S.is_pc_relative());
+        assert_eq!(RelocType::Abs64.width(), 8);
+        assert_eq!(RelocType::Abs32.width(), 4);
+    }
+
+    #[test]
+    fn every_truncation_is_refused() -> Result {
+        let b = Builder::valid()?;
+        for len in 0..b.blob.len() {
+            assert!(Pack::parse(&b.blob[..len], 1).is_err());
+        }
+        Ok(())
+    }
+
+    #[test]
+    fn bad_magic_and_version() -> Result {
+        let mut b = Builder::valid()?;
+        b.blob[0] = b'X';
+        assert_eq!(b.err(), Some(PackError::BadMagic));
+        let mut b = Builder::valid()?;
+        b.put(hdr::VERSION, 2);
+        assert_eq!(b.err(), Some(PackError::BadVersion(2)));
+        let mut b = Builder::valid()?;
+        b.put(hdr::FLAGS, 0x80);
+        assert_eq!(b.err(), Some(PackError::BadHeader("flags")));
+        Ok(())
+    }
+
+    #[test]
+    fn bad_offsets_are_refused() -> Result {
+        let mut b = Builder::valid()?;
+        let total = b.blob.len() as u32;
+        b.put(hdr::CODE, total - 4);
+        assert_eq!(b.err(), Some(PackError::OutOfBounds("code")));
+        let mut b = Builder::valid()?;
+        b.put(hdr::FUNCTIONS + 4, 0x4000_0000);
+        assert_eq!(b.err(), Some(PackError::OutOfBounds("function table")));
+        let mut b = Builder::valid()?;
+        b.put(hdr::STRINGS, 4);
+        assert_eq!(b.err(), Some(PackError::OutOfBounds("string table")));
+        let mut b = Builder::valid()?;
+        b.put(hdr::NAME, 1000);
+        assert_eq!(b.err(), Some(PackError::BadString));
+        Ok(())
+    }
+
+    #[test]
+    fn bad_indices_and_relocs_are_refused() -> Result {
+        let b = Builder::valid()?;
+        let funcs = u32_at(&b.blob, hdr::FUNCTIONS).map_err(|_| EINVAL)? as usize;
+        let relocs = u32_at(&b.blob, hdr::RELOCS).map_err(|_| EINVAL)? as usize;
+        let targets = u32_at(&b.blob, hdr::TARGETS).map_err(|_| EINVAL)? as usize;
+
+        let mut b = Builder::valid()?;
+        b.put(targets, 2);
+        assert_eq!(b.err(), Some(PackError::BadIndex("target function")));
+        assert_eq!(
+            Pack::parse(&Builder::valid()?.blob, 0).err(),
+            Some(PackError::BadIndex("target replacement"))
+        );
+        let mut b = Builder::valid()?;
+        b.put(funcs + 4, 1);
+        assert_eq!(b.err(), Some(PackError::BadIndex("function object")));
+        let mut b = Builder::valid()?;
+        b.put(funcs + 12, 100);
+        assert_eq!(b.err(), Some(PackError::OutOfBounds("function code")));
+        let mut b = Builder::valid()?;
+        b.put(relocs, 14);
+        assert_eq!(b.err(), Some(PackError::BadReloc));
+        let mut b = Builder::valid()?;
+        b.put(relocs + 4, 3);
+        assert_eq!(b.err(), Some(PackError::BadReloc));
+        let mut b = Builder::valid()?;
+        b.put(funcs + 20, 2);
+        assert_eq!(b.err(), Some(PackError::BadIndex("relocation")));
+        Ok(())
+    }
+
+    #[test]
+    fn any_corrupted_byte_is_handled() -> Result {
+        let valid = Builder::valid()?;
+        let mut b = Builder::valid()?;
+        for i in 0..b.blob.len() {
+            for v in [0x00, 0x7f, 0xff] {
+                b.blob[i] = v;
+                // Either refused or parsed; reading a parsed one must stay in bounds.
+                if let Ok(p) = Pack::parse(&b.blob, 1) {
+                    for f in (0..p.function_count()).filter_map(|i| p.function(i)) {
+                        assert!(p
+                            .relocs(f.first_reloc, f.reloc_count)
+                            .all(|r| r.offset + r.kind.width() <= f.code.len()));
+                    }
+                    assert!(p.build_id().len() <= BUILD_ID_MAX);
+                }
+            }
+            b.blob[i] = valid.blob[i];
+        }
+        Ok(())
+    }
+}
