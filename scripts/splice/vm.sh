@@ -6,7 +6,9 @@
 #   vm.sh test  [DIR...]     run the guest tests; exit 0 only if all passed
 #
 # DIRs are copied under /splice/ in the guest (see mkinitramfs.sh).
-# Environment: VM_SMP (2), VM_MEM (1G), VM_TIMEOUT (300 s), VM_NAME (test).
+# Environment: VM_SMP (2), VM_MEM (1G), VM_TIMEOUT (300 s), VM_NAME (test),
+# VM_KUNIT_SUITES (the KUnit suites that must have run), VM_APPEND (more
+# kernel command line).
 #
 # In test mode the console goes to build/vm/$VM_NAME/console.log and the guest
 # prints its KTAP results on a second serial port, results.log. A run that
@@ -31,7 +33,7 @@ initrd=$dir/initramfs.cpio.gz
 
 qemu=(qemu-system-x86_64 -M pc -cpu max -accel tcg -smp "$SMP" -m "$MEM"
 	-no-reboot -display none -kernel "$kernel" -initrd "$initrd")
-append="console=ttyS0 panic=-1 oops=panic"
+append="console=ttyS0 panic=-1 oops=panic ${VM_APPEND:-}"
 
 if [ "$mode" = shell ]; then
 	exec "${qemu[@]}" -nographic -serial mon:stdio -append "$append SPLICE_MODE=shell"
@@ -99,6 +101,15 @@ else
 	sed -n '/FAILED\|CRASHED\|not ok/p' "$dir/kunit.txt" | head -10 | sed 's/^/    /'
 	notok "KUnit: $kp passed, $kf failed, $ks skipped (parser status $kunit_rc; see $dir/kunit.txt)"
 fi
+# The suites that must have run: a suite that silently vanished is a failure.
+for suite in ${VM_KUNIT_SUITES:-rust_doctests_kernel splice_pack splice_stage}; do
+	if python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); sys.exit(0 if any(g.get("name")==sys.argv[2] for g in d.get("sub_groups") or []) else 1)' \
+		"$kunit_json" "$suite" 2>/dev/null; then
+		ok "KUnit suite $suite ran"
+	else
+		notok "KUnit suite $suite ran (missing from $console)"
+	fi
+done
 pass=$((pass + ${kp:-0}))
 fail=$((fail + ${kf:-0}))
 
