@@ -7,12 +7,7 @@ src=$(cd "$(dirname "$0")/../../../../.." && pwd)
 v=$src/scripts/splice/config-verify.sh
 t=$(mktemp -d)
 trap 'rm -rf "$t"' EXIT
-pass=0
-fail=0
-check() {
-	local name=$1; shift
-	if "$@"; then pass=$((pass + 1)); echo "ok - $name"; else fail=$((fail + 1)); echo "not ok - $name"; fi
-}
+. "$(dirname "$0")/lib.sh"
 cat >"$t/frag" <<'F'
 # comment
 CONFIG_A=y
@@ -34,5 +29,4 @@ check "counts them" grep -q '^3 requested option' "$t/out"
 printf 'CONFIG_A=y\n' >"$t/short"
 "$v" "$t/short" "$t/frag" >"$t/out" 2>&1
 check "names an absent option" grep -q 'CONFIG_B=m: got CONFIG_B absent' "$t/out"
-echo "config-verify: $pass passed, $fail failed"
-[ $fail -eq 0 ]
+finish config-verify

@@ -6,12 +6,7 @@ set -uo pipefail
 real_src=$(cd "$(dirname "$0")/../../../../.." && pwd)
 t=$(mktemp -d)
 trap 'rm -rf "$t"' EXIT
-pass=0
-fail=0
-check() { # check NAME CONDITION...
-	local name=$1; shift
-	if "$@"; then pass=$((pass + 1)); echo "ok - $name"; else fail=$((fail + 1)); echo "not ok - $name"; fi
-}
+. "$(dirname "$0")/lib.sh"
 
 src=$t/src
 tree=$t/tree
@@ -81,5 +76,4 @@ check "a patch that does not apply fails" test $rc -ne 0
 check "names the patch" grep -q 'patch 0002-stale.patch does not apply' "$t/out"
 check "failed patch changes nothing" cmp -s "$t/before" "$tree/kernel/Makefile"
 
-echo "overlay: $pass passed, $fail failed"
-[ $fail -eq 0 ]
+finish overlay

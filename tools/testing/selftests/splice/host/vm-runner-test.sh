@@ -6,12 +6,7 @@
 set -uo pipefail
 src=$(cd "$(dirname "$0")/../../../../.." && pwd)
 : "${KERNEL_TREE:=$src/build/linux-${KERNEL_VERSION:-7.2.12}}"
-pass=0
-fail=0
-check() {
-	local name=$1; shift
-	if "$@"; then pass=$((pass + 1)); echo "ok - $name"; else fail=$((fail + 1)); echo "not ok - $name"; fi
-}
+. "$(dirname "$0")/lib.sh"
 if ! [ -f "$KERNEL_TREE/arch/x86/boot/bzImage" ]; then
 	echo "vm-runner: 0 passed, 0 failed (no kernel built yet, skipped)"
 	exit 0
@@ -25,5 +20,4 @@ check "a panicking guest fails the run" test $rc -ne 0
 check "the panic is reported with the console log" grep -q 'not ok - kernel log free of panics.*console: .*runner-selftest/console.log' "$out"
 check "missing guest results are reported" grep -q 'not ok - guest tests ran to the end' "$out"
 check "the run ends with a failure count" grep -qE '^vm: [0-9]+ passed, [1-9][0-9]* failed$' "$out"
-echo "vm-runner: $pass passed, $fail failed"
-[ $fail -eq 0 ]
+finish vm-runner
