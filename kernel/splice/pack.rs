@@ -87,20 +87,20 @@ impl core::fmt::Display for PackError {
 
 type PResult<T> = core::result::Result<T, PackError>;
 
+/// The `N` bytes of `b` at `off`.
+fn bytes_at<const N: usize>(b: &[u8], off: usize) -> PResult<[u8; N]> {
+    let end = off.checked_add(N).ok_or(PackError::Truncated)?;
+    let mut a = [0u8; N];
+    a.copy_from_slice(b.get(off..end).ok_or(PackError::Truncated)?);
+    Ok(a)
+}
+
 fn u32_at(b: &[u8], off: usize) -> PResult<u32> {
-    let end = off.checked_add(4).ok_or(PackError::Truncated)?;
-    let bytes = b.get(off..end).ok_or(PackError::Truncated)?;
-    let mut a = [0u8; 4];
-    a.copy_from_slice(bytes);
-    Ok(u32::from_le_bytes(a))
+    Ok(u32::from_le_bytes(bytes_at(b, off)?))
 }
 
 fn u64_at(b: &[u8], off: usize) -> PResult<u64> {
-    let end = off.checked_add(8).ok_or(PackError::Truncated)?;
-    let bytes = b.get(off..end).ok_or(PackError::Truncated)?;
-    let mut a = [0u8; 8];
-    a.copy_from_slice(bytes);
-    Ok(u64::from_le_bytes(a))
+    Ok(u64::from_le_bytes(bytes_at(b, off)?))
 }
 
 fn usize_at(b: &[u8], off: usize) -> PResult<usize> {
