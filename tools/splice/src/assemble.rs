@@ -1,0 +1,1215 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! `splice-create assemble`: from the pre and post objects of one compilation unit, make the
+//! pack's metadata blob, the carried code and data (`repl.o`), and the module glue.
+//!
+//! # Carrying
+//!
+//! The post sections of the targets are carried. Every relocation of a carried section is
+//! sorted by its (canonical) symbol:
+//!
+//! * defined in a section that is already carried, mergeable or anonymous (strings,
+//!   constants, switch tables: named by their section), a `.cold` part, another target, a
+//!   symbol the pre object does not define (new), or read-only data whose contents changed:
+//!   the section is carried too, and the relocation stays an ELF relocation of `repl.o`;
+//! * defined in the post object and also in the pre object (existing functions, `static`
+//!   variables whose state must be kept): not carried; the place is zeroed in `repl.o` and the
+//!   relocation is listed in the blob, for the core to resolve with the value it learned by
+//!   run-pre matching;
+//! * undefined: kept as an ELF relocation if `Module.symvers` exports the symbol, else listed
+//!   in the blob (global) for the core.
+//!
+//! Special-section entries (alternatives, exception table, ...) that point into carried code
+//! are copied with it; their relocations must be ones the module loader can resolve.
+
+use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
+
+use anyhow::{bail, Context, Result};
+use object::elf;
+use object::write::{Object as WObject, Relocation, SectionId, Symbol, SymbolId, SymbolSection};
+use object::{
+    Architecture, BinaryFormat, Endianness, RelocationFlags, SectionFlags, SectionKind,
+    SymbolFlags, SymbolKind, SymbolScope,
+};
+use serde::Serialize;
+
+use crate::elf::{rtype_name, Canon, Obj, Rel, Sec, Sym};
+use crate::format::{self, rtype, Reloc};
+use crate::special::{
+    self, ALTINSTRUCTIONS, ALTINSTR_REPLACEMENT, ORC_ENTRY_SIZE, ORC_UNWIND, ORC_UNWIND_IP,
+};
+use crate::stub;
+use crate::symvers::Symvers;
+
+/// How the targets are chosen.
+#[derive(Clone, Debug)]
+pub enum TargetSel {
+    /// These functions.
+    Explicit(Vec<String>),
+    /// Every function present in both objects whose code differs.
+    Auto,
+}
+
+/// What to assemble.
+#[derive(Clone, Debug)]
+pub struct Options {
+    /// The object's path in the kernel tree, e.g. `fs/proc/version.o`.
+    pub object_name: String,
+    /// The module the object is linked into; empty for vmlinux.
+    pub module: String,
+    pub name: String,
+    pub description: String,
+    pub release: String,
+    pub build_id: Vec<u8>,
+    pub targets: TargetSel,
+}
+
+/// One target, for the report.
+#[derive(Clone, Debug, Serialize)]
+pub struct ReportTarget {
+    pub function: String,
+    pub replacement: String,
+    pub core_relocs: usize,
+}
+
+/// One registered entry that is not a target, for the report.
+#[derive(Clone, Debug, Serialize)]
+pub struct ReportFixup {
+    pub carried: String,
+    pub replacement: String,
+    pub core_relocs: usize,
+}
+
+/// What was done, as `report.json`.
+#[derive(Clone, Debug, Serialize)]
+pub struct Report {
+    pub pack: String,
+    pub module: String,
+    pub object: String,
+    pub pre_functions: usize,
+    pub targets: Vec<ReportTarget>,
+    pub fixups: Vec<ReportFixup>,
+    /// Carried functions that are not targets (new functions, `.cold` parts).
+    pub carried_new_functions: Vec<String>,
+    /// Carried data: objects by name, anonymous sections by section name.
+    pub carried_data: Vec<String>,
+    pub carried_sections: Vec<String>,
+    /// Relocations the core resolves (targets and fixups).
+    pub core_resolved_relocations: usize,
+    /// Relocations left in `repl.o` for the module loader.
+    pub kept_elf_relocations: usize,
+    /// Entries of special sections copied to `repl.o`, by section.
+    pub special_entries: BTreeMap<String, usize>,
+    /// Symbols of `repl.o` the module loader resolves.
+    pub undefined_symbols: Vec<String>,
+}
+
+/// Everything `assemble` writes.
+#[derive(Clone, Debug)]
+pub struct Output {
+    pub modname: String,
+    pub kbuild: String,
+    pub repl_o: Vec<u8>,
+    pub stub_c: String,
+    pub blob: Vec<u8>,
+    pub report: Report,
+}
+
+const LOCAL_TYPES: [u32; 5] = [
+    rtype::R_X86_64_64,
+    rtype::R_X86_64_PC32,
+    rtype::R_X86_64_PLT32,
+    rtype::R_X86_64_32,
+    rtype::R_X86_64_32S,
+];
+const R_X86_64_PC64: u32 = 24;
+
+fn width(t: u32) -> u64 {
+    match t {
+        rtype::R_X86_64_64 | R_X86_64_PC64 => 8,
+        _ => 4,
+    }
+}
+
+fn is_cold(name: &str) -> bool {
+    name.ends_with(".cold") || name.contains(".cold.")
+}
+
+/// The function a `.cold` part belongs to.
+fn cold_parent(name: &str) -> &str {
+    name.rfind(".cold").map(|i| &name[..i]).unwrap_or(name)
+}
+
+/// Name of what a section holds, for messages.
+fn label(obj: &Obj, si: usize) -> String {
+    match obj.section_symbols(si) {
+        [one] => obj.symbols[*one].name.clone(),
+        _ => obj.sections[si].name.clone(),
+    }
+}
+
+/// The pre function table of the blob, with relocations and run-time site markers.
+fn pre_functions(pre: &Obj) -> Result<(Vec<&Sym>, Vec<format::Function>)> {
+    let mut funcs = pre.functions();
+    funcs.sort_by_key(|f| (f.section, f.value, f.index));
+    let sites = crate::sites::find(pre)?;
+    let mut out = Vec::with_capacity(funcs.len());
+    for f in &funcs {
+        let sec = &pre.sections[f.section.unwrap_or(0)];
+        let code = pre.symbol_bytes(f)?;
+        let mut relocs = Vec::new();
+        // Relocations inside run-time sites are listed too (the kernel ignores them): the
+        // list stays the object's, and the site says which bytes the kernel may rewrite.
+        for r in sec.relocs_in(f.value, f.value + f.size) {
+            if !LOCAL_TYPES.contains(&r.rtype) {
+                bail!(
+                    "{}: {}: relocation type {} is not supported",
+                    pre.path,
+                    f.name,
+                    rtype_name(r.rtype)
+                );
+            }
+            if r.offset + width(r.rtype) > f.value + f.size {
+                bail!(
+                    "{}: {}: relocation at {:#x} crosses the end of the function",
+                    pre.path,
+                    f.name,
+                    r.offset
+                );
+            }
+            let c = pre.canon(r);
+            if c.name.is_empty() {
+                bail!(
+                    "{}: {}: relocation at {:#x} has no symbol",
+                    pre.path,
+                    f.name,
+                    r.offset
+                );
+            }
+            relocs.push(Reloc {
+                offset: (r.offset - f.value) as u32,
+                rtype: r.rtype,
+                symbol: c.name,
+                local: c.local,
+                addend: c.addend,
+            });
+        }
+        if let Some(s) = sites.get(&f.index) {
+            for &(off, t, len) in s {
+                relocs.push(Reloc::site(off, t, len));
+            }
+        }
+        relocs.sort_by_key(|r| (r.offset, r.rtype));
+        out.push(format::Function {
+            name: f.name.clone(),
+            code,
+            relocs,
+        });
+    }
+    Ok((funcs, out))
+}
+
+/// Whether two relocation targets are the same, comparing the referenced bytes for
+/// mergeable sections (strings, constants) and the contents of read-only data objects.
+fn same_target(pre: &Obj, a: &Canon, post: &Obj, b: &Canon, t: u32) -> Result<bool> {
+    if a.name != b.name || a.local != b.local {
+        return Ok(false);
+    }
+    let merged = |o: &Obj, c: &Canon| c.section.is_some_and(|s| o.sections[s].is_mergeable());
+    if merged(pre, a) && merged(post, b) {
+        return Ok(pre.merged_value(a, t) == post.merged_value(b, t));
+    }
+    if a.addend != b.addend {
+        return Ok(false);
+    }
+    Ok(!rodata_changed(pre, post, &a.name)?)
+}
+
+/// Whether `name` is a read-only data object in both objects whose contents differ.
+fn rodata_changed(pre: &Obj, post: &Obj, name: &str) -> Result<bool> {
+    let (Some(a), Some(b)) = (pre.defined(name), post.defined(name)) else {
+        return Ok(false);
+    };
+    let ro = |o: &Obj, s: &Sym| {
+        s.is_object()
+            && s.section
+                .is_some_and(|i| !o.sections[i].is_write() && !o.sections[i].is_exec())
+    };
+    if !ro(pre, a) || !ro(post, b) {
+        return Ok(false);
+    }
+    if a.size != b.size || pre.symbol_bytes(a)? != post.symbol_bytes(b)? {
+        return Ok(true);
+    }
+    let ra = pre.sections[a.section.unwrap_or(0)].relocs_in(a.value, a.value + a.size);
+    let rb = post.sections[b.section.unwrap_or(0)].relocs_in(b.value, b.value + b.size);
+    if ra.len() != rb.len() {
+        return Ok(true);
+    }
+    for (x, y) in ra.iter().zip(rb) {
+        let (cx, cy) = (pre.canon(x), post.canon(y));
+        if x.offset - a.value != y.offset - b.value
+            || x.rtype != y.rtype
+            || cx.name != cy.name
+            || cx.addend != cy.addend
+        {
+            return Ok(true);
+        }
+    }
+    Ok(false)
+}
+
+/// Relocation-aware comparison of a pre and a post function.
+pub fn same_function(pre: &Obj, a: &Sym, post: &Obj, b: &Sym) -> Result<bool> {
+    if a.size != b.size {
+        return Ok(false);
+    }
+    let (ca, cb) = (pre.symbol_bytes(a)?, post.symbol_bytes(b)?);
+    let ra = pre.sections[a.section.unwrap_or(0)].relocs_in(a.value, a.value + a.size);
+    let rb = post.sections[b.section.unwrap_or(0)].relocs_in(b.value, b.value + b.size);
+    if ra.len() != rb.len() {
+        return Ok(false);
+    }
+    let mut mask = vec![false; ca.len()];
+    for (x, y) in ra.iter().zip(rb) {
+        let off = x.offset - a.value;
+        if off != y.offset - b.value || x.rtype != y.rtype {
+            return Ok(false);
+        }
+        if !same_target(pre, &pre.canon(x), post, &post.canon(y), x.rtype)? {
+            return Ok(false);
+        }
+        for i in off..(off + width(x.rtype)).min(a.size) {
+            mask[i as usize] = true;
+        }
+    }
+    Ok(ca
+        .iter()
+        .zip(&cb)
+        .zip(&mask)
+        .all(|((p, q), &m)| m || p == q))
+}
+
+/// Where a kept ELF relocation of `repl.o` points.
+#[derive(Clone, Debug)]
+enum Dest {
+    /// A carried post section, at this offset.
+    Sec(usize, i64),
+    /// The copied `.altinstr_replacement`, at this offset.
+    AltRepl(i64),
+    /// An undefined (exported) symbol, with this addend.
+    Undef(String, i64),
+}
+
+#[derive(Clone, Debug)]
+struct Kept {
+    offset: u64,
+    rtype: u32,
+    dest: Dest,
+}
+
+#[derive(Clone, Debug)]
+struct CoreRel {
+    offset: u64,
+    rtype: u32,
+    canon: Canon,
+}
+
+enum Class {
+    Keep(Dest),
+    Core(Canon),
+}
+
+/// A special section as written to `repl.o`.
+#[derive(Clone, Debug)]
+struct OutSpecial {
+    name: String,
+    flags: u64,
+    align: u64,
+    entsize: u64,
+    data: Vec<u8>,
+    relocs: Vec<Kept>,
+    entries: usize,
+}
+
+/// The carried parts of `.altinstr_replacement`: (post section, start, len, out offset).
+#[derive(Default)]
+struct AltPieces {
+    pieces: Vec<(usize, u64, u64, u64)>,
+}
+
+impl AltPieces {
+    fn map(&self, sec: usize, off: i64) -> Option<i64> {
+        self.pieces.iter().find_map(|&(s, start, len, out)| {
+            (s == sec && off >= start as i64 && off <= (start + len) as i64)
+                .then(|| out as i64 + off - start as i64)
+        })
+    }
+}
+
+struct Carrier<'a> {
+    pre: &'a Obj,
+    post: &'a Obj,
+    symvers: &'a Symvers,
+    targets: HashSet<String>,
+    order: Vec<usize>,
+    carried: HashSet<usize>,
+    queue: VecDeque<usize>,
+    kept: HashMap<usize, Vec<Kept>>,
+    core: HashMap<usize, Vec<CoreRel>>,
+}
+
+impl<'a> Carrier<'a> {
+    fn carry(&mut self, si: usize) {
+        if self.carried.insert(si) {
+            self.order.push(si);
+            self.queue.push_back(si);
+        }
+    }
+
+    /// Sorts relocation `r` of `owner` (a carried section, or a special section entry when
+    /// `special` names it).
+    fn classify(&mut self, owner: &str, r: &Rel, special: Option<&str>) -> Result<Class> {
+        let post = self.post;
+        let s = &post.symbols[r.sym];
+        let c = post.canon(r);
+        let Some(si) = c.section else {
+            if !s.undefined || s.name.is_empty() {
+                bail!(
+                    "{}: {owner}: relocation at {:#x} against an absolute or missing symbol {:?}",
+                    post.path,
+                    r.offset,
+                    s.name
+                );
+            }
+            if self.symvers.is_exported(&s.name) {
+                return Ok(Class::Keep(Dest::Undef(s.name.clone(), r.addend)));
+            }
+            if let Some(sp) = special {
+                bail!(
+                    "{}: {owner}: {sp} entry refers to {}, which is not exported, so the module loader cannot resolve it",
+                    post.path,
+                    s.name
+                );
+            }
+            return Ok(Class::Core(Canon { local: false, ..c }));
+        };
+        let sec = &post.sections[si];
+        if sec.is_init_or_exit() {
+            bail!(
+                "{}: {owner}: refers to {} in {}, which does not exist after boot",
+                post.path,
+                c.name,
+                sec.name
+            );
+        }
+        if sec.name == ALTINSTR_REPLACEMENT {
+            // Only entries of .altinstructions may point there; mapped by the caller.
+            return Ok(Class::Keep(Dest::Sec(si, c.sec_offset)));
+        }
+        if special::is_dropped(&sec.name) {
+            bail!(
+                "{}: {owner}: refers to {} in {}, which a pack cannot carry",
+                post.path,
+                c.name,
+                sec.name
+            );
+        }
+        let carry = self.carried.contains(&si)
+            || sec.is_mergeable()
+            || c.sym.is_none()
+            || is_cold(&c.name)
+            || self.targets.contains(&c.name)
+            || self.pre.defined(&c.name).is_none()
+            || rodata_changed(self.pre, post, &c.name)?;
+        if carry {
+            self.carry(si);
+            return Ok(Class::Keep(Dest::Sec(si, c.sec_offset)));
+        }
+        if let Some(sp) = special {
+            bail!(
+                "{}: {owner}: {sp} entry refers to {}, which is not carried and not exported, so the module loader cannot resolve it",
+                post.path,
+                c.name
+            );
+        }
+        Ok(Class::Core(c))
+    }
+
+    fn check_type(&self, owner: &str, r: &Rel, core: bool) -> Result<()> {
+        let ok = LOCAL_TYPES.contains(&r.rtype) || (!core && r.rtype == R_X86_64_PC64);
+        if !ok {
+            bail!(
+                "{}: {owner}: relocation type {} is not supported",
+                self.post.path,
+                rtype_name(r.rtype)
+            );
+        }
+        Ok(())
+    }
+
+    /// Carries everything reachable from the queued sections.
+    fn drain(&mut self) -> Result<()> {
+        while let Some(si) = self.queue.pop_front() {
+            let post = self.post;
+            let sec = &post.sections[si];
+            let owner = label(post, si);
+            if sec.is_exec() && post.section_symbols(si).len() > 1 {
+                bail!(
+                    "{}: {}: section holds more than one function; compile with -ffunction-sections",
+                    post.path,
+                    sec.name
+                );
+            }
+            for r in &sec.relocs {
+                self.check_type(&owner, r, false)?;
+                match self.classify(&owner, r, None)? {
+                    Class::Keep(dest) => {
+                        if let Dest::Sec(ts, _) = dest {
+                            if post.sections[ts].name == ALTINSTR_REPLACEMENT {
+                                bail!(
+                                    "{}: {owner}: code refers to {ALTINSTR_REPLACEMENT} directly",
+                                    post.path
+                                );
+                            }
+                        }
+                        self.kept.entry(si).or_default().push(Kept {
+                            offset: r.offset,
+                            rtype: r.rtype,
+                            dest,
+                        });
+                    }
+                    Class::Core(canon) => {
+                        self.check_type(&owner, r, true)?;
+                        self.core.entry(si).or_default().push(CoreRel {
+                            offset: r.offset,
+                            rtype: r.rtype,
+                            canon,
+                        });
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Where the field at `table[at]` points: (section, offset).
+    fn pointee(&self, table: &Sec, at: u64) -> Option<(usize, i64)> {
+        let r = table.relocs_in(at, at + 1).first()?;
+        let s = &self.post.symbols[r.sym];
+        Some((s.section?, (s.value as i64).wrapping_add(r.addend)))
+    }
+
+    fn in_carried_code(&self, p: Option<(usize, i64)>, alt: &AltPieces) -> bool {
+        match p {
+            Some((sec, off)) => {
+                (self.carried.contains(&sec) && self.post.sections[sec].is_exec())
+                    || alt.map(sec, off).is_some()
+            }
+            None => false,
+        }
+    }
+
+    /// Copies relocations of `src[start..start+len]` (`span` is `(start, len)`) to `out` at
+    /// `out_off`.
+    fn copy_relocs(
+        &mut self,
+        owner: &str,
+        src: &Sec,
+        (start, len): (u64, u64),
+        out_off: u64,
+        alt: &AltPieces,
+        out: &mut Vec<Kept>,
+    ) -> Result<()> {
+        for r in src.relocs_in(start, start + len) {
+            self.check_type(owner, r, false)?;
+            let dest = match self.classify(owner, r, Some(&src.name))? {
+                Class::Keep(dest) => dest,
+                Class::Core(c) => bail!(
+                    "{}: {owner}: {} entry refers to {}, which the module loader cannot resolve",
+                    self.post.path,
+                    src.name,
+                    c.name
+                ),
+            };
+            let dest = match dest {
+                Dest::Sec(ts, off) if self.post.sections[ts].name == ALTINSTR_REPLACEMENT => {
+                    match alt.map(ts, off) {
+                        Some(o) => Dest::AltRepl(o),
+                        None => bail!(
+                            "{}: {owner}: {} entry refers to a part of {ALTINSTR_REPLACEMENT} that is not carried",
+                            self.post.path,
+                            src.name
+                        ),
+                    }
+                }
+                d => d,
+            };
+            out.push(Kept {
+                offset: r.offset - start + out_off,
+                rtype: r.rtype,
+                dest,
+            });
+        }
+        Ok(())
+    }
+
+    /// The special sections for the carried code, and the carried alternative replacements.
+    fn specials(&mut self) -> Result<(Vec<OutSpecial>, Option<OutSpecial>)> {
+        let post = self.post;
+        // Alternatives first: they decide the carried parts of .altinstr_replacement.
+        let mut wanted: Vec<(usize, u64, u64)> = Vec::new();
+        for t in post.sections_named(ALTINSTRUCTIONS) {
+            for at in (0..t.size).step_by(14) {
+                if !self.in_carried_code(self.pointee(t, at), &AltPieces::default()) {
+                    continue;
+                }
+                let len = u64::from(t.data.get(at as usize + 13).copied().unwrap_or(0));
+                match self.pointee(t, at + 4) {
+                    Some((sec, off)) if off >= 0 && post.sections[sec].name == ALTINSTR_REPLACEMENT => {
+                        wanted.push((sec, off as u64, len))
+                    }
+                    _ => bail!(
+                        "{}: {ALTINSTRUCTIONS} entry at {at:#x} has no replacement in {ALTINSTR_REPLACEMENT}",
+                        post.path
+                    ),
+                }
+            }
+        }
+        wanted.sort();
+        let mut merged: Vec<(usize, u64, u64)> = Vec::new();
+        for (s, start, len) in wanted {
+            match merged.last_mut() {
+                Some((ls, lstart, llen)) if *ls == s && start <= *lstart + *llen => {
+                    *llen = (*llen).max(start + len - *lstart);
+                }
+                _ => merged.push((s, start, len)),
+            }
+        }
+        let mut alt = AltPieces::default();
+        let mut alt_out = None;
+        if !merged.is_empty() {
+            let mut data = Vec::new();
+            let mut flags = u64::from(elf::SHF_ALLOC | elf::SHF_EXECINSTR);
+            let mut align = 1;
+            for &(s, start, len) in &merged {
+                let sec = &post.sections[s];
+                flags = sec.flags;
+                align = align.max(sec.align);
+                match sec.data.get(start as usize..(start + len) as usize) {
+                    Some(b) => {
+                        alt.pieces.push((s, start, len, data.len() as u64));
+                        data.extend_from_slice(b);
+                    }
+                    None => bail!(
+                        "{}: {ALTINSTR_REPLACEMENT}: replacement out of bounds",
+                        post.path
+                    ),
+                }
+            }
+            let mut relocs = Vec::new();
+            for &(s, start, len, out) in &alt.pieces.clone() {
+                let sec = &post.sections[s];
+                self.copy_relocs(
+                    ALTINSTR_REPLACEMENT,
+                    sec,
+                    (start, len),
+                    out,
+                    &alt,
+                    &mut relocs,
+                )?;
+            }
+            alt_out = Some(OutSpecial {
+                name: ALTINSTR_REPLACEMENT.to_owned(),
+                flags,
+                align,
+                entsize: 0,
+                data,
+                relocs,
+                entries: alt.pieces.len(),
+            });
+        }
+
+        let mut outs: Vec<OutSpecial> = Vec::new();
+        let orc: Vec<&Sec> = post.sections_named(ORC_UNWIND).collect();
+        let mut orc_out: Option<OutSpecial> = None;
+        for table in special::TABLES {
+            let mut out: Option<OutSpecial> = None;
+            for (ti, t) in post.sections_named(table.name).enumerate() {
+                let n = t.size / table.entry_size;
+                for i in 0..n {
+                    let at = i * table.entry_size;
+                    if !self.in_carried_code(self.pointee(t, at + table.key), &alt) {
+                        continue;
+                    }
+                    let o = out.get_or_insert_with(|| OutSpecial {
+                        name: t.name.clone(),
+                        flags: t.flags,
+                        align: t.align,
+                        entsize: t.entsize,
+                        data: Vec::new(),
+                        relocs: Vec::new(),
+                        entries: 0,
+                    });
+                    let out_off = o.data.len() as u64;
+                    let Some(bytes) = t.data.get(at as usize..(at + table.entry_size) as usize)
+                    else {
+                        bail!("{}: {}: entry {i} out of bounds", post.path, t.name);
+                    };
+                    o.data.extend_from_slice(bytes);
+                    o.entries += 1;
+                    let mut relocs = std::mem::take(&mut o.relocs);
+                    self.copy_relocs(
+                        &t.name,
+                        t,
+                        (at, table.entry_size),
+                        out_off,
+                        &alt,
+                        &mut relocs,
+                    )?;
+                    if let Some(o) = out.as_mut() {
+                        o.relocs = relocs;
+                    }
+                    if table.name == ORC_UNWIND_IP {
+                        // The parallel .orc_unwind entry.
+                        let Some(u) = orc.get(ti) else {
+                            bail!("{}: {ORC_UNWIND_IP} without {ORC_UNWIND}", post.path);
+                        };
+                        let start = (i * ORC_ENTRY_SIZE) as usize;
+                        let Some(e) = u.data.get(start..start + ORC_ENTRY_SIZE as usize) else {
+                            bail!("{}: {ORC_UNWIND}: entry {i} out of bounds", post.path);
+                        };
+                        let uo = orc_out.get_or_insert_with(|| OutSpecial {
+                            name: ORC_UNWIND.to_owned(),
+                            flags: u.flags,
+                            align: u.align,
+                            entsize: u.entsize,
+                            data: Vec::new(),
+                            relocs: Vec::new(),
+                            entries: 0,
+                        });
+                        uo.data.extend_from_slice(e);
+                        uo.entries += 1;
+                    }
+                }
+            }
+            outs.extend(out);
+        }
+        outs.extend(orc_out);
+        Ok((outs, alt_out))
+    }
+}
+
+/// A registered entry: something carried that the core must know.
+#[derive(Clone, Debug)]
+struct Unit {
+    sec: usize,
+    start: u64,
+    size: u64,
+    label: String,
+    func: bool,
+}
+
+/// Assembles a pack from `pre` and `post`.
+pub fn assemble(opts: &Options, pre: &Obj, post: &Obj, symvers: &Symvers) -> Result<Output> {
+    if opts.name.is_empty()
+        || !opts
+            .name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+    {
+        bail!(
+            "pack name {:?}: use letters, digits, '-' and '_'",
+            opts.name
+        );
+    }
+    let modname = format!("splice_{}", opts.name.replace('-', "_"));
+
+    let (pre_syms, pre_funcs) = pre_functions(pre)?;
+    let pre_index: HashMap<&str, usize> = pre_syms
+        .iter()
+        .enumerate()
+        .map(|(i, f)| (f.name.as_str(), i))
+        .rev()
+        .collect();
+    let post_funcs: HashMap<&str, &Sym> = post
+        .functions()
+        .into_iter()
+        .rev()
+        .map(|f| (f.name.as_str(), f))
+        .collect();
+
+    // Targets, in pre function order (explicit ones in command-line order).
+    let mut targets: Vec<String> = Vec::new();
+    match &opts.targets {
+        TargetSel::Explicit(names) => {
+            for n in names {
+                if !pre_index.contains_key(n.as_str()) {
+                    bail!(
+                        "{}: {n}: target is not a function of the pre object",
+                        pre.path
+                    );
+                }
+                if !post_funcs.contains_key(n.as_str()) {
+                    bail!(
+                        "{}: {n}: target is not a function of the post object",
+                        post.path
+                    );
+                }
+                if is_cold(n) {
+                    bail!(
+                        "{}: {n}: target is a .cold part; name its function",
+                        pre.path
+                    );
+                }
+                if !targets.contains(n) {
+                    targets.push(n.clone());
+                }
+            }
+        }
+        TargetSel::Auto => {
+            for f in &pre_syms {
+                let Some(q) = post_funcs.get(f.name.as_str()) else {
+                    continue;
+                };
+                if same_function(pre, f, post, q)? {
+                    continue;
+                }
+                let name = cold_parent(&f.name).to_owned();
+                if !pre_index.contains_key(name.as_str()) || !post_funcs.contains_key(name.as_str())
+                {
+                    bail!(
+                        "{}: {}: changed, but its function {name} is not in both objects",
+                        post.path,
+                        f.name
+                    );
+                }
+                if !targets.contains(&name) {
+                    targets.push(name);
+                }
+            }
+            if targets.is_empty() {
+                bail!(
+                    "{} and {}: no functional change (no function differs)",
+                    pre.path,
+                    post.path
+                );
+            }
+        }
+    }
+
+    // Carry.
+    let mut c = Carrier {
+        pre,
+        post,
+        symvers,
+        targets: targets.iter().cloned().collect(),
+        order: Vec::new(),
+        carried: HashSet::new(),
+        queue: VecDeque::new(),
+        kept: HashMap::new(),
+        core: HashMap::new(),
+    };
+    for t in &targets {
+        let q = post_funcs[t.as_str()];
+        c.carry(q.section.unwrap_or(0));
+    }
+    let (specials, alt_out) = loop {
+        c.drain()?;
+        let r = c.specials()?;
+        if c.queue.is_empty() {
+            break r;
+        }
+    };
+
+    // Registered entries: targets first, then carried things with core relocations.
+    let mut units: Vec<Unit> = Vec::new();
+    let mut target_secs: HashMap<usize, usize> = HashMap::new();
+    for t in &targets {
+        let q = post_funcs[t.as_str()];
+        let si = q.section.unwrap_or(0);
+        target_secs.insert(si, units.len());
+        units.push(Unit {
+            sec: si,
+            start: q.value,
+            size: q.size,
+            label: t.clone(),
+            func: true,
+        });
+    }
+    let mut fixup_units: Vec<usize> = Vec::new();
+    for &si in &c.order {
+        let Some(core) = c.core.get(&si) else {
+            continue;
+        };
+        if core.is_empty() || target_secs.contains_key(&si) {
+            continue;
+        }
+        let sec = &post.sections[si];
+        let lo = core.iter().map(|r| r.offset).min().unwrap_or(0);
+        let hi = core
+            .iter()
+            .map(|r| r.offset + width(r.rtype))
+            .max()
+            .unwrap_or(0);
+        let unit = match post.section_symbols(si) {
+            [one]
+                if post.symbols[*one].value <= lo
+                    && hi <= post.symbols[*one].value + post.symbols[*one].size =>
+            {
+                let y = &post.symbols[*one];
+                Unit {
+                    sec: si,
+                    start: y.value,
+                    size: y.size,
+                    label: y.name.clone(),
+                    func: sec.is_exec(),
+                }
+            }
+            _ => Unit {
+                sec: si,
+                start: 0,
+                size: sec.size,
+                label: sec.name.clone(),
+                func: sec.is_exec(),
+            },
+        };
+        fixup_units.push(units.len());
+        units.push(unit);
+    }
+
+    let to_reloc = |u: &Unit, r: &CoreRel| -> Result<Reloc> {
+        if r.offset < u.start || r.offset + width(r.rtype) > u.start + u.size {
+            bail!(
+                "{}: {}: relocation at {:#x} to {} lies outside the function",
+                post.path,
+                u.label,
+                r.offset,
+                r.canon.name
+            );
+        }
+        Ok(Reloc {
+            offset: (r.offset - u.start) as u32,
+            rtype: r.rtype,
+            symbol: r.canon.name.clone(),
+            local: r.canon.local,
+            addend: r.canon.addend,
+        })
+    };
+    let mut pack = format::Pack {
+        name: opts.name.clone(),
+        description: opts.description.clone(),
+        kernel_release: opts.release.clone(),
+        build_id: opts.build_id.clone(),
+        flags: 0,
+        objects: vec![format::Object {
+            name: opts.object_name.clone(),
+            module: opts.module.clone(),
+            functions: pre_funcs,
+        }],
+        targets: Vec::new(),
+        fixups: Vec::new(),
+    };
+    let mut report_targets = Vec::new();
+    for (i, t) in targets.iter().enumerate() {
+        let u = &units[i];
+        let relocs = c
+            .core
+            .get(&u.sec)
+            .map(|v| v.iter().map(|r| to_reloc(u, r)).collect::<Result<Vec<_>>>())
+            .transpose()?
+            .unwrap_or_default();
+        report_targets.push(ReportTarget {
+            function: t.clone(),
+            replacement: format!("__splice_repl_{i}"),
+            core_relocs: relocs.len(),
+        });
+        pack.targets.push(format::Target {
+            function: pre_index[t.as_str()] as u32,
+            replacement: i as u32,
+            relocs,
+        });
+    }
+    let mut report_fixups = Vec::new();
+    for &ui in &fixup_units {
+        let u = &units[ui];
+        let relocs = c.core[&u.sec]
+            .iter()
+            .map(|r| to_reloc(u, r))
+            .collect::<Result<Vec<_>>>()?;
+        report_fixups.push(ReportFixup {
+            carried: u.label.clone(),
+            replacement: format!("__splice_repl_{ui}"),
+            core_relocs: relocs.len(),
+        });
+        pack.fixups.push(format::Fixup {
+            replacement: ui as u32,
+            relocs,
+        });
+    }
+    let blob = pack.to_bytes(units.len())?;
+    format::reader::parse(&blob, units.len()).context("self-check of the written blob")?;
+
+    // repl.o
+    let mut o = WObject::new(BinaryFormat::Elf, Architecture::X86_64, Endianness::Little);
+    let mut out_ids: HashMap<usize, SectionId> = HashMap::new();
+    let mut entsizes: Vec<(String, u64)> = Vec::new();
+    let strip = u64::from(elf::SHF_LINK_ORDER | elf::SHF_GROUP | elf::SHF_INFO_LINK);
+    for &si in &c.order {
+        let sec = &post.sections[si];
+        let kind = if sec.is_exec() {
+            SectionKind::Text
+        } else if sec.is_nobits() {
+            SectionKind::UninitializedData
+        } else {
+            SectionKind::Data
+        };
+        let id = o.add_section(Vec::new(), sec.name.as_bytes().to_vec(), kind);
+        o.section_mut(id).flags = SectionFlags::Elf {
+            sh_flags: sec.flags & !strip,
+        };
+        if sec.is_nobits() {
+            o.append_section_bss(id, sec.size, sec.align);
+        } else {
+            let mut data = sec.data.clone();
+            for r in c.core.get(&si).into_iter().flatten() {
+                let (a, b) = (r.offset as usize, (r.offset + width(r.rtype)) as usize);
+                if let Some(place) = data.get_mut(a..b) {
+                    place.fill(0);
+                }
+            }
+            o.set_section_data(id, data, sec.align);
+        }
+        entsizes.push((sec.name.clone(), sec.entsize));
+        out_ids.insert(si, id);
+    }
+    let mut special_ids: Vec<(SectionId, &OutSpecial)> = Vec::new();
+    let mut alt_id = None;
+    for s in alt_out.iter().chain(&specials) {
+        let kind = if s.flags & u64::from(elf::SHF_EXECINSTR) != 0 {
+            SectionKind::Text
+        } else {
+            SectionKind::Data
+        };
+        let id = o.add_section(Vec::new(), s.name.as_bytes().to_vec(), kind);
+        o.section_mut(id).flags = SectionFlags::Elf {
+            sh_flags: s.flags & !strip,
+        };
+        o.set_section_data(id, s.data.clone(), s.align);
+        entsizes.push((s.name.clone(), s.entsize));
+        if s.name == ALTINSTR_REPLACEMENT {
+            alt_id = Some(id);
+        }
+        special_ids.push((id, s));
+    }
+    let gnu_stack = o.add_section(Vec::new(), b".note.GNU-stack".to_vec(), SectionKind::Other);
+    o.section_mut(gnu_stack).flags = SectionFlags::Elf { sh_flags: 0 };
+    entsizes.push((".note.GNU-stack".to_owned(), 0));
+
+    // Symbols: the carried ones stay local; the registered ones are global.
+    let mut carried_new_functions = Vec::new();
+    let mut carried_data = Vec::new();
+    for &si in &c.order {
+        let syms = post.section_symbols(si);
+        if syms.is_empty() && !post.sections[si].is_exec() {
+            carried_data.push(post.sections[si].name.clone());
+        }
+        for &yi in syms {
+            let y = &post.symbols[yi];
+            if y.is_func() {
+                if !c.targets.contains(&y.name) {
+                    carried_new_functions.push(y.name.clone());
+                }
+            } else {
+                carried_data.push(y.name.clone());
+            }
+            o.add_symbol(Symbol {
+                name: y.name.as_bytes().to_vec(),
+                value: y.value,
+                size: y.size,
+                kind: if y.is_func() {
+                    SymbolKind::Text
+                } else {
+                    SymbolKind::Data
+                },
+                scope: SymbolScope::Compilation,
+                weak: false,
+                section: SymbolSection::Section(out_ids[&si]),
+                flags: SymbolFlags::None,
+            });
+        }
+    }
+    for (i, u) in units.iter().enumerate() {
+        o.add_symbol(Symbol {
+            name: format!("__splice_repl_{i}").into_bytes(),
+            value: u.start,
+            size: u.size,
+            kind: if u.func {
+                SymbolKind::Text
+            } else {
+                SymbolKind::Data
+            },
+            scope: SymbolScope::Dynamic,
+            weak: false,
+            section: SymbolSection::Section(out_ids[&u.sec]),
+            flags: SymbolFlags::None,
+        });
+    }
+    let mut undef: BTreeMap<String, SymbolId> = BTreeMap::new();
+    let mut kept_count = 0;
+    let mut add_relocs = |o: &mut WObject, id: SectionId, relocs: &[Kept]| -> Result<()> {
+        for k in relocs {
+            let (symbol, addend) = match &k.dest {
+                Dest::Sec(ts, off) => match out_ids.get(ts) {
+                    Some(&tid) => (o.section_symbol(tid), *off),
+                    None => bail!("internal: relocation to a section that is not carried"),
+                },
+                Dest::AltRepl(off) => match alt_id {
+                    Some(tid) => (o.section_symbol(tid), *off),
+                    None => {
+                        bail!("internal: relocation to {ALTINSTR_REPLACEMENT} that is not carried")
+                    }
+                },
+                Dest::Undef(name, a) => {
+                    let id = *undef.entry(name.clone()).or_insert_with(|| {
+                        o.add_symbol(Symbol {
+                            name: name.as_bytes().to_vec(),
+                            value: 0,
+                            size: 0,
+                            kind: SymbolKind::Unknown,
+                            scope: SymbolScope::Dynamic,
+                            weak: false,
+                            section: SymbolSection::Undefined,
+                            flags: SymbolFlags::None,
+                        })
+                    });
+                    (id, *a)
+                }
+            };
+            o.add_relocation(
+                id,
+                Relocation {
+                    offset: k.offset,
+                    symbol,
+                    addend,
+                    flags: RelocationFlags::Elf { r_type: k.rtype },
+                },
+            )
+            .map_err(|e| anyhow::anyhow!("repl.o: {e}"))?;
+            kept_count += 1;
+        }
+        Ok(())
+    };
+    for &si in &c.order {
+        if let Some(k) = c.kept.get(&si) {
+            add_relocs(&mut o, out_ids[&si], k)?;
+        }
+    }
+    for (id, s) in &special_ids {
+        add_relocs(&mut o, *id, &s.relocs)?;
+    }
+    let mut repl_o = o.write().map_err(|e| anyhow::anyhow!("repl.o: {e}"))?;
+    patch_entsizes(&mut repl_o, &entsizes)?;
+
+    let namespaces: Vec<String> = {
+        let mut v: Vec<String> = undef
+            .keys()
+            .filter_map(|n| symvers.namespace(n).map(str::to_owned))
+            .collect();
+        v.sort();
+        v.dedup();
+        v
+    };
+    let stub_c = stub::stub_c(
+        &opts.name,
+        &opts.description,
+        &blob,
+        units.len(),
+        &namespaces,
+    );
+    let kbuild = stub::kbuild(&modname);
+
+    let report = Report {
+        pack: opts.name.clone(),
+        module: modname.clone(),
+        object: opts.object_name.clone(),
+        pre_functions: pre_syms.len(),
+        targets: report_targets,
+        fixups: report_fixups,
+        carried_new_functions,
+        carried_data,
+        carried_sections: c
+            .order
+            .iter()
+            .map(|&si| post.sections[si].name.clone())
+            .collect(),
+        core_resolved_relocations: c.core.values().map(Vec::len).sum(),
+        kept_elf_relocations: kept_count,
+        special_entries: alt_out
+            .iter()
+            .chain(&specials)
+            .map(|s| (s.name.clone(), s.entries))
+            .collect(),
+        undefined_symbols: undef.keys().cloned().collect(),
+    };
+    Ok(Output {
+        modname,
+        kbuild,
+        repl_o,
+        stub_c,
+        blob,
+        report,
+    })
+}
+
+/// Sets `sh_entsize` of the written sections (`object::write` only sets it for strings).
+/// `sections` lists the non-relocation sections in the order they were added.
+fn patch_entsizes(elf_data: &mut [u8], sections: &[(String, u64)]) -> Result<()> {
+    let check = Obj::parse("repl.o", elf_data)?;
+    let content: Vec<&Sec> = check
+        .sections
+        .iter()
+        .filter(|s| {
+            s.index != 0
+                && !matches!(
+                    s.sh_type,
+                    elf::SHT_RELA | elf::SHT_REL | elf::SHT_SYMTAB | elf::SHT_STRTAB
+                )
+        })
+        .collect();
+    if content.len() != sections.len()
+        || content.iter().zip(sections).any(|(s, (n, _))| &s.name != n)
+    {
+        bail!("repl.o: written sections are not those added");
+    }
+    let shoff = u64::from_le_bytes(elf_data[0x28..0x30].try_into()?) as usize;
+    for (s, (_, entsize)) in content.iter().zip(sections) {
+        let at = shoff + s.index * 64 + 56;
+        let Some(place) = elf_data.get_mut(at..at + 8) else {
+            bail!("repl.o: section header out of bounds");
+        };
+        place.copy_from_slice(&entsize.to_le_bytes());
+    }
+    Ok(())
+}
+
+impl Output {
+    /// Writes `Kbuild`, `repl.o_shipped`, `stub.c`, `pack-meta.bin` and `report.json` into
+    /// `dir`, creating it.
+    pub fn write_to(&self, dir: &std::path::Path) -> Result<()> {
+        std::fs::create_dir_all(dir)
+            .with_context(|| format!("{}: cannot create", dir.display()))?;
+        let report = serde_json::to_string_pretty(&self.report)? + "\n";
+        for (name, data) in [
+            ("Kbuild", self.kbuild.as_bytes()),
+            ("repl.o_shipped", &self.repl_o[..]),
+            ("stub.c", self.stub_c.as_bytes()),
+            ("pack-meta.bin", &self.blob[..]),
+            ("report.json", report.as_bytes()),
+        ] {
+            let p = dir.join(name);
+            std::fs::write(&p, data).with_context(|| format!("{}: cannot write", p.display()))?;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,147 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! `splice-create`: makes splice packs.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{bail, Context, Result};
+use clap::{Args, Parser, Subcommand};
+use object::Object as _;
+
+use splice_tools::assemble::{assemble, Options, TargetSel};
+use splice_tools::elf::Obj;
+use splice_tools::symvers::Symvers;
+
+#[derive(Parser)]
+#[command(
+    name = "splice-create",
+    about = "Make splice packs (rebootless kernel patches)"
+)]
+struct Cli {
+    #[command(subcommand)]
+    cmd: Cmd,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Assemble a pack from the pre- and post-patch objects of one compilation unit.
+    Assemble(AssembleArgs),
+}
+
+#[derive(Args)]
+struct AssembleArgs {
+    /// The object compiled from the unpatched source (-ffunction-sections -fdata-sections).
+    #[arg(long)]
+    pre: PathBuf,
+    /// The object compiled from the patched source, with the same flags.
+    #[arg(long)]
+    post: PathBuf,
+    /// Path of the object in the kernel tree, e.g. fs/proc/version.o.
+    #[arg(long)]
+    object_name: String,
+    /// The module the object is linked into (none: vmlinux).
+    #[arg(long)]
+    module: Option<String>,
+    /// Name of the pack (letters, digits, '-', '_').
+    #[arg(long)]
+    name: String,
+    /// One line describing the pack.
+    #[arg(long, default_value = "")]
+    description: String,
+    /// `uname -r` of the kernel the pack is for.
+    #[arg(long)]
+    release: String,
+    /// GNU build-id of the kernel's vmlinux, in hex.
+    #[arg(long, conflicts_with = "vmlinux")]
+    build_id: Option<String>,
+    /// The kernel's vmlinux, to read its GNU build-id.
+    #[arg(long)]
+    vmlinux: Option<PathBuf>,
+    /// The kernel's Module.symvers.
+    #[arg(long)]
+    symvers: PathBuf,
+    /// A function to replace (repeatable).
+    #[arg(
+        long = "target",
+        value_name = "FUNC",
+        required_unless_present = "auto_targets"
+    )]
+    targets: Vec<String>,
+    /// Replace every function whose code changed.
+    #[arg(long, conflicts_with = "targets")]
+    auto_targets: bool,
+    /// Output directory.
+    #[arg(long)]
+    out: PathBuf,
+}
+
+fn parse_hex(s: &str) -> Result<Vec<u8>> {
+    let s = s.trim();
+    if !s.len().is_multiple_of(2) || !s.bytes().all(|b| b.is_ascii_hexdigit()) {
+        bail!("--build-id {s:?}: not an even number of hex digits");
+    }
+    (0..s.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&s[i..i + 2], 16).context("--build-id"))
+        .collect()
+}
+
+fn run_assemble(a: AssembleArgs) -> Result<()> {
+    let build_id = match (&a.build_id, &a.vmlinux) {
+        (Some(h), _) => parse_hex(h)?,
+        (None, Some(v)) => {
+            let data = std::fs::read(v).with_context(|| format!("{}: cannot read", v.display()))?;
+            let f = object::File::parse(&*data)
+                .map_err(|e| anyhow::anyhow!("{}: not an ELF file: {e}", v.display()))?;
+            match f.build_id() {
+                Ok(Some(id)) => id.to_vec(),
+                _ => bail!("{}: has no GNU build-id note", v.display()),
+            }
+        }
+        (None, None) => Vec::new(),
+    };
+    let symvers = Symvers::read(&a.symvers)?;
+    let pre = Obj::read(&a.pre)?;
+    let post = Obj::read(&a.post)?;
+    let opts = Options {
+        object_name: a.object_name,
+        module: a.module.unwrap_or_default(),
+        name: a.name,
+        description: a.description,
+        release: a.release,
+        build_id,
+        targets: if a.auto_targets {
+            TargetSel::Auto
+        } else {
+            TargetSel::Explicit(a.targets)
+        },
+    };
+    let out = assemble(&opts, &pre, &post, &symvers)?;
+    out.write_to(&a.out)?;
+    for t in &out.report.targets {
+        println!("target {} -> {}", t.function, t.replacement);
+    }
+    println!(
+        "{}: {} bytes of metadata, {} core-resolved and {} kept relocations",
+        a.out.display(),
+        out.blob.len(),
+        out.report.core_resolved_relocations,
+        out.report.kept_elf_relocations
+    );
+    Ok(())
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let r = match cli.cmd {
+        Cmd::Assemble(a) => run_assemble(a),
+    };
+    match r {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("splice-create: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,526 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! A plain model of an ELF64 x86-64 relocatable object (sections, symbols, relocations), read
+//! with `object::read`, and the canonical naming of relocation targets.
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use anyhow::{anyhow, bail, Context, Result};
+use object::elf;
+use object::read::elf::{ElfFile64, FileHeader, SectionHeader};
+use object::{
+    Endianness, Object as _, ObjectSection, ObjectSymbol, RelocationFlags, RelocationTarget,
+    SectionIndex, SymbolSection,
+};
+
+use crate::format::rtype;
+
+/// A relocation of a section.
+#[derive(Clone, Debug)]
+pub struct Rel {
+    pub offset: u64,
+    pub rtype: u32,
+    /// Index into [`Obj::symbols`].
+    pub sym: usize,
+    pub addend: i64,
+}
+
+/// A section.
+#[derive(Clone, Debug)]
+pub struct Sec {
+    pub index: usize,
+    pub name: String,
+    pub sh_type: u32,
+    pub flags: u64,
+    pub align: u64,
+    pub entsize: u64,
+    /// `sh_link` (meaningful for `SHF_LINK_ORDER` sections).
+    pub link: u32,
+    pub size: u64,
+    /// Contents; empty for `SHT_NOBITS`.
+    pub data: Vec<u8>,
+    /// Relocations, sorted by offset.
+    pub relocs: Vec<Rel>,
+}
+
+impl Sec {
+    pub fn is_exec(&self) -> bool {
+        self.flags & u64::from(elf::SHF_EXECINSTR) != 0
+    }
+
+    pub fn is_alloc(&self) -> bool {
+        self.flags & u64::from(elf::SHF_ALLOC) != 0
+    }
+
+    pub fn is_write(&self) -> bool {
+        self.flags & u64::from(elf::SHF_WRITE) != 0
+    }
+
+    pub fn is_nobits(&self) -> bool {
+        self.sh_type == elf::SHT_NOBITS
+    }
+
+    /// Mergeable or anonymous constant section (strings, constants): referenced by offset, not
+    /// by a symbol, and always carried when referenced.
+    pub fn is_mergeable(&self) -> bool {
+        self.flags & u64::from(elf::SHF_MERGE) != 0
+            || self.name.starts_with(".rodata.str")
+            || self.name.starts_with(".rodata.cst")
+    }
+
+    pub fn is_strings(&self) -> bool {
+        self.flags & u64::from(elf::SHF_STRINGS) != 0 || self.name.starts_with(".rodata.str")
+    }
+
+    /// Sections of init or exit code and data, which are never carried.
+    pub fn is_init_or_exit(&self) -> bool {
+        self.name.starts_with(".init.")
+            || self.name.starts_with(".exit.")
+            || self.name.starts_with(".init_")
+            || self.name.starts_with(".exit_")
+    }
+
+    /// The relocations whose place lies in `start..end`.
+    pub fn relocs_in(&self, start: u64, end: u64) -> &[Rel] {
+        let a = self.relocs.partition_point(|r| r.offset < start);
+        let b = self.relocs.partition_point(|r| r.offset < end);
+        &self.relocs[a..b]
+    }
+}
+
+/// A symbol.
+#[derive(Clone, Debug)]
+pub struct Sym {
+    pub index: usize,
+    pub name: String,
+    /// `STT_*`.
+    pub st_type: u8,
+    /// Binding is not `STB_LOCAL`.
+    pub global: bool,
+    /// Defining section; `None` for undefined (and absolute/common) symbols.
+    pub section: Option<usize>,
+    pub undefined: bool,
+    pub value: u64,
+    pub size: u64,
+}
+
+impl Sym {
+    pub fn is_section(&self) -> bool {
+        self.st_type == elf::STT_SECTION
+    }
+
+    pub fn is_func(&self) -> bool {
+        self.st_type == elf::STT_FUNC
+    }
+
+    pub fn is_object(&self) -> bool {
+        self.st_type == elf::STT_OBJECT
+    }
+}
+
+/// A relocatable object file.
+#[derive(Clone, Debug)]
+pub struct Obj {
+    /// The name used in messages (the path given on the command line).
+    pub path: String,
+    /// Indexed by ELF section index (index 0 is the null section).
+    pub sections: Vec<Sec>,
+    /// Indexed by ELF symbol index (index 0 is the null symbol).
+    pub symbols: Vec<Sym>,
+    /// Defined non-section symbols by name (the first one of a name).
+    by_name: HashMap<String, usize>,
+    /// FUNC/OBJECT symbols of each section, by section index.
+    sec_syms: HashMap<usize, Vec<usize>>,
+}
+
+/// The canonical name of a relocation target.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Canon {
+    pub name: String,
+    pub local: bool,
+    /// Addend relative to the named symbol (or section).
+    pub addend: i64,
+    /// The named symbol, if the target is named by a function/object/other symbol rather
+    /// than by its section.
+    pub sym: Option<usize>,
+    /// Defining section of the target, `None` if undefined.
+    pub section: Option<usize>,
+    /// Offset of `symbol + addend` in `section` (for defined targets).
+    pub sec_offset: i64,
+}
+
+/// ELF names of x86-64 relocation types, for messages.
+pub fn rtype_name(t: u32) -> String {
+    let n = match t {
+        0 => "R_X86_64_NONE",
+        1 => "R_X86_64_64",
+        2 => "R_X86_64_PC32",
+        3 => "R_X86_64_GOT32",
+        4 => "R_X86_64_PLT32",
+        5 => "R_X86_64_COPY",
+        6 => "R_X86_64_GLOB_DAT",
+        7 => "R_X86_64_JUMP_SLOT",
+        8 => "R_X86_64_RELATIVE",
+        9 => "R_X86_64_GOTPCREL",
+        10 => "R_X86_64_32",
+        11 => "R_X86_64_32S",
+        12 => "R_X86_64_16",
+        13 => "R_X86_64_PC16",
+        14 => "R_X86_64_8",
+        15 => "R_X86_64_PC8",
+        16 => "R_X86_64_DTPMOD64",
+        17 => "R_X86_64_DTPOFF64",
+        18 => "R_X86_64_TPOFF64",
+        19 => "R_X86_64_TLSGD",
+        20 => "R_X86_64_TLSLD",
+        21 => "R_X86_64_DTPOFF32",
+        22 => "R_X86_64_GOTTPOFF",
+        23 => "R_X86_64_TPOFF32",
+        24 => "R_X86_64_PC64",
+        25 => "R_X86_64_GOTOFF64",
+        26 => "R_X86_64_GOTPC32",
+        41 => "R_X86_64_GOTPCRELX",
+        42 => "R_X86_64_REX_GOTPCRELX",
+        _ => return format!("{t}"),
+    };
+    n.to_owned()
+}
+
+impl Obj {
+    /// Reads the object at `path`.
+    pub fn read(path: &Path) -> Result<Self> {
+        let data =
+            std::fs::read(path).with_context(|| format!("{}: cannot read", path.display()))?;
+        Self::parse(&path.display().to_string(), &data)
+    }
+
+    /// Parses `data`; `name` is used in messages.
+    pub fn parse(name: &str, data: &[u8]) -> Result<Self> {
+        let file = ElfFile64::<Endianness>::parse(data)
+            .map_err(|e| anyhow!("{name}: not an ELF64 object: {e}"))?;
+        let endian = file.endian();
+        if file.elf_header().e_machine(endian) != elf::EM_X86_64 {
+            bail!("{name}: not an x86-64 object");
+        }
+        if file.elf_header().e_type(endian) != elf::ET_REL {
+            bail!("{name}: not a relocatable object");
+        }
+        let nsec = file.elf_section_table().len();
+        let mut sections: Vec<Sec> = Vec::with_capacity(nsec);
+        sections.push(Sec {
+            index: 0,
+            name: String::new(),
+            sh_type: elf::SHT_NULL,
+            flags: 0,
+            align: 1,
+            entsize: 0,
+            link: 0,
+            size: 0,
+            data: Vec::new(),
+            relocs: Vec::new(),
+        });
+        for i in 1..nsec {
+            let hdr = file
+                .elf_section_table()
+                .section(SectionIndex(i))
+                .map_err(|e| anyhow!("{name}: section {i}: {e}"))?;
+            let sname = file
+                .elf_section_table()
+                .section_name(endian, hdr)
+                .map(|n| String::from_utf8_lossy(n).into_owned())
+                .unwrap_or_default();
+            let sh_type = hdr.sh_type(endian);
+            let data = if sh_type == elf::SHT_NOBITS {
+                Vec::new()
+            } else {
+                hdr.data(endian, data)
+                    .map_err(|e| anyhow!("{name}: section {sname}: {e}"))?
+                    .to_vec()
+            };
+            sections.push(Sec {
+                index: i,
+                name: sname,
+                sh_type,
+                flags: hdr.sh_flags(endian),
+                align: hdr.sh_addralign(endian).max(1),
+                entsize: hdr.sh_entsize(endian),
+                link: hdr.sh_link(endian),
+                size: hdr.sh_size(endian),
+                data,
+                relocs: Vec::new(),
+            });
+        }
+        for section in file.sections() {
+            let idx = section.index().0;
+            let mut relocs = Vec::new();
+            for (offset, r) in section.relocations() {
+                let rtype = match r.flags() {
+                    RelocationFlags::Elf { r_type } => r_type,
+                    f => bail!(
+                        "{name}: {}: unexpected relocation {f:?}",
+                        sections[idx].name
+                    ),
+                };
+                let sym = match r.target() {
+                    RelocationTarget::Symbol(s) => s.0,
+                    RelocationTarget::Absolute => 0,
+                    t => bail!(
+                        "{name}: {}: unexpected relocation target {t:?}",
+                        sections[idx].name
+                    ),
+                };
+                relocs.push(Rel {
+                    offset,
+                    rtype,
+                    sym,
+                    addend: r.addend(),
+                });
+            }
+            relocs.sort_by_key(|r| r.offset);
+            if let Some(s) = sections.get_mut(idx) {
+                s.relocs = relocs;
+            }
+        }
+        let mut symbols = vec![Sym {
+            index: 0,
+            name: String::new(),
+            st_type: elf::STT_NOTYPE,
+            global: false,
+            section: None,
+            undefined: true,
+            value: 0,
+            size: 0,
+        }];
+        for s in file.symbols() {
+            let i = s.index().0;
+            let (st_type, section, undefined) = {
+                let es = s.elf_symbol();
+                let st_type = es.st_type();
+                match s.section() {
+                    SymbolSection::Section(si) => (st_type, Some(si.0), false),
+                    SymbolSection::Undefined => (st_type, None, true),
+                    _ => (st_type, None, false),
+                }
+            };
+            let mut sname =
+                String::from_utf8_lossy(s.name_bytes().unwrap_or_default()).into_owned();
+            if st_type == elf::STT_SECTION && sname.is_empty() {
+                if let Some(si) = section {
+                    sname = sections.get(si).map(|s| s.name.clone()).unwrap_or_default();
+                }
+            }
+            while symbols.len() < i {
+                let idx = symbols.len();
+                symbols.push(Sym {
+                    index: idx,
+                    ..symbols[0].clone()
+                });
+            }
+            symbols.push(Sym {
+                index: i,
+                name: sname,
+                st_type,
+                global: !s.is_local(),
+                section,
+                undefined,
+                value: s.address(),
+                size: s.size(),
+            });
+        }
+        let mut by_name = HashMap::new();
+        let mut sec_syms: HashMap<usize, Vec<usize>> = HashMap::new();
+        for s in &symbols {
+            if s.is_section() || s.st_type == elf::STT_FILE || s.name.is_empty() {
+                continue;
+            }
+            if s.section.is_some() {
+                by_name.entry(s.name.clone()).or_insert(s.index);
+                if s.is_func() || s.is_object() {
+                    sec_syms
+                        .entry(s.section.unwrap_or(0))
+                        .or_default()
+                        .push(s.index);
+                }
+            }
+        }
+        for r in sections.iter().flat_map(|s| &s.relocs) {
+            if r.sym >= symbols.len() {
+                bail!("{name}: relocation against bad symbol index {}", r.sym);
+            }
+        }
+        Ok(Self {
+            path: name.to_owned(),
+            sections,
+            symbols,
+            by_name,
+            sec_syms,
+        })
+    }
+
+    /// The defined non-section symbol called `name`.
+    pub fn defined(&self, name: &str) -> Option<&Sym> {
+        self.by_name.get(name).map(|&i| &self.symbols[i])
+    }
+
+    /// FUNC/OBJECT symbols defined in section `sec`.
+    pub fn section_symbols(&self, sec: usize) -> &[usize] {
+        self.sec_syms.get(&sec).map(Vec::as_slice).unwrap_or(&[])
+    }
+
+    /// The section called `name` (the first one).
+    pub fn section_by_name(&self, name: &str) -> Option<&Sec> {
+        self.sections.iter().find(|s| s.name == name)
+    }
+
+    /// The sections called `name`.
+    pub fn sections_named<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a Sec> + 'a {
+        self.sections.iter().filter(move |s| s.name == name)
+    }
+
+    /// The functions of the object that a pack lists: every `STT_FUNC` with a size in an
+    /// executable section that is not init or exit code.
+    pub fn functions(&self) -> Vec<&Sym> {
+        self.symbols
+            .iter()
+            .filter(|s| s.is_func() && s.size > 0)
+            .filter(|s| {
+                s.section
+                    .and_then(|i| self.sections.get(i))
+                    .is_some_and(|sec| sec.is_exec() && !sec.is_init_or_exit())
+            })
+            .collect()
+    }
+
+    /// The bytes of symbol `s` (zeros for `SHT_NOBITS`).
+    pub fn symbol_bytes(&self, s: &Sym) -> Result<Vec<u8>> {
+        let sec = match s.section.and_then(|i| self.sections.get(i)) {
+            Some(sec) => sec,
+            None => bail!("{}: {}: not defined in a section", self.path, s.name),
+        };
+        if sec.is_nobits() {
+            return Ok(vec![0; s.size as usize]);
+        }
+        let start = s.value as usize;
+        match start
+            .checked_add(s.size as usize)
+            .and_then(|end| sec.data.get(start..end))
+        {
+            Some(b) => Ok(b.to_vec()),
+            None => bail!(
+                "{}: {}: symbol lies outside its section {}",
+                self.path,
+                s.name,
+                sec.name
+            ),
+        }
+    }
+
+    /// Canonical name of the target of relocation `r` (see the crate documentation):
+    /// a section symbol names the function/object symbol it points at when there is exactly
+    /// one, otherwise the section (mergeable sections are always named by the section);
+    /// other symbols name themselves, except local symbols in mergeable sections.
+    pub fn canon(&self, r: &Rel) -> Canon {
+        let s = &self.symbols[r.sym];
+        let sec = s.section.and_then(|i| self.sections.get(i));
+        let Some(sec) = sec else {
+            return Canon {
+                name: s.name.clone(),
+                local: !s.global && !s.undefined,
+                addend: r.addend,
+                sym: None,
+                section: None,
+                sec_offset: r.addend,
+            };
+        };
+        let sec_offset = (s.value as i64).wrapping_add(r.addend);
+        let by_section = |sec: &Sec| Canon {
+            name: sec.name.clone(),
+            local: true,
+            addend: sec_offset,
+            sym: None,
+            section: Some(sec.index),
+            sec_offset,
+        };
+        if s.is_section() {
+            if sec.is_mergeable() {
+                return by_section(sec);
+            }
+            // Where the relocation points: a PC-relative displacement is usually the last
+            // field of its instruction, so the target is 4 bytes past `addend`.
+            let t = if rtype::is_pc_relative(r.rtype) {
+                sec_offset.wrapping_add(4)
+            } else {
+                sec_offset
+            };
+            let syms = self.section_symbols(sec.index);
+            let at: Vec<usize> = syms
+                .iter()
+                .copied()
+                .filter(|&i| {
+                    let y = &self.symbols[i];
+                    let v = y.value as i64;
+                    t >= v && (t < v + y.size as i64 || (y.size == 0 && t == v))
+                })
+                .collect();
+            let pick = if at.len() == 1 {
+                Some(at[0])
+            } else if syms.len() == 1 {
+                Some(syms[0])
+            } else {
+                None
+            };
+            return match pick {
+                Some(i) => {
+                    let y = &self.symbols[i];
+                    Canon {
+                        name: y.name.clone(),
+                        local: !y.global,
+                        addend: sec_offset.wrapping_sub(y.value as i64),
+                        sym: Some(i),
+                        section: Some(sec.index),
+                        sec_offset,
+                    }
+                }
+                None => by_section(sec),
+            };
+        }
+        if !s.global && sec.is_mergeable() {
+            return by_section(sec);
+        }
+        Canon {
+            name: s.name.clone(),
+            local: !s.global,
+            addend: r.addend,
+            sym: Some(s.index),
+            section: Some(sec.index),
+            sec_offset,
+        }
+    }
+
+    /// The bytes a relocation into a mergeable section refers to: the NUL-terminated string
+    /// (for string sections) or one entry of `entsize` bytes.
+    pub fn merged_value(&self, c: &Canon, rtype: u32) -> Option<Vec<u8>> {
+        let sec = self.sections.get(c.section?)?;
+        let mut off = c.sec_offset;
+        if rtype::is_pc_relative(rtype) {
+            off += 4;
+        }
+        let off = usize::try_from(off).ok()?;
+        let rest = sec.data.get(off..)?;
+        if sec.is_strings() {
+            let end = rest.iter().position(|&b| b == 0)?;
+            Some(rest[..end].to_vec())
+        } else {
+            let n = (sec.entsize as usize).max(1);
+            rest.get(..n).map(<[u8]>::to_vec)
+        }
+    }
+
+    /// Reads a little-endian i32 at `off` of `sec`.
+    pub fn read_i32(&self, sec: &Sec, off: u64) -> Option<i32> {
+        let o = usize::try_from(off).ok()?;
+        let b = sec.data.get(o..o + 4)?;
+        Some(i32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+    }
+}

@@ -1,0 +1,808 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Writer of the splice pack metadata table, format v1.
+//!
+//! The layout is documented in `Documentation/splice/pack-format.rst` and read by the kernel in
+//! `kernel/splice/pack.rs`. All integers are little-endian; offsets are from the start of the
+//! blob. [`Pack::to_bytes`] lays the blob out as
+//!
+//! ```text
+//! header (128) | strings | code | objects | functions | relocs | targets | fixups
+//! ```
+//!
+//! with every table aligned to 8 bytes (padding between areas is zero and lies inside
+//! `header_size .. total_size`, which the reader allows).
+//!
+//! The relocation table holds, in this order, the relocations of every pre function (in
+//! function order), then those of every target, then those of every fixup; each entry refers
+//! to its own contiguous range.
+
+use std::collections::HashMap;
+
+use anyhow::{bail, Result};
+
+/// The first eight bytes of every blob.
+pub const MAGIC: [u8; 8] = *b"SPLCPACK";
+/// The format version written.
+pub const VERSION: u32 = 1;
+/// Size of the fixed header.
+pub const HEADER_SIZE: usize = 128;
+/// Longest build-id a header can hold.
+pub const BUILD_ID_MAX: usize = 32;
+
+/// Sizes of the table entries.
+pub const OBJECT_SIZE: usize = 16;
+pub const FUNCTION_SIZE: usize = 32;
+pub const RELOC_SIZE: usize = 24;
+pub const TARGET_SIZE: usize = 24;
+pub const FIXUP_SIZE: usize = 16;
+
+/// Header flag: patch target modules when they load.
+pub const FLAG_PATCH_ON_LOAD: u32 = 1;
+/// Relocation flag: the symbol is local to its object.
+pub const RELOC_LOCAL: u32 = 1;
+
+/// Header offsets.
+pub mod hdr {
+    pub const MAGIC: usize = 0;
+    pub const VERSION: usize = 8;
+    pub const HEADER_SIZE: usize = 12;
+    pub const TOTAL_SIZE: usize = 16;
+    pub const FLAGS: usize = 20;
+    pub const NAME: usize = 24;
+    pub const DESCRIPTION: usize = 28;
+    pub const RELEASE: usize = 32;
+    pub const BUILD_ID_LEN: usize = 36;
+    pub const BUILD_ID: usize = 40;
+    pub const STRINGS: usize = 72;
+    pub const CODE: usize = 80;
+    pub const OBJECTS: usize = 88;
+    pub const FUNCTIONS: usize = 96;
+    pub const RELOCS: usize = 104;
+    pub const TARGETS: usize = 112;
+    pub const FIXUPS: usize = 120;
+}
+
+/// ELF x86-64 relocation types a pack may use, and the run-time site types.
+pub mod rtype {
+    pub const R_X86_64_64: u32 = 1;
+    pub const R_X86_64_PC32: u32 = 2;
+    pub const R_X86_64_PLT32: u32 = 4;
+    pub const R_X86_64_32: u32 = 10;
+    pub const R_X86_64_32S: u32 = 11;
+
+    /// ftrace entry (`call __fentry__` / nop5).
+    pub const SITE_FTRACE: u32 = 0x101;
+    /// Alternative instruction.
+    pub const SITE_ALTERNATIVE: u32 = 0x102;
+    /// Jump label.
+    pub const SITE_JUMP_LABEL: u32 = 0x103;
+    /// Static call.
+    pub const SITE_STATIC_CALL: u32 = 0x104;
+    /// Retpoline call/jmp.
+    pub const SITE_RETPOLINE: u32 = 0x105;
+    /// Return thunk.
+    pub const SITE_RETURN_THUNK: u32 = 0x106;
+    /// IBT endbr64.
+    pub const SITE_ENDBR: u32 = 0x107;
+    /// SMP lock prefix.
+    pub const SITE_LOCK: u32 = 0x108;
+
+    /// Width of the place of an ELF relocation type, or `None` if the type is not allowed.
+    pub fn width(t: u32) -> Option<usize> {
+        match t {
+            R_X86_64_64 => Some(8),
+            R_X86_64_PC32 | R_X86_64_PLT32 | R_X86_64_32 | R_X86_64_32S => Some(4),
+            _ => None,
+        }
+    }
+
+    /// Whether `t` is a run-time site type.
+    pub fn is_site(t: u32) -> bool {
+        (SITE_FTRACE..=SITE_LOCK).contains(&t)
+    }
+
+    /// Whether `t` is PC-relative.
+    pub fn is_pc_relative(t: u32) -> bool {
+        matches!(t, R_X86_64_PC32 | R_X86_64_PLT32)
+    }
+}
+
+/// One relocation entry (24 bytes).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Reloc {
+    /// Offset of the place from the start of its function (or registered replacement).
+    pub offset: u32,
+    /// ELF type or run-time site type.
+    pub rtype: u32,
+    /// Symbol name; empty for run-time sites.
+    pub symbol: String,
+    /// Whether the symbol is local to its object.
+    pub local: bool,
+    /// Addend; the length of the site for run-time sites.
+    pub addend: i64,
+}
+
+impl Reloc {
+    /// A run-time site marker.
+    pub fn site(offset: u32, rtype: u32, len: u32) -> Self {
+        Self {
+            offset,
+            rtype,
+            symbol: String::new(),
+            local: false,
+            addend: i64::from(len),
+        }
+    }
+}
+
+/// The pre code of one function.
+#[derive(Clone, Debug, Default)]
+pub struct Function {
+    pub name: String,
+    pub code: Vec<u8>,
+    pub relocs: Vec<Reloc>,
+}
+
+/// A changed object and its functions.
+#[derive(Clone, Debug, Default)]
+pub struct Object {
+    pub name: String,
+    pub module: String,
+    pub functions: Vec<Function>,
+}
+
+/// A function to replace.
+#[derive(Clone, Debug)]
+pub struct Target {
+    /// Index of the pre function in the whole function table (across objects).
+    pub function: u32,
+    /// Index into the registered replacement table.
+    pub replacement: u32,
+    /// Relocations in the replacement the core resolves.
+    pub relocs: Vec<Reloc>,
+}
+
+/// Relocations in other carried code or data.
+#[derive(Clone, Debug)]
+pub struct Fixup {
+    pub replacement: u32,
+    pub relocs: Vec<Reloc>,
+}
+
+/// A whole pack's metadata.
+#[derive(Clone, Debug, Default)]
+pub struct Pack {
+    pub name: String,
+    pub description: String,
+    pub kernel_release: String,
+    pub build_id: Vec<u8>,
+    pub flags: u32,
+    pub objects: Vec<Object>,
+    pub targets: Vec<Target>,
+    pub fixups: Vec<Fixup>,
+}
+
+/// Interned strings: starts with the empty string, every string NUL-terminated.
+struct Strings {
+    bytes: Vec<u8>,
+    index: HashMap<String, u32>,
+}
+
+impl Strings {
+    fn new() -> Self {
+        let mut index = HashMap::new();
+        index.insert(String::new(), 0);
+        Self {
+            bytes: vec![0],
+            index,
+        }
+    }
+
+    fn add(&mut self, s: &str) -> Result<u32> {
+        if let Some(&off) = self.index.get(s) {
+            return Ok(off);
+        }
+        if s.as_bytes().contains(&0) {
+            bail!("string {s:?} contains a NUL byte");
+        }
+        let off = to_u32(self.bytes.len(), "string table")?;
+        self.bytes.extend_from_slice(s.as_bytes());
+        self.bytes.push(0);
+        self.index.insert(s.to_owned(), off);
+        Ok(off)
+    }
+}
+
+fn to_u32(v: usize, what: &str) -> Result<u32> {
+    match u32::try_from(v) {
+        Ok(v) => Ok(v),
+        Err(_) => bail!("{what} too large for format v1 ({v})"),
+    }
+}
+
+fn put32(b: &mut [u8], at: usize, v: u32) {
+    b[at..at + 4].copy_from_slice(&v.to_le_bytes());
+}
+
+fn push32(b: &mut Vec<u8>, v: u32) {
+    b.extend_from_slice(&v.to_le_bytes());
+}
+
+fn align8(b: &mut Vec<u8>) {
+    while !b.len().is_multiple_of(8) {
+        b.push(0);
+    }
+}
+
+impl Pack {
+    /// Number of pre functions across all objects.
+    pub fn function_count(&self) -> usize {
+        self.objects.iter().map(|o| o.functions.len()).sum()
+    }
+
+    fn check_relocs(relocs: &[Reloc], code_len: Option<usize>, what: &str) -> Result<()> {
+        for r in relocs {
+            let width = if rtype::is_site(r.rtype) {
+                if code_len.is_none() {
+                    bail!("{what}: run-time site type {:#x} outside pre code", r.rtype);
+                }
+                match usize::try_from(r.addend) {
+                    Ok(w) if w > 0 => w,
+                    _ => bail!(
+                        "{what}: run-time site at {:#x} has length {}",
+                        r.offset,
+                        r.addend
+                    ),
+                }
+            } else {
+                match rtype::width(r.rtype) {
+                    Some(w) => w,
+                    None => bail!("{what}: relocation type {} is not allowed", r.rtype),
+                }
+            };
+            if let Some(len) = code_len {
+                if r.offset as usize + width > len {
+                    bail!(
+                        "{what}: relocation at {:#x} (+{width}) lies outside the code ({len} bytes)",
+                        r.offset
+                    );
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Lays the pack out as a format v1 blob. `replacements` is the number of entries of the
+    /// registered table.
+    pub fn to_bytes(&self, replacements: usize) -> Result<Vec<u8>> {
+        if self.build_id.len() > BUILD_ID_MAX {
+            bail!(
+                "build-id is {} bytes, at most {BUILD_ID_MAX}",
+                self.build_id.len()
+            );
+        }
+        if self.flags & !FLAG_PATCH_ON_LOAD != 0 {
+            bail!("unknown pack flags {:#x}", self.flags);
+        }
+        let nfunc = self.function_count();
+        let mut strings = Strings::new();
+        let name = strings.add(&self.name)?;
+        let description = strings.add(&self.description)?;
+        let release = strings.add(&self.kernel_release)?;
+
+        // Relocation table, in order: functions, targets, fixups.
+        let mut relocs: Vec<&Reloc> = Vec::new();
+        let mut code: Vec<u8> = Vec::new();
+        // (name, object, code_off, code_len, first_reloc, reloc_count)
+        let mut funcs = Vec::with_capacity(nfunc);
+        let mut objs = Vec::with_capacity(self.objects.len());
+        for (oi, o) in self.objects.iter().enumerate() {
+            objs.push((
+                strings.add(&o.name)?,
+                strings.add(&o.module)?,
+                to_u32(funcs.len(), "function table")?,
+                to_u32(o.functions.len(), "function table")?,
+            ));
+            for f in &o.functions {
+                Self::check_relocs(&f.relocs, Some(f.code.len()), &f.name)?;
+                funcs.push((
+                    strings.add(&f.name)?,
+                    to_u32(oi, "object table")?,
+                    to_u32(code.len(), "code")?,
+                    to_u32(f.code.len(), "code")?,
+                    to_u32(relocs.len(), "relocation table")?,
+                    to_u32(f.relocs.len(), "relocation table")?,
+                ));
+                code.extend_from_slice(&f.code);
+                relocs.extend(f.relocs.iter());
+            }
+        }
+        let mut targets = Vec::with_capacity(self.targets.len());
+        for t in &self.targets {
+            if t.function as usize >= nfunc {
+                bail!("target function index {} out of range", t.function);
+            }
+            if t.replacement as usize >= replacements {
+                bail!("target replacement index {} out of range", t.replacement);
+            }
+            Self::check_relocs(&t.relocs, None, "target")?;
+            targets.push((
+                t.function,
+                t.replacement,
+                to_u32(relocs.len(), "relocation table")?,
+                to_u32(t.relocs.len(), "relocation table")?,
+            ));
+            relocs.extend(t.relocs.iter());
+        }
+        let mut fixups = Vec::with_capacity(self.fixups.len());
+        for x in &self.fixups {
+            if x.replacement as usize >= replacements {
+                bail!("fixup replacement index {} out of range", x.replacement);
+            }
+            Self::check_relocs(&x.relocs, None, "fixup")?;
+            fixups.push((
+                x.replacement,
+                to_u32(relocs.len(), "relocation table")?,
+                to_u32(x.relocs.len(), "relocation table")?,
+            ));
+            relocs.extend(x.relocs.iter());
+        }
+        let reloc_syms = relocs
+            .iter()
+            .map(|r| strings.add(&r.symbol))
+            .collect::<Result<Vec<_>>>()?;
+
+        let mut b = vec![0u8; HEADER_SIZE];
+        b[hdr::MAGIC..hdr::MAGIC + 8].copy_from_slice(&MAGIC);
+        put32(&mut b, hdr::VERSION, VERSION);
+        put32(&mut b, hdr::HEADER_SIZE, HEADER_SIZE as u32);
+        put32(&mut b, hdr::FLAGS, self.flags);
+        put32(&mut b, hdr::NAME, name);
+        put32(&mut b, hdr::DESCRIPTION, description);
+        put32(&mut b, hdr::RELEASE, release);
+        put32(&mut b, hdr::BUILD_ID_LEN, self.build_id.len() as u32);
+        b[hdr::BUILD_ID..hdr::BUILD_ID + self.build_id.len()].copy_from_slice(&self.build_id);
+
+        let area = |b: &mut Vec<u8>, at: usize, off: usize, n: usize| -> Result<()> {
+            let off = to_u32(off, "blob")?;
+            let n = to_u32(n, "blob")?;
+            put32(b, at, off);
+            put32(b, at + 4, n);
+            Ok(())
+        };
+
+        let off = b.len();
+        b.extend_from_slice(&strings.bytes);
+        area(&mut b, hdr::STRINGS, off, strings.bytes.len())?;
+
+        align8(&mut b);
+        let off = b.len();
+        b.extend_from_slice(&code);
+        area(&mut b, hdr::CODE, off, code.len())?;
+
+        align8(&mut b);
+        let off = b.len();
+        for &(n, m, first, count) in &objs {
+            for v in [n, m, first, count] {
+                push32(&mut b, v);
+            }
+        }
+        area(&mut b, hdr::OBJECTS, off, objs.len())?;
+
+        align8(&mut b);
+        let off = b.len();
+        for &(n, o, co, cl, fr, rc) in &funcs {
+            for v in [n, o, co, cl, fr, rc, 0, 0] {
+                push32(&mut b, v);
+            }
+        }
+        area(&mut b, hdr::FUNCTIONS, off, funcs.len())?;
+
+        align8(&mut b);
+        let off = b.len();
+        for (r, &sym) in relocs.iter().zip(&reloc_syms) {
+            let flags = if r.local { RELOC_LOCAL } else { 0 };
+            for v in [r.offset, r.rtype, sym, flags] {
+                push32(&mut b, v);
+            }
+            b.extend_from_slice(&r.addend.to_le_bytes());
+        }
+        area(&mut b, hdr::RELOCS, off, relocs.len())?;
+
+        align8(&mut b);
+        let off = b.len();
+        for &(f, r, fr, rc) in &targets {
+            for v in [f, r, fr, rc, 0, 0] {
+                push32(&mut b, v);
+            }
+        }
+        area(&mut b, hdr::TARGETS, off, targets.len())?;
+
+        align8(&mut b);
+        let off = b.len();
+        for &(r, fr, rc) in &fixups {
+            for v in [r, fr, rc, 0] {
+                push32(&mut b, v);
+            }
+        }
+        area(&mut b, hdr::FIXUPS, off, fixups.len())?;
+
+        let total = to_u32(b.len(), "blob")?;
+        put32(&mut b, hdr::TOTAL_SIZE, total);
+        Ok(b)
+    }
+}
+
+/// A reader of format v1 that applies the checks of `kernel/splice/pack.rs` (with the fixup
+/// table at header offset 120 and the run-time site types, as documented), independent of the
+/// writer above. Used by tests and by `splice-create` as a self-check of what it wrote.
+pub mod reader {
+    use super::*;
+
+    fn u32_at(b: &[u8], off: usize) -> Result<u32> {
+        match b.get(off..off.saturating_add(4)) {
+            Some(s) => Ok(u32::from_le_bytes([s[0], s[1], s[2], s[3]])),
+            None => bail!("truncated at {off}"),
+        }
+    }
+
+    fn u64_at(b: &[u8], off: usize) -> Result<u64> {
+        let lo = u64::from(u32_at(b, off)?);
+        let hi = u64::from(u32_at(b, off + 4)?);
+        Ok(lo | hi << 32)
+    }
+
+    fn span(b: &[u8], at: usize, size: usize, total: usize, what: &str) -> Result<(usize, usize)> {
+        let off = u32_at(b, at)? as usize;
+        let count = u32_at(b, at + 4)? as usize;
+        let len = match count.checked_mul(size) {
+            Some(l) => l,
+            None => bail!("{what} out of bounds"),
+        };
+        let end = match off.checked_add(len) {
+            Some(e) => e,
+            None => bail!("{what} out of bounds"),
+        };
+        if len > 0 && (off < HEADER_SIZE || end > total) {
+            bail!("{what} out of bounds");
+        }
+        Ok((off, count))
+    }
+
+    /// A parsed, checked blob.
+    pub struct Parsed {
+        pub pack: Pack,
+    }
+
+    /// Parses and checks `blob` as the kernel does; `replacements` is the registered count.
+    pub fn parse(blob: &[u8], replacements: usize) -> Result<Parsed> {
+        if blob.len() < HEADER_SIZE {
+            bail!("truncated");
+        }
+        if blob[..8] != MAGIC {
+            bail!("bad magic");
+        }
+        if u32_at(blob, hdr::VERSION)? != VERSION {
+            bail!("bad version");
+        }
+        if u32_at(blob, hdr::HEADER_SIZE)? as usize != HEADER_SIZE {
+            bail!("bad header field header_size");
+        }
+        let total = u32_at(blob, hdr::TOTAL_SIZE)? as usize;
+        if total < HEADER_SIZE {
+            bail!("bad header field total_size");
+        }
+        if total > blob.len() {
+            bail!("truncated");
+        }
+        let flags = u32_at(blob, hdr::FLAGS)?;
+        if flags & !FLAG_PATCH_ON_LOAD != 0 {
+            bail!("bad header field flags");
+        }
+        let bid_len = u32_at(blob, hdr::BUILD_ID_LEN)? as usize;
+        if bid_len > BUILD_ID_MAX {
+            bail!("bad header field build_id_len");
+        }
+        let (soff, slen) = span(blob, hdr::STRINGS, 1, total, "string table")?;
+        if slen == 0 || blob[soff] != 0 || blob[soff + slen - 1] != 0 {
+            bail!("bad string reference");
+        }
+        let strings = &blob[soff..soff + slen];
+        let string = |off: u32| -> Result<String> {
+            let off = off as usize;
+            if off >= strings.len() {
+                bail!("bad string reference");
+            }
+            let s = &strings[off..];
+            let end = s.iter().position(|&c| c == 0).unwrap_or(s.len());
+            Ok(String::from_utf8_lossy(&s[..end]).into_owned())
+        };
+        let (coff, clen) = span(blob, hdr::CODE, 1, total, "code")?;
+        let (ooff, ocount) = span(blob, hdr::OBJECTS, OBJECT_SIZE, total, "object table")?;
+        let (foff, fcount) = span(blob, hdr::FUNCTIONS, FUNCTION_SIZE, total, "function table")?;
+        let (roff, rcount) = span(blob, hdr::RELOCS, RELOC_SIZE, total, "relocation table")?;
+        let (toff, tcount) = span(blob, hdr::TARGETS, TARGET_SIZE, total, "target table")?;
+        let (xoff, xcount) = span(blob, hdr::FIXUPS, FIXUP_SIZE, total, "fixup table")?;
+
+        let range = |first: u32, count: u32, n: usize, what: &str| -> Result<()> {
+            match (first as usize).checked_add(count as usize) {
+                Some(end) if end <= n => Ok(()),
+                _ => bail!("bad {what} index"),
+            }
+        };
+        let relocs = |first: u32, count: u32, code_len: Option<usize>| -> Result<Vec<Reloc>> {
+            range(first, count, rcount, "relocation")?;
+            let mut v = Vec::new();
+            for i in first as usize..first as usize + count as usize {
+                let at = roff + i * RELOC_SIZE;
+                let r = Reloc {
+                    offset: u32_at(blob, at)?,
+                    rtype: u32_at(blob, at + 4)?,
+                    symbol: string(u32_at(blob, at + 8)?)?,
+                    local: u32_at(blob, at + 12)? & RELOC_LOCAL != 0,
+                    addend: u64_at(blob, at + 16)? as i64,
+                };
+                let width = if rtype::is_site(r.rtype) && code_len.is_some() {
+                    if !r.symbol.is_empty() || r.addend <= 0 {
+                        bail!("bad relocation");
+                    }
+                    r.addend as usize
+                } else {
+                    match rtype::width(r.rtype) {
+                        Some(w) => w,
+                        None => bail!("bad relocation"),
+                    }
+                };
+                if r.offset as usize + width > code_len.unwrap_or(usize::MAX) {
+                    bail!("bad relocation");
+                }
+                v.push(r);
+            }
+            Ok(v)
+        };
+
+        let mut pack = Pack {
+            name: string(u32_at(blob, hdr::NAME)?)?,
+            description: string(u32_at(blob, hdr::DESCRIPTION)?)?,
+            kernel_release: string(u32_at(blob, hdr::RELEASE)?)?,
+            build_id: blob[hdr::BUILD_ID..hdr::BUILD_ID + bid_len].to_vec(),
+            flags,
+            ..Pack::default()
+        };
+        let mut ranges = Vec::new();
+        for i in 0..ocount {
+            let at = ooff + i * OBJECT_SIZE;
+            let first = u32_at(blob, at + 8)?;
+            let count = u32_at(blob, at + 12)?;
+            range(first, count, fcount, "object function")?;
+            ranges.push((first as usize, count as usize));
+            pack.objects.push(Object {
+                name: string(u32_at(blob, at)?)?,
+                module: string(u32_at(blob, at + 4)?)?,
+                functions: Vec::new(),
+            });
+        }
+        let mut functions = Vec::new();
+        for i in 0..fcount {
+            let at = foff + i * FUNCTION_SIZE;
+            let object = u32_at(blob, at + 4)? as usize;
+            if object >= ocount {
+                bail!("bad function object index");
+            }
+            let co = u32_at(blob, at + 8)? as usize;
+            let cl = u32_at(blob, at + 12)? as usize;
+            if co.checked_add(cl).is_none_or(|e| e > clen) {
+                bail!("function code out of bounds");
+            }
+            if u32_at(blob, at + 24)? != 0 || u32_at(blob, at + 28)? != 0 {
+                bail!("reserved function word not 0");
+            }
+            functions.push(Function {
+                name: string(u32_at(blob, at)?)?,
+                code: blob[coff + co..coff + co + cl].to_vec(),
+                relocs: relocs(u32_at(blob, at + 16)?, u32_at(blob, at + 20)?, Some(cl))?,
+            });
+        }
+        for (o, &(first, count)) in pack.objects.iter_mut().zip(&ranges) {
+            o.functions = functions[first..first + count].to_vec();
+        }
+        for i in 0..tcount {
+            let at = toff + i * TARGET_SIZE;
+            let function = u32_at(blob, at)?;
+            let replacement = u32_at(blob, at + 4)?;
+            if function as usize >= fcount {
+                bail!("bad target function index");
+            }
+            if replacement as usize >= replacements {
+                bail!("bad target replacement index");
+            }
+            if u32_at(blob, at + 16)? != 0 || u32_at(blob, at + 20)? != 0 {
+                bail!("reserved target word not 0");
+            }
+            pack.targets.push(Target {
+                function,
+                replacement,
+                relocs: relocs(u32_at(blob, at + 8)?, u32_at(blob, at + 12)?, None)?,
+            });
+        }
+        for i in 0..xcount {
+            let at = xoff + i * FIXUP_SIZE;
+            let replacement = u32_at(blob, at)?;
+            if replacement as usize >= replacements {
+                bail!("bad fixup replacement index");
+            }
+            if u32_at(blob, at + 12)? != 0 {
+                bail!("reserved fixup word not 0");
+            }
+            pack.fixups.push(Fixup {
+                replacement,
+                relocs: relocs(u32_at(blob, at + 4)?, u32_at(blob, at + 8)?, None)?,
+            });
+        }
+        Ok(Parsed { pack })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample() -> Pack {
+        Pack {
+            name: "fix-version".into(),
+            description: "a test pack".into(),
+            kernel_release: "7.2.12".into(),
+            build_id: (0..20).collect(),
+            flags: 0,
+            objects: vec![Object {
+                name: "fs/proc/version.o".into(),
+                module: String::new(),
+                functions: vec![
+                    Function {
+                        name: "version_proc_show".into(),
+                        code: vec![0xf3, 0x0f, 0x1e, 0xfa, 0xe8, 0, 0, 0, 0, 0xc3],
+                        relocs: vec![
+                            Reloc::site(0, rtype::SITE_ENDBR, 4),
+                            Reloc::site(4, rtype::SITE_FTRACE, 5),
+                            Reloc {
+                                offset: 5,
+                                rtype: rtype::R_X86_64_PLT32,
+                                symbol: "__fentry__".into(),
+                                local: false,
+                                addend: -4,
+                            },
+                        ],
+                    },
+                    Function {
+                        name: "helper".into(),
+                        code: vec![0x90; 7],
+                        relocs: vec![],
+                    },
+                ],
+            }],
+            targets: vec![Target {
+                function: 0,
+                replacement: 0,
+                relocs: vec![Reloc {
+                    offset: 16,
+                    rtype: rtype::R_X86_64_PC32,
+                    symbol: "counter".into(),
+                    local: true,
+                    addend: -4,
+                }],
+            }],
+            fixups: vec![Fixup {
+                replacement: 1,
+                relocs: vec![Reloc {
+                    offset: 0,
+                    rtype: rtype::R_X86_64_64,
+                    symbol: "helper".into(),
+                    local: true,
+                    addend: 0,
+                }],
+            }],
+        }
+    }
+
+    #[test]
+    fn round_trip() {
+        let p = sample();
+        let b = p.to_bytes(2).unwrap();
+        assert_eq!(&b[..8], b"SPLCPACK");
+        assert_eq!(
+            b.len(),
+            u32::from_le_bytes(b[16..20].try_into().unwrap()) as usize
+        );
+        let r = reader::parse(&b, 2).unwrap().pack;
+        assert_eq!(r.name, "fix-version");
+        assert_eq!(r.description, "a test pack");
+        assert_eq!(r.kernel_release, "7.2.12");
+        assert_eq!(r.build_id, p.build_id);
+        assert_eq!(r.objects.len(), 1);
+        assert_eq!(r.objects[0].name, "fs/proc/version.o");
+        assert_eq!(r.objects[0].module, "");
+        assert_eq!(r.objects[0].functions.len(), 2);
+        for (a, b) in r.objects[0].functions.iter().zip(&p.objects[0].functions) {
+            assert_eq!(a.name, b.name);
+            assert_eq!(a.code, b.code);
+            assert_eq!(a.relocs, b.relocs);
+        }
+        assert_eq!(r.targets.len(), 1);
+        assert_eq!(r.targets[0].relocs, p.targets[0].relocs);
+        assert_eq!(r.fixups.len(), 1);
+        assert_eq!(r.fixups[0].replacement, 1);
+        assert_eq!(r.fixups[0].relocs, p.fixups[0].relocs);
+        // Too few registered replacements: refused by the reader and by the writer.
+        assert!(reader::parse(&b, 1).is_err());
+        assert!(p.to_bytes(1).is_err());
+    }
+
+    #[test]
+    fn layout_is_as_documented() {
+        let b = sample().to_bytes(2).unwrap();
+        let at = |o: usize| u32::from_le_bytes(b[o..o + 4].try_into().unwrap()) as usize;
+        assert_eq!(at(hdr::VERSION), 1);
+        assert_eq!(at(hdr::HEADER_SIZE), 128);
+        let strings = at(hdr::STRINGS);
+        assert_eq!(strings, HEADER_SIZE);
+        assert_eq!(b[strings], 0);
+        assert_eq!(b[strings + at(hdr::STRINGS + 4) - 1], 0);
+        assert_eq!(at(hdr::FUNCTIONS + 4), 2);
+        assert_eq!(at(hdr::RELOCS + 4), 5);
+        assert_eq!(at(hdr::TARGETS + 4), 1);
+        assert_eq!(at(hdr::FIXUPS + 4), 1);
+        for t in [
+            hdr::OBJECTS,
+            hdr::FUNCTIONS,
+            hdr::RELOCS,
+            hdr::TARGETS,
+            hdr::FIXUPS,
+        ] {
+            assert_eq!(at(t) % 8, 0);
+            assert!(at(t) >= HEADER_SIZE);
+        }
+        // Target relocs follow the function relocs; fixup relocs follow them.
+        let t = at(hdr::TARGETS);
+        assert_eq!((at(t + 8), at(t + 12)), (3, 1));
+        let x = at(hdr::FIXUPS);
+        assert_eq!((at(x + 4), at(x + 8)), (4, 1));
+    }
+
+    #[test]
+    fn every_truncation_and_corruption_is_checked() {
+        let b = sample().to_bytes(2).unwrap();
+        for len in 0..b.len() {
+            assert!(reader::parse(&b[..len], 2).is_err(), "len {len}");
+        }
+        let mut c = b.clone();
+        for i in 0..c.len() {
+            for v in [0x00u8, 0x7f, 0xff] {
+                c[i] = v;
+                let _ = reader::parse(&c, 2);
+            }
+            c[i] = b[i];
+        }
+    }
+
+    #[test]
+    fn bad_inputs_are_refused_by_the_writer() {
+        let mut p = sample();
+        p.objects[0].functions[0].relocs[2].offset = 8;
+        assert!(p.to_bytes(2).is_err());
+        let mut p = sample();
+        p.objects[0].functions[0].relocs[2].rtype = 9;
+        assert!(p.to_bytes(2).is_err());
+        let mut p = sample();
+        p.name = "a\0b".into();
+        assert!(p.to_bytes(2).is_err());
+        let mut p = sample();
+        p.build_id = vec![0; 33];
+        assert!(p.to_bytes(2).is_err());
+        let mut p = sample();
+        p.targets[0]
+            .relocs
+            .push(Reloc::site(0, rtype::SITE_ENDBR, 4));
+        assert!(p.to_bytes(2).is_err());
+    }
+}

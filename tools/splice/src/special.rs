@@ -1,0 +1,129 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Special sections: tables of entries that point into code, which the kernel (or the module
+//! loader) uses to rewrite code at run time. Layouts are those of Linux 7.2 x86-64:
+//!
+//! * `.altinstructions`: `struct alt_instr` (`arch/x86/include/asm/alternative.h`, packed):
+//!   `s32 instr_offset; s32 repl_offset; u32 ft_flags; u8 instrlen; u8 replacementlen;` (14).
+//! * `__jump_table`: `struct jump_entry` (`include/linux/jump_label.h`):
+//!   `s32 code; s32 target; long key;` (16; `key` is `.quad key - .`, an `R_X86_64_PC64`).
+//! * `.static_call_sites`: `struct static_call_site` (`include/linux/static_call_types.h`):
+//!   `s32 addr; s32 key;` (8).
+//! * `__ex_table`: `struct exception_table_entry` (`arch/x86/include/asm/extable.h`):
+//!   `int insn, fixup, data;` (12).
+//! * `__bug_table`: `struct bug_entry` with `CONFIG_GENERIC_BUG_RELATIVE_POINTERS`,
+//!   `HAVE_ARCH_BUG_FORMAT` (x86-64) and `CONFIG_DEBUG_BUGVERBOSE`:
+//!   `s32 bug_addr_disp; s32 format_disp; s32 file_disp; u16 line; u16 flags;` (16).
+//! * `.retpoline_sites`, `.return_sites`, `.call_sites`, `.smp_locks`, `.ibt_endbr_seal`:
+//!   `s32` relative pointers (4).
+//! * `__mcount_loc`, `__patchable_function_entries`: absolute addresses (8).
+//! * `.orc_unwind_ip` (`s32`, 4) and `.orc_unwind` (`struct orc_entry`, 6, no relocations):
+//!   parallel arrays.
+
+/// A table of fixed-size entries whose field at `key` points into code.
+#[derive(Clone, Copy, Debug)]
+pub struct Table {
+    pub name: &'static str,
+    pub entry_size: u64,
+    /// Offset in the entry of the relocated field that points at the code site.
+    pub key: u64,
+}
+
+pub const ALTINSTRUCTIONS: &str = ".altinstructions";
+pub const ALTINSTR_REPLACEMENT: &str = ".altinstr_replacement";
+pub const ORC_UNWIND_IP: &str = ".orc_unwind_ip";
+pub const ORC_UNWIND: &str = ".orc_unwind";
+pub const ORC_ENTRY_SIZE: u64 = 6;
+
+/// Every entry table copied into `repl.o` for the carried code. `.altinstructions` comes
+/// first: it decides which parts of `.altinstr_replacement` are carried, and other tables may
+/// point into those.
+pub const TABLES: &[Table] = &[
+    Table {
+        name: ALTINSTRUCTIONS,
+        entry_size: 14,
+        key: 0,
+    },
+    Table {
+        name: ".retpoline_sites",
+        entry_size: 4,
+        key: 0,
+    },
+    Table {
+        name: ".return_sites",
+        entry_size: 4,
+        key: 0,
+    },
+    Table {
+        name: ".call_sites",
+        entry_size: 4,
+        key: 0,
+    },
+    Table {
+        name: "__jump_table",
+        entry_size: 16,
+        key: 0,
+    },
+    Table {
+        name: ".static_call_sites",
+        entry_size: 8,
+        key: 0,
+    },
+    Table {
+        name: "__ex_table",
+        entry_size: 12,
+        key: 0,
+    },
+    Table {
+        name: "__bug_table",
+        entry_size: 16,
+        key: 0,
+    },
+    Table {
+        name: ".smp_locks",
+        entry_size: 4,
+        key: 0,
+    },
+    Table {
+        name: "__mcount_loc",
+        entry_size: 8,
+        key: 0,
+    },
+    Table {
+        name: ORC_UNWIND_IP,
+        entry_size: 4,
+        key: 0,
+    },
+    Table {
+        name: ".ibt_endbr_seal",
+        entry_size: 4,
+        key: 0,
+    },
+    Table {
+        name: "__patchable_function_entries",
+        entry_size: 8,
+        key: 0,
+    },
+];
+
+/// The table called `name`.
+pub fn table(name: &str) -> Option<&'static Table> {
+    TABLES.iter().find(|t| t.name == name)
+}
+
+/// Sections never copied to `repl.o`, and never carried because code refers to them.
+pub fn is_dropped(name: &str) -> bool {
+    name.starts_with(".discard")
+        || name == ".comment"
+        || (name.starts_with(".note") && name != ".note.GNU-stack")
+        || name.starts_with(".init.")
+        || name.starts_with(".exit.")
+        || name.starts_with("__ksymtab")
+        || name.starts_with(".initcall")
+        || name.starts_with(".export_symbol")
+        || name.starts_with(".debug")
+        || name.starts_with(".BTF")
+        || name == ORC_UNWIND
+        || name == ALTINSTR_REPLACEMENT
+        || table(name).is_some()
+}

@@ -1,0 +1,578 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! End-to-end tests: small C files compiled with gcc and kernel-like flags at test time.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use anyhow::Result;
+
+use crate::assemble::{assemble, Options, Output, TargetSel};
+use crate::elf::Obj;
+use crate::format::{reader, rtype, Pack};
+use crate::symvers::Symvers;
+
+const FLAGS: &[&str] = &[
+    "-O2",
+    "-mcmodel=kernel",
+    "-fno-pic",
+    "-mno-red-zone",
+    "-ffunction-sections",
+    "-fdata-sections",
+    "-pg",
+    "-mfentry",
+    "-mrecord-mcount",
+    "-fcf-protection=branch",
+    "-mindirect-branch=thunk-extern",
+    "-mfunction-return=thunk-extern",
+    "-fno-asynchronous-unwind-tables",
+    "-fno-jump-tables",
+];
+
+const SYMVERS: &str = "0x0\tseq_printf\tvmlinux\tEXPORT_SYMBOL\t\n\
+0x0\tprintk\tvmlinux\tEXPORT_SYMBOL\t\n\
+0x0\tsome_key\tvmlinux\tEXPORT_SYMBOL_GPL\t\n\
+0x0\tns_func\tvmlinux\tEXPORT_SYMBOL_GPL\tTEST_NS\n";
+
+fn have_gcc() -> bool {
+    let ok = Command::new("gcc")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !ok {
+        eprintln!("skipped: gcc is not installed");
+    }
+    ok
+}
+
+struct TempDir(PathBuf);
+
+impl TempDir {
+    fn new(tag: &str) -> Self {
+        let n = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or(0);
+        let p = std::env::temp_dir().join(format!("splice-test-{tag}-{}-{n}", std::process::id()));
+        std::fs::create_dir_all(&p).unwrap();
+        Self(p)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn compile(dir: &Path, name: &str, src: &str, extra: &[&str]) -> Obj {
+    let c = dir.join(format!("{name}.c"));
+    let o = dir.join(format!("{name}.o"));
+    std::fs::write(&c, src).unwrap();
+    let out = Command::new("gcc")
+        .args(FLAGS)
+        .args(extra)
+        .arg("-c")
+        .arg(&c)
+        .arg("-o")
+        .arg(&o)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "gcc failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let data = std::fs::read(&o).unwrap();
+    Obj::parse(&format!("{name}.o"), &data).unwrap()
+}
+
+fn opts(targets: TargetSel) -> Options {
+    Options {
+        object_name: "test/unit.o".into(),
+        module: String::new(),
+        name: "test-pack".into(),
+        description: "a \"test\" pack".into(),
+        release: "7.2.12".into(),
+        build_id: vec![0xab; 20],
+        targets,
+    }
+}
+
+fn build(tag: &str, pre: &str, post: &str, targets: TargetSel, extra: &[&str]) -> Result<Output> {
+    let d = TempDir::new(tag);
+    let pre = compile(&d.0, "pre", pre, extra);
+    let post = compile(&d.0, "post", post, extra);
+    let symvers = Symvers::parse("Module.symvers", SYMVERS).unwrap();
+    assemble(&opts(targets), &pre, &post, &symvers)
+}
+
+fn parsed(out: &Output) -> Pack {
+    let nr = out.report.targets.len() + out.report.fixups.len();
+    reader::parse(&out.blob, nr).unwrap().pack
+}
+
+fn repl(out: &Output) -> Obj {
+    Obj::parse("repl.o", &out.repl_o).unwrap()
+}
+
+const BASE: &str = r#"
+struct seq_file;
+extern int seq_printf(struct seq_file *m, const char *fmt, ...);
+extern int hidden_kernel_fn(int);
+static int counter;
+static inline int helper(int x) { return x * 3 + 1; }
+int show_a(struct seq_file *m) { counter++; return seq_printf(m, "hello %d\n", helper(counter)); }
+int show_b(struct seq_file *m, int v) { return seq_printf(m, "b %d\n", helper(v)); }
+int untouched(int v) { return hidden_kernel_fn(v) + 1; }
+"#;
+
+#[test]
+fn string_change_is_found_and_the_string_carried() {
+    if !have_gcc() {
+        return;
+    }
+    let post = BASE.replace("hello %d", "hello world %d");
+    let out = build("string", BASE, &post, TargetSel::Auto, &[]).unwrap();
+    let names: Vec<&str> = out
+        .report
+        .targets
+        .iter()
+        .map(|t| t.function.as_str())
+        .collect();
+    assert_eq!(names, ["show_a"]);
+    assert!(out
+        .report
+        .carried_sections
+        .iter()
+        .any(|s| s.starts_with(".rodata") && s.contains(".str")));
+    let r = repl(&out);
+    let strs = r
+        .sections
+        .iter()
+        .find(|s| s.name.contains(".str"))
+        .expect("string section in repl.o");
+    assert!(strs.data.windows(11).any(|w| w == b"hello world"));
+    // The string is reached by an ELF relocation of repl.o, not by the core.
+    let text = r.section_by_name(".text.show_a").unwrap();
+    assert!(text
+        .relocs
+        .iter()
+        .any(|x| r.symbols[x.sym].section == Some(strs.index)));
+    assert_eq!(
+        out.kbuild,
+        "obj-m := splice_test_pack.o\nsplice_test_pack-y := stub.o repl.o\n"
+    );
+    assert!(out.stub_c.contains("extern char __splice_repl_0[];"));
+    assert!(out
+        .stub_c
+        .contains("MODULE_DESCRIPTION(\"splice pack test-pack: a \\\"test\\\" pack\");"));
+    let p = parsed(&out);
+    assert_eq!(p.name, "test-pack");
+    assert_eq!(p.objects[0].name, "test/unit.o");
+    assert_eq!(p.build_id, vec![0xab; 20]);
+    let f = &p.objects[0].functions[p.targets[0].function as usize];
+    assert_eq!(f.name, "show_a");
+}
+
+#[test]
+fn inline_helper_change_targets_both_callers() {
+    if !have_gcc() {
+        return;
+    }
+    let post = BASE.replace("x * 3 + 1", "x * 5 + 1");
+    let out = build("helper", BASE, &post, TargetSel::Auto, &[]).unwrap();
+    let mut names: Vec<&str> = out
+        .report
+        .targets
+        .iter()
+        .map(|t| t.function.as_str())
+        .collect();
+    names.sort();
+    assert_eq!(names, ["show_a", "show_b"]);
+    assert!(out.stub_c.contains("{ __splice_repl_0, __splice_repl_1 }"));
+    let r = repl(&out);
+    for i in 0..2 {
+        let s = r.defined(&format!("__splice_repl_{i}")).unwrap();
+        assert!(s.global && s.is_func() && s.size > 0);
+    }
+    // The original names stay, as local symbols.
+    assert!(!r.defined("show_a").unwrap().global);
+}
+
+#[test]
+fn static_counter_is_resolved_by_the_core() {
+    if !have_gcc() {
+        return;
+    }
+    let post = BASE.replace("counter++;", "counter += 2;");
+    let out = build("counter", BASE, &post, TargetSel::Auto, &[]).unwrap();
+    assert_eq!(out.report.targets.len(), 1);
+    assert!(!out
+        .report
+        .carried_sections
+        .iter()
+        .any(|s| s.contains("counter")));
+    assert!(out.report.core_resolved_relocations >= 1);
+    let p = parsed(&out);
+    let t = &p.targets[0];
+    let rel = t
+        .relocs
+        .iter()
+        .find(|r| r.symbol == "counter")
+        .expect("core relocation to counter");
+    assert!(rel.local);
+    assert_eq!(rel.rtype, rtype::R_X86_64_PC32);
+    // The place is zero in repl.o and has no ELF relocation.
+    let r = repl(&out);
+    let text = r.section_by_name(".text.show_a").unwrap();
+    let base = r.defined("show_a").unwrap().value;
+    let at = (base + u64::from(rel.offset)) as usize;
+    assert_eq!(&text.data[at..at + 4], &[0, 0, 0, 0]);
+    assert!(text.relocs.iter().all(|x| x.offset != at as u64));
+    assert!(r.symbols.iter().all(|s| s.name != "counter"));
+    // The pre code names the same symbol.
+    let f = &p.objects[0].functions[t.function as usize];
+    assert!(f.relocs.iter().any(|r| r.symbol == "counter" && r.local));
+}
+
+#[test]
+fn new_static_function_is_carried_and_registered() {
+    if !have_gcc() {
+        return;
+    }
+    let post = BASE.replace(
+        "int show_a(struct seq_file *m) { counter++;",
+        "static __attribute__((noinline, noclone)) void bump(int by) { counter += by; hidden_kernel_fn(by); }\n\
+         int show_a(struct seq_file *m) { bump(7);",
+    );
+    let out = build("newfn", BASE, &post, TargetSel::Auto, &[]).unwrap();
+    assert_eq!(out.report.targets.len(), 1);
+    assert_eq!(out.report.targets[0].function, "show_a");
+    assert!(out
+        .report
+        .carried_new_functions
+        .contains(&"bump".to_string()));
+    assert_eq!(out.report.fixups.len(), 1);
+    assert_eq!(out.report.fixups[0].carried, "bump");
+    assert_eq!(out.report.fixups[0].replacement, "__splice_repl_1");
+    let p = parsed(&out);
+    let x = &p.fixups[0];
+    assert_eq!(x.replacement, 1);
+    assert!(x.relocs.iter().any(|r| r.symbol == "counter" && r.local));
+    // Not exported: resolved by the core, as a global.
+    assert!(x
+        .relocs
+        .iter()
+        .any(|r| r.symbol == "hidden_kernel_fn" && !r.local));
+    let r = repl(&out);
+    let reg = r.defined("__splice_repl_1").unwrap();
+    let bump = r.defined("bump").unwrap();
+    assert_eq!(
+        (reg.section, reg.value, reg.size),
+        (bump.section, bump.value, bump.size)
+    );
+    assert!(reg.global && !bump.global);
+    // show_a calls bump through an ELF relocation of repl.o.
+    let text = r.section_by_name(".text.show_a").unwrap();
+    assert!(text.relocs.iter().any(|x| {
+        let s = &r.symbols[x.sym];
+        s.section == bump.section
+    }));
+    assert!(out.stub_c.contains("__splice_repl_0[], __splice_repl_1[]"));
+}
+
+#[test]
+fn no_change_is_an_error() {
+    if !have_gcc() {
+        return;
+    }
+    let e = build("nochange", BASE, BASE, TargetSel::Auto, &[]).unwrap_err();
+    assert!(format!("{e:#}").contains("no functional change"), "{e:#}");
+}
+
+#[test]
+fn explicit_targets_must_exist() {
+    if !have_gcc() {
+        return;
+    }
+    let e = build(
+        "explicit",
+        BASE,
+        BASE,
+        TargetSel::Explicit(vec!["nope".into()]),
+        &[],
+    )
+    .unwrap_err();
+    let m = format!("{e:#}");
+    assert!(m.contains("nope") && m.contains("pre.o"), "{m}");
+    // An explicit target need not differ.
+    let out = build(
+        "explicit2",
+        BASE,
+        BASE,
+        TargetSel::Explicit(vec!["untouched".into()]),
+        &[],
+    )
+    .unwrap();
+    assert_eq!(out.report.targets[0].function, "untouched");
+    let p = parsed(&out);
+    assert!(p.targets[0]
+        .relocs
+        .iter()
+        .any(|r| r.symbol == "hidden_kernel_fn"));
+}
+
+#[test]
+fn unsupported_relocation_is_named() {
+    if !have_gcc() {
+        return;
+    }
+    let src = format!(
+        "{BASE}\nextern int some_var;\nlong bad(void) {{ long v; asm(\"movq some_var@GOTPCREL(%%rip), %0\" : \"=r\"(v)); return v; }}\n"
+    );
+    let e = build(
+        "gotpcrel",
+        &src,
+        &src,
+        TargetSel::Auto,
+        &["-Wa,-mrelax-relocations=no"],
+    )
+    .unwrap_err();
+    let m = format!("{e:#}");
+    assert!(
+        m.contains("pre.o: bad: relocation type R_X86_64_GOTPCREL is not supported"),
+        "{m}"
+    );
+}
+
+#[test]
+fn init_reference_is_an_error() {
+    if !have_gcc() {
+        return;
+    }
+    let pre = format!("{BASE}\nstatic int __attribute__((section(\".init.text\"), noinline)) setup(void) {{ return hidden_kernel_fn(0); }}\nint uses(void) {{ return 1; }}\n");
+    let post = pre.replace(
+        "int uses(void) { return 1; }",
+        "int uses(void) { return setup(); }",
+    );
+    let e = build("init", &pre, &post, TargetSel::Auto, &[]).unwrap_err();
+    let m = format!("{e:#}");
+    assert!(
+        m.contains("uses") && m.contains("setup") && m.contains(".init.text"),
+        "{m}"
+    );
+}
+
+#[test]
+fn ftrace_and_endbr_markers() {
+    if !have_gcc() {
+        return;
+    }
+    let post = BASE.replace("hello %d", "hello world %d");
+    for (extra, name) in [
+        (&[][..], "plain"),
+        (&["-fpatchable-function-entry=16,16"][..], "padded"),
+    ] {
+        let out = build(name, BASE, &post, TargetSel::Auto, extra).unwrap();
+        let p = parsed(&out);
+        for f in &p.objects[0].functions {
+            assert_eq!(&f.code[..4], &[0xf3, 0x0f, 0x1e, 0xfa], "{name} {}", f.name);
+            assert_eq!(f.code[4], 0xe8, "{name} {}", f.name);
+            let sites: Vec<(u32, u32, i64)> = f
+                .relocs
+                .iter()
+                .filter(|r| rtype::is_site(r.rtype))
+                .map(|r| (r.offset, r.rtype, r.addend))
+                .collect();
+            assert!(
+                sites.contains(&(0, rtype::SITE_ENDBR, 4)),
+                "{name} {}: {sites:?}",
+                f.name
+            );
+            assert!(
+                sites.contains(&(4, rtype::SITE_FTRACE, 5)),
+                "{name} {}: {sites:?}",
+                f.name
+            );
+            // One marker per site, even though both __mcount_loc and the call name it.
+            assert_eq!(
+                sites.iter().filter(|s| s.1 == rtype::SITE_FTRACE).count(),
+                1
+            );
+            // The call to __fentry__ is listed too.
+            assert!(f
+                .relocs
+                .iter()
+                .any(|r| r.offset == 5 && r.symbol == "__fentry__"));
+            assert!(f.relocs.windows(2).all(|w| w[0].offset <= w[1].offset));
+        }
+        // __mcount_loc of the carried code goes to repl.o; with padding, so does
+        // __patchable_function_entries (without SHF_LINK_ORDER).
+        assert_eq!(out.report.special_entries.get("__mcount_loc"), Some(&1));
+        let r = repl(&out);
+        let m = r.section_by_name("__mcount_loc").unwrap();
+        assert_eq!(m.relocs.len(), 1);
+        let show_a = r.defined("show_a").unwrap();
+        assert_eq!(m.relocs[0].addend as u64, show_a.value + 4);
+        if name == "padded" {
+            assert_eq!(show_a.value, 16);
+            let pfe = r.section_by_name("__patchable_function_entries").unwrap();
+            assert_eq!(pfe.size, 8);
+            assert_eq!(pfe.flags & u64::from(object::elf::SHF_LINK_ORDER), 0);
+            let reg = r.defined("__splice_repl_0").unwrap();
+            assert_eq!(reg.value, 16);
+        }
+    }
+}
+
+const SPECIAL: &str = r#"
+extern int printk(const char *fmt, ...);
+extern struct static_key some_key;
+static inline int alt_value(void)
+{
+	int r;
+	asm volatile("1: mov $1, %0\n"
+		".pushsection .altinstr_replacement,\"ax\"\n"
+		"2: mov $2, %0\n3:\n"
+		".popsection\n"
+		".pushsection .altinstructions,\"a\"\n"
+		".long 1b - .\n.long 2b - .\n.long 0x1234\n.byte 5\n.byte 3b - 2b\n"
+		".popsection\n" : "=r"(r));
+	return r;
+}
+static inline int key_on(void)
+{
+	asm goto("1: .byte 0x0f,0x1f,0x44,0,0\n"
+		".pushsection __jump_table, \"aw\"\n.balign 8\n"
+		".long 1b - .\n.long %l[yes] - .\n.quad some_key - .\n"
+		".popsection\n" : : : : yes);
+	return 0;
+yes:
+	return 1;
+}
+static inline int read_user(const int *p)
+{
+	int v = 0;
+	asm volatile("1: movl (%1), %0\n2:\n"
+		".pushsection __ex_table, \"aM\", @progbits, 12\n.balign 4\n"
+		".long 1b - .\n.long 2b - .\n.long 3\n.popsection\n" : "+r"(v) : "r"(p));
+	return v;
+}
+static inline void warn_here(void)
+{
+	asm volatile("1: ud2\n"
+		".pushsection .rodata.str1.1, \"aMS\", @progbits, 1\n"
+		"8: .asciz \"special.c\"\n9: .asciz \"fmt %d\"\n.popsection\n"
+		".pushsection __bug_table, \"aw\"\n"
+		"7: .long 1b - .\n.long 9b - .\n.long 8b - .\n.word 12\n.word 0\n.org 7b + 16\n"
+		".popsection\n");
+}
+int special_fn(const int *p)
+{
+	if (key_on())
+		warn_here();
+	return alt_value() + read_user(p) + VALUE;
+}
+int other_fn(const int *p)
+{
+	if (key_on())
+		warn_here();
+	return alt_value() + read_user(p);
+}
+"#;
+
+#[test]
+fn special_sections_follow_the_carried_code() {
+    if !have_gcc() {
+        return;
+    }
+    let pre = SPECIAL.replace("VALUE", "1");
+    let post = SPECIAL.replace("VALUE", "2");
+    let out = build("special", &pre, &post, TargetSel::Auto, &[]).unwrap();
+    let names: Vec<&str> = out
+        .report
+        .targets
+        .iter()
+        .map(|t| t.function.as_str())
+        .collect();
+    assert_eq!(names, ["special_fn"]);
+    // Only the entries of special_fn, not those of other_fn.
+    for s in [
+        ".altinstructions",
+        "__jump_table",
+        "__ex_table",
+        "__bug_table",
+        ".altinstr_replacement",
+    ] {
+        assert_eq!(
+            out.report.special_entries.get(s),
+            Some(&1),
+            "{s}: {:?}",
+            out.report.special_entries
+        );
+    }
+    let r = repl(&out);
+    let ex = r.section_by_name("__ex_table").unwrap();
+    assert_eq!((ex.size, ex.entsize), (12, 12));
+    assert_eq!(ex.relocs.len(), 2);
+    let alt = r.section_by_name(".altinstr_replacement").unwrap();
+    // mov $2, %reg
+    assert!(
+        matches!(alt.data[..], [0xb8..=0xbf, 2, 0, 0, 0]),
+        "{:x?}",
+        alt.data
+    );
+    let ai = r.section_by_name(".altinstructions").unwrap();
+    assert_eq!(ai.size, 14);
+    assert_eq!(r.symbols[ai.relocs[1].sym].section, Some(alt.index));
+    let jt = r.section_by_name("__jump_table").unwrap();
+    assert!(jt
+        .relocs
+        .iter()
+        .any(|x| r.symbols[x.sym].name == "some_key" && x.rtype == 24));
+    let bt = r.section_by_name("__bug_table").unwrap();
+    assert_eq!(bt.relocs.len(), 3);
+    assert!(r.sections.iter().any(|s| s.name == ".note.GNU-stack"));
+    // Pre code has the matching run-time sites.
+    let p = parsed(&out);
+    let f = &p.objects[0].functions[p.targets[0].function as usize];
+    let has = |t: u32, len: i64| f.relocs.iter().any(|r| r.rtype == t && r.addend == len);
+    assert!(has(rtype::SITE_ALTERNATIVE, 5), "{:?}", f.relocs);
+    assert!(has(rtype::SITE_JUMP_LABEL, 5), "{:?}", f.relocs);
+}
+
+#[test]
+fn namespaced_exports_are_imported() {
+    if !have_gcc() {
+        return;
+    }
+    let pre = format!(
+        "{BASE}\nextern int ns_func(int);\nint nsuser(int v) {{ return ns_func(v) + 1; }}\n"
+    );
+    let post = pre.replace("ns_func(v) + 1", "ns_func(v) + 2");
+    let out = build("ns", &pre, &post, TargetSel::Auto, &[]).unwrap();
+    assert!(out.stub_c.contains("MODULE_IMPORT_NS(\"TEST_NS\");"));
+    assert!(out
+        .report
+        .undefined_symbols
+        .contains(&"ns_func".to_string()));
+}
+
+#[test]
+fn tree_object_without_function_sections_is_listed() {
+    let p = Path::new("/work/main/build/linux-7.2.12/fs/proc/version.o");
+    if !p.exists() {
+        eprintln!("skipped: {} does not exist", p.display());
+        return;
+    }
+    let o = Obj::read(p).unwrap();
+    let names: Vec<&str> = o.functions().iter().map(|f| f.name.as_str()).collect();
+    // proc_version_init is in .init.text and is not listed.
+    assert_eq!(names, ["version_proc_show"]);
+    let sites = crate::sites::find(&o).unwrap();
+    let f = o.defined("version_proc_show").unwrap();
+    let s = &sites[&f.index];
+    assert!(s.contains(&(0, rtype::SITE_ENDBR, 4)));
+    assert!(s.contains(&(4, rtype::SITE_FTRACE, 5)));
+}
