@@ -330,6 +330,9 @@ struct OutSpecial {
     data: Vec<u8>,
     relocs: Vec<Kept>,
     entries: usize,
+    /// For `SHF_LINK_ORDER` tables: the carried post section the entries belong to (one
+    /// output section per text section, as the linker wants).
+    link: Option<usize>,
 }
 
 /// The carried parts of `.altinstr_replacement`: (post section, start, len, out offset).
@@ -627,30 +630,46 @@ impl<'a> Carrier<'a> {
                 data,
                 relocs,
                 entries: alt.pieces.len(),
+                link: None,
             });
         }
 
         let mut outs: Vec<OutSpecial> = Vec::new();
         let orc: Vec<&Sec> = post.sections_named(ORC_UNWIND).collect();
         let mut orc_out: Option<OutSpecial> = None;
+        let link_order = u64::from(elf::SHF_LINK_ORDER);
         for table in special::TABLES {
-            let mut out: Option<OutSpecial> = None;
+            // Output sections of this table, by linked section (`None`: not link-ordered).
+            let mut groups: Vec<OutSpecial> = Vec::new();
             for (ti, t) in post.sections_named(table.name).enumerate() {
                 let n = t.size / table.entry_size;
                 for i in 0..n {
                     let at = i * table.entry_size;
-                    if !self.in_carried_code(self.pointee(t, at + table.key), &alt) {
+                    let key = self.pointee(t, at + table.key);
+                    if !self.in_carried_code(key, &alt) {
                         continue;
                     }
-                    let o = out.get_or_insert_with(|| OutSpecial {
-                        name: t.name.clone(),
-                        flags: t.flags,
-                        align: t.align,
-                        entsize: t.entsize,
-                        data: Vec::new(),
-                        relocs: Vec::new(),
-                        entries: 0,
-                    });
+                    let link = match key {
+                        Some((sec, _)) if t.flags & link_order != 0 => Some(sec),
+                        _ => None,
+                    };
+                    let gi = match groups.iter().position(|g| g.link == link) {
+                        Some(gi) => gi,
+                        None => {
+                            groups.push(OutSpecial {
+                                name: t.name.clone(),
+                                flags: t.flags,
+                                align: t.align,
+                                entsize: t.entsize,
+                                data: Vec::new(),
+                                relocs: Vec::new(),
+                                entries: 0,
+                                link,
+                            });
+                            groups.len() - 1
+                        }
+                    };
+                    let o = &mut groups[gi];
                     let out_off = o.data.len() as u64;
                     let Some(bytes) = t.data.get(at as usize..(at + table.entry_size) as usize)
                     else {
@@ -667,9 +686,7 @@ impl<'a> Carrier<'a> {
                         &alt,
                         &mut relocs,
                     )?;
-                    if let Some(o) = out.as_mut() {
-                        o.relocs = relocs;
-                    }
+                    groups[gi].relocs = relocs;
                     if table.name == ORC_UNWIND_IP {
                         // The parallel .orc_unwind entry.
                         let Some(u) = orc.get(ti) else {
@@ -687,13 +704,14 @@ impl<'a> Carrier<'a> {
                             data: Vec::new(),
                             relocs: Vec::new(),
                             entries: 0,
+                            link: None,
                         });
                         uo.data.extend_from_slice(e);
                         uo.entries += 1;
                     }
                 }
             }
-            outs.extend(out);
+            outs.extend(groups);
         }
         outs.extend(orc_out);
         Ok((outs, alt_out))
@@ -953,7 +971,9 @@ pub fn assemble(opts: &Options, pre: &Obj, post: &Obj, symvers: &Symvers) -> Res
     // repl.o
     let mut o = WObject::new(BinaryFormat::Elf, Architecture::X86_64, Endianness::Little);
     let mut out_ids: HashMap<usize, SectionId> = HashMap::new();
-    let mut entsizes: Vec<(String, u64)> = Vec::new();
+    // (name, sh_entsize, sh_link as a position in this list) of every section added.
+    let mut entsizes: Vec<(String, u64, Option<usize>)> = Vec::new();
+    let mut position: HashMap<usize, usize> = HashMap::new();
     let strip = u64::from(elf::SHF_LINK_ORDER | elf::SHF_GROUP | elf::SHF_INFO_LINK);
     for &si in &c.order {
         let sec = &post.sections[si];
@@ -980,7 +1000,8 @@ pub fn assemble(opts: &Options, pre: &Obj, post: &Obj, symvers: &Symvers) -> Res
             }
             o.set_section_data(id, data, sec.align);
         }
-        entsizes.push((sec.name.clone(), sec.entsize));
+        position.insert(si, entsizes.len());
+        entsizes.push((sec.name.clone(), sec.entsize, None));
         out_ids.insert(si, id);
     }
     let mut special_ids: Vec<(SectionId, &OutSpecial)> = Vec::new();
@@ -992,11 +1013,17 @@ pub fn assemble(opts: &Options, pre: &Obj, post: &Obj, symvers: &Symvers) -> Res
             SectionKind::Data
         };
         let id = o.add_section(Vec::new(), s.name.as_bytes().to_vec(), kind);
+        let link = s.link.and_then(|l| position.get(&l).copied());
+        let keep = if link.is_some() {
+            u64::from(elf::SHF_LINK_ORDER)
+        } else {
+            0
+        };
         o.section_mut(id).flags = SectionFlags::Elf {
-            sh_flags: s.flags & !strip,
+            sh_flags: s.flags & (!strip | keep),
         };
         o.set_section_data(id, s.data.clone(), s.align);
-        entsizes.push((s.name.clone(), s.entsize));
+        entsizes.push((s.name.clone(), s.entsize, link));
         if s.name == ALTINSTR_REPLACEMENT {
             alt_id = Some(id);
         }
@@ -1004,7 +1031,7 @@ pub fn assemble(opts: &Options, pre: &Obj, post: &Obj, symvers: &Symvers) -> Res
     }
     let gnu_stack = o.add_section(Vec::new(), b".note.GNU-stack".to_vec(), SectionKind::Other);
     o.section_mut(gnu_stack).flags = SectionFlags::Elf { sh_flags: 0 };
-    entsizes.push((".note.GNU-stack".to_owned(), 0));
+    entsizes.push((".note.GNU-stack".to_owned(), 0, None));
 
     // Symbols: the carried ones stay local; the registered ones are global.
     let mut carried_new_functions = Vec::new();
@@ -1162,9 +1189,11 @@ pub fn assemble(opts: &Options, pre: &Obj, post: &Obj, symvers: &Symvers) -> Res
     })
 }
 
-/// Sets `sh_entsize` of the written sections (`object::write` only sets it for strings).
-/// `sections` lists the non-relocation sections in the order they were added.
-fn patch_entsizes(elf_data: &mut [u8], sections: &[(String, u64)]) -> Result<()> {
+/// Sets `sh_entsize` and `sh_link` of the written sections (`object::write` sets the
+/// first only for strings and the second never). `sections` lists the non-relocation
+/// sections in the order they were added, with the entry size and the position in the list
+/// of the section linked to (for `SHF_LINK_ORDER`).
+fn patch_entsizes(elf_data: &mut [u8], sections: &[(String, u64, Option<usize>)]) -> Result<()> {
     let check = Obj::parse("repl.o", elf_data)?;
     let content: Vec<&Sec> = check
         .sections
@@ -1178,17 +1207,26 @@ fn patch_entsizes(elf_data: &mut [u8], sections: &[(String, u64)]) -> Result<()>
         })
         .collect();
     if content.len() != sections.len()
-        || content.iter().zip(sections).any(|(s, (n, _))| &s.name != n)
+        || content
+            .iter()
+            .zip(sections)
+            .any(|(s, (n, _, _))| &s.name != n)
     {
         bail!("repl.o: written sections are not those added");
     }
     let shoff = u64::from_le_bytes(elf_data[0x28..0x30].try_into()?) as usize;
-    for (s, (_, entsize)) in content.iter().zip(sections) {
-        let at = shoff + s.index * 64 + 56;
-        let Some(place) = elf_data.get_mut(at..at + 8) else {
+    for (s, (_, entsize, link)) in content.iter().zip(sections) {
+        let at = shoff + s.index * 64;
+        let Some(hdr) = elf_data.get_mut(at..at + 64) else {
             bail!("repl.o: section header out of bounds");
         };
-        place.copy_from_slice(&entsize.to_le_bytes());
+        hdr[56..64].copy_from_slice(&entsize.to_le_bytes());
+        if let Some(l) = link {
+            let Some(target) = content.get(*l) else {
+                bail!("repl.o: linked section out of range");
+            };
+            hdr[40..44].copy_from_slice(&(target.index as u32).to_le_bytes());
+        }
     }
     Ok(())
 }

@@ -344,6 +344,11 @@ impl Obj {
                 }
             }
         }
+        for s in &symbols {
+            if s.section.is_some_and(|i| i >= sections.len()) {
+                bail!("{name}: symbol {} has a bad section index", s.name);
+            }
+        }
         for r in sections.iter().flat_map(|s| &s.relocs) {
             if r.sym >= symbols.len() {
                 bail!("{name}: relocation against bad symbol index {}", r.sym);
@@ -398,6 +403,14 @@ impl Obj {
             Some(sec) => sec,
             None => bail!("{}: {}: not defined in a section", self.path, s.name),
         };
+        if s.value.checked_add(s.size).is_none_or(|end| end > sec.size) {
+            bail!(
+                "{}: {}: symbol lies outside its section {}",
+                self.path,
+                s.name,
+                sec.name
+            );
+        }
         if sec.is_nobits() {
             return Ok(vec![0; s.size as usize]);
         }

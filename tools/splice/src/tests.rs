@@ -408,7 +408,7 @@ fn ftrace_and_endbr_markers() {
             assert!(f.relocs.windows(2).all(|w| w[0].offset <= w[1].offset));
         }
         // __mcount_loc of the carried code goes to repl.o; with padding, so does
-        // __patchable_function_entries (without SHF_LINK_ORDER).
+        // __patchable_function_entries.
         assert_eq!(out.report.special_entries.get("__mcount_loc"), Some(&1));
         let r = repl(&out);
         let m = r.section_by_name("__mcount_loc").unwrap();
@@ -419,7 +419,9 @@ fn ftrace_and_endbr_markers() {
             assert_eq!(show_a.value, 16);
             let pfe = r.section_by_name("__patchable_function_entries").unwrap();
             assert_eq!(pfe.size, 8);
-            assert_eq!(pfe.flags & u64::from(object::elf::SHF_LINK_ORDER), 0);
+            // Link-ordered to the carried text, as gcc emits it (ld refuses a mix).
+            assert_ne!(pfe.flags & u64::from(object::elf::SHF_LINK_ORDER), 0);
+            assert_eq!(pfe.link as usize, show_a.section.unwrap());
             let reg = r.defined("__splice_repl_0").unwrap();
             assert_eq!(reg.value, 16);
         }
@@ -575,4 +577,57 @@ fn tree_object_without_function_sections_is_listed() {
     let s = &sites[&f.index];
     assert!(s.contains(&(0, rtype::SITE_ENDBR, 4)));
     assert!(s.contains(&(4, rtype::SITE_FTRACE, 5)));
+}
+
+const COLD: &str = r#"
+extern void report_bug(const char *, int) __attribute__((cold));
+extern int seq_printf(void *m, const char *fmt, ...);
+int foo(void *m, int x)
+{
+	if (__builtin_expect(x > 100, 0)) {
+		report_bug("too big", x);
+		seq_printf(m, "big %d\n", x);
+		return -1;
+	}
+	return seq_printf(m, "x=%d\n", x);
+}
+"#;
+
+#[test]
+fn cold_parts_go_with_their_function() {
+    if !have_gcc() {
+        return;
+    }
+    let d = TempDir::new("coldprobe");
+    if compile(&d.0, "probe", COLD, &[])
+        .defined("foo.cold")
+        .is_none()
+    {
+        eprintln!("skipped: gcc made no foo.cold");
+        return;
+    }
+    // A change in the cold part only: the target is foo, and foo.cold is carried.
+    let post = COLD.replace("big %d", "very big %d");
+    let out = build("cold", COLD, &post, TargetSel::Auto, &[]).unwrap();
+    let names: Vec<&str> = out
+        .report
+        .targets
+        .iter()
+        .map(|t| t.function.as_str())
+        .collect();
+    assert_eq!(names, ["foo"]);
+    assert!(out
+        .report
+        .carried_new_functions
+        .contains(&"foo.cold".to_string()));
+    let r = repl(&out);
+    let cold = r.defined("foo.cold").unwrap();
+    let text = r.section_by_name(".text.foo").unwrap();
+    assert!(text
+        .relocs
+        .iter()
+        .any(|x| r.symbols[x.sym].section == cold.section));
+    // The pre table lists foo.cold as a function of its own.
+    let p = parsed(&out);
+    assert!(p.objects[0].functions.iter().any(|f| f.name == "foo.cold"));
 }
