@@ -28,6 +28,7 @@ pub(crate) const OBJECT_SIZE: usize = 16;
 pub(crate) const FUNCTION_SIZE: usize = 32;
 pub(crate) const RELOC_SIZE: usize = 24;
 pub(crate) const TARGET_SIZE: usize = 24;
+pub(crate) const FIXUP_SIZE: usize = 16;
 
 /// Header offsets.
 mod hdr {
@@ -46,7 +47,7 @@ mod hdr {
     pub(super) const FUNCTIONS: usize = 96;
     pub(super) const RELOCS: usize = 104;
     pub(super) const TARGETS: usize = 112;
-    pub(super) const RESERVED: usize = 120;
+    pub(super) const FIXUPS: usize = 120;
 }
 
 /// Why a blob is not a valid pack. Every variant is reported as the abort cause `bad_pack`.
@@ -184,6 +185,40 @@ pub(crate) enum RelocType {
     Abs32S,
     /// `R_X86_64_PLT32`: as `Pc32` for the kernel.
     Plt32,
+    /// A site the kernel rewrites at run time (not an ELF type); its length is the addend.
+    Site(SiteKind),
+}
+
+/// Code the kernel rewrites after linking: the forms the matcher accepts at such a site are
+/// listed in `Documentation/splice/pack-format.rst`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum SiteKind {
+    Ftrace,
+    Alternative,
+    JumpLabel,
+    StaticCall,
+    Retpoline,
+    ReturnThunk,
+    Endbr,
+    LockPrefix,
+}
+
+impl SiteKind {
+    const ALL: [SiteKind; 8] = [
+        Self::Ftrace,
+        Self::Alternative,
+        Self::JumpLabel,
+        Self::StaticCall,
+        Self::Retpoline,
+        Self::ReturnThunk,
+        Self::Endbr,
+        Self::LockPrefix,
+    ];
+
+    /// The type number in the relocation table.
+    pub(crate) fn number(self) -> u32 {
+        0x101 + self as u32
+    }
 }
 
 impl RelocType {
@@ -194,7 +229,13 @@ impl RelocType {
             4 => Self::Plt32,
             10 => Self::Abs32,
             11 => Self::Abs32S,
-            _ => return Err(PackError::BadReloc),
+            _ => {
+                return SiteKind::ALL
+                    .into_iter()
+                    .find(|k| k.number() == t)
+                    .map(Self::Site)
+                    .ok_or(PackError::BadReloc)
+            }
         })
     }
 
@@ -206,15 +247,21 @@ impl RelocType {
             Self::Plt32 => 4,
             Self::Abs32 => 10,
             Self::Abs32S => 11,
+            Self::Site(k) => k.number(),
         }
     }
 
-    /// How many bytes the relocation covers.
+    /// How many bytes an ELF relocation covers (a site: see [`Reloc::width`]).
     pub(crate) fn width(self) -> usize {
         match self {
             Self::Abs64 => 8,
             _ => 4,
         }
+    }
+
+    /// Whether this is a run-time site rather than an ELF relocation.
+    pub(crate) fn is_site(self) -> bool {
+        matches!(self, Self::Site(_))
     }
 
     /// Whether the value is relative to the place (`P`).
@@ -236,6 +283,16 @@ pub(crate) struct Reloc<'a> {
     pub(crate) addend: i64,
 }
 
+impl Reloc<'_> {
+    /// How many bytes the relocation or site covers.
+    pub(crate) fn width(&self) -> usize {
+        match self.kind {
+            RelocType::Site(_) => usize::try_from(self.addend).unwrap_or(usize::MAX),
+            k => k.width(),
+        }
+    }
+}
+
 /// A changed object (compilation unit) of the pack.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Object<'a> {
@@ -251,6 +308,8 @@ pub(crate) struct Object<'a> {
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Function<'a> {
     pub(crate) name: &'a CStr,
+    /// Whether the function is local (static) to its object.
+    pub(crate) local: bool,
     pub(crate) object: usize,
     pub(crate) code: &'a [u8],
     pub(crate) first_reloc: usize,
@@ -269,6 +328,17 @@ pub(crate) struct Target {
     pub(crate) reloc_count: usize,
 }
 
+/// Relocations in other carried code or data of the pack module.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Fixup {
+    /// Index into the replacement table.
+    pub(crate) replacement: usize,
+    pub(crate) first_reloc: usize,
+    pub(crate) reloc_count: usize,
+    /// The object whose local symbols the relocations name.
+    pub(crate) object: usize,
+}
+
 /// A validated pack blob.
 ///
 /// # Invariants
@@ -284,6 +354,7 @@ pub(crate) struct Pack<'a> {
     functions: Table,
     relocs: Table,
     targets: Table,
+    fixups: Table,
 }
 
 impl<'a> Pack<'a> {
@@ -316,9 +387,6 @@ impl<'a> Pack<'a> {
         if usize_at(blob, hdr::BUILD_ID_LEN)? > BUILD_ID_MAX {
             return Err(PackError::BadHeader("build_id_len"));
         }
-        if u64_at(blob, hdr::RESERVED)? != 0 {
-            return Err(PackError::BadHeader("reserved"));
-        }
         let strings = Span::new(
             usize_at(blob, hdr::STRINGS)?,
             usize_at(blob, hdr::STRINGS + 4)?,
@@ -347,6 +415,7 @@ impl<'a> Pack<'a> {
             functions: Table::new(blob, hdr::FUNCTIONS, FUNCTION_SIZE, total, "function table")?,
             relocs: Table::new(blob, hdr::RELOCS, RELOC_SIZE, total, "relocation table")?,
             targets: Table::new(blob, hdr::TARGETS, TARGET_SIZE, total, "target table")?,
+            fixups: Table::new(blob, hdr::FIXUPS, FIXUP_SIZE, total, "fixup table")?,
         };
         pack.check_strings()?;
         for i in 0..pack.objects.count {
@@ -373,6 +442,16 @@ impl<'a> Pack<'a> {
             // against the module's text when it resolves them.
             pack.check_relocs(t.first_reloc, t.reloc_count, usize::MAX)?;
         }
+        for i in 0..pack.fixups.count {
+            let f = pack.raw_fixup(i)?;
+            if f.replacement >= replacements {
+                return Err(PackError::BadIndex("fixup replacement"));
+            }
+            if f.object >= pack.objects.count {
+                return Err(PackError::BadIndex("fixup object"));
+            }
+            pack.check_relocs(f.first_reloc, f.reloc_count, usize::MAX)?;
+        }
         // INVARIANT: All spans, tables, indices, relocations and strings were checked above.
         Ok(pack)
     }
@@ -388,10 +467,10 @@ impl<'a> Pack<'a> {
         self.relocs.range(first, count, "relocation")?;
         for i in first..first + count {
             let r = self.raw_reloc(i)?;
-            let end = r
-                .offset
-                .checked_add(r.kind.width())
-                .ok_or(PackError::BadReloc)?;
+            if r.kind.is_site() && !(1..=255).contains(&r.addend) {
+                return Err(PackError::BadReloc);
+            }
+            let end = r.offset.checked_add(r.width()).ok_or(PackError::BadReloc)?;
             if end > code_len {
                 return Err(PackError::BadReloc);
             }
@@ -438,6 +517,7 @@ impl<'a> Pack<'a> {
                 .ok_or(PackError::OutOfBounds("function code"))?,
             first_reloc: usize_at(self.blob, at + 16)?,
             reloc_count: usize_at(self.blob, at + 20)?,
+            local: u32_at(self.blob, at + 24)? & FUNCTION_LOCAL != 0,
         })
     }
 
@@ -450,6 +530,16 @@ impl<'a> Pack<'a> {
             symbol: self.string(u32_at(self.blob, at + 8)?)?,
             local: flags & RELOC_LOCAL != 0,
             addend: u64_at(self.blob, at + 16)? as i64,
+        })
+    }
+
+    fn raw_fixup(&self, i: usize) -> PResult<Fixup> {
+        let at = self.fixups.entry(i);
+        Ok(Fixup {
+            replacement: usize_at(self.blob, at)?,
+            first_reloc: usize_at(self.blob, at + 4)?,
+            reloc_count: usize_at(self.blob, at + 8)?,
+            object: usize_at(self.blob, at + 12)?,
         })
     }
 
@@ -499,6 +589,13 @@ impl<'a> Pack<'a> {
         (0..self.objects.count).filter_map(move |i| self.raw_object(i).ok())
     }
 
+    /// Object `i`.
+    pub(crate) fn object(&self, i: usize) -> Option<Object<'a>> {
+        (i < self.objects.count)
+            .then(|| self.raw_object(i).ok())
+            .flatten()
+    }
+
     /// Pre function `i`.
     pub(crate) fn function(&self, i: usize) -> Option<Function<'a>> {
         self.raw_function(i).ok()
@@ -522,12 +619,24 @@ impl<'a> Pack<'a> {
     pub(crate) fn targets(&self) -> impl Iterator<Item = Target> + '_ {
         (0..self.targets.count).filter_map(move |i| self.raw_target(i).ok())
     }
+
+    /// The number of targets.
+    pub(crate) fn target_count(&self) -> usize {
+        self.targets.count
+    }
+
+    /// The fixups.
+    pub(crate) fn fixups(&self) -> impl Iterator<Item = Fixup> + '_ {
+        (0..self.fixups.count).filter_map(move |i| self.raw_fixup(i).ok())
+    }
 }
 
 /// Header flag: patch target modules when they load instead of refusing with
 /// `target_not_loaded`.
 pub(crate) const FLAG_PATCH_ON_LOAD: u32 = 1;
 const FLAGS_KNOWN: u32 = FLAG_PATCH_ON_LOAD;
+/// Function flag: the function is local (static) to its object.
+pub(crate) const FUNCTION_LOCAL: u32 = 1;
 /// Relocation flag: the symbol is local to its object.
 pub(crate) const RELOC_LOCAL: u32 = 1;
 
@@ -656,10 +765,14 @@ mod tests {
 
     #[test]
     fn reloc_types_round_trip() {
-        for t in [1, 2, 4, 10, 11] {
+        for t in [1, 2, 4, 10, 11, 0x101, 0x104, 0x108] {
             assert_eq!(RelocType::from_elf(t).map(RelocType::to_elf), Ok(t));
         }
-        for t in [0, 3, 9, 24, 42] {
+        assert_eq!(
+            RelocType::from_elf(0x107),
+            Ok(RelocType::Site(SiteKind::Endbr))
+        );
+        for t in [0, 3, 9, 24, 42, 0x100, 0x109] {
             assert_eq!(RelocType::from_elf(t), Err(PackError::BadReloc));
         }
         assert!(RelocType::Pc32.is_pc_relative() && RelocType::Plt32.is_pc_relative());

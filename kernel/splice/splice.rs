@@ -5,45 +5,26 @@
 //! splice replaces functions of the running kernel with fixed versions carried by splice packs
 //! (kernel modules made by `splice-create`). The administrator drives it through
 //! `/sys/kernel/splice/`. See `Documentation/splice/` for the design and the ABI.
+//!
+//! One concern per file: `pack` reads a pack's metadata, `registry` keeps the loaded packs,
+//! `sysfs` shows them, `matcher` and `resolve` prove a pack fits the running code, `stackcheck`
+//! finds tasks in code about to change, `patch` runs the actions, `hooks` and `shadow` serve
+//! patch authors.
 
-// The pack parser and the stage machine are used by the KUnit tests; the registry that uses
-// them at run time comes with pack loading.
-#[cfg_attr(not(CONFIG_SPLICE_KUNIT_TEST), allow(dead_code))]
+mod buildid;
+mod hooks;
+mod matcher;
 mod pack;
-#[cfg_attr(not(CONFIG_SPLICE_KUNIT_TEST), allow(dead_code))]
+mod patch;
+mod registry;
+mod resolve;
+mod shadow;
+mod stackcheck;
 mod stage;
+mod sysfs;
 
-use core::fmt::Write;
-use kernel::kobject::{Attribute, Dir, Mode, Operations, Page};
+use kernel::kobject::Dir;
 use kernel::prelude::*;
-
-/// The version of the splice core, shown in `/sys/kernel/splice/version`.
-const VERSION: &str = "0.1.0";
-
-/// The files of `/sys/kernel/splice/`.
-#[derive(Clone, Copy)]
-enum RootFile {
-    Version,
-}
-
-/// What `/sys/kernel/splice/` carries.
-struct Root;
-
-impl Operations for Root {
-    type Id = RootFile;
-    const ATTRIBUTES: &'static [Attribute<RootFile>] = &[Attribute::new(
-        c"version",
-        Mode::READ_ONLY,
-        RootFile::Version,
-    )];
-
-    fn show(&self, file: RootFile, page: &mut Page<'_>) -> Result {
-        match file {
-            RootFile::Version => writeln!(page, "{VERSION}")?,
-        }
-        Ok(())
-    }
-}
 
 module! {
     type: Splice,
@@ -53,15 +34,15 @@ module! {
     license: "GPL",
 }
 
-/// The splice core: owns `/sys/kernel/splice/`.
-struct Splice {
-    _root: Dir<Root>,
-}
+/// The splice core. Built in: it never goes away.
+struct Splice;
 
 impl kernel::Module for Splice {
     fn init(_module: &'static ThisModule) -> Result<Self> {
-        let root = Dir::new_in_kernel(c"splice", Root)?;
-        pr_info!("splice {VERSION}: /sys/kernel/splice ready\n");
-        Ok(Splice { _root: root })
+        shadow::init();
+        let root = Dir::new_in_kernel(c"splice", sysfs::Root)?;
+        registry::init(root);
+        pr_info!("splice {}: /sys/kernel/splice ready\n", sysfs::VERSION);
+        Ok(Splice)
     }
 }

@@ -93,6 +93,7 @@ pub(crate) enum AbortCause {
     ConflictingPack,
     OutOfMemory,
     UnresolvedSymbol,
+    CannotRedirect,
 }
 
 impl AbortCause {
@@ -110,6 +111,7 @@ impl AbortCause {
             Self::ConflictingPack => "conflicting_pack",
             Self::OutOfMemory => "out_of_memory",
             Self::UnresolvedSymbol => "unresolved_symbol",
+            Self::CannotRedirect => "cannot_redirect",
         }
     }
 
@@ -122,6 +124,7 @@ impl AbortCause {
             Self::TargetNotLoaded | Self::UnresolvedSymbol => ENOENT,
             Self::HookFailed => Error::from_errno(-(kernel::bindings::ECANCELED as i32)),
             Self::BadPack => EINVAL,
+            Self::CannotRedirect => Error::from_errno(-(kernel::bindings::EOPNOTSUPP as i32)),
             Self::ConflictingPack => EEXIST,
             Self::OutOfMemory => ENOMEM,
         }
@@ -205,6 +208,7 @@ mod tests {
             (AbortCause::ConflictingPack, "conflicting_pack"),
             (AbortCause::OutOfMemory, "out_of_memory"),
             (AbortCause::UnresolvedSymbol, "unresolved_symbol"),
+            (AbortCause::CannotRedirect, "cannot_redirect"),
         ];
         for (cause, name) in causes {
             assert_eq!(cause.name(), name);

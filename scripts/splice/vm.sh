@@ -102,7 +102,7 @@ else
 	notok "KUnit: $kp passed, $kf failed, $ks skipped (parser status $kunit_rc; see $dir/kunit.txt)"
 fi
 # The suites that must have run: a suite that silently vanished is a failure.
-for suite in ${VM_KUNIT_SUITES:-rust_doctests_kernel splice_pack splice_stage}; do
+for suite in ${VM_KUNIT_SUITES:-rust_doctests_kernel splice_pack splice_stage splice_matcher}; do
 	if python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); sys.exit(0 if any(g.get("name")==sys.argv[2] for g in d.get("sub_groups") or []) else 1)' \
 		"$kunit_json" "$suite" 2>/dev/null; then
 		ok "KUnit suite $suite ran"

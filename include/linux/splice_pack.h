@@ -1,0 +1,78 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * splice packs: how a pack module hands itself to the splice core.
+ *
+ * A splice pack is a kernel module made by tools/splice/splice-create. Its
+ * init function registers a struct splice_pack_desc with the core; its exit
+ * function unregisters it. Registering changes nothing in the running kernel:
+ * the administrator checks, applies and reverses the pack through
+ * /sys/kernel/splice/<name>/. See Documentation/splice/pack-format.rst.
+ */
+#ifndef _LINUX_SPLICE_PACK_H
+#define _LINUX_SPLICE_PACK_H
+
+#include <linux/types.h>
+
+struct module;
+
+/* The version of struct splice_pack_desc and of the hook kinds below. */
+#define SPLICE_PACK_ABI	1
+
+/*
+ * When a hook runs. Hooks of the apply kinds run when the pack is applied,
+ * those of the reverse kinds when it is reversed:
+ *
+ *  PRE	before stop_machine; may sleep; non-zero aborts (hook_failed)
+ *  CHECK	inside stop_machine, after the stack check; must not sleep;
+ *		non-zero aborts (hook_failed)
+ *  APPLY	inside stop_machine, after the code was switched; must not
+ *		sleep or fail
+ *  POST	after stop_machine, on success; may sleep; cannot fail
+ *  FAIL	after an abort, once PRE hooks of this action have run; may
+ *		sleep; undoes what the PRE hooks did
+ */
+enum splice_hook_kind {
+	SPLICE_HOOK_PRE_APPLY,
+	SPLICE_HOOK_CHECK_APPLY,
+	SPLICE_HOOK_APPLY,
+	SPLICE_HOOK_POST_APPLY,
+	SPLICE_HOOK_FAIL_APPLY,
+	SPLICE_HOOK_PRE_REVERSE,
+	SPLICE_HOOK_CHECK_REVERSE,
+	SPLICE_HOOK_REVERSE,
+	SPLICE_HOOK_POST_REVERSE,
+	SPLICE_HOOK_FAIL_REVERSE,
+	SPLICE_HOOK_KINDS,
+};
+
+struct splice_hook {
+	u32 kind;		/* enum splice_hook_kind */
+	int (*fn)(void);	/* 0 on success, or a negative errno */
+};
+
+struct splice_pack_desc {
+	u32 abi;				/* SPLICE_PACK_ABI */
+	struct module *owner;			/* THIS_MODULE */
+	const u8 *blob;				/* metadata table, format v1 */
+	size_t blob_len;
+	void *const *replacements;		/* replacement functions */
+	size_t nr_replacements;
+	const struct splice_hook *hooks;
+	size_t nr_hooks;
+};
+
+int splice_register_pack(const struct splice_pack_desc *desc);
+void splice_unregister_pack(const struct splice_pack_desc *desc);
+
+/*
+ * Shadow data: new fields attached to existing objects, for fixes that need
+ * more state than the old structures hold. A shadow is keyed by the object's
+ * address and an id chosen by the patch author; it belongs to the pack that
+ * allocated it and is freed when that pack is reversed or unloaded.
+ */
+void *splice_shadow_alloc(struct module *owner, const void *obj,
+			  unsigned long id, size_t size, gfp_t gfp);
+void *splice_shadow_get(const void *obj, unsigned long id);
+void splice_shadow_free(const void *obj, unsigned long id);
+
+#endif /* _LINUX_SPLICE_PACK_H */

@@ -1,0 +1,92 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Hooks of a pack: functions the patch author supplies for fixes that change the meaning of
+//! data. Their kinds and contexts are documented in `include/linux/splice_pack.h`.
+
+use kernel::bindings;
+use kernel::prelude::*;
+
+/// When hooks run; the values are `enum splice_hook_kind`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Kind {
+    Pre,
+    Check,
+    Do,
+    Post,
+    Fail,
+}
+
+impl Kind {
+    fn number(self, reverse: bool) -> u32 {
+        let base = if reverse {
+            bindings::splice_hook_kind_SPLICE_HOOK_PRE_REVERSE
+        } else {
+            bindings::splice_hook_kind_SPLICE_HOOK_PRE_APPLY
+        };
+        base + self as u32
+    }
+}
+
+/// The hook table of a registered pack.
+///
+/// # Invariants
+///
+/// `table` points to `len` hooks in the pack module, which stays loaded while the pack is
+/// registered; each `fn` is null or a function of that module.
+#[derive(Clone, Copy)]
+pub(crate) struct Hooks {
+    table: *const bindings::splice_hook,
+    len: usize,
+}
+
+impl Hooks {
+    /// # Safety
+    ///
+    /// `table` points to `len` valid hooks that outlive the returned value.
+    pub(crate) unsafe fn new(table: *const bindings::splice_hook, len: usize) -> Self {
+        let len = if table.is_null() { 0 } else { len };
+        // INVARIANT: By the safety requirements.
+        Self { table, len }
+    }
+
+    fn all(&self) -> &[bindings::splice_hook] {
+        if self.len == 0 {
+            return &[];
+        }
+        // SAFETY: By the type invariants.
+        unsafe { core::slice::from_raw_parts(self.table, self.len) }
+    }
+
+    /// Whether any hook has a kind this core does not know.
+    pub(crate) fn has_unknown_kind(&self) -> bool {
+        self.all()
+            .iter()
+            .any(|h| h.kind >= bindings::splice_hook_kind_SPLICE_HOOK_KINDS)
+    }
+
+    /// Runs the hooks of `kind` in table order. For `Pre` and `Check` the first failure stops
+    /// the run and is returned; the other kinds cannot fail and all of them run.
+    pub(crate) fn run(&self, kind: Kind, reverse: bool) -> core::result::Result<(), i32> {
+        let n = kind.number(reverse);
+        for h in self.all().iter().filter(|h| h.kind == n) {
+            let Some(f) = h.fn_ else { continue };
+            // SAFETY: By the type invariants `f` is a function of the loaded pack module with
+            // the documented signature; its context rules are the documented ones for `kind`.
+            let ret = unsafe { f() };
+            if ret != 0 && matches!(kind, Kind::Pre | Kind::Check) {
+                return Err(ret);
+            }
+            if ret != 0 {
+                pr_warn!("splice: a hook that cannot fail returned {ret}; ignored\n");
+            }
+        }
+        Ok(())
+    }
+}
+
+// SAFETY: The table is read-only data of a module that outlives the registration; calling
+// hooks from any task is allowed by the documented contract.
+unsafe impl Send for Hooks {}
+
+// SAFETY: As for `Send`: the table is never written.
+unsafe impl Sync for Hooks {}

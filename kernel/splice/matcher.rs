@@ -1,0 +1,488 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Run-pre matching of one function: does the live code equal the pack's pre-patch code?
+//!
+//! Both are walked instruction by instruction with the kernel's x86 decoder. Outside
+//! relocations the bytes must be equal. At a relocation of the pre code, the live bytes tell
+//! the value of its symbol, which goes to a [`Learner`]; a value that contradicts what was
+//! learned before rejects the match. The assembler may have relaxed a branch the compiler
+//! emitted as `jmp rel32` to `jmp rel8` when the running kernel was linked (and not in the
+//! pack's object, which has one section per function), so relative branches are compared by
+//! kind and destination, not by encoding, and offsets in the live code may drift from those in
+//! the pre code; every branch inside the function must land on the instruction that
+//! corresponds to its pre-code destination. At run-time sites (ftrace, alternatives, jump
+//! labels, ...) every form the kernel may have written there is accepted.
+//!
+//! Nothing here reads kernel memory: the caller passes copies, which makes it testable on
+//! synthetic buffers.
+
+use crate::pack::{Reloc, RelocType, SiteKind};
+use kernel::insn::Insn;
+use kernel::prelude::*;
+
+/// Receives the symbol values the live code reveals.
+pub(crate) trait Learner<'a> {
+    /// `reloc`'s symbol has the value `value`; fails if that contradicts an earlier value.
+    fn learn(&mut self, reloc: &Reloc<'a>, value: u64) -> core::result::Result<(), ()>;
+}
+
+/// Why the live code is not the pre code.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Mismatch {
+    /// Offset in the pre code of the instruction that differs.
+    pub(crate) offset: usize,
+    pub(crate) reason: &'static str,
+}
+
+/// A successful match.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Matched {
+    /// How many bytes of the live code the pre code covers.
+    pub(crate) live_len: usize,
+    /// Where a 5-byte jump to a replacement can go: the first instruction after the entry's
+    /// `endbr` and ftrace sites, if five bytes from there belong to the function and to no
+    /// run-time site (which the kernel could rewrite under the jump).
+    pub(crate) patch_offset: Option<usize>,
+}
+
+/// Length of the jump written at the patch offset.
+pub(crate) const JMP_LEN: usize = 5;
+
+const NOP5: [u8; 5] = [0x0f, 0x1f, 0x44, 0x00, 0x00];
+const NOP2: [u8; 2] = [0x66, 0x90];
+const ENDBR64: [u8; 4] = [0xf3, 0x0f, 0x1e, 0xfa];
+/// What `apply_seal_endbr()` writes over an `endbr64` that nothing calls indirectly.
+const ENDBR_POISON: [u8; 4] = [0x0f, 0x1f, 0x40, 0xd6];
+
+/// Whether `live` is a form the kernel may have left at a site of `kind`.
+fn site_accepts(kind: SiteKind, live: &[u8]) -> bool {
+    let first = live.first().copied();
+    match kind {
+        SiteKind::Alternative | SiteKind::Retpoline => true,
+        SiteKind::Ftrace => live == NOP5 || matches!(first, Some(0xe8 | 0xe9)),
+        SiteKind::JumpLabel => match live.len() {
+            2 => live == NOP2 || first == Some(0xeb),
+            5 => live == NOP5 || first == Some(0xe9),
+            _ => false,
+        },
+        SiteKind::StaticCall => {
+            live.len() == 5 && (live == NOP5 || matches!(first, Some(0xe8 | 0xe9 | 0xc3)))
+        }
+        SiteKind::ReturnThunk => {
+            live.len() == 5
+                && (first == Some(0xe9)
+                    || live.iter().skip(1).all(|&b| b == 0xcc) && first == Some(0xc3))
+        }
+        SiteKind::Endbr => live == ENDBR64 || live == ENDBR_POISON,
+        SiteKind::LockPrefix => live == [0xf0] || live == [0x3e],
+    }
+}
+
+/// Reads the `width`-byte little-endian value at `at` of `b`, sign- or zero-extended.
+fn read_value(b: &[u8], at: usize, kind: RelocType) -> Option<u64> {
+    Some(match kind {
+        RelocType::Abs64 => u64::from_le_bytes(b.get(at..at + 8)?.try_into().ok()?),
+        RelocType::Abs32 => u64::from(u32::from_le_bytes(b.get(at..at + 4)?.try_into().ok()?)),
+        RelocType::Pc32 | RelocType::Plt32 | RelocType::Abs32S => {
+            i64::from(i32::from_le_bytes(b.get(at..at + 4)?.try_into().ok()?)) as u64
+        }
+        RelocType::Site(_) => return None,
+    })
+}
+
+/// Matches the pre code `pre` with relocations `relocs` (sorted by offset) against `live`, the
+/// live code at address `live_addr`.
+pub(crate) fn match_code<'a>(
+    pre: &[u8],
+    relocs: &[Reloc<'a>],
+    live: &[u8],
+    live_addr: u64,
+    learner: &mut dyn Learner<'a>,
+) -> core::result::Result<Matched, Mismatch> {
+    let fail = |offset, reason| Err(Mismatch { offset, reason });
+    // Instruction starts: (pre offset, live offset).
+    let mut starts: KVec<(usize, usize)> = KVec::new();
+    // Branches inside the function: (pre destination, live destination), as offsets.
+    let mut branches: KVec<(i64, i64)> = KVec::new();
+    // Live ranges of run-time sites.
+    let mut sites: KVec<(usize, usize)> = KVec::new();
+    let mut entry_end = None;
+    let (mut pi, mut li) = (0usize, 0usize);
+    let mut ri = 0usize;
+
+    while pi < pre.len() {
+        if starts.push((pi, li), GFP_KERNEL).is_err() {
+            return fail(pi, "out of memory");
+        }
+        // Relocations before this instruction belong to no instruction.
+        while relocs.get(ri).is_some_and(|r| r.offset < pi) {
+            if relocs[ri].kind.is_site() {
+                return fail(relocs[ri].offset, "run-time site inside an instruction");
+            }
+            ri += 1;
+        }
+        if let Some(site) = relocs
+            .get(ri)
+            .filter(|r| r.offset == pi && r.kind.is_site())
+        {
+            let RelocType::Site(kind) = site.kind else {
+                return fail(pi, "bad site");
+            };
+            let len = site.width();
+            let Some(l) = live.get(li..li + len) else {
+                return fail(pi, "live code ends inside a run-time site");
+            };
+            if pre.len() < pi + len {
+                return fail(pi, "run-time site past the end of the function");
+            }
+            if !site_accepts(kind, l) {
+                return fail(pi, "unexpected code at a run-time site");
+            }
+            if sites.push((li, li + len), GFP_KERNEL).is_err() {
+                return fail(pi, "out of memory");
+            }
+            // Skip the site and every relocation inside it.
+            let site_start = li;
+            pi += len;
+            li += len;
+            while relocs.get(ri).is_some_and(|r| r.offset < pi) {
+                ri += 1;
+            }
+            if entry_end.is_none() && !matches!(kind, SiteKind::Endbr | SiteKind::Ftrace) {
+                entry_end = Some(site_start);
+            }
+            continue;
+        }
+        entry_end.get_or_insert(li);
+
+        let Ok(p) = Insn::decode(&pre[pi..]) else {
+            return fail(pi, "pre code does not decode");
+        };
+        let Ok(l) = Insn::decode(live.get(li..).unwrap_or(&[])) else {
+            return fail(pi, "live code does not decode");
+        };
+        let (plen, llen) = (p.len(), l.len());
+        let first = ri;
+        while relocs.get(ri).is_some_and(|r| r.offset < pi + plen) {
+            if relocs[ri].kind.is_site() {
+                return fail(pi, "run-time site inside an instruction");
+            }
+            ri += 1;
+        }
+        let here = &relocs[first..ri];
+
+        match (p.branch(), l.branch()) {
+            (Some((pk, pdisp)), Some((lk, ldisp))) => {
+                if pk != lk || pre[pi..pi + p.prefix_len()] != live[li..li + l.prefix_len()] {
+                    return fail(pi, "different branch");
+                }
+                let live_next = live_addr + (li + llen) as u64;
+                let live_dest = live_next.wrapping_add(ldisp as u64);
+                match here {
+                    [] => {
+                        let pd = (pi + plen) as i64 + pdisp;
+                        let ld = (li + llen) as i64 + ldisp;
+                        if branches.push((pd, ld), GFP_KERNEL).is_err() {
+                            return fail(pi, "out of memory");
+                        }
+                    }
+                    [r] if r.kind.is_pc_relative() && r.offset + r.width() == pi + plen => {
+                        // The place holds S + A - P and the CPU adds the end of the
+                        // instruction: destination = S + A + (end - P).
+                        let tail = (pi + plen - r.offset) as u64;
+                        let value = live_dest.wrapping_sub(r.addend as u64).wrapping_sub(tail);
+                        if learner.learn(r, value).is_err() {
+                            return fail(pi, "branch destination contradicts an earlier value");
+                        }
+                    }
+                    _ => return fail(pi, "unexpected relocation on a branch"),
+                }
+            }
+            (None, None) => {
+                if plen != llen {
+                    return fail(pi, "different instruction length");
+                }
+                let mut covered = 0usize;
+                for j in 0..plen {
+                    let at = pi + j;
+                    if here
+                        .iter()
+                        .any(|r| r.offset <= at && at < r.offset + r.width())
+                    {
+                        covered += 1;
+                        continue;
+                    }
+                    if pre[at] != live[li + j] {
+                        return fail(pi, "different bytes");
+                    }
+                }
+                if covered == plen && plen > 0 {
+                    return fail(pi, "relocation covers a whole instruction");
+                }
+                for r in here {
+                    let place = li + (r.offset - pi);
+                    if r.offset + r.width() > pi + plen {
+                        return fail(pi, "relocation crosses an instruction");
+                    }
+                    let Some(v) = read_value(live, place, r.kind) else {
+                        return fail(pi, "bad relocation");
+                    };
+                    let value = if r.kind.is_pc_relative() {
+                        v.wrapping_add(live_addr + place as u64)
+                            .wrapping_sub(r.addend as u64)
+                    } else {
+                        v.wrapping_sub(r.addend as u64)
+                    };
+                    if learner.learn(r, value).is_err() {
+                        return fail(pi, "relocation value contradicts an earlier value");
+                    }
+                }
+            }
+            _ => return fail(pi, "branch where the other code has none"),
+        }
+        pi += plen;
+        li += llen;
+    }
+    if starts.push((pi, li), GFP_KERNEL).is_err() {
+        return fail(pi, "out of memory");
+    }
+    for &(pd, ld) in branches.iter() {
+        let ok = starts
+            .iter()
+            .find(|&&(p, _)| p as i64 == pd)
+            .is_some_and(|&(_, l)| l as i64 == ld);
+        if !ok {
+            let off = usize::try_from(pd).unwrap_or(0);
+            return fail(off, "branch lands elsewhere");
+        }
+    }
+    let patch_offset = entry_end.filter(|&at| {
+        at + JMP_LEN <= li && !sites.iter().any(|&(s, e)| s < at + JMP_LEN && at < e)
+    });
+    Ok(Matched {
+        live_len: li,
+        patch_offset,
+    })
+}
+
+#[cfg(CONFIG_SPLICE_KUNIT_TEST)]
+#[kernel::macros::kunit_tests(splice_matcher)]
+mod tests {
+    use super::*;
+
+    /// Learns into a small table, refusing contradictions.
+    struct Table(KVec<(&'static CStr, u64)>);
+
+    impl Learner<'static> for Table {
+        fn learn(&mut self, r: &Reloc<'static>, value: u64) -> core::result::Result<(), ()> {
+            for &(n, v) in self.0.iter() {
+                if n.to_bytes() == r.symbol.to_bytes() {
+                    return if v == value { Ok(()) } else { Err(()) };
+                }
+            }
+            self.0.push((r.symbol, value), GFP_KERNEL).map_err(|_| ())
+        }
+    }
+
+    impl Table {
+        fn get(&self, name: &[u8]) -> Option<u64> {
+            self.0
+                .iter()
+                .find(|(n, _)| n.to_bytes() == name)
+                .map(|&(_, v)| v)
+        }
+    }
+
+    fn rel(offset: usize, kind: RelocType, symbol: &'static CStr, addend: i64) -> Reloc<'static> {
+        Reloc {
+            offset,
+            kind,
+            symbol,
+            local: false,
+            addend,
+        }
+    }
+
+    fn site(offset: usize, kind: SiteKind, len: i64) -> Reloc<'static> {
+        rel(offset, RelocType::Site(kind), c"", len)
+    }
+
+    const ADDR: u64 = 0xffff_ffff_8100_0000;
+
+    fn run(
+        pre: &[u8],
+        relocs: &[Reloc<'static>],
+        live: &[u8],
+    ) -> (core::result::Result<Matched, Mismatch>, Table) {
+        let mut t = Table(KVec::new());
+        let r = match_code(pre, relocs, live, ADDR, &mut t);
+        (r, t)
+    }
+
+    // endbr64; call __fentry__ (reloc); mov $0,%eax; call a (reloc); mov a(%rip),%rdx (reloc);
+    // ret
+    const PRE: [u8; 27] = [
+        0xf3, 0x0f, 0x1e, 0xfa, // endbr64
+        0xe8, 0, 0, 0, 0, // call __fentry__
+        0xb8, 0, 0, 0, 0, // mov $0,%eax
+        0xe8, 0, 0, 0, 0, // call a
+        0x48, 0x8b, 0x15, 0, 0, 0, 0,    // mov a(%rip),%rdx
+        0xc3, // ret
+    ];
+
+    fn pre_relocs() -> [Reloc<'static>; 4] {
+        [
+            site(0, SiteKind::Endbr, 4),
+            site(4, SiteKind::Ftrace, 5),
+            rel(15, RelocType::Plt32, c"a", -4),
+            rel(22, RelocType::Pc32, c"a", -4),
+        ]
+    }
+
+    /// The live form of `PRE` where `a` is at `a`: sealed endbr, nop5 for ftrace.
+    fn live_for(a: u64) -> [u8; 27] {
+        let mut l = PRE;
+        l[..4].copy_from_slice(&ENDBR_POISON);
+        l[4..9].copy_from_slice(&NOP5);
+        let call = a.wrapping_sub(ADDR + 19) as u32;
+        l[15..19].copy_from_slice(&call.to_le_bytes());
+        let load = a.wrapping_sub(ADDR + 26) as u32;
+        l[22..26].copy_from_slice(&load.to_le_bytes());
+        l
+    }
+
+    #[test]
+    fn relocation_sites_teach_symbol_values() {
+        let a = ADDR + 0x1234;
+        let (r, t) = run(&PRE, &pre_relocs(), &live_for(a));
+        assert_eq!(
+            r,
+            Ok(Matched {
+                live_len: 27,
+                patch_offset: Some(9)
+            })
+        );
+        assert_eq!(t.get(b"a"), Some(a));
+    }
+
+    #[test]
+    fn contradicting_values_reject() {
+        let mut live = live_for(ADDR + 0x1234);
+        // The load says `a` is somewhere else than the call does.
+        live[22] = live[22].wrapping_add(8);
+        let (r, _) = run(&PRE, &pre_relocs(), &live);
+        assert_eq!(r.map_err(|m| m.offset), Err(19));
+    }
+
+    #[test]
+    fn different_bytes_outside_relocations_reject() {
+        let mut live = live_for(ADDR + 0x1234);
+        live[10] = 1; // mov $1,%eax
+        let (r, _) = run(&PRE, &pre_relocs(), &live);
+        assert_eq!(
+            r,
+            Err(Mismatch {
+                offset: 9,
+                reason: "different bytes"
+            })
+        );
+        let mut live = live_for(ADDR + 0x1234);
+        live[26] = 0xcc; // int3 instead of ret
+        let (r, _) = run(&PRE, &pre_relocs(), &live);
+        assert!(r.is_err());
+        // Truncated live code.
+        let live = live_for(ADDR + 0x1234);
+        let (r, _) = run(&PRE, &pre_relocs(), &live[..20]);
+        assert!(r.is_err());
+    }
+
+    #[test]
+    fn rewritten_sites_match() {
+        let a = ADDR + 0x40;
+        // ftrace enabled: call to a trampoline; endbr not sealed.
+        let mut live = live_for(a);
+        live[..4].copy_from_slice(&ENDBR64);
+        live[4] = 0xe8;
+        live[5..9].copy_from_slice(&[0x10, 0x20, 0x30, 0x40]);
+        assert!(run(&PRE, &pre_relocs(), &live).0.is_ok());
+        // Something else at the ftrace site.
+        live[4..9].copy_from_slice(&[0x90; 5]);
+        assert!(run(&PRE, &pre_relocs(), &live).0.is_err());
+
+        // A jump label: pre `nop2`, live `jmp rel8`; a lock prefix turned into `ds`; a
+        // return thunk turned into `ret; int3...`.
+        let pre = [0x66, 0x90, 0xf0, 0xff, 0x07, 0xe9, 0, 0, 0, 0];
+        let relocs = [
+            site(0, SiteKind::JumpLabel, 2),
+            site(2, SiteKind::LockPrefix, 1),
+            site(5, SiteKind::ReturnThunk, 5),
+            rel(6, RelocType::Plt32, c"b", -4),
+        ];
+        let live = [0xeb, 0x03, 0x3e, 0xff, 0x07, 0xc3, 0xcc, 0xcc, 0xcc, 0xcc];
+        let (r, t) = run(&pre, &relocs, &live);
+        assert!(r.is_ok());
+        assert_eq!(t.get(b"b"), None);
+        // `lock incl (%rdi)` whose operand changed does not match.
+        let live = [0xeb, 0x03, 0x3e, 0xff, 0x0f, 0xc3, 0xcc, 0xcc, 0xcc, 0xcc];
+        assert!(run(&pre, &relocs, &live).0.is_err());
+        // A jump label site must still be a jump or a nop.
+        let live = [0x31, 0xc0, 0xf0, 0xff, 0x07, 0xc3, 0xcc, 0xcc, 0xcc, 0xcc];
+        assert!(run(&pre, &relocs, &live).0.is_err());
+    }
+
+    #[test]
+    fn relaxed_branches_match_by_destination() {
+        // Pre: test %edi,%edi; jne rel32 -> ret below; call b; ret  (function sections keep
+        // rel32); live: the assembler relaxed jne to rel8.
+        let pre = [
+            0x85, 0xff, // test %edi,%edi
+            0x0f, 0x85, 0x05, 0, 0, 0, // jne +5 (over the call)
+            0xe8, 0, 0, 0, 0,    // call b
+            0xc3, // ret
+        ];
+        let relocs = [rel(9, RelocType::Plt32, c"b", -4)];
+        let b = ADDR + 0x800;
+        let mut live = KVec::new();
+        live.extend_from_slice(&[0x85, 0xff, 0x75, 0x05, 0xe8], GFP_KERNEL)
+            .ok();
+        let call = b.wrapping_sub(ADDR + 9) as u32;
+        live.extend_from_slice(&call.to_le_bytes(), GFP_KERNEL).ok();
+        live.push(0xc3, GFP_KERNEL).ok();
+        let (r, t) = run(&pre, &relocs, &live);
+        assert_eq!(r.map(|m| m.live_len), Ok(10));
+        assert_eq!(t.get(b"b"), Some(b));
+        // The same branch landing one byte off does not match.
+        live[3] = 0x04;
+        assert_eq!(
+            run(&pre, &relocs, &live).0.map_err(|m| m.reason),
+            Err("branch lands elsewhere")
+        );
+        // A different condition does not match.
+        live[3] = 0x05;
+        live[2] = 0x74;
+        assert_eq!(
+            run(&pre, &relocs, &live).0.map_err(|m| m.reason),
+            Err("different branch")
+        );
+    }
+
+    #[test]
+    fn no_patch_offset_when_too_short_or_on_a_site() {
+        // endbr; nop5 (ftrace); ret: nothing after the entry to put a jump on.
+        let pre = [0xf3, 0x0f, 0x1e, 0xfa, 0x0f, 0x1f, 0x44, 0, 0, 0xc3];
+        let relocs = [site(0, SiteKind::Endbr, 4), site(4, SiteKind::Ftrace, 5)];
+        let (r, _) = run(&pre, &relocs, &pre);
+        assert_eq!(r.map(|m| m.patch_offset), Ok(None));
+        // A jump label right after the entry would be rewritten under the jump.
+        let pre = [
+            0xf3, 0x0f, 0x1e, 0xfa, 0x66, 0x90, 0x31, 0xc0, 0x31, 0xc0, 0xc3,
+        ];
+        let relocs = [site(0, SiteKind::Endbr, 4), site(4, SiteKind::JumpLabel, 2)];
+        let (r, _) = run(&pre, &relocs, &pre);
+        assert_eq!(r.map(|m| m.patch_offset), Ok(None));
+        // Without an endbr or ftrace site the jump goes at the start.
+        let pre = [0x31, 0xc0, 0x31, 0xc0, 0x31, 0xc0, 0xc3];
+        let (r, _) = run(&pre, &[], &pre);
+        assert_eq!(r.map(|m| m.patch_offset), Ok(Some(0)));
+    }
+}

@@ -1,0 +1,487 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The actions on a pack: check, apply and reverse.
+//!
+//! `check` matches the pack against the running kernel and resolves its relocations; it
+//! changes nothing. `apply` checks again (another pack may have been applied since), writes the
+//! resolved relocations into the pack's own, not yet reachable, code, runs the pre hooks, then
+//! under `stop_machine` checks every task's stack, runs the check hooks and writes a jump at
+//! each target's entry. `reverse` is the mirror image. A busy stack is retried a few times
+//! with a pause, the registry lock released in between.
+
+use crate::hooks::Kind;
+use crate::matcher::JMP_LEN;
+use crate::registry::{self, Registry, TargetState};
+use crate::resolve::{self, Failure, Resolution};
+use crate::stackcheck::{self, Range, Scratch};
+use crate::stage::{AbortCause, Action};
+use kernel::prelude::*;
+use kernel::{bindings, kallsyms, text_patching};
+
+fn now_ns() -> u64 {
+    // SAFETY: Reading the monotonic clock has no preconditions.
+    unsafe { bindings::ktime_get() as u64 }
+}
+
+fn report(name: &CStr, f: &Failure) -> AbortCause {
+    match f {
+        Failure::NoMatch(func, Some((addr, m))) => {
+            pr_warn!(
+                "splice: {name:?}: no_match: {func:?} at {addr:#x}: {} at offset {:#x} of the pre code\n",
+                m.reason,
+                m.offset
+            );
+            AbortCause::NoMatch
+        }
+        Failure::NoMatch(func, None) => {
+            pr_warn!("splice: {name:?}: no_match: no symbol {func:?} in the running kernel\n");
+            AbortCause::NoMatch
+        }
+        Failure::Ambiguous(func, n) => {
+            pr_warn!("splice: {name:?}: ambiguous_match: {func:?} matches at {n} addresses\n");
+            AbortCause::AmbiguousMatch
+        }
+        Failure::NotLoaded(module) => {
+            pr_warn!("splice: {name:?}: target_not_loaded: module {module:?} is not loaded\n");
+            AbortCause::TargetNotLoaded
+        }
+        Failure::Unresolved(sym) => {
+            pr_warn!("splice: {name:?}: unresolved_symbol: {sym:?}\n");
+            AbortCause::UnresolvedSymbol
+        }
+        Failure::OutOfMemory => AbortCause::OutOfMemory,
+    }
+}
+
+/// A relocation write into the pack's code, computed by `check`.
+struct Write {
+    place: usize,
+    bytes: [u8; 8],
+    len: usize,
+}
+
+/// What `check` finds: the targets and the relocation writes.
+struct Checked {
+    targets: KVec<TargetState>,
+    writes: KVec<Write>,
+}
+
+fn jump(from: usize, to: usize) -> Option<[u8; 5]> {
+    let rel = i32::try_from((to as i64).wrapping_sub((from + JMP_LEN) as i64)).ok()?;
+    let mut j = [0xe9, 0, 0, 0, 0];
+    j[1..].copy_from_slice(&rel.to_le_bytes());
+    Some(j)
+}
+
+fn kernel_release() -> &'static [u8] {
+    // SAFETY: `init_uts_ns` is the initial UTS namespace, which lives forever; `release` is a
+    // NUL-terminated array of bytes that does not change after boot.
+    let bytes: &[u8] = unsafe {
+        let rel = &raw const bindings::init_uts_ns.name.release;
+        core::slice::from_raw_parts(rel.cast(), (*rel).len())
+    };
+    let end = bytes.iter().position(|&b| b == 0).unwrap_or(bytes.len());
+    &bytes[..end]
+}
+
+fn resolve_writes(
+    e: &registry::Entry,
+    res: &Resolution,
+    repl: usize,
+    object: usize,
+    first: usize,
+    count: usize,
+    writes: &mut KVec<Write>,
+) -> core::result::Result<(), AbortCause> {
+    let size = match kallsyms::size_offset(repl) {
+        Some((s, 0)) => s,
+        _ => {
+            pr_warn!(
+                "splice: {:?}: bad_pack: replacement {repl:#x} is not a symbol\n",
+                e.name
+            );
+            return Err(AbortCause::BadPack);
+        }
+    };
+    for r in e.pack.relocs(first, count) {
+        if r.offset + r.width() > size {
+            pr_warn!(
+                "splice: {:?}: bad_pack: relocation past its replacement\n",
+                e.name
+            );
+            return Err(AbortCause::BadPack);
+        }
+        let value =
+            resolve::symbol_value(&res.learned, &r, object).map_err(|f| report(e.name, &f))?;
+        let place = repl + r.offset;
+        let Some((bytes, len)) = resolve::reloc_bytes(&r, value, place as u64) else {
+            pr_warn!(
+                "splice: {:?}: bad_pack: {:?} out of range of its relocation\n",
+                e.name,
+                r.symbol
+            );
+            return Err(AbortCause::BadPack);
+        };
+        writes
+            .push(Write { place, bytes, len }, GFP_KERNEL)
+            .map_err(|_| AbortCause::OutOfMemory)?;
+    }
+    Ok(())
+}
+
+/// Matches and resolves pack `id`; changes nothing.
+fn check(reg: &Registry, id: u64) -> core::result::Result<Checked, AbortCause> {
+    let e = reg.get(id).ok_or(AbortCause::BadPack)?;
+    if e.pack.kernel_release().to_bytes() != kernel_release() {
+        pr_warn!(
+            "splice: {:?}: kernel_mismatch: made for {:?}\n",
+            e.name,
+            e.pack.kernel_release()
+        );
+        return Err(AbortCause::KernelMismatch);
+    }
+    let res =
+        resolve::match_pack(&e.pack, &|addr| reg.redirect(addr)).map_err(|f| report(e.name, &f))?;
+    let mut targets = KVec::new();
+    let mut writes = KVec::new();
+    for t in e.pack.targets() {
+        let f = e.pack.function(t.function).ok_or(AbortCause::BadPack)?;
+        let m = res.functions.get(t.function).ok_or(AbortCause::BadPack)?;
+        let repl = *e
+            .replacements
+            .get(t.replacement)
+            .ok_or(AbortCause::BadPack)? as usize;
+        let repl_size = match kallsyms::size_offset(repl) {
+            Some((s, 0)) => s,
+            _ => return Err(AbortCause::BadPack),
+        };
+        // Stacked on another pack: the jump goes where that pack put its own.
+        let site = match reg.owner_of(m.addr) {
+            Some((_, below)) => below.site,
+            None => match m.matched.patch_offset {
+                Some(off) => m.addr + off,
+                None => {
+                    pr_warn!("splice: {:?}: cannot_redirect: {:?} has no room for a jump after its entry\n", e.name, f.name);
+                    return Err(AbortCause::CannotRedirect);
+                }
+            },
+        };
+        let mut saved = [0u8; 5];
+        text_patching::read(site, &mut saved).map_err(|_| AbortCause::BadPack)?;
+        let jump = jump(site, repl).ok_or(AbortCause::BadPack)?;
+        targets
+            .push(
+                TargetState {
+                    name: f.name,
+                    addr: m.addr,
+                    size: m.size,
+                    live: m.live,
+                    live_size: m.live_size,
+                    site,
+                    saved,
+                    jump,
+                    repl,
+                    repl_size,
+                },
+                GFP_KERNEL,
+            )
+            .map_err(|_| AbortCause::OutOfMemory)?;
+        resolve_writes(
+            e,
+            &res,
+            repl,
+            f.object,
+            t.first_reloc,
+            t.reloc_count,
+            &mut writes,
+        )?;
+    }
+    for x in e.pack.fixups() {
+        let repl = *e
+            .replacements
+            .get(x.replacement)
+            .ok_or(AbortCause::BadPack)? as usize;
+        resolve_writes(
+            e,
+            &res,
+            repl,
+            x.object,
+            x.first_reloc,
+            x.reloc_count,
+            &mut writes,
+        )?;
+    }
+    Ok(Checked { targets, writes })
+}
+
+/// The ranges a task must not be in for `action`.
+fn ranges(e: &registry::Entry, targets: &[TargetState], reverse: bool) -> Result<KVec<Range>> {
+    let mut r = KVec::new();
+    for t in targets {
+        if reverse {
+            r.push(
+                Range {
+                    start: t.repl,
+                    end: t.repl + t.repl_size,
+                    name: t.name,
+                },
+                GFP_KERNEL,
+            )?;
+        } else {
+            r.push(
+                Range {
+                    start: t.addr,
+                    end: t.addr + t.size,
+                    name: t.name,
+                },
+                GFP_KERNEL,
+            )?;
+            if t.live != t.addr {
+                r.push(
+                    Range {
+                        start: t.live,
+                        end: t.live + t.live_size,
+                        name: t.name,
+                    },
+                    GFP_KERNEL,
+                )?;
+            }
+        }
+    }
+    if reverse {
+        // Anything else of the pack's code, such as new functions its replacements call.
+        // SAFETY: `owner` is the live module of a registered pack.
+        let text = unsafe { &(*e.owner).mem[bindings::mod_mem_type_MOD_TEXT as usize] };
+        let start = text.base as usize;
+        r.push(
+            Range {
+                start,
+                end: start + text.size as usize,
+                name: e.name,
+            },
+            GFP_KERNEL,
+        )?;
+    }
+    Ok(r)
+}
+
+/// One try of the switch under `stop_machine`.
+fn switch(
+    e: &registry::Entry,
+    targets: &[TargetState],
+    reverse: bool,
+    ranges: &[Range],
+    scratch: &mut Scratch,
+) -> core::result::Result<u64, AbortCause> {
+    let hooks = e.hooks;
+    let mut pause = 0u64;
+    let r = text_patching::stop_machine(|stopped| {
+        let t0 = now_ns();
+        stackcheck::check(stopped, ranges, scratch);
+        if scratch.busy > 0 {
+            return Err(AbortCause::CodeBusy);
+        }
+        if hooks.run(Kind::Check, reverse).is_err() {
+            return Err(AbortCause::HookFailed);
+        }
+        for t in targets {
+            let bytes = if reverse { &t.saved } else { &t.jump };
+            // SAFETY: `site` is inside a live function (checked by matching) and stays mapped:
+            // vmlinux text, or a module pinned while patched. No task is in the bytes that
+            // change: the stack check above found none in the function.
+            unsafe { stopped.write(t.site, bytes) };
+        }
+        let _ = hooks.run(Kind::Do, reverse);
+        pause = now_ns() - t0;
+        Ok(())
+    });
+    match r {
+        Ok(Ok(())) => Ok(pause),
+        Ok(Err(cause)) => Err(cause),
+        Err(_) => Err(AbortCause::OutOfMemory),
+    }
+}
+
+/// Runs `action` on pack `id`. Called with the registry locked through `guard`; the lock is
+/// released while waiting between tries.
+pub(crate) fn perform(guard: Guard, id: u64, action: Action) -> Result {
+    let e = guard.get(id).ok_or(ENODEV)?;
+    if !action.valid_in(e.life.stage()) {
+        return Err(EINVAL);
+    }
+    let t0 = now_ns();
+    let (mut guard, result) = run(guard, id, action, t0);
+    // The stage may have been changed by another writer while the lock was released.
+    let e = guard.get_mut(id).ok_or(ENODEV)?;
+    if !action.valid_in(e.life.stage()) && result.is_ok() {
+        return Err(EINVAL);
+    }
+    e.timings.total_ns = now_ns() - t0;
+    let mut out = Ok(());
+    let _ = e.life.perform(action, || {
+        out = result;
+        out
+    });
+    match out {
+        Ok(()) => Ok(()),
+        Err(cause) => Err(cause.errno()),
+    }
+}
+
+type Guard = kernel::sync::GlobalGuard<registry::REGISTRY>;
+
+fn run(
+    guard: Guard,
+    id: u64,
+    action: Action,
+    t0: u64,
+) -> (Guard, core::result::Result<(), AbortCause>) {
+    let mut guard = guard;
+    let r = run_locked(&mut guard, id, action, t0);
+    (guard, r)
+}
+
+fn run_locked(
+    slot: &mut Guard,
+    id: u64,
+    action: Action,
+    t0: u64,
+) -> core::result::Result<(), AbortCause> {
+    let guard = slot;
+    let reverse = action == Action::Reverse;
+    if reverse {
+        let e = guard.get(id).ok_or(AbortCause::BadPack)?;
+        // Reversing under a pack stacked later would cut it off.
+        for t in e.targets.iter() {
+            if let Some((top, _)) = guard.owner_of(t.addr) {
+                if top != id {
+                    let top_name = guard.get(top).map_or(c"?", |o| o.name);
+                    pr_warn!("splice: {:?}: conflicting_pack: {:?} is applied on top of it ({:?}); reverse that first\n", e.name, top_name, t.name);
+                    return Err(AbortCause::ConflictingPack);
+                }
+            }
+        }
+    }
+    let checked = if reverse {
+        None
+    } else {
+        let c = check(guard, id)?;
+        if let Some(e) = guard.get_mut(id) {
+            e.timings.match_ns = now_ns() - t0;
+            e.targets = KVec::new();
+        }
+        Some(c)
+    };
+    if action == Action::Check {
+        let e = guard.get_mut(id).ok_or(AbortCause::BadPack)?;
+        if let Some(c) = checked {
+            e.targets = c.targets;
+        }
+        return Ok(());
+    }
+
+    let e = guard.get(id).ok_or(AbortCause::BadPack)?;
+    let owner = e.owner;
+    let targets: KVec<TargetState> = match &checked {
+        Some(c) => {
+            let mut v = KVec::new();
+            v.extend_from_slice(&c.targets, GFP_KERNEL)
+                .map_err(|_| AbortCause::OutOfMemory)?;
+            v
+        }
+        None => {
+            let mut v = KVec::new();
+            v.extend_from_slice(&e.targets, GFP_KERNEL)
+                .map_err(|_| AbortCause::OutOfMemory)?;
+            v
+        }
+    };
+    if !reverse {
+        // SAFETY: `owner` is the live module of a registered pack.
+        if !unsafe { bindings::try_module_get(owner) } {
+            return Err(AbortCause::BadPack);
+        }
+        if let Some(c) = &checked {
+            for w in c.writes.iter() {
+                // SAFETY: The place lies in a replacement of the pack module (checked against
+                // its size), which no CPU runs: the pack is not applied.
+                unsafe { text_patching::write_unreached(w.place, &w.bytes[..w.len]) };
+            }
+        }
+    }
+    let fail = |cause: AbortCause| {
+        if !reverse {
+            // SAFETY: Pairs with the `try_module_get()` above.
+            unsafe { bindings::module_put(owner) };
+        }
+        Err(cause)
+    };
+    let hooks = e.hooks;
+    if hooks.run(Kind::Pre, reverse).is_err() {
+        return fail(AbortCause::HookFailed);
+    }
+    let ranges = match ranges(e, &targets, reverse) {
+        Ok(r) => r,
+        Err(_) => {
+            let _ = hooks.run(Kind::Fail, reverse);
+            return fail(AbortCause::OutOfMemory);
+        }
+    };
+    let mut scratch = match Scratch::new() {
+        Ok(s) => s,
+        Err(_) => {
+            let _ = hooks.run(Kind::Fail, reverse);
+            return fail(AbortCause::OutOfMemory);
+        }
+    };
+    let (tries, delay) = (guard.tries.max(1), guard.retry_delay_ms);
+    let mut attempt = 0;
+    let outcome = loop {
+        attempt += 1;
+        let Some(e) = guard.get(id) else {
+            break Err(AbortCause::BadPack);
+        };
+        let r = switch(e, &targets, reverse, &ranges, &mut scratch);
+        if r != Err(AbortCause::CodeBusy) || attempt >= tries {
+            break r;
+        }
+        // Let the blocking tasks move on. The registry stays locked: every action on any
+        // pack waits, so nothing changes under this one.
+        // SAFETY: Sleeping is allowed here: the registry lock is a mutex.
+        unsafe { bindings::msleep(delay) };
+    };
+    let seq = guard.next_seq;
+    if outcome.is_ok() && !reverse {
+        guard.next_seq += 1;
+    }
+    let e = guard.get_mut(id).ok_or(AbortCause::BadPack)?;
+    e.timings.tries = attempt;
+    e.conflicts.clear();
+    e.busy = scratch.busy;
+    let _ = e
+        .conflicts
+        .extend_from_slice(&scratch.conflicts, GFP_KERNEL);
+    match outcome {
+        Ok(pause) => {
+            e.timings.pause_ns = pause;
+            let _ = hooks.run(Kind::Post, reverse);
+            if reverse {
+                crate::shadow::free_owned_by(owner);
+                // SAFETY: Drops the reference taken when the pack was applied.
+                unsafe { bindings::module_put(owner) };
+                e.applied_seq = 0;
+            } else {
+                e.targets = targets;
+                e.applied_seq = seq;
+            }
+            Ok(())
+        }
+        Err(cause) => {
+            let _ = hooks.run(Kind::Fail, reverse);
+            if cause == AbortCause::CodeBusy {
+                pr_warn!("splice: {:?}: code_busy after {attempt} tries\n", e.name);
+            }
+            fail(cause)
+        }
+    }
+}

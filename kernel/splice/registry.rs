@@ -1,0 +1,269 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The registry of packs: what pack modules register, under one lock that also serializes
+//! every action, so concurrent writes to `stage` of any packs run one after the other.
+
+use crate::hooks::Hooks;
+use crate::pack::Pack;
+use crate::resolve::Name;
+use crate::stackcheck::Conflict;
+use crate::stage::{Life, Stage};
+use crate::sysfs::{PackFiles, Root};
+use kernel::bindings;
+use kernel::kobject::Dir;
+use kernel::prelude::*;
+
+/// Number of tries of the safety check before `code_busy`, and the pause between them.
+pub(crate) const DEFAULT_TRIES: u32 = 5;
+pub(crate) const DEFAULT_RETRY_DELAY_MS: u32 = 200;
+
+/// One target of a pack, once checked.
+#[derive(Clone, Copy)]
+pub(crate) struct TargetState {
+    pub(crate) name: Name,
+    /// The function's entry and size in the running kernel.
+    pub(crate) addr: usize,
+    pub(crate) size: usize,
+    /// The code that ran before this pack (another pack's replacement when stacked).
+    pub(crate) live: usize,
+    pub(crate) live_size: usize,
+    /// Where the jump goes, the bytes it replaces, and the jump.
+    pub(crate) site: usize,
+    pub(crate) saved: [u8; 5],
+    pub(crate) jump: [u8; 5],
+    /// The replacement.
+    pub(crate) repl: usize,
+    pub(crate) repl_size: usize,
+}
+
+/// Figures of the last action.
+#[derive(Clone, Copy, Default)]
+pub(crate) struct Timings {
+    pub(crate) match_ns: u64,
+    pub(crate) pause_ns: u64,
+    pub(crate) total_ns: u64,
+    pub(crate) tries: u32,
+}
+
+/// A registered pack.
+pub(crate) struct Entry {
+    pub(crate) id: u64,
+    pub(crate) name: Name,
+    pub(crate) pack: Pack<'static>,
+    pub(crate) owner: *mut bindings::module,
+    pub(crate) replacements: &'static [*mut core::ffi::c_void],
+    pub(crate) hooks: Hooks,
+    pub(crate) life: Life,
+    pub(crate) targets: KVec<TargetState>,
+    pub(crate) conflicts: KVec<Conflict>,
+    /// How many tasks blocked the last try (more than `conflicts` may hold).
+    pub(crate) busy: usize,
+    pub(crate) timings: Timings,
+    /// Order in which applied packs were applied; 0 when not applied.
+    pub(crate) applied_seq: u64,
+    pub(crate) build_id_differs: bool,
+    /// The key of the registration: the descriptor the module passed.
+    pub(crate) desc: usize,
+    pub(crate) dir: Option<Dir<PackFiles>>,
+}
+
+// SAFETY: The raw pointers point into the pack module, which stays loaded while the entry is
+// registered; they are only used under the registry lock.
+unsafe impl Send for Entry {}
+
+/// All packs, and the tunables.
+pub(crate) struct Registry {
+    pub(crate) root: Option<Dir<Root>>,
+    pub(crate) packs: KVec<Entry>,
+    pub(crate) next_id: u64,
+    pub(crate) next_seq: u64,
+    pub(crate) tries: u32,
+    pub(crate) retry_delay_ms: u32,
+}
+
+impl Registry {
+    const fn new() -> Self {
+        Self {
+            root: None,
+            packs: KVec::new(),
+            next_id: 1,
+            next_seq: 1,
+            tries: DEFAULT_TRIES,
+            retry_delay_ms: DEFAULT_RETRY_DELAY_MS,
+        }
+    }
+
+    pub(crate) fn get(&self, id: u64) -> Option<&Entry> {
+        self.packs.iter().find(|e| e.id == id)
+    }
+
+    pub(crate) fn get_mut(&mut self, id: u64) -> Option<&mut Entry> {
+        self.packs.iter_mut().find(|e| e.id == id)
+    }
+
+    /// The replacement an applied pack runs instead of the function at `addr`: the one applied
+    /// last.
+    pub(crate) fn redirect(&self, addr: usize) -> Option<usize> {
+        self.owner_of(addr).map(|(_, t)| t.repl)
+    }
+
+    /// The applied pack (id) and target that redirect `addr` now, if any.
+    pub(crate) fn owner_of(&self, addr: usize) -> Option<(u64, TargetState)> {
+        self.packs
+            .iter()
+            .filter(|e| e.life.stage() == Stage::Applied)
+            .flat_map(|e| e.targets.iter().map(move |t| (e.applied_seq, e.id, t)))
+            .filter(|(_, _, t)| t.addr == addr)
+            .max_by_key(|(seq, _, _)| *seq)
+            .map(|(_, id, t)| (id, *t))
+    }
+}
+
+kernel::sync::global_lock! {
+    // SAFETY: Initialized in the module initializer, before the first use.
+    pub(crate) unsafe(uninit) static REGISTRY: Mutex<Registry> = Registry::new();
+}
+
+/// Initializes the registry and gives it the root directory.
+pub(crate) fn init(root: Dir<Root>) {
+    // SAFETY: Called once, from the module initializer, before anything else uses the lock.
+    unsafe { REGISTRY.init() };
+    REGISTRY.lock().root = Some(root);
+}
+
+/// Locks the registry.
+pub(crate) fn lock() -> kernel::sync::GlobalGuard<REGISTRY> {
+    REGISTRY.lock()
+}
+
+fn register(desc: &bindings::splice_pack_desc) -> Result {
+    if desc.abi != bindings::SPLICE_PACK_ABI || desc.blob.is_null() || desc.owner.is_null() {
+        return Err(EINVAL);
+    }
+    // SAFETY: The module passed its blob; it stays loaded until it unregisters, which
+    // removes the entry and everything that borrows the blob.
+    let blob: &'static [u8] = unsafe { core::slice::from_raw_parts(desc.blob, desc.blob_len) };
+    let replacements: &'static [*mut core::ffi::c_void] = if desc.nr_replacements == 0 {
+        &[]
+    } else if desc.replacements.is_null() {
+        return Err(EINVAL);
+    } else {
+        // SAFETY: As for the blob.
+        unsafe { core::slice::from_raw_parts(desc.replacements.cast(), desc.nr_replacements) }
+    };
+    let pack = Pack::parse(blob, replacements.len()).map_err(|e| {
+        pr_err!("splice: pack refused (bad_pack): {e:?}\n");
+        EINVAL
+    })?;
+    // SAFETY: As for the blob.
+    let hooks = unsafe { Hooks::new(desc.hooks, desc.nr_hooks) };
+    if hooks.has_unknown_kind() {
+        pr_err!(
+            "splice: pack {:?} refused (bad_pack): unknown hook kind\n",
+            pack.name()
+        );
+        return Err(EINVAL);
+    }
+    let name = pack.name();
+    if name.is_empty()
+        || name
+            .to_bytes()
+            .iter()
+            .any(|&c| !(c.is_ascii_alphanumeric() || c == b'_' || c == b'-'))
+    {
+        pr_err!("splice: pack refused (bad_pack): bad name {name:?}\n");
+        return Err(EINVAL);
+    }
+    if pack.target_count() == 0 {
+        pr_err!("splice: pack {name:?} refused (bad_pack): no targets\n");
+        return Err(EINVAL);
+    }
+    let build_id_differs = crate::buildid::differs(pack.build_id());
+
+    let mut reg = REGISTRY.lock();
+    if reg
+        .packs
+        .iter()
+        .any(|e| e.name.to_bytes() == name.to_bytes())
+    {
+        pr_err!("splice: a pack named {name:?} is already loaded\n");
+        return Err(EEXIST);
+    }
+    reg.packs.reserve(1, GFP_KERNEL)?;
+    let id = reg.next_id;
+    let root = reg.root.as_ref().ok_or(ENODEV)?;
+    let dir = Dir::new_child(root, name, PackFiles { id })?;
+    reg.next_id += 1;
+    let entry = Entry {
+        id,
+        name,
+        pack,
+        owner: desc.owner,
+        replacements,
+        hooks,
+        life: Life::new(),
+        targets: KVec::new(),
+        conflicts: KVec::new(),
+        busy: 0,
+        timings: Timings::default(),
+        applied_seq: 0,
+        build_id_differs,
+        desc: core::ptr::from_ref(desc) as usize,
+        dir: Some(dir),
+    };
+    if reg.packs.push_within_capacity(entry).is_err() {
+        // Cannot happen: reserved above. The directory has no readers yet.
+        return Err(ENOMEM);
+    }
+    if build_id_differs {
+        pr_warn!("splice: pack {name:?} was made from a vmlinux with another build-id; run-pre matching decides whether it fits\n");
+    }
+    pr_info!("splice: pack {name:?} loaded\n");
+    Ok(())
+}
+
+/// Registers a pack. Called by the init function of a pack module.
+///
+/// # Safety
+///
+/// `desc` points to a descriptor in the calling module, valid until the module calls
+/// [`splice_unregister_pack`] with it.
+#[no_mangle]
+pub(crate) unsafe extern "C" fn splice_register_pack(
+    desc: *const bindings::splice_pack_desc,
+) -> i32 {
+    if desc.is_null() {
+        return EINVAL.to_errno();
+    }
+    // SAFETY: By the safety requirements.
+    match register(unsafe { &*desc }) {
+        Ok(()) => 0,
+        Err(e) => e.to_errno(),
+    }
+}
+
+/// Unregisters a pack. Called by the exit function of a pack module; an applied pack holds a
+/// reference on its module, so this only happens to packs that are not applied.
+///
+/// # Safety
+///
+/// `desc` is a descriptor passed to a successful [`splice_register_pack`].
+#[no_mangle]
+pub(crate) unsafe extern "C" fn splice_unregister_pack(desc: *const bindings::splice_pack_desc) {
+    let mut reg = REGISTRY.lock();
+    let Some(pos) = reg.packs.iter().position(|e| e.desc == desc as usize) else {
+        return;
+    };
+    let mut entry = reg.packs.remove(pos).ok();
+    drop(reg);
+    if let Some(e) = entry.as_mut() {
+        if e.life.stage() == Stage::Applied {
+            // Cannot happen: an applied pack pins its module.
+            pr_err!("splice: pack {:?} unregistered while applied\n", e.name);
+        }
+        crate::shadow::free_owned_by(e.owner);
+        pr_info!("splice: pack {:?} unloaded\n", e.name);
+        // Removing the directory waits for its readers, which may wait for the lock.
+        drop(e.dir.take());
+    }
+}

@@ -1,0 +1,342 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Run-pre matching of a whole pack against the running kernel, and resolution of the
+//! relocations of the pack's replacement code with what the matching learned.
+//!
+//! Every pre function is tried at each address kallsyms knows for its name (in vmlinux, or in
+//! the module its object is built into). Functions with fewer candidates go first so that what
+//! they teach narrows the others down. Exactly one candidate of each function must match, and
+//! all values learned from all functions must agree: this proves the running code is the code
+//! the pack was made from, and finds `static` and duplicate-name symbols without trusting
+//! names.
+
+use crate::matcher::{self, Learner, Matched, Mismatch};
+use crate::pack::{Pack, Reloc, RelocType};
+use core::ops::ControlFlow;
+use kernel::prelude::*;
+use kernel::{kallsyms, text_patching};
+
+/// Symbol names live in the pack's blob, in its module, which stays while the pack is
+/// registered; the registry drops everything that borrows them before it lets the module go.
+pub(crate) type Name = &'static CStr;
+
+/// How a symbol is known: a local (static) one by its object and name, a global one by name.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Key {
+    object: Option<usize>,
+    name: Name,
+}
+
+impl Key {
+    fn same(&self, other: &Key) -> bool {
+        self.object == other.object && self.name.to_bytes() == other.name.to_bytes()
+    }
+
+    fn of(reloc: &Reloc<'static>, object: usize) -> Self {
+        Key {
+            object: reloc.local.then_some(object),
+            name: reloc.symbol,
+        }
+    }
+}
+
+/// Symbol values learned from the live code.
+pub(crate) struct Learned {
+    entries: KVec<(Key, u64)>,
+}
+
+impl Learned {
+    pub(crate) fn new() -> Self {
+        Self {
+            entries: KVec::new(),
+        }
+    }
+
+    pub(crate) fn get(&self, key: &Key) -> Option<u64> {
+        self.entries
+            .iter()
+            .find(|(k, _)| k.same(key))
+            .map(|&(_, v)| v)
+    }
+
+    fn set(&mut self, key: Key, value: u64) -> core::result::Result<(), ()> {
+        match self.get(&key) {
+            Some(v) if v == value => Ok(()),
+            Some(_) => Err(()),
+            None => self.entries.push((key, value), GFP_KERNEL).map_err(|_| ()),
+        }
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.entries.len()
+    }
+}
+
+/// Learns into a [`Learned`] on behalf of one object; can be rolled back.
+struct Scope<'a> {
+    learned: &'a mut Learned,
+    object: usize,
+}
+
+impl Learner<'static> for Scope<'_> {
+    fn learn(&mut self, reloc: &Reloc<'static>, value: u64) -> core::result::Result<(), ()> {
+        self.learned.set(Key::of(reloc, self.object), value)
+    }
+}
+
+/// Where a pre function matched.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct FunctionMatch {
+    /// The function's entry in the running kernel.
+    pub(crate) addr: usize,
+    /// Its size according to kallsyms.
+    pub(crate) size: usize,
+    /// The code that was compared: `addr`, or the replacement an applied pack redirects it to.
+    pub(crate) live: usize,
+    pub(crate) live_size: usize,
+    pub(crate) matched: Matched,
+}
+
+/// Why a pack does not fit the running kernel.
+#[derive(Debug)]
+pub(crate) enum Failure {
+    NoMatch(Name, Option<(usize, Mismatch)>),
+    Ambiguous(Name, usize),
+    NotLoaded(Name),
+    Unresolved(Name),
+    OutOfMemory,
+}
+
+/// The result of matching a whole pack.
+pub(crate) struct Resolution {
+    pub(crate) learned: Learned,
+    /// One per pre function, in the pack's order.
+    pub(crate) functions: KVec<FunctionMatch>,
+}
+
+const MAX_CANDIDATES: usize = 64;
+
+/// The addresses kallsyms knows for `name` in `module` (vmlinux if empty).
+fn candidates(name: &CStr, module: &CStr) -> core::result::Result<KVec<usize>, Failure> {
+    let mut found = KVec::new();
+    let mut oom = false;
+    let mut push = |addr| {
+        if found.len() >= MAX_CANDIDATES || found.push(addr, GFP_KERNEL).is_err() {
+            oom = true;
+            return ControlFlow::Break(());
+        }
+        ControlFlow::Continue(())
+    };
+    if module.is_empty() {
+        kallsyms::for_each_vmlinux_match(name, push);
+    } else {
+        kallsyms::for_each_module_symbol(module, |n, addr| {
+            if n.to_bytes() == name.to_bytes() {
+                push(addr)
+            } else {
+                ControlFlow::Continue(())
+            }
+        });
+    }
+    if oom {
+        return Err(Failure::OutOfMemory);
+    }
+    Ok(found)
+}
+
+/// Whether the module `name` is loaded.
+pub(crate) fn module_loaded(name: &CStr) -> bool {
+    let mut any = false;
+    kallsyms::for_each_module_symbol(name, |_, _| {
+        any = true;
+        ControlFlow::Break(())
+    });
+    any
+}
+
+/// Copies `size` bytes of live code at `addr`.
+fn live_code(addr: usize, size: usize) -> core::result::Result<KVec<u8>, Failure> {
+    let mut buf = KVec::from_elem(0u8, size, GFP_KERNEL).map_err(|_| Failure::OutOfMemory)?;
+    text_patching::read(addr, &mut buf).map_err(|_| Failure::OutOfMemory)?;
+    Ok(buf)
+}
+
+/// Matches every pre function of `pack`. `redirect` tells, for a function entry, the
+/// replacement an applied pack runs instead, if any.
+pub(crate) fn match_pack(
+    pack: &Pack<'static>,
+    redirect: &dyn Fn(usize) -> Option<usize>,
+) -> core::result::Result<Resolution, Failure> {
+    let n = pack.function_count();
+    let mut learned = Learned::new();
+    let mut cands: KVec<KVec<usize>> =
+        KVec::with_capacity(n, GFP_KERNEL).map_err(|_| Failure::OutOfMemory)?;
+    let mut order: KVec<usize> =
+        KVec::with_capacity(n, GFP_KERNEL).map_err(|_| Failure::OutOfMemory)?;
+    let mut relocs: KVec<KVec<Reloc<'static>>> =
+        KVec::with_capacity(n, GFP_KERNEL).map_err(|_| Failure::OutOfMemory)?;
+    for i in 0..n {
+        let f = pack.function(i).ok_or(Failure::OutOfMemory)?;
+        let obj = pack.object(f.object).ok_or(Failure::OutOfMemory)?;
+        if !obj.module.is_empty() && !module_loaded(obj.module) {
+            return Err(Failure::NotLoaded(obj.module));
+        }
+        let c = candidates(f.name, obj.module)?;
+        if c.is_empty() {
+            return Err(Failure::NoMatch(f.name, None));
+        }
+        cands
+            .push(c, GFP_KERNEL)
+            .map_err(|_| Failure::OutOfMemory)?;
+        order
+            .push(i, GFP_KERNEL)
+            .map_err(|_| Failure::OutOfMemory)?;
+        let mut r =
+            KVec::with_capacity(f.reloc_count, GFP_KERNEL).map_err(|_| Failure::OutOfMemory)?;
+        for reloc in pack.relocs(f.first_reloc, f.reloc_count) {
+            r.push(reloc, GFP_KERNEL)
+                .map_err(|_| Failure::OutOfMemory)?;
+        }
+        r.sort_unstable_by_key(|r| r.offset);
+        relocs
+            .push(r, GFP_KERNEL)
+            .map_err(|_| Failure::OutOfMemory)?;
+    }
+    order.sort_unstable_by_key(|&i| cands[i].len());
+
+    let mut functions = KVec::with_capacity(n, GFP_KERNEL).map_err(|_| Failure::OutOfMemory)?;
+    for _ in 0..n {
+        functions
+            .push(None::<FunctionMatch>, GFP_KERNEL)
+            .map_err(|_| Failure::OutOfMemory)?;
+    }
+    for &i in order.iter() {
+        let f = pack.function(i).ok_or(Failure::OutOfMemory)?;
+        let own = Key {
+            object: f.local.then_some(f.object),
+            name: f.name,
+        };
+        let known = learned.get(&own);
+        let mut winner: Option<FunctionMatch> = None;
+        let mut wins = 0usize;
+        let mut first_miss = None;
+        for &addr in cands[i].iter() {
+            if known.is_some_and(|k| k != addr as u64) {
+                continue;
+            }
+            let live = redirect(addr).unwrap_or(addr);
+            let (size, live_size) = match (kallsyms::size_offset(addr), kallsyms::size_offset(live))
+            {
+                (Some((s, 0)), Some((ls, 0))) => (s, ls),
+                _ => continue,
+            };
+            let code = live_code(live, live_size)?;
+            let mark = learned.len();
+            let r = matcher::match_code(
+                f.code,
+                &relocs[i],
+                &code,
+                live as u64,
+                &mut Scope {
+                    learned: &mut learned,
+                    object: f.object,
+                },
+            );
+            // Each candidate learns on its own; the winner learns again below.
+            learned.entries.truncate(mark);
+            match r {
+                Ok(matched) => {
+                    wins += 1;
+                    winner = Some(FunctionMatch {
+                        addr,
+                        size,
+                        live,
+                        live_size,
+                        matched,
+                    });
+                }
+                Err(m) => {
+                    first_miss.get_or_insert((addr, m));
+                }
+            }
+        }
+        let w = match (wins, winner) {
+            (1, Some(w)) => w,
+            (0, _) | (_, None) => return Err(Failure::NoMatch(f.name, first_miss)),
+            (k, _) => return Err(Failure::Ambiguous(f.name, k)),
+        };
+        let code = live_code(w.live, w.live_size)?;
+        let mut scope = Scope {
+            learned: &mut learned,
+            object: f.object,
+        };
+        if matcher::match_code(f.code, &relocs[i], &code, w.live as u64, &mut scope).is_err()
+            || learned.set(own, w.addr as u64).is_err()
+        {
+            return Err(Failure::NoMatch(f.name, first_miss));
+        }
+        functions[i] = Some(w);
+    }
+    let mut out = KVec::with_capacity(n, GFP_KERNEL).map_err(|_| Failure::OutOfMemory)?;
+    for f in functions.into_iter() {
+        out.push(f.ok_or(Failure::OutOfMemory)?, GFP_KERNEL)
+            .map_err(|_| Failure::OutOfMemory)?;
+    }
+    Ok(Resolution {
+        learned,
+        functions: out,
+    })
+}
+
+/// The value of the symbol of `reloc` (of object `object`): learned, or for a global symbol
+/// the one vmlinux symbol of that name.
+pub(crate) fn symbol_value(
+    learned: &Learned,
+    reloc: &Reloc<'static>,
+    object: usize,
+) -> core::result::Result<u64, Failure> {
+    if let Some(v) = learned.get(&Key::of(reloc, object)) {
+        return Ok(v);
+    }
+    if reloc.local {
+        return Err(Failure::Unresolved(reloc.symbol));
+    }
+    let mut found = None;
+    let mut count = 0;
+    kallsyms::for_each_vmlinux_match(reloc.symbol, |addr| {
+        count += 1;
+        found = Some(addr);
+        ControlFlow::Continue(())
+    });
+    match (count, found) {
+        (1, Some(addr)) => Ok(addr as u64),
+        _ => Err(Failure::Unresolved(reloc.symbol)),
+    }
+}
+
+/// The bytes to write at `place` for `reloc` with symbol value `value`.
+pub(crate) fn reloc_bytes(reloc: &Reloc<'_>, value: u64, place: u64) -> Option<([u8; 8], usize)> {
+    let v = value.wrapping_add(reloc.addend as u64);
+    let mut out = [0u8; 8];
+    let width = match reloc.kind {
+        RelocType::Abs64 => {
+            out.copy_from_slice(&v.to_le_bytes());
+            8
+        }
+        RelocType::Pc32 | RelocType::Plt32 => {
+            let rel = i32::try_from(v.wrapping_sub(place) as i64).ok()?;
+            out[..4].copy_from_slice(&rel.to_le_bytes());
+            4
+        }
+        RelocType::Abs32 => {
+            out[..4].copy_from_slice(&u32::try_from(v).ok()?.to_le_bytes());
+            4
+        }
+        RelocType::Abs32S => {
+            out[..4].copy_from_slice(&i32::try_from(v as i64).ok()?.to_le_bytes());
+            4
+        }
+        RelocType::Site(_) => return None,
+    };
+    Some((out, width))
+}

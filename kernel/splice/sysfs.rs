@@ -1,0 +1,191 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! `/sys/kernel/splice/` and one directory per pack. The ABI is documented in
+//! `Documentation/ABI/testing/sysfs-kernel-splice`.
+
+use crate::registry;
+use crate::stage::Action;
+use core::fmt::Write;
+use kernel::kobject::{Attribute, Mode, Operations, Page};
+use kernel::prelude::*;
+
+/// The version of the splice core.
+pub(crate) const VERSION: &str = "0.2.0";
+
+/// The files of `/sys/kernel/splice/`.
+#[derive(Clone, Copy)]
+pub(crate) enum RootFile {
+    Version,
+    BuildId,
+    Tries,
+    RetryDelayMs,
+}
+
+/// What `/sys/kernel/splice/` carries.
+pub(crate) struct Root;
+
+fn parse_u32(input: &[u8], max: u32) -> Result<u32> {
+    let s = input.strip_suffix(b"\n").unwrap_or(input);
+    if s.is_empty() || s.len() > 10 {
+        return Err(EINVAL);
+    }
+    let mut v: u64 = 0;
+    for &c in s {
+        if !c.is_ascii_digit() {
+            return Err(EINVAL);
+        }
+        v = v * 10 + u64::from(c - b'0');
+    }
+    u32::try_from(v).ok().filter(|&v| v <= max).ok_or(EINVAL)
+}
+
+fn hex(page: &mut Page<'_>, bytes: &[u8]) -> Result {
+    for b in bytes {
+        write!(page, "{b:02x}")?;
+    }
+    Ok(())
+}
+
+impl Operations for Root {
+    type Id = RootFile;
+    const ATTRIBUTES: &'static [Attribute<RootFile>] = &[
+        Attribute::new(c"version", Mode::READ_ONLY, RootFile::Version),
+        Attribute::new(c"build_id", Mode::READ_ONLY, RootFile::BuildId),
+        Attribute::new(c"tries", Mode::ROOT_READ_WRITE, RootFile::Tries),
+        Attribute::new(
+            c"retry_delay_ms",
+            Mode::ROOT_READ_WRITE,
+            RootFile::RetryDelayMs,
+        ),
+    ];
+
+    fn show(&self, file: RootFile, page: &mut Page<'_>) -> Result {
+        match file {
+            RootFile::Version => writeln!(page, "{VERSION}")?,
+            RootFile::BuildId => {
+                if let Some(id) = crate::buildid::running() {
+                    hex(page, &id)?;
+                }
+                writeln!(page)?;
+            }
+            RootFile::Tries => writeln!(page, "{}", registry::lock().tries)?,
+            RootFile::RetryDelayMs => writeln!(page, "{}", registry::lock().retry_delay_ms)?,
+        }
+        Ok(())
+    }
+
+    fn store(&self, file: RootFile, input: &[u8]) -> Result {
+        match file {
+            RootFile::Tries => {
+                registry::lock().tries =
+                    parse_u32(input, 100).and_then(|v| if v == 0 { Err(EINVAL) } else { Ok(v) })?
+            }
+            RootFile::RetryDelayMs => registry::lock().retry_delay_ms = parse_u32(input, 10_000)?,
+            _ => return Err(EPERM),
+        }
+        Ok(())
+    }
+}
+
+/// The files of `/sys/kernel/splice/<pack>/`.
+#[derive(Clone, Copy)]
+pub(crate) enum PackFile {
+    Stage,
+    AbortCause,
+    Conflicts,
+    Targets,
+    Timings,
+    Description,
+    Warnings,
+}
+
+/// A pack's directory; finds its pack in the registry by id.
+pub(crate) struct PackFiles {
+    pub(crate) id: u64,
+}
+
+impl Operations for PackFiles {
+    type Id = PackFile;
+    const ATTRIBUTES: &'static [Attribute<PackFile>] = &[
+        Attribute::new(c"stage", Mode::ROOT_READ_WRITE, PackFile::Stage),
+        Attribute::new(c"abort_cause", Mode::ROOT_READ_ONLY, PackFile::AbortCause),
+        Attribute::new(c"conflicts", Mode::ROOT_READ_ONLY, PackFile::Conflicts),
+        Attribute::new(c"targets", Mode::ROOT_READ_ONLY, PackFile::Targets),
+        Attribute::new(c"timings", Mode::ROOT_READ_ONLY, PackFile::Timings),
+        Attribute::new(c"description", Mode::ROOT_READ_ONLY, PackFile::Description),
+        Attribute::new(c"warnings", Mode::ROOT_READ_ONLY, PackFile::Warnings),
+    ];
+
+    fn show(&self, file: PackFile, page: &mut Page<'_>) -> Result {
+        let reg = registry::lock();
+        let e = reg.get(self.id).ok_or(ENODEV)?;
+        match file {
+            PackFile::Stage => writeln!(page, "{}", e.life.stage().name())?,
+            PackFile::AbortCause => writeln!(page, "{}", e.life.cause().name())?,
+            PackFile::Conflicts => {
+                for c in e.conflicts.iter() {
+                    let end = c.comm.iter().position(|&b| b == 0).unwrap_or(c.comm.len());
+                    let comm = core::str::from_utf8(&c.comm[..end]).unwrap_or("?");
+                    writeln!(
+                        page,
+                        "{} {} {} {:#x}",
+                        comm,
+                        c.pid,
+                        c.name.to_str().unwrap_or("?"),
+                        c.addr
+                    )?;
+                }
+                if e.busy > e.conflicts.len() {
+                    writeln!(page, "... {} more", e.busy - e.conflicts.len())?;
+                }
+            }
+            PackFile::Targets => {
+                let applied = e.life.stage() == crate::stage::Stage::Applied;
+                for t in e.targets.iter() {
+                    let owner = reg.owner_of(t.addr).map(|(id, _)| id);
+                    let state = match (applied, owner) {
+                        (true, Some(o)) if o == self.id => "applied",
+                        (true, _) => "applied-under",
+                        (false, _) => "checked",
+                    };
+                    writeln!(
+                        page,
+                        "{} {:#x} {:#x} {}",
+                        t.name.to_str().unwrap_or("?"),
+                        t.addr,
+                        t.repl,
+                        state
+                    )?;
+                }
+            }
+            PackFile::Timings => {
+                let t = &e.timings;
+                writeln!(page, "match_ns {}", t.match_ns)?;
+                writeln!(page, "pause_ns {}", t.pause_ns)?;
+                writeln!(page, "total_ns {}", t.total_ns)?;
+                writeln!(page, "tries {}", t.tries)?;
+            }
+            PackFile::Description => {
+                writeln!(page, "{}", e.pack.description().to_str().unwrap_or("?"))?
+            }
+            PackFile::Warnings => {
+                if e.build_id_differs {
+                    write!(page, "build_id_differs: made from ")?;
+                    hex(page, e.pack.build_id())?;
+                    writeln!(page)?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn store(&self, file: PackFile, input: &[u8]) -> Result {
+        match file {
+            PackFile::Stage => {
+                let action = Action::parse(input)?;
+                crate::patch::perform(registry::lock(), self.id, action)
+            }
+            _ => Err(EPERM),
+        }
+    }
+}

@@ -1,0 +1,121 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Tasks and their kernel stacks: visiting every task, reliable stack traces, and scanning a
+//! stack word by word.
+//!
+//! C headers: [`include/linux/stacktrace.h`](srctree/include/linux/stacktrace.h),
+//! [`include/linux/sched/task_stack.h`](srctree/include/linux/sched/task_stack.h).
+
+use crate::{bindings, ffi::c_void, prelude::*, task::Task};
+use core::ops::ControlFlow;
+
+/// Calls `f` for every thread of every process, then for the idle task of every online CPU,
+/// until `f` breaks. Runs under `rcu_read_lock()`: `f` must not sleep.
+///
+/// ```
+/// use core::ops::ControlFlow;
+/// use kernel::stacktrace;
+///
+/// let (mut tasks, mut init) = (0, false);
+/// stacktrace::for_each_task(|t| {
+///     tasks += 1;
+///     init |= t.pid() == 1;
+///     ControlFlow::Continue(())
+/// });
+/// assert!(init && tasks > 2);
+/// ```
+pub fn for_each_task<F: FnMut(&Task) -> ControlFlow<()>>(mut f: F) {
+    /// # Safety
+    ///
+    /// `data` is the closure the enclosing function passed with this callback.
+    unsafe extern "C" fn trampoline<F: FnMut(&Task) -> ControlFlow<()>>(
+        t: *mut bindings::task_struct,
+        data: *mut c_void,
+    ) -> i32 {
+        // SAFETY: `data` is the `&mut F` passed below, live during the iteration.
+        let f = unsafe { &mut *data.cast::<F>() };
+        // SAFETY: The helper passes a task that stays valid under `rcu_read_lock()`, which it
+        // holds during the call. `Task` is a transparent wrapper of `task_struct`.
+        let task = unsafe { &*t.cast::<Task>() };
+        match f(task) {
+            ControlFlow::Continue(()) => 0,
+            ControlFlow::Break(()) => 1,
+        }
+    }
+    // SAFETY: `trampoline::<F>` matches the callback type and uses `data` only as the `F`.
+    unsafe { bindings::for_each_task(Some(trampoline::<F>), (&raw mut f).cast()) };
+}
+
+/// The command name of `task`.
+pub fn comm(task: &Task) -> [u8; 16] {
+    let mut out = [0u8; 16];
+    // SAFETY: `task` is valid; `comm` is an inline array of `TASK_COMM_LEN` bytes. A concurrent
+    // rename can at worst mix two names, as with `%s` of `current->comm`.
+    let comm = unsafe { &(*task.as_ptr()).comm };
+    for (o, c) in out.iter_mut().zip(comm.iter()) {
+        *o = *c;
+    }
+    out
+}
+
+/// Whether `task` is running on a CPU right now.
+pub fn is_on_cpu(task: &Task) -> bool {
+    // SAFETY: `task` is valid.
+    unsafe { bindings::task_curr(task.as_ptr()) != 0 }
+}
+
+/// Fills `buf` with the return addresses on `task`'s kernel stack, innermost first, and
+/// returns how many there are. Fails if the stack cannot be walked reliably: the task is
+/// running, an interrupt or exception frame is on the stack, the unwinder lost track, or
+/// `buf` is too small.
+pub fn save_reliable(task: &Task, buf: &mut [usize]) -> Result<usize> {
+    let size = u32::try_from(buf.len()).map_err(|_| EINVAL)?;
+    // SAFETY: `task` is valid; `buf` has room for `size` entries.
+    let n = unsafe {
+        bindings::stack_trace_save_tsk_reliable(task.as_ptr(), buf.as_mut_ptr().cast(), size)
+    };
+    if n < 0 {
+        return Err(Error::from_errno(n));
+    }
+    let n = n as usize;
+    // A full buffer may mean a truncated trace.
+    if n >= buf.len() {
+        return Err(E2BIG);
+    }
+    Ok(n)
+}
+
+/// Calls `f` with every word of the live part of `task`'s kernel stack, from its saved stack
+/// pointer to the top, conservatively: return addresses, saved registers of interrupted code
+/// and stale data alike. Fails with `ESRCH` if the task no longer has a stack.
+///
+/// The task must not be running (its saved stack pointer is only meaningful then), and its
+/// stack must not change during the scan.
+#[cfg(CONFIG_X86)]
+pub fn for_each_live_stack_word(task: &Task, mut f: impl FnMut(usize)) -> Result {
+    // SAFETY: `task` is valid.
+    let base = unsafe { bindings::try_get_task_stack(task.as_ptr()) };
+    if base.is_null() {
+        return Err(ESRCH);
+    }
+    let base = base as usize;
+    let top = base + bindings::THREAD_SIZE;
+    // SAFETY: `task` is valid; `thread.sp` is the stack pointer saved when it last stopped.
+    let sp = unsafe { (*task.as_ptr()).thread.sp };
+    let word = core::mem::size_of::<usize>();
+    let start = if (base..top).contains(&sp) {
+        sp & !(word - 1)
+    } else {
+        base
+    };
+    let mut at = start;
+    while at + word <= top {
+        // SAFETY: `at` is an aligned word inside the task's stack, which is mapped and pinned
+        // by `try_get_task_stack()`.
+        f(unsafe { core::ptr::read_volatile(at as *const usize) });
+        at += word;
+    }
+    // SAFETY: Pairs with the successful `try_get_task_stack()` above.
+    unsafe { bindings::put_task_stack(task.as_ptr()) };
+    Ok(())
+}
