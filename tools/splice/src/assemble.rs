@@ -202,6 +202,7 @@ fn pre_functions(pre: &Obj) -> Result<(Vec<&Sym>, Vec<format::Function>)> {
         relocs.sort_by_key(|r| (r.offset, r.rtype));
         out.push(format::Function {
             name: f.name.clone(),
+            local: !f.global,
             code,
             relocs,
         });
@@ -962,6 +963,8 @@ pub fn assemble(opts: &Options, pre: &Obj, post: &Obj, symvers: &Symvers) -> Res
         });
         pack.fixups.push(format::Fixup {
             replacement: ui as u32,
+            // The pack has one object, whose local symbols the relocations name.
+            object: 0,
             relocs,
         });
     }

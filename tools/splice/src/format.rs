@@ -41,6 +41,8 @@ pub const FIXUP_SIZE: usize = 16;
 pub const FLAG_PATCH_ON_LOAD: u32 = 1;
 /// Relocation flag: the symbol is local to its object.
 pub const RELOC_LOCAL: u32 = 1;
+/// Function flag: the function is local to its object (`static`).
+pub const FUNCTION_LOCAL: u32 = 1;
 
 /// Header offsets.
 pub mod hdr {
@@ -140,6 +142,8 @@ impl Reloc {
 #[derive(Clone, Debug, Default)]
 pub struct Function {
     pub name: String,
+    /// Whether the function is local to its object (`STB_LOCAL`, i.e. `static`).
+    pub local: bool,
     pub code: Vec<u8>,
     pub relocs: Vec<Reloc>,
 }
@@ -167,6 +171,8 @@ pub struct Target {
 #[derive(Clone, Debug)]
 pub struct Fixup {
     pub replacement: u32,
+    /// Index of the object whose local symbols the relocations name.
+    pub object: u32,
     pub relocs: Vec<Reloc>,
 }
 
@@ -294,7 +300,7 @@ impl Pack {
         // Relocation table, in order: functions, targets, fixups.
         let mut relocs: Vec<&Reloc> = Vec::new();
         let mut code: Vec<u8> = Vec::new();
-        // (name, object, code_off, code_len, first_reloc, reloc_count)
+        // (name, object, code_off, code_len, first_reloc, reloc_count, flags)
         let mut funcs = Vec::with_capacity(nfunc);
         let mut objs = Vec::with_capacity(self.objects.len());
         for (oi, o) in self.objects.iter().enumerate() {
@@ -313,6 +319,7 @@ impl Pack {
                     to_u32(f.code.len(), "code")?,
                     to_u32(relocs.len(), "relocation table")?,
                     to_u32(f.relocs.len(), "relocation table")?,
+                    if f.local { FUNCTION_LOCAL } else { 0 },
                 ));
                 code.extend_from_slice(&f.code);
                 relocs.extend(f.relocs.iter());
@@ -340,11 +347,15 @@ impl Pack {
             if x.replacement as usize >= replacements {
                 bail!("fixup replacement index {} out of range", x.replacement);
             }
+            if x.object as usize >= self.objects.len() {
+                bail!("fixup object index {} out of range", x.object);
+            }
             Self::check_relocs(&x.relocs, None, "fixup")?;
             fixups.push((
                 x.replacement,
                 to_u32(relocs.len(), "relocation table")?,
                 to_u32(x.relocs.len(), "relocation table")?,
+                x.object,
             ));
             relocs.extend(x.relocs.iter());
         }
@@ -392,8 +403,8 @@ impl Pack {
 
         align8(&mut b);
         let off = b.len();
-        for &(n, o, co, cl, fr, rc) in &funcs {
-            for v in [n, o, co, cl, fr, rc, 0, 0] {
+        for &(n, o, co, cl, fr, rc, fl) in &funcs {
+            for v in [n, o, co, cl, fr, rc, fl, 0] {
                 push32(&mut b, v);
             }
         }
@@ -421,8 +432,8 @@ impl Pack {
 
         align8(&mut b);
         let off = b.len();
-        for &(r, fr, rc) in &fixups {
-            for v in [r, fr, rc, 0] {
+        for &(r, fr, rc, o) in &fixups {
+            for v in [r, fr, rc, o] {
                 push32(&mut b, v);
             }
         }
@@ -595,11 +606,16 @@ pub mod reader {
             if co.checked_add(cl).is_none_or(|e| e > clen) {
                 bail!("function code out of bounds");
             }
-            if u32_at(blob, at + 24)? != 0 || u32_at(blob, at + 28)? != 0 {
+            let fflags = u32_at(blob, at + 24)?;
+            if fflags & !FUNCTION_LOCAL != 0 {
+                bail!("bad function flags");
+            }
+            if u32_at(blob, at + 28)? != 0 {
                 bail!("reserved function word not 0");
             }
             functions.push(Function {
                 name: string(u32_at(blob, at)?)?,
+                local: fflags & FUNCTION_LOCAL != 0,
                 code: blob[coff + co..coff + co + cl].to_vec(),
                 relocs: relocs(u32_at(blob, at + 16)?, u32_at(blob, at + 20)?, Some(cl))?,
             });
@@ -632,11 +648,13 @@ pub mod reader {
             if replacement as usize >= replacements {
                 bail!("bad fixup replacement index");
             }
-            if u32_at(blob, at + 12)? != 0 {
-                bail!("reserved fixup word not 0");
+            let object = u32_at(blob, at + 12)?;
+            if object as usize >= ocount {
+                bail!("bad fixup object index");
             }
             pack.fixups.push(Fixup {
                 replacement,
+                object,
                 relocs: relocs(u32_at(blob, at + 4)?, u32_at(blob, at + 8)?, None)?,
             });
         }
@@ -661,6 +679,7 @@ mod tests {
                 functions: vec![
                     Function {
                         name: "version_proc_show".into(),
+                        local: false,
                         code: vec![0xf3, 0x0f, 0x1e, 0xfa, 0xe8, 0, 0, 0, 0, 0xc3],
                         relocs: vec![
                             Reloc::site(0, rtype::SITE_ENDBR, 4),
@@ -676,6 +695,7 @@ mod tests {
                     },
                     Function {
                         name: "helper".into(),
+                        local: true,
                         code: vec![0x90; 7],
                         relocs: vec![],
                     },
@@ -694,6 +714,7 @@ mod tests {
             }],
             fixups: vec![Fixup {
                 replacement: 1,
+                object: 0,
                 relocs: vec![Reloc {
                     offset: 0,
                     rtype: rtype::R_X86_64_64,
@@ -725,6 +746,7 @@ mod tests {
         assert_eq!(r.objects[0].functions.len(), 2);
         for (a, b) in r.objects[0].functions.iter().zip(&p.objects[0].functions) {
             assert_eq!(a.name, b.name);
+            assert_eq!(a.local, b.local);
             assert_eq!(a.code, b.code);
             assert_eq!(a.relocs, b.relocs);
         }
@@ -732,6 +754,7 @@ mod tests {
         assert_eq!(r.targets[0].relocs, p.targets[0].relocs);
         assert_eq!(r.fixups.len(), 1);
         assert_eq!(r.fixups[0].replacement, 1);
+        assert_eq!(r.fixups[0].object, 0);
         assert_eq!(r.fixups[0].relocs, p.fixups[0].relocs);
         // Too few registered replacements: refused by the reader and by the writer.
         assert!(reader::parse(&b, 1).is_err());
@@ -766,7 +789,25 @@ mod tests {
         let t = at(hdr::TARGETS);
         assert_eq!((at(t + 8), at(t + 12)), (3, 1));
         let x = at(hdr::FIXUPS);
-        assert_eq!((at(x + 4), at(x + 8)), (4, 1));
+        assert_eq!((at(x + 4), at(x + 8), at(x + 12)), (4, 1, 0));
+        // Function flags at +24 (bit 0: local), reserved word at +28.
+        let f = at(hdr::FUNCTIONS);
+        assert_eq!((at(f + 24), at(f + 28)), (0, 0));
+        let f = f + FUNCTION_SIZE;
+        assert_eq!((at(f + 24), at(f + 28)), (FUNCTION_LOCAL as usize, 0));
+    }
+
+    #[test]
+    fn bad_function_flags_and_fixup_object_are_refused_by_the_reader() {
+        let b = sample().to_bytes(2).unwrap();
+        let at = |o: usize| u32::from_le_bytes(b[o..o + 4].try_into().unwrap()) as usize;
+        let f = at(hdr::FUNCTIONS);
+        let x = at(hdr::FIXUPS);
+        for (off, v) in [(f + 24, 2u32), (f + 28, 1), (x + 12, 1)] {
+            let mut c = b.clone();
+            c[off..off + 4].copy_from_slice(&v.to_le_bytes());
+            assert!(reader::parse(&c, 2).is_err(), "{off} = {v}");
+        }
     }
 
     #[test]
@@ -803,6 +844,9 @@ mod tests {
         p.targets[0]
             .relocs
             .push(Reloc::site(0, rtype::SITE_ENDBR, 4));
+        assert!(p.to_bytes(2).is_err());
+        let mut p = sample();
+        p.fixups[0].object = 1;
         assert!(p.to_bytes(2).is_err());
     }
 }

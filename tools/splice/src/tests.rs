@@ -283,6 +283,30 @@ fn new_static_function_is_carried_and_registered() {
 }
 
 #[test]
+fn static_functions_are_flagged_local() {
+    if !have_gcc() {
+        return;
+    }
+    let pre = format!(
+        "{BASE}static __attribute__((noinline, noclone)) int twice(int v) {{ return v * 2; }}\n\
+         int uses_twice(int v) {{ return twice(v) + 1; }}\n"
+    );
+    let post = pre.replace("twice(v) + 1", "twice(v) + 2");
+    let out = build("local", &pre, &post, TargetSel::Auto, &[]).unwrap();
+    let p = parsed(&out);
+    let f = |name: &str| {
+        p.objects[0]
+            .functions
+            .iter()
+            .find(|f| f.name == name)
+            .unwrap_or_else(|| panic!("pre function {name}"))
+    };
+    assert!(f("twice").local);
+    assert!(!f("uses_twice").local);
+    assert!(!f("show_a").local);
+}
+
+#[test]
 fn no_change_is_an_error() {
     if !have_gcc() {
         return;
