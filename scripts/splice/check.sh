@@ -73,7 +73,8 @@ check)
 	build
 	test_phase host-tests "$SPLICE_SRC/tools/testing/selftests/splice/host/run.sh"
 	test_phase lint "$S/lint.sh"
-	test_phase vm-tests "$S/vm.sh" test
+	phase packs "$S/build-packs.sh"
+	test_phase vm-tests "$S/vm.sh" test "$SPLICE_BUILD/guest"
 	print_timings
 	echo
 	echo "$passed passed, $failed failed"

@@ -336,7 +336,7 @@ impl Obj {
             }
             if s.section.is_some() {
                 by_name.entry(s.name.clone()).or_insert(s.index);
-                if s.is_func() || s.is_object() {
+                if (s.is_func() && !s.name.starts_with("__pfx_")) || s.is_object() {
                     sec_syms
                         .entry(s.section.unwrap_or(0))
                         .or_default()
@@ -384,11 +384,12 @@ impl Obj {
     }
 
     /// The functions of the object that a pack lists: every `STT_FUNC` with a size in an
-    /// executable section that is not init or exit code.
+    /// executable section that is not init or exit code. objtool's `__pfx_` symbols (the
+    /// padding before a function, `--prefix`) are not functions of their own.
     pub fn functions(&self) -> Vec<&Sym> {
         self.symbols
             .iter()
-            .filter(|s| s.is_func() && s.size > 0)
+            .filter(|s| s.is_func() && s.size > 0 && !s.name.starts_with("__pfx_"))
             .filter(|s| {
                 s.section
                     .and_then(|i| self.sections.get(i))
