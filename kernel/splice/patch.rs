@@ -302,52 +302,30 @@ fn switch(
     }
 }
 
-/// Runs `action` on pack `id`. Called with the registry locked through `guard`; the lock is
-/// released while waiting between tries.
-pub(crate) fn perform(guard: Guard, id: u64, action: Action) -> Result {
+/// Runs `action` on pack `id`, with the registry locked through `guard` for the whole action,
+/// pauses between tries included.
+pub(crate) fn perform(mut guard: Guard, id: u64, action: Action) -> Result {
     let e = guard.get(id).ok_or(ENODEV)?;
     if !action.valid_in(e.life.stage()) {
         return Err(EINVAL);
     }
     let t0 = now_ns();
-    let (mut guard, result) = run(guard, id, action, t0);
-    // The stage may have been changed by another writer while the lock was released.
+    let result = run(&mut guard, id, action, t0);
+    // The lock was held throughout, so the stage is still the one checked above; `Life`
+    // moves it (or records the cause) and turns the cause into the error code.
     let e = guard.get_mut(id).ok_or(ENODEV)?;
-    if !action.valid_in(e.life.stage()) && result.is_ok() {
-        return Err(EINVAL);
-    }
     e.timings.total_ns = now_ns() - t0;
-    let mut out = Ok(());
-    let _ = e.life.perform(action, || {
-        out = result;
-        out
-    });
-    match out {
-        Ok(()) => Ok(()),
-        Err(cause) => Err(cause.errno()),
-    }
+    e.life.perform(action, || result)
 }
 
 type Guard = kernel::sync::GlobalGuard<registry::REGISTRY>;
 
 fn run(
-    guard: Guard,
-    id: u64,
-    action: Action,
-    t0: u64,
-) -> (Guard, core::result::Result<(), AbortCause>) {
-    let mut guard = guard;
-    let r = run_locked(&mut guard, id, action, t0);
-    (guard, r)
-}
-
-fn run_locked(
-    slot: &mut Guard,
+    guard: &mut Guard,
     id: u64,
     action: Action,
     t0: u64,
 ) -> core::result::Result<(), AbortCause> {
-    let guard = slot;
     let reverse = action == Action::Reverse;
     if reverse {
         let e = guard.get(id).ok_or(AbortCause::BadPack)?;

@@ -16,9 +16,10 @@ use core::ops::ControlFlow;
 /// ```
 /// use kernel::kallsyms;
 ///
-/// let addr = kallsyms::lookup_name(c"schedule").expect("schedule is a kernel function");
+/// let addr = kallsyms::lookup_name(c"schedule").ok_or(ENOENT)?;
 /// assert_eq!(kallsyms::size_offset(addr).map(|(_, offset)| offset), Some(0));
 /// assert_eq!(kallsyms::lookup_name(c"no such symbol, surely"), None);
+/// # Ok::<(), Error>(())
 /// ```
 pub fn lookup_name(name: &CStr) -> Option<usize> {
     // SAFETY: `name` is a valid NUL-terminated string for the duration of the call.
