@@ -11,6 +11,8 @@
 #ifndef _LINUX_SPLICE_PACK_H
 #define _LINUX_SPLICE_PACK_H
 
+#include <linux/compiler.h>
+#include <linux/instruction_pointer.h>
 #include <linux/types.h>
 
 struct module;
@@ -28,7 +30,8 @@ struct module;
  *  APPLY	inside stop_machine, after the code was switched; must not
  *		sleep or fail
  *  POST	after stop_machine, on success; may sleep; cannot fail
- *  FAIL	after an abort, once PRE hooks of this action have run; may
+ *  FAIL	after an abort, once PRE hooks of this action have started
+ *		(also when one of them failed: some may not have run); may
  *		sleep; undoes what the PRE hooks did
  */
 enum splice_hook_kind {
@@ -50,6 +53,24 @@ struct splice_hook {
 	int (*fn)(void);	/* 0 on success, or a negative errno */
 };
 
+/*
+ * splice_hook(kind, fn) - declare a hook, in the patch of a fix.
+ *
+ * A fix that changes the meaning of data adds its hooks to the patched file:
+ *
+ *	static int fix_convert(void) { ... return 0; }
+ *	splice_hook(SPLICE_HOOK_PRE_APPLY, fix_convert);
+ *
+ * The entry lands in section .splice.hooks of the patched object, which
+ * splice-create carries into the pack with the hook functions; the pack's
+ * hook table is that section, in file order. The unpatched kernel never
+ * contains such an entry.
+ */
+#define splice_hook(k, f)						\
+	static const struct splice_hook __UNIQUE_ID(splice_hook)	\
+	__used __section(".splice.hooks") __aligned(8) = {		\
+		.kind = (k), .fn = (f) }
+
 struct splice_pack_desc {
 	u32 abi;				/* SPLICE_PACK_ABI */
 	struct module *owner;			/* THIS_MODULE */
@@ -67,11 +88,17 @@ void splice_unregister_pack(const struct splice_pack_desc *desc);
 /*
  * Shadow data: new fields attached to existing objects, for fixes that need
  * more state than the old structures hold. A shadow is keyed by the object's
- * address and an id chosen by the patch author; it belongs to the pack that
- * allocated it and is freed when that pack is reversed or unloaded.
+ * address and an id chosen by the patch author; it belongs to the pack whose
+ * code allocated it (found from the caller's address, since patched code is
+ * compiled as part of vmlinux or of its original module and cannot name its
+ * pack) and is freed when that pack is reversed or unloaded.
+ * splice_shadow_alloc() returns zeroed memory, or NULL if the shadow exists
+ * already, memory is short or the caller is not the code of a loaded pack.
  */
-void *splice_shadow_alloc(struct module *owner, const void *obj,
-			  unsigned long id, size_t size, gfp_t gfp);
+void *__splice_shadow_alloc(unsigned long caller, const void *obj,
+			    unsigned long id, size_t size, gfp_t gfp);
+#define splice_shadow_alloc(obj, id, size, gfp)				\
+	__splice_shadow_alloc(_THIS_IP_, obj, id, size, gfp)
 void *splice_shadow_get(const void *obj, unsigned long id);
 void splice_shadow_free(const void *obj, unsigned long id);
 

@@ -9,6 +9,6 @@
 
 EXPORT_SYMBOL_GPL(splice_register_pack);
 EXPORT_SYMBOL_GPL(splice_unregister_pack);
-EXPORT_SYMBOL_GPL(splice_shadow_alloc);
+EXPORT_SYMBOL_GPL(__splice_shadow_alloc);
 EXPORT_SYMBOL_GPL(splice_shadow_get);
 EXPORT_SYMBOL_GPL(splice_shadow_free);

@@ -22,8 +22,9 @@ use kernel::prelude::*;
 
 /// Receives the symbol values the live code reveals.
 pub(crate) trait Learner<'a> {
-    /// `reloc`'s symbol has the value `value`; fails if that contradicts an earlier value.
-    fn learn(&mut self, reloc: &Reloc<'a>, value: u64) -> core::result::Result<(), ()>;
+    /// `reloc`'s symbol has the value `value`; fails, saying why, if that contradicts an
+    /// earlier value or what the pack knows of the symbol.
+    fn learn(&mut self, reloc: &Reloc<'a>, value: u64) -> core::result::Result<(), &'static str>;
 }
 
 /// Why the live code is not the pre code.
@@ -41,7 +42,10 @@ pub(crate) struct Matched {
     pub(crate) live_len: usize,
     /// Where a 5-byte jump to a replacement can go: the first instruction after the entry's
     /// `endbr` and ftrace sites, if five bytes from there belong to the function and to no
-    /// run-time site (which the kernel could rewrite under the jump).
+    /// ftrace, jump label or static call site, which the kernel could rewrite under the jump.
+    /// The other sites (alternatives, retpolines, return thunks, `endbr`, lock prefixes) are
+    /// rewritten only when their code is loaded, so the jump may cover them; reverse puts
+    /// back what it covered.
     pub(crate) patch_offset: Option<usize>,
 }
 
@@ -104,7 +108,7 @@ pub(crate) fn match_code<'a>(
     let mut starts: KVec<(usize, usize)> = KVec::new();
     // Branches inside the function: (pre destination, live destination), as offsets.
     let mut branches: KVec<(i64, i64)> = KVec::new();
-    // Live ranges of run-time sites.
+    // Live ranges of the run-time sites the kernel may rewrite after boot.
     let mut sites: KVec<(usize, usize)> = KVec::new();
     let mut entry_end = None;
     let (mut pi, mut li) = (0usize, 0usize);
@@ -138,7 +142,7 @@ pub(crate) fn match_code<'a>(
             if !site_accepts(kind, l) {
                 return fail(pi, "unexpected code at a run-time site");
             }
-            if sites.push((li, li + len), GFP_KERNEL).is_err() {
+            if kind.rewritten_after_load() && sites.push((li, li + len), GFP_KERNEL).is_err() {
                 return fail(pi, "out of memory");
             }
             // Skip the site and every relocation inside it.
@@ -191,8 +195,8 @@ pub(crate) fn match_code<'a>(
                         // instruction: destination = S + A + (end - P).
                         let tail = (pi + plen - r.offset) as u64;
                         let value = live_dest.wrapping_sub(r.addend as u64).wrapping_sub(tail);
-                        if learner.learn(r, value).is_err() {
-                            return fail(pi, "branch destination contradicts an earlier value");
+                        if let Err(why) = learner.learn(r, value) {
+                            return fail(pi, why);
                         }
                     }
                     _ => return fail(pi, "unexpected relocation on a branch"),
@@ -233,8 +237,8 @@ pub(crate) fn match_code<'a>(
                     } else {
                         v.wrapping_sub(r.addend as u64)
                     };
-                    if learner.learn(r, value).is_err() {
-                        return fail(pi, "relocation value contradicts an earlier value");
+                    if let Err(why) = learner.learn(r, value) {
+                        return fail(pi, why);
                     }
                 }
             }
@@ -274,13 +278,23 @@ mod tests {
     struct Table(KVec<(&'static CStr, u64)>);
 
     impl Learner<'static> for Table {
-        fn learn(&mut self, r: &Reloc<'static>, value: u64) -> core::result::Result<(), ()> {
+        fn learn(
+            &mut self,
+            r: &Reloc<'static>,
+            value: u64,
+        ) -> core::result::Result<(), &'static str> {
             for &(n, v) in self.0.iter() {
                 if n.to_bytes() == r.symbol.to_bytes() {
-                    return if v == value { Ok(()) } else { Err(()) };
+                    return if v == value {
+                        Ok(())
+                    } else {
+                        Err("contradiction")
+                    };
                 }
             }
-            self.0.push((r.symbol, value), GFP_KERNEL).map_err(|_| ())
+            self.0
+                .push((r.symbol, value), GFP_KERNEL)
+                .map_err(|_| "out of memory")
         }
     }
 
@@ -484,5 +498,20 @@ mod tests {
         let pre = [0x31, 0xc0, 0x31, 0xc0, 0x31, 0xc0, 0xc3];
         let (r, _) = run(&pre, &[], &pre);
         assert_eq!(r.map(|m| m.patch_offset), Ok(Some(0)));
+        // A return thunk site is rewritten only at load: the jump may cover it, even when
+        // the kernel made it `ret; int3...`.
+        let pre = [
+            0xf3, 0x0f, 0x1e, 0xfa, 0x0f, 0x1f, 0x44, 0, 0, 0x48, 0x8d, 0x47, 0x03, 0xe9, 0, 0, 0,
+            0,
+        ];
+        let mut live = pre;
+        live[13..].copy_from_slice(&[0xc3, 0xcc, 0xcc, 0xcc, 0xcc]);
+        let relocs = [
+            site(0, SiteKind::Endbr, 4),
+            site(4, SiteKind::Ftrace, 5),
+            site(13, SiteKind::ReturnThunk, 5),
+        ];
+        let (r, _) = run(&pre, &relocs, &live);
+        assert_eq!(r.map(|m| m.patch_offset), Ok(Some(9)));
     }
 }

@@ -215,6 +215,13 @@ impl SiteKind {
         Self::LockPrefix,
     ];
 
+    /// Whether the kernel may rewrite such a site after its code was loaded (ftrace when
+    /// tracing starts or stops, jump labels and static calls when they are switched); the
+    /// others are rewritten once, at boot or module load.
+    pub(crate) fn rewritten_after_load(self) -> bool {
+        matches!(self, Self::Ftrace | Self::JumpLabel | Self::StaticCall)
+    }
+
     /// The type number in the relocation table.
     pub(crate) fn number(self) -> u32 {
         0x101 + self as u32

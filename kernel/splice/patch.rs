@@ -15,6 +15,7 @@ use crate::registry::{self, Registry, TargetState};
 use crate::resolve::{self, Failure, Resolution};
 use crate::stackcheck::{self, Range, Scratch};
 use crate::stage::{AbortCause, Action};
+use kernel::module_ref::ModuleRef;
 use kernel::prelude::*;
 use kernel::{bindings, kallsyms, text_patching};
 
@@ -265,6 +266,17 @@ fn ranges(e: &registry::Entry, targets: &[TargetState], reverse: bool) -> Result
     Ok(r)
 }
 
+/// How long one successful switch took, in nanoseconds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct SwitchTimes {
+    /// From the start of the stopped section on the CPU doing the switch to its end.
+    pause: u64,
+    /// The stack check, part of `pause`.
+    stack_check: u64,
+    /// The whole `stop_machine()` call: stopping the CPUs, the pause, letting them go.
+    stop_machine: u64,
+}
+
 /// One try of the switch under `stop_machine`.
 fn switch(
     e: &registry::Entry,
@@ -272,12 +284,18 @@ fn switch(
     reverse: bool,
     ranges: &[Range],
     scratch: &mut Scratch,
-) -> core::result::Result<u64, AbortCause> {
+) -> core::result::Result<SwitchTimes, AbortCause> {
     let hooks = e.hooks;
-    let mut pause = 0u64;
+    let mut times = SwitchTimes {
+        pause: 0,
+        stack_check: 0,
+        stop_machine: 0,
+    };
+    let start = now_ns();
     let r = text_patching::stop_machine(|stopped| {
         let t0 = now_ns();
         stackcheck::check(stopped, ranges, scratch);
+        times.stack_check = now_ns() - t0;
         if scratch.busy > 0 {
             return Err(AbortCause::CodeBusy);
         }
@@ -292,11 +310,12 @@ fn switch(
             unsafe { stopped.write(t.site, bytes) };
         }
         let _ = hooks.run(Kind::Do, reverse);
-        pause = now_ns() - t0;
+        times.pause = now_ns() - t0;
         Ok(())
     });
+    times.stop_machine = now_ns() - start;
     match r {
-        Ok(Ok(())) => Ok(pause),
+        Ok(Ok(())) => Ok(times),
         Ok(Err(cause)) => Err(cause),
         Err(_) => Err(AbortCause::OutOfMemory),
     }
@@ -310,6 +329,10 @@ pub(crate) fn perform(mut guard: Guard, id: u64, action: Action) -> Result {
         return Err(EINVAL);
     }
     let t0 = now_ns();
+    // The timings are those of this action only.
+    if let Some(e) = guard.get_mut(id) {
+        e.timings = registry::Timings::default();
+    }
     let result = run(&mut guard, id, action, t0);
     // The lock was held throughout, so the stage is still the one checked above; `Life`
     // moves it (or records the cause) and turns the cause into the error code.
@@ -374,10 +397,30 @@ fn run(
             v
         }
     };
+    // Applied, the pack keeps its own module and the modules it patches loaded.
+    let mut pins = KVec::new();
     if !reverse {
-        // SAFETY: `owner` is the live module of a registered pack.
-        if !unsafe { bindings::try_module_get(owner) } {
-            return Err(AbortCause::BadPack);
+        // SAFETY: `owner` is the live module of a registered pack: the registry lock is held.
+        let own = unsafe { ModuleRef::get(owner) }.ok_or(AbortCause::BadPack)?;
+        pins.push(own, GFP_KERNEL)
+            .map_err(|_| AbortCause::OutOfMemory)?;
+        for t in targets.iter() {
+            let Some(m) = kernel::module_ref::text_owner(t.addr) else {
+                continue;
+            };
+            if pins.iter().any(|p: &ModuleRef| p.as_ptr() as usize == m) {
+                continue;
+            }
+            let Some(m) = ModuleRef::of_address(t.addr) else {
+                pr_warn!(
+                    "splice: {:?}: target_not_loaded: the module of {:?} is going away\n",
+                    e.name,
+                    t.name
+                );
+                return Err(AbortCause::TargetNotLoaded);
+            };
+            pins.push(m, GFP_KERNEL)
+                .map_err(|_| AbortCause::OutOfMemory)?;
         }
         if let Some(c) = &checked {
             for w in c.writes.iter() {
@@ -387,29 +430,24 @@ fn run(
             }
         }
     }
-    let fail = |cause: AbortCause| {
-        if !reverse {
-            // SAFETY: Pairs with the `try_module_get()` above.
-            unsafe { bindings::module_put(owner) };
-        }
-        Err(cause)
-    };
     let hooks = e.hooks;
     if hooks.run(Kind::Pre, reverse).is_err() {
-        return fail(AbortCause::HookFailed);
+        // The pre hooks before the failing one may have done something to undo.
+        let _ = hooks.run(Kind::Fail, reverse);
+        return Err(AbortCause::HookFailed);
     }
     let ranges = match ranges(e, &targets, reverse) {
         Ok(r) => r,
         Err(_) => {
             let _ = hooks.run(Kind::Fail, reverse);
-            return fail(AbortCause::OutOfMemory);
+            return Err(AbortCause::OutOfMemory);
         }
     };
     let mut scratch = match Scratch::new() {
         Ok(s) => s,
         Err(_) => {
             let _ = hooks.run(Kind::Fail, reverse);
-            return fail(AbortCause::OutOfMemory);
+            return Err(AbortCause::OutOfMemory);
         }
     };
     let (tries, delay) = (guard.tries.max(1), guard.retry_delay_ms);
@@ -440,16 +478,19 @@ fn run(
         .conflicts
         .extend_from_slice(&scratch.conflicts, GFP_KERNEL);
     match outcome {
-        Ok(pause) => {
-            e.timings.pause_ns = pause;
+        Ok(times) => {
+            e.timings.pause_ns = times.pause;
+            e.timings.stack_check_ns = times.stack_check;
+            e.timings.stop_machine_ns = times.stop_machine;
             let _ = hooks.run(Kind::Post, reverse);
             if reverse {
                 crate::shadow::free_owned_by(owner);
-                // SAFETY: Drops the reference taken when the pack was applied.
-                unsafe { bindings::module_put(owner) };
+                // Lets the pack module and the modules it patched go.
+                e.pins = KVec::new();
                 e.applied_seq = 0;
             } else {
                 e.targets = targets;
+                e.pins = pins;
                 e.applied_seq = seq;
             }
             Ok(())
@@ -459,7 +500,8 @@ fn run(
             if cause == AbortCause::CodeBusy {
                 pr_warn!("splice: {:?}: code_busy after {attempt} tries\n", e.name);
             }
-            fail(cause)
+            // The pins taken above go with `pins`.
+            Err(cause)
         }
     }
 }

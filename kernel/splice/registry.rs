@@ -11,6 +11,7 @@ use crate::stage::{Life, Stage};
 use crate::sysfs::{PackFiles, Root};
 use kernel::bindings;
 use kernel::kobject::Dir;
+use kernel::module_ref::ModuleRef;
 use kernel::prelude::*;
 
 /// Number of tries of the safety check before `code_busy`, and the pause between them.
@@ -41,6 +42,8 @@ pub(crate) struct TargetState {
 pub(crate) struct Timings {
     pub(crate) match_ns: u64,
     pub(crate) pause_ns: u64,
+    pub(crate) stack_check_ns: u64,
+    pub(crate) stop_machine_ns: u64,
     pub(crate) total_ns: u64,
     pub(crate) tries: u32,
 }
@@ -61,6 +64,9 @@ pub(crate) struct Entry {
     pub(crate) timings: Timings,
     /// Order in which applied packs were applied; 0 when not applied.
     pub(crate) applied_seq: u64,
+    /// While applied: the pack's own module and the modules whose code it replaced, kept
+    /// from being unloaded.
+    pub(crate) pins: KVec<ModuleRef>,
     pub(crate) build_id_differs: bool,
     /// The key of the registration: the descriptor the module passed.
     pub(crate) desc: usize,
@@ -205,6 +211,7 @@ fn register(desc: &bindings::splice_pack_desc) -> Result {
         targets: KVec::new(),
         conflicts: KVec::new(),
         busy: 0,
+        pins: KVec::new(),
         timings: Timings::default(),
         applied_seq: 0,
         build_id_differs,

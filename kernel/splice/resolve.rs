@@ -59,11 +59,14 @@ impl Learned {
             .map(|&(_, v)| v)
     }
 
-    fn set(&mut self, key: Key, value: u64) -> core::result::Result<(), ()> {
+    fn set(&mut self, key: Key, value: u64) -> core::result::Result<(), &'static str> {
         match self.get(&key) {
             Some(v) if v == value => Ok(()),
-            Some(_) => Err(()),
-            None => self.entries.push((key, value), GFP_KERNEL).map_err(|_| ()),
+            Some(_) => Err("symbol value contradicts an earlier value"),
+            None => self
+                .entries
+                .push((key, value), GFP_KERNEL)
+                .map_err(|_| "out of memory"),
         }
     }
 
@@ -79,9 +82,69 @@ struct Scope<'a> {
 }
 
 impl Learner<'static> for Scope<'_> {
-    fn learn(&mut self, reloc: &Reloc<'static>, value: u64) -> core::result::Result<(), ()> {
+    fn learn(
+        &mut self,
+        reloc: &Reloc<'static>,
+        value: u64,
+    ) -> core::result::Result<(), &'static str> {
+        if !merged_constant_matches(reloc.symbol.to_bytes(), value) {
+            return Err("string or constant differs from the pre code's");
+        }
         self.learned.set(Key::of(reloc, self.object), value)
     }
+}
+
+/// Whether `value` points at the string or constant a symbol name of the form `.str1.1:text`
+/// or `.cst8:hex` describes (other names: yes). The linker merges equal strings and
+/// constants across the kernel, so the pack names them by content (see
+/// `Documentation/splice/pack-format.rst`), and their content is part of the match.
+fn merged_constant_matches(name: &[u8], value: u64) -> bool {
+    let Some(colon) = name.iter().position(|&b| b == b':') else {
+        return true;
+    };
+    let (kind, content) = (&name[..colon], &name[colon + 1..]);
+    let mut want = KVec::new();
+    if kind.starts_with(b".str") {
+        let mut i = 0;
+        while i < content.len() {
+            let b = if content[i] == b'\\' {
+                let hex = content
+                    .get(i + 2..i + 4)
+                    .and_then(|h| core::str::from_utf8(h).ok());
+                let Some(b) = hex.and_then(|h| u8::from_str_radix(h, 16).ok()) else {
+                    return false;
+                };
+                i += 4;
+                b
+            } else {
+                i += 1;
+                content[i - 1]
+            };
+            if want.push(b, GFP_KERNEL).is_err() {
+                return false;
+            }
+        }
+        // The string ends where the pre code's did.
+        if want.push(0, GFP_KERNEL).is_err() {
+            return false;
+        }
+    } else if kind.starts_with(b".cst") {
+        for pair in content.chunks(2) {
+            let hex = core::str::from_utf8(pair).ok();
+            let Some(b) = hex.and_then(|h| u8::from_str_radix(h, 16).ok()) else {
+                return false;
+            };
+            if want.push(b, GFP_KERNEL).is_err() {
+                return false;
+            }
+        }
+    } else {
+        return true;
+    }
+    let Ok(mut live) = KVec::from_elem(0u8, want.len(), GFP_KERNEL) else {
+        return false;
+    };
+    text_patching::read(value as usize, &mut live).is_ok() && live[..] == want[..]
 }
 
 /// Where a pre function matched.

@@ -91,18 +91,23 @@ pub(crate) fn free_owned_by(owner: *mut bindings::module) {
     drop(gone);
 }
 
-/// Attaches `size` zeroed bytes to (`obj`, `id`) on behalf of the pack module `owner`; null if
-/// such a shadow exists already or memory is short.
+/// Attaches `size` zeroed bytes to (`obj`, `id`) on behalf of the pack module whose code
+/// `caller` lies in; null if such a shadow exists already, memory is short, or `caller` is
+/// not module code. Patched code is compiled as part of vmlinux or of the module it fixes, so
+/// it cannot name its pack: the `splice_shadow_alloc()` macro passes its own address.
 #[no_mangle]
-pub(crate) extern "C" fn splice_shadow_alloc(
-    owner: *mut bindings::module,
+pub(crate) extern "C" fn __splice_shadow_alloc(
+    caller: core::ffi::c_ulong,
     obj: *const core::ffi::c_void,
     id: core::ffi::c_ulong,
     size: usize,
     gfp: bindings::gfp_t,
 ) -> *mut core::ffi::c_void {
-    alloc(owner as usize, obj as usize, id as usize, size, gfp)
-        .map_or(core::ptr::null_mut(), |p| p.cast())
+    let Some(owner) = kernel::module_ref::text_owner(caller as usize) else {
+        pr_warn!("splice: shadow allocation from {caller:#x}, which is not code of a pack\n");
+        return core::ptr::null_mut();
+    };
+    alloc(owner, obj as usize, id as usize, size, gfp).map_or(core::ptr::null_mut(), |p| p.cast())
 }
 
 /// The shadow (`obj`, `id`), or null.

@@ -4,9 +4,11 @@
 #
 #   vm.sh shell [DIR...]     interactive shell on the console (make vm)
 #   vm.sh test  [DIR...]     run the guest tests; exit 0 only if all passed
+#   vm.sh bench [DIR...]     run the stop_machine benchmark (4 CPUs, no KUnit)
+#                            and print its figures; fails only if it broke
 #
 # DIRs are copied under /splice/ in the guest (see mkinitramfs.sh).
-# Environment: VM_SMP (2), VM_MEM (1G), VM_TIMEOUT (300 s), VM_NAME (test),
+# Environment: VM_SMP (2; 4 for bench), VM_MEM (1G), VM_TIMEOUT (300 s), VM_NAME (the mode),
 # VM_KUNIT_SUITES (the KUnit suites that must have run), VM_APPEND (more
 # kernel command line).
 #
@@ -18,10 +20,10 @@
 . "$(dirname "$0")/lib.sh"
 
 mode=${1:-shell}; shift || true
-SMP=${VM_SMP:-2}
+if [ "$mode" = bench ]; then SMP=${VM_SMP:-4}; else SMP=${VM_SMP:-2}; fi
 MEM=${VM_MEM:-1G}
 TIMEOUT=${VM_TIMEOUT:-300}
-NAME=${VM_NAME:-test}
+NAME=${VM_NAME:-$mode}
 kernel=$KERNEL_TREE/arch/x86/boot/bzImage
 [ -f "$kernel" ] || die "no kernel at $kernel (run make first)"
 [ "$SMP" -ge 2 ] || die "VM_SMP must be at least 2 so SMP paths are exercised"
@@ -38,7 +40,25 @@ append="console=ttyS0 panic=-1 oops=panic ${VM_APPEND:-}"
 if [ "$mode" = shell ]; then
 	exec "${qemu[@]}" -nographic -serial mon:stdio -append "$append SPLICE_MODE=shell"
 fi
-[ "$mode" = test ] || die "unknown mode '$mode' (shell or test)"
+case $mode in
+test) ;;
+bench)
+	say "benchmark: booting with $SMP CPUs"
+	rm -f "$dir/results.log"
+	rc=0
+	timeout -k 10 "$TIMEOUT" "${qemu[@]}" -monitor none \
+		-serial "file:$dir/console.log" -serial "file:$dir/results.log" \
+		-append "$append kunit.enable=0 SPLICE_MODE=bench" </dev/null >"$dir/qemu.log" 2>&1 || rc=$?
+	sed 's/^# //' "$dir/results.log" 2>/dev/null
+	if grep -qE 'Kernel panic|BUG:|Oops|WARNING:' "$dir/console.log" 2>/dev/null; then
+		die "benchmark: the kernel log has a panic, oops or warning ($dir/console.log)"
+	fi
+	grep -q '^# splice-bench: ok' "$dir/results.log" 2>/dev/null ||
+		die "benchmark did not complete (qemu status $rc; $dir/results.log, $dir/console.log)"
+	exit 0
+	;;
+*) die "unknown mode '$mode' (shell, test or bench)" ;;
+esac
 
 console=$dir/console.log
 results=$dir/results.log

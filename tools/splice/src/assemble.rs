@@ -13,9 +13,9 @@
 //!   symbol the pre object does not define (new), or read-only data whose contents changed:
 //!   the section is carried too, and the relocation stays an ELF relocation of `repl.o`;
 //! * defined in the post object and also in the pre object (existing functions, `static`
-//!   variables whose state must be kept): not carried; the place is zeroed in `repl.o` and the
-//!   relocation is listed in the blob, for the core to resolve with the value it learned by
-//!   run-pre matching;
+//!   variables whose state must be kept): not carried; the place points at a trap in `repl.o`
+//!   (`__splice_unresolved`) and the relocation is listed in the blob, for the core to resolve
+//!   with the value it learned by run-pre matching;
 //! * undefined: kept as an ELF relocation if `Module.symvers` exports the symbol, else listed
 //!   in the blob (global) for the core.
 //!
@@ -89,6 +89,8 @@ pub struct Report {
     pub pre_functions: usize,
     pub targets: Vec<ReportTarget>,
     pub fixups: Vec<ReportFixup>,
+    /// Entries of the hook table.
+    pub hooks: usize,
     /// Carried functions that are not targets (new functions, `.cold` parts).
     pub carried_new_functions: Vec<String>,
     /// Carried data: objects by name, anonymous sections by section name.
@@ -124,6 +126,17 @@ const LOCAL_TYPES: [u32; 5] = [
 ];
 const R_X86_64_PC64: u32 = 24;
 
+/// The section `splice_hook()` puts hook entries in, and the size of an entry
+/// (`struct splice_hook`).
+pub const HOOKS_SECTION: &str = ".splice.hooks";
+const HOOK_SIZE: u64 = 16;
+/// Where the places the core resolves point until it does: `endbr64; ud2`.
+const UNRESOLVED_SECTION: &str = ".text.__splice_unresolved";
+const UNRESOLVED_SYMBOL: &str = "__splice_unresolved";
+const UNRESOLVED_CODE: [u8; 6] = [0xf3, 0x0f, 0x1e, 0xfa, 0x0f, 0x0b];
+/// The symbol of `repl.o` at the start of the carried hook table.
+pub const HOOKS_SYMBOL: &str = "__splice_hooks";
+
 fn width(t: u32) -> u64 {
     match t {
         rtype::R_X86_64_64 | R_X86_64_PC64 => 8,
@@ -146,6 +159,48 @@ fn label(obj: &Obj, si: usize) -> String {
         [one] => obj.symbols[*one].name.clone(),
         _ => obj.sections[si].name.clone(),
     }
+}
+
+/// A reference into a mergeable section (string literals, constants), named by what it
+/// points at: `.str1.1:text` for a string (bytes outside printable ASCII and `\` as `\xNN`),
+/// `.cst16:hex` for a constant; with the addend relative to that. The linker merges equal
+/// strings and constants across the whole kernel, so their addresses have nothing to do with
+/// the section they came from: each is a symbol of its own, whose content the core checks.
+fn merged_constant(obj: &Obj, c: &Canon, rtype: u32) -> Option<(String, i64)> {
+    let si = c.section?;
+    let sec = &obj.sections[si];
+    if c.sym.is_some() || !sec.is_mergeable() {
+        return None;
+    }
+    // As in `Obj::canon`: a PC-relative displacement ends its instruction.
+    let at = if rtype::is_pc_relative(rtype) {
+        c.sec_offset.checked_add(4)?
+    } else {
+        c.sec_offset
+    };
+    let start = usize::try_from(at).ok()?;
+    let flavor = sec.name.rfind(".str").or_else(|| sec.name.rfind(".cst"))?;
+    let flavor = &sec.name[flavor..];
+    let strings = sec.flags & u64::from(elf::SHF_STRINGS) != 0 || flavor.starts_with(".str");
+    let name = if strings {
+        let rest = sec.data.get(start..)?;
+        let end = rest.iter().position(|&b| b == 0)?;
+        let mut n = format!("{flavor}:");
+        for &b in &rest[..end] {
+            if (0x20..0x7f).contains(&b) && b != b'\\' {
+                n.push(b as char);
+            } else {
+                n.push_str(&format!("\\x{b:02x}"));
+            }
+        }
+        n
+    } else {
+        let size = usize::try_from(sec.entsize.max(1)).ok()?;
+        let bytes = sec.data.get(start..start.checked_add(size)?)?;
+        let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+        format!("{flavor}:{hex}")
+    };
+    Some((name, c.addend - at))
 }
 
 /// The pre function table of the blob, with relocations and run-time site markers.
@@ -186,12 +241,16 @@ fn pre_functions(pre: &Obj) -> Result<(Vec<&Sym>, Vec<format::Function>)> {
                     r.offset
                 );
             }
+            let (symbol, addend) = match merged_constant(pre, &c, r.rtype) {
+                Some(k) => k,
+                None => (c.name, c.addend),
+            };
             relocs.push(Reloc {
                 offset: (r.offset - f.value) as u32,
                 rtype: r.rtype,
-                symbol: c.name,
+                symbol,
                 local: c.local,
-                addend: c.addend,
+                addend,
             });
         }
         if let Some(s) = sites.get(&f.index) {
@@ -743,6 +802,12 @@ pub fn assemble(opts: &Options, pre: &Obj, post: &Obj, symvers: &Symvers) -> Res
         );
     }
     let modname = format!("splice_{}", opts.name.replace('-', "_"));
+    if modname == opts.module.replace('-', "_") {
+        bail!(
+            "pack {:?} would be module {modname}, the name of the module it patches; choose another name",
+            opts.name
+        );
+    }
 
     let (pre_syms, pre_funcs) = pre_functions(pre)?;
     let pre_index: HashMap<&str, usize> = pre_syms
@@ -833,6 +898,29 @@ pub fn assemble(opts: &Options, pre: &Obj, post: &Obj, symvers: &Symvers) -> Res
         let q = post_funcs[t.as_str()];
         c.carry(q.section.unwrap_or(0));
     }
+    // Hooks the patch declares (splice_hook() in include/linux/splice_pack.h): the table is
+    // carried, and with it the hook functions.
+    if pre.sections.iter().any(|s| s.name == HOOKS_SECTION) {
+        bail!(
+            "{}: the unpatched source already declares splice hooks ({HOOKS_SECTION})",
+            pre.path
+        );
+    }
+    let hooks_sec = post.sections.iter().position(|s| s.name == HOOKS_SECTION);
+    let nr_hooks = match hooks_sec {
+        Some(si) => {
+            let size = post.sections[si].size;
+            if size == 0 || size % HOOK_SIZE != 0 {
+                bail!(
+                    "{}: {HOOKS_SECTION} is {size} bytes, not a whole number of {HOOK_SIZE}-byte entries",
+                    post.path
+                );
+            }
+            c.carry(si);
+            (size / HOOK_SIZE) as usize
+        }
+        None => 0,
+    };
     let (specials, alt_out) = loop {
         c.drain()?;
         let r = c.specials()?;
@@ -1032,6 +1120,39 @@ pub fn assemble(opts: &Options, pre: &Obj, post: &Obj, symvers: &Symvers) -> Res
         }
         special_ids.push((id, s));
     }
+    // The places the core resolves point, until it does, at a trap: objtool, run on the pack
+    // module, sees an ordinary call or sibling call instead of a jump into nowhere, and
+    // nothing can run the unresolved code by mistake. `R_X86_64_32` places stay zero: a
+    // module address does not fit them.
+    let placeholder = if c
+        .core
+        .values()
+        .flatten()
+        .any(|r| r.rtype != rtype::R_X86_64_32)
+    {
+        let id = o.add_section(
+            Vec::new(),
+            UNRESOLVED_SECTION.as_bytes().to_vec(),
+            SectionKind::Text,
+        );
+        o.section_mut(id).flags = SectionFlags::Elf {
+            sh_flags: u64::from(elf::SHF_ALLOC | elf::SHF_EXECINSTR),
+        };
+        o.set_section_data(id, UNRESOLVED_CODE.to_vec(), 16);
+        entsizes.push((UNRESOLVED_SECTION.to_owned(), 0, None));
+        Some(o.add_symbol(Symbol {
+            name: UNRESOLVED_SYMBOL.as_bytes().to_vec(),
+            value: 0,
+            size: UNRESOLVED_CODE.len() as u64,
+            kind: SymbolKind::Text,
+            scope: SymbolScope::Compilation,
+            weak: false,
+            section: SymbolSection::Section(id),
+            flags: SymbolFlags::None,
+        }))
+    } else {
+        None
+    };
     let gnu_stack = o.add_section(Vec::new(), b".note.GNU-stack".to_vec(), SectionKind::Other);
     o.section_mut(gnu_stack).flags = SectionFlags::Elf { sh_flags: 0 };
     entsizes.push((".note.GNU-stack".to_owned(), 0, None));
@@ -1082,6 +1203,18 @@ pub fn assemble(opts: &Options, pre: &Obj, post: &Obj, symvers: &Symvers) -> Res
             scope: SymbolScope::Dynamic,
             weak: false,
             section: SymbolSection::Section(out_ids[&u.sec]),
+            flags: SymbolFlags::None,
+        });
+    }
+    if let Some(si) = hooks_sec {
+        o.add_symbol(Symbol {
+            name: HOOKS_SYMBOL.as_bytes().to_vec(),
+            value: 0,
+            size: post.sections[si].size,
+            kind: SymbolKind::Data,
+            scope: SymbolScope::Dynamic,
+            weak: false,
+            section: SymbolSection::Section(out_ids[&si]),
             flags: SymbolFlags::None,
         });
     }
@@ -1138,6 +1271,26 @@ pub fn assemble(opts: &Options, pre: &Obj, post: &Obj, symvers: &Symvers) -> Res
     for (id, s) in &special_ids {
         add_relocs(&mut o, *id, &s.relocs)?;
     }
+    if let Some(symbol) = placeholder {
+        for &si in &c.order {
+            for r in c.core.get(&si).into_iter().flatten() {
+                if r.rtype == rtype::R_X86_64_32 {
+                    continue;
+                }
+                let pc_relative = matches!(r.rtype, rtype::R_X86_64_PC32 | rtype::R_X86_64_PLT32);
+                o.add_relocation(
+                    out_ids[&si],
+                    Relocation {
+                        offset: r.offset,
+                        symbol,
+                        addend: if pc_relative { -4 } else { 0 },
+                        flags: RelocationFlags::Elf { r_type: r.rtype },
+                    },
+                )
+                .map_err(|e| anyhow::anyhow!("repl.o: {e}"))?;
+            }
+        }
+    }
     let mut repl_o = o.write().map_err(|e| anyhow::anyhow!("repl.o: {e}"))?;
     patch_entsizes(&mut repl_o, &entsizes)?;
 
@@ -1155,6 +1308,7 @@ pub fn assemble(opts: &Options, pre: &Obj, post: &Obj, symvers: &Symvers) -> Res
         &opts.description,
         &blob,
         units.len(),
+        nr_hooks,
         &namespaces,
     );
     let kbuild = stub::kbuild(&modname);
@@ -1166,6 +1320,7 @@ pub fn assemble(opts: &Options, pre: &Obj, post: &Obj, symvers: &Symvers) -> Res
         pre_functions: pre_syms.len(),
         targets: report_targets,
         fixups: report_fixups,
+        hooks: nr_hooks,
         carried_new_functions,
         carried_data,
         carried_sections: c

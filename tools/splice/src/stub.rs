@@ -23,12 +23,14 @@ pub fn c_escape(s: &str) -> String {
     out
 }
 
-/// `stub.c` of a pack with `nr` registered entries `__splice_repl_0..nr`.
+/// `stub.c` of a pack with `nr` registered entries `__splice_repl_0..nr` and a hook table of
+/// `hooks` entries at `__splice_hooks`.
 pub fn stub_c(
     name: &str,
     description: &str,
     blob: &[u8],
     nr: usize,
+    hooks: usize,
     namespaces: &[String],
 ) -> String {
     let mut s = String::new();
@@ -45,6 +47,9 @@ pub fn stub_c(
             "static void *const splice_replacements[] = {{ {} }};",
             names.join(", ")
         );
+    }
+    if hooks > 0 {
+        s.push_str("extern const struct splice_hook __splice_hooks[];\n");
     }
     s.push_str("static const u8 splice_blob[] __aligned(8) = {");
     for (i, b) in blob.iter().enumerate() {
@@ -65,6 +70,9 @@ pub fn stub_c(
         );
     } else {
         s.push_str("\t.replacements = NULL, .nr_replacements = 0,\n");
+    }
+    if hooks > 0 {
+        let _ = writeln!(s, "\t.hooks = __splice_hooks, .nr_hooks = {hooks},");
     }
     s.push_str("};\n");
     s.push_str(
@@ -106,13 +114,15 @@ mod tests {
 
     #[test]
     fn stub_shape() {
-        let s = stub_c("fix-1", "say \"hi\"", &[0x53, 0x50], 2, &[]);
+        let s = stub_c("fix-1", "say \"hi\"", &[0x53, 0x50], 2, 0, &[]);
         assert!(s.contains("extern char __splice_repl_0[], __splice_repl_1[];"));
         assert!(s.contains("{ __splice_repl_0, __splice_repl_1 }"));
         assert!(s.contains("0x53, 0x50,"));
         assert!(s.contains("MODULE_DESCRIPTION(\"splice pack fix-1: say \\\"hi\\\"\");"));
-        let s = stub_c("p", "", &[1], 0, &["NS".into()]);
+        assert!(!s.contains("hooks"));
+        let s = stub_c("p", "", &[1], 0, 3, &["NS".into()]);
         assert!(!s.contains("splice_replacements"));
+        assert!(s.contains(".hooks = __splice_hooks, .nr_hooks = 3,"));
         assert!(s.contains("MODULE_IMPORT_NS(\"NS\");"));
         assert_eq!(
             kbuild("splice_p"),

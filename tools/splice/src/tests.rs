@@ -223,13 +223,18 @@ fn static_counter_is_resolved_by_the_core() {
         .expect("core relocation to counter");
     assert!(rel.local);
     assert_eq!(rel.rtype, rtype::R_X86_64_PC32);
-    // The place is zero in repl.o and has no ELF relocation.
+    // In repl.o the place is zero and points, by an ELF relocation, at the trap
+    // `__splice_unresolved` (endbr64; ud2) until the core resolves it.
     let r = repl(&out);
     let text = r.section_by_name(".text.show_a").unwrap();
     let base = r.defined("show_a").unwrap().value;
     let at = (base + u64::from(rel.offset)) as usize;
     assert_eq!(&text.data[at..at + 4], &[0, 0, 0, 0]);
-    assert!(text.relocs.iter().all(|x| x.offset != at as u64));
+    let x = text.relocs.iter().find(|x| x.offset == at as u64).unwrap();
+    assert_eq!(r.symbols[x.sym].name, "__splice_unresolved");
+    assert!(!r.symbols[x.sym].global);
+    let trap = r.section_by_name(".text.__splice_unresolved").unwrap();
+    assert_eq!(trap.data, [0xf3, 0x0f, 0x1e, 0xfa, 0x0f, 0x0b]);
     assert!(r.symbols.iter().all(|s| s.name != "counter"));
     // The pre code names the same symbol.
     let f = &p.objects[0].functions[t.function as usize];
@@ -654,4 +659,84 @@ fn cold_parts_go_with_their_function() {
     // The pre table lists foo.cold as a function of its own.
     let p = parsed(&out);
     assert!(p.objects[0].functions.iter().any(|f| f.name == "foo.cold"));
+}
+
+const HOOKS: &str = r#"
+struct splice_hook { unsigned int kind; int (*fn)(void); };
+static int fix_pre(void) { counter = 0; return 0; }
+static int fix_post(void) { return hidden_kernel_fn(1); }
+static const struct splice_hook h0 __attribute__((used, section(".splice.hooks"), aligned(8))) = { 0, fix_pre };
+static const struct splice_hook h1 __attribute__((used, section(".splice.hooks"), aligned(8))) = { 3, fix_post };
+"#;
+
+#[test]
+fn hook_table_is_carried_with_its_functions() {
+    if !have_gcc() {
+        return;
+    }
+    let post = format!("{}{HOOKS}", BASE.replace("\"hello %d\\n\"", "\"hi %d\\n\""));
+    let out = build("hooks", BASE, &post, TargetSel::Auto, &[]).unwrap();
+    assert_eq!(out.report.hooks, 2);
+    assert_eq!(out.report.targets.len(), 1);
+    for f in ["fix_pre", "fix_post"] {
+        assert!(out.report.carried_new_functions.contains(&f.to_string()));
+    }
+    // fix_pre writes the kernel's `counter`: resolved by the core in a fixup.
+    let p = parsed(&out);
+    assert!(p
+        .fixups
+        .iter()
+        .any(|x| x.relocs.iter().any(|r| r.symbol == "counter" && r.local)));
+    let r = repl(&out);
+    let table = r.defined("__splice_hooks").unwrap();
+    assert!(table.global);
+    let sec = &r.sections[table.section.unwrap()];
+    assert_eq!(sec.name, ".splice.hooks");
+    assert_eq!(sec.size, 32);
+    // Each entry's function pointer is a relocation of repl.o to carried code.
+    assert_eq!(sec.relocs.len(), 2);
+    assert!(out
+        .stub_c
+        .contains(".hooks = __splice_hooks, .nr_hooks = 2,"));
+
+    // Hooks in the unpatched source: refused.
+    let err = build("hooks-pre", &post, &post.replace("hi %d", "ho %d"), TargetSel::Auto, &[])
+        .unwrap_err();
+    assert!(format!("{err:#}").contains("already declares splice hooks"));
+}
+
+#[test]
+fn strings_are_named_by_content() {
+    if !have_gcc() {
+        return;
+    }
+    let post = BASE.replace("\"b %d\\n\"", "\"B %d\\n\"");
+    let out = build("strings", BASE, &post, TargetSel::Auto, &[]).unwrap();
+    let p = parsed(&out);
+    let names: Vec<&str> = p.objects[0]
+        .functions
+        .iter()
+        .flat_map(|f| f.relocs.iter().map(|r| r.symbol.as_str()))
+        .collect();
+    // The pre code's literals, by content, not by their section and offset.
+    for want in [".str1.1:hello %d\\x0a", ".str1.1:b %d\\x0a"] {
+        assert!(names.contains(&want), "{want} not in {names:?}");
+    }
+    assert!(!names.iter().any(|n| n.starts_with(".rodata")));
+}
+
+#[test]
+fn pack_module_may_not_take_the_target_module_name() {
+    if !have_gcc() {
+        return;
+    }
+    let d = TempDir::new("modname");
+    let pre = compile(&d.0, "pre", BASE, &[]);
+    let post = compile(&d.0, "post", &BASE.replace("x * 3", "x * 4"), &[]);
+    let symvers = Symvers::parse("Module.symvers", SYMVERS).unwrap();
+    let mut o = opts(TargetSel::Auto);
+    o.name = "target-mod".into();
+    o.module = "splice_target_mod".into();
+    let err = assemble(&o, &pre, &post, &symvers).unwrap_err();
+    assert!(format!("{err:#}").contains("choose another name"));
 }

@@ -1,0 +1,109 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! References to loaded modules.
+//!
+//! A [`ModuleRef`] keeps a module from being unloaded (`try_module_get()`), and
+//! [`text_owner`] tells which module's code an address lies in.
+//!
+//! C header: [`include/linux/module.h`](srctree/include/linux/module.h).
+
+use crate::{bindings, prelude::*, str::CStr, sync::rcu};
+use core::ptr::NonNull;
+
+/// A reference to a loaded module that keeps it from being unloaded.
+///
+/// ```
+/// use kernel::{kallsyms, module_ref::ModuleRef};
+///
+/// // vmlinux is not a module.
+/// let addr = kallsyms::lookup_name(c"schedule").ok_or(ENOENT)?;
+/// assert!(ModuleRef::of_address(addr).is_none());
+/// # Ok::<(), Error>(())
+/// ```
+///
+/// # Invariants
+///
+/// `ptr` points to a module on which this object holds one reference, taken with
+/// `try_module_get()`.
+pub struct ModuleRef {
+    ptr: NonNull<bindings::module>,
+}
+
+impl ModuleRef {
+    /// Takes a reference to the module whose code or data contains `addr`.
+    ///
+    /// `None` if no module contains `addr` (vmlinux, for example) or the module is being
+    /// unloaded.
+    pub fn of_address(addr: usize) -> Option<Self> {
+        let _rcu = rcu::read_lock();
+        // SAFETY: The RCU read lock is held, as `__module_address()` requires.
+        let m = NonNull::new(unsafe { bindings::__module_address(addr as crate::ffi::c_ulong) })?;
+        // SAFETY: The module stays allocated while the RCU read lock is held; `try_module_get`
+        // refuses a module that is being unloaded.
+        unsafe { Self::get(m.as_ptr()) }
+    }
+
+    /// Takes another reference to `module`.
+    ///
+    /// `None` if the module is being unloaded.
+    ///
+    /// # Safety
+    ///
+    /// `module` points to a module that stays allocated for the duration of the call, such as
+    /// one the caller holds a reference to, or `THIS_MODULE` of running module code.
+    pub unsafe fn get(module: *mut bindings::module) -> Option<Self> {
+        let ptr = NonNull::new(module)?;
+        // SAFETY: By the safety requirements `module` is a valid module.
+        if unsafe { bindings::try_module_get(module) } {
+            // INVARIANT: The reference was just taken.
+            Some(Self { ptr })
+        } else {
+            None
+        }
+    }
+
+    /// The module's `struct module`.
+    pub fn as_ptr(&self) -> *mut bindings::module {
+        self.ptr.as_ptr()
+    }
+
+    /// The module's name.
+    pub fn name(&self) -> &CStr {
+        // SAFETY: By the type invariants the module is loaded; `name` is a NUL-terminated
+        // array that is never changed after load.
+        unsafe { CStr::from_char_ptr((*self.ptr.as_ptr()).name.as_ptr()) }
+    }
+}
+
+impl Drop for ModuleRef {
+    fn drop(&mut self) {
+        // SAFETY: By the type invariants this object holds one reference, given back here.
+        unsafe { bindings::module_put(self.ptr.as_ptr()) };
+    }
+}
+
+// SAFETY: A module reference may be given back from any task.
+unsafe impl Send for ModuleRef {}
+
+// SAFETY: `&ModuleRef` only reads the module's name.
+unsafe impl Sync for ModuleRef {}
+
+/// The `struct module` whose code contains `addr`, as an address that identifies it, without
+/// taking a reference; `None` for addresses outside module code.
+///
+/// The result may only be compared with other module addresses: the module may go away as
+/// soon as this returns, unless the caller is that module's code.
+///
+/// ```
+/// use kernel::{kallsyms, module_ref};
+///
+/// let addr = kallsyms::lookup_name(c"schedule").ok_or(ENOENT)?;
+/// assert_eq!(module_ref::text_owner(addr), None);
+/// # Ok::<(), Error>(())
+/// ```
+pub fn text_owner(addr: usize) -> Option<usize> {
+    let _rcu = rcu::read_lock();
+    // SAFETY: The RCU read lock is held, as `__module_text_address()` requires.
+    let m = unsafe { bindings::__module_text_address(addr as crate::ffi::c_ulong) };
+    (!m.is_null()).then_some(m as usize)
+}

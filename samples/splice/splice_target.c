@@ -1,0 +1,234 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Target code for splice packs, built into vmlinux.
+ *
+ * The sample packs of samples/splice/packs/ replace functions of this file,
+ * and the splice selftests watch the effect in /sys/kernel/splice_target/:
+ *
+ *  value	splice_target_compute(21): 42 here, something else once a
+ *		pack that fixes it is applied
+ *  bench	the sum of ten small functions, for the stop_machine benchmark
+ *		of a ten-function pack
+ *  hold	write 1: a kthread "splice-hold" enters splice_target_hold()
+ *		and sleeps there until 0 is written; reads 1 while it is
+ *		inside. Applying a pack that replaces splice_target_hold()
+ *		meanwhile must fail with code_busy and name the kthread.
+ *  events	which pack hooks ran (through splice_target_hook_ran()),
+ *		by name; any write clears it
+ *  fail_hook	the name of a hook kind that is to fail, or "none"
+ */
+#include <linux/kobject.h>
+#include <linux/kthread.h>
+#include <linux/module.h>
+#include <linux/splice_pack.h>
+#include <linux/string.h>
+#include <linux/sysfs.h>
+#include <linux/wait.h>
+
+#include "splice_target.h"
+
+static const char *const splice_target_kinds[SPLICE_HOOK_KINDS] = {
+	[SPLICE_HOOK_PRE_APPLY] = "pre-apply",
+	[SPLICE_HOOK_CHECK_APPLY] = "check-apply",
+	[SPLICE_HOOK_APPLY] = "apply",
+	[SPLICE_HOOK_POST_APPLY] = "post-apply",
+	[SPLICE_HOOK_FAIL_APPLY] = "fail-apply",
+	[SPLICE_HOOK_PRE_REVERSE] = "pre-reverse",
+	[SPLICE_HOOK_CHECK_REVERSE] = "check-reverse",
+	[SPLICE_HOOK_REVERSE] = "reverse",
+	[SPLICE_HOOK_POST_REVERSE] = "post-reverse",
+	[SPLICE_HOOK_FAIL_REVERSE] = "fail-reverse",
+};
+
+/* Inputs read at run time, so that the compiler cannot specialise the targets. */
+static int splice_target_input = 21;
+static long splice_target_base;
+
+static unsigned long splice_target_events;
+static int splice_target_fail = -1;
+
+/*
+ * For the hooks of sample packs: records that a hook of @kind ran and says
+ * whether it is to fail. Safe inside stop_machine.
+ */
+noinline int splice_target_hook_ran(unsigned int kind)
+{
+	if (kind >= SPLICE_HOOK_KINDS)
+		return -EINVAL;
+	set_bit(kind, &splice_target_events);
+	return READ_ONCE(splice_target_fail) == kind ? -EAGAIN : 0;
+}
+
+noinline int splice_target_compute(int x)
+{
+	return x * 2;
+}
+
+#define SPLICE_TARGET_STEP(n)					\
+	noinline long splice_target_step##n(long x)		\
+	{							\
+		return x + n;					\
+	}
+SPLICE_TARGET_STEP(0)
+SPLICE_TARGET_STEP(1)
+SPLICE_TARGET_STEP(2)
+SPLICE_TARGET_STEP(3)
+SPLICE_TARGET_STEP(4)
+SPLICE_TARGET_STEP(5)
+SPLICE_TARGET_STEP(6)
+SPLICE_TARGET_STEP(7)
+SPLICE_TARGET_STEP(8)
+SPLICE_TARGET_STEP(9)
+
+static DECLARE_WAIT_QUEUE_HEAD(splice_target_wq);
+static bool splice_target_holding;
+static atomic_t splice_target_inside = ATOMIC_INIT(0);
+static DEFINE_MUTEX(splice_target_hold_lock);
+
+/* Sleeps here, inside code a pack replaces, until the hold is released. */
+noinline void splice_target_hold(void)
+{
+	atomic_inc(&splice_target_inside);
+	pr_info("splice_target: %s holds in splice_target_hold\n", current->comm);
+	wait_event(splice_target_wq, !READ_ONCE(splice_target_holding));
+	atomic_dec(&splice_target_inside);
+}
+
+static int splice_target_holder(void *unused)
+{
+	splice_target_hold();
+	return 0;
+}
+
+static ssize_t value_show(struct kobject *kobj, struct kobj_attribute *attr,
+			  char *buf)
+{
+	return sysfs_emit(buf, "%d\n", splice_target_compute(READ_ONCE(splice_target_input)));
+}
+
+static ssize_t bench_show(struct kobject *kobj, struct kobj_attribute *attr,
+			  char *buf)
+{
+	long x = READ_ONCE(splice_target_base);
+
+	x = splice_target_step0(x);
+	x = splice_target_step1(x);
+	x = splice_target_step2(x);
+	x = splice_target_step3(x);
+	x = splice_target_step4(x);
+	x = splice_target_step5(x);
+	x = splice_target_step6(x);
+	x = splice_target_step7(x);
+	x = splice_target_step8(x);
+	x = splice_target_step9(x);
+	return sysfs_emit(buf, "%ld\n", x);
+}
+
+static ssize_t hold_show(struct kobject *kobj, struct kobj_attribute *attr,
+			 char *buf)
+{
+	return sysfs_emit(buf, "%d\n", atomic_read(&splice_target_inside));
+}
+
+static ssize_t hold_store(struct kobject *kobj, struct kobj_attribute *attr,
+			  const char *buf, size_t count)
+{
+	struct task_struct *t;
+	bool on;
+	int ret;
+
+	ret = kstrtobool(buf, &on);
+	if (ret)
+		return ret;
+	guard(mutex)(&splice_target_hold_lock);
+	if (!on) {
+		WRITE_ONCE(splice_target_holding, false);
+		wake_up(&splice_target_wq);
+		return count;
+	}
+	if (READ_ONCE(splice_target_holding))
+		return -EBUSY;
+	WRITE_ONCE(splice_target_holding, true);
+	t = kthread_run(splice_target_holder, NULL, "splice-hold");
+	if (IS_ERR(t)) {
+		WRITE_ONCE(splice_target_holding, false);
+		return PTR_ERR(t);
+	}
+	return count;
+}
+
+static ssize_t events_show(struct kobject *kobj, struct kobj_attribute *attr,
+			   char *buf)
+{
+	unsigned long ev = READ_ONCE(splice_target_events);
+	int kind, len = 0;
+
+	for (kind = 0; kind < SPLICE_HOOK_KINDS; kind++)
+		if (ev & BIT(kind))
+			len += sysfs_emit_at(buf, len, "%s%s", len ? " " : "",
+					     splice_target_kinds[kind]);
+	return len + sysfs_emit_at(buf, len, "\n");
+}
+
+static ssize_t events_store(struct kobject *kobj, struct kobj_attribute *attr,
+			    const char *buf, size_t count)
+{
+	WRITE_ONCE(splice_target_events, 0);
+	return count;
+}
+
+static ssize_t fail_hook_show(struct kobject *kobj, struct kobj_attribute *attr,
+			      char *buf)
+{
+	int kind = READ_ONCE(splice_target_fail);
+
+	return sysfs_emit(buf, "%s\n", kind < 0 ? "none" : splice_target_kinds[kind]);
+}
+
+static ssize_t fail_hook_store(struct kobject *kobj, struct kobj_attribute *attr,
+			       const char *buf, size_t count)
+{
+	int kind;
+
+	if (sysfs_streq(buf, "none")) {
+		WRITE_ONCE(splice_target_fail, -1);
+		return count;
+	}
+	kind = sysfs_match_string(splice_target_kinds, buf);
+	if (kind < 0)
+		return kind;
+	WRITE_ONCE(splice_target_fail, kind);
+	return count;
+}
+
+static struct kobj_attribute value_attr = __ATTR_RO(value);
+static struct kobj_attribute bench_attr = __ATTR_RO(bench);
+static struct kobj_attribute hold_attr = __ATTR(hold, 0600, hold_show, hold_store);
+static struct kobj_attribute events_attr = __ATTR(events, 0600, events_show, events_store);
+static struct kobj_attribute fail_hook_attr =
+	__ATTR(fail_hook, 0600, fail_hook_show, fail_hook_store);
+
+static struct attribute *splice_target_attrs[] = {
+	&value_attr.attr,
+	&bench_attr.attr,
+	&hold_attr.attr,
+	&events_attr.attr,
+	&fail_hook_attr.attr,
+	NULL,
+};
+ATTRIBUTE_GROUPS(splice_target);
+
+static int __init splice_target_init(void)
+{
+	struct kobject *kobj;
+	int ret;
+
+	kobj = kobject_create_and_add("splice_target", kernel_kobj);
+	if (!kobj)
+		return -ENOMEM;
+	ret = sysfs_create_groups(kobj, splice_target_groups);
+	if (ret)
+		kobject_put(kobj);
+	return ret;
+}
+device_initcall(splice_target_init);

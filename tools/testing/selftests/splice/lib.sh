@@ -1,0 +1,104 @@
+# SPDX-License-Identifier: GPL-2.0
+# Helpers for the guest tests, which source this file:
+#
+#	. "$(dirname "$0")/../lib.sh"
+#	use_pack target-value	# sets d=/sys/kernel/splice/target-value, ko=...
+#
+# A test exits 0 on success, 4 when what it needs was not built (skip), and 1
+# through fail() otherwise.
+
+packs=/splice/packs
+target=/sys/kernel/splice_target
+loaded=
+saved_tries=$(cat /sys/kernel/splice/tries)
+saved_delay=$(cat /sys/kernel/splice/retry_delay_ms)
+
+# cleanup: leave the kernel as the test found it, for the tests after a
+# failure: release held kthreads, reverse and unload the packs this test
+# loaded (newest first), restore the tunables.
+cleanup() {
+	echo 0 >$target/hold 2>/dev/null
+	echo none >$target/fail_hook 2>/dev/null
+	sleep 0.2
+	for p in $loaded; do
+		pd=${p%%|*}
+		[ "$(cat "$pd/stage" 2>/dev/null)" = applied ] && echo reverse >"$pd/stage" 2>/dev/null
+		rmmod "$(basename "${p#*|}" .ko)" 2>/dev/null
+	done
+	loaded=
+	echo "$saved_tries" >/sys/kernel/splice/tries
+	echo "$saved_delay" >/sys/kernel/splice/retry_delay_ms
+}
+
+fail() {
+	echo "FAIL: $*"
+	if [ -n "$d" ] && [ -d "$d" ]; then
+		echo "stage: $(cat "$d/stage"), abort_cause: $(cat "$d/abort_cause")"
+		sed 's/^/conflicts: /' "$d/conflicts"
+	fi
+	dmesg | grep -i splice | tail -8
+	cleanup
+	exit 1
+}
+
+# use_pack NAME: the pack NAME (from its .ko in $packs), not loaded yet.
+use_pack() {
+	ko=$packs/splice_$(echo "$1" | tr - _).ko
+	d=/sys/kernel/splice/$1
+	[ -f "$ko" ] || { echo "SKIP: $ko not built"; exit 4; }
+}
+
+# load: insmod the current pack; it must register in stage loaded.
+load() {
+	insmod "$ko" || fail "insmod $ko"
+	loaded="$d|$ko $loaded"
+	stage_is loaded
+}
+
+unload() {
+	rmmod "$(basename "$ko" .ko)" || fail "rmmod $(basename "$ko" .ko)"
+	[ -d "$d" ] && fail "$d still exists after rmmod"
+	return 0
+}
+
+stage_is() {
+	[ "$(cat "$d/stage")" = "$1" ] || fail "stage is $(cat "$d/stage"), expected $1"
+}
+
+# act ACTION [CAUSE MESSAGE]: write ACTION to the stage file. Without CAUSE it
+# must succeed; with CAUSE it must fail with that abort cause, and with the
+# errno whose text is MESSAGE.
+act() {
+	if echo "$1" >"$d/stage" 2>/tmp/act.err; then
+		[ -z "$2" ] || fail "$1 succeeded, expected $2"
+		return 0
+	fi
+	[ -n "$2" ] || fail "$1 failed: $(cat /tmp/act.err)"
+	[ "$(cat "$d/abort_cause")" = "$2" ] ||
+		fail "$1: abort_cause $(cat "$d/abort_cause"), expected $2"
+	grep -q "$3" /tmp/act.err || fail "$1: error '$(cat /tmp/act.err)', expected '$3'"
+	return 0
+}
+
+# is FILE VALUE: FILE reads VALUE.
+is() {
+	[ "$(cat "$1")" = "$2" ] || fail "$1 is '$(cat "$1")', expected '$2'"
+}
+
+# wait_for FILE VALUE: until FILE reads VALUE, for up to 10 s.
+wait_for() {
+	i=0
+	while [ "$(cat "$1")" != "$2" ]; do
+		i=$((i + 1))
+		[ $i -le 100 ] || fail "$1 never became '$2' (is '$(cat "$1")')"
+		sleep 0.1
+	done
+}
+
+# pid_of COMM: the pid of the task named COMM.
+pid_of() {
+	for p in /proc/[0-9]*; do
+		[ "$(cat "$p/comm" 2>/dev/null)" = "$1" ] && { echo "${p#/proc/}"; return 0; }
+	done
+	return 1
+}

@@ -1,0 +1,50 @@
+#!/bin/sh
+# A kthread sleeping inside a function that a pack replaces blocks the switch:
+# apply fails with code_busy, conflicts names the kthread, its pid and the
+# function, and nothing changes; once the kthread has left, apply succeeds.
+# The same holds for reverse while a kthread sleeps in the replacement.
+. "$(dirname "$0")/../lib.sh"
+use_pack target-value
+root=/sys/kernel/splice
+echo 3 >$root/tries || fail "setting tries"
+echo 50 >$root/retry_delay_ms || fail "setting retry_delay_ms"
+is $target/value 42
+load
+
+echo 1 >$target/hold || fail "starting the holder"
+wait_for $target/hold 1
+pid=$(pid_of splice-hold) || fail "no splice-hold kthread"
+act apply code_busy "busy"
+stage_is loaded
+grep -q "^splice-hold $pid splice_target_hold 0x" $d/conflicts ||
+	fail "conflicts does not name splice-hold $pid in splice_target_hold: $(cat $d/conflicts)"
+grep -q "^tries 3$" $d/timings || fail "not retried 3 times: $(cat $d/timings)"
+is $target/value 42
+echo "blocked as expected: $(cat $d/conflicts)"
+
+echo 0 >$target/hold
+wait_for $target/hold 0
+echo 10 >$root/tries
+act apply
+stage_is applied
+is $target/value 63
+[ -z "$(cat $d/conflicts)" ] || fail "conflicts left after a successful apply: $(cat $d/conflicts)"
+
+# Now a kthread sleeps in the replacement: reverse must wait for it.
+echo 3 >$root/tries
+echo 1 >$target/hold
+wait_for $target/hold 1
+pid=$(pid_of splice-hold) || fail "no splice-hold kthread"
+act reverse code_busy "busy"
+stage_is applied
+grep -q "^splice-hold $pid splice_target_hold 0x" $d/conflicts ||
+	fail "reverse: conflicts does not name splice-hold $pid: $(cat $d/conflicts)"
+is $target/value 63
+echo 0 >$target/hold
+wait_for $target/hold 0
+echo 10 >$root/tries
+act reverse
+is $target/value 42
+unload
+cleanup
+echo "ok: code_busy on apply and reverse, named the kthread, then both went through"
