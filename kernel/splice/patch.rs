@@ -19,9 +19,11 @@ use kernel::module_ref::ModuleRef;
 use kernel::prelude::*;
 use kernel::{bindings, kallsyms, text_patching};
 
-fn now_ns() -> u64 {
-    // SAFETY: Reading the monotonic clock has no preconditions.
-    unsafe { bindings::ktime_get() as u64 }
+type Instant = kernel::time::Instant<kernel::time::Monotonic>;
+
+/// Nanoseconds since `t0`.
+fn since(t0: Instant) -> u64 {
+    u64::try_from(t0.elapsed().as_nanos()).unwrap_or(0)
 }
 
 fn report(name: &CStr, f: &Failure) -> AbortCause {
@@ -250,14 +252,13 @@ fn ranges(e: &registry::Entry, targets: &[TargetState], reverse: bool) -> Result
         }
     }
     if reverse {
-        // Anything else of the pack's code, such as new functions its replacements call.
-        // SAFETY: `owner` is the live module of a registered pack.
-        let text = unsafe { &(*e.owner).mem[bindings::mod_mem_type_MOD_TEXT as usize] };
-        let start = text.base as usize;
+        // Anything else of the pack's code, such as new functions its replacements call. An
+        // applied pack holds a reference to its own module, first of its pins.
+        let (start, end) = e.pins.first().ok_or(EINVAL)?.text();
         r.push(
             Range {
                 start,
-                end: start + text.size as usize,
+                end,
                 name: e.name,
             },
             GFP_KERNEL,
@@ -291,11 +292,11 @@ fn switch(
         stack_check: 0,
         stop_machine: 0,
     };
-    let start = now_ns();
+    let start = Instant::now();
     let r = text_patching::stop_machine(|stopped| {
-        let t0 = now_ns();
+        let t0 = Instant::now();
         stackcheck::check(stopped, ranges, scratch);
-        times.stack_check = now_ns() - t0;
+        times.stack_check = since(t0);
         if scratch.busy > 0 {
             return Err(AbortCause::CodeBusy);
         }
@@ -310,10 +311,10 @@ fn switch(
             unsafe { stopped.write(t.site, bytes) };
         }
         let _ = hooks.run(Kind::Do, reverse);
-        times.pause = now_ns() - t0;
+        times.pause = since(t0);
         Ok(())
     });
-    times.stop_machine = now_ns() - start;
+    times.stop_machine = since(start);
     match r {
         Ok(Ok(())) => Ok(times),
         Ok(Err(cause)) => Err(cause),
@@ -328,7 +329,7 @@ pub(crate) fn perform(mut guard: Guard, id: u64, action: Action) -> Result {
     if !action.valid_in(e.life.stage()) {
         return Err(EINVAL);
     }
-    let t0 = now_ns();
+    let t0 = Instant::now();
     // The timings are those of this action only.
     if let Some(e) = guard.get_mut(id) {
         e.timings = registry::Timings::default();
@@ -337,7 +338,7 @@ pub(crate) fn perform(mut guard: Guard, id: u64, action: Action) -> Result {
     // The lock was held throughout, so the stage is still the one checked above; `Life`
     // moves it (or records the cause) and turns the cause into the error code.
     let e = guard.get_mut(id).ok_or(ENODEV)?;
-    e.timings.total_ns = now_ns() - t0;
+    e.timings.total_ns = since(t0);
     e.life.perform(action, || result)
 }
 
@@ -347,7 +348,7 @@ fn run(
     guard: &mut Guard,
     id: u64,
     action: Action,
-    t0: u64,
+    t0: Instant,
 ) -> core::result::Result<(), AbortCause> {
     let reverse = action == Action::Reverse;
     if reverse {
@@ -368,7 +369,7 @@ fn run(
     } else {
         let c = check(guard, id)?;
         if let Some(e) = guard.get_mut(id) {
-            e.timings.match_ns = now_ns() - t0;
+            e.timings.match_ns = since(t0);
             e.targets = KVec::new();
         }
         Some(c)
@@ -463,8 +464,8 @@ fn run(
         }
         // Let the blocking tasks move on. The registry stays locked: every action on any
         // pack waits, so nothing changes under this one.
-        // SAFETY: Sleeping is allowed here: the registry lock is a mutex.
-        unsafe { bindings::msleep(delay) };
+        // Sleeping is allowed here: the registry lock is a mutex.
+        kernel::time::delay::fsleep(kernel::time::Delta::from_millis(i64::from(delay)));
     };
     let seq = guard.next_seq;
     if outcome.is_ok() && !reverse {

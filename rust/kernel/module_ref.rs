@@ -67,6 +67,15 @@ impl ModuleRef {
         self.ptr.as_ptr()
     }
 
+    /// The start and end of the module's core text (`MOD_TEXT`).
+    pub fn text(&self) -> (usize, usize) {
+        // SAFETY: By the type invariants the module is loaded, and its memory layout does not
+        // change while it is.
+        let mem = unsafe { &(*self.ptr.as_ptr()).mem[bindings::mod_mem_type_MOD_TEXT as usize] };
+        let start = mem.base as usize;
+        (start, start + mem.size as usize)
+    }
+
     /// The module's name.
     pub fn name(&self) -> &CStr {
         // SAFETY: By the type invariants the module is loaded; `name` is a NUL-terminated

@@ -103,7 +103,6 @@ for spec in "$SPLICE_SRC"/samples/splice/packs/*.object; do
 		--release "$release" --vmlinux "$tree/vmlinux" \
 		--symvers "$tree/Module.symvers" --auto-targets --out "$w/module" ||
 		die "splice-create assemble failed for $name"
-	cp "$w/module/repl.o_shipped" "$w/module/repl.o"
 	run_logged "$SPLICE_BUILD/logs/pack-$name.log" make -C "$tree" M="$w/module" modules
 	cp "$w/module"/splice_*.ko "$dest/"
 done

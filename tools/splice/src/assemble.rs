@@ -81,11 +81,12 @@ pub struct ReportFixup {
 }
 
 /// What was done, as `report.json`.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Default, Serialize)]
 pub struct Report {
     pub pack: String,
     pub module: String,
-    pub object: String,
+    /// The objects (compilation units) of the pack.
+    pub objects: Vec<String>,
     pub pre_functions: usize,
     pub targets: Vec<ReportTarget>,
     pub fixups: Vec<ReportFixup>,
@@ -106,12 +107,31 @@ pub struct Report {
     pub undefined_symbols: Vec<String>,
 }
 
+impl Report {
+    /// Adds what one unit did.
+    fn merge(&mut self, u: Report) {
+        self.objects.extend(u.objects);
+        self.pre_functions += u.pre_functions;
+        self.targets.extend(u.targets);
+        self.fixups.extend(u.fixups);
+        self.carried_new_functions.extend(u.carried_new_functions);
+        self.carried_data.extend(u.carried_data);
+        self.carried_sections.extend(u.carried_sections);
+        self.core_resolved_relocations += u.core_resolved_relocations;
+        self.kept_elf_relocations += u.kept_elf_relocations;
+        for (k, v) in u.special_entries {
+            *self.special_entries.entry(k).or_default() += v;
+        }
+    }
+}
+
 /// Everything `assemble` writes.
 #[derive(Clone, Debug)]
 pub struct Output {
     pub modname: String,
     pub kbuild: String,
-    pub repl_o: Vec<u8>,
+    /// `repl<k>.o` of each unit.
+    pub repl_objs: Vec<Vec<u8>>,
     pub stub_c: String,
     pub blob: Vec<u8>,
     pub report: Report,
@@ -788,27 +808,166 @@ struct Unit {
     func: bool,
 }
 
-/// Assembles a pack from `pre` and `post`.
+/// Assembles a pack from `pre` and `post` (one compilation unit).
 pub fn assemble(opts: &Options, pre: &Obj, post: &Obj, symvers: &Symvers) -> Result<Output> {
-    if opts.name.is_empty()
-        || !opts
-            .name
+    let info = PackInfo {
+        name: opts.name.clone(),
+        description: opts.description.clone(),
+        release: opts.release.clone(),
+        build_id: opts.build_id.clone(),
+    };
+    let unit = UnitInput {
+        object_name: opts.object_name.clone(),
+        module: opts.module.clone(),
+        pre,
+        post,
+        targets: opts.targets.clone(),
+    };
+    assemble_units(&info, &[unit], symvers)
+}
+
+/// What a pack says of itself.
+#[derive(Clone, Debug)]
+pub struct PackInfo {
+    pub name: String,
+    pub description: String,
+    pub release: String,
+    pub build_id: Vec<u8>,
+}
+
+/// One compilation unit of a pack: the object compiled before and after the patch.
+pub struct UnitInput<'a> {
+    /// The object's path in the kernel tree, e.g. `fs/proc/version.o`.
+    pub object_name: String,
+    /// The module the object is linked into; empty for vmlinux.
+    pub module: String,
+    pub pre: &'a Obj,
+    pub post: &'a Obj,
+    pub targets: TargetSel,
+}
+
+/// What one unit contributes to the pack.
+struct UnitOut {
+    object: format::Object,
+    targets: Vec<format::Target>,
+    fixups: Vec<format::Fixup>,
+    repl_o: Vec<u8>,
+    registered: usize,
+    hooks: usize,
+    undefined: Vec<String>,
+    report: Report,
+}
+
+/// Checks a pack name and gives its module's name.
+pub fn module_name(name: &str) -> Result<String> {
+    if name.is_empty()
+        || !name
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
     {
-        bail!(
-            "pack name {:?}: use letters, digits, '-' and '_'",
-            opts.name
-        );
+        bail!("pack name {name:?}: use letters, digits, '-' and '_'");
     }
-    let modname = format!("splice_{}", opts.name.replace('-', "_"));
-    if modname == opts.module.replace('-', "_") {
-        bail!(
-            "pack {:?} would be module {modname}, the name of the module it patches; choose another name",
-            opts.name
-        );
-    }
+    Ok(format!("splice_{}", name.replace('-', "_")))
+}
 
+/// Assembles a pack from several compilation units (a header change, a patch to several
+/// files). Each unit gives one object of the metadata table and one `repl<k>.o`.
+pub fn assemble_units(info: &PackInfo, units: &[UnitInput], symvers: &Symvers) -> Result<Output> {
+    let modname = module_name(&info.name)?;
+    if let Some(u) = units
+        .iter()
+        .find(|u| modname == u.module.replace('-', "_"))
+    {
+        bail!(
+            "pack {:?} would be module {modname}, the name of the module it patches ({}); choose another name",
+            info.name,
+            u.object_name
+        );
+    }
+    if units.is_empty() {
+        bail!("no object to make a pack from");
+    }
+    let mut pack = format::Pack {
+        name: info.name.clone(),
+        description: info.description.clone(),
+        kernel_release: info.release.clone(),
+        build_id: info.build_id.clone(),
+        flags: 0,
+        objects: Vec::new(),
+        targets: Vec::new(),
+        fixups: Vec::new(),
+    };
+    let mut report = Report {
+        pack: info.name.clone(),
+        module: modname.clone(),
+        ..Report::default()
+    };
+    let mut repl_objs = Vec::new();
+    let (mut registered, mut hooks) = (0usize, 0usize);
+    let mut undefined: Vec<String> = Vec::new();
+    let mut functions = 0usize;
+    for (k, u) in units.iter().enumerate() {
+        let out = assemble_unit(u, symvers, functions, registered, k)?;
+        if out.hooks > 0 && hooks > 0 {
+            bail!(
+                "{}: splice hooks are declared in more than one object; declare them in one file",
+                u.object_name
+            );
+        }
+        functions += out.object.functions.len();
+        registered += out.registered;
+        hooks += out.hooks;
+        undefined.extend(out.undefined);
+        pack.objects.push(out.object);
+        pack.targets.extend(out.targets);
+        pack.fixups.extend(out.fixups);
+        repl_objs.push(out.repl_o);
+        report.merge(out.report);
+    }
+    let blob = pack.to_bytes(registered)?;
+    format::reader::parse(&blob, registered).context("self-check of the written blob")?;
+    undefined.sort();
+    undefined.dedup();
+    let namespaces: Vec<String> = {
+        let mut v: Vec<String> = undefined
+            .iter()
+            .filter_map(|n| symvers.namespace(n).map(str::to_owned))
+            .collect();
+        v.sort();
+        v.dedup();
+        v
+    };
+    let stub_c = stub::stub_c(
+        &info.name,
+        &info.description,
+        &blob,
+        registered,
+        hooks,
+        &namespaces,
+    );
+    let kbuild = stub::kbuild(&modname, repl_objs.len());
+    report.hooks = hooks;
+    report.undefined_symbols = undefined;
+    Ok(Output {
+        modname,
+        kbuild,
+        repl_objs,
+        stub_c,
+        blob,
+        report,
+    })
+}
+
+/// Assembles unit number `object` of a pack, whose functions are numbered from `func_base`
+/// and registered entries from `repl_base` in the whole pack.
+fn assemble_unit(
+    unit: &UnitInput,
+    symvers: &Symvers,
+    func_base: usize,
+    repl_base: usize,
+    object: usize,
+) -> Result<UnitOut> {
+    let (pre, post) = (unit.pre, unit.post);
     let (pre_syms, pre_funcs) = pre_functions(pre)?;
     let pre_index: HashMap<&str, usize> = pre_syms
         .iter()
@@ -825,7 +984,7 @@ pub fn assemble(opts: &Options, pre: &Obj, post: &Obj, symvers: &Symvers) -> Res
 
     // Targets, in pre function order (explicit ones in command-line order).
     let mut targets: Vec<String> = Vec::new();
-    match &opts.targets {
+    match &unit.targets {
         TargetSel::Explicit(names) => {
             for n in names {
                 if !pre_index.contains_key(n.as_str()) {
@@ -1003,20 +1162,13 @@ pub fn assemble(opts: &Options, pre: &Obj, post: &Obj, symvers: &Symvers) -> Res
             addend: r.canon.addend,
         })
     };
-    let mut pack = format::Pack {
-        name: opts.name.clone(),
-        description: opts.description.clone(),
-        kernel_release: opts.release.clone(),
-        build_id: opts.build_id.clone(),
-        flags: 0,
-        objects: vec![format::Object {
-            name: opts.object_name.clone(),
-            module: opts.module.clone(),
-            functions: pre_funcs,
-        }],
-        targets: Vec::new(),
-        fixups: Vec::new(),
+    let object_out = format::Object {
+        name: unit.object_name.clone(),
+        module: unit.module.clone(),
+        functions: pre_funcs,
     };
+    let mut unit_targets = Vec::new();
+    let mut unit_fixups = Vec::new();
     let mut report_targets = Vec::new();
     for (i, t) in targets.iter().enumerate() {
         let u = &units[i];
@@ -1028,12 +1180,12 @@ pub fn assemble(opts: &Options, pre: &Obj, post: &Obj, symvers: &Symvers) -> Res
             .unwrap_or_default();
         report_targets.push(ReportTarget {
             function: t.clone(),
-            replacement: format!("__splice_repl_{i}"),
+            replacement: format!("__splice_repl_{}", repl_base + i),
             core_relocs: relocs.len(),
         });
-        pack.targets.push(format::Target {
-            function: pre_index[t.as_str()] as u32,
-            replacement: i as u32,
+        unit_targets.push(format::Target {
+            function: (func_base + pre_index[t.as_str()]) as u32,
+            replacement: (repl_base + i) as u32,
             relocs,
         });
     }
@@ -1046,18 +1198,16 @@ pub fn assemble(opts: &Options, pre: &Obj, post: &Obj, symvers: &Symvers) -> Res
             .collect::<Result<Vec<_>>>()?;
         report_fixups.push(ReportFixup {
             carried: u.label.clone(),
-            replacement: format!("__splice_repl_{ui}"),
+            replacement: format!("__splice_repl_{}", repl_base + ui),
             core_relocs: relocs.len(),
         });
-        pack.fixups.push(format::Fixup {
-            replacement: ui as u32,
-            // The pack has one object, whose local symbols the relocations name.
-            object: 0,
+        unit_fixups.push(format::Fixup {
+            replacement: (repl_base + ui) as u32,
+            // The local symbols the relocations name are this object's.
+            object: object as u32,
             relocs,
         });
     }
-    let blob = pack.to_bytes(units.len())?;
-    format::reader::parse(&blob, units.len()).context("self-check of the written blob")?;
 
     // repl.o
     let mut o = WObject::new(BinaryFormat::Elf, Architecture::X86_64, Endianness::Little);
@@ -1192,7 +1342,7 @@ pub fn assemble(opts: &Options, pre: &Obj, post: &Obj, symvers: &Symvers) -> Res
     }
     for (i, u) in units.iter().enumerate() {
         o.add_symbol(Symbol {
-            name: format!("__splice_repl_{i}").into_bytes(),
+            name: format!("__splice_repl_{}", repl_base + i).into_bytes(),
             value: u.start,
             size: u.size,
             kind: if u.func {
@@ -1294,33 +1444,11 @@ pub fn assemble(opts: &Options, pre: &Obj, post: &Obj, symvers: &Symvers) -> Res
     let mut repl_o = o.write().map_err(|e| anyhow::anyhow!("repl.o: {e}"))?;
     patch_entsizes(&mut repl_o, &entsizes)?;
 
-    let namespaces: Vec<String> = {
-        let mut v: Vec<String> = undef
-            .keys()
-            .filter_map(|n| symvers.namespace(n).map(str::to_owned))
-            .collect();
-        v.sort();
-        v.dedup();
-        v
-    };
-    let stub_c = stub::stub_c(
-        &opts.name,
-        &opts.description,
-        &blob,
-        units.len(),
-        nr_hooks,
-        &namespaces,
-    );
-    let kbuild = stub::kbuild(&modname);
-
     let report = Report {
-        pack: opts.name.clone(),
-        module: modname.clone(),
-        object: opts.object_name.clone(),
+        objects: vec![unit.object_name.clone()],
         pre_functions: pre_syms.len(),
         targets: report_targets,
         fixups: report_fixups,
-        hooks: nr_hooks,
         carried_new_functions,
         carried_data,
         carried_sections: c
@@ -1335,14 +1463,16 @@ pub fn assemble(opts: &Options, pre: &Obj, post: &Obj, symvers: &Symvers) -> Res
             .chain(&specials)
             .map(|s| (s.name.clone(), s.entries))
             .collect(),
-        undefined_symbols: undef.keys().cloned().collect(),
+        ..Report::default()
     };
-    Ok(Output {
-        modname,
-        kbuild,
+    Ok(UnitOut {
+        object: object_out,
+        targets: unit_targets,
+        fixups: unit_fixups,
         repl_o,
-        stub_c,
-        blob,
+        registered: units.len(),
+        hooks: nr_hooks,
+        undefined: undef.keys().cloned().collect(),
         report,
     })
 }
@@ -1390,19 +1520,22 @@ fn patch_entsizes(elf_data: &mut [u8], sections: &[(String, u64, Option<usize>)]
 }
 
 impl Output {
-    /// Writes `Kbuild`, `repl.o_shipped`, `stub.c`, `pack-meta.bin` and `report.json` into
-    /// `dir`, creating it.
+    /// Writes `Kbuild`, `repl<k>.o`, `stub.c`, `pack-meta.bin` and `report.json` into `dir`,
+    /// creating it.
     pub fn write_to(&self, dir: &std::path::Path) -> Result<()> {
         std::fs::create_dir_all(dir)
             .with_context(|| format!("{}: cannot create", dir.display()))?;
         let report = serde_json::to_string_pretty(&self.report)? + "\n";
-        for (name, data) in [
-            ("Kbuild", self.kbuild.as_bytes()),
-            ("repl.o_shipped", &self.repl_o[..]),
-            ("stub.c", self.stub_c.as_bytes()),
-            ("pack-meta.bin", &self.blob[..]),
-            ("report.json", report.as_bytes()),
-        ] {
+        let mut files: Vec<(String, &[u8])> = vec![
+            ("Kbuild".into(), self.kbuild.as_bytes()),
+            ("stub.c".into(), self.stub_c.as_bytes()),
+            ("pack-meta.bin".into(), &self.blob[..]),
+            ("report.json".into(), report.as_bytes()),
+        ];
+        for (k, o) in self.repl_objs.iter().enumerate() {
+            files.push((format!("repl{k}.o"), &o[..]));
+        }
+        for (name, data) in files {
             let p = dir.join(name);
             std::fs::write(&p, data).with_context(|| format!("{}: cannot write", p.display()))?;
         }

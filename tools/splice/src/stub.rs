@@ -95,9 +95,13 @@ pub fn stub_c(
     s
 }
 
-/// `Kbuild` of module `modname`.
-pub fn kbuild(modname: &str) -> String {
-    format!("obj-m := {modname}.o\n{modname}-y := stub.o repl.o\n")
+/// `Kbuild` of module `modname`, with `units` carried objects `repl0.o`, `repl1.o`, ...
+pub fn kbuild(modname: &str, units: usize) -> String {
+    let repl: Vec<String> = (0..units).map(|k| format!("repl{k}.o")).collect();
+    format!(
+        "obj-m := {modname}.o\n{modname}-y := stub.o {}\n",
+        repl.join(" ")
+    )
 }
 
 #[cfg(test)]
@@ -125,8 +129,8 @@ mod tests {
         assert!(s.contains(".hooks = __splice_hooks, .nr_hooks = 3,"));
         assert!(s.contains("MODULE_IMPORT_NS(\"NS\");"));
         assert_eq!(
-            kbuild("splice_p"),
-            "obj-m := splice_p.o\nsplice_p-y := stub.o repl.o\n"
+            kbuild("splice_p", 2),
+            "obj-m := splice_p.o\nsplice_p-y := stub.o repl0.o repl1.o\n"
         );
     }
 }

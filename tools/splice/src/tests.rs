@@ -113,7 +113,7 @@ fn parsed(out: &Output) -> Pack {
 }
 
 fn repl(out: &Output) -> Obj {
-    Obj::parse("repl.o", &out.repl_o).unwrap()
+    Obj::parse("repl.o", &out.repl_objs[0]).unwrap()
 }
 
 const BASE: &str = r#"
@@ -161,7 +161,7 @@ fn string_change_is_found_and_the_string_carried() {
         .any(|x| r.symbols[x.sym].section == Some(strs.index)));
     assert_eq!(
         out.kbuild,
-        "obj-m := splice_test_pack.o\nsplice_test_pack-y := stub.o repl.o\n"
+        "obj-m := splice_test_pack.o\nsplice_test_pack-y := stub.o repl0.o\n"
     );
     assert!(out.stub_c.contains("extern char __splice_repl_0[];"));
     assert!(out

@@ -100,7 +100,7 @@ fn assemble_writes_the_pack_sources() {
     let kbuild = std::fs::read_to_string(o.join("Kbuild")).unwrap();
     assert_eq!(
         kbuild,
-        "obj-m := splice_cli_test.o\nsplice_cli_test-y := stub.o repl.o\n"
+        "obj-m := splice_cli_test.o\nsplice_cli_test-y := stub.o repl0.o\n"
     );
     let blob = std::fs::read(o.join("pack-meta.bin")).unwrap();
     assert_eq!(&blob[..8], b"SPLCPACK");
@@ -122,7 +122,7 @@ fn assemble_writes_the_pack_sources() {
     assert_eq!(report["targets"][0]["function"], "show");
     assert_eq!(report["targets"][0]["replacement"], "__splice_repl_0");
     assert!(report["core_resolved_relocations"].as_u64().unwrap() >= 1);
-    let repl = std::fs::read(o.join("repl.o_shipped")).unwrap();
+    let repl = std::fs::read(o.join("repl0.o")).unwrap();
     assert_eq!(&repl[..4], b"\x7fELF");
     let _ = std::fs::remove_dir_all(&d);
 }
