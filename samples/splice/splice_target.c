@@ -16,6 +16,10 @@
  *  events	which pack hooks ran (through splice_target_hook_ran()),
  *		by name; any write clears it
  *  fail_hook	the name of a hook kind that is to fail, or "none"
+ *  scaled	splice_target_scale_a() and _b() of the input, which share the
+ *		inline helper splice_target_scale()
+ *  calls	how many times it was read, counted in a static local
+ *  config	the fields of splice_target_config, a data object
  */
 #include <linux/kobject.h>
 #include <linux/kthread.h>
@@ -64,6 +68,31 @@ noinline int splice_target_compute(int x)
 	return x * 2;
 }
 
+static inline int splice_target_scale(int x)
+{
+	return x + 1;
+}
+
+noinline int splice_target_scale_a(int x)
+{
+	return splice_target_scale(x) * 2;
+}
+
+noinline int splice_target_scale_b(int x)
+{
+	return splice_target_scale(x) * 3;
+}
+
+struct splice_target_config {
+	int level;
+	int limit;
+};
+
+static struct splice_target_config splice_target_config = {
+	.level = 1,
+	.limit = 10,
+};
+
 #define SPLICE_TARGET_STEP(n)					\
 	noinline long splice_target_step##n(long x)		\
 	{							\
@@ -104,6 +133,31 @@ static ssize_t value_show(struct kobject *kobj, struct kobj_attribute *attr,
 			  char *buf)
 {
 	return sysfs_emit(buf, "%d\n", splice_target_compute(READ_ONCE(splice_target_input)));
+}
+
+static ssize_t scaled_show(struct kobject *kobj, struct kobj_attribute *attr,
+			   char *buf)
+{
+	int x = READ_ONCE(splice_target_input);
+
+	return sysfs_emit(buf, "%d %d\n", splice_target_scale_a(x),
+			  splice_target_scale_b(x));
+}
+
+static ssize_t calls_show(struct kobject *kobj, struct kobj_attribute *attr,
+			  char *buf)
+{
+	static unsigned long calls;
+
+	calls++;
+	return sysfs_emit(buf, "%lu\n", calls);
+}
+
+static ssize_t config_show(struct kobject *kobj, struct kobj_attribute *attr,
+			   char *buf)
+{
+	return sysfs_emit(buf, "%d %d\n", READ_ONCE(splice_target_config.level),
+			  READ_ONCE(splice_target_config.limit));
 }
 
 static ssize_t bench_show(struct kobject *kobj, struct kobj_attribute *attr,
@@ -203,6 +257,9 @@ static ssize_t fail_hook_store(struct kobject *kobj, struct kobj_attribute *attr
 
 static struct kobj_attribute value_attr = __ATTR_RO(value);
 static struct kobj_attribute bench_attr = __ATTR_RO(bench);
+static struct kobj_attribute scaled_attr = __ATTR_RO(scaled);
+static struct kobj_attribute calls_attr = __ATTR_RO(calls);
+static struct kobj_attribute config_attr = __ATTR_RO(config);
 static struct kobj_attribute hold_attr = __ATTR(hold, 0600, hold_show, hold_store);
 static struct kobj_attribute events_attr = __ATTR(events, 0600, events_show, events_store);
 static struct kobj_attribute fail_hook_attr =
@@ -214,6 +271,9 @@ static struct attribute *splice_target_attrs[] = {
 	&hold_attr.attr,
 	&events_attr.attr,
 	&fail_hook_attr.attr,
+	&scaled_attr.attr,
+	&calls_attr.attr,
+	&config_attr.attr,
 	NULL,
 };
 ATTRIBUTE_GROUPS(splice_target);

@@ -9,6 +9,8 @@
 
 int splice_target_hook_ran(unsigned int kind);
 int splice_target_compute(int x);
+int splice_target_scale_a(int x);
+int splice_target_scale_b(int x);
 long splice_target_step0(long x);
 long splice_target_step1(long x);
 long splice_target_step2(long x);

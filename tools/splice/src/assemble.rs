@@ -370,6 +370,142 @@ pub fn same_function(pre: &Obj, a: &Sym, post: &Obj, b: &Sym) -> Result<bool> {
         .all(|((p, q), &m)| m || p == q))
 }
 
+/// The functions whose compiled code differs between `pre` and `post`, by name, in `pre`'s
+/// order; a `.cold` part counts for its function. Fails, naming it, for a change splice
+/// cannot make: `__init`/`__exit` code (it ran already, or runs with the module's removal
+/// from its original copy), or a changed part whose function is not in both objects.
+pub fn changed_functions(pre: &Obj, post: &Obj) -> Result<Vec<String>> {
+    let init_funcs = |o: &Obj| -> Vec<(String, usize)> {
+        o.symbols
+            .iter()
+            .filter(|s| s.is_func() && s.size > 0)
+            .filter(|s| {
+                s.section
+                    .and_then(|i| o.sections.get(i))
+                    .is_some_and(|sec| sec.is_exec() && sec.is_init_or_exit())
+            })
+            .map(|s| (s.name.clone(), s.index))
+            .collect()
+    };
+    let (pi, qi) = (init_funcs(pre), init_funcs(post));
+    for (name, q) in &qi {
+        let same = match pi.iter().find(|(n, _)| n == name) {
+            Some((_, p)) => same_function(pre, &pre.symbols[*p], post, &post.symbols[*q])?,
+            None => false,
+        };
+        if !same {
+            bail!(
+                "{}: {name}: __init or __exit code changes; splice cannot change code that \
+                 ran at boot or load (make the fix in the code that runs later)",
+                post.path
+            );
+        }
+    }
+    let pre_funcs = pre.functions();
+    let post_funcs: HashMap<&str, &Sym> = post
+        .functions()
+        .into_iter()
+        .rev()
+        .map(|f| (f.name.as_str(), f))
+        .collect();
+    let mut out: Vec<String> = Vec::new();
+    for f in &pre_funcs {
+        let Some(q) = post_funcs.get(f.name.as_str()) else {
+            continue;
+        };
+        if same_function(pre, f, post, q)? {
+            continue;
+        }
+        let name = cold_parent(&f.name).to_owned();
+        if pre.defined(&name).is_none() || !post_funcs.contains_key(name.as_str()) {
+            bail!(
+                "{}: {}: changed, but its function {name} is not in both objects",
+                post.path,
+                f.name
+            );
+        }
+        if !out.contains(&name) {
+            out.push(name);
+        }
+    }
+    Ok(out)
+}
+
+/// Refuses changes to existing writable data objects (their size or initial value): the
+/// running kernel's copy holds live state that a new initializer cannot reach, unless the
+/// patch supplies hooks to convert it. Read-only data that changed is carried as a new copy.
+pub fn refuse_data_changes(pre: &Obj, post: &Obj) -> Result<()> {
+    if post.sections.iter().any(|s| s.name == HOOKS_SECTION) {
+        return Ok(());
+    }
+    for b in post.symbols.iter().filter(|s| s.is_object() && s.size > 0) {
+        let Some(sec) = b.section.and_then(|i| post.sections.get(i)) else {
+            continue;
+        };
+        if sec.flags & u64::from(elf::SHF_WRITE) == 0 || sec.is_init_or_exit() {
+            continue;
+        }
+        let Some(a) = pre.defined(&b.name).filter(|a| a.is_object()) else {
+            continue;
+        };
+        let differs = a.size != b.size
+            || (!sec.is_nobits() && pre.symbol_bytes(a)? != post.symbol_bytes(b)?)
+            || pre
+                .sections
+                .get(a.section.unwrap_or(0))
+                .is_some_and(|s| s.is_nobits() != sec.is_nobits());
+        if differs {
+            bail!(
+                "{}: {}: an existing data object changes ({} -> {} bytes or a new initial \
+                 value); its live copy would not follow. Supply splice hooks \
+                 (include/linux/splice_pack.h) that convert it, or change code only",
+                post.path,
+                b.name,
+                a.size,
+                b.size
+            );
+        }
+    }
+    Ok(())
+}
+
+/// Whether two objects have the same sections, contents and relocations (for objects
+/// assembled from `.S` files, which splice does not patch).
+pub fn same_object(a: &Obj, b: &Obj) -> Result<bool> {
+    let alloc = |o: &Obj| -> Vec<usize> {
+        o.sections
+            .iter()
+            .filter(|s| s.flags & u64::from(elf::SHF_ALLOC) != 0)
+            .map(|s| s.index)
+            .collect()
+    };
+    let (sa, sb) = (alloc(a), alloc(b));
+    if sa.len() != sb.len() {
+        return Ok(false);
+    }
+    for (&i, &j) in sa.iter().zip(&sb) {
+        let (x, y) = (&a.sections[i], &b.sections[j]);
+        if x.name != y.name
+            || x.size != y.size
+            || x.data != y.data
+            || x.relocs.len() != y.relocs.len()
+        {
+            return Ok(false);
+        }
+        for (r, q) in x.relocs.iter().zip(&y.relocs) {
+            let (cr, cq) = (a.canon(r), b.canon(q));
+            if r.offset != q.offset
+                || r.rtype != q.rtype
+                || cr.name != cq.name
+                || cr.addend != cq.addend
+            {
+                return Ok(false);
+            }
+        }
+    }
+    Ok(true)
+}
+
 /// Where a kept ELF relocation of `repl.o` points.
 #[derive(Clone, Debug)]
 enum Dest {
@@ -874,10 +1010,7 @@ pub fn module_name(name: &str) -> Result<String> {
 /// files). Each unit gives one object of the metadata table and one `repl<k>.o`.
 pub fn assemble_units(info: &PackInfo, units: &[UnitInput], symvers: &Symvers) -> Result<Output> {
     let modname = module_name(&info.name)?;
-    if let Some(u) = units
-        .iter()
-        .find(|u| modname == u.module.replace('-', "_"))
-    {
+    if let Some(u) = units.iter().find(|u| modname == u.module.replace('-', "_")) {
         bail!(
             "pack {:?} would be module {modname}, the name of the module it patches ({}); choose another name",
             info.name,
@@ -1011,26 +1144,7 @@ fn assemble_unit(
             }
         }
         TargetSel::Auto => {
-            for f in &pre_syms {
-                let Some(q) = post_funcs.get(f.name.as_str()) else {
-                    continue;
-                };
-                if same_function(pre, f, post, q)? {
-                    continue;
-                }
-                let name = cold_parent(&f.name).to_owned();
-                if !pre_index.contains_key(name.as_str()) || !post_funcs.contains_key(name.as_str())
-                {
-                    bail!(
-                        "{}: {}: changed, but its function {name} is not in both objects",
-                        post.path,
-                        f.name
-                    );
-                }
-                if !targets.contains(&name) {
-                    targets.push(name);
-                }
-            }
+            targets = changed_functions(pre, post)?;
             if targets.is_empty() {
                 bail!(
                     "{} and {}: no functional change (no function differs)",

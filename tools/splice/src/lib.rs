@@ -38,8 +38,11 @@
 //! * `repl.o` is written for x86-64 only.
 
 pub mod assemble;
+pub mod diff;
 pub mod elf;
 pub mod format;
+pub mod generate;
+pub mod kbuild;
 pub mod sites;
 pub mod special;
 pub mod stub;

@@ -380,7 +380,7 @@ fn init_reference_is_an_error() {
     if !have_gcc() {
         return;
     }
-    let pre = format!("{BASE}\nstatic int __attribute__((section(\".init.text\"), noinline)) setup(void) {{ return hidden_kernel_fn(0); }}\nint uses(void) {{ return 1; }}\n");
+    let pre = format!("{BASE}\nstatic int __attribute__((section(\".init.text\"), noinline)) setup(void) {{ return hidden_kernel_fn(0); }}\nint __attribute__((section(\".init.text\"))) keep(void) {{ return setup(); }}\nint uses(void) {{ return 1; }}\n");
     let post = pre.replace(
         "int uses(void) { return 1; }",
         "int uses(void) { return setup(); }",
@@ -391,6 +391,10 @@ fn init_reference_is_an_error() {
         m.contains("uses") && m.contains("setup") && m.contains(".init.text"),
         "{m}"
     );
+    // A change of __init code itself is refused.
+    let post = pre.replace("hidden_kernel_fn(0)", "hidden_kernel_fn(1)");
+    let e = build("init2", &pre, &post, TargetSel::Auto, &[]).unwrap_err();
+    assert!(format!("{e:#}").contains("setup: __init or __exit code changes"));
 }
 
 #[test]
@@ -700,8 +704,14 @@ fn hook_table_is_carried_with_its_functions() {
         .contains(".hooks = __splice_hooks, .nr_hooks = 2,"));
 
     // Hooks in the unpatched source: refused.
-    let err = build("hooks-pre", &post, &post.replace("hi %d", "ho %d"), TargetSel::Auto, &[])
-        .unwrap_err();
+    let err = build(
+        "hooks-pre",
+        &post,
+        &post.replace("hi %d", "ho %d"),
+        TargetSel::Auto,
+        &[],
+    )
+    .unwrap_err();
     assert!(format!("{err:#}").contains("already declares splice hooks"));
 }
 

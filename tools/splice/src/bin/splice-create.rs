@@ -11,22 +11,88 @@ use object::Object as _;
 
 use splice_tools::assemble::{assemble, Options, TargetSel};
 use splice_tools::elf::Obj;
+use splice_tools::generate::{generate, Options as GenOptions};
 use splice_tools::symvers::Symvers;
 
 #[derive(Parser)]
 #[command(
     name = "splice-create",
-    about = "Make splice packs (rebootless kernel patches)"
+    about = "Make a splice pack (a rebootless kernel fix) from a unified diff",
+    long_about = "Make a splice pack (a rebootless kernel fix) from a unified diff and the \
+        configured, built source tree of the running kernel. The tree is only read. The pack \
+        is a kernel module: load it, then check, apply and reverse it through \
+        /sys/kernel/splice/<name>/ (or the splice CLI).",
+    args_conflicts_with_subcommands = true,
+    subcommand_negates_reqs = true
 )]
 struct Cli {
     #[command(subcommand)]
-    cmd: Cmd,
+    cmd: Option<Cmd>,
+    #[command(flatten)]
+    generate: GenerateArgs,
 }
 
 #[derive(Subcommand)]
 enum Cmd {
     /// Assemble a pack from the pre- and post-patch objects of one compilation unit.
     Assemble(AssembleArgs),
+}
+
+#[derive(Args)]
+struct GenerateArgs {
+    /// The configured and built kernel tree the running kernel was built from.
+    #[arg(long, required = true)]
+    tree: Option<PathBuf>,
+    /// The fix, as a unified diff (-p1, as git and diff -u write them).
+    #[arg(long, required = true)]
+    patch: Option<PathBuf>,
+    /// A diff the running kernel's source has on top of the tree, such as the patch of a pack
+    /// applied before this one (repeatable, applied in order).
+    #[arg(long, value_name = "DIFF")]
+    base: Vec<PathBuf>,
+    /// Name of the pack (letters, digits, '-', '_'); from the patch's file name by default.
+    #[arg(long)]
+    name: Option<String>,
+    /// One line describing the fix; from the patch's Subject: by default.
+    #[arg(long)]
+    description: Option<String>,
+    /// The pack module to write (default: splice_<name>.ko).
+    #[arg(short = 'o', long = "output")]
+    output: Option<PathBuf>,
+    /// The JSON report to write (default: the module's name with .json).
+    #[arg(long)]
+    report: Option<PathBuf>,
+    /// Keep the scratch files (sources, objects, logs, module) in this directory.
+    #[arg(long)]
+    work: Option<PathBuf>,
+    /// Parallel compile jobs (default: the number of CPUs).
+    #[arg(short = 'j', long)]
+    jobs: Option<usize>,
+    /// Print errors only.
+    #[arg(short, long)]
+    quiet: bool,
+}
+
+fn run_generate(a: GenerateArgs) -> Result<()> {
+    let (Some(tree), Some(patch)) = (a.tree, a.patch) else {
+        bail!("--tree and --patch are required");
+    };
+    let jobs = a
+        .jobs
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    generate(&GenOptions {
+        tree,
+        patch,
+        base: a.base,
+        name: a.name,
+        description: a.description,
+        output: a.output,
+        report: a.report,
+        work: a.work,
+        jobs,
+        quiet: a.quiet,
+    })?;
+    Ok(())
 }
 
 #[derive(Args)]
@@ -135,7 +201,8 @@ fn run_assemble(a: AssembleArgs) -> Result<()> {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let r = match cli.cmd {
-        Cmd::Assemble(a) => run_assemble(a),
+        Some(Cmd::Assemble(a)) => run_assemble(a),
+        None => run_generate(cli.generate),
     };
     match r {
         Ok(()) => ExitCode::SUCCESS,

@@ -1,0 +1,665 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! `splice-create`: from a unified diff and the built tree of the running kernel, a pack.
+//!
+//! 1. The patch's files are copied to a scratch directory and the patch is applied there
+//!    (GNU `patch`); the tree is only read, so it stays as it was whatever happens.
+//! 2. The objects to compile are the changed `.c` files' and, for a changed header, every
+//!    object whose Kbuild dependency list names it.
+//! 3. Each object is compiled twice with the command Kbuild recorded for it plus
+//!    `-ffunction-sections -fdata-sections`: from the tree (pre), and with the patched
+//!    files first (post). objtool runs on the pre object as the kernel's build ran it.
+//! 4. The pre and post objects are compared ([`crate::assemble`]); unchanged objects drop
+//!    out, and the rest become one pack.
+//! 5. Kbuild builds the pack module against the tree (`M=`), and `scripts/sign-file` signs
+//!    it when the kernel signs modules.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
+use std::time::Instant;
+
+use anyhow::{bail, Context, Result};
+use object::Object as _;
+use serde::Serialize;
+
+use crate::assemble::{self, assemble_units, PackInfo, TargetSel, UnitInput};
+use crate::diff::{self, Change};
+use crate::elf::Obj;
+use crate::kbuild::{self, CmdFile, Recompile};
+use crate::symvers::Symvers;
+
+/// What to generate.
+#[derive(Clone, Debug, Default)]
+pub struct Options {
+    /// The configured and built tree of the running kernel.
+    pub tree: PathBuf,
+    /// The fix, as a unified diff (`-p1`).
+    pub patch: PathBuf,
+    /// Diffs that make the running kernel's source from the tree, applied before `patch`:
+    /// for a pack made on top of applied packs.
+    pub base: Vec<PathBuf>,
+    pub name: Option<String>,
+    pub description: Option<String>,
+    /// The pack module to write; `splice_<name>.ko` in the current directory by default.
+    pub output: Option<PathBuf>,
+    /// The JSON report; `<output without .ko>.json` by default.
+    pub report: Option<PathBuf>,
+    /// Scratch directory (kept); a temporary one, removed at the end, by default.
+    pub work: Option<PathBuf>,
+    pub jobs: usize,
+    pub quiet: bool,
+}
+
+/// One phase and how long it took.
+#[derive(Clone, Debug, Serialize)]
+pub struct Phase {
+    pub name: String,
+    pub seconds: f64,
+}
+
+/// `report.json` of a generated pack.
+#[derive(Clone, Debug, Serialize)]
+pub struct GenReport {
+    pub patch: String,
+    pub tree: String,
+    pub kernel_release: String,
+    pub module_file: String,
+    pub signed: bool,
+    /// Objects compiled before and after the patch.
+    pub compiled: Vec<String>,
+    /// Compiled objects whose code the patch does not change.
+    pub unchanged: Vec<String>,
+    /// Changed files not built in this configuration, with what that means.
+    pub not_built: Vec<String>,
+    pub pack: assemble::Report,
+    pub phases: Vec<Phase>,
+}
+
+struct Progress {
+    quiet: bool,
+    t0: Instant,
+    phase_start: Instant,
+    phases: Vec<Phase>,
+}
+
+impl Progress {
+    fn say(&self, msg: &str) {
+        if !self.quiet {
+            eprintln!(
+                "[splice-create {:6.1}s] {msg}",
+                self.t0.elapsed().as_secs_f64()
+            );
+        }
+    }
+
+    fn phase(&mut self, name: &str) {
+        let now = Instant::now();
+        self.phases.push(Phase {
+            name: name.to_owned(),
+            seconds: (now - self.phase_start).as_secs_f64(),
+        });
+        self.phase_start = now;
+    }
+}
+
+/// A scratch directory, removed when dropped unless the user chose it.
+struct Work {
+    dir: PathBuf,
+    keep: bool,
+}
+
+impl Drop for Work {
+    fn drop(&mut self) {
+        if !self.keep {
+            let _ = std::fs::remove_dir_all(&self.dir);
+        }
+    }
+}
+
+fn run(cmd: &mut Command, what: &str, log: &Path) -> Result<()> {
+    let out = cmd
+        .output()
+        .with_context(|| format!("{what}: cannot run {:?}", cmd.get_program()))?;
+    let mut text = out.stdout.clone();
+    text.extend_from_slice(&out.stderr);
+    let _ = std::fs::write(log, &text);
+    if !out.status.success() {
+        let s = String::from_utf8_lossy(&text);
+        let tail: Vec<&str> = s.lines().rev().take(15).collect();
+        let tail: Vec<&str> = tail.into_iter().rev().collect();
+        bail!(
+            "{what} failed (log: {}):\n{}",
+            log.display(),
+            tail.join("\n")
+        );
+    }
+    Ok(())
+}
+
+fn sh(tree: &Path, command: &str, what: &str, log: &Path) -> Result<()> {
+    run(
+        Command::new("sh").arg("-c").arg(command).current_dir(tree),
+        what,
+        log,
+    )
+}
+
+/// The default pack name: the patch's file name, letters, digits, '-' and '_' only.
+fn default_name(patch: &Path) -> String {
+    let stem = patch
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let stem = stem
+        .trim_end_matches(".patch")
+        .trim_end_matches(".diff")
+        .to_owned();
+    let s: String = stem
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '-'
+            }
+        })
+        .collect();
+    let s = s.trim_matches('-').to_owned();
+    if s.is_empty() {
+        "fix".into()
+    } else {
+        s
+    }
+}
+
+fn config_value(config: &str, key: &str) -> Option<String> {
+    config.lines().find_map(|l| {
+        l.strip_prefix(key)
+            .and_then(|r| r.strip_prefix('='))
+            .map(|v| v.trim_matches('"').to_owned())
+    })
+}
+
+/// Copies `rel` from the tree into `dir`, if the tree has it.
+fn mirror(tree: &Path, dir: &Path, rel: &str) -> Result<()> {
+    let src = tree.join(rel);
+    if !src.exists() {
+        return Ok(());
+    }
+    let dst = dir.join(rel);
+    if let Some(p) = dst.parent() {
+        std::fs::create_dir_all(p)?;
+    }
+    std::fs::copy(&src, &dst).with_context(|| format!("{}: cannot copy", src.display()))?;
+    Ok(())
+}
+
+fn apply(dir: &Path, patch: &Path, log: &Path) -> Result<()> {
+    let abs = std::fs::canonicalize(patch)
+        .with_context(|| format!("{}: cannot read", patch.display()))?;
+    run(
+        Command::new("patch")
+            .args(["-p1", "--fuzz=0", "--no-backup-if-mismatch", "-s", "-d"])
+            .arg(dir)
+            .arg("-i")
+            .arg(&abs),
+        &format!("applying {}", patch.display()),
+        log,
+    )
+    .with_context(|| {
+        format!(
+            "{} does not apply to the tree's source (is it the running kernel's?)",
+            patch.display()
+        )
+    })
+}
+
+/// Refuses what splice cannot patch, naming the file and why.
+fn refuse_files(p: &diff::Patch, patch: &Path) -> Result<()> {
+    for f in &p.files {
+        let path = &f.path;
+        let base = path.rsplit('/').next().unwrap_or(path);
+        if path.ends_with(".S") || path.ends_with(".s") {
+            bail!(
+                "{}: {path}: assembly file; splice patches C code only",
+                patch.display()
+            );
+        }
+        if base == "Makefile" || base == "Kbuild" || base.starts_with("Kconfig") {
+            bail!(
+                "{}: {path}: build system change; a pack cannot change how the kernel is built",
+                patch.display()
+            );
+        }
+        match f.change {
+            Change::Deleted => bail!(
+                "{}: {path}: the patch deletes a file; splice cannot",
+                patch.display()
+            ),
+            Change::Added if path.ends_with(".c") => bail!(
+                "{}: {path}: the patch adds a new object file; add the code to an existing file",
+                patch.display()
+            ),
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+/// Makes a pack from `o.patch`; returns the report (also written as JSON).
+pub fn generate(o: &Options) -> Result<GenReport> {
+    let t0 = Instant::now();
+    let mut pr = Progress {
+        quiet: o.quiet,
+        t0,
+        phase_start: t0,
+        phases: Vec::new(),
+    };
+    let tree = std::fs::canonicalize(&o.tree)
+        .with_context(|| format!("{}: no such kernel tree", o.tree.display()))?;
+    for need in [
+        ".config",
+        "vmlinux",
+        "Module.symvers",
+        "include/config/kernel.release",
+    ] {
+        if !tree.join(need).exists() {
+            bail!(
+                "{}: no {need}: the tree must be configured and built (make) first",
+                tree.display()
+            );
+        }
+    }
+    let config = std::fs::read_to_string(tree.join(".config"))?;
+    let release = std::fs::read_to_string(tree.join("include/config/kernel.release"))?
+        .trim()
+        .to_owned();
+    let text = std::fs::read_to_string(&o.patch)
+        .with_context(|| format!("{}: cannot read", o.patch.display()))?;
+    let patch = diff::parse(&text).with_context(|| format!("{}", o.patch.display()))?;
+    refuse_files(&patch, &o.patch)?;
+    let name = o.name.clone().unwrap_or_else(|| default_name(&o.patch));
+    let modname = assemble::module_name(&name)?;
+    let description = o
+        .description
+        .clone()
+        .or_else(|| patch.subject.clone())
+        .unwrap_or_else(|| format!("fix from {}", o.patch.display()));
+
+    let work = match &o.work {
+        Some(w) => {
+            std::fs::create_dir_all(w)?;
+            Work {
+                dir: std::fs::canonicalize(w)?,
+                keep: true,
+            }
+        }
+        None => {
+            let d = std::env::temp_dir().join(format!(
+                "splice-create-{}-{}",
+                std::process::id(),
+                t0.elapsed().as_nanos()
+            ));
+            std::fs::create_dir_all(&d)?;
+            Work {
+                dir: d,
+                keep: false,
+            }
+        }
+    };
+    let wd = &work.dir;
+    let (pre_dir, post_dir, objs_dir, logs) = (
+        wd.join("pre-src"),
+        wd.join("post-src"),
+        wd.join("objects"),
+        wd.join("logs"),
+    );
+    for d in [&pre_dir, &post_dir, &objs_dir, &logs] {
+        let _ = std::fs::remove_dir_all(d);
+        std::fs::create_dir_all(d)?;
+    }
+
+    // 1. Sources: the running kernel's (the tree, plus base diffs) and the patched ones.
+    let mut bases = Vec::new();
+    for b in &o.base {
+        let t =
+            std::fs::read_to_string(b).with_context(|| format!("{}: cannot read", b.display()))?;
+        bases.push(diff::parse(&t).with_context(|| format!("{}", b.display()))?);
+    }
+    let mut touched: Vec<String> = patch.files.iter().map(|f| f.path.clone()).collect();
+    for b in &bases {
+        touched.extend(b.files.iter().map(|f| f.path.clone()));
+    }
+    touched.sort();
+    touched.dedup();
+    for f in &touched {
+        mirror(&tree, &pre_dir, f)?;
+    }
+    for b in &o.base {
+        apply(&pre_dir, b, &logs.join("base.log"))?;
+    }
+    for f in &touched {
+        let src = pre_dir.join(f);
+        if src.exists() {
+            let dst = post_dir.join(f);
+            std::fs::create_dir_all(dst.parent().unwrap_or(&post_dir))?;
+            std::fs::copy(&src, &dst)?;
+        }
+    }
+    apply(&post_dir, &o.patch, &logs.join("patch.log"))?;
+    pr.say(&format!(
+        "{}: {} file(s): {}",
+        o.patch.display(),
+        patch.files.len(),
+        patch
+            .files
+            .iter()
+            .map(|f| f.path.as_str())
+            .collect::<Vec<_>>()
+            .join(" ")
+    ));
+    pr.phase("prepare");
+
+    // 2. The objects to compile.
+    let mut objects: Vec<String> = Vec::new();
+    let mut not_built = Vec::new();
+    let mut headers = Vec::new();
+    for f in &touched {
+        if let Some(stem) = f.strip_suffix(".c") {
+            let obj = format!("{stem}.o");
+            if kbuild::cmd_path(&tree, &obj).exists() {
+                objects.push(obj);
+            } else {
+                not_built.push(format!(
+                    "{f}: not built in this configuration; nothing to patch"
+                ));
+            }
+        } else {
+            headers.push(f.clone());
+        }
+    }
+    if !headers.is_empty() {
+        pr.say(&format!(
+            "finding the objects that include {}",
+            headers.join(" ")
+        ));
+        for (obj, _) in kbuild::dependents(&tree, &headers)? {
+            objects.push(obj);
+        }
+    }
+    objects.sort();
+    objects.dedup();
+    let mut cmds: Vec<CmdFile> = Vec::new();
+    for obj in &objects {
+        let cf = kbuild::read_cmd(&tree, obj)?;
+        cmds.push(cf);
+    }
+    if cmds.is_empty() {
+        bail!(
+            "{}: no object of this kernel is built from the files it changes ({})",
+            o.patch.display(),
+            touched.join(", ")
+        );
+    }
+    let vmlinux_objtool = kbuild::vmlinux_objtool_args(&tree)?;
+    pr.phase("objects");
+
+    // 3. Compile, pre and post, in parallel.
+    pr.say(&format!(
+        "compiling {} object(s) before and after the patch (-j{})",
+        cmds.len(),
+        o.jobs.max(1)
+    ));
+    let with_base = !o.base.is_empty();
+    let jobs: Vec<(usize, bool)> = (0..cmds.len())
+        .flat_map(|i| [(i, false), (i, true)])
+        .collect();
+    let next = AtomicUsize::new(0);
+    let errors: Mutex<Vec<String>> = Mutex::new(Vec::new());
+    let done = AtomicUsize::new(0);
+    std::thread::scope(|s| {
+        for _ in 0..o.jobs.max(1) {
+            s.spawn(|| loop {
+                let i = next.fetch_add(1, Ordering::SeqCst);
+                let Some(&(ci, post)) = jobs.get(i) else {
+                    break;
+                };
+                let cf = &cmds[ci];
+                let side = if post { "post" } else { "pre" };
+                let out = objs_dir.join(side).join(&cf.object);
+                let r = (|| -> Result<()> {
+                    std::fs::create_dir_all(out.parent().unwrap_or(&objs_dir))?;
+                    let src_dir = if post { &post_dir } else { &pre_dir };
+                    let overlay = post || with_base;
+                    let source = src_dir.join(&cf.source);
+                    let rc = Recompile {
+                        source: if overlay {
+                            // The source from the overlay (a copy of the tree's if the patch
+                            // does not change it), so quoted includes find patched headers.
+                            if !source.exists() {
+                                mirror(&tree, src_dir, &cf.source)?;
+                            }
+                            Some(source)
+                        } else {
+                            None
+                        },
+                        output: out.clone(),
+                        overlay: overlay.then(|| src_dir.clone()),
+                    };
+                    let cmd = kbuild::recompile_command(cf, &rc)?;
+                    let log = logs.join(format!("{}-{side}.log", cf.object.replace('/', "_")));
+                    sh(
+                        &tree,
+                        &cmd,
+                        &format!("compiling {} ({side})", cf.object),
+                        &log,
+                    )?;
+                    if !post {
+                        // The raw pre object, for the comparison with post; the one objtool
+                        // annotated, for run-pre matching.
+                        std::fs::copy(&out, out.with_extension("raw.o"))?;
+                        let args = cf.objtool.as_deref().unwrap_or(&vmlinux_objtool);
+                        sh(
+                            &tree,
+                            &format!("./tools/objtool/objtool {args} {}", out.display()),
+                            &format!("objtool on {} (pre)", cf.object),
+                            &log.with_extension("objtool.log"),
+                        )?;
+                    }
+                    Ok(())
+                })();
+                let n = done.fetch_add(1, Ordering::SeqCst) + 1;
+                match r {
+                    Ok(()) => {
+                        if !o.quiet && (cmds.len() <= 20 || n % 20 == 0 || n == jobs.len()) {
+                            eprintln!(
+                                "[splice-create {:6.1}s]   CC {side:4} {} ({n}/{})",
+                                t0.elapsed().as_secs_f64(),
+                                cf.object,
+                                jobs.len()
+                            );
+                        }
+                    }
+                    Err(e) => {
+                        if let Ok(mut v) = errors.lock() {
+                            v.push(format!("{e:#}"));
+                        }
+                    }
+                }
+            });
+        }
+    });
+    let errors = errors.into_inner().unwrap_or_default();
+    if let Some(e) = errors.first() {
+        bail!("{e}");
+    }
+    pr.phase("compile");
+
+    // 4. Compare, and assemble what changed.
+    pr.say("comparing pre and post objects");
+    let mut loaded = Vec::new();
+    for cf in &cmds {
+        let pre_o = objs_dir.join("pre").join(&cf.object);
+        let raw = Obj::read(&pre_o.with_extension("raw.o"))?;
+        let pre = Obj::read(&pre_o)?;
+        let post = Obj::read(&objs_dir.join("post").join(&cf.object))?;
+        loaded.push((cf, raw, pre, post));
+    }
+    let mut units = Vec::new();
+    let mut unchanged = Vec::new();
+    for (cf, raw, pre, post) in &loaded {
+        if cf.is_asm() {
+            if !assemble::same_object(raw, post)? {
+                bail!(
+                    "{}: assembled from {}, and the patch changes its code; splice patches C code only",
+                    cf.object,
+                    cf.source
+                );
+            }
+            unchanged.push(cf.object.clone());
+            continue;
+        }
+        let changed = assemble::changed_functions(raw, post)?;
+        assemble::refuse_data_changes(raw, post)?;
+        if changed.is_empty() {
+            unchanged.push(cf.object.clone());
+            continue;
+        }
+        pr.say(&format!("  {}: {}", cf.object, changed.join(" ")));
+        units.push(UnitInput {
+            object_name: cf.object.clone(),
+            module: cf.module.clone().unwrap_or_default(),
+            pre,
+            post,
+            targets: TargetSel::Explicit(changed),
+        });
+    }
+    if units.is_empty() {
+        bail!(
+            "{}: no functional change: the compiled code of {} is the same before and after the patch",
+            o.patch.display(),
+            unchanged.join(", ")
+        );
+    }
+    let build_id = {
+        let data = std::fs::read(tree.join("vmlinux"))?;
+        let f = object::File::parse(&*data)
+            .map_err(|e| anyhow::anyhow!("vmlinux: not an ELF file: {e}"))?;
+        match f.build_id() {
+            Ok(Some(id)) => id.to_vec(),
+            _ => bail!("{}/vmlinux: no GNU build-id", tree.display()),
+        }
+    };
+    let symvers = Symvers::read(&tree.join("Module.symvers"))?;
+    let info = PackInfo {
+        name: name.clone(),
+        description,
+        release: release.clone(),
+        build_id,
+    };
+    let out = assemble_units(&info, &units, &symvers)?;
+    let mdir = wd.join("module");
+    let _ = std::fs::remove_dir_all(&mdir);
+    out.write_to(&mdir)?;
+    pr.phase("compare");
+
+    // 5. The module, by Kbuild.
+    pr.say(&format!("building {modname}.ko with Kbuild"));
+    run(
+        Command::new("make")
+            .arg("-C")
+            .arg(&tree)
+            .arg(format!("M={}", mdir.display()))
+            .arg(format!("-j{}", o.jobs.max(1)))
+            .arg("modules"),
+        "building the pack module",
+        &logs.join("module.log"),
+    )?;
+    let ko = mdir.join(format!("{modname}.ko"));
+    let signed = config_value(&config, "CONFIG_MODULE_SIG") == Some("y".into());
+    if signed {
+        let hash = config_value(&config, "CONFIG_MODULE_SIG_HASH").unwrap_or("sha512".into());
+        let key = config_value(&config, "CONFIG_MODULE_SIG_KEY")
+            .unwrap_or("certs/signing_key.pem".into());
+        run(
+            Command::new(tree.join("scripts/sign-file"))
+                .current_dir(&tree)
+                .arg(&hash)
+                .arg(&key)
+                .arg("certs/signing_key.x509")
+                .arg(&ko),
+            "signing the pack module",
+            &logs.join("sign.log"),
+        )?;
+    }
+    let dest = o
+        .output
+        .clone()
+        .unwrap_or_else(|| PathBuf::from(format!("{modname}.ko")));
+    std::fs::copy(&ko, &dest).with_context(|| format!("{}: cannot write", dest.display()))?;
+    pr.phase("module");
+
+    let report = GenReport {
+        patch: o.patch.display().to_string(),
+        tree: tree.display().to_string(),
+        kernel_release: release,
+        module_file: dest.display().to_string(),
+        signed,
+        compiled: cmds.iter().map(|c| c.object.clone()).collect(),
+        unchanged,
+        not_built,
+        pack: out.report.clone(),
+        phases: pr.phases.clone(),
+    };
+    let rpath = o
+        .report
+        .clone()
+        .unwrap_or_else(|| dest.with_extension("json"));
+    std::fs::write(&rpath, serde_json::to_string_pretty(&report)? + "\n")
+        .with_context(|| format!("{}: cannot write", rpath.display()))?;
+    for t in &out.report.targets {
+        pr.say(&format!("target {}", t.function));
+    }
+    pr.say(&format!(
+        "{}: pack {name}, {} target(s) in {} object(s); report {}",
+        dest.display(),
+        out.report.targets.len(),
+        out.report.objects.len(),
+        rpath.display()
+    ));
+    for p in &report.phases {
+        pr.say(&format!("  {:8} {:6.2} s", p.name, p.seconds));
+    }
+    Ok(report)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_from_patch_files() {
+        assert_eq!(
+            default_name(Path::new("/x/0001-proc-fix.patch")),
+            "0001-proc-fix"
+        );
+        assert_eq!(default_name(Path::new("fix v2.diff")), "fix-v2");
+        assert_eq!(default_name(Path::new(".diff")), "fix");
+    }
+
+    #[test]
+    fn refusals_name_the_file() {
+        let p = diff::parse("--- a/arch/x86/lib/x.S\n+++ b/arch/x86/lib/x.S\n").unwrap();
+        let e = refuse_files(&p, Path::new("f.diff")).unwrap_err();
+        assert!(format!("{e}").contains("arch/x86/lib/x.S: assembly file"));
+        let p = diff::parse("--- /dev/null\n+++ b/fs/new.c\n").unwrap();
+        let e = refuse_files(&p, Path::new("f.diff")).unwrap_err();
+        assert!(format!("{e}").contains("adds a new object file"));
+        let p = diff::parse("--- a/fs/Makefile\n+++ b/fs/Makefile\n").unwrap();
+        assert!(refuse_files(&p, Path::new("f.diff")).is_err());
+        let p = diff::parse("--- /dev/null\n+++ b/fs/new.h\n").unwrap();
+        assert!(refuse_files(&p, Path::new("f.diff")).is_ok());
+    }
+}

@@ -1,0 +1,350 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! What Kbuild recorded about a built tree: the command that compiled each object and the
+//! files it depended on (`.<object>.cmd`), and the command objtool ran.
+//!
+//! The generator compiles objects again with Kbuild's own recorded command, so the flags are
+//! exactly the running kernel's; it only redirects the output, adds
+//! `-ffunction-sections -fdata-sections`, and for the patched side puts the patched files
+//! first on the include paths.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context, Result};
+
+/// Kbuild's record of one object.
+#[derive(Clone, Debug)]
+pub struct CmdFile {
+    /// The object, relative to the tree (`fs/proc/version.o`).
+    pub object: String,
+    /// The source it was compiled from (`fs/proc/version.c`).
+    pub source: String,
+    /// The compile command (without the objtool part).
+    pub command: String,
+    /// objtool's arguments when Kbuild ran it on this object (module objects), without the
+    /// object's name.
+    pub objtool: Option<String>,
+    /// The module the object is linked into, `None` for vmlinux.
+    pub module: Option<String>,
+    /// Files it was built from, relative to the tree.
+    pub deps: Vec<String>,
+}
+
+impl CmdFile {
+    /// Whether the object was assembled from a `.S` file.
+    pub fn is_asm(&self) -> bool {
+        self.source.ends_with(".S")
+    }
+}
+
+/// The `.cmd` file of `object`.
+pub fn cmd_path(tree: &Path, object: &str) -> PathBuf {
+    let p = Path::new(object);
+    let name = p.file_name().and_then(|n| n.to_str()).unwrap_or(object);
+    tree.join(p.parent().unwrap_or(Path::new("")))
+        .join(format!(".{name}.cmd"))
+}
+
+/// Parses the text of a `.cmd` file.
+pub fn parse_cmd(object: &str, text: &str) -> Result<CmdFile> {
+    let mut command = None;
+    let mut source = None;
+    let mut deps = Vec::new();
+    let mut in_deps = false;
+    for line in text.lines() {
+        if let Some(rest) = line.strip_prefix("savedcmd_") {
+            command = rest.split_once(" := ").map(|(_, c)| c.to_owned());
+            in_deps = false;
+        } else if let Some(rest) = line.strip_prefix("source_") {
+            source = rest.split_once(" := ").map(|(_, s)| s.trim().to_owned());
+            in_deps = false;
+        } else if line.starts_with("deps_") {
+            in_deps = true;
+        } else if in_deps {
+            let d = line.trim().trim_end_matches('\\').trim();
+            if d.is_empty() {
+                if !line.ends_with('\\') {
+                    in_deps = false;
+                }
+                continue;
+            }
+            if !d.starts_with("$(") {
+                deps.push(d.trim_start_matches("./").to_owned());
+            }
+            if !line.ends_with('\\') {
+                in_deps = false;
+            }
+        }
+    }
+    let Some(full) = command else {
+        bail!("{object}: no savedcmd in its .cmd file");
+    };
+    let (command, objtool) = match full.split_once(" ; ./tools/objtool/objtool ") {
+        Some((c, o)) => {
+            let o = o.trim();
+            let o = o.strip_suffix(object).unwrap_or(o).trim().to_owned();
+            (c.trim().to_owned(), Some(o))
+        }
+        None => (full.trim().to_owned(), None),
+    };
+    let source = match source {
+        Some(s) => s.trim_start_matches("./").to_owned(),
+        None => bail!("{object}: no source_ line in its .cmd file"),
+    };
+    let module = if command.contains(" -DMODULE ") {
+        command
+            .split_once("-DKBUILD_MODNAME='\"")
+            .and_then(|(_, r)| r.split_once('"'))
+            .map(|(m, _)| m.to_owned())
+    } else {
+        None
+    };
+    Ok(CmdFile {
+        object: object.to_owned(),
+        source,
+        command,
+        objtool,
+        module,
+        deps,
+    })
+}
+
+/// Kbuild's record of `object` in `tree`.
+pub fn read_cmd(tree: &Path, object: &str) -> Result<CmdFile> {
+    let p = cmd_path(tree, object);
+    let text =
+        std::fs::read_to_string(&p).with_context(|| format!("{}: cannot read", p.display()))?;
+    parse_cmd(object, &text)
+}
+
+/// Directories whose objects are never part of the running kernel's text.
+const NOT_KERNEL: &[&str] = &[
+    "scripts/",
+    "tools/",
+    "usr/",
+    "arch/x86/boot/",
+    "arch/x86/realmode/",
+    "arch/x86/entry/vdso/",
+    "arch/x86/tools/",
+    "Documentation/",
+];
+
+/// Whether `object` can be code of the running kernel (vmlinux or a module).
+pub fn is_kernel_object(object: &str) -> bool {
+    object.ends_with(".o")
+        && !NOT_KERNEL.iter().any(|d| object.starts_with(d))
+        && !object.ends_with(".mod.o")
+        && !object.contains("/.tmp_")
+        && !object.starts_with(".")
+}
+
+/// Every kernel object of `tree` that was compiled from a source file and depends on one
+/// of `files`: object -> the files among `files` it depends on.
+pub fn dependents(tree: &Path, files: &[String]) -> Result<BTreeMap<String, Vec<String>>> {
+    let mut out = BTreeMap::new();
+    let mut stack = vec![tree.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        let rd = match std::fs::read_dir(&dir) {
+            Ok(rd) => rd,
+            Err(_) => continue,
+        };
+        for e in rd.flatten() {
+            let name = e.file_name();
+            let name = name.to_string_lossy();
+            let path = e.path();
+            let Ok(ft) = e.file_type() else { continue };
+            if ft.is_dir() {
+                if name != ".git" && name != ".splice" {
+                    stack.push(path);
+                }
+                continue;
+            }
+            let Some(obj) = name
+                .strip_prefix('.')
+                .and_then(|n| n.strip_suffix(".o.cmd"))
+            else {
+                continue;
+            };
+            let rel_dir = dir.strip_prefix(tree).unwrap_or(Path::new(""));
+            let object = rel_dir
+                .join(format!("{obj}.o"))
+                .to_string_lossy()
+                .into_owned();
+            if !is_kernel_object(&object) {
+                continue;
+            }
+            let Ok(text) = std::fs::read_to_string(&path) else {
+                continue;
+            };
+            // Cheap test before parsing.
+            if !files.iter().any(|f| text.contains(f.as_str())) {
+                continue;
+            }
+            let Ok(cf) = parse_cmd(&object, &text) else {
+                continue;
+            };
+            let hit: Vec<String> = files
+                .iter()
+                .filter(|f| cf.deps.iter().any(|d| d == *f) || cf.source == **f)
+                .cloned()
+                .collect();
+            if !hit.is_empty() {
+                out.insert(object, hit);
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// The arguments objtool ran with on vmlinux.o, for objects of vmlinux, without `--link`
+/// and `--ibt` (which need the linked kernel) and without the object's name.
+pub fn vmlinux_objtool_args(tree: &Path) -> Result<String> {
+    let p = tree.join(".vmlinux.o.cmd");
+    let text =
+        std::fs::read_to_string(&p).with_context(|| format!("{}: cannot read", p.display()))?;
+    let at = text
+        .find("objtool/objtool ")
+        .with_context(|| format!("{}: objtool is not run on vmlinux.o", p.display()))?;
+    let rest = &text[at + "objtool/objtool ".len()..];
+    let args = rest.split([';', '\n']).next().unwrap_or("");
+    let args: Vec<&str> = args
+        .split_whitespace()
+        .filter(|a| *a != "--ibt" && *a != "--link" && *a != "vmlinux.o")
+        .collect();
+    Ok(args.join(" "))
+}
+
+/// How to compile an object again.
+#[derive(Clone, Debug, Default)]
+pub struct Recompile {
+    /// The source to compile instead of the recorded one (absolute), if any.
+    pub source: Option<PathBuf>,
+    /// Where the object goes (absolute).
+    pub output: PathBuf,
+    /// Directories searched before the tree's include directories: for each `-I<dir>` of
+    /// the command, `<overlay>/<dir>` if it exists.
+    pub overlay: Option<PathBuf>,
+}
+
+/// The command that compiles `cf` as `r` says, with `-ffunction-sections -fdata-sections`.
+pub fn recompile_command(cf: &CmdFile, r: &Recompile) -> Result<String> {
+    let mut cmd = cf.command.clone();
+    let obj_path = Path::new(&cf.object);
+    let dir = obj_path.parent().unwrap_or(Path::new("")).to_string_lossy();
+    let name = obj_path.file_name().unwrap_or_default().to_string_lossy();
+    let depfile = if dir.is_empty() {
+        format!(".{name}.d")
+    } else {
+        format!("{dir}/.{name}.d")
+    };
+    let out = r.output.to_string_lossy();
+    cmd = cmd.replace(&format!("-Wp,-MMD,{depfile}"), &format!("-Wp,-MMD,{out}.d"));
+    let o = format!(" -o {} ", cf.object);
+    if !cmd.contains(&o) {
+        bail!(
+            "{}: the recorded command has no '-o {}'",
+            cf.object,
+            cf.object
+        );
+    }
+    cmd = cmd.replacen(&o, &format!(" -o {out} "), 1);
+    let src_suffix = format!(" {}", cf.source);
+    let Some(base) = cmd.strip_suffix(&src_suffix) else {
+        bail!(
+            "{}: the recorded command does not end with its source {}",
+            cf.object,
+            cf.source
+        );
+    };
+    let mut base = base.to_owned();
+    let mut front = Vec::new();
+    if let Some(ov) = &r.overlay {
+        // __FILE__ as in the tree's build: relative to the tree for the source, as found on
+        // the include path for headers (GCC uses the last matching map, so general first).
+        front.push(format!("-fmacro-prefix-map={}/=", ov.display()));
+        // Patched headers first: an overlay directory for every include directory.
+        for word in base.split_whitespace() {
+            let inc = word.strip_prefix("-I").filter(|d| !d.is_empty());
+            if let Some(d) = inc {
+                let d = d.trim_start_matches("./");
+                let od = ov.join(d);
+                if od.is_dir() {
+                    front.push(format!("-I{}", od.display()));
+                    front.push(format!(
+                        "-fmacro-prefix-map={}/=./{}/",
+                        od.display(),
+                        d.trim_end_matches('/')
+                    ));
+                }
+            }
+        }
+        // Quoted includes next to the source: the tree's directory after the overlay's.
+        let src_dir = Path::new(&cf.source).parent().unwrap_or(Path::new(""));
+        front.push(format!("-iquote{}", src_dir.display()));
+    }
+    if !front.is_empty() {
+        let (cc, rest) = base.split_once(' ').unwrap_or((base.as_str(), ""));
+        base = format!("{cc} {} {rest}", front.join(" "));
+    }
+    let src = match &r.source {
+        Some(s) => s.to_string_lossy().into_owned(),
+        None => cf.source.clone(),
+    };
+    Ok(format!("{base} -ffunction-sections -fdata-sections {src}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const CMD: &str = "savedcmd_fs/proc/version.o := gcc -Wp,-MMD,fs/proc/.version.o.d -nostdinc -I./arch/x86/include -I./include -O2 -DKBUILD_MODNAME='\"version\"' -c -o fs/proc/version.o fs/proc/version.c\n\nsource_fs/proc/version.o := fs/proc/version.c\n\ndeps_fs/proc/version.o := \\\n  include/linux/compiler-version.h \\\n    $(wildcard include/config/CC_VERSION_TEXT) \\\n  include/linux/kconfig.h \\\n\nfs/proc/version.o: $(deps_fs/proc/version.o)\n\n$(deps_fs/proc/version.o):\n";
+
+    const MOD: &str = "savedcmd_samples/m/m.o := gcc -Wp,-MMD,samples/m/.m.o.d -I./include -DMODULE -DKBUILD_MODNAME='\"m\"' -c -o samples/m/m.o samples/m/m.c   ; ./tools/objtool/objtool --orc --retpoline --link --module samples/m/m.o\n\nsource_samples/m/m.o := samples/m/m.c\n\ndeps_samples/m/m.o := \\\n  include/linux/module.h \\\n\n";
+
+    #[test]
+    fn cmd_files_are_read() {
+        let c = parse_cmd("fs/proc/version.o", CMD).unwrap();
+        assert_eq!(c.source, "fs/proc/version.c");
+        assert_eq!(c.module, None);
+        assert_eq!(c.objtool, None);
+        assert_eq!(
+            c.deps,
+            vec![
+                "include/linux/compiler-version.h",
+                "include/linux/kconfig.h"
+            ]
+        );
+        let m = parse_cmd("samples/m/m.o", MOD).unwrap();
+        assert_eq!(m.module.as_deref(), Some("m"));
+        assert_eq!(
+            m.objtool.as_deref(),
+            Some("--orc --retpoline --link --module")
+        );
+        assert!(m.command.ends_with("samples/m/m.c"));
+    }
+
+    #[test]
+    fn recompile_redirects_and_adds_flags() {
+        let c = parse_cmd("fs/proc/version.o", CMD).unwrap();
+        let cmd = recompile_command(
+            &c,
+            &Recompile {
+                output: "/w/pre/version.o".into(),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        assert!(cmd.contains(" -o /w/pre/version.o "));
+        assert!(cmd.contains("-Wp,-MMD,/w/pre/version.o.d "));
+        assert!(cmd.ends_with(" -ffunction-sections -fdata-sections fs/proc/version.c"));
+    }
+
+    #[test]
+    fn kernel_objects() {
+        assert!(is_kernel_object("fs/proc/version.o"));
+        assert!(!is_kernel_object("scripts/mod/modpost.o"));
+        assert!(!is_kernel_object("arch/x86/boot/main.o"));
+        assert!(!is_kernel_object("samples/m/m.mod.o"));
+    }
+}

@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+# Runs the generator's catalogue (see cases) against the built tree: packs go
+# to $SPLICE_BUILD/guest/catalogue/ for the guest test 90-catalogue.sh,
+# refusals are checked here. Prints "catalogue: N passed, N failed".
+here=$(cd "$(dirname "$0")" && pwd)
+. "$here/../../../../../scripts/splice/lib.sh"
+tool=$SPLICE_BUILD/tools-target/release/splice-create
+out=$SPLICE_BUILD/catalogue
+dest=$SPLICE_BUILD/guest/catalogue
+rm -rf "$out" "$dest"
+mkdir -p "$out" "$dest"
+pass=0
+fail=0
+while IFS=$'\t' read -r name outcome message; do
+	case $name in ''|'#'*) continue ;; esac
+	log=$out/$name.log
+	if "$tool" --tree "$KERNEL_TREE" --patch "$here/$name.diff" --name "cat-$name" \
+		-o "$out/splice_cat_$(echo "$name" | tr - _).ko" --report "$out/$name.json" \
+		>"$log" 2>&1; then made=yes; else made=no; fi
+	case $outcome in
+	pack)
+		if [ $made = yes ]; then
+			cp "$out"/splice_cat_*"$(echo "$name" | tr - _)".ko "$dest/"
+			echo "ok - $name: pack made ($(grep -o 'target [^ ]*' "$log" | sed 's/target //' | tr '\n' ' '))"
+			pass=$((pass + 1))
+		else
+			tail -n 5 "$log" | sed 's/^/    /'
+			echo "not ok - $name: no pack (log: $log)"
+			fail=$((fail + 1))
+		fi
+		;;
+	refuse)
+		if [ $made = no ] && grep -Eq "$message" "$log"; then
+			echo "ok - $name: refused: $(grep -E "$message" "$log" | head -n 1 | cut -c1-160)"
+			pass=$((pass + 1))
+		else
+			tail -n 5 "$log" | sed 's/^/    /'
+			echo "not ok - $name: expected a refusal matching '$message' (log: $log)"
+			fail=$((fail + 1))
+		fi
+		;;
+	*)
+		echo "not ok - $name: unknown outcome '$outcome'"
+		fail=$((fail + 1))
+		;;
+	esac
+done <"$here/cases"
+echo "catalogue: $pass passed, $fail failed"
+[ $fail -eq 0 ]

@@ -1,0 +1,64 @@
+#!/bin/sh
+# The generator's catalogue, end to end: each pack splice-create made from
+# catalogue/*.diff is loaded, applied, observed, reversed and observed again.
+. "$(dirname "$0")/../lib.sh"
+packs=/splice/catalogue
+[ -d $packs ] || { echo "SKIP: no catalogue packs"; exit 4; }
+n=0
+
+# A change inside an inline helper: both of its callers are replaced.
+use_pack cat-inline-helper
+load
+is $target/scaled "44 66"
+act apply
+is $target/scaled "46 69"
+act reverse
+is $target/scaled "44 66"
+unload
+n=$((n + 1))
+
+# A static local keeps the running kernel's instance: counting goes on.
+use_pack cat-static-local
+load
+c1=$(cat $target/calls)
+act apply
+is $target/calls "calls: $((c1 + 1))"
+is $target/calls "calls: $((c1 + 2))"
+act reverse
+is $target/calls "$((c1 + 3))"
+unload
+n=$((n + 1))
+
+# A new function, carried in the pack.
+use_pack cat-new-function
+load
+act apply
+is $target/value 100
+act reverse
+is $target/value 42
+unload
+n=$((n + 1))
+
+# New static data, carried in the pack: it starts at 0 and counts.
+use_pack cat-new-data
+load
+is $target/config "1 10"
+act apply
+is $target/config "1 10 (1)"
+is $target/config "1 10 (2)"
+act reverse
+is $target/config "1 10"
+unload
+n=$((n + 1))
+
+# A syscall: uname(2) reports another machine while applied.
+use_pack cat-syscall-uname
+load
+m=$(uname -m)
+act apply
+[ "$(uname -m)" = spliced ] || fail "uname -m is $(uname -m) while applied"
+act reverse
+[ "$(uname -m)" = "$m" ] || fail "uname -m is $(uname -m) after reverse"
+unload
+n=$((n + 1))
+echo "ok: $n catalogue packs applied and reversed"
