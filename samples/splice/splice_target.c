@@ -19,7 +19,8 @@
  *  scaled	splice_target_scale_a() and _b() of the input, which share the
  *		inline helper splice_target_scale()
  *  calls	how many times it was read, counted in a static local
- *  config	the fields of splice_target_config, a data object
+ *  config	the fields of splice_target_config, a data object; writing sets
+ *		its level
  */
 #include <linux/kobject.h>
 #include <linux/kthread.h>
@@ -160,6 +161,18 @@ static ssize_t config_show(struct kobject *kobj, struct kobj_attribute *attr,
 			  READ_ONCE(splice_target_config.limit));
 }
 
+static ssize_t config_store(struct kobject *kobj, struct kobj_attribute *attr,
+			    const char *buf, size_t count)
+{
+	int level;
+	int ret = kstrtoint(buf, 0, &level);
+
+	if (ret)
+		return ret;
+	WRITE_ONCE(splice_target_config.level, level);
+	return count;
+}
+
 static ssize_t bench_show(struct kobject *kobj, struct kobj_attribute *attr,
 			  char *buf)
 {
@@ -259,7 +272,7 @@ static struct kobj_attribute value_attr = __ATTR_RO(value);
 static struct kobj_attribute bench_attr = __ATTR_RO(bench);
 static struct kobj_attribute scaled_attr = __ATTR_RO(scaled);
 static struct kobj_attribute calls_attr = __ATTR_RO(calls);
-static struct kobj_attribute config_attr = __ATTR_RO(config);
+static struct kobj_attribute config_attr = __ATTR(config, 0644, config_show, config_store);
 static struct kobj_attribute hold_attr = __ATTR(hold, 0600, hold_show, hold_store);
 static struct kobj_attribute events_attr = __ATTR(events, 0600, events_show, events_store);
 static struct kobj_attribute fail_hook_attr =

@@ -292,12 +292,14 @@ fn pre_functions(pre: &Obj) -> Result<(Vec<&Sym>, Vec<format::Function>)> {
 /// Whether two relocation targets are the same, comparing the referenced bytes for
 /// mergeable sections (strings, constants) and the contents of read-only data objects.
 fn same_target(pre: &Obj, a: &Canon, post: &Obj, b: &Canon, t: u32) -> Result<bool> {
-    if a.name != b.name || a.local != b.local {
-        return Ok(false);
-    }
+    // Literals by content: the compiler puts a string shared by several functions in the
+    // section of one of them, which may be another one after the patch.
     let merged = |o: &Obj, c: &Canon| c.section.is_some_and(|s| o.sections[s].is_mergeable());
     if merged(pre, a) && merged(post, b) {
         return Ok(pre.merged_value(a, t) == post.merged_value(b, t));
+    }
+    if a.name != b.name || a.local != b.local {
+        return Ok(false);
     }
     if a.addend != b.addend {
         return Ok(false);
@@ -1154,6 +1156,31 @@ fn assemble_unit(
             }
         }
     }
+
+    // A weak function that is not a target may have been overridden by another object's
+    // definition in the linked kernel (kernel/sys.c's `arch_prctl_spec_ctrl_get` by the x86
+    // one): its code is not the running code of its name, so it is left out of run-pre
+    // matching.
+    let keep: Vec<bool> = pre_syms
+        .iter()
+        .map(|f| !f.weak || targets.contains(&cold_parent(&f.name).to_owned()))
+        .collect();
+    let pre_syms: Vec<&Sym> = pre_syms
+        .into_iter()
+        .zip(&keep)
+        .filter_map(|(f, &k)| k.then_some(f))
+        .collect();
+    let pre_funcs: Vec<format::Function> = pre_funcs
+        .into_iter()
+        .zip(&keep)
+        .filter_map(|(f, &k)| k.then_some(f))
+        .collect();
+    let pre_index: HashMap<&str, usize> = pre_syms
+        .iter()
+        .enumerate()
+        .map(|(i, f)| (f.name.as_str(), i))
+        .rev()
+        .collect();
 
     // Carry.
     let mut c = Carrier {

@@ -98,6 +98,8 @@ pub struct Sym {
     pub st_type: u8,
     /// Binding is not `STB_LOCAL`.
     pub global: bool,
+    /// Binding is `STB_WEAK`: another object may override it in the linked kernel.
+    pub weak: bool,
     /// Defining section; `None` for undefined (and absolute/common) symbols.
     pub section: Option<usize>,
     pub undefined: bool,
@@ -287,6 +289,7 @@ impl Obj {
             name: String::new(),
             st_type: elf::STT_NOTYPE,
             global: false,
+            weak: false,
             section: None,
             undefined: true,
             value: 0,
@@ -322,6 +325,7 @@ impl Obj {
                 name: sname,
                 st_type,
                 global: !s.is_local(),
+                weak: s.is_weak(),
                 section,
                 undefined,
                 value: s.address(),
@@ -386,14 +390,30 @@ impl Obj {
     /// The functions of the object that a pack lists: every `STT_FUNC` with a size in an
     /// executable section that is not init or exit code. objtool's `__pfx_` symbols (the
     /// padding before a function, `--prefix`) are not functions of their own.
+    ///
+    /// Aliases (several symbols for one function, as `SYSCALL_DEFINE` makes: a local
+    /// `__do_sys_x` and a global `__x64_sys_x`) are one function, named by the global symbol.
     pub fn functions(&self) -> Vec<&Sym> {
-        self.symbols
+        let all: Vec<&Sym> = self
+            .symbols
             .iter()
             .filter(|s| s.is_func() && s.size > 0 && !s.name.starts_with("__pfx_"))
             .filter(|s| {
                 s.section
                     .and_then(|i| self.sections.get(i))
                     .is_some_and(|sec| sec.is_exec() && !sec.is_init_or_exit())
+            })
+            .collect();
+        all.iter()
+            .copied()
+            .filter(|s| {
+                !all.iter().any(|o| {
+                    o.index != s.index
+                        && o.section == s.section
+                        && o.value == s.value
+                        && (o.global, std::cmp::Reverse(o.index))
+                            > (s.global, std::cmp::Reverse(s.index))
+                })
             })
             .collect()
     }

@@ -502,9 +502,14 @@ pub fn generate(o: &Options) -> Result<GenReport> {
     let mut loaded = Vec::new();
     for cf in &cmds {
         let pre_o = objs_dir.join("pre").join(&cf.object);
-        let raw = Obj::read(&pre_o.with_extension("raw.o"))?;
-        let pre = Obj::read(&pre_o)?;
-        let post = Obj::read(&objs_dir.join("post").join(&cf.object))?;
+        // Named in messages by the object's path in the tree.
+        let read = |p: &Path, side: &str| -> Result<Obj> {
+            let data = std::fs::read(p).with_context(|| format!("{}: cannot read", p.display()))?;
+            Obj::parse(&format!("{} ({side})", cf.object), &data)
+        };
+        let raw = read(&pre_o.with_extension("raw.o"), "pre")?;
+        let pre = read(&pre_o, "pre")?;
+        let post = read(&objs_dir.join("post").join(&cf.object), "post")?;
         loaded.push((cf, raw, pre, post));
     }
     let mut units = Vec::new();

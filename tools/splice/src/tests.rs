@@ -750,3 +750,47 @@ fn pack_module_may_not_take_the_target_module_name() {
     let err = assemble(&o, &pre, &post, &symvers).unwrap_err();
     assert!(format!("{err:#}").contains("choose another name"));
 }
+
+#[test]
+fn shared_literal_moving_section_is_no_change() {
+    if !have_gcc() {
+        return;
+    }
+    // "%d\n" is used by both; the patch changes show_a's other literal, and the shared
+    // one may land in another function's string section: show_b is still unchanged.
+    let base = "extern int seq_printf(void *m, const char *fmt, ...);\n\
+        int show_a(void *m) { seq_printf(m, \"x\\n\"); return seq_printf(m, \"%d\\n\", 1); }\n\
+        int show_b(void *m) { return seq_printf(m, \"%d\\n\", 2); }\n";
+    let post = base.replace("\"x\\n\"", "\"y\\n\"");
+    let out = build("sharedstr", base, &post, TargetSel::Auto, &[]).unwrap();
+    let names: Vec<&str> = out
+        .report
+        .targets
+        .iter()
+        .map(|t| t.function.as_str())
+        .collect();
+    assert_eq!(names, ["show_a"]);
+}
+
+#[test]
+fn weak_functions_are_matched_only_when_targets() {
+    if !have_gcc() {
+        return;
+    }
+    let pre = format!("{BASE}\nint __attribute__((weak)) arch_hook(int x) {{ return x - 1; }}\n");
+    let post = pre.replace("counter++;", "counter += 3;");
+    let out = build("weak", &pre, &post, TargetSel::Auto, &[]).unwrap();
+    let p = parsed(&out);
+    let names: Vec<&str> = p.objects[0]
+        .functions
+        .iter()
+        .map(|f| f.name.as_str())
+        .collect();
+    assert!(!names.contains(&"arch_hook"), "{names:?}");
+    assert!(names.contains(&"show_a"));
+    // Changed, it is a target and is matched like any other.
+    let post = pre.replace("x - 1", "x - 2");
+    let out = build("weak2", &pre, &post, TargetSel::Auto, &[]).unwrap();
+    let p = parsed(&out);
+    assert!(p.objects[0].functions.iter().any(|f| f.name == "arch_hook"));
+}
