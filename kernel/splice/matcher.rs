@@ -55,6 +55,9 @@ pub(crate) const JMP_LEN: usize = 5;
 const NOP5: [u8; 5] = [0x0f, 0x1f, 0x44, 0x00, 0x00];
 const NOP2: [u8; 2] = [0x66, 0x90];
 const ENDBR64: [u8; 4] = [0xf3, 0x0f, 0x1e, 0xfa];
+/// What `arch_static_call_transform()` writes at a call of the `WARN_trap` static call:
+/// `ud1 (%edx),%rdi`, the trap `WARN()` raises.
+const WARN_INSN: [u8; 5] = [0x67, 0x48, 0x0f, 0xb9, 0x3a];
 /// What `apply_seal_endbr()` writes over an `endbr64` that nothing calls indirectly.
 const ENDBR_POISON: [u8; 4] = [0x0f, 0x1f, 0x40, 0xd6];
 
@@ -70,7 +73,8 @@ fn site_accepts(kind: SiteKind, live: &[u8]) -> bool {
             _ => false,
         },
         SiteKind::StaticCall => {
-            live.len() == 5 && (live == NOP5 || matches!(first, Some(0xe8 | 0xe9 | 0xc3)))
+            live.len() == 5
+                && (live == NOP5 || live == WARN_INSN || matches!(first, Some(0xe8 | 0xe9 | 0xc3)))
         }
         SiteKind::ReturnThunk => {
             live.len() == 5
@@ -79,6 +83,14 @@ fn site_accepts(kind: SiteKind, live: &[u8]) -> bool {
         }
         SiteKind::Endbr => live == ENDBR64 || live == ENDBR_POISON,
         SiteKind::LockPrefix => live == [0xf0] || live == [0x3e],
+        // The immediate is set at boot; the opcode stays: movabs (REX.W B8+r imm64) or
+        // shr ([REX] C1 /5 imm8).
+        SiteKind::RuntimeConst => match live.len() {
+            10 => live[0] & 0xf8 == 0x48 && (0xb8..=0xbf).contains(&live[1]),
+            3 => live[0] == 0xc1,
+            4 => live[0] & 0xf0 == 0x40 && live[1] == 0xc1,
+            _ => false,
+        },
     }
 }
 
@@ -478,6 +490,26 @@ mod tests {
             run(&pre, &relocs, &live).0.map_err(|m| m.reason),
             Err("different branch")
         );
+    }
+
+    #[test]
+    fn runtime_constants_match_whatever_boot_set() {
+        // movabs $0x0123456789abcdef,%rdi (the placeholder); ret
+        let pre = [
+            0x48, 0xbf, 0xef, 0xcd, 0xab, 0x89, 0x67, 0x45, 0x23, 0x01, 0xc3,
+        ];
+        let mut live = pre;
+        live[2..10].copy_from_slice(&0xff11_0000_0012_3400u64.to_le_bytes());
+        let relocs = [site(0, SiteKind::RuntimeConst, 10)];
+        let (r, _) = run(&pre, &relocs, &live);
+        assert!(r.is_ok());
+        // Without the site the immediate must be equal.
+        let (r, _) = run(&pre, &[], &live);
+        assert!(r.is_err());
+        // The opcode must stay a movabs.
+        live[1] = 0x90;
+        let (r, _) = run(&pre, &relocs, &live);
+        assert!(r.is_err());
     }
 
     #[test]

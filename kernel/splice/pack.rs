@@ -201,10 +201,11 @@ pub(crate) enum SiteKind {
     ReturnThunk,
     Endbr,
     LockPrefix,
+    RuntimeConst,
 }
 
 impl SiteKind {
-    const ALL: [SiteKind; 8] = [
+    const ALL: [SiteKind; 9] = [
         Self::Ftrace,
         Self::Alternative,
         Self::JumpLabel,
@@ -213,6 +214,7 @@ impl SiteKind {
         Self::ReturnThunk,
         Self::Endbr,
         Self::LockPrefix,
+        Self::RuntimeConst,
     ];
 
     /// Whether the kernel may rewrite such a site after its code was loaded (ftrace when
@@ -772,14 +774,14 @@ mod tests {
 
     #[test]
     fn reloc_types_round_trip() {
-        for t in [1, 2, 4, 10, 11, 0x101, 0x104, 0x108] {
+        for t in [1, 2, 4, 10, 11, 0x101, 0x104, 0x108, 0x109] {
             assert_eq!(RelocType::from_elf(t).map(RelocType::to_elf), Ok(t));
         }
         assert_eq!(
             RelocType::from_elf(0x107),
             Ok(RelocType::Site(SiteKind::Endbr))
         );
-        for t in [0, 3, 9, 24, 42, 0x100, 0x109] {
+        for t in [0, 3, 9, 24, 42, 0x100, 0x10a] {
             assert_eq!(RelocType::from_elf(t), Err(PackError::BadReloc));
         }
         assert!(RelocType::Pc32.is_pc_relative() && RelocType::Plt32.is_pc_relative());

@@ -17,6 +17,7 @@ use crate::stackcheck::{self, Range, Scratch};
 use crate::stage::{AbortCause, Action};
 use kernel::module_ref::ModuleRef;
 use kernel::prelude::*;
+use kernel::text_patching::TextAlias;
 use kernel::{bindings, kallsyms, text_patching};
 
 type Instant = kernel::time::Instant<kernel::time::Monotonic>;
@@ -282,6 +283,7 @@ struct SwitchTimes {
 fn switch(
     e: &registry::Entry,
     targets: &[TargetState],
+    aliases: &[TextAlias],
     reverse: bool,
     ranges: &[Range],
     scratch: &mut Scratch,
@@ -303,12 +305,13 @@ fn switch(
         if hooks.run(Kind::Check, reverse).is_err() {
             return Err(AbortCause::HookFailed);
         }
-        for t in targets {
+        for (t, alias) in targets.iter().zip(aliases) {
             let bytes = if reverse { &t.saved } else { &t.jump };
-            // SAFETY: `site` is inside a live function (checked by matching) and stays mapped:
-            // vmlinux text, or a module pinned while patched. No task is in the bytes that
-            // change: the stack check above found none in the function.
-            unsafe { stopped.write(t.site, bytes) };
+            // SAFETY: No task is in the bytes that change: the stack check above found none
+            // in the function. The alias and the jump are both `JMP_LEN` bytes.
+            if unsafe { stopped.write(alias, bytes) }.is_err() {
+                return Err(AbortCause::BadPack);
+            }
         }
         let _ = hooks.run(Kind::Do, reverse);
         times.pause = since(t0);
@@ -451,6 +454,22 @@ fn run(
             return Err(AbortCause::OutOfMemory);
         }
     };
+    // Writable aliases of the jump sites, mapped now: mapping may sleep. The sites stay
+    // mapped: vmlinux text, or modules pinned (while applied, or by `pins` for apply).
+    let mut aliases = KVec::new();
+    for t in targets.iter() {
+        let alias = match TextAlias::new(t.site, JMP_LEN) {
+            Ok(a) => a,
+            Err(_) => {
+                let _ = hooks.run(Kind::Fail, reverse);
+                return Err(AbortCause::OutOfMemory);
+            }
+        };
+        if aliases.push(alias, GFP_KERNEL).is_err() {
+            let _ = hooks.run(Kind::Fail, reverse);
+            return Err(AbortCause::OutOfMemory);
+        }
+    }
     let (tries, delay) = (guard.tries.max(1), guard.retry_delay_ms);
     let mut attempt = 0;
     let outcome = loop {
@@ -458,7 +477,7 @@ fn run(
         let Some(e) = guard.get(id) else {
             break Err(AbortCause::BadPack);
         };
-        let r = switch(e, &targets, reverse, &ranges, &mut scratch);
+        let r = switch(e, &targets, &aliases, reverse, &ranges, &mut scratch);
         if r != Err(AbortCause::CodeBusy) || attempt >= tries {
             break r;
         }

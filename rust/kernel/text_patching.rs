@@ -8,8 +8,10 @@
 //!   functions nothing calls yet. Uses `text_poke_copy()`.
 //! - [`stop_machine`]: code that may be running. Every other online CPU is stopped with
 //!   interrupts disabled while a closure runs on one CPU; the closure gets a [`Stopped`] token
-//!   through which it writes code. Before the other CPUs go on, each executes a serializing
-//!   instruction, so none runs stale instructions.
+//!   through which it writes code, through [`TextAlias`]es mapped beforehand (mapping may
+//!   sleep; the kernel's `text_poke()` takes a sleeping lock for module text). Before the
+//!   other CPUs go on, each executes a serializing instruction, so none runs stale
+//!   instructions.
 //!
 //! Both serialize with the kernel's other code patchers (ftrace, jump labels, static calls,
 //! kprobes) through `text_mutex`.
@@ -41,23 +43,112 @@ pub struct Stopped {
 }
 
 impl Stopped {
-    /// Writes `bytes` at `addr` while no other CPU runs.
+    /// Writes `bytes` through `alias`, while no other CPU runs, and serializes this CPU.
+    ///
+    /// Fails with `EINVAL`, writing nothing, if `bytes` is not as long as the alias.
     ///
     /// # Safety
     ///
-    /// `addr..addr + bytes.len()` is mapped kernel text or module memory that stays mapped,
-    /// and the code is consistent once all writes of this stop are done: no task is in the
-    /// middle of the bytes that change (the caller checked the stacks of all tasks).
-    pub unsafe fn write(&self, addr: usize, bytes: &[u8]) {
-        // SAFETY: `text_poke_kgdb()` is `text_poke()` for callers that ensure that no other
-        // CPU runs, as `Self` proves, and that serialize with other patchers some other way:
-        // `text_mutex` is held by the task that started the stop. The range is valid by the
-        // safety requirements.
+    /// The code is consistent once all writes of this stop are done: no task is in the middle
+    /// of the bytes that change (the caller checked the stacks of all tasks).
+    pub unsafe fn write(&self, alias: &TextAlias, bytes: &[u8]) -> Result {
+        if bytes.len() != alias.len {
+            return Err(EINVAL);
+        }
+        // SAFETY: By the type invariants of `TextAlias`, `base + offset` maps `len` bytes of
+        // the text writably and stays mapped while `alias` lives; no other CPU runs, as `Self`
+        // proves, and `text_mutex` keeps the kernel's other patchers out.
         unsafe {
-            bindings::text_poke_kgdb(addr as *mut c_void, bytes.as_ptr().cast(), bytes.len())
-        };
+            core::ptr::copy_nonoverlapping(
+                bytes.as_ptr(),
+                alias.base.as_ptr().add(alias.offset),
+                bytes.len(),
+            );
+            bindings::sync_core();
+        }
+        Ok(())
     }
 }
+
+/// A writable alias of a few bytes of kernel or module text, made before [`stop_machine`]
+/// (mapping pages may sleep), written through [`Stopped::write`], unmapped when dropped.
+///
+/// ```
+/// use kernel::{kallsyms, text_patching::{self, TextAlias}};
+///
+/// let addr = kallsyms::lookup_name(c"schedule").ok_or(ENOENT)?;
+/// let mut now = [0u8; 4];
+/// text_patching::read(addr, &mut now)?;
+/// let alias = TextAlias::new(addr, 4)?;
+/// // Writing the same bytes changes nothing.
+/// text_patching::stop_machine(|stopped| {
+///     // SAFETY: The code does not change.
+///     unsafe { stopped.write(&alias, &now) }
+/// })??;
+/// let mut after = [0u8; 4];
+/// text_patching::read(addr, &mut after)?;
+/// assert_eq!(now, after);
+/// # Ok::<(), Error>(())
+/// ```
+///
+/// # Invariants
+///
+/// `base` is the start of a `vmap()` mapping, writable, of the one or two pages that hold
+/// `len` bytes of text from `offset` on; it is unmapped only by `drop`.
+pub struct TextAlias {
+    base: core::ptr::NonNull<u8>,
+    offset: usize,
+    len: usize,
+}
+
+impl TextAlias {
+    /// Maps the `len` (at most [`TextAlias::MAX_LEN`]) bytes of text at `addr`. The text
+    /// must stay mapped while the alias lives (vmlinux text, or a module kept loaded).
+    pub fn new(addr: usize, len: usize) -> Result<Self> {
+        const PAGE: usize = crate::page::PAGE_SIZE;
+        if len == 0 || len > Self::MAX_LEN {
+            return Err(EINVAL);
+        }
+        let first = addr & !(PAGE - 1);
+        let last = (addr + len - 1) & !(PAGE - 1);
+        let count = if first == last { 1 } else { 2 };
+        let mut pages = [core::ptr::null_mut(); 2];
+        for (i, p) in pages.iter_mut().take(count).enumerate() {
+            // SAFETY: Looking up the page of an address has no preconditions; an address that
+            // is not text gives a null page or a page of no interest, refused below.
+            *p = unsafe { bindings::text_alias_page((first + i * PAGE) as crate::ffi::c_ulong) };
+            if p.is_null() {
+                return Err(EFAULT);
+            }
+        }
+        // SAFETY: `pages` holds `count` valid pages.
+        let base = unsafe { bindings::text_alias_vmap(pages.as_mut_ptr(), count as u32) };
+        let base = core::ptr::NonNull::new(base.cast::<u8>()).ok_or(ENOMEM)?;
+        // INVARIANT: `base` maps the pages of `first..`, writable.
+        Ok(Self {
+            base,
+            offset: addr - first,
+            len,
+        })
+    }
+
+    /// The longest write an alias serves: a jump or a few instructions.
+    pub const MAX_LEN: usize = 16;
+}
+
+impl Drop for TextAlias {
+    fn drop(&mut self) {
+        // SAFETY: By the type invariants `base` comes from `vmap()` and is unmapped only here.
+        unsafe { bindings::text_alias_vunmap(self.base.as_ptr().cast()) };
+    }
+}
+
+// SAFETY: The alias is a mapping owned by this object; it may be used and dropped on any CPU
+// (dropping sleeps, which `stop_machine` callers do not do: they drop it afterwards).
+unsafe impl Send for TextAlias {}
+
+// SAFETY: Writing needs a `Stopped`, which only one CPU has at a time.
+unsafe impl Sync for TextAlias {}
 
 struct StopData<F, T> {
     work: UnsafeCell<Option<F>>,

@@ -74,10 +74,14 @@ check)
 	test_phase host-tests "$SPLICE_SRC/tools/testing/selftests/splice/host/run.sh"
 	test_phase lint "$S/lint.sh"
 	build_phase packs "$S/build-packs.sh"
-	test_phase catalogue "$SPLICE_SRC/tools/testing/selftests/splice/catalogue/run.sh"
+	test_phase catalogue "$SPLICE_SRC/tools/testing/selftests/splice/run-cases.sh" \
+		"$SPLICE_SRC/tools/testing/selftests/splice/catalogue"
+	test_phase stable "$SPLICE_SRC/tools/testing/selftests/splice/run-cases.sh" \
+		"$SPLICE_SRC/tools/testing/selftests/splice/stable"
 	test_phase vm-tests "$S/vm.sh" test "$SPLICE_BUILD/guest"
 	# Figures, not a test: only a benchmark that breaks counts, as a failure.
 	phase bench "$S/vm.sh" bench "$SPLICE_BUILD/guest" || failed=$((failed + 1))
+	phase bench-generator "$S/bench-generator.sh" || failed=$((failed + 1))
 	print_timings
 	echo
 	echo "$passed passed, $failed failed"

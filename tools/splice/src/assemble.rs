@@ -223,6 +223,15 @@ fn merged_constant(obj: &Obj, c: &Canon, rtype: u32) -> Option<(String, i64)> {
     Some((name, c.addend - at))
 }
 
+/// Positions in `syms` by name (the first of a name).
+fn index_by_name<'a>(syms: &[&'a Sym]) -> HashMap<&'a str, usize> {
+    syms.iter()
+        .enumerate()
+        .map(|(i, f)| (f.name.as_str(), i))
+        .rev()
+        .collect()
+}
+
 /// The pre function table of the blob, with relocations and run-time site markers.
 fn pre_functions(pre: &Obj) -> Result<(Vec<&Sym>, Vec<format::Function>)> {
     let mut funcs = pre.functions();
@@ -404,12 +413,7 @@ pub fn changed_functions(pre: &Obj, post: &Obj) -> Result<Vec<String>> {
         }
     }
     let pre_funcs = pre.functions();
-    let post_funcs: HashMap<&str, &Sym> = post
-        .functions()
-        .into_iter()
-        .rev()
-        .map(|f| (f.name.as_str(), f))
-        .collect();
+    let post_funcs = post.functions_by_name();
     let mut out: Vec<String> = Vec::new();
     for f in &pre_funcs {
         let Some(q) = post_funcs.get(f.name.as_str()) else {
@@ -1104,18 +1108,8 @@ fn assemble_unit(
 ) -> Result<UnitOut> {
     let (pre, post) = (unit.pre, unit.post);
     let (pre_syms, pre_funcs) = pre_functions(pre)?;
-    let pre_index: HashMap<&str, usize> = pre_syms
-        .iter()
-        .enumerate()
-        .map(|(i, f)| (f.name.as_str(), i))
-        .rev()
-        .collect();
-    let post_funcs: HashMap<&str, &Sym> = post
-        .functions()
-        .into_iter()
-        .rev()
-        .map(|f| (f.name.as_str(), f))
-        .collect();
+    let pre_index = index_by_name(&pre_syms);
+    let post_funcs = post.functions_by_name();
 
     // Targets, in pre function order (explicit ones in command-line order).
     let mut targets: Vec<String> = Vec::new();
@@ -1175,12 +1169,7 @@ fn assemble_unit(
         .zip(&keep)
         .filter_map(|(f, &k)| k.then_some(f))
         .collect();
-    let pre_index: HashMap<&str, usize> = pre_syms
-        .iter()
-        .enumerate()
-        .map(|(i, f)| (f.name.as_str(), i))
-        .rev()
-        .collect();
+    let pre_index = index_by_name(&pre_syms);
 
     // Carry.
     let mut c = Carrier {

@@ -387,6 +387,15 @@ impl Obj {
         self.sections.iter().filter(move |s| s.name == name)
     }
 
+    /// [`Obj::functions`] by name (the first of a name).
+    pub fn functions_by_name(&self) -> HashMap<&str, &Sym> {
+        self.functions()
+            .into_iter()
+            .rev()
+            .map(|f| (f.name.as_str(), f))
+            .collect()
+    }
+
     /// The functions of the object that a pack lists: every `STT_FUNC` with a size in an
     /// executable section that is not init or exit code. objtool's `__pfx_` symbols (the
     /// padding before a function, `--prefix`) are not functions of their own.

@@ -89,6 +89,9 @@ pub mod rtype {
     pub const SITE_ENDBR: u32 = 0x107;
     /// SMP lock prefix.
     pub const SITE_LOCK: u32 = 0x108;
+    /// Runtime constant (`runtime_const_ptr()`, `runtime_const_shift_right_32()`): an
+    /// instruction whose immediate the kernel sets at boot.
+    pub const SITE_RUNTIME_CONST: u32 = 0x109;
 
     /// Width of the place of an ELF relocation type, or `None` if the type is not allowed.
     pub fn width(t: u32) -> Option<usize> {
@@ -101,7 +104,7 @@ pub mod rtype {
 
     /// Whether `t` is a run-time site type.
     pub fn is_site(t: u32) -> bool {
-        (SITE_FTRACE..=SITE_LOCK).contains(&t)
+        (SITE_FTRACE..=SITE_RUNTIME_CONST).contains(&t)
     }
 
     /// Whether `t` is PC-relative.

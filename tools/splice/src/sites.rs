@@ -147,6 +147,46 @@ pub fn find(obj: &Obj) -> Result<Sites> {
             }
         }
     }
+    // Runtime constants: the entry points at the immediate the kernel sets at boot, the
+    // last field of its instruction; the site is the whole instruction.
+    for t in obj
+        .sections
+        .iter()
+        .filter(|s| s.name.starts_with("runtime_ptr_") || s.name.starts_with("runtime_shift_"))
+    {
+        let ptr = t.name.starts_with("runtime_ptr_");
+        for at in (0..t.size).step_by(4) {
+            let Some((sec, imm)) = pointee(obj, t, at) else {
+                continue;
+            };
+            let start = if ptr {
+                // movabs $imm64, %reg: REX.W, B8+r, imm64.
+                let c = code(sec, imm - 2, 2);
+                (c.len() == 2 && c[0] & 0xf8 == 0x48 && (0xb8..=0xbf).contains(&c[1]))
+                    .then_some(imm - 2)
+            } else {
+                // shr $imm8, %reg: [REX] C1 /5 ib.
+                let rex = code(sec, imm - 3, 1)
+                    .first()
+                    .is_some_and(|&b| b & 0xf0 == 0x40);
+                match (rex, code(sec, imm - 2, 1)) {
+                    (true, [0xc1]) => Some(imm - 3),
+                    (false, [0xc1]) => Some(imm - 2),
+                    _ => None,
+                }
+            };
+            let Some(start) = start else {
+                bail!(
+                    "{}: {} entry at {:#x} is not at a known instruction",
+                    obj.path,
+                    t.name,
+                    imm
+                );
+            };
+            let end = imm + if ptr { 8 } else { 1 };
+            add(sec, start, rtype::SITE_RUNTIME_CONST, (end - start) as u32);
+        }
+    }
     Ok(sites)
 }
 

@@ -11,39 +11,34 @@ echo 50 >$root/retry_delay_ms || fail "setting retry_delay_ms"
 is $target/value 42
 load
 
-echo 1 >$target/hold || fail "starting the holder"
-wait_for $target/hold 1
-pid=$(pid_of splice-hold) || fail "no splice-hold kthread"
-act apply code_busy "busy"
-stage_is loaded
-grep -q "^splice-hold $pid splice_target_hold 0x" $d/conflicts ||
-	fail "conflicts does not name splice-hold $pid in splice_target_hold: $(cat $d/conflicts)"
-grep -q "^tries 3$" $d/timings || fail "not retried 3 times: $(cat $d/timings)"
-is $target/value 42
-echo "blocked as expected: $(cat $d/conflicts)"
+# blocked ACTION STAGE VALUE: with a kthread held in splice_target_hold, ACTION
+# fails with code_busy after 3 tries, naming it, and changes nothing; once the
+# kthread has left, ACTION goes through.
+blocked() {
+	echo 3 >$root/tries
+	echo 1 >$target/hold || fail "starting the holder"
+	wait_for $target/hold 1
+	pid=$(pid_of splice-hold) || fail "no splice-hold kthread"
+	act "$1" code_busy "busy"
+	stage_is "$2"
+	grep -q "^splice-hold $pid splice_target_hold 0x" $d/conflicts ||
+		fail "$1: conflicts does not name splice-hold $pid in splice_target_hold: $(cat $d/conflicts)"
+	grep -q "^tries 3$" $d/timings || fail "$1: not tried 3 times: $(cat $d/timings)"
+	is $target/value "$3"
+	echo "$1 blocked as expected: $(cat $d/conflicts)"
+	echo 0 >$target/hold
+	wait_for $target/hold 0
+	echo 10 >$root/tries
+	act "$1"
+	[ -z "$(cat $d/conflicts)" ] || fail "conflicts left after a successful $1: $(cat $d/conflicts)"
+}
 
-echo 0 >$target/hold
-wait_for $target/hold 0
-echo 10 >$root/tries
-act apply
+blocked apply loaded 42
 stage_is applied
 is $target/value 63
-[ -z "$(cat $d/conflicts)" ] || fail "conflicts left after a successful apply: $(cat $d/conflicts)"
-
-# Now a kthread sleeps in the replacement: reverse must wait for it.
-echo 3 >$root/tries
-echo 1 >$target/hold
-wait_for $target/hold 1
-pid=$(pid_of splice-hold) || fail "no splice-hold kthread"
-act reverse code_busy "busy"
-stage_is applied
-grep -q "^splice-hold $pid splice_target_hold 0x" $d/conflicts ||
-	fail "reverse: conflicts does not name splice-hold $pid: $(cat $d/conflicts)"
-is $target/value 63
-echo 0 >$target/hold
-wait_for $target/hold 0
-echo 10 >$root/tries
-act reverse
+# Now the kthread sleeps in the replacement: reverse must wait for it.
+blocked reverse applied 63
+stage_is reversed
 is $target/value 42
 unload
 cleanup

@@ -1,27 +1,32 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0
-# Runs the generator's catalogue (see cases) against the built tree: packs go
-# to $SPLICE_BUILD/guest/catalogue/ for the guest test 90-catalogue.sh,
-# refusals are checked here. Prints "catalogue: N passed, N failed".
-here=$(cd "$(dirname "$0")" && pwd)
-. "$here/../../../../../scripts/splice/lib.sh"
+# run-cases.sh DIR: runs the generator on each case of DIR/cases (NAME OUTCOME
+# [MESSAGE]; see catalogue/cases) against the built tree. Packs, named
+# <DIR's name>-NAME, go to $SPLICE_BUILD/guest/<DIR's name>/ for the guest
+# tests; refusals are checked here. Prints "<DIR's name>: N passed, N failed".
+here=$(cd "${1:?usage: run-cases.sh DIR}" && pwd)
+group=$(basename "$here")
+. "$(dirname "$0")/../../../../scripts/splice/lib.sh"
 tool=$SPLICE_BUILD/tools-target/release/splice-create
-out=$SPLICE_BUILD/catalogue
-dest=$SPLICE_BUILD/guest/catalogue
+out=$SPLICE_BUILD/$group
+dest=$SPLICE_BUILD/guest/$group
 rm -rf "$out" "$dest"
 mkdir -p "$out" "$dest"
+# Pack names: cat-NAME for the catalogue, the directory's name otherwise.
+prefix=$group
+[ "$group" = catalogue ] && prefix=cat
 pass=0
 fail=0
 while IFS=$'\t' read -r name outcome message; do
 	case $name in ''|'#'*) continue ;; esac
 	log=$out/$name.log
-	if "$tool" --tree "$KERNEL_TREE" --patch "$here/$name.diff" --name "cat-$name" \
-		-o "$out/splice_cat_$(echo "$name" | tr - _).ko" --report "$out/$name.json" \
+	if "$tool" --tree "$KERNEL_TREE" --patch "$here/$name.diff" --name "$prefix-$name" \
+		-o "$out/splice_${prefix}_$(echo "$name" | tr - _).ko" --report "$out/$name.json" \
 		>"$log" 2>&1; then made=yes; else made=no; fi
 	case $outcome in
 	pack)
 		if [ $made = yes ]; then
-			cp "$out"/splice_cat_*"$(echo "$name" | tr - _)".ko "$dest/"
+			cp "$out/splice_${prefix}_$(echo "$name" | tr - _).ko" "$dest/"
 			echo "ok - $name: pack made ($(grep -o 'target [^ ]*' "$log" | sed 's/target //' | tr '\n' ' '))"
 			pass=$((pass + 1))
 		else
@@ -46,5 +51,5 @@ while IFS=$'\t' read -r name outcome message; do
 		;;
 	esac
 done <"$here/cases"
-echo "catalogue: $pass passed, $fail failed"
+echo "$group: $pass passed, $fail failed"
 [ $fail -eq 0 ]
