@@ -57,6 +57,18 @@ fn report(name: &CStr, f: &Failure) -> AbortCause {
     }
 }
 
+extern "C" {
+    /// `kernel/splice/livepatch.c`.
+    fn splice_livepatched(addr: core::ffi::c_ulong) -> bool;
+}
+
+/// Whether an enabled livepatch replaces the function at `addr`.
+fn livepatched(addr: usize) -> bool {
+    // SAFETY: Any address may be asked about; the function takes `klp_mutex`, and sleeping is
+    // allowed here (the registry lock is a mutex).
+    unsafe { splice_livepatched(addr as core::ffi::c_ulong) }
+}
+
 /// A relocation write into the pack's code, computed by `check`.
 struct Write {
     place: usize,
@@ -159,6 +171,15 @@ fn check(reg: &Registry, id: u64) -> core::result::Result<Checked, AbortCause> {
             Some((s, 0)) => s,
             _ => return Err(AbortCause::BadPack),
         };
+        // A livepatch takes the function over at its ftrace site, before our jump.
+        if livepatched(m.addr) {
+            pr_warn!(
+                "splice: {:?}: livepatched: {:?} is replaced by an enabled livepatch; disable it first\n",
+                e.name,
+                f.name
+            );
+            return Err(AbortCause::Livepatched);
+        }
         // Stacked on another pack: the jump goes where that pack put its own.
         let site = match reg.owner_of(m.addr) {
             Some((_, below)) => below.site,

@@ -94,6 +94,7 @@ pub(crate) enum AbortCause {
     OutOfMemory,
     UnresolvedSymbol,
     CannotRedirect,
+    Livepatched,
 }
 
 impl AbortCause {
@@ -112,6 +113,7 @@ impl AbortCause {
             Self::OutOfMemory => "out_of_memory",
             Self::UnresolvedSymbol => "unresolved_symbol",
             Self::CannotRedirect => "cannot_redirect",
+            Self::Livepatched => "livepatched",
         }
     }
 
@@ -125,7 +127,7 @@ impl AbortCause {
             Self::HookFailed => Error::from_errno(-(kernel::bindings::ECANCELED as i32)),
             Self::BadPack => EINVAL,
             Self::CannotRedirect => Error::from_errno(-(kernel::bindings::EOPNOTSUPP as i32)),
-            Self::ConflictingPack => EEXIST,
+            Self::ConflictingPack | Self::Livepatched => EEXIST,
             Self::OutOfMemory => ENOMEM,
         }
     }
@@ -209,6 +211,7 @@ mod tests {
             (AbortCause::OutOfMemory, "out_of_memory"),
             (AbortCause::UnresolvedSymbol, "unresolved_symbol"),
             (AbortCause::CannotRedirect, "cannot_redirect"),
+            (AbortCause::Livepatched, "livepatched"),
         ];
         for (cause, name) in causes {
             assert_eq!(cause.name(), name);

@@ -44,6 +44,6 @@ for diff in "$packs"/*.diff; do
 		{ tail -n 20 "$out/$name.log"; die "splice-create failed for $name (log: $out/$name.log)"; }
 	say "pack $name: $(grep -o 'target [^ ]*' "$out/$name.log" | sed 's/target //' | tr '\n' ' ')"
 done
-cp "$tree"/samples/splice/*.ko "$modules/"
+cp "$tree"/samples/splice/*.ko "$tree"/samples/livepatch/livepatch-sample.ko "$modules/"
 say "packs: $(ls "$dest" | tr '\n' ' ')"
 say "sample modules: $(ls "$modules" | tr '\n' ' ')"
