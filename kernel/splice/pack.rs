@@ -588,11 +588,6 @@ impl<'a> Pack<'a> {
             .unwrap_or(&[])
     }
 
-    /// Whether the pack asks to patch its target modules when they load.
-    pub(crate) fn patch_on_module_load(&self) -> bool {
-        u32_at(self.blob, hdr::FLAGS).unwrap_or(0) & FLAG_PATCH_ON_LOAD != 0
-    }
-
     /// The changed objects.
     pub(crate) fn objects(&self) -> impl Iterator<Item = Object<'a>> + '_ {
         (0..self.objects.count).filter_map(move |i| self.raw_object(i).ok())
@@ -640,10 +635,10 @@ impl<'a> Pack<'a> {
     }
 }
 
-/// Header flag: patch target modules when they load instead of refusing with
-/// `target_not_loaded`.
-pub(crate) const FLAG_PATCH_ON_LOAD: u32 = 1;
-const FLAGS_KNOWN: u32 = FLAG_PATCH_ON_LOAD;
+/// Header flags this core knows. Bit 0 (patch target modules when they load) is reserved:
+/// this core does not do it, so it refuses a pack that asks rather than answer
+/// `target_not_loaded` to a pack that expects otherwise.
+const FLAGS_KNOWN: u32 = 0;
 /// Function flag: the function is local (static) to its object.
 pub(crate) const FUNCTION_LOCAL: u32 = 1;
 /// Relocation flag: the symbol is local to its object.
@@ -747,7 +742,6 @@ mod tests {
         assert_eq!(p.kernel_release(), c"7.2.12");
         assert_eq!(p.build_id().len(), 20);
         assert_eq!(p.build_id()[19], 19);
-        assert!(!p.patch_on_module_load());
         assert_eq!(p.function_count(), 2);
         let o = p.objects().next().ok_or(EINVAL)?;
         assert_eq!(o.name, c"fs/x.o");
@@ -809,6 +803,10 @@ mod tests {
         assert_eq!(b.err(), Some(PackError::BadVersion(2)));
         let mut b = Builder::valid()?;
         b.put(hdr::FLAGS, 0x80);
+        assert_eq!(b.err(), Some(PackError::BadHeader("flags")));
+        // Patching modules when they load is reserved: refused.
+        let mut b = Builder::valid()?;
+        b.put(hdr::FLAGS, 1);
         assert_eq!(b.err(), Some(PackError::BadHeader("flags")));
         Ok(())
     }

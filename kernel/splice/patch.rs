@@ -498,7 +498,14 @@ fn run(
         let Some(e) = guard.get(id) else {
             break Err(AbortCause::BadPack);
         };
-        let r = switch(e, &targets, &aliases, reverse, &ranges, &mut scratch);
+        // Every stack is walked first while tasks run; a task found in the code makes this
+        // try busy without stopping the machine, and inside the stop only the tasks that ran
+        // since are walked again.
+        let r = match stackcheck::precheck(&ranges, &mut scratch) {
+            Err(_) => Err(AbortCause::OutOfMemory),
+            Ok(()) if scratch.busy > 0 => Err(AbortCause::CodeBusy),
+            Ok(()) => switch(e, &targets, &aliases, reverse, &ranges, &mut scratch),
+        };
         if r != Err(AbortCause::CodeBusy) || attempt >= tries {
             break r;
         }
@@ -522,6 +529,7 @@ fn run(
         Ok(times) => {
             e.timings.pause_ns = times.pause;
             e.timings.stack_check_ns = times.stack_check;
+            e.timings.stop_walks = scratch.walked as u64;
             e.timings.stop_machine_ns = times.stop_machine;
             let _ = hooks.run(Kind::Post, reverse);
             if reverse {

@@ -43,6 +43,8 @@ pub(crate) struct Timings {
     pub(crate) match_ns: u64,
     pub(crate) pause_ns: u64,
     pub(crate) stack_check_ns: u64,
+    /// Stacks walked inside the stop (those of tasks that ran since the walk before it).
+    pub(crate) stop_walks: u64,
     pub(crate) stop_machine_ns: u64,
     pub(crate) total_ns: u64,
     pub(crate) tries: u32,

@@ -8,7 +8,12 @@
 //! word from its saved stack pointer up, as Ksplice did: the interrupted instruction pointer
 //! and every return address are among those words, so a scan that finds nothing in the ranges
 //! proves the task is not in them. Tasks running on a CPU are the CPU stoppers themselves.
+//!
+//! To keep the stop short, every stack is walked first while tasks run ([`precheck`]); inside
+//! the stop only the tasks that ran since (their context-switch count moved) are walked
+//! again: a task that has not run has the stack that was walked.
 
+use core::ops::ControlFlow;
 use kernel::prelude::*;
 use kernel::{stacktrace, task::Task};
 
@@ -34,6 +39,15 @@ pub(crate) const MAX_CONFLICTS: usize = 16;
 /// Frames taken from a reliable walk.
 pub(crate) const MAX_FRAMES: usize = 64;
 
+/// A task whose stack a walk before the stop found clear of the ranges, and how many times
+/// it had left a CPU then.
+#[derive(Clone, Copy)]
+struct Clean {
+    task: usize,
+    pid: i32,
+    switches: u64,
+}
+
 /// Buffers allocated before the stop, where allocating is allowed.
 pub(crate) struct Scratch {
     frames: KVec<usize>,
@@ -42,6 +56,10 @@ pub(crate) struct Scratch {
     pub(crate) busy: usize,
     /// How many stacks were scanned word by word.
     pub(crate) scanned: usize,
+    /// Tasks found clear before the stop, sorted by task.
+    clean: KVec<Clean>,
+    /// How many stacks the last check inside the stop walked.
+    pub(crate) walked: usize,
 }
 
 impl Scratch {
@@ -51,7 +69,16 @@ impl Scratch {
             conflicts: KVec::with_capacity(MAX_CONFLICTS, GFP_KERNEL)?,
             busy: 0,
             scanned: 0,
+            clean: KVec::new(),
+            walked: 0,
         })
+    }
+
+    fn reset(&mut self) {
+        self.conflicts.clear();
+        self.busy = 0;
+        self.scanned = 0;
+        self.walked = 0;
     }
 }
 
@@ -70,37 +97,97 @@ fn note(s: &mut Scratch, task: &Task, range: &Range, addr: usize) {
     });
 }
 
-/// Checks every task against `ranges`. Must run with every other CPU stopped.
+/// Where on `task`'s stack a return address (or, for a stack that cannot be walked reliably,
+/// any word) lies in one of `ranges`.
+fn find(task: &Task, ranges: &[Range], s: &mut Scratch) -> Option<(Range, usize)> {
+    match stacktrace::save_reliable(task, &mut s.frames) {
+        Ok(n) => s.frames[..n]
+            .iter()
+            .find_map(|&a| hit(ranges, a).map(|r| (*r, a))),
+        Err(_) => {
+            s.scanned += 1;
+            let mut found = None;
+            let _ = stacktrace::for_each_live_stack_word(task, |w| {
+                if found.is_none() {
+                    found = hit(ranges, w).map(|r| (*r, w));
+                }
+            });
+            found
+        }
+    }
+}
+
+/// Walks every task's stack before the stop, while tasks run: those in `ranges` are
+/// conflicts already (the caller need not stop the machine); those found clear, and which
+/// did not run during their walk, are remembered, so that the check inside the stop only
+/// walks the tasks that ran since. Sleeps (allocates); not inside the stop.
+pub(crate) fn precheck(ranges: &[Range], s: &mut Scratch) -> Result {
+    s.reset();
+    // Room for every task, and some that may be created meanwhile; more are walked inside
+    // the stop, which is always correct.
+    let mut tasks = 0usize;
+    stacktrace::for_each_task(|_| {
+        tasks += 1;
+        ControlFlow::Continue(())
+    });
+    let want = tasks + 64;
+    s.clean.clear();
+    s.clean.reserve(want, GFP_KERNEL)?;
+    stacktrace::for_each_task(|task| {
+        if stacktrace::on_cpu(task) {
+            return ControlFlow::Continue(());
+        }
+        let before = stacktrace::switch_count(task);
+        let found = find(task, ranges, s);
+        // A task that ran during its walk may have been walked inconsistently: its result
+        // is not used; the check inside the stop walks it again.
+        let steady = !stacktrace::on_cpu(task) && stacktrace::switch_count(task) == before;
+        match found {
+            Some((r, a)) if steady => note(s, task, &r, a),
+            None if steady => {
+                let _ = s.clean.push_within_capacity(Clean {
+                    task: task.as_ptr() as usize,
+                    pid: task.pid(),
+                    switches: before,
+                });
+            }
+            _ => {}
+        }
+        ControlFlow::Continue(())
+    });
+    s.clean.sort_unstable_by_key(|c| c.task);
+    Ok(())
+}
+
+/// Whether `task` was found clear before the stop and has not run since.
+fn still_clean(s: &Scratch, task: &Task) -> bool {
+    let at = task.as_ptr() as usize;
+    match s.clean.binary_search_by_key(&at, |c| c.task) {
+        Ok(i) => {
+            let c = s.clean[i];
+            c.pid == task.pid()
+                && !stacktrace::on_cpu(task)
+                && stacktrace::switch_count(task) == c.switches
+        }
+        Err(_) => false,
+    }
+}
+
+/// Checks every task against `ranges`. Must run with every other CPU stopped. Tasks that
+/// [`precheck`] found clear and that have not run since keep the stack it walked; the others
+/// are walked now.
 pub(crate) fn check(_stopped: &kernel::text_patching::Stopped, ranges: &[Range], s: &mut Scratch) {
     s.conflicts.clear();
     s.busy = 0;
-    s.scanned = 0;
+    s.walked = 0;
     stacktrace::for_each_task(|task| {
-        if stacktrace::is_on_cpu(task) {
-            return core::ops::ControlFlow::Continue(());
+        if stacktrace::is_on_cpu(task) || still_clean(s, task) {
+            return ControlFlow::Continue(());
         }
-        match stacktrace::save_reliable(task, &mut s.frames) {
-            Ok(n) => {
-                let found = s.frames[..n]
-                    .iter()
-                    .find_map(|&a| hit(ranges, a).map(|r| (*r, a)));
-                if let Some((r, a)) = found {
-                    note(s, task, &r, a);
-                }
-            }
-            Err(_) => {
-                s.scanned += 1;
-                let mut found = None;
-                let _ = stacktrace::for_each_live_stack_word(task, |w| {
-                    if found.is_none() {
-                        found = hit(ranges, w).map(|r| (*r, w));
-                    }
-                });
-                if let Some((r, a)) = found {
-                    note(s, task, &r, a);
-                }
-            }
+        s.walked += 1;
+        if let Some((r, a)) = find(task, ranges, s) {
+            note(s, task, &r, a);
         }
-        core::ops::ControlFlow::Continue(())
+        ControlFlow::Continue(())
     });
 }

@@ -64,6 +64,40 @@ pub fn is_on_cpu(task: &Task) -> bool {
     unsafe { bindings::task_curr(task.as_ptr()) != 0 }
 }
 
+/// Whether `task` is on a CPU or being switched in or out (`on_cpu`), with acquire ordering:
+/// what the task did before it left its CPU is visible once this reads `false`.
+pub fn on_cpu(task: &Task) -> bool {
+    // SAFETY: `task` is valid; `on_cpu` is an `int` the scheduler writes with release
+    // ordering when the task leaves its CPU.
+    let v = unsafe { core::ptr::read_volatile(&raw const (*task.as_ptr()).on_cpu) };
+    core::sync::atomic::fence(core::sync::atomic::Ordering::Acquire);
+    v != 0
+}
+
+/// How many times `task` left a CPU (voluntary and involuntary context switches). A task
+/// whose count did not change and that is not [`on_cpu`] has not run in between, so its
+/// stack did not change.
+///
+/// ```
+/// use kernel::stacktrace;
+///
+/// let me = kernel::current!();
+/// let before = stacktrace::switch_count(me);
+/// kernel::time::delay::fsleep(kernel::time::Delta::from_millis(1));
+/// assert!(stacktrace::switch_count(me) > before);
+/// ```
+pub fn switch_count(task: &Task) -> u64 {
+    // SAFETY: `task` is valid; the counters are `unsigned long`s the scheduler increments.
+    let (v, i) = unsafe {
+        (
+            core::ptr::read_volatile(&raw const (*task.as_ptr()).nvcsw),
+            core::ptr::read_volatile(&raw const (*task.as_ptr()).nivcsw),
+        )
+    };
+    core::sync::atomic::fence(core::sync::atomic::Ordering::Acquire);
+    (v as u64).wrapping_add(i as u64)
+}
+
 /// Fills `buf` with the return addresses on `task`'s kernel stack, innermost first, and
 /// returns how many there are. Fails if the stack cannot be walked reliably: the task is
 /// running, an interrupt or exception frame is on the stack, the unwinder lost track, or

@@ -21,7 +21,7 @@ bench() {
 	use_pack "$1"
 	load
 	: >/tmp/apply_pause; : >/tmp/reverse_pause; : >/tmp/match; : >/tmp/apply_total
-	: >/tmp/stack_check; : >/tmp/stop_machine
+	: >/tmp/stack_check; : >/tmp/stop_machine; : >/tmp/stop_walks
 	i=0
 	while [ $i -lt "$ROUNDS" ]; do
 		act apply
@@ -30,6 +30,7 @@ bench() {
 		sed -n 's/^total_ns //p' "$d/timings" >>/tmp/apply_total
 		sed -n 's/^stack_check_ns //p' "$d/timings" >>/tmp/stack_check
 		sed -n 's/^stop_machine_ns //p' "$d/timings" >>/tmp/stop_machine
+		sed -n 's/^stop_walks //p' "$d/timings" | awk '{ print $1 * 1000 }' >>/tmp/stop_walks
 		act reverse
 		sed -n 's/^pause_ns //p' "$d/timings" >>/tmp/reverse_pause
 		i=$((i + 1))
@@ -42,6 +43,7 @@ bench() {
 	echo "#   reverse pause         $(stats /tmp/reverse_pause)"
 	echo "#   match                 $(stats /tmp/match)"
 	echo "#   apply, whole action   $(stats /tmp/apply_total)"
+	echo "#   stacks walked in stop $(stats /tmp/stop_walks | sed 's/\.0//g')"
 	echo "#   tasks                 $(ls -d /proc/[0-9]* | wc -l)"
 }
 
