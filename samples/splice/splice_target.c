@@ -21,6 +21,8 @@
  *  calls	how many times it was read, counted in a static local
  *  config	the fields of splice_target_config, a data object; writing sets
  *		its level
+ *  biased	the input plus splice_target_bias(), an inline function of
+ *		splice_target.h that the module uses too
  */
 #include <linux/kobject.h>
 #include <linux/kthread.h>
@@ -268,8 +270,20 @@ static ssize_t fail_hook_store(struct kobject *kobj, struct kobj_attribute *attr
 	return count;
 }
 
+noinline int splice_target_biased(int x)
+{
+	return x + splice_target_bias();
+}
+
+static ssize_t biased_show(struct kobject *kobj, struct kobj_attribute *attr,
+			   char *buf)
+{
+	return sysfs_emit(buf, "%d\n", splice_target_biased(READ_ONCE(splice_target_input)));
+}
+
 static struct kobj_attribute value_attr = __ATTR_RO(value);
 static struct kobj_attribute bench_attr = __ATTR_RO(bench);
+static struct kobj_attribute biased_attr = __ATTR_RO(biased);
 static struct kobj_attribute scaled_attr = __ATTR_RO(scaled);
 static struct kobj_attribute calls_attr = __ATTR_RO(calls);
 static struct kobj_attribute config_attr = __ATTR(config, 0644, config_show, config_store);
@@ -287,6 +301,7 @@ static struct attribute *splice_target_attrs[] = {
 	&scaled_attr.attr,
 	&calls_attr.attr,
 	&config_attr.attr,
+	&biased_attr.attr,
 	NULL,
 };
 ATTRIBUTE_GROUPS(splice_target);

@@ -24,5 +24,13 @@ long splice_target_step9(long x);
 void splice_target_hold(void);
 
 const char *splice_target_mod_greeting(void);
+int splice_target_mod_level(int x);
+int splice_target_biased(int x);
+
+/* Used by both targets, in vmlinux and in the module: a header change. */
+static inline int splice_target_bias(void)
+{
+	return 0;
+}
 
 #endif /* _SAMPLES_SPLICE_TARGET_H */

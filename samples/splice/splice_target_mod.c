@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * Target code for splice packs, in a module: /sys/kernel/splice_target_mod/
- * greeting shows what splice_target_mod_greeting() returns. The sample pack
+ * greeting shows what splice_target_mod_greeting() returns, level what
+ * splice_target_mod_level() makes of 5. The sample pack
  * mod-greeting replaces that function while the module is loaded; while the
  * pack is applied the module cannot be removed.
  */
@@ -17,6 +18,21 @@ noinline const char *splice_target_mod_greeting(void)
 {
 	return "hello from splice_target_mod";
 }
+
+static int splice_target_mod_input = 5;
+
+noinline int splice_target_mod_level(int x)
+{
+	return x + splice_target_bias();
+}
+
+static ssize_t level_show(struct kobject *kobj, struct kobj_attribute *attr,
+			  char *buf)
+{
+	return sysfs_emit(buf, "%d\n", splice_target_mod_level(READ_ONCE(splice_target_mod_input)));
+}
+
+static struct kobj_attribute splice_target_mod_level_attr = __ATTR_RO(level);
 
 static ssize_t greeting_show(struct kobject *kobj, struct kobj_attribute *attr,
 			     char *buf)
@@ -34,6 +50,8 @@ static int __init splice_target_mod_init(void)
 	if (!splice_target_mod_kobj)
 		return -ENOMEM;
 	ret = sysfs_create_file(splice_target_mod_kobj, &splice_target_mod_greeting_attr.attr);
+	if (!ret)
+		ret = sysfs_create_file(splice_target_mod_kobj, &splice_target_mod_level_attr.attr);
 	if (ret)
 		kobject_put(splice_target_mod_kobj);
 	return ret;

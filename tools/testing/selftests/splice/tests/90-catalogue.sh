@@ -61,4 +61,21 @@ act reverse
 [ "$(uname -m)" = "$m" ] || fail "uname -m is $(uname -m) after reverse"
 unload
 n=$((n + 1))
+# A header change: an inline function of a header that an object of vmlinux
+# and one of a module include. One pack, two objects.
+use_pack cat-header-inline
+mod=/splice/modules/splice_target_mod.ko
+insmod $mod || fail "insmod $mod"
+load
+is $target/biased 21
+is /sys/kernel/splice_target_mod/level 5
+act apply
+is $target/biased 22
+is /sys/kernel/splice_target_mod/level 6
+act reverse
+is $target/biased 21
+is /sys/kernel/splice_target_mod/level 5
+unload
+rmmod splice_target_mod || fail "rmmod splice_target_mod"
+n=$((n + 1))
 echo "ok: $n catalogue packs applied and reversed"
