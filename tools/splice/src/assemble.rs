@@ -154,6 +154,8 @@ const HOOK_SIZE: u64 = 16;
 const UNRESOLVED_SECTION: &str = ".text.__splice_unresolved";
 const UNRESOLVED_SYMBOL: &str = "__splice_unresolved";
 const UNRESOLVED_CODE: [u8; 6] = [0xf3, 0x0f, 0x1e, 0xfa, 0x0f, 0x0b];
+/// The table of `BUG()`/`WARN()` sites, whose entries `WARN()` code refers to.
+const BUG_TABLE: &str = "__bug_table";
 /// The symbol of `repl.o` at the start of the carried hook table.
 pub const HOOKS_SYMBOL: &str = "__splice_hooks";
 
@@ -521,6 +523,9 @@ enum Dest {
     AltRepl(i64),
     /// An undefined (exported) symbol, with this addend.
     Undef(String, i64),
+    /// An entry of a special table that code refers to (`__bug_table`: `WARN()` passes its
+    /// entry): (post table section, offset, PC-relative), mapped to the copied entry.
+    Entry(usize, i64, bool),
 }
 
 #[derive(Clone, Debug)]
@@ -555,6 +560,8 @@ struct OutSpecial {
     /// For `SHF_LINK_ORDER` tables: the carried post section the entries belong to (one
     /// output section per text section, as the linker wants).
     link: Option<usize>,
+    /// The copied entries: (post section, offset, size, offset here).
+    copied: Vec<(usize, u64, u64, u64)>,
 }
 
 /// The carried parts of `.altinstr_replacement`: (post section, start, len, out offset).
@@ -631,6 +638,14 @@ impl<'a> Carrier<'a> {
         if sec.name == ALTINSTR_REPLACEMENT {
             // Only entries of .altinstructions may point there; mapped by the caller.
             return Ok(Class::Keep(Dest::Sec(si, c.sec_offset)));
+        }
+        if sec.name == BUG_TABLE && special.is_none() {
+            // WARN() passes its __bug_table entry; the entry goes with the carried code.
+            return Ok(Class::Keep(Dest::Entry(
+                si,
+                c.sec_offset,
+                rtype::is_pc_relative(r.rtype),
+            )));
         }
         if special::is_dropped(&sec.name) {
             bail!(
@@ -853,6 +868,7 @@ impl<'a> Carrier<'a> {
                 relocs,
                 entries: alt.pieces.len(),
                 link: None,
+                copied: Vec::new(),
             });
         }
 
@@ -887,6 +903,7 @@ impl<'a> Carrier<'a> {
                                 relocs: Vec::new(),
                                 entries: 0,
                                 link,
+                                copied: Vec::new(),
                             });
                             groups.len() - 1
                         }
@@ -899,6 +916,7 @@ impl<'a> Carrier<'a> {
                     };
                     o.data.extend_from_slice(bytes);
                     o.entries += 1;
+                    o.copied.push((t.index, at, table.entry_size, out_off));
                     let mut relocs = std::mem::take(&mut o.relocs);
                     self.copy_relocs(
                         &t.name,
@@ -927,6 +945,7 @@ impl<'a> Carrier<'a> {
                             relocs: Vec::new(),
                             entries: 0,
                             link: None,
+                            copied: Vec::new(),
                         });
                         uo.data.extend_from_slice(e);
                         uo.entries += 1;
@@ -1513,6 +1532,24 @@ fn assemble_unit(
                         bail!("internal: relocation to {ALTINSTR_REPLACEMENT} that is not carried")
                     }
                 },
+                Dest::Entry(ts, off, pc) => {
+                    // A PC-relative displacement ends its instruction: the entry is 4 bytes on.
+                    let at = if *pc { off + 4 } else { *off };
+                    let found = special_ids.iter().find_map(|(id, sp)| {
+                        sp.copied.iter().find_map(|&(src, start, size, out)| {
+                            (src == *ts && at >= start as i64 && at < (start + size) as i64)
+                                .then(|| (*id, out as i64 + off - start as i64))
+                        })
+                    });
+                    match found {
+                        Some((tid, a)) => (o.section_symbol(tid), a),
+                        None => bail!(
+                            "{}: carried code refers to an entry of {} at {at:#x} that is not carried with it",
+                            post.path,
+                            post.sections[*ts].name
+                        ),
+                    }
+                }
                 Dest::Undef(name, a) => {
                     let id = *undef.entry(name.clone()).or_insert_with(|| {
                         o.add_symbol(Symbol {
