@@ -22,7 +22,7 @@
 //! Special-section entries (alternatives, exception table, ...) that point into carried code
 //! are copied with it; their relocations must be ones the module loader can resolve.
 
-use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet, VecDeque};
 
 use anyhow::{bail, Context, Result};
 use object::elf;
@@ -512,6 +512,89 @@ pub fn same_object(a: &Obj, b: &Obj) -> Result<bool> {
         }
     }
     Ok(true)
+}
+
+/// `name` without a trailing `.<digits>` (the number GCC gives a static local or a clone).
+fn numbered_stem(name: &str) -> Option<&str> {
+    let (stem, n) = name.rsplit_once('.')?;
+    (!n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()) && !stem.is_empty()).then_some(stem)
+}
+
+/// The local data objects with a numbered name (`count.3`: static locals and the like) and
+/// the functions that use each.
+fn numbered_locals(o: &Obj) -> Vec<(usize, String, BTreeSet<String>)> {
+    let mut users: HashMap<usize, BTreeSet<String>> = HashMap::new();
+    for f in o.functions() {
+        let Some(sec) = f.section.and_then(|i| o.sections.get(i)) else {
+            continue;
+        };
+        for r in sec.relocs_in(f.value, f.value + f.size) {
+            if let Some(y) = o.canon(r).sym {
+                users.entry(y).or_default().insert(f.name.clone());
+            }
+        }
+    }
+    o.symbols
+        .iter()
+        .filter(|s| s.is_object() && !s.global && s.section.is_some())
+        .filter_map(|s| {
+            let stem = numbered_stem(&s.name)?;
+            Some((
+                s.index,
+                stem.to_owned(),
+                users.remove(&s.index).unwrap_or_default(),
+            ))
+        })
+        .collect()
+}
+
+/// `post` with its numbered local data objects (`count.3`) named after the pre objects they
+/// correspond to: the one of the same stem used by the same functions. GCC numbers static
+/// locals in the order it meets them, so a patch that adds one elsewhere in the file
+/// renumbers the others; paired by name alone, a replacement would use another function's
+/// variable, or carry a fresh copy and lose the running kernel's state. A post object that
+/// corresponds to none gets a name the pre object does not have: it is new.
+pub fn correlate_locals(pre: &Obj, post: &Obj) -> Obj {
+    let (a, b) = (numbered_locals(pre), numbered_locals(post));
+    let pre_named = |name: &str| a.iter().find(|(ai, _, _)| pre.symbols[*ai].name == name);
+    // First the objects whose name and users are unchanged: the common case.
+    let mut taken: HashSet<usize> = HashSet::new();
+    let mut settled: HashSet<usize> = HashSet::new();
+    for (bi, _, users) in &b {
+        if let Some((ai, _, u)) = pre_named(&post.symbols[*bi].name) {
+            if !u.is_disjoint(users) || (u.is_empty() && users.is_empty()) {
+                taken.insert(*ai);
+                settled.insert(*bi);
+            }
+        }
+    }
+    let mut renames = Vec::new();
+    for (bi, stem, users) in b.iter().filter(|(bi, _, _)| !settled.contains(bi)) {
+        let cands: Vec<usize> = a
+            .iter()
+            .filter(|(ai, s, u)| s == stem && !taken.contains(ai) && !u.is_disjoint(users))
+            .map(|(ai, _, _)| *ai)
+            .collect();
+        let name = &post.symbols[*bi].name;
+        match cands.as_slice() {
+            // Renumbered: the pre object the same functions use.
+            [ai] => {
+                taken.insert(*ai);
+                renames.push((*bi, pre.symbols[*ai].name.clone()));
+            }
+            // New, but named like another pre object: a name of its own.
+            [] if pre.defined(name).is_some() => {
+                renames.push((*bi, format!("{stem}.splice_new.{bi}")));
+            }
+            // New, or several candidates: the name stays (paired by name, as before).
+            _ => {}
+        }
+    }
+    let mut out = post.clone();
+    if !renames.is_empty() {
+        out.rename(&renames);
+    }
+    out
 }
 
 /// Where a kept ELF relocation of `repl.o` points.
@@ -1125,7 +1208,8 @@ fn assemble_unit(
     repl_base: usize,
     object: usize,
 ) -> Result<UnitOut> {
-    let (pre, post) = (unit.pre, unit.post);
+    let post_correlated = correlate_locals(unit.pre, unit.post);
+    let (pre, post) = (unit.pre, &post_correlated);
     let (pre_syms, pre_funcs) = pre_functions(pre)?;
     let pre_index = index_by_name(&pre_syms);
     let post_funcs = post.functions_by_name();

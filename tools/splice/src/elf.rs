@@ -367,6 +367,26 @@ impl Obj {
         })
     }
 
+    /// Renames symbols: `(index, new name)`. Names of defined symbols stay unique if the new
+    /// names are.
+    pub fn rename(&mut self, renames: &[(usize, String)]) {
+        for (i, name) in renames {
+            if let Some(s) = self.symbols.get_mut(*i) {
+                s.name = name.clone();
+            }
+        }
+        self.by_name.clear();
+        for s in &self.symbols {
+            if s.section.is_some()
+                && !s.is_section()
+                && s.st_type != elf::STT_FILE
+                && !s.name.is_empty()
+            {
+                self.by_name.entry(s.name.clone()).or_insert(s.index);
+            }
+        }
+    }
+
     /// The defined non-section symbol called `name`.
     pub fn defined(&self, name: &str) -> Option<&Sym> {
         self.by_name.get(name).map(|&i| &self.symbols[i])

@@ -509,7 +509,10 @@ pub fn generate(o: &Options) -> Result<GenReport> {
         };
         let raw = read(&pre_o.with_extension("raw.o"), "pre")?;
         let pre = read(&pre_o, "pre")?;
-        let post = read(&objs_dir.join("post").join(&cf.object), "post")?;
+        let post = assemble::correlate_locals(
+            &raw,
+            &read(&objs_dir.join("post").join(&cf.object), "post")?,
+        );
         loaded.push((cf, raw, pre, post));
     }
     let mut units = Vec::new();

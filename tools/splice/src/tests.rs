@@ -794,3 +794,54 @@ fn weak_functions_are_matched_only_when_targets() {
     let p = parsed(&out);
     assert!(p.objects[0].functions.iter().any(|f| f.name == "arch_hook"));
 }
+
+#[test]
+fn static_locals_renumbered_by_the_patch_keep_their_state() {
+    if !have_gcc() {
+        return;
+    }
+    // The patch adds a function with its own static local `count` before `a`: GCC now
+    // numbers them differently, yet `a` must keep using the running kernel's `count`.
+    let pre = "int a(void) { static int count; return ++count; }\n\
+               int b(void) { static int count; return count += 5; }\n";
+    let post = "int z(void) { static int count; return count += 9; }\n\
+                int a(void) { static int count; return ++count + 1; }\n\
+                int b(void) { static int count; return count += 5; }\n";
+    let out = build("renumber", pre, post, TargetSel::Auto, &[]).unwrap();
+    let names: Vec<&str> = out
+        .report
+        .targets
+        .iter()
+        .map(|t| t.function.as_str())
+        .collect();
+    // b did not change; a did.
+    assert_eq!(names, ["a"]);
+    let d = TempDir::new("renumber2");
+    let pre_o = compile(&d.0, "pre", pre, &[]);
+    let a_count = |o: &Obj, f: &str| -> String {
+        let s = o.defined(f).unwrap();
+        let sec = &o.sections[s.section.unwrap()];
+        sec.relocs_in(s.value, s.value + s.size)
+            .iter()
+            .filter_map(|r| o.canon(r).sym.map(|y| o.symbols[y].name.clone()))
+            .find(|n| n.starts_with("count"))
+            .unwrap()
+    };
+    // The core resolves a's `count` with the name the pre code uses.
+    let p = parsed(&out);
+    let want = a_count(&pre_o, "a");
+    assert!(
+        p.targets[0]
+            .relocs
+            .iter()
+            .any(|r| r.symbol == want && r.local),
+        "{:?}",
+        p.targets[0].relocs
+    );
+    // z's count is new: its name is none of the pre object's.
+    let post_o = compile(&d.0, "post", post, &[]);
+    let c = crate::assemble::correlate_locals(&pre_o, &post_o);
+    assert_eq!(a_count(&c, "a"), want);
+    assert_eq!(a_count(&c, "b"), a_count(&pre_o, "b"));
+    assert!(pre_o.defined(&a_count(&c, "z")).is_none());
+}
