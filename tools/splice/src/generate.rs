@@ -104,16 +104,42 @@ impl Progress {
     }
 }
 
-/// A scratch directory, removed when dropped unless the user chose it.
+/// A scratch directory, removed when dropped unless the user chose it, and on Ctrl-C.
 struct Work {
     dir: PathBuf,
     keep: bool,
+}
+
+/// The scratch directory to remove if the user interrupts.
+static SCRATCH: Mutex<Option<PathBuf>> = Mutex::new(None);
+
+impl Work {
+    fn temporary(dir: PathBuf) -> Self {
+        if let Ok(mut s) = SCRATCH.lock() {
+            *s = Some(dir.clone());
+        }
+        // Compilers and make get the signal too (same process group) and stop; the tree
+        // was never written, so removing the scratch directory is all there is to undo.
+        let _ = ctrlc::set_handler(|| {
+            if let Ok(s) = SCRATCH.lock() {
+                if let Some(d) = s.as_ref() {
+                    let _ = std::fs::remove_dir_all(d);
+                }
+            }
+            eprintln!("splice-create: interrupted; the tree is unchanged");
+            std::process::exit(130);
+        });
+        Self { dir, keep: false }
+    }
 }
 
 impl Drop for Work {
     fn drop(&mut self) {
         if !self.keep {
             let _ = std::fs::remove_dir_all(&self.dir);
+            if let Ok(mut s) = SCRATCH.lock() {
+                *s = None;
+            }
         }
     }
 }
@@ -303,10 +329,7 @@ pub fn generate(o: &Options) -> Result<GenReport> {
                 t0.elapsed().as_nanos()
             ));
             std::fs::create_dir_all(&d)?;
-            Work {
-                dir: d,
-                keep: false,
-            }
+            Work::temporary(d)
         }
     };
     let wd = &work.dir;
