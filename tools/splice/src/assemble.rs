@@ -175,6 +175,21 @@ fn cold_parent(name: &str) -> &str {
     name.rfind(".cold").map(|i| &name[..i]).unwrap_or(name)
 }
 
+/// The targets a shared section holds, for messages (its name if none).
+fn label_targets(obj: &Obj, si: usize, targets: &HashSet<String>) -> String {
+    let names: Vec<&str> = obj
+        .section_symbols(si)
+        .iter()
+        .map(|&i| obj.symbols[i].name.as_str())
+        .filter(|n| targets.contains(*n))
+        .collect();
+    if names.is_empty() {
+        obj.sections[si].name.clone()
+    } else {
+        names.join(", ")
+    }
+}
+
 /// Name of what a section holds, for messages.
 fn label(obj: &Obj, si: usize) -> String {
     match obj.section_symbols(si) {
@@ -234,6 +249,54 @@ fn index_by_name<'a>(syms: &[&'a Sym]) -> HashMap<&'a str, usize> {
         .collect()
 }
 
+/// Calls and jumps of function `f` to other functions of its own section, which the
+/// assembler resolved without a relocation (functions placed in one named section, such as
+/// `.sched.text`, call each other directly): `(place, function called, addend)` as a
+/// PC-relative relocation would say, with the place and the addend relative to the section.
+pub fn intra_section_branches(obj: &Obj, f: &Sym) -> Result<Vec<(u64, String, i64)>> {
+    use iced_x86::{Decoder, DecoderOptions, OpKind};
+    let Some(si) = f.section else {
+        return Ok(Vec::new());
+    };
+    let sec = &obj.sections[si];
+    let code = obj.symbol_bytes(f)?;
+    let mut out = Vec::new();
+    let mut d = Decoder::with_ip(64, &code, f.value, DecoderOptions::NONE);
+    while d.can_decode() {
+        let insn = d.decode();
+        if insn.is_invalid() {
+            break;
+        }
+        if insn.op_count() != 1
+            || !matches!(insn.op0_kind(), OpKind::NearBranch64 | OpKind::NearBranch32)
+        {
+            continue;
+        }
+        let end = insn.next_ip();
+        // rel32: the displacement is the last 4 bytes of the instruction.
+        if insn.len() < 5 {
+            continue;
+        }
+        let place = end - 4;
+        if !sec.relocs_in(place, end).is_empty() {
+            continue;
+        }
+        let target = insn.near_branch_target();
+        if target >= f.value && target < f.value + f.size {
+            continue;
+        }
+        let callee = obj
+            .section_symbols(si)
+            .iter()
+            .map(|&i| &obj.symbols[i])
+            .find(|y| y.is_func() && target >= y.value && target < y.value + y.size.max(1));
+        if let Some(y) = callee {
+            out.push((place, y.name.clone(), (target - y.value) as i64 - 4));
+        }
+    }
+    Ok(out)
+}
+
 /// The pre function table of the blob, with relocations and run-time site markers.
 fn pre_functions(pre: &Obj) -> Result<(Vec<&Sym>, Vec<format::Function>)> {
     let mut funcs = pre.functions();
@@ -281,6 +344,16 @@ fn pre_functions(pre: &Obj) -> Result<(Vec<&Sym>, Vec<format::Function>)> {
                 rtype: r.rtype,
                 symbol,
                 local: c.local,
+                addend,
+            });
+        }
+        for (place, callee, addend) in intra_section_branches(pre, f)? {
+            let local = pre.defined(&callee).is_some_and(|y| !y.global);
+            relocs.push(Reloc {
+                offset: (place - f.value) as u32,
+                rtype: rtype::R_X86_64_PC32,
+                symbol: callee,
+                local,
                 addend,
             });
         }
@@ -358,6 +431,26 @@ pub fn same_function(pre: &Obj, a: &Sym, post: &Obj, b: &Sym) -> Result<bool> {
         return Ok(false);
     }
     let (ca, cb) = (pre.symbol_bytes(a)?, post.symbol_bytes(b)?);
+    // Calls to functions of the same section are compared by the function called.
+    let (ba, bb) = (
+        intra_section_branches(pre, a)?,
+        intra_section_branches(post, b)?,
+    );
+    if ba.len() != bb.len()
+        || ba
+            .iter()
+            .zip(&bb)
+            .any(|(x, y)| x.0 - a.value != y.0 - b.value || x.1 != y.1 || x.2 != y.2)
+    {
+        return Ok(false);
+    }
+    let mut branch_mask = vec![false; ca.len()];
+    for (place, _, _) in &ba {
+        let off = (place - a.value) as usize;
+        for m in branch_mask.iter_mut().skip(off).take(4) {
+            *m = true;
+        }
+    }
     let ra = pre.sections[a.section.unwrap_or(0)].relocs_in(a.value, a.value + a.size);
     let rb = post.sections[b.section.unwrap_or(0)].relocs_in(b.value, b.value + b.size);
     if ra.len() != rb.len() {
@@ -379,8 +472,8 @@ pub fn same_function(pre: &Obj, a: &Sym, post: &Obj, b: &Sym) -> Result<bool> {
     Ok(ca
         .iter()
         .zip(&cb)
-        .zip(&mask)
-        .all(|((p, q), &m)| m || p == q))
+        .zip(mask.iter().zip(&branch_mask))
+        .all(|((p, q), (&m, &n))| m || n || p == q))
 }
 
 /// The functions whose compiled code differs between `pre` and `post`, by name, in `pre`'s
@@ -779,8 +872,11 @@ impl<'a> Carrier<'a> {
             let owner = label(post, si);
             if sec.is_exec() && post.section_symbols(si).len() > 1 {
                 bail!(
-                    "{}: {}: section holds more than one function; compile with -ffunction-sections",
+                    "{}: {}: in section {} with other functions (a named section, or an \
+                     object compiled without -ffunction-sections); splice cannot replace a \
+                     function of a shared section yet",
                     post.path,
+                    label_targets(post, si, &self.targets),
                     sec.name
                 );
             }

@@ -845,3 +845,49 @@ fn static_locals_renumbered_by_the_patch_keep_their_state() {
     assert_eq!(a_count(&c, "b"), a_count(&pre_o, "b"));
     assert!(pre_o.defined(&a_count(&c, "z")).is_none());
 }
+
+#[test]
+fn calls_within_a_named_section_are_matched_by_callee() {
+    if !have_gcc() {
+        return;
+    }
+    // Both in .sched.text (not split by -ffunction-sections): the call from outer to inner
+    // has no relocation.
+    let base = "#define S __attribute__((section(\".sched.text\"), noinline))\n\
+        extern int hidden_kernel_fn(int);\n\
+        static S int inner(int x) { return hidden_kernel_fn(x) + 1; }\n\
+        S int outer(int x) { return inner(x) * 2; }\n\
+        int plain(int x) { return outer(x) - 3; }\n";
+    let post = base.replace("outer(x) - 3", "outer(x) - 4");
+    let out = build("schedtext", base, &post, TargetSel::Auto, &[]).unwrap();
+    let names: Vec<&str> = out
+        .report
+        .targets
+        .iter()
+        .map(|t| t.function.as_str())
+        .collect();
+    assert_eq!(names, ["plain"]);
+    // The pre code of outer names inner at its call, for run-pre matching.
+    let p = parsed(&out);
+    let outer = p.objects[0]
+        .functions
+        .iter()
+        .find(|f| f.name == "outer")
+        .unwrap();
+    assert!(
+        outer
+            .relocs
+            .iter()
+            .any(|r| r.symbol == "inner" && r.rtype == rtype::R_X86_64_PC32),
+        "{:?}",
+        outer.relocs
+    );
+    // A change of code in that section moves the call's destination; outer is compared by
+    // the function it calls, so only inner changed, and inner, sharing its section, cannot be
+    // carried yet: refused with the reason.
+    let post = base.replace("hidden_kernel_fn(x) + 1", "hidden_kernel_fn(x + 7) + 11");
+    let err = build("schedtext2", base, &post, TargetSel::Auto, &[]).unwrap_err();
+    let m = format!("{err:#}");
+    assert!(m.contains(".sched.text") && m.contains("inner"), "{m}");
+    assert!(!m.contains("outer"), "{m}");
+}
