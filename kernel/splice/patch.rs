@@ -304,7 +304,7 @@ struct SwitchTimes {
 fn switch(
     e: &registry::Entry,
     targets: &[TargetState],
-    aliases: &[TextAlias],
+    aliases: &[TextAlias<JMP_LEN>],
     reverse: bool,
     ranges: &[Range],
     scratch: &mut Scratch,
@@ -329,10 +329,8 @@ fn switch(
         for (t, alias) in targets.iter().zip(aliases) {
             let bytes = if reverse { &t.saved } else { &t.jump };
             // SAFETY: No task is in the bytes that change: the stack check above found none
-            // in the function. The alias and the jump are both `JMP_LEN` bytes.
-            if unsafe { stopped.write(alias, bytes) }.is_err() {
-                return Err(AbortCause::BadPack);
-            }
+            // in the function.
+            unsafe { stopped.write(alias, bytes) };
         }
         let _ = hooks.run(Kind::Do, reverse);
         times.pause = since(t0);
@@ -479,7 +477,7 @@ fn run(
     // mapped: vmlinux text, or modules pinned (while applied, or by `pins` for apply).
     let mut aliases = KVec::new();
     for t in targets.iter() {
-        let alias = match TextAlias::new(t.site, JMP_LEN) {
+        let alias = match TextAlias::<JMP_LEN>::new(t.site) {
             Ok(a) => a,
             Err(_) => {
                 let _ = hooks.run(Kind::Fail, reverse);

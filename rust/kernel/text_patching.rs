@@ -43,34 +43,29 @@ pub struct Stopped {
 }
 
 impl Stopped {
-    /// Writes `bytes` through `alias`, while no other CPU runs, and serializes this CPU.
-    ///
-    /// Fails with `EINVAL`, writing nothing, if `bytes` is not as long as the alias.
+    /// Writes `bytes` through `alias`, while no other CPU runs, and serializes this CPU. The
+    /// sizes agree by type, so the write cannot fail halfway through a stop.
     ///
     /// # Safety
     ///
     /// The code is consistent once all writes of this stop are done: no task is in the middle
     /// of the bytes that change (the caller checked the stacks of all tasks).
-    pub unsafe fn write(&self, alias: &TextAlias, bytes: &[u8]) -> Result {
-        if bytes.len() != alias.len {
-            return Err(EINVAL);
-        }
-        // SAFETY: By the type invariants of `TextAlias`, `base + offset` maps `len` bytes of
-        // the text writably and stays mapped while `alias` lives; no other CPU runs, as `Self`
+    pub unsafe fn write<const N: usize>(&self, alias: &TextAlias<N>, bytes: &[u8; N]) {
+        // SAFETY: By the type invariants of `TextAlias`, `base + offset` maps `N` bytes of the
+        // text writably and stays mapped while `alias` lives; no other CPU runs, as `Self`
         // proves, and `text_mutex` keeps the kernel's other patchers out.
         unsafe {
             core::ptr::copy_nonoverlapping(
                 bytes.as_ptr(),
                 alias.base.as_ptr().add(alias.offset),
-                bytes.len(),
+                N,
             );
             bindings::sync_core();
         }
-        Ok(())
     }
 }
 
-/// A writable alias of a few bytes of kernel or module text, made before [`stop_machine`]
+/// A writable alias of `N` bytes of kernel or module text, made before [`stop_machine`]
 /// (mapping pages may sleep), written through [`Stopped::write`], unmapped when dropped.
 ///
 /// ```
@@ -79,12 +74,12 @@ impl Stopped {
 /// let addr = kallsyms::lookup_name(c"schedule").ok_or(ENOENT)?;
 /// let mut now = [0u8; 4];
 /// text_patching::read(addr, &mut now)?;
-/// let alias = TextAlias::new(addr, 4)?;
+/// let alias = TextAlias::<4>::new(addr)?;
 /// // Writing the same bytes changes nothing.
 /// text_patching::stop_machine(|stopped| {
 ///     // SAFETY: The code does not change.
 ///     unsafe { stopped.write(&alias, &now) }
-/// })??;
+/// })?;
 /// let mut after = [0u8; 4];
 /// text_patching::read(addr, &mut after)?;
 /// assert_eq!(now, after);
@@ -94,23 +89,22 @@ impl Stopped {
 /// # Invariants
 ///
 /// `base` is the start of a `vmap()` mapping, writable, of the one or two pages that hold
-/// `len` bytes of text from `offset` on; it is unmapped only by `drop`.
-pub struct TextAlias {
+/// `N` bytes of text from `offset` on; it is unmapped only by `drop`.
+pub struct TextAlias<const N: usize> {
     base: core::ptr::NonNull<u8>,
     offset: usize,
-    len: usize,
 }
 
-impl TextAlias {
-    /// Maps the `len` (at most [`TextAlias::MAX_LEN`]) bytes of text at `addr`. The text
-    /// must stay mapped while the alias lives (vmlinux text, or a module kept loaded).
-    pub fn new(addr: usize, len: usize) -> Result<Self> {
+impl<const N: usize> TextAlias<N> {
+    /// Maps the `N` (1 to a page) bytes of text at `addr`. The text must stay mapped while the
+    /// alias lives (vmlinux text, or a module kept loaded).
+    pub fn new(addr: usize) -> Result<Self> {
         const PAGE: usize = crate::page::PAGE_SIZE;
-        if len == 0 || len > Self::MAX_LEN {
+        if N == 0 || N > PAGE {
             return Err(EINVAL);
         }
         let first = addr & !(PAGE - 1);
-        let last = (addr + len - 1) & !(PAGE - 1);
+        let last = (addr + N - 1) & !(PAGE - 1);
         let count = if first == last { 1 } else { 2 };
         let mut pages = [core::ptr::null_mut(); 2];
         for (i, p) in pages.iter_mut().take(count).enumerate() {
@@ -124,19 +118,16 @@ impl TextAlias {
         // SAFETY: `pages` holds `count` valid pages.
         let base = unsafe { bindings::text_alias_vmap(pages.as_mut_ptr(), count as u32) };
         let base = core::ptr::NonNull::new(base.cast::<u8>()).ok_or(ENOMEM)?;
-        // INVARIANT: `base` maps the pages of `first..`, writable.
+        // INVARIANT: `base` maps the pages of `first..`, writable, and `N` bytes from
+        // `addr - first` lie in them.
         Ok(Self {
             base,
             offset: addr - first,
-            len,
         })
     }
-
-    /// The longest write an alias serves: a jump or a few instructions.
-    pub const MAX_LEN: usize = 16;
 }
 
-impl Drop for TextAlias {
+impl<const N: usize> Drop for TextAlias<N> {
     fn drop(&mut self) {
         // SAFETY: By the type invariants `base` comes from `vmap()` and is unmapped only here.
         unsafe { bindings::text_alias_vunmap(self.base.as_ptr().cast()) };
@@ -145,10 +136,10 @@ impl Drop for TextAlias {
 
 // SAFETY: The alias is a mapping owned by this object; it may be used and dropped on any CPU
 // (dropping sleeps, which `stop_machine` callers do not do: they drop it afterwards).
-unsafe impl Send for TextAlias {}
+unsafe impl<const N: usize> Send for TextAlias<N> {}
 
 // SAFETY: Writing needs a `Stopped`, which only one CPU has at a time.
-unsafe impl Sync for TextAlias {}
+unsafe impl<const N: usize> Sync for TextAlias<N> {}
 
 struct StopData<F, T> {
     work: UnsafeCell<Option<F>>,

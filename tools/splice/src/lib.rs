@@ -48,5 +48,27 @@ pub mod special;
 pub mod stub;
 pub mod symvers;
 
+/// For the tests (unit and command line): compiler flags that make code shaped like the
+/// kernel's (ftrace entries, IBT, retpolines, return thunks, kernel code model).
+#[doc(hidden)]
+pub mod testing {
+    pub const KERNEL_LIKE_CFLAGS: &[&str] = &[
+        "-O2",
+        "-mcmodel=kernel",
+        "-fno-pic",
+        "-mno-red-zone",
+        "-ffunction-sections",
+        "-fdata-sections",
+        "-pg",
+        "-mfentry",
+        "-mrecord-mcount",
+        "-fcf-protection=branch",
+        "-mindirect-branch=thunk-extern",
+        "-mfunction-return=thunk-extern",
+        "-fno-asynchronous-unwind-tables",
+        "-fno-jump-tables",
+    ];
+}
+
 #[cfg(test)]
 mod tests;

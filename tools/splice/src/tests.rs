@@ -12,22 +12,7 @@ use crate::elf::Obj;
 use crate::format::{reader, rtype, Pack};
 use crate::symvers::Symvers;
 
-const FLAGS: &[&str] = &[
-    "-O2",
-    "-mcmodel=kernel",
-    "-fno-pic",
-    "-mno-red-zone",
-    "-ffunction-sections",
-    "-fdata-sections",
-    "-pg",
-    "-mfentry",
-    "-mrecord-mcount",
-    "-fcf-protection=branch",
-    "-mindirect-branch=thunk-extern",
-    "-mfunction-return=thunk-extern",
-    "-fno-asynchronous-unwind-tables",
-    "-fno-jump-tables",
-];
+use crate::testing::KERNEL_LIKE_CFLAGS as FLAGS;
 
 const SYMVERS: &str = "0x0\tseq_printf\tvmlinux\tEXPORT_SYMBOL\t\n\
 0x0\tprintk\tvmlinux\tEXPORT_SYMBOL\t\n\
@@ -107,6 +92,15 @@ fn build(tag: &str, pre: &str, post: &str, targets: TargetSel, extra: &[&str]) -
     assemble(&opts(targets), &pre, &post, &symvers)
 }
 
+/// The targets of a pack, by function name.
+fn target_names(out: &Output) -> Vec<&str> {
+    out.report
+        .targets
+        .iter()
+        .map(|t| t.function.as_str())
+        .collect()
+}
+
 fn parsed(out: &Output) -> Pack {
     let nr = out.report.targets.len() + out.report.fixups.len();
     reader::parse(&out.blob, nr).unwrap().pack
@@ -134,12 +128,7 @@ fn string_change_is_found_and_the_string_carried() {
     }
     let post = BASE.replace("hello %d", "hello world %d");
     let out = build("string", BASE, &post, TargetSel::Auto, &[]).unwrap();
-    let names: Vec<&str> = out
-        .report
-        .targets
-        .iter()
-        .map(|t| t.function.as_str())
-        .collect();
+    let names = target_names(&out);
     assert_eq!(names, ["show_a"]);
     assert!(out
         .report
@@ -525,12 +514,7 @@ fn special_sections_follow_the_carried_code() {
     let pre = SPECIAL.replace("VALUE", "1");
     let post = SPECIAL.replace("VALUE", "2");
     let out = build("special", &pre, &post, TargetSel::Auto, &[]).unwrap();
-    let names: Vec<&str> = out
-        .report
-        .targets
-        .iter()
-        .map(|t| t.function.as_str())
-        .collect();
+    let names = target_names(&out);
     assert_eq!(names, ["special_fn"]);
     // Only the entries of special_fn, not those of other_fn.
     for s in [
@@ -642,12 +626,7 @@ fn cold_parts_go_with_their_function() {
     // A change in the cold part only: the target is foo, and foo.cold is carried.
     let post = COLD.replace("big %d", "very big %d");
     let out = build("cold", COLD, &post, TargetSel::Auto, &[]).unwrap();
-    let names: Vec<&str> = out
-        .report
-        .targets
-        .iter()
-        .map(|t| t.function.as_str())
-        .collect();
+    let names = target_names(&out);
     assert_eq!(names, ["foo"]);
     assert!(out
         .report
@@ -763,12 +742,7 @@ fn shared_literal_moving_section_is_no_change() {
         int show_b(void *m) { return seq_printf(m, \"%d\\n\", 2); }\n";
     let post = base.replace("\"x\\n\"", "\"y\\n\"");
     let out = build("sharedstr", base, &post, TargetSel::Auto, &[]).unwrap();
-    let names: Vec<&str> = out
-        .report
-        .targets
-        .iter()
-        .map(|t| t.function.as_str())
-        .collect();
+    let names = target_names(&out);
     assert_eq!(names, ["show_a"]);
 }
 
@@ -808,12 +782,7 @@ fn static_locals_renumbered_by_the_patch_keep_their_state() {
                 int a(void) { static int count; return ++count + 1; }\n\
                 int b(void) { static int count; return count += 5; }\n";
     let out = build("renumber", pre, post, TargetSel::Auto, &[]).unwrap();
-    let names: Vec<&str> = out
-        .report
-        .targets
-        .iter()
-        .map(|t| t.function.as_str())
-        .collect();
+    let names = target_names(&out);
     // b did not change; a did.
     assert_eq!(names, ["a"]);
     let d = TempDir::new("renumber2");
@@ -860,12 +829,7 @@ fn calls_within_a_named_section_are_matched_by_callee() {
         int plain(int x) { return outer(x) - 3; }\n";
     let post = base.replace("outer(x) - 3", "outer(x) - 4");
     let out = build("schedtext", base, &post, TargetSel::Auto, &[]).unwrap();
-    let names: Vec<&str> = out
-        .report
-        .targets
-        .iter()
-        .map(|t| t.function.as_str())
-        .collect();
+    let names = target_names(&out);
     assert_eq!(names, ["plain"]);
     // The pre code of outer names inner at its call, for run-pre matching.
     let p = parsed(&out);

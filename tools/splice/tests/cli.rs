@@ -5,21 +5,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-const FLAGS: &[&str] = &[
-    "-O2",
-    "-mcmodel=kernel",
-    "-fno-pic",
-    "-mno-red-zone",
-    "-ffunction-sections",
-    "-fdata-sections",
-    "-pg",
-    "-mfentry",
-    "-mrecord-mcount",
-    "-fcf-protection=branch",
-    "-mindirect-branch=thunk-extern",
-    "-mfunction-return=thunk-extern",
-    "-fno-asynchronous-unwind-tables",
-];
+use splice_tools::testing::KERNEL_LIKE_CFLAGS as FLAGS;
 
 const SRC: &str = r#"
 extern int seq_printf(void *m, const char *fmt, ...);
