@@ -4,6 +4,7 @@
 #
 #   make          install what is missing, fetch and build the kernel and tools
 #   make check    all of the above, then every test; ends with "N passed, N failed"
+#   make demo     build, then fix a real 7.2.12 bug in the running VM and reverse it
 #   make vm       boot the built kernel in QEMU with a shell on the console
 #   make clean    remove test VM output and logs (keeps the kernel build)
 #   make distclean  remove the whole build folder
@@ -27,7 +28,7 @@ export LIBCLANG_PATH := $(SPLICE_CACHE)/libclang-$(LIBCLANG_VERSION)/lib
 
 S := scripts/splice
 
-.PHONY: all build check vm clean distclean
+.PHONY: all build check demo vm clean distclean
 all: build
 
 build:
@@ -35,6 +36,9 @@ build:
 
 check:
 	@$(S)/check.sh check
+
+demo:
+	@$(S)/check.sh demo
 
 vm: build
 	@$(S)/vm.sh shell

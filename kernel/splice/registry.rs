@@ -56,6 +56,8 @@ pub(crate) struct Entry {
     pub(crate) name: Name,
     pub(crate) pack: Pack<'static>,
     pub(crate) owner: *mut bindings::module,
+    /// The name of the pack's module (`owner`).
+    pub(crate) module: &'static CStr,
     pub(crate) replacements: &'static [*mut core::ffi::c_void],
     pub(crate) hooks: Hooks,
     pub(crate) life: Life,
@@ -207,6 +209,9 @@ fn register(desc: &bindings::splice_pack_desc) -> Result {
         name,
         pack,
         owner: desc.owner,
+        // SAFETY: `owner` is the registering module (checked non-null above); it stays loaded
+        // until it unregisters, which removes the entry.
+        module: unsafe { kernel::module_ref::name_of(desc.owner) },
         replacements,
         hooks,
         life: Life::new(),

@@ -97,6 +97,8 @@ pub(crate) enum PackFile {
     Timings,
     Description,
     Warnings,
+    Module,
+    NrTargets,
 }
 
 /// A pack's directory; finds its pack in the registry by id.
@@ -114,6 +116,8 @@ impl Operations for PackFiles {
         Attribute::new(c"timings", Mode::ROOT_READ_ONLY, PackFile::Timings),
         Attribute::new(c"description", Mode::ROOT_READ_ONLY, PackFile::Description),
         Attribute::new(c"warnings", Mode::ROOT_READ_ONLY, PackFile::Warnings),
+        Attribute::new(c"module", Mode::ROOT_READ_ONLY, PackFile::Module),
+        Attribute::new(c"nr_targets", Mode::ROOT_READ_ONLY, PackFile::NrTargets),
     ];
 
     fn show(&self, file: PackFile, page: &mut Page<'_>) -> Result {
@@ -171,6 +175,8 @@ impl Operations for PackFiles {
             PackFile::Description => {
                 writeln!(page, "{}", e.pack.description().to_str().unwrap_or("?"))?
             }
+            PackFile::Module => writeln!(page, "{}", e.module.to_str().unwrap_or("?"))?,
+            PackFile::NrTargets => writeln!(page, "{}", e.pack.target_count())?,
             PackFile::Warnings => {
                 if e.build_id_differs {
                     write!(page, "build_id_differs: made from ")?;

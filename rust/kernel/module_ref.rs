@@ -78,10 +78,21 @@ impl ModuleRef {
 
     /// The module's name.
     pub fn name(&self) -> &CStr {
-        // SAFETY: By the type invariants the module is loaded; `name` is a NUL-terminated
-        // array that is never changed after load.
-        unsafe { CStr::from_char_ptr((*self.ptr.as_ptr()).name.as_ptr()) }
+        // SAFETY: By the type invariants the module is loaded.
+        unsafe { name_of(self.ptr.as_ptr()) }
     }
+}
+
+/// The name of `module`, without taking a reference.
+///
+/// # Safety
+///
+/// `module` points to a module that stays loaded for `'a`, such as `THIS_MODULE` of a module
+/// that unregisters what borrows the name before it is unloaded.
+pub unsafe fn name_of<'a>(module: *mut bindings::module) -> &'a CStr {
+    // SAFETY: By the safety requirements the module is loaded for `'a`; `name` is a
+    // NUL-terminated array that is never changed after load.
+    unsafe { CStr::from_char_ptr((*module).name.as_ptr()) }
 }
 
 impl Drop for ModuleRef {

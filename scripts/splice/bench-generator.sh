@@ -4,7 +4,7 @@
 # tree, by phase, for real one-file fixes (tools/testing/selftests/splice/
 # stable/). Prints figures; fails only if a pack cannot be made.
 . "$(dirname "$0")/lib.sh"
-tool=$SPLICE_BUILD/tools-target/release/splice-create
+tool=$SPLICE_TOOLS/splice-create
 dir=$SPLICE_SRC/tools/testing/selftests/splice/stable
 out=$SPLICE_BUILD/bench-generator
 rm -rf "$out"

@@ -12,11 +12,11 @@
 #
 # Output: $SPLICE_BUILD/guest/packs/splice_NAME.ko (and NAME.json, the
 # generator's report, in $SPLICE_BUILD/packs/), and the sample target modules
-# in $SPLICE_BUILD/guest/modules/.
+# in $SPLICE_BUILD/guest/modules/; the admin command in $SPLICE_BUILD/guest/bin/.
 . "$(dirname "$0")/lib.sh"
 
 tree=$KERNEL_TREE
-tool=$SPLICE_BUILD/tools-target/release/splice-create
+tool=$SPLICE_TOOLS/splice-create
 packs=$SPLICE_SRC/samples/splice/packs
 out=$SPLICE_BUILD/packs
 dest=$SPLICE_BUILD/guest/packs
@@ -24,10 +24,10 @@ modules=$SPLICE_BUILD/guest/modules
 rm -rf "$dest" "$modules" "$out"
 mkdir -p "$dest" "$modules" "$out"
 
-say "building splice-create"
-run_logged "$SPLICE_BUILD/logs/tools-build.log" cargo build --release -j "$(nproc)" \
-	--manifest-path "$SPLICE_SRC/tools/splice/Cargo.toml" \
-	--target-dir "$SPLICE_BUILD/tools-target"
+say "building splice-create and splice"
+build_tools
+mkdir -p "$SPLICE_BUILD/guest/bin"
+cp "$SPLICE_TOOLS/splice" "$SPLICE_BUILD/guest/bin/"
 
 for diff in "$packs"/*.diff; do
 	name=$(basename "$diff" .diff)

@@ -4,6 +4,7 @@
 #
 #   check.sh build    install what is missing, fetch, overlay, configure, build
 #   check.sh check    build, then every test; ends with "N passed, N failed"
+#   check.sh demo     build, then the demo (demo.sh)
 #
 # Each phase's duration is printed at the end. A failing phase stops the run
 # with its one-line reason (the phase's script names the log).
@@ -79,6 +80,7 @@ check)
 	test_phase stable "$SPLICE_SRC/tools/testing/selftests/splice/run-cases.sh" \
 		"$SPLICE_SRC/tools/testing/selftests/splice/stable"
 	test_phase vm-tests "$S/vm.sh" test "$SPLICE_BUILD/guest"
+	test_phase demo "$S/demo.sh"
 	# Figures, not a test: only a benchmark that breaks counts, as a failure.
 	phase bench "$S/vm.sh" bench "$SPLICE_BUILD/guest" || failed=$((failed + 1))
 	phase bench-generator "$S/bench-generator.sh" || failed=$((failed + 1))
@@ -87,7 +89,12 @@ check)
 	echo "$passed passed, $failed failed"
 	[ "$failed" -eq 0 ]
 	;;
+demo)
+	build
+	build_phase demo "$S/demo.sh"
+	print_timings
+	;;
 *)
-	die "unknown phase set '$what' (build or check)"
+	die "unknown phase set '$what' (build, check or demo)"
 	;;
 esac

@@ -15,6 +15,9 @@ set -euo pipefail
 : "${KERNEL_TREE:=$SPLICE_BUILD/linux-$KERNEL_VERSION}"
 SPLICE_LOGS="$SPLICE_BUILD/logs"
 mkdir -p "$SPLICE_LOGS"
+# The userspace tools (splice-create, splice), linked statically so that the
+# same binaries run on the host and in the guest (build_tools).
+SPLICE_TOOLS=$SPLICE_BUILD/tools-target/x86_64-unknown-linux-gnu/release
 
 # The script's name, for messages.
 SPLICE_ME=$(basename "$0" .sh)
@@ -32,6 +35,14 @@ run_logged() {
 		tail -n 25 "$log" | sed 's/^/    /' >&2
 		die "'$*' failed (log: $log)"
 	fi
+}
+
+# build_tools: build splice-create and splice (static) into $SPLICE_TOOLS.
+build_tools() {
+	RUSTFLAGS="-C target-feature=+crt-static" run_logged "$SPLICE_LOGS/tools-build.log" \
+		cargo build --release -j "$(nproc)" --target x86_64-unknown-linux-gnu \
+		--manifest-path "$SPLICE_SRC/tools/splice/Cargo.toml" \
+		--target-dir "$SPLICE_BUILD/tools-target"
 }
 
 # sha256 FILE

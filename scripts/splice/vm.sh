@@ -6,6 +6,8 @@
 #   vm.sh test  [DIR...]     run the guest tests; exit 0 only if all passed
 #   vm.sh bench [DIR...]     run the stop_machine benchmark (4 CPUs, no KUnit)
 #                            and print its figures; fails only if it broke
+#   vm.sh demo  [DIR...]     run /splice/demo/demo.sh (make demo), narrating
+#                            on stdout; fails unless it ends with "demo: ok"
 #
 # DIRs are copied under /splice/ in the guest (see mkinitramfs.sh).
 # Environment: VM_SMP (2; 4 for bench), VM_MEM (1G), VM_TIMEOUT (300 s), VM_NAME (the mode),
@@ -42,6 +44,22 @@ if [ "$mode" = shell ]; then
 fi
 case $mode in
 test) ;;
+demo)
+	# The guest's narration (its second serial port) goes to stdout as it
+	# comes; the kernel log to console.log. Success is the guest's last line.
+	rm -f "$dir/demo.log"
+	rc=0
+	timeout -k 10 "$TIMEOUT" "${qemu[@]}" -monitor none \
+		-serial "file:$dir/console.log" -serial stdio \
+		-append "$append kunit.enable=0 SPLICE_MODE=demo" </dev/null 2>"$dir/qemu.log" |
+		tr -d '\r' | tee "$dir/demo.log" || rc=$?
+	if grep -qE 'Kernel panic|BUG:|Oops' "$dir/console.log" 2>/dev/null; then
+		die "demo: the kernel log has a panic or oops ($dir/console.log)"
+	fi
+	grep -q '^demo: ok' "$dir/demo.log" ||
+		die "demo failed (qemu status $rc; narration $dir/demo.log, kernel log $dir/console.log)"
+	exit 0
+	;;
 bench)
 	say "benchmark: booting with $SMP CPUs"
 	rm -f "$dir/results.log"
@@ -57,7 +75,7 @@ bench)
 		die "benchmark did not complete (qemu status $rc; $dir/results.log, $dir/console.log)"
 	exit 0
 	;;
-*) die "unknown mode '$mode' (shell, test or bench)" ;;
+*) die "unknown mode '$mode' (shell, test, bench or demo)" ;;
 esac
 
 console=$dir/console.log

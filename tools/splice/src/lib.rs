@@ -37,6 +37,7 @@
 //!   on a `static` key of the object is refused.
 //! * `repl.o` is written for x86-64 only.
 
+pub mod admin;
 pub mod assemble;
 pub mod diff;
 pub mod elf;

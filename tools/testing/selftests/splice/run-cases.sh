@@ -7,7 +7,7 @@
 here=$(cd "${1:?usage: run-cases.sh DIR}" && pwd)
 group=$(basename "$here")
 . "$(dirname "$0")/../../../../scripts/splice/lib.sh"
-tool=$SPLICE_BUILD/tools-target/release/splice-create
+tool=$SPLICE_TOOLS/splice-create
 out=$SPLICE_BUILD/$group
 dest=$SPLICE_BUILD/guest/$group
 rm -rf "$out" "$dest"

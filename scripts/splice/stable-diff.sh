@@ -1,0 +1,66 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+# Per-file diffs between two Debian linux-source-7.2 versions:
+#
+#   stable-diff.sh BASE NEXT OUT FILE...
+#
+# For each FILE (a path in the kernel tree, e.g. kernel/pid_namespace.c),
+# writes OUT/<FILE with / as ->.diff, the diff -u of the file from the BASE
+# package to the NEXT one (a/ and b/ prefixes, no dates), and prints the
+# lines of NEXT's Debian changelog entry that name upstream fixes into
+# OUT/changelog. Packages are fetched (and checked) by fetch-kernel.sh's rules
+# into $SPLICE_CACHE/debs; files are extracted once into
+# $SPLICE_BUILD/sources/VERSION/.
+. "$(dirname "$0")/lib.sh"
+
+base=${1:?usage: stable-diff.sh BASE NEXT OUT FILE...}
+next=${2:?usage: stable-diff.sh BASE NEXT OUT FILE...}
+out=${3:?usage: stable-diff.sh BASE NEXT OUT FILE...}
+shift 3
+[ $# -gt 0 ] || die "no files given"
+mkdir -p "$out"
+
+deb_of() { echo "$SPLICE_CACHE/debs/linux-source-7.2_$1-1_all.deb"; }
+
+# extract VERSION FILE...: the files of that version's source tarball into
+# $SPLICE_BUILD/sources/VERSION/, those not extracted yet.
+extract() {
+	local v=$1 deb dir missing=() f
+	shift
+	deb=$(deb_of "$v")
+	if [ ! -f "$deb" ]; then
+		# Fetches and checks the package; the tree it extracts is not needed.
+		KERNEL_VERSION=$v "$SPLICE_SRC/scripts/splice/fetch-kernel.sh" \
+			"$SPLICE_BUILD/sources/tree-$v" >/dev/null ||
+			die "cannot fetch linux-source-7.2 $v"
+		rm -rf "$SPLICE_BUILD/sources/tree-$v"
+	fi
+	dir=$SPLICE_BUILD/sources/$v
+	for f in "$@"; do [ -f "$dir/$f" ] || missing+=("linux-source-7.2/$f"); done
+	[ ${#missing[@]} -gt 0 ] || return 0
+	mkdir -p "$dir"
+	say "extracting ${#missing[@]} file(s) from linux-source-7.2 $v"
+	dpkg-deb --fsys-tarfile "$deb" | tar -xO ./usr/src/linux-source-7.2.tar.xz |
+		tar -xJ -C "$dir" --strip-components=1 "${missing[@]}" ||
+		die "$(basename "$deb") lacks one of: $*"
+	if [ ! -f "$dir/changelog" ]; then
+		dpkg-deb --fsys-tarfile "$deb" |
+			tar -xO ./usr/share/doc/linux-source-7.2/changelog.Debian.gz |
+			gzip -dc >"$dir/changelog"
+	fi
+}
+
+extract "$base" "$@"
+extract "$next" "$@"
+for f in "$@"; do
+	d=$out/$(echo "$f" | tr / -)
+	d=${d%.c}.diff
+	(cd "$SPLICE_BUILD/sources" && diff -u "$base/$f" "$next/$f") |
+		sed -e "1s|^--- $base/\\([^	]*\\).*|--- a/\\1|" \
+			-e "2s|^+++ $next/\\([^	]*\\).*|+++ b/\\1|" >"$d" || true
+	[ -s "$d" ] || die "$f is the same in $base and $next"
+	say "$(basename "$d"): $(grep -c '^@@' "$d") hunk(s)"
+done
+# The changelog entry of NEXT, down to BASE's: "  - subject" lines.
+awk -v b="($base-1)" 'index($0, b) { exit } /^    - / { sub(/^    - /, ""); print }' \
+	"$SPLICE_BUILD/sources/$next/changelog" >"$out/changelog"

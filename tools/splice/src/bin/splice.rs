@@ -1,0 +1,388 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! `splice`: the admin command of splice packs on a running kernel.
+//!
+//! It reads and writes only `/sys/kernel/splice/` and loads and removes pack modules with
+//! `finit_module(2)` and `delete_module(2)`. Exit codes: `Documentation/splice/admin-guide.rst`
+//! (and [`splice_tools::admin::exit`]).
+
+use clap::{Parser, Subcommand};
+use serde_json::json;
+use splice_tools::admin::{self, exit, human_ns, Action, Failure, Pack, Sysfs};
+use std::ffi::CString;
+use std::io;
+use std::os::fd::AsRawFd;
+use std::path::{Path, PathBuf};
+
+#[derive(Parser)]
+#[command(
+    name = "splice",
+    version,
+    about = "Load, check, apply and reverse splice packs on the running kernel",
+    after_help = "Exit codes: 0 ok, 1 unexpected error, 2 usage, 3 no splice in this kernel, \
+                  4 no such pack, 5 permission, 6 not valid in this stage, 10 pack does not fit, \
+                  11 code busy (try again later), 12 target or symbol missing, 13 hook failed, \
+                  14 bad pack, 15 conflict, 16 cannot redirect, 17 out of memory."
+)]
+struct Cli {
+    /// Print JSON instead of text (list, show, status, load, and the actions).
+    #[arg(long, global = true)]
+    json: bool,
+    /// The splice sysfs directory (for tests).
+    #[arg(long, env = "SPLICE_SYSFS", hide = true)]
+    sysfs: Option<PathBuf>,
+    #[command(subcommand)]
+    cmd: Cmd,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Is splice present, which kernel, what is applied (the effective patch level).
+    Status,
+    /// Every loaded pack: name, stage, number of targets, description.
+    List,
+    /// One pack: targets and addresses, last failure explained, timings.
+    Show { pack: String },
+    /// Load a pack module (finit_module), then show it. Nothing changes until apply.
+    Load { ko: PathBuf },
+    /// Prove that the pack fits the running kernel (run-pre matching); changes nothing.
+    Check { pack: String },
+    /// Switch the running kernel to the pack's functions.
+    Apply { pack: String },
+    /// Switch back to the original functions.
+    Reverse { pack: String },
+    /// Remove a pack module that is not applied.
+    Unload { pack: String },
+}
+
+fn main() {
+    let cli = Cli::parse();
+    let sys = Sysfs::new(cli.sysfs.clone());
+    let code = match run(&cli, &sys) {
+        Ok(code) => code,
+        Err(f) => {
+            if cli.json {
+                println!(
+                    "{}",
+                    json!({ "error": f.message, "exit_code": f.code })
+                );
+            }
+            eprintln!("splice: {}", f.message);
+            f.code
+        }
+    };
+    std::process::exit(code);
+}
+
+fn run(cli: &Cli, sys: &Sysfs) -> Result<i32, Failure> {
+    match &cli.cmd {
+        Cmd::Status => status(cli, sys),
+        Cmd::List => list(cli, sys),
+        Cmd::Show { pack } => {
+            let name = sys.resolve(pack)?;
+            print_pack(cli, &sys.pack(&name)?);
+            Ok(exit::OK)
+        }
+        Cmd::Load { ko } => load(cli, sys, ko),
+        Cmd::Check { pack } => act(cli, sys, pack, Action::Check),
+        Cmd::Apply { pack } => act(cli, sys, pack, Action::Apply),
+        Cmd::Reverse { pack } => act(cli, sys, pack, Action::Reverse),
+        Cmd::Unload { pack } => unload(cli, sys, pack),
+    }
+}
+
+fn release() -> String {
+    // SAFETY: `utsname` is plain data; uname() fills it.
+    let mut u: libc::utsname = unsafe { std::mem::zeroed() };
+    // SAFETY: `u` is a valid utsname to fill.
+    if unsafe { libc::uname(&mut u) } != 0 {
+        return "unknown".into();
+    }
+    // SAFETY: uname() NUL-terminates the field.
+    unsafe { std::ffi::CStr::from_ptr(u.release.as_ptr()) }
+        .to_string_lossy()
+        .into_owned()
+}
+
+fn status(cli: &Cli, sys: &Sysfs) -> Result<i32, Failure> {
+    let st = sys.status(&release())?;
+    let code = if st.present { exit::OK } else { exit::NO_SPLICE };
+    if cli.json {
+        println!("{}", json!(st));
+        return Ok(code);
+    }
+    if !st.present {
+        println!("splice: not present in this kernel (Linux {}): no {}; it needs CONFIG_SPLICE=y",
+            st.kernel_release, sys.root.display());
+        return Ok(code);
+    }
+    println!(
+        "splice {} on Linux {} (build-id {})",
+        st.version.as_deref().unwrap_or("?"),
+        st.kernel_release,
+        st.build_id.as_deref().unwrap_or("?")
+    );
+    println!(
+        "retries: tries {}, retry_delay_ms {}",
+        st.tries.map_or("?".into(), |t| t.to_string()),
+        st.retry_delay_ms.map_or("?".into(), |t| t.to_string())
+    );
+    println!("patch level: {}", st.patch_level);
+    if st.applied.is_empty() {
+        println!("applied: none");
+    }
+    for n in &st.applied {
+        let p = sys.pack(n)?;
+        println!("applied: {n} ({} targets) {}", p.nr_targets, p.description);
+    }
+    for n in &st.not_applied {
+        let p = sys.pack(n)?;
+        println!("loaded, not applied: {n} ({}) {}", p.stage, p.description);
+    }
+    Ok(code)
+}
+
+fn list(cli: &Cli, sys: &Sysfs) -> Result<i32, Failure> {
+    let packs = sys
+        .pack_names()?
+        .iter()
+        .map(|n| sys.pack(n))
+        .collect::<Result<Vec<_>, _>>()?;
+    if cli.json {
+        let v: Vec<_> = packs
+            .iter()
+            .map(|p| {
+                json!({ "name": p.name, "module": p.module, "stage": p.stage,
+                        "nr_targets": p.nr_targets, "description": p.description })
+            })
+            .collect();
+        println!("{}", json!(v));
+        return Ok(exit::OK);
+    }
+    if packs.is_empty() {
+        println!("no packs loaded");
+        return Ok(exit::OK);
+    }
+    let w = packs.iter().map(|p| p.name.len()).max().unwrap_or(4).max(4);
+    println!("{:w$}  {:9}  {:7}  DESCRIPTION", "NAME", "STAGE", "TARGETS");
+    for p in &packs {
+        println!(
+            "{:w$}  {:9}  {:7}  {}",
+            p.name, p.stage, p.nr_targets, p.description
+        );
+    }
+    Ok(exit::OK)
+}
+
+fn print_pack(cli: &Cli, p: &Pack) {
+    if cli.json {
+        let timings: serde_json::Map<_, _> = p
+            .timings
+            .iter()
+            .map(|(k, v)| (k.clone(), json!(v)))
+            .collect();
+        let cause = p.cause();
+        println!(
+            "{}",
+            json!({
+                "name": p.name, "module": p.module, "stage": p.stage,
+                "description": p.description, "nr_targets": p.nr_targets,
+                "targets": p.targets, "abort_cause": p.abort_cause,
+                "abort_explanation": cause.map(|c| c.explain()),
+                "advice": cause.map(|c| c.advice()),
+                "conflicts": p.conflicts, "more_conflicts": p.more_conflicts,
+                "timings": timings, "warnings": p.warnings,
+            })
+        );
+        return;
+    }
+    println!("pack:        {}", p.name);
+    println!("module:      {}", p.module);
+    println!("description: {}", p.description);
+    println!("stage:       {}", p.stage);
+    for w in &p.warnings {
+        println!("warning:     {w}");
+    }
+    if p.targets.is_empty() {
+        println!(
+            "targets:     {} (addresses known after check)",
+            p.nr_targets
+        );
+    } else {
+        println!("targets:     {}", p.targets.len());
+        let w = p.targets.iter().map(|t| t.function.len()).max().unwrap_or(0);
+        for t in &p.targets {
+            println!(
+                "  {:w$}  {} -> {}  {}",
+                t.function, t.old_address, t.new_address, t.state
+            );
+        }
+    }
+    match p.cause() {
+        Some(admin::Cause::None) | None => println!("last failure: none"),
+        Some(c) => {
+            println!("last failure: {c}: {}", c.explain());
+            for k in &p.conflicts {
+                println!("  blocked by {} (pid {}) in {} at {}", k.comm, k.pid, k.function, k.address);
+            }
+            if p.more_conflicts > 0 {
+                println!("  ... and {} more", p.more_conflicts);
+            }
+            println!("  next: {}", c.advice());
+        }
+    }
+    if p.timing("total_ns") > 0 {
+        let pause = p.timing("pause_ns");
+        print!(
+            "last action: {} total, matching {}",
+            human_ns(p.timing("total_ns")),
+            human_ns(p.timing("match_ns"))
+        );
+        if pause > 0 {
+            print!(
+                ", kernel stopped {} (stack check {})",
+                human_ns(pause),
+                human_ns(p.timing("stack_check_ns"))
+            );
+        }
+        println!(", tries {}", p.timing("tries"));
+    }
+}
+
+fn act(cli: &Cli, sys: &Sysfs, pack: &str, action: Action) -> Result<i32, Failure> {
+    let name = sys.resolve(pack)?;
+    let p = sys.act(&name, action)?;
+    if cli.json {
+        print_pack(cli, &p);
+    } else {
+        let what = match action {
+            Action::Check => "fits the running kernel; nothing was changed",
+            Action::Apply => "applied: the running kernel uses the new functions",
+            Action::Reverse => "reversed: the running kernel uses its original functions",
+        };
+        let mut figures = String::new();
+        if p.timing("match_ns") > 0 {
+            figures = format!("matching {}, ", human_ns(p.timing("match_ns")));
+        }
+        if action != Action::Check {
+            figures.push_str(&format!(
+                "kernel stopped {}, tries {}",
+                human_ns(p.timing("pause_ns")),
+                p.timing("tries")
+            ));
+        }
+        let figures = figures.trim_end_matches(", ");
+        println!(
+            "{name}: {what} ({} target{}; {figures})",
+            p.nr_targets,
+            if p.nr_targets == 1 { "" } else { "s" }
+        );
+        for w in &p.warnings {
+            println!("{name}: warning: {w}");
+        }
+    }
+    Ok(exit::OK)
+}
+
+fn load(cli: &Cli, sys: &Sysfs, ko: &Path) -> Result<i32, Failure> {
+    sys.present()?;
+    let file = std::fs::File::open(ko).map_err(|e| Failure::io(ko, "open", &e))?;
+    let bytes = std::fs::read(ko).map_err(|e| Failure::io(ko, "read", &e))?;
+    let module = admin::module_name_of(&bytes).ok_or_else(|| {
+        Failure::new(
+            exit::BAD_PACK,
+            format!("{} is not a kernel module (no .modinfo name)", ko.display()),
+        )
+    })?;
+    if let Some(n) = sys.pack_of_module(&module)? {
+        return Err(Failure::new(
+            exit::CONFLICT,
+            format!("{module} is already loaded, as pack {n}"),
+        ));
+    }
+    let params = CString::default();
+    // SAFETY: finit_module(fd, params, flags) with an open fd and a NUL-terminated string.
+    let r = unsafe {
+        libc::syscall(
+            libc::SYS_finit_module,
+            file.as_raw_fd(),
+            params.as_ptr(),
+            0 as libc::c_int,
+        )
+    };
+    if r != 0 {
+        let e = io::Error::last_os_error();
+        let (code, why) = match e.raw_os_error() {
+            Some(libc::EPERM) => (exit::PERMISSION, "loading modules needs root (CAP_SYS_MODULE), and is refused when module loading is disabled"),
+            Some(libc::EEXIST) => (exit::CONFLICT, "a module or pack of that name is already loaded"),
+            Some(libc::EKEYREJECTED) | Some(libc::ENOKEY) | Some(libc::EBADMSG) => {
+                (exit::BAD_PACK, "its signature was refused; sign it with this kernel's module key")
+            }
+            Some(libc::ENOEXEC) | Some(libc::EINVAL) | Some(libc::ENOENT) => {
+                (exit::BAD_PACK, "the kernel refused it: it was built for another kernel, or its pack is malformed; dmesg says why")
+            }
+            Some(libc::ENOMEM) => (exit::NO_MEMORY, "out of memory"),
+            _ => (exit::ERROR, "see dmesg"),
+        };
+        return Err(Failure::new(
+            code,
+            format!("cannot load {}: {e}: {why}", ko.display()),
+        ));
+    }
+    let name = sys.pack_of_module(&module)?.ok_or_else(|| {
+        Failure::new(
+            exit::BAD_PACK,
+            format!("{module} loaded but registered no splice pack: it is not a splice pack; remove it with rmmod {module}"),
+        )
+    })?;
+    let p = sys.pack(&name)?;
+    if !cli.json {
+        println!("loaded {} as pack {name}; nothing changes until: splice apply {name}", ko.display());
+    }
+    print_pack(cli, &p);
+    Ok(exit::OK)
+}
+
+fn unload(cli: &Cli, sys: &Sysfs, pack: &str) -> Result<i32, Failure> {
+    let name = sys.resolve(pack)?;
+    let p = sys.pack(&name)?;
+    if p.stage == "applied" {
+        return Err(Failure::new(
+            exit::STAGE,
+            format!(
+                "pack {name} is applied: the running kernel uses its code, so its module stays; \
+                 reverse it first: splice reverse {name}"
+            ),
+        ));
+    }
+    let module = CString::new(p.module.clone())
+        .map_err(|_| Failure::new(exit::ERROR, "bad module name"))?;
+    // SAFETY: delete_module(name, flags) with a NUL-terminated name.
+    let r = unsafe {
+        libc::syscall(
+            libc::SYS_delete_module,
+            module.as_ptr(),
+            libc::O_NONBLOCK as libc::c_int,
+        )
+    };
+    if r != 0 {
+        let e = io::Error::last_os_error();
+        let (code, why) = match e.raw_os_error() {
+            Some(libc::EPERM) => (exit::PERMISSION, "removing modules needs root"),
+            Some(libc::EWOULDBLOCK) | Some(libc::EBUSY) => {
+                (exit::STAGE, "the module is in use (it was applied meanwhile?)")
+            }
+            _ => (exit::ERROR, "see dmesg"),
+        };
+        return Err(Failure::new(
+            code,
+            format!("cannot remove {}: {e}: {why}", p.module),
+        ));
+    }
+    if cli.json {
+        println!("{}", json!({ "unloaded": name, "module": p.module }));
+    } else {
+        println!("unloaded pack {name} (module {})", p.module);
+    }
+    Ok(exit::OK)
+}

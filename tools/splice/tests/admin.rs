@@ -1,0 +1,146 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The `splice` admin command against a directory laid out like `/sys/kernel/splice`: what
+//! it prints, its JSON, and its exit codes. The real kernel interface is exercised in the VM
+//! (tools/testing/selftests/splice/tests/95-cli.sh).
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn fake_sysfs(tag: &str) -> PathBuf {
+    let root = std::env::temp_dir().join(format!("splice-admin-{tag}-{}", std::process::id()));
+    let _ = fs::remove_dir_all(&root);
+    fs::create_dir_all(&root).unwrap();
+    for (f, v) in [
+        ("version", "0.2.0\n"),
+        ("build_id", "abcdef\n"),
+        ("tries", "5\n"),
+        ("retry_delay_ms", "200\n"),
+    ] {
+        fs::write(root.join(f), v).unwrap();
+    }
+    root
+}
+
+fn add_pack(root: &Path, name: &str, stage: &str, cause: &str, conflicts: &str) {
+    let d = root.join(name);
+    fs::create_dir_all(&d).unwrap();
+    let targets = if stage == "loaded" {
+        String::new()
+    } else {
+        format!("fix_me 0xffffffff81000000 0xffffffffc0000000 {stage}\n")
+    };
+    for (f, v) in [
+        ("stage", format!("{stage}\n")),
+        ("abort_cause", format!("{cause}\n")),
+        ("conflicts", conflicts.to_string()),
+        ("targets", targets),
+        (
+            "timings",
+            "match_ns 1500000\npause_ns 138000\nstack_check_ns 40000\nstop_walks 4\n\
+             stop_machine_ns 300000\ntotal_ns 2000000\ntries 3\n"
+                .to_string(),
+        ),
+        ("description", format!("fixes {name}\n")),
+        ("warnings", String::new()),
+        ("module", format!("splice_{}\n", name.replace('-', "_"))),
+        ("nr_targets", "1\n".to_string()),
+    ] {
+        fs::write(d.join(f), v).unwrap();
+    }
+}
+
+fn splice(root: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_splice"))
+        .env("SPLICE_SYSFS", root)
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+fn text(o: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+#[test]
+fn list_show_and_status() {
+    let root = fake_sysfs("list");
+    add_pack(&root, "fix-a", "applied", "none", "");
+    add_pack(&root, "fix-b", "loaded", "none", "");
+
+    let o = splice(&root, &["list"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let t = text(&o);
+    assert!(t.contains("fix-a") && t.contains("applied") && t.contains("fixes fix-b"), "{t}");
+
+    let o = splice(&root, &["list", "--json"]);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v[0]["name"], "fix-a");
+    assert_eq!(v[1]["stage"], "loaded");
+    assert_eq!(v[1]["nr_targets"], 1);
+
+    let o = splice(&root, &["status"]);
+    assert_eq!(o.status.code(), Some(0));
+    let t = text(&o);
+    assert!(t.contains(" + fix-a"), "patch level: {t}");
+    assert!(t.contains("loaded, not applied: fix-b"), "{t}");
+
+    let o = splice(&root, &["--json", "status"]);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["applied"][0], "fix-a");
+    assert_eq!(v["present"], true);
+
+    // By module name too.
+    let o = splice(&root, &["show", "splice_fix_a"]);
+    assert_eq!(o.status.code(), Some(0));
+    let t = text(&o);
+    assert!(t.contains("fix_me  0xffffffff81000000 -> 0xffffffffc0000000  applied"), "{t}");
+    assert!(t.contains("kernel stopped 138 µs"), "{t}");
+    let _ = fs::remove_dir_all(&root);
+}
+
+#[test]
+fn failures_are_explained_with_their_exit_codes() {
+    let root = fake_sysfs("fail");
+    add_pack(
+        &root,
+        "busy",
+        "loaded",
+        "code_busy",
+        "splice-hold 77 splice_target_hold 0xffffffff81000010\n",
+    );
+    add_pack(&root, "on", "applied", "none", "");
+
+    let o = splice(&root, &["show", "busy"]);
+    let t = text(&o);
+    assert!(t.contains("last failure: code_busy"), "{t}");
+    assert!(t.contains("blocked by splice-hold (pid 77) in splice_target_hold"), "{t}");
+    assert!(t.contains("trying again later is safe"), "{t}");
+    let o = splice(&root, &["show", "busy", "--json"]);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["conflicts"][0]["pid"], 77);
+    assert_eq!(v["timings"]["tries"], 3);
+
+    assert_eq!(splice(&root, &["show", "nope"]).status.code(), Some(4));
+    let o = splice(&root, &["apply", "on"]);
+    assert_eq!(o.status.code(), Some(6), "{}", text(&o));
+    assert!(text(&o).contains("already applied"));
+    assert_eq!(splice(&root, &["reverse", "busy"]).status.code(), Some(6));
+    let o = splice(&root, &["unload", "on"]);
+    assert_eq!(o.status.code(), Some(6));
+    assert!(text(&o).contains("reverse it first: splice reverse on"), "{}", text(&o));
+    let o = splice(&root, &["load", "/nonexistent/pack.ko"]);
+    assert_eq!(o.status.code(), Some(4), "{}", text(&o));
+
+    let none = root.join("absent");
+    let o = splice(&none, &["list"]);
+    assert_eq!(o.status.code(), Some(3));
+    assert!(text(&o).contains("CONFIG_SPLICE"));
+    assert_eq!(splice(&none, &["status"]).status.code(), Some(3));
+    let _ = fs::remove_dir_all(&root);
+}
