@@ -77,7 +77,7 @@ impl Hooks {
                 return Err(ret);
             }
             if ret != 0 {
-                pr_warn!("splice: a hook that cannot fail returned {ret}; ignored\n");
+                pr_warn!("a hook that cannot fail returned {ret}; ignored\n");
             }
         }
         Ok(())

@@ -31,26 +31,26 @@ fn report(name: &CStr, f: &Failure) -> AbortCause {
     match f {
         Failure::NoMatch(func, Some((addr, m))) => {
             pr_warn!(
-                "splice: {name:?}: no_match: {func:?} at {addr:#x}: {} at offset {:#x} of the pre code\n",
+                "{name:?}: no_match: {func:?} at {addr:#x}: {} at offset {:#x} of the pre code\n",
                 m.reason,
                 m.offset
             );
             AbortCause::NoMatch
         }
         Failure::NoMatch(func, None) => {
-            pr_warn!("splice: {name:?}: no_match: no symbol {func:?} in the running kernel\n");
+            pr_warn!("{name:?}: no_match: no symbol {func:?} in the running kernel\n");
             AbortCause::NoMatch
         }
         Failure::Ambiguous(func, n) => {
-            pr_warn!("splice: {name:?}: ambiguous_match: {func:?} matches at {n} addresses\n");
+            pr_warn!("{name:?}: ambiguous_match: {func:?} matches at {n} addresses\n");
             AbortCause::AmbiguousMatch
         }
         Failure::NotLoaded(module) => {
-            pr_warn!("splice: {name:?}: target_not_loaded: module {module:?} is not loaded\n");
+            pr_warn!("{name:?}: target_not_loaded: module {module:?} is not loaded\n");
             AbortCause::TargetNotLoaded
         }
         Failure::Unresolved(sym) => {
-            pr_warn!("splice: {name:?}: unresolved_symbol: {sym:?}\n");
+            pr_warn!("{name:?}: unresolved_symbol: {sym:?}\n");
             AbortCause::UnresolvedSymbol
         }
         Failure::OutOfMemory => AbortCause::OutOfMemory,
@@ -113,7 +113,7 @@ fn resolve_writes(
         Some((s, 0)) => s,
         _ => {
             pr_warn!(
-                "splice: {:?}: bad_pack: replacement {repl:#x} is not a symbol\n",
+                "{:?}: bad_pack: replacement {repl:#x} is not a symbol\n",
                 e.name
             );
             return Err(AbortCause::BadPack);
@@ -122,7 +122,7 @@ fn resolve_writes(
     for r in e.pack.relocs(first, count) {
         if r.offset + r.width() > size {
             pr_warn!(
-                "splice: {:?}: bad_pack: relocation past its replacement\n",
+                "{:?}: bad_pack: relocation past its replacement\n",
                 e.name
             );
             return Err(AbortCause::BadPack);
@@ -132,7 +132,7 @@ fn resolve_writes(
         let place = repl + r.offset;
         let Some((bytes, len)) = resolve::reloc_bytes(&r, value, place as u64) else {
             pr_warn!(
-                "splice: {:?}: bad_pack: {:?} out of range of its relocation\n",
+                "{:?}: bad_pack: {:?} out of range of its relocation\n",
                 e.name,
                 r.symbol
             );
@@ -150,7 +150,7 @@ fn check(reg: &Registry, id: u64) -> core::result::Result<Checked, AbortCause> {
     let e = reg.get(id).ok_or(AbortCause::BadPack)?;
     if e.pack.kernel_release().to_bytes() != kernel_release() {
         pr_warn!(
-            "splice: {:?}: kernel_mismatch: made for {:?}\n",
+            "{:?}: kernel_mismatch: made for {:?}\n",
             e.name,
             e.pack.kernel_release()
         );
@@ -174,7 +174,7 @@ fn check(reg: &Registry, id: u64) -> core::result::Result<Checked, AbortCause> {
         // A livepatch takes the function over at its ftrace site, before our jump.
         if livepatched(m.addr) {
             pr_warn!(
-                "splice: {:?}: livepatched: {:?} is replaced by an enabled livepatch; disable it first\n",
+                "{:?}: livepatched: {:?} is replaced by an enabled livepatch; disable it first\n",
                 e.name,
                 f.name
             );
@@ -186,7 +186,7 @@ fn check(reg: &Registry, id: u64) -> core::result::Result<Checked, AbortCause> {
             None => match m.matched.patch_offset {
                 Some(off) => m.addr + off,
                 None => {
-                    pr_warn!("splice: {:?}: cannot_redirect: {:?} has no room for a jump after its entry\n", e.name, f.name);
+                    pr_warn!("{:?}: cannot_redirect: {:?} has no room for a jump after its entry\n", e.name, f.name);
                     return Err(AbortCause::CannotRedirect);
                 }
             },
@@ -380,7 +380,7 @@ fn run(
             if let Some((top, _)) = guard.owner_of(t.addr) {
                 if top != id {
                     let top_name = guard.get(top).map_or(c"?", |o| o.name);
-                    pr_warn!("splice: {:?}: conflicting_pack: {:?} is applied on top of it ({:?}); reverse that first\n", e.name, top_name, t.name);
+                    pr_warn!("{:?}: conflicting_pack: {:?} is applied on top of it ({:?}); reverse that first\n", e.name, top_name, t.name);
                     return Err(AbortCause::ConflictingPack);
                 }
             }
@@ -436,7 +436,7 @@ fn run(
             }
             let Some(m) = ModuleRef::of_address(t.addr) else {
                 pr_warn!(
-                    "splice: {:?}: target_not_loaded: the module of {:?} is going away\n",
+                    "{:?}: target_not_loaded: the module of {:?} is going away\n",
                     e.name,
                     t.name
                 );
@@ -545,7 +545,7 @@ fn run(
         Err(cause) => {
             let _ = hooks.run(Kind::Fail, reverse);
             if cause == AbortCause::CodeBusy {
-                pr_warn!("splice: {:?}: code_busy after {attempt} tries\n", e.name);
+                pr_warn!("{:?}: code_busy after {attempt} tries\n", e.name);
             }
             // The pins taken above go with `pins`.
             Err(cause)

@@ -162,14 +162,14 @@ fn register(desc: &bindings::splice_pack_desc) -> Result {
         unsafe { core::slice::from_raw_parts(desc.replacements.cast(), desc.nr_replacements) }
     };
     let pack = Pack::parse(blob, replacements.len()).map_err(|e| {
-        pr_err!("splice: pack refused (bad_pack): {e:?}\n");
+        pr_err!("pack refused (bad_pack): {e:?}\n");
         EINVAL
     })?;
     // SAFETY: As for the blob.
     let hooks = unsafe { Hooks::new(desc.hooks, desc.nr_hooks) };
     if hooks.has_unknown_kind() {
         pr_err!(
-            "splice: pack {:?} refused (bad_pack): unknown hook kind\n",
+            "pack {:?} refused (bad_pack): unknown hook kind\n",
             pack.name()
         );
         return Err(EINVAL);
@@ -181,11 +181,11 @@ fn register(desc: &bindings::splice_pack_desc) -> Result {
             .iter()
             .any(|&c| !(c.is_ascii_alphanumeric() || c == b'_' || c == b'-'))
     {
-        pr_err!("splice: pack refused (bad_pack): bad name {name:?}\n");
+        pr_err!("pack refused (bad_pack): bad name {name:?}\n");
         return Err(EINVAL);
     }
     if pack.target_count() == 0 {
-        pr_err!("splice: pack {name:?} refused (bad_pack): no targets\n");
+        pr_err!("pack {name:?} refused (bad_pack): no targets\n");
         return Err(EINVAL);
     }
     let build_id_differs = crate::buildid::differs(pack.build_id());
@@ -196,7 +196,7 @@ fn register(desc: &bindings::splice_pack_desc) -> Result {
         .iter()
         .any(|e| e.name.to_bytes() == name.to_bytes())
     {
-        pr_err!("splice: a pack named {name:?} is already loaded\n");
+        pr_err!("a pack named {name:?} is already loaded\n");
         return Err(EEXIST);
     }
     reg.packs.reserve(1, GFP_KERNEL)?;
@@ -230,9 +230,9 @@ fn register(desc: &bindings::splice_pack_desc) -> Result {
         return Err(ENOMEM);
     }
     if build_id_differs {
-        pr_warn!("splice: pack {name:?} was made from a vmlinux with another build-id; run-pre matching decides whether it fits\n");
+        pr_warn!("pack {name:?} was made from a vmlinux with another build-id; run-pre matching decides whether it fits\n");
     }
-    pr_info!("splice: pack {name:?} loaded\n");
+    pr_info!("pack {name:?} loaded\n");
     Ok(())
 }
 
@@ -273,10 +273,10 @@ pub(crate) unsafe extern "C" fn splice_unregister_pack(desc: *const bindings::sp
     if let Some(e) = entry.as_mut() {
         if e.life.stage() == Stage::Applied {
             // Cannot happen: an applied pack pins its module.
-            pr_err!("splice: pack {:?} unregistered while applied\n", e.name);
+            pr_err!("pack {:?} unregistered while applied\n", e.name);
         }
         crate::shadow::free_owned_by(e.owner);
-        pr_info!("splice: pack {:?} unloaded\n", e.name);
+        pr_info!("pack {:?} unloaded\n", e.name);
         // Removing the directory waits for its readers, which may wait for the lock.
         drop(e.dir.take());
     }

@@ -104,7 +104,7 @@ pub(crate) extern "C" fn __splice_shadow_alloc(
     gfp: bindings::gfp_t,
 ) -> *mut core::ffi::c_void {
     let Some(owner) = kernel::module_ref::text_owner(caller as usize) else {
-        pr_warn!("splice: shadow allocation from {caller:#x}, which is not code of a pack\n");
+        pr_warn!("shadow allocation from {caller:#x}, which is not code of a pack\n");
         return core::ptr::null_mut();
     };
     alloc(owner, obj as usize, id as usize, size, gfp).map_or(core::ptr::null_mut(), |p| p.cast())

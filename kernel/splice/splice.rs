@@ -42,7 +42,7 @@ impl kernel::Module for Splice {
         shadow::init();
         let root = Dir::new_in_kernel(c"splice", sysfs::Root)?;
         registry::init(root);
-        pr_info!("splice {}: /sys/kernel/splice ready\n", sysfs::VERSION);
+        pr_info!("version {}: /sys/kernel/splice ready\n", sysfs::VERSION);
         Ok(Splice)
     }
 }

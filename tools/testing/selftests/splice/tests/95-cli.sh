@@ -35,7 +35,7 @@ load_cli target-value
 cli 15 load "$ko"
 says "already loaded"
 cli 0 list
-says "^target-value  *loaded  *1 "
+says "^target-value  *loaded  *2 "
 cli 0 show splice_target_value
 says "stage:       loaded"
 cli 0 check target-value
