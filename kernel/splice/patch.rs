@@ -121,10 +121,7 @@ fn resolve_writes(
     };
     for r in e.pack.relocs(first, count) {
         if r.offset + r.width() > size {
-            pr_warn!(
-                "{:?}: bad_pack: relocation past its replacement\n",
-                e.name
-            );
+            pr_warn!("{:?}: bad_pack: relocation past its replacement\n", e.name);
             return Err(AbortCause::BadPack);
         }
         let value =
@@ -186,7 +183,11 @@ fn check(reg: &Registry, id: u64) -> core::result::Result<Checked, AbortCause> {
             None => match m.matched.patch_offset {
                 Some(off) => m.addr + off,
                 None => {
-                    pr_warn!("{:?}: cannot_redirect: {:?} has no room for a jump after its entry\n", e.name, f.name);
+                    pr_warn!(
+                        "{:?}: cannot_redirect: {:?} has no room for a jump after its entry\n",
+                        e.name,
+                        f.name
+                    );
                     return Err(AbortCause::CannotRedirect);
                 }
             },

@@ -416,7 +416,11 @@ impl Sysfs {
         }
         let module = name.replace('-', "_");
         for n in &names {
-            if self.read(&Path::new(n).join("module")).ok().as_deref().map(str::trim)
+            if self
+                .read(&Path::new(n).join("module"))
+                .ok()
+                .as_deref()
+                .map(str::trim)
                 == Some(module.as_str())
             {
                 return Ok(n.clone());
@@ -501,10 +505,7 @@ fn stage_failure(name: &str, action: Action, stage: &str) -> Failure {
     };
     Failure::new(
         exit::STAGE,
-        format!(
-            "cannot {} {name} in stage {stage}: {next}",
-            action.word()
-        ),
+        format!("cannot {} {name} in stage {stage}: {next}", action.word()),
     )
 }
 
@@ -533,10 +534,7 @@ pub fn cause_failure(p: &Pack, action: Action, cause: Cause) -> Failure {
             m.push_str(&format!("\n  ... and {} more", p.more_conflicts));
         }
     }
-    m.push_str(&format!(
-        "\nthe kernel is unchanged; {}",
-        cause.advice()
-    ));
+    m.push_str(&format!("\nthe kernel is unchanged; {}", cause.advice()));
     Failure::new(cause.exit_code(), m)
 }
 
@@ -587,11 +585,7 @@ impl Sysfs {
             patch_level.push_str(" + ");
             patch_level.push_str(a);
         }
-        let num = |f: &str| {
-            self.root_value(f)
-                .ok()
-                .and_then(|v| v.parse().ok())
-        };
+        let num = |f: &str| self.root_value(f).ok().and_then(|v| v.parse().ok());
         Ok(Status {
             present: true,
             version: Some(self.root_value("version")?),

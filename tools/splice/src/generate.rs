@@ -496,7 +496,8 @@ pub fn generate(o: &Options) -> Result<GenReport> {
                 let n = done.fetch_add(1, Ordering::SeqCst) + 1;
                 match r {
                     Ok(()) => {
-                        if !o.quiet && (cmds.len() <= 20 || n % 20 == 0 || n == jobs.len()) {
+                        if !o.quiet && (cmds.len() <= 20 || n.is_multiple_of(20) || n == jobs.len())
+                        {
                             eprintln!(
                                 "[splice-create {:6.1}s]   CC {side:4} {} ({n}/{})",
                                 t0.elapsed().as_secs_f64(),

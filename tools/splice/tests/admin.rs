@@ -76,7 +76,10 @@ fn list_show_and_status() {
     let o = splice(&root, &["list"]);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
     let t = text(&o);
-    assert!(t.contains("fix-a") && t.contains("applied") && t.contains("fixes fix-b"), "{t}");
+    assert!(
+        t.contains("fix-a") && t.contains("applied") && t.contains("fixes fix-b"),
+        "{t}"
+    );
 
     let o = splice(&root, &["list", "--json"]);
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
@@ -99,7 +102,10 @@ fn list_show_and_status() {
     let o = splice(&root, &["show", "splice_fix_a"]);
     assert_eq!(o.status.code(), Some(0));
     let t = text(&o);
-    assert!(t.contains("fix_me  0xffffffff81000000 -> 0xffffffffc0000000  applied"), "{t}");
+    assert!(
+        t.contains("fix_me  0xffffffff81000000 -> 0xffffffffc0000000  applied"),
+        "{t}"
+    );
     assert!(t.contains("kernel stopped 138 µs"), "{t}");
     let _ = fs::remove_dir_all(&root);
 }
@@ -119,7 +125,10 @@ fn failures_are_explained_with_their_exit_codes() {
     let o = splice(&root, &["show", "busy"]);
     let t = text(&o);
     assert!(t.contains("last failure: code_busy"), "{t}");
-    assert!(t.contains("blocked by splice-hold (pid 77) in splice_target_hold"), "{t}");
+    assert!(
+        t.contains("blocked by splice-hold (pid 77) in splice_target_hold"),
+        "{t}"
+    );
     assert!(t.contains("trying again later is safe"), "{t}");
     let o = splice(&root, &["show", "busy", "--json"]);
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
@@ -133,7 +142,11 @@ fn failures_are_explained_with_their_exit_codes() {
     assert_eq!(splice(&root, &["reverse", "busy"]).status.code(), Some(6));
     let o = splice(&root, &["unload", "on"]);
     assert_eq!(o.status.code(), Some(6));
-    assert!(text(&o).contains("reverse it first: splice reverse on"), "{}", text(&o));
+    assert!(
+        text(&o).contains("reverse it first: splice reverse on"),
+        "{}",
+        text(&o)
+    );
     let o = splice(&root, &["load", "/nonexistent/pack.ko"]);
     assert_eq!(o.status.code(), Some(4), "{}", text(&o));
 

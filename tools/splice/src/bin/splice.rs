@@ -62,10 +62,7 @@ fn main() {
         Ok(code) => code,
         Err(f) => {
             if cli.json {
-                println!(
-                    "{}",
-                    json!({ "error": f.message, "exit_code": f.code })
-                );
+                println!("{}", json!({ "error": f.message, "exit_code": f.code }));
             }
             eprintln!("splice: {}", f.message);
             f.code
@@ -106,14 +103,21 @@ fn release() -> String {
 
 fn status(cli: &Cli, sys: &Sysfs) -> Result<i32, Failure> {
     let st = sys.status(&release())?;
-    let code = if st.present { exit::OK } else { exit::NO_SPLICE };
+    let code = if st.present {
+        exit::OK
+    } else {
+        exit::NO_SPLICE
+    };
     if cli.json {
         println!("{}", json!(st));
         return Ok(code);
     }
     if !st.present {
-        println!("splice: not present in this kernel (Linux {}): no {}; it needs CONFIG_SPLICE=y",
-            st.kernel_release, sys.root.display());
+        println!(
+            "splice: not present in this kernel (Linux {}): no {}; it needs CONFIG_SPLICE=y",
+            st.kernel_release,
+            sys.root.display()
+        );
         return Ok(code);
     }
     println!(
@@ -210,7 +214,12 @@ fn print_pack(cli: &Cli, p: &Pack) {
         );
     } else {
         println!("targets:     {}", p.targets.len());
-        let w = p.targets.iter().map(|t| t.function.len()).max().unwrap_or(0);
+        let w = p
+            .targets
+            .iter()
+            .map(|t| t.function.len())
+            .max()
+            .unwrap_or(0);
         for t in &p.targets {
             println!(
                 "  {:w$}  {} -> {}  {}",
@@ -223,7 +232,10 @@ fn print_pack(cli: &Cli, p: &Pack) {
         Some(c) => {
             println!("last failure: {c}: {}", c.explain());
             for k in &p.conflicts {
-                println!("  blocked by {} (pid {}) in {} at {}", k.comm, k.pid, k.function, k.address);
+                println!(
+                    "  blocked by {} (pid {}) in {} at {}",
+                    k.comm, k.pid, k.function, k.address
+                );
             }
             if p.more_conflicts > 0 {
                 println!("  ... and {} more", p.more_conflicts);
@@ -337,7 +349,10 @@ fn load(cli: &Cli, sys: &Sysfs, ko: &Path) -> Result<i32, Failure> {
     })?;
     let p = sys.pack(&name)?;
     if !cli.json {
-        println!("loaded {} as pack {name}; nothing changes until: splice apply {name}", ko.display());
+        println!(
+            "loaded {} as pack {name}; nothing changes until: splice apply {name}",
+            ko.display()
+        );
     }
     print_pack(cli, &p);
     Ok(exit::OK)
@@ -355,8 +370,8 @@ fn unload(cli: &Cli, sys: &Sysfs, pack: &str) -> Result<i32, Failure> {
             ),
         ));
     }
-    let module = CString::new(p.module.clone())
-        .map_err(|_| Failure::new(exit::ERROR, "bad module name"))?;
+    let module =
+        CString::new(p.module.clone()).map_err(|_| Failure::new(exit::ERROR, "bad module name"))?;
     // SAFETY: delete_module(name, flags) with a NUL-terminated name.
     let r = unsafe {
         libc::syscall(
@@ -369,9 +384,10 @@ fn unload(cli: &Cli, sys: &Sysfs, pack: &str) -> Result<i32, Failure> {
         let e = io::Error::last_os_error();
         let (code, why) = match e.raw_os_error() {
             Some(libc::EPERM) => (exit::PERMISSION, "removing modules needs root"),
-            Some(libc::EWOULDBLOCK) | Some(libc::EBUSY) => {
-                (exit::STAGE, "the module is in use (it was applied meanwhile?)")
-            }
+            Some(libc::EWOULDBLOCK) | Some(libc::EBUSY) => (
+                exit::STAGE,
+                "the module is in use (it was applied meanwhile?)",
+            ),
             _ => (exit::ERROR, "see dmesg"),
         };
         return Err(Failure::new(
