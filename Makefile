@@ -5,6 +5,7 @@
 #   make          install what is missing, fetch and build the kernel and tools
 #   make check    all of the above, then every test; ends with "N passed, N failed"
 #   make demo     build, then fix a real 7.2.12 bug in the running VM and reverse it
+#   make bench-klp  splice-create and upstream klp-build on the same fixes and tree
 #   make vm       boot the built kernel in QEMU with a shell on the console
 #   make clean    remove test VM output and logs (keeps the kernel build)
 #   make distclean  remove the whole build folder
@@ -28,7 +29,7 @@ export LIBCLANG_PATH := $(SPLICE_CACHE)/libclang-$(LIBCLANG_VERSION)/lib
 
 S := scripts/splice
 
-.PHONY: all build check demo vm clean distclean
+.PHONY: all build check demo bench-klp vm clean distclean
 all: build
 
 build:
@@ -39,6 +40,9 @@ check:
 
 demo:
 	@$(S)/check.sh demo
+
+bench-klp: build
+	@$(S)/bench-klp.sh
 
 vm: build
 	@$(S)/vm.sh shell
