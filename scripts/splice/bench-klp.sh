@@ -27,9 +27,18 @@ mkdir -p "$klp" "$out"
 for f in "${fixes[@]}"; do [ -f "$dir/$f.diff" ] || die "no fix $dir/$f.diff"; done
 [ -x "$SPLICE_TOOLS/splice-create" ] || build_tools
 
-say "copying the built tree for klp-build ($tree)"
-rsync -a --delete "$KERNEL_TREE/" "$tree/"
-rm -rf "$tree/klp-tmp"
+# The original kernel klp-build built (klp-tmp/1-orig) is reused while the
+# running kernel's vmlinux is the same (as eval.sh does); BENCH_KLP_FULL=1
+# measures a first build again.
+stamp=$(sha256 "$KERNEL_TREE/vmlinux")
+if [ -d "$tree/klp-tmp/1-orig" ] && [ "$(cat "$klp/stamp" 2>/dev/null)" = "$stamp" ] &&
+	[ -z "${BENCH_KLP_FULL:-}" ]; then
+	say "klp-build reuses its original kernel build in $tree"
+else
+	say "copying the built tree for klp-build ($tree)"
+	rsync -a --delete "$KERNEL_TREE/" "$tree/"
+	rm -rf "$tree/klp-tmp" "$klp/stamp"
+fi
 
 now() { date +%s.%N; }
 secs() { printf '%.1f' "$(echo "$2 - $1" | bc)"; }
@@ -43,6 +52,7 @@ for f in "${fixes[@]}"; do
 	s=$(secs "$t0" "$(now)")
 
 	short=()
+	[ -f "$klp/stamp" ] && first=0
 	[ $first = 1 ] || short=(--short-circuit=2)
 	mode=$([ $first = 1 ] && echo "full" || echo "reuse")
 	say "klp-build $f ($mode$([ $first = 1 ] && echo ': builds the original kernel first, minutes'))"
@@ -51,6 +61,7 @@ for f in "${fixes[@]}"; do
 		-o "$out/livepatch-$f.ko" "$dir/$f.diff") >"$out/klp-build-$f.log" 2>&1; then
 		k=$(secs "$t0" "$(now)")
 		kok=ok
+		[ $first = 1 ] && echo "$stamp" >"$klp/stamp"
 		first=0
 	else
 		k=$(secs "$t0" "$(now)")

@@ -30,7 +30,7 @@ extract() {
 	deb=$(deb_of "$v")
 	if [ ! -f "$deb" ]; then
 		# Fetches and checks the package; the tree it extracts is not needed.
-		KERNEL_VERSION=$v "$SPLICE_SRC/scripts/splice/fetch-kernel.sh" \
+		SPLICE_PRISTINE=1 KERNEL_VERSION=$v "$SPLICE_SRC/scripts/splice/fetch-kernel.sh" \
 			"$SPLICE_BUILD/sources/tree-$v" >/dev/null ||
 			die "cannot fetch linux-source-7.2 $v"
 		rm -rf "$SPLICE_BUILD/sources/tree-$v"
@@ -45,8 +45,8 @@ extract() {
 		die "$(basename "$deb") lacks one of: $*"
 	if [ ! -f "$dir/changelog" ]; then
 		dpkg-deb --fsys-tarfile "$deb" |
-			tar -xO ./usr/share/doc/linux-source-7.2/changelog.Debian.gz |
-			gzip -dc >"$dir/changelog"
+			tar -xO ./usr/share/doc/linux-source-7.2/changelog.Debian.gz >"$dir/changelog.gz"
+		gzip -dc "$dir/changelog.gz" >"$dir/changelog"
 	fi
 }
 

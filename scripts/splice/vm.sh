@@ -8,6 +8,8 @@
 #                            and print its figures; fails only if it broke
 #   vm.sh demo  [DIR...]     run /splice/demo/demo.sh (make demo), narrating
 #                            on stdout; fails unless it ends with "demo: ok"
+#   vm.sh eval  [DIR...]     run the evaluation's guest part on the packs in
+#                            /splice/eval/ (scripts/splice/eval.sh)
 #
 # DIRs are copied under /splice/ in the guest (see mkinitramfs.sh).
 # Environment: VM_SMP (2; 4 for bench), VM_MEM (1G), VM_TIMEOUT (300 s), VM_NAME (the mode),
@@ -44,20 +46,21 @@ if [ "$mode" = shell ]; then
 fi
 case $mode in
 test) ;;
-demo)
-	# The guest's narration (its second serial port) goes to stdout as it
+demo | eval)
+	# The guest's output (its second serial port) goes to stdout as it
 	# comes; the kernel log to console.log. Success is the guest's last line.
-	rm -f "$dir/demo.log"
+	end=$([ "$mode" = demo ] && echo 'demo: ok' || echo 'eval: done')
+	rm -f "$dir/$mode.log"
 	rc=0
 	timeout -k 10 "$TIMEOUT" "${qemu[@]}" -monitor none \
 		-serial "file:$dir/console.log" -serial stdio \
-		-append "$append kunit.enable=0 SPLICE_MODE=demo" </dev/null 2>"$dir/qemu.log" |
-		tr -d '\r' | tee "$dir/demo.log" || rc=$?
+		-append "$append kunit.enable=0 SPLICE_MODE=$mode" </dev/null 2>"$dir/qemu.log" |
+		tr -d '\r' | tee "$dir/$mode.log" || rc=$?
 	if grep -qE 'Kernel panic|BUG:|Oops' "$dir/console.log" 2>/dev/null; then
-		die "demo: the kernel log has a panic or oops ($dir/console.log)"
+		die "$mode: the kernel log has a panic or oops ($dir/console.log)"
 	fi
-	grep -q '^demo: ok' "$dir/demo.log" ||
-		die "demo failed (qemu status $rc; narration $dir/demo.log, kernel log $dir/console.log)"
+	grep -q "^$end" "$dir/$mode.log" ||
+		die "$mode failed (qemu status $rc; output $dir/$mode.log, kernel log $dir/console.log)"
 	exit 0
 	;;
 bench)
@@ -75,7 +78,7 @@ bench)
 		die "benchmark did not complete (qemu status $rc; $dir/results.log, $dir/console.log)"
 	exit 0
 	;;
-*) die "unknown mode '$mode' (shell, test, bench or demo)" ;;
+*) die "unknown mode '$mode' (shell, test, bench, demo or eval)" ;;
 esac
 
 console=$dir/console.log

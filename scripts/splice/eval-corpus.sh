@@ -1,0 +1,87 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+# The evaluation corpus: per-file diffs between two Debian linux-source-7.2
+# versions, kept when the file is compiled in the built tree's config.
+#
+#   eval-corpus.sh BASE NEXT OUT
+#
+# Extracts both source packages whole (once, into $SPLICE_BUILD/sources/
+# tree-VERSION), lists the files that differ, and for each C file whose
+# object exists in $KERNEL_TREE (built from BASE) writes OUT/patches/NAME.diff
+# (NAME: the path with / as -). OUT/corpus.json records, for every changed
+# file, whether it is built, its hunks, and the upstream subjects of NEXT's
+# Debian changelog that name it (by the "subsystem:" prefix matching the
+# file's name or directory).
+. "$(dirname "$0")/lib.sh"
+
+base=${1:?usage: eval-corpus.sh BASE NEXT OUT}
+next=${2:?usage: eval-corpus.sh BASE NEXT OUT}
+out=${3:?usage: eval-corpus.sh BASE NEXT OUT}
+src=$SPLICE_BUILD/sources
+mkdir -p "$src"
+
+tree_of() {
+	local v=$1 t=$src/tree-$1
+	if [ ! -f "$t/.splice-extracted" ]; then
+		rm -rf "$t"
+		# fetch-kernel.sh checks the package and extracts it.
+		SPLICE_PRISTINE=1 KERNEL_VERSION=$v "$SPLICE_SRC/scripts/splice/fetch-kernel.sh" "$t" >&2 ||
+			die "cannot fetch linux-source-7.2 $v"
+		touch "$t/.splice-extracted"
+	fi
+	echo "$t"
+}
+deb=$SPLICE_CACHE/debs/linux-source-7.2_$next-1_all.deb
+bt=$(tree_of "$base")
+nt=$(tree_of "$next")
+
+rm -rf "$out/patches"
+mkdir -p "$out/patches"
+dpkg-deb --fsys-tarfile "$deb" | tar -xO ./usr/share/doc/linux-source-7.2/changelog.Debian.gz |
+	gzip -dc >"$out/changelog.Debian"
+awk -v b="($base-1)" 'index($0, b) { exit } /^    - / { sub(/^    - /, ""); print }' \
+	"$out/changelog.Debian" >"$out/changelog"
+
+# Source files only: no build output, no Debian or splice bookkeeping.
+(cd "$SPLICE_BUILD" && diff -rq "$bt" "$nt" 2>/dev/null || true) |
+	sed -n "s|^Files $bt/\\(.*\\) and $nt/.* differ\$|\\1|p" |
+	grep -vE '(^|/)\.|\.(o|cmd|ko|mod|a|order|symvers)$|^(debian|\.splice)/' |
+	LC_ALL=C sort >"$out/changed-files"
+say "$(wc -l <"$out/changed-files") files differ between $base and $next"
+
+while read -r f; do
+	case $f in *.c) ;; *) continue ;; esac
+	o=${f%.c}.o
+	[ -f "$KERNEL_TREE/$o" ] || continue
+	name=$(echo "${f%.c}" | tr / -)
+	(cd "$SPLICE_BUILD" && diff -u "${bt#"$SPLICE_BUILD"/}/$f" "${nt#"$SPLICE_BUILD"/}/$f" || true) |
+		sed -e "1s|^--- [^	]*|--- a/$f|; 1s|	.*||" -e "2s|^+++ [^	]*|+++ b/$f|; 2s|	.*||" \
+		>"$out/patches/$name.diff"
+done <"$out/changed-files"
+
+python3 - "$out" "$KERNEL_TREE" <<'PY'
+import json, os, re, sys
+out, tree = sys.argv[1], sys.argv[2]
+subjects = [l.strip() for l in open(os.path.join(out, "changelog")) if ":" in l]
+rows = []
+for f in open(os.path.join(out, "changed-files")).read().split():
+    name = f.rsplit(".", 1)[0].replace("/", "-")
+    diff = os.path.join(out, "patches", name + ".diff")
+    built = f.endswith(".c") and os.path.exists(os.path.join(tree, f[:-2] + ".o"))
+    stem = os.path.basename(f).rsplit(".", 1)[0].lower()
+    parts = f.lower().split("/")
+    generic = stem in ("core", "main", "super", "file", "inode", "ops", "init", "util")
+    keys = {"/".join(parts[-2:]).rsplit(".", 1)[0]}
+    keys.add(parts[-2] if generic and len(parts) > 1 else stem)
+    def names(s):
+        p = s.split(":")[0].strip().lower()
+        return p in keys or (not generic and p.endswith("/" + stem))
+    named = [s for s in subjects if names(s)]
+    hunks = sum(1 for l in open(diff) if l.startswith("@@")) if os.path.exists(diff) else None
+    rows.append({"file": f, "built": built, "patch": name if built else None,
+                 "hunks": hunks, "subjects": named})
+json.dump(rows, open(os.path.join(out, "corpus.json"), "w"), indent=1)
+kept = [r for r in rows if r["built"]]
+print("[eval-corpus] %d changed files, %d C files built in this config: %s" %
+      (len(rows), len(kept), " ".join(r["patch"] for r in kept)))
+PY

@@ -1,0 +1,175 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0
+"""The evaluation table (scripts/splice/eval.sh, step 5).
+
+eval-table.py OUT BASE NEXT PATCH...: reads OUT/corpus.json, OUT/splice/
+(outcomes, logs), OUT/guest.log and OUT/klp/outcomes, writes OUT/results.json
+and OUT/results.md, prints the totals. Exits 1 if splice has bugs (a crash, a
+stage failing after the pack was made from the exact source, a reverse or
+unload that fails).
+"""
+import json
+import os
+import re
+import statistics
+import sys
+
+out, base, nxt, patches = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4:]
+
+REFUSALS = [
+    ("init code", r"__init or __exit code"),
+    ("data change", r"existing data object changes"),
+    ("asm", r"assembly file"),
+    ("new object", r"adds a new object file"),
+    ("no functional change", r"no functional change"),
+    ("build system", r"build system change"),
+    ("unsupported: unexported jump label key", r"entry refers to .* not exported"),
+    ("unsupported: shared section", r"shares its section|named section"),
+    ("does not build alone (needs its header change)", r"compiling .* failed"),
+]
+
+
+def read_lines(path):
+    return open(path).read().split("\n") if os.path.exists(path) else []
+
+
+corpus = {r["patch"]: r for r in json.load(open(os.path.join(out, "corpus.json"))) if r["patch"]}
+made = {}
+for line in read_lines(os.path.join(out, "splice", "outcomes")):
+    if line.strip():
+        p, st, secs = line.split()
+        made[p] = (st, float(secs))
+guest = {}
+for line in read_lines(os.path.join(out, "guest.log")):
+    if line.startswith("eval ") and "=" in line:
+        f = line.split()
+        guest[f[1]] = dict(kv.split("=", 1) for kv in f[2:])
+guest_ran = any(l.startswith("eval: done") for l in read_lines(os.path.join(out, "guest.log")))
+klp = {}
+for line in read_lines(os.path.join(out, "klp", "outcomes")):
+    if line.strip():
+        p, st, secs, mode = line.split()
+        klp[p] = (st, float(secs), mode)
+
+
+def refusal(p):
+    log = read_lines(os.path.join(out, "splice", p + ".log"))
+    msg = next((l[len("splice-create: "):] for l in reversed(log) if l.startswith("splice-create: ")), "")
+    for cls, rx in REFUSALS:
+        if re.search(rx, msg):
+            return cls, msg
+    return "generator error", msg or "no message"
+
+
+STAGES = ["load", "check", "apply", "smoke", "reverse", "unload"]
+rows = []
+for p in patches:
+    c = corpus.get(p, {})
+    row = {"patch": p, "file": c.get("file"), "hunks": c.get("hunks"),
+           "subjects": c.get("subjects", []), "splice": None, "klp_build": None}
+    st, secs = made.get(p, ("missing", 0.0))
+    s = {"build_s": round(secs, 2)}
+    if st == "refused":
+        cls, msg = refusal(p)
+        s.update(outcome="refused", reason=cls, message=msg, bug=cls == "generator error")
+    elif st == "pack":
+        g = guest.get(p)
+        if g is None:
+            s.update(outcome="no guest result", bug=True,
+                     message="the guest did not report this pack (crash or hang?)")
+        else:
+            s["stages"] = {k: g.get(k) for k in STAGES}
+            s["abort_cause"] = g.get("cause")
+            s["match_us"] = int(g.get("match_ns", 0)) // 1000
+            s["pause_us"] = int(g.get("pause_ns", 0)) // 1000
+            failed = [k for k in STAGES if g.get(k) == "failed"]
+            if not failed:
+                s.update(outcome="applied", bug=False)
+            else:
+                s.update(outcome="failed at " + failed[0], bug=g.get("cause") != "code_busy")
+    else:
+        s.update(outcome="not run", bug=True)
+    row["splice"] = s
+    if p in klp:
+        kst, ksecs, mode = klp[p]
+        klog = read_lines(os.path.join(out, "klp", p + ".log"))
+        why = next((l.strip() for l in klog if "error" in l), "") if kst != "ok" else ""
+        row["klp_build"] = {"outcome": "built" if kst == "ok" else "failed",
+                            "build_s": round(ksecs, 1), "mode": mode, "error": why[:160]}
+    rows.append(row)
+
+rows.sort(key=lambda r: (not r["splice"].get("bug"), r["patch"]))
+n = len(rows)
+ok = [r for r in rows if r["splice"]["outcome"] == "applied"]
+bugs = [r for r in rows if r["splice"].get("bug")]
+refused = [r for r in rows if r["splice"]["outcome"] == "refused"]
+by_reason = {}
+for r in refused:
+    by_reason[r["splice"]["reason"]] = by_reason.get(r["splice"]["reason"], 0) + 1
+build = [r["splice"]["build_s"] for r in rows if made.get(r["patch"], ("",))[0] == "pack"]
+pauses = [r["splice"]["pause_us"] for r in ok]
+kl = [r for r in rows if r["klp_build"]]
+kok = [r for r in kl if r["klp_build"]["outcome"] == "built"]
+kfull = [r["klp_build"]["build_s"] for r in kl if r["klp_build"]["mode"] == "full"]
+kreuse = [r["klp_build"]["build_s"] for r in kl if r["klp_build"]["mode"] == "reuse"]
+
+
+def med(v):
+    return statistics.median(v) if v else None
+
+
+totals = {
+    "range": f"{base} -> {nxt}",
+    "patches": n,
+    "splice_applied": len(ok),
+    "splice_success_rate": round(len(ok) / n, 3) if n else None,
+    "splice_refused": len(refused),
+    "splice_refusals_by_reason": by_reason,
+    "splice_bugs": len(bugs),
+    "pack_build_s_median": med(build), "pack_build_s_worst": max(build) if build else None,
+    "pause_us_median": med(pauses), "pause_us_worst": max(pauses) if pauses else None,
+    "klp_build_run": len(kl),
+    "klp_build_built": len(kok),
+    "klp_build_success_rate": round(len(kok) / len(kl), 3) if kl else None,
+    "klp_build_s_first_with_kernel_build": kfull[0] if kfull else None,
+    "klp_build_s_reuse_median": med(kreuse), "klp_build_s_reuse_worst": max(kreuse) if kreuse else None,
+    "klp_livepatch_loaded_in_vm": "not measured yet",
+    "guest_completed": guest_ran,
+}
+json.dump({"totals": totals, "rows": rows}, open(os.path.join(out, "results.json"), "w"), indent=1)
+
+md = [f"# splice evaluation: Debian linux-source-7.2 {base} -> {nxt}", "",
+      "| patch | upstream subject | splice | time (s) | pause (µs) | klp-build | time (s) |",
+      "| --- | --- | --- | --- | --- | --- | --- |"]
+for r in rows:
+    s, k = r["splice"], r["klp_build"]
+    what = s["outcome"] + (f": {s['reason']}" if s["outcome"] == "refused" else "")
+    if s.get("bug"):
+        what = "**BUG** " + what + (f" ({s.get('abort_cause') or s.get('message', '')})")
+    md.append("| {} | {} | {} | {} | {} | {} | {} |".format(
+        r["patch"], "; ".join(r["subjects"]) or "-", what, s["build_s"],
+        s.get("pause_us", "-") if s["outcome"] == "applied" else "-",
+        (k["outcome"] + (" (with kernel build)" if k["mode"] == "full" else "")
+         + (f": {k['error'][:80]}" if k.get("error") else "")) if k else "not run",
+        k["build_s"] if k else "-"))
+md += ["", "## Totals", ""] + [f"- {k}: {v}" for k, v in totals.items()]
+open(os.path.join(out, "results.md"), "w").write("\n".join(md) + "\n")
+
+print()
+print(f"evaluation {base} -> {nxt}: {n} patches of built code")
+print(f"  splice: {len(ok)} applied live end to end ({100 * len(ok) // max(n, 1)}%), "
+      f"{len(refused)} refused with a named reason {by_reason}, {len(bugs)} bugs")
+if build:
+    print(f"  splice-create: median {med(build):.1f} s, worst {max(build):.1f} s")
+if pauses:
+    print(f"  stop_machine pause: median {med(pauses)} µs, worst {max(pauses)} µs")
+if kl:
+    print(f"  klp-build: {len(kok)} of {len(kl)} built ({100 * len(kok) // len(kl)}%)"
+          + (f"; first with the kernel build {kfull[0]:.0f} s" if kfull else "")
+          + (f"; reusing it median {med(kreuse):.0f} s, worst {max(kreuse):.0f} s" if kreuse else ""))
+for r in bugs:
+    print(f"  BUG: {r['patch']}: {r['splice']['outcome']}: "
+          f"{r['splice'].get('abort_cause') or r['splice'].get('message', '')}")
+print(f"  table: {os.path.join(out, 'results.md')}")
+print(f"eval: {n - len(bugs)} passed, {len(bugs)} failed")
+sys.exit(1 if bugs else 0)

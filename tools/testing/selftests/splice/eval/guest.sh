@@ -1,0 +1,65 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+# The guest half of the evaluation (scripts/splice/eval.sh; /init runs it
+# with SPLICE_MODE=eval). For each pack in /splice/eval/: load, check, apply,
+# a smoke workload, reverse, unload, stopping at the first stage that fails.
+# One line per pack:
+#
+#   eval NAME load=ok check=ok apply=ok smoke=ok reverse=ok unload=ok cause=none match_ns=N pause_ns=N
+#
+# (a failed stage reads "stage=failed" with the abort cause; later stages
+# "skipped"), then "eval: done".
+export PATH=/splice/bin:/bin
+
+smoke() {
+	ls -R /proc/self >/dev/null 2>&1 || return 1
+	cat /proc/version /proc/interrupts >/dev/null || return 1
+	echo data | cat | cat >/dev/null || return 1
+	sh -c 'exit 3'; [ $? -eq 3 ] || return 1
+	mkdir -p /tmp/m && mount -t tmpfs none /tmp/m && echo x >/tmp/m/f &&
+		umount /tmp/m || return 1
+	unshare -p -f true 2>/dev/null
+	cat /sys/kernel/tracing/available_events >/dev/null 2>&1
+	return 0
+}
+
+for ko in /splice/eval/*.ko; do
+	[ -f "$ko" ] || continue
+	mod=$(basename "$ko" .ko)
+	name=${mod#splice_}
+	d=
+	r="load=skipped check=skipped apply=skipped smoke=skipped reverse=skipped unload=skipped"
+	set_r() { r=$(echo "$r" | sed "s/$1=[a-z]*/$1=$2/"); }
+	cause=none match=0 pause=0
+	if ! insmod "$ko" 2>/tmp/eval.err; then
+		set_r load failed
+		cause="insmod:$(tr ' ' _ </tmp/eval.err | cut -c1-60)"
+	else
+		set_r load ok
+		for m in /sys/kernel/splice/*/module; do
+			[ "$(cat "$m")" = "$mod" ] && d=${m%/module}
+		done
+		name=${d##*/}
+		for stage in check apply smoke reverse; do
+			if [ $stage = smoke ]; then
+				if smoke; then set_r smoke ok; else set_r smoke failed; break; fi
+				continue
+			fi
+			if echo $stage >$d/stage 2>/dev/null; then
+				set_r $stage ok
+				[ $stage = apply ] && {
+					match=$(sed -n 's/^match_ns //p' $d/timings)
+					pause=$(sed -n 's/^pause_ns //p' $d/timings)
+				}
+			else
+				set_r $stage failed
+				cause=$(cat $d/abort_cause)
+				break
+			fi
+		done
+		[ "$(cat $d/stage)" = applied ] && echo reverse >$d/stage 2>/dev/null
+		if rmmod "$mod" 2>/dev/null; then set_r unload ok; else set_r unload failed; fi
+	fi
+	echo "eval $name $r cause=$cause match_ns=$match pause_ns=$pause"
+done
+echo "eval: done"
