@@ -6,6 +6,7 @@
 #   make check    all of the above, then every test; ends with "N passed, N failed"
 #   make demo     build, then fix a real 7.2.12 bug in the running VM and reverse it
 #   make bench-klp  splice-create and upstream klp-build on the same fixes and tree
+#   make eval     every 7.2.12 -> 7.2.13 fix of built code: splice and klp-build side by side
 #   make vm       boot the built kernel in QEMU with a shell on the console
 #   make clean    remove test VM output and logs (keeps the kernel build)
 #   make distclean  remove the whole build folder
@@ -29,7 +30,7 @@ export LIBCLANG_PATH := $(SPLICE_CACHE)/libclang-$(LIBCLANG_VERSION)/lib
 
 S := scripts/splice
 
-.PHONY: all build check demo bench-klp vm clean distclean
+.PHONY: all build check demo eval bench-klp vm clean distclean
 all: build
 
 build:
@@ -40,6 +41,9 @@ check:
 
 demo:
 	@$(S)/check.sh demo
+
+eval:
+	@$(S)/check.sh eval
 
 bench-klp: build
 	@$(S)/bench-klp.sh

@@ -5,6 +5,7 @@
 #   check.sh build    install what is missing, fetch, overlay, configure, build
 #   check.sh check    build, then every test; ends with "N passed, N failed"
 #   check.sh demo     build, then the demo (demo.sh)
+#   check.sh eval     build, then the evaluation on real fixes (eval.sh)
 #
 # Each phase's duration is printed at the end. A failing phase stops the run
 # with its one-line reason (the phase's script names the log).
@@ -81,6 +82,10 @@ check)
 		"$SPLICE_SRC/tools/testing/selftests/splice/stable"
 	test_phase vm-tests "$S/vm.sh" test "$SPLICE_BUILD/guest"
 	test_phase demo "$S/demo.sh"
+	# A slice of make eval: two fixes that apply and one that is refused,
+	# with klp-build beside them.
+	EVAL_PATCHES="fs-pipe kernel-pid_namespace kernel-trace-trace" EVAL_OUT=$SPLICE_BUILD/eval/slice \
+		test_phase eval-slice "$S/eval.sh"
 	# Figures, not a test: only a benchmark that breaks counts, as a failure.
 	phase bench "$S/vm.sh" bench "$SPLICE_BUILD/guest" || failed=$((failed + 1))
 	phase bench-generator "$S/bench-generator.sh" || failed=$((failed + 1))
@@ -94,7 +99,12 @@ demo)
 	build_phase demo "$S/demo.sh"
 	print_timings
 	;;
+eval)
+	build
+	build_phase eval "$S/eval.sh"
+	print_timings
+	;;
 *)
-	die "unknown phase set '$what' (build, check or demo)"
+	die "unknown phase set '$what' (build, check, demo or eval)"
 	;;
 esac

@@ -49,14 +49,35 @@ awk -v b="($base-1)" 'index($0, b) { exit } /^    - / { sub(/^    - /, ""); prin
 	LC_ALL=C sort >"$out/changed-files"
 say "$(wc -l <"$out/changed-files") files differ between $base and $next"
 
+# file_diff F: the diff of F, with a/ and b/ names.
+file_diff() {
+	(cd "$SPLICE_BUILD" && diff -u "${bt#"$SPLICE_BUILD"/}/$1" "${nt#"$SPLICE_BUILD"/}/$1" || true) |
+		sed -e "1s|^--- [^	]*|--- a/$1|; 1s|	.*||" -e "2s|^+++ [^	]*|+++ b/$1|; 2s|	.*||"
+}
+
+# A fix that also changes its own header (a field its code starts using) does
+# not compile without it: a changed header the object includes goes with the
+# file when it is named like it (power_supply.h with power_supply_core.c,
+# futex_types.h with kernel/futex/core.c). Other changed headers belong to
+# other fixes.
+: >"$out/headers"
 while read -r f; do
 	case $f in *.c) ;; *) continue ;; esac
 	o=${f%.c}.o
 	[ -f "$KERNEL_TREE/$o" ] || continue
 	name=$(echo "${f%.c}" | tr / -)
-	(cd "$SPLICE_BUILD" && diff -u "${bt#"$SPLICE_BUILD"/}/$f" "${nt#"$SPLICE_BUILD"/}/$f" || true) |
-		sed -e "1s|^--- [^	]*|--- a/$f|; 1s|	.*||" -e "2s|^+++ [^	]*|+++ b/$f|; 2s|	.*||" \
-		>"$out/patches/$name.diff"
+	file_diff "$f" >"$out/patches/$name.diff"
+	stem=$(basename "${f%.c}")
+	dir=$(basename "$(dirname "$f")")
+	cmd=$KERNEL_TREE/$(dirname "$o")/.$(basename "$o").cmd
+	while read -r h; do
+		case $h in *.h) ;; *) continue ;; esac
+		hs=$(basename "${h%.h}")
+		case $stem in "$hs"*) ;; *) case $hs in "$dir" | "${dir}_"*) ;; *) continue ;; esac ;; esac
+		grep -qF "$h" "$cmd" 2>/dev/null || continue
+		file_diff "$h" >>"$out/patches/$name.diff"
+		echo "$name $h" >>"$out/headers"
+	done <"$out/changed-files"
 done <"$out/changed-files"
 
 python3 - "$out" "$KERNEL_TREE" <<'PY'
@@ -78,8 +99,9 @@ for f in open(os.path.join(out, "changed-files")).read().split():
         return p in keys or (not generic and p.endswith("/" + stem))
     named = [s for s in subjects if names(s)]
     hunks = sum(1 for l in open(diff) if l.startswith("@@")) if os.path.exists(diff) else None
+    headers = [l.split()[1] for l in open(os.path.join(out, "headers")) if l.split()[0] == name]
     rows.append({"file": f, "built": built, "patch": name if built else None,
-                 "hunks": hunks, "subjects": named})
+                 "headers": headers, "hunks": hunks, "subjects": named})
 json.dump(rows, open(os.path.join(out, "corpus.json"), "w"), indent=1)
 kept = [r for r in rows if r["built"]]
 print("[eval-corpus] %d changed files, %d C files built in this config: %s" %

@@ -18,7 +18,7 @@ out, base, nxt, patches = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4:]
 
 REFUSALS = [
     ("init code", r"__init or __exit code"),
-    ("data change", r"existing data object changes"),
+    ("data change", r"existing data object changes|layout changes"),
     ("asm", r"assembly file"),
     ("new object", r"adds a new object file"),
     ("no functional change", r"no functional change"),

@@ -6,7 +6,8 @@
 #   eval.sh [BASE [NEXT]]    default: $KERNEL_VERSION and 7.2.13
 #
 # Environment: EVAL_LIMIT=N (only the first N patches: the slice make check
-# runs), EVAL_PATCHES="name ..." (those patches), EVAL_KLP=0 (skip klp-build).
+# runs), EVAL_PATCHES="name ..." (those patches), EVAL_KLP=0 (skip klp-build),
+# EVAL_OUT (the output folder; default $SPLICE_BUILD/eval/BASE-NEXT).
 #
 # 1. The corpus (eval-corpus.sh): per-file diffs BASE -> NEXT of the C files
 #    the built kernel compiles.
@@ -24,7 +25,7 @@
 
 base=${1:-$KERNEL_VERSION}
 next=${2:-7.2.13}
-out=$SPLICE_BUILD/eval/$base-$next
+out=${EVAL_OUT:-$SPLICE_BUILD/eval/$base-$next}
 [ "$base" = "$KERNEL_VERSION" ] ||
 	die "the base ($base) must be the built kernel's version ($KERNEL_VERSION): KERNEL_VERSION=$base make eval"
 "$SPLICE_SRC/scripts/splice/eval-corpus.sh" "$base" "$next" "$out"

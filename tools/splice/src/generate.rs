@@ -243,6 +243,28 @@ fn apply(dir: &Path, patch: &Path, log: &Path) -> Result<()> {
 }
 
 /// Refuses what splice cannot patch, naming the file and why.
+/// Refuses a patch that changes the layout of a `struct` or `union` ([`crate::layout`]).
+fn refuse_layout_changes(p: &diff::Patch, patch: &Path, pre: &Path, post: &Path) -> Result<()> {
+    for f in &p.files {
+        let (Ok(a), Ok(b)) = (
+            std::fs::read_to_string(pre.join(&f.path)),
+            std::fs::read_to_string(post.join(&f.path)),
+        ) else {
+            continue;
+        };
+        if let Some(t) = crate::layout::changed_types(&a, &b).first() {
+            bail!(
+                "{}: {}: {t}: layout changes (a member is added, removed or retyped); the \
+                 instances the running kernel already has keep the old layout. Keep the layout \
+                 and put new state in shadow data (Documentation/splice/hooks.rst)",
+                patch.display(),
+                f.path
+            );
+        }
+    }
+    Ok(())
+}
+
 fn refuse_files(p: &diff::Patch, patch: &Path) -> Result<()> {
     for f in &p.files {
         let path = &f.path;
@@ -372,6 +394,7 @@ pub fn generate(o: &Options) -> Result<GenReport> {
         }
     }
     apply(&post_dir, &o.patch, &logs.join("patch.log"))?;
+    refuse_layout_changes(&patch, &o.patch, &pre_dir, &post_dir)?;
     pr.say(&format!(
         "{}: {} file(s): {}",
         o.patch.display(),

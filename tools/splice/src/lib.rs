@@ -44,6 +44,7 @@ pub mod elf;
 pub mod format;
 pub mod generate;
 pub mod kbuild;
+pub mod layout;
 pub mod sites;
 pub mod special;
 pub mod stub;
