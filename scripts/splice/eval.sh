@@ -25,7 +25,7 @@
 
 base=${1:-$KERNEL_VERSION}
 next=${2:-7.2.13}
-out=${EVAL_OUT:-$SPLICE_BUILD/eval/$base-$next}
+out=$(realpath -m "${EVAL_OUT:-$SPLICE_BUILD/eval/$base-$next}")
 [ "$base" = "$KERNEL_VERSION" ] ||
 	die "the base ($base) must be the built kernel's version ($KERNEL_VERSION): KERNEL_VERSION=$base make eval"
 "$SPLICE_SRC/scripts/splice/eval-corpus.sh" "$base" "$next" "$out"
