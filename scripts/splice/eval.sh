@@ -15,13 +15,14 @@
 # 3. The VM boots the BASE kernel; for each pack: load, check, apply, a smoke
 #    workload, reverse, unload (tools/testing/selftests/splice/eval/guest.sh),
 #    with the match time and the stop_machine pause.
-# 4. klp-build on each patch in a copy of the tree (as bench-klp.sh): whether
-#    it makes a livepatch module, and its build time.
+# 4. klp-build on each patch (klp.sh): whether it makes a livepatch module,
+#    and its build time.
 # 5. $SPLICE_BUILD/eval/BASE-NEXT/results.{md,json}: one row per patch, then
 #    the totals, printed at the end. Bugs (a guest crash, a stage that fails
 #    after check passed, a reverse or unload that fails) come first, and make
 #    the run fail.
 . "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/klp.sh"
 
 base=${1:-$KERNEL_VERSION}
 next=${2:-7.2.13}
@@ -71,58 +72,18 @@ if ls "$guest"/eval/*.ko >/dev/null 2>&1; then
 fi
 
 # 4. klp-build.
-klp=$SPLICE_BUILD/klp
-tree=$klp/linux-$KERNEL_VERSION
 rm -rf "$out/klp"
 mkdir -p "$out/klp"
 if [ "${EVAL_KLP:-1}" = 1 ]; then
-	# The tree klp-build cleans and rebuilds: a copy of the built tree. Its
-	# original build (klp-tmp/1-orig) is reused while the running kernel's
-	# vmlinux is the same.
-	stamp=$(sha256 "$KERNEL_TREE/vmlinux")
-	reuse=0
-	if [ -d "$tree/klp-tmp/1-orig" ] && [ "$(cat "$klp/stamp" 2>/dev/null)" = "$stamp" ]; then
-		reuse=1
-	else
-		say "copying the built tree for klp-build ($tree)"
-		rsync -a --delete "$KERNEL_TREE/" "$tree/"
-		rm -f "$klp/stamp"
-	fi
-	# A failed klp-build can leave the tree so that the next runs fail
-	# ("FILE symbol mismatch"): the tree is snapshotted after each success
-	# and restored after each failure.
-	snap=$klp/snapshot
-	if [ $reuse = 1 ] && [ ! -d "$snap" ]; then
-		rsync -a --delete "$tree/" "$snap/"
-	fi
+	klp_prepare
 	# Patches splice made a pack of first: they compile alone, so the first
 	# run, which builds the original kernel, is likely to succeed.
 	mapfile -t order < <(awk '$2 == "pack" { print $1 }' "$out/splice/outcomes"
 		awk '$2 != "pack" { print $1 }' "$out/splice/outcomes")
 	for p in "${order[@]}"; do
-		short=()
-		[ $reuse = 1 ] && short=(--short-circuit=2)
-		say "klp-build $p$([ $reuse = 0 ] && echo ' (builds the original kernel first: minutes)')"
-		t0=$(date +%s.%N)
-		if (cd "$tree" && ./scripts/livepatch/klp-build -T -j "$(nproc)" "${short[@]}" \
-			-o "$out/klp/livepatch-$p.ko" "$out/patches/$p.diff") >"$out/klp/$p.log" 2>&1; then
-			st=ok
-		else
-			st=failed
-		fi
-		secs=$(echo "$(date +%s.%N) - $t0" | bc)
-		if [ $st = ok ]; then
-			# Once the original kernel is built, the next patches reuse it.
-			if [ $reuse = 0 ]; then
-				echo "$stamp" >"$klp/stamp"
-				reuse=1
-			fi
-			rsync -a --delete "$tree/" "$snap/"
-		elif [ -d "$snap" ]; then
-			rsync -a --delete "$snap/" "$tree/"
-		fi
-		echo "$p $st $secs $([ ${#short[@]} = 0 ] && echo full || echo reuse)" >>"$out/klp/outcomes"
-		say "klp-build $p: $st ($(printf '%.1f' "$secs") s)$([ $st = failed ] && echo ": $(grep -m1 -E 'error' "$out/klp/$p.log" | cut -c1-120)")"
+		klp_build "$out/patches/$p.diff" "$out/klp/livepatch-$p.ko" "$out/klp/$p.log"
+		echo "$p $klp_status $klp_secs $klp_mode" >>"$out/klp/outcomes"
+		say "klp-build $p: $klp_status ($(printf '%.1f' "$klp_secs") s)${klp_error:+: $klp_error}"
 	done
 fi
 

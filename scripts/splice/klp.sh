@@ -1,0 +1,59 @@
+# SPDX-License-Identifier: GPL-2.0
+# Upstream klp-build on the built kernel's source, for eval.sh and
+# bench-klp.sh (which source this file after lib.sh):
+#
+#   klp_prepare             the tree klp-build may clean and rebuild
+#   klp_build DIFF KO LOG   klp-build on DIFF; sets klp_status (ok, failed),
+#                           klp_secs, klp_mode (full, reuse), klp_error
+#
+# klp-build builds the whole original kernel with -ffunction-sections
+# -fdata-sections, so it runs in a copy of the built tree with the same source
+# and .config, $SPLICE_BUILD/klp/linux-$KERNEL_VERSION. The first run pays for
+# that build; later runs reuse it (--short-circuit=2) while the running
+# kernel's vmlinux is the same (KLP_FULL=1 measures a first build again). A
+# failed klp-build can leave the tree so that later runs fail ("objtool: FILE
+# symbol mismatch"): the tree is copied after each success and restored after
+# each failure.
+
+klp_dir=$SPLICE_BUILD/klp
+klp_tree=$klp_dir/linux-$KERNEL_VERSION
+klp_snap=$klp_dir/snapshot
+
+klp_prepare() {
+	klp_stamp=$(sha256 "$KERNEL_TREE/vmlinux")
+	klp_reuse=0
+	mkdir -p "$klp_dir"
+	if [ -d "$klp_tree/klp-tmp/1-orig" ] && [ -z "${KLP_FULL:-}" ] &&
+		[ "$(cat "$klp_dir/stamp" 2>/dev/null)" = "$klp_stamp" ]; then
+		say "klp-build reuses its build of the original kernel in $klp_tree"
+		klp_reuse=1
+		[ -d "$klp_snap" ] || rsync -a --delete "$klp_tree/" "$klp_snap/"
+	else
+		say "copying the built tree for klp-build ($klp_tree)"
+		rsync -a --delete "$KERNEL_TREE/" "$klp_tree/"
+		rm -rf "$klp_tree/klp-tmp" "$klp_dir/stamp" "$klp_snap"
+	fi
+}
+
+klp_build() {
+	local diff ko log t0 short=()
+	diff=$(realpath "$1") ko=$(realpath -m "$2") log=$3
+	[ $klp_reuse = 1 ] && short=(--short-circuit=2)
+	klp_mode=$([ $klp_reuse = 1 ] && echo reuse || echo full)
+	say "klp-build $(basename "$diff" .diff)$([ $klp_reuse = 0 ] && echo ' (builds the original kernel first: minutes)')"
+	t0=$(date +%s.%N)
+	if (cd "$klp_tree" && ./scripts/livepatch/klp-build -T -j "$(nproc)" "${short[@]}" \
+		-o "$ko" "$diff") >"$log" 2>&1; then
+		klp_status=ok klp_error=
+		if [ $klp_reuse = 0 ]; then
+			echo "$klp_stamp" >"$klp_dir/stamp"
+			klp_reuse=1
+		fi
+		rsync -a --delete "$klp_tree/" "$klp_snap/"
+	else
+		klp_status=failed
+		klp_error=$(grep -m1 -E 'error' "$log" | cut -c1-120)
+		[ -d "$klp_snap" ] && rsync -a --delete "$klp_snap/" "$klp_tree/"
+	fi
+	klp_secs=$(echo "$(date +%s.%N) - $t0" | bc)
+}
