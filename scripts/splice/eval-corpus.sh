@@ -37,10 +37,7 @@ nt=$(tree_of "$next")
 
 rm -rf "$out/patches"
 mkdir -p "$out/patches"
-dpkg-deb --fsys-tarfile "$deb" | tar -xO ./usr/share/doc/linux-source-7.2/changelog.Debian.gz |
-	gzip -dc >"$out/changelog.Debian"
-awk -v b="($base-1)" 'index($0, b) { exit } /^    - / { sub(/^    - /, ""); print }' \
-	"$out/changelog.Debian" >"$out/changelog"
+changelog_subjects "$deb" "$base" >"$out/changelog"
 
 # Source files only: no build output, no Debian or splice bookkeeping.
 (cd "$SPLICE_BUILD" && diff -rq "$bt" "$nt" 2>/dev/null || true) |
@@ -48,12 +45,6 @@ awk -v b="($base-1)" 'index($0, b) { exit } /^    - / { sub(/^    - /, ""); prin
 	grep -vE '(^|/)\.|\.(o|cmd|ko|mod|a|order|symvers)$|^(debian|\.splice)/' |
 	LC_ALL=C sort >"$out/changed-files"
 say "$(wc -l <"$out/changed-files") files differ between $base and $next"
-
-# file_diff F: the diff of F, with a/ and b/ names.
-file_diff() {
-	(cd "$SPLICE_BUILD" && diff -u "${bt#"$SPLICE_BUILD"/}/$1" "${nt#"$SPLICE_BUILD"/}/$1" || true) |
-		sed -e "1s|^--- [^	]*|--- a/$1|; 1s|	.*||" -e "2s|^+++ [^	]*|+++ b/$1|; 2s|	.*||"
-}
 
 # A fix that also changes its own header (a field its code starts using) does
 # not compile without it: a changed header the object includes goes with the
@@ -66,7 +57,7 @@ while read -r f; do
 	o=${f%.c}.o
 	[ -f "$KERNEL_TREE/$o" ] || continue
 	name=$(echo "${f%.c}" | tr / -)
-	file_diff "$f" >"$out/patches/$name.diff"
+	file_diff "$bt" "$nt" "$f" >"$out/patches/$name.diff"
 	stem=$(basename "${f%.c}")
 	dir=$(basename "$(dirname "$f")")
 	cmd=$KERNEL_TREE/$(dirname "$o")/.$(basename "$o").cmd
@@ -75,7 +66,7 @@ while read -r f; do
 		hs=$(basename "${h%.h}")
 		case $stem in "$hs"*) ;; *) case $hs in "$dir" | "${dir}_"*) ;; *) continue ;; esac ;; esac
 		grep -qF "$h" "$cmd" 2>/dev/null || continue
-		file_diff "$h" >>"$out/patches/$name.diff"
+		file_diff "$bt" "$nt" "$h" >>"$out/patches/$name.diff"
 		echo "$name $h" >>"$out/headers"
 	done <"$out/changed-files"
 done <"$out/changed-files"

@@ -45,5 +45,20 @@ build_tools() {
 		--target-dir "$SPLICE_BUILD/tools-target"
 }
 
+# file_diff OLD_DIR NEW_DIR FILE: diff -u of FILE between two trees, named
+# a/FILE and b/FILE, without dates (empty if they are the same).
+file_diff() {
+	diff -u "$1/$3" "$2/$3" |
+		sed -e "1s|^--- .*|--- a/$3|" -e "2s|^+++ .*|+++ b/$3|" || true
+}
+
+# changelog_subjects DEB BASE: the "  - subject" lines of the Debian changelog
+# in the linux-source package DEB, from its newest entry down to BASE's.
+changelog_subjects() {
+	dpkg-deb --fsys-tarfile "$1" | tar -xO ./usr/share/doc/linux-source-7.2/changelog.Debian.gz |
+		gzip -dc | awk -v b="($2-1)" 'index($0, b) { done = 1 }
+			!done && /^    - / { sub(/^    - /, ""); print }'
+}
+
 # sha256 FILE
 sha256() { sha256sum "$1" | cut -d' ' -f1; }

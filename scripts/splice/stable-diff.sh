@@ -43,11 +43,6 @@ extract() {
 	dpkg-deb --fsys-tarfile "$deb" | tar -xO ./usr/src/linux-source-7.2.tar.xz |
 		tar -xJ -C "$dir" --strip-components=1 "${missing[@]}" ||
 		die "$(basename "$deb") lacks one of: $*"
-	if [ ! -f "$dir/changelog" ]; then
-		dpkg-deb --fsys-tarfile "$deb" |
-			tar -xO ./usr/share/doc/linux-source-7.2/changelog.Debian.gz >"$dir/changelog.gz"
-		gzip -dc "$dir/changelog.gz" >"$dir/changelog"
-	fi
 }
 
 extract "$base" "$@"
@@ -55,12 +50,8 @@ extract "$next" "$@"
 for f in "$@"; do
 	d=$out/$(echo "$f" | tr / -)
 	d=${d%.c}.diff
-	(cd "$SPLICE_BUILD/sources" && diff -u "$base/$f" "$next/$f") |
-		sed -e "1s|^--- $base/\\([^	]*\\).*|--- a/\\1|" \
-			-e "2s|^+++ $next/\\([^	]*\\).*|+++ b/\\1|" >"$d" || true
+	file_diff "$SPLICE_BUILD/sources/$base" "$SPLICE_BUILD/sources/$next" "$f" >"$d"
 	[ -s "$d" ] || die "$f is the same in $base and $next"
 	say "$(basename "$d"): $(grep -c '^@@' "$d") hunk(s)"
 done
-# The changelog entry of NEXT, down to BASE's: "  - subject" lines.
-awk -v b="($base-1)" 'index($0, b) { exit } /^    - / { sub(/^    - /, ""); print }' \
-	"$SPLICE_BUILD/sources/$next/changelog" >"$out/changelog"
+changelog_subjects "$(deb_of "$next")" "$base" >"$out/changelog"
