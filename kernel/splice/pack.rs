@@ -249,6 +249,7 @@ impl RelocType {
     }
 
     /// The ELF number of the type.
+    #[cfg(CONFIG_SPLICE_KUNIT_TEST)]
     pub(crate) fn to_elf(self) -> u32 {
         match self {
             Self::Abs64 => 1,
@@ -589,6 +590,7 @@ impl<'a> Pack<'a> {
     }
 
     /// The changed objects.
+    #[cfg(CONFIG_SPLICE_KUNIT_TEST)]
     pub(crate) fn objects(&self) -> impl Iterator<Item = Object<'a>> + '_ {
         (0..self.objects.count).filter_map(move |i| self.raw_object(i).ok())
     }

@@ -164,6 +164,8 @@ pub(crate) struct FunctionMatch {
 #[derive(Debug)]
 pub(crate) enum Failure {
     NoMatch(Name, Option<(usize, Mismatch)>),
+    /// No symbol of the function's name (the function, then its object).
+    NoSymbol(Name, Name),
     Ambiguous(Name, usize),
     NotLoaded(Name),
     Unresolved(Name),
@@ -246,7 +248,7 @@ pub(crate) fn match_pack(
         }
         let c = candidates(f.name, obj.module)?;
         if c.is_empty() {
-            return Err(Failure::NoMatch(f.name, None));
+            return Err(Failure::NoSymbol(f.name, obj.name));
         }
         cands
             .push(c, GFP_KERNEL)

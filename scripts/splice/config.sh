@@ -1,11 +1,16 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0
-# Configure KERNEL_TREE: a base target (tinyconfig) plus config fragments,
-# merged with the kernel's scripts/kconfig/merge_config.sh. Then check that
-# every option the fragments ask for really ended up as asked, and stop with
-# the list of those that did not (an unmet dependency drops them silently).
+# Configure KERNEL_TREE: a base target plus config fragments, merged with the
+# kernel's scripts/kconfig/merge_config.sh. Then check that every option our
+# own fragments (scripts/splice/configs/) ask for really ended up as asked,
+# and stop with the list of those that did not (an unmet dependency drops them
+# silently). The kernel's own fragments are taken as they are: kvm_guest.config
+# names options of other architectures.
 #
-#   config.sh [BASE_TARGET FRAGMENT...]     default: tinyconfig configs/test.config
+#   config.sh [BASE_TARGET FRAGMENT...]
+#
+# Default, by SPLICE_CONFIG: test = tinyconfig + configs/test.config; eval =
+# defconfig + the tree's kernel/configs/kvm_guest.config + configs/eval.config.
 #
 # The configuration is made anew only when the fragments, the base target or
 # the Kconfig files of splice changed, so an unchanged config does not cause
@@ -16,7 +21,13 @@ TREE=$KERNEL_TREE
 BASE=${1:-tinyconfig}
 shift || true
 if [ $# -eq 0 ]; then
-	set -- "$SPLICE_SRC/scripts/splice/configs/test.config"
+	case $SPLICE_CONFIG in
+	test) set -- "$SPLICE_SRC/scripts/splice/configs/test.config" ;;
+	eval)
+		[ "$BASE" = tinyconfig ] && BASE=defconfig
+		set -- "$TREE/kernel/configs/kvm_guest.config" "$SPLICE_SRC/scripts/splice/configs/eval.config"
+		;;
+	esac
 fi
 for f in "$@"; do [ -f "$f" ] || die "config fragment $f not found"; done
 
@@ -33,7 +44,11 @@ run_logged "$log" make -C "$TREE" "$BASE"
 run_logged "$log.merge" env -C "$TREE" scripts/kconfig/merge_config.sh -m .config "$@"
 run_logged "$log.olddefconfig" make -C "$TREE" olddefconfig
 
-if ! "$SPLICE_SRC/scripts/splice/config-verify.sh" "$TREE/.config" "$@"; then
+ours=()
+for f in "$@"; do
+	case $(realpath "$f") in "$SPLICE_SRC"/scripts/*) ours+=("$f") ;; esac
+done
+if ! "$SPLICE_SRC/scripts/splice/config-verify.sh" "$TREE/.config" "${ours[@]}"; then
 	rm -f "$stamp"
 	die "requested options did not take effect (listed above; an unmet dependency or a typo)"
 fi

@@ -3,7 +3,7 @@
 """The evaluation table (scripts/splice/eval.sh, step 5).
 
 eval-table.py OUT BASE NEXT PATCH...: reads OUT/corpus.json, OUT/splice/
-(outcomes, logs), OUT/guest.log and OUT/klp/outcomes, writes OUT/results.json
+(outcomes, logs), OUT/guest.log, OUT/klp/outcomes and OUT/klp-guest.log, writes OUT/results.json
 and OUT/results.md, prints the totals. Exits 1 if splice has bugs (a crash, a
 stage failing after the pack was made from the exact source, a reverse or
 unload that fails).
@@ -25,7 +25,7 @@ REFUSALS = [
     ("build system", r"build system change"),
     ("unsupported: unexported jump label key", r"entry refers to .* not exported"),
     ("unsupported: shared section", r"shares its section|named section"),
-    ("does not build alone (needs its header change)", r"compiling .* failed"),
+    ("does not compile (even with the changed headers it includes)", r"compiling .* failed"),
 ]
 
 
@@ -37,14 +37,20 @@ corpus = {r["patch"]: r for r in json.load(open(os.path.join(out, "corpus.json")
 made = {}
 for line in read_lines(os.path.join(out, "splice", "outcomes")):
     if line.strip():
-        p, st, secs = line.split()
-        made[p] = (st, float(secs))
+        f = line.split()
+        made[f[0]] = (f[1], float(f[2]), f[3] if len(f) > 3 else "alone")
 guest = {}
 for line in read_lines(os.path.join(out, "guest.log")):
     if line.startswith("eval ") and "=" in line:
         f = line.split()
         guest[f[1]] = dict(kv.split("=", 1) for kv in f[2:])
 guest_ran = any(l.startswith("eval: done") for l in read_lines(os.path.join(out, "guest.log")))
+klp_guest = {}
+for line in read_lines(os.path.join(out, "klp-guest.log")):
+    if line.startswith("klp ") and "=" in line:
+        f = line.split()
+        klp_guest[f[1]] = dict(kv.split("=", 1) for kv in f[2:])
+klp_guest_ran = any(l.startswith("eval: done") for l in read_lines(os.path.join(out, "klp-guest.log")))
 klp = {}
 for line in read_lines(os.path.join(out, "klp", "outcomes")):
     if line.strip():
@@ -67,8 +73,8 @@ for p in patches:
     c = corpus.get(p, {})
     row = {"patch": p, "file": c.get("file"), "hunks": c.get("hunks"),
            "subjects": c.get("subjects", []), "splice": None, "klp_build": None}
-    st, secs = made.get(p, ("missing", 0.0))
-    s = {"build_s": round(secs, 2)}
+    st, secs, used = made.get(p, ("missing", 0.0, "alone"))
+    s = {"build_s": round(secs, 2), "diff": used}
     if st == "refused":
         cls, msg = refusal(p)
         s.update(outcome="refused", reason=cls, message=msg, bug=cls == "generator error")
@@ -96,6 +102,16 @@ for p in patches:
         why = next((l.strip() for l in klog if "error" in l), "") if kst != "ok" else ""
         row["klp_build"] = {"outcome": "built" if kst == "ok" else "failed",
                             "build_s": round(ksecs, 1), "mode": mode, "error": why[:160]}
+        g = klp_guest.get(p.replace("-", "_"))
+        if kst == "ok" and g is not None:
+            stages = ["load", "enable", "smoke", "disable", "unload"]
+            row["klp_build"]["stages"] = {k: g.get(k) for k in stages}
+            row["klp_build"]["enable_ms"] = int(g.get("enable_ms", 0))
+            row["klp_build"]["disable_ms"] = int(g.get("disable_ms", 0))
+            bad = [k for k in stages if g.get(k) != "ok"]
+            row["klp_build"]["vm"] = "applied" if not bad else f"{bad[0]} {g.get(bad[0])}"
+        elif kst == "ok":
+            row["klp_build"]["vm"] = "not run"
     rows.append(row)
 
 rows.sort(key=lambda r: (not r["splice"].get("bug"), r["patch"]))
@@ -112,6 +128,9 @@ kl = [r for r in rows if r["klp_build"]]
 kok = [r for r in kl if r["klp_build"]["outcome"] == "built"]
 kfull = [r["klp_build"]["build_s"] for r in kl if r["klp_build"]["mode"] == "full"]
 kreuse = [r["klp_build"]["build_s"] for r in kl if r["klp_build"]["mode"] == "reuse"]
+kvm = [r for r in kok if r["klp_build"].get("vm") == "applied"]
+kon = [r["klp_build"]["enable_ms"] for r in kvm]
+koff = [r["klp_build"]["disable_ms"] for r in kvm]
 
 
 def med(v):
@@ -133,25 +152,34 @@ totals = {
     "klp_build_success_rate": round(len(kok) / len(kl), 3) if kl else None,
     "klp_build_s_first_with_kernel_build": kfull[0] if kfull else None,
     "klp_build_s_reuse_median": med(kreuse), "klp_build_s_reuse_worst": max(kreuse) if kreuse else None,
-    "klp_livepatch_loaded_in_vm": "not measured yet",
+    "klp_livepatch_applied_in_vm": len(kvm) if klp_guest_ran else None,
+    "klp_success_rate_end_to_end": round(len(kvm) / len(kl), 3) if kl and klp_guest_ran else None,
+    "klp_transition_ms_median": med(kon), "klp_transition_ms_worst": max(kon) if kon else None,
+    "klp_disable_transition_ms_median": med(koff),
+    "klp_disable_transition_ms_worst": max(koff) if koff else None,
     "guest_completed": guest_ran,
 }
 json.dump({"totals": totals, "rows": rows}, open(os.path.join(out, "results.json"), "w"), indent=1)
 
 md = [f"# splice evaluation: Debian linux-source-7.2 {base} -> {nxt}", "",
-      "| patch | upstream subject | splice | time (s) | pause (µs) | klp-build | time (s) |",
-      "| --- | --- | --- | --- | --- | --- | --- |"]
+      "| patch | upstream subject | splice | time (s) | pause (µs) | klp-build | time (s) "
+      "| livepatch in VM | transition (ms) |",
+      "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
 for r in rows:
     s, k = r["splice"], r["klp_build"]
     what = s["outcome"] + (f": {s['reason']}" if s["outcome"] == "refused" else "")
+    if s["diff"] == "headers":
+        what += " (with its headers)"
     if s.get("bug"):
         what = "**BUG** " + what + (f" ({s.get('abort_cause') or s.get('message', '')})")
-    md.append("| {} | {} | {} | {} | {} | {} | {} |".format(
+    vm = k.get("vm", "-") if k else "-"
+    md.append("| {} | {} | {} | {} | {} | {} | {} | {} | {} |".format(
         r["patch"], "; ".join(r["subjects"]) or "-", what, s["build_s"],
         s.get("pause_us", "-") if s["outcome"] == "applied" else "-",
         (k["outcome"] + (" (with kernel build)" if k["mode"] == "full" else "")
          + (f": {k['error'][:80]}" if k.get("error") else "")) if k else "not run",
-        k["build_s"] if k else "-"))
+        k["build_s"] if k else "-", vm,
+        f"{k['enable_ms']} / {k['disable_ms']}" if vm == "applied" else "-"))
 md += ["", "## Totals", ""] + [f"- {k}: {v}" for k, v in totals.items()]
 open(os.path.join(out, "results.md"), "w").write("\n".join(md) + "\n")
 
@@ -167,6 +195,11 @@ if kl:
     print(f"  klp-build: {len(kok)} of {len(kl)} built ({100 * len(kok) // len(kl)}%)"
           + (f"; first with the kernel build {kfull[0]:.0f} s" if kfull else "")
           + (f"; reusing it median {med(kreuse):.0f} s, worst {max(kreuse):.0f} s" if kreuse else ""))
+if klp_guest_ran:
+    print(f"  livepatch (klp-build's modules in a VM of klp-build's kernel): {len(kvm)} of {len(kl)} "
+          f"enabled, exercised and disabled ({100 * len(kvm) // max(len(kl), 1)}%)"
+          + (f"; transition median {med(kon)} ms, worst {max(kon)} ms; "
+             f"disable median {med(koff)} ms, worst {max(koff)} ms" if kon else ""))
 for r in bugs:
     print(f"  BUG: {r['patch']}: {r['splice']['outcome']}: "
           f"{r['splice'].get('abort_cause') or r['splice'].get('message', '')}")

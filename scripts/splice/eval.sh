@@ -7,7 +7,8 @@
 #
 # Environment: EVAL_LIMIT=N (only the first N patches: the slice make check
 # runs), EVAL_PATCHES="name ..." (those patches), EVAL_KLP=0 (skip klp-build),
-# EVAL_OUT (the output folder; default $SPLICE_BUILD/eval/BASE-NEXT).
+# EVAL_OUT (the output folder; default $SPLICE_BUILD/eval/CONFIG-BASE-NEXT,
+# CONFIG being SPLICE_CONFIG: make eval uses the eval configuration).
 #
 # 1. The corpus (eval-corpus.sh): per-file diffs BASE -> NEXT of the C files
 #    the built kernel compiles.
@@ -16,8 +17,10 @@
 #    workload, reverse, unload (tools/testing/selftests/splice/eval/guest.sh),
 #    with the match time and the stop_machine pause.
 # 4. klp-build on each patch (klp.sh): whether it makes a livepatch module,
-#    and its build time.
-# 5. $SPLICE_BUILD/eval/BASE-NEXT/results.{md,json}: one row per patch, then
+#    and its build time; then a VM booted from the kernel klp-build's tree
+#    builds enables each module, waits for the transition, runs the smoke
+#    workload, disables it and unloads it (eval/klp-guest.sh).
+# 5. $SPLICE_BUILD/eval/CONFIG-BASE-NEXT/results.{md,json}: one row per patch, then
 #    the totals, printed at the end. Bugs (a guest crash, a stage that fails
 #    after check passed, a reverse or unload that fails) come first, and make
 #    the run fail.
@@ -26,7 +29,7 @@
 
 base=${1:-$KERNEL_VERSION}
 next=${2:-7.2.13}
-out=$(realpath -m "${EVAL_OUT:-$SPLICE_BUILD/eval/$base-$next}")
+out=$(realpath -m "${EVAL_OUT:-$SPLICE_BUILD/eval/$SPLICE_CONFIG-$base-$next}")
 [ "$base" = "$KERNEL_VERSION" ] ||
 	die "the base ($base) must be the built kernel's version ($KERNEL_VERSION): KERNEL_VERSION=$base make eval"
 "$SPLICE_SRC/scripts/splice/eval-corpus.sh" "$base" "$next" "$out"
@@ -46,10 +49,29 @@ rm -rf "$guest" "$out/splice"
 mkdir -p "$guest/eval" "$guest/bin" "$out/splice"
 cp "$SPLICE_TOOLS/splice" "$guest/bin/"
 
-# 2. splice-create.
-for p in "${patches[@]}"; do
-	diff=$out/patches/$p.diff
-	[ -f "$diff" ] || die "no patch $p in the corpus"
+# with_headers P: P's diff plus the diffs of the other headers that changed
+# between BASE and NEXT and that P's object includes (its .cmd file), in
+# $out/patches/P.headers.diff; fails if there are none.
+with_headers() {
+	local p=$1 f o cmd n=0 h
+	f=$(sed -n '1s|^--- a/||p' "$out/patches/$p.diff")
+	o=${f%.c}.o
+	cmd=$KERNEL_TREE/$(dirname "$o")/.$(basename "$o").cmd
+	cp "$out/patches/$p.diff" "$out/patches/$p.headers.diff"
+	while read -r h; do
+		case $h in *.h) ;; *) continue ;; esac
+		grep -qF "$h" "$cmd" 2>/dev/null || continue
+		grep -qxF -- "--- a/$h" "$out/patches/$p.diff" && continue
+		file_diff "$SPLICE_BUILD/sources/tree-$base" "$SPLICE_BUILD/sources/tree-$next" "$h" \
+			>>"$out/patches/$p.headers.diff"
+		n=$((n + 1))
+	done <"$out/changed-files"
+	[ $n -gt 0 ]
+}
+
+# create P DIFF: splice-create on DIFF; sets st (pack, refused) and secs.
+create() {
+	local p=$1 diff=$2 t0
 	t0=$(date +%s.%N)
 	if "$SPLICE_TOOLS/splice-create" --tree "$KERNEL_TREE" --patch "$diff" --name "$p" \
 		--description "$p ($base -> $next)" -o "$guest/eval/splice_$(echo "$p" | tr - _).ko" \
@@ -59,7 +81,24 @@ for p in "${patches[@]}"; do
 		st=refused
 	fi
 	secs=$(echo "$(date +%s.%N) - $t0" | bc)
-	echo "$p $st $secs" >>"$out/splice/outcomes"
+}
+
+# 2. splice-create. A fix that does not compile alone is tried again with
+# the changed headers its object includes, as its author would ship it; that
+# diff is then also the one klp-build gets.
+for p in "${patches[@]}"; do
+	diff=$out/patches/$p.diff
+	[ -f "$diff" ] || die "no patch $p in the corpus"
+	create "$p" "$diff"
+	used=alone
+	if [ $st = refused ] && grep -q '^splice-create: compiling .* failed' "$out/splice/$p.log" &&
+		with_headers "$p"; then
+		mv "$out/splice/$p.log" "$out/splice/$p.alone.log"
+		say "splice-create $p: does not compile alone; again with the changed headers it includes"
+		create "$p" "$out/patches/$p.headers.diff"
+		used=headers
+	fi
+	echo "$p $st $secs $used" >>"$out/splice/outcomes"
 	say "splice-create $p: $st ($(printf '%.1f' "$secs") s)$([ $st = refused ] && echo ": $(grep '^splice-create:' "$out/splice/$p.log" | tail -n 1 | cut -c 16-140)")"
 done
 
@@ -81,10 +120,26 @@ if [ "${EVAL_KLP:-1}" = 1 ]; then
 	mapfile -t order < <(awk '$2 == "pack" { print $1 }' "$out/splice/outcomes"
 		awk '$2 != "pack" { print $1 }' "$out/splice/outcomes")
 	for p in "${order[@]}"; do
-		klp_build "$out/patches/$p.diff" "$out/klp/livepatch-$p.ko" "$out/klp/$p.log"
+		diff=$out/patches/$p.diff
+		[ -f "$out/splice/$p.alone.log" ] && diff=$out/patches/$p.headers.diff
+		klp_build "$diff" "$out/klp/livepatch-$p.ko" "$out/klp/$p.log"
 		echo "$p $klp_status $klp_secs $klp_mode" >>"$out/klp/outcomes"
 		say "klp-build $p: $klp_status ($(printf '%.1f' "$klp_secs") s)${klp_error:+: $klp_error}"
 	done
+fi
+
+# 4b. The livepatch modules in a VM booted from klp-build's kernel: load
+# (enable), transition, smoke, disable, transition, unload.
+if ls "$out"/klp/*.ko >/dev/null 2>&1; then
+	klp_kernel
+	rm -rf "$out/klp-guest"
+	mkdir -p "$out/klp-guest/klp"
+	cp "$out"/klp/*.ko "$out/klp-guest/klp/"
+	say "booting klp-build's kernel to enable, exercise and disable the livepatch modules"
+	KERNEL_TREE=$klp_tree VM_NAME=eval-klp "$SPLICE_SRC/scripts/splice/vm.sh" eval-klp \
+		"$out/klp-guest" >"$out/klp-guest.log" 2>&1 ||
+		warn "the livepatch guest run failed: $(tail -n 1 "$out/klp-guest.log")"
+	grep '^klp ' "$out/klp-guest.log" | sed 's/^/    /' || true
 fi
 
 # 5. The table.

@@ -85,7 +85,7 @@ fi
 # A tree built earlier from the same package, kept in the cache by tree-cache.sh,
 # saves the first full kernel build of a fresh clone. SPLICE_PRISTINE=1 asks for
 # the package's source only (the cached tree has splice in it).
-cached=$SPLICE_CACHE/trees/linux-$DEB_VERSION
+cached=$SPLICE_CACHE/trees/linux-$DEB_VERSION$SPLICE_TREE_SUFFIX
 if [ -z "${SPLICE_PRISTINE:-}" ] && [ -f "$cached/.splice/source" ] && [ "$(cat "$cached/.splice/source")" = "$sum" ] && ! [ -e "$TREE" ]; then
 	say "copying the cached built tree $cached"
 	mkdir -p "$(dirname "$TREE")"

@@ -8,7 +8,7 @@
 #
 # klp-build builds the whole original kernel with -ffunction-sections
 # -fdata-sections, so it runs in a copy of the built tree with the same source
-# and .config, $SPLICE_BUILD/klp/linux-$KERNEL_VERSION. The first run pays for
+# and .config, $SPLICE_BUILD/klp/linux-$KERNEL_VERSION[-eval]. The first run pays for
 # that build; later runs reuse it (--short-circuit=2) while the running
 # kernel's vmlinux is the same (KLP_FULL=1 measures a first build again). A
 # failed klp-build can leave the tree so that later runs fail ("objtool: FILE
@@ -16,22 +16,22 @@
 # each failure.
 
 klp_dir=$SPLICE_BUILD/klp
-klp_tree=$klp_dir/linux-$KERNEL_VERSION
-klp_snap=$klp_dir/snapshot
+klp_tree=$klp_dir/$(basename "$KERNEL_TREE")
+klp_snap=$klp_tree.snapshot
 
 klp_prepare() {
 	klp_stamp=$(sha256 "$KERNEL_TREE/vmlinux")
 	klp_reuse=0
 	mkdir -p "$klp_dir"
 	if [ -d "$klp_tree/klp-tmp/1-orig" ] && [ -z "${KLP_FULL:-}" ] &&
-		[ "$(cat "$klp_dir/stamp" 2>/dev/null)" = "$klp_stamp" ]; then
+		[ "$(cat "$klp_tree.stamp" 2>/dev/null)" = "$klp_stamp" ]; then
 		say "klp-build reuses its build of the original kernel in $klp_tree"
 		klp_reuse=1
 		[ -d "$klp_snap" ] || rsync -a --delete "$klp_tree/" "$klp_snap/"
 	else
 		say "copying the built tree for klp-build ($klp_tree)"
 		rsync -a --delete "$KERNEL_TREE/" "$klp_tree/"
-		rm -rf "$klp_tree/klp-tmp" "$klp_dir/stamp" "$klp_snap"
+		rm -rf "$klp_tree/klp-tmp" "$klp_tree.stamp" "$klp_snap"
 	fi
 }
 
@@ -46,7 +46,7 @@ klp_build() {
 		-o "$ko" "$diff") >"$log" 2>&1; then
 		klp_status=ok klp_error=
 		if [ $klp_reuse = 0 ]; then
-			echo "$klp_stamp" >"$klp_dir/stamp"
+			echo "$klp_stamp" >"$klp_tree.stamp"
 			klp_reuse=1
 		fi
 		rsync -a --delete "$klp_tree/" "$klp_snap/"
@@ -56,4 +56,16 @@ klp_build() {
 		[ -d "$klp_snap" ] && rsync -a --delete "$klp_snap/" "$klp_tree/"
 	fi
 	klp_secs=$(echo "$(date +%s.%N) - $t0" | bc)
+}
+
+# klp_kernel: build the bzImage of klp-build's tree, the kernel its livepatch
+# modules are made for (built the way klp-build requires: the same make
+# variables as its own builds, so only the patched objects klp-build left
+# behind are rebuilt). Sets klp_bzimage.
+klp_kernel() {
+	local log=$SPLICE_LOGS/klp-kernel.log
+	say "building the bzImage of klp-build's kernel ($klp_tree; log: $log)"
+	run_logged "$log" make -C "$klp_tree" -s -j"$(nproc)" KBUILD_MODPOST_WARN=1 KLP_SYMIDS=1 \
+		"KCFLAGS=-ffunction-sections -fdata-sections" bzImage
+	klp_bzimage=$klp_tree/arch/x86/boot/bzImage
 }

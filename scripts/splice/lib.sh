@@ -4,7 +4,13 @@
 # Every script takes its locations from the environment the top-level Makefile
 # exports: SPLICE_SRC (the repository), SPLICE_BUILD (the build folder),
 # SPLICE_CACHE (downloads kept between clones, ~/.cache/splice by default),
-# KERNEL_VERSION and KERNEL_TREE.
+# KERNEL_VERSION, SPLICE_CONFIG and KERNEL_TREE.
+#
+# SPLICE_CONFIG names the kernel configuration: "test" (tinyconfig and what
+# the tests need, scripts/splice/configs/test.config; make, make check) or
+# "eval" (x86_64 defconfig + kvm_guest.config + splice, configs/eval.config;
+# make eval). Each has its own tree: build/linux-VERSION for test,
+# build/linux-VERSION-eval for eval.
 
 set -euo pipefail
 
@@ -12,7 +18,13 @@ set -euo pipefail
 : "${SPLICE_BUILD:=$SPLICE_SRC/build}"
 : "${SPLICE_CACHE:=${XDG_CACHE_HOME:-$HOME/.cache}/splice}"
 : "${KERNEL_VERSION:=7.2.12}"
-: "${KERNEL_TREE:=$SPLICE_BUILD/linux-$KERNEL_VERSION}"
+: "${SPLICE_CONFIG:=test}"
+case $SPLICE_CONFIG in
+test) SPLICE_TREE_SUFFIX= ;;
+eval) SPLICE_TREE_SUFFIX=-eval ;;
+*) printf 'error: SPLICE_CONFIG=%s: known configurations are test and eval\n' "$SPLICE_CONFIG" >&2; exit 1 ;;
+esac
+: "${KERNEL_TREE:=$SPLICE_BUILD/linux-$KERNEL_VERSION$SPLICE_TREE_SUFFIX}"
 SPLICE_LOGS="$SPLICE_BUILD/logs"
 mkdir -p "$SPLICE_LOGS"
 # The userspace tools (splice-create, splice), linked statically so that the

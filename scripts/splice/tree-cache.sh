@@ -12,7 +12,7 @@
 [ "${SPLICE_TREE_CACHE:-1}" = 1 ] || exit 0
 deb_version=$(cat "$KERNEL_TREE/.splice/debian-version" 2>/dev/null) ||
 	die "$KERNEL_TREE has no .splice/debian-version (not made by fetch-kernel.sh)"
-dst=$SPLICE_CACHE/trees/linux-$deb_version
+dst=$SPLICE_CACHE/trees/linux-$deb_version$SPLICE_TREE_SUFFIX
 mkdir -p "$dst"
 realpath "$KERNEL_TREE" >"$KERNEL_TREE/.splice/origin"
 rsync -a --delete "$KERNEL_TREE/" "$dst/"

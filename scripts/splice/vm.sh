@@ -10,6 +10,8 @@
 #                            on stdout; fails unless it ends with "demo: ok"
 #   vm.sh eval  [DIR...]     run the evaluation's guest part on the packs in
 #                            /splice/eval/ (scripts/splice/eval.sh)
+#   vm.sh eval-klp [DIR...]  the same for the livepatch modules in /splice/klp/
+#                            (KERNEL_TREE: klp-build's tree)
 #
 # DIRs are copied under /splice/ in the guest (see mkinitramfs.sh).
 # Environment: VM_SMP (2; 4 for bench), VM_MEM (1G), VM_TIMEOUT (300 s), VM_NAME (the mode),
@@ -46,7 +48,7 @@ if [ "$mode" = shell ]; then
 fi
 case $mode in
 test) ;;
-demo | eval)
+demo | eval | eval-klp)
 	# The guest's output (its second serial port) goes to stdout as it
 	# comes; the kernel log to console.log. Success is the guest's last line.
 	end=$([ "$mode" = demo ] && echo 'demo: ok' || echo 'eval: done')

@@ -39,7 +39,7 @@ use crate::special::{
     self, ALTINSTRUCTIONS, ALTINSTR_REPLACEMENT, ORC_ENTRY_SIZE, ORC_UNWIND, ORC_UNWIND_IP,
 };
 use crate::stub;
-use crate::symvers::Symvers;
+use crate::symvers::{Symvers, KLP_SYM_PREFIX};
 
 /// How the targets are chosen.
 #[derive(Clone, Debug)]
@@ -794,11 +794,16 @@ impl<'a> Carrier<'a> {
                 return Ok(Class::Keep(Dest::Undef(s.name.clone(), r.addend)));
             }
             if let Some(sp) = special {
-                bail!(
-                    "{}: {owner}: {sp} entry refers to {}, which is not exported, so the module loader cannot resolve it",
-                    post.path,
-                    s.name
-                );
+                // The module loader links the entry (a jump label or static call key)
+                // before splice runs: only it can resolve the symbol, by name.
+                return match self.symvers.load_time_symbol(&s.name) {
+                    Ok(k) => Ok(Class::Keep(Dest::Undef(k, r.addend))),
+                    Err(why) => bail!(
+                        "{}: {owner}: {sp} entry refers to {}, which is not exported, and {why}",
+                        post.path,
+                        s.name
+                    ),
+                };
             }
             return Ok(Class::Core(Canon { local: false, ..c }));
         };
@@ -843,11 +848,22 @@ impl<'a> Carrier<'a> {
             return Ok(Class::Keep(Dest::Sec(si, c.sec_offset)));
         }
         if let Some(sp) = special {
-            bail!(
-                "{}: {owner}: {sp} entry refers to {}, which is not carried and not exported, so the module loader cannot resolve it",
-                post.path,
-                c.name
-            );
+            // A key this object defines (a static key of the file): the running kernel's
+            // instance, by name, if the name is unique in vmlinux.
+            let resolved = match c.sym {
+                Some(_) if !self.symvers.is_exported(&c.name) => {
+                    self.symvers.load_time_symbol(&c.name)
+                }
+                _ => Err("it is not a named symbol".into()),
+            };
+            return match resolved {
+                Ok(k) => Ok(Class::Keep(Dest::Undef(k, c.addend))),
+                Err(why) => bail!(
+                    "{}: {owner}: {sp} entry refers to {}, which is not carried and not exported, and {why}",
+                    post.path,
+                    c.name
+                ),
+            };
         }
         Ok(Class::Core(c))
     }
@@ -1738,7 +1754,9 @@ fn assemble_unit(
                             size: 0,
                             kind: SymbolKind::Unknown,
                             scope: SymbolScope::Dynamic,
-                            weak: false,
+                            // Weak, so that modpost does not report it as missing: the
+                            // module loader resolves it (loadrel.rs).
+                            weak: name.starts_with(KLP_SYM_PREFIX),
                             section: SymbolSection::Undefined,
                             flags: SymbolFlags::None,
                         })

@@ -28,6 +28,7 @@ use crate::assemble::{self, assemble_units, PackInfo, TargetSel, UnitInput};
 use crate::diff::{self, Change};
 use crate::elf::Obj;
 use crate::kbuild::{self, CmdFile, Recompile};
+use crate::loadrel;
 use crate::symvers::Symvers;
 
 /// What to generate.
@@ -607,7 +608,13 @@ pub fn generate(o: &Options) -> Result<GenReport> {
             _ => bail!("{}/vmlinux: no GNU build-id", tree.display()),
         }
     };
-    let symvers = Symvers::read(&tree.join("Module.symvers"))?;
+    let mut symvers = Symvers::read(&tree.join("Module.symvers"))?;
+    if config_value(&config, "CONFIG_LIVEPATCH") == Some("y".into()) {
+        let map = tree.join("System.map");
+        let text = std::fs::read_to_string(&map)
+            .with_context(|| format!("{}: cannot read", map.display()))?;
+        symvers = symvers.with_load_time_names(&text);
+    }
     let info = PackInfo {
         name: name.clone(),
         description,
@@ -633,6 +640,14 @@ pub fn generate(o: &Options) -> Result<GenReport> {
         &logs.join("module.log"),
     )?;
     let ko = mdir.join(format!("{modname}.ko"));
+    let mut image = std::fs::read(&ko).with_context(|| format!("{}: cannot read", ko.display()))?;
+    let moved = loadrel::convert(&mut image).with_context(|| format!("{}", ko.display()))?;
+    if moved > 0 {
+        std::fs::write(&ko, &image).with_context(|| format!("{}: cannot write", ko.display()))?;
+        pr.say(&format!(
+            "{moved} special-section entries refer to unexported vmlinux symbols, resolved by the module loader"
+        ));
+    }
     let signed = config_value(&config, "CONFIG_MODULE_SIG") == Some("y".into());
     if signed {
         let hash = config_value(&config, "CONFIG_MODULE_SIG_HASH").unwrap_or("sha512".into());

@@ -45,6 +45,7 @@ pub mod format;
 pub mod generate;
 pub mod kbuild;
 pub mod layout;
+pub mod loadrel;
 pub mod sites;
 pub mod special;
 pub mod stub;

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! `Module.symvers`: the symbols the kernel exports to modules.
+//! `Module.symvers`: the symbols the kernel exports to modules; and, with livepatch, the
+//! vmlinux symbols the module loader can resolve by name (`System.map`).
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -12,7 +13,15 @@ use anyhow::{bail, Context, Result};
 pub struct Symvers {
     /// Symbol name → namespace (empty if none).
     pub symbols: HashMap<String, String>,
+    /// vmlinux symbol name → how many symbols have it (`System.map`), when the kernel
+    /// resolves livepatch relocations (`SHF_RELA_LIVEPATCH`) as it loads a module: only
+    /// with `CONFIG_LIVEPATCH`, which [`Symvers::with_load_time_names`] is given.
+    pub vmlinux_names: Option<HashMap<String, u32>>,
 }
+
+/// The prefix of the symbols the module loader resolves through kallsyms (livepatch's
+/// `.klp.sym.OBJECT.NAME,POS` format; `include/linux/livepatch.h`).
+pub const KLP_SYM_PREFIX: &str = ".klp.sym.";
 
 impl Symvers {
     /// Reads `Module.symvers` (`crc\tsymbol\tmodule\texport_type\tnamespace` lines).
@@ -36,7 +45,42 @@ impl Symvers {
             let ns = f.get(4).copied().unwrap_or("").trim();
             symbols.insert(f[1].to_owned(), ns.to_owned());
         }
-        Ok(Self { symbols })
+        Ok(Self {
+            symbols,
+            vmlinux_names: None,
+        })
+    }
+
+    /// Adds the names of `System.map` (`address type name` lines), so that special-section
+    /// entries may refer to unexported vmlinux symbols through livepatch relocations. Only
+    /// for a kernel with `CONFIG_LIVEPATCH`: without it the module loader ignores them.
+    pub fn with_load_time_names(mut self, system_map: &str) -> Self {
+        let mut names: HashMap<String, u32> = HashMap::new();
+        for line in system_map.lines() {
+            if let Some(name) = line.split_whitespace().nth(2) {
+                *names.entry(name.to_owned()).or_default() += 1;
+            }
+        }
+        self.vmlinux_names = Some(names);
+        self
+    }
+
+    /// The name under which the module loader resolves the unexported vmlinux symbol `sym`
+    /// as it loads the pack (`.klp.sym.vmlinux.SYM,0`: kallsyms, which must find exactly
+    /// one), or why it cannot.
+    pub fn load_time_symbol(&self, sym: &str) -> std::result::Result<String, String> {
+        let Some(names) = &self.vmlinux_names else {
+            return Err(
+                "the kernel has no CONFIG_LIVEPATCH, whose relocations would let the module loader resolve it".into(),
+            );
+        };
+        match names.get(sym).copied().unwrap_or(0) {
+            1 => Ok(format!("{KLP_SYM_PREFIX}vmlinux.{sym},0")),
+            0 => Err("vmlinux has no symbol of that name (System.map)".into()),
+            n => Err(format!(
+                "vmlinux has {n} symbols of that name, so the module loader cannot tell which"
+            )),
+        }
     }
 
     /// Whether modules can link against `sym`. The ftrace entry and the x86 thunks are
@@ -75,6 +119,27 @@ mod tests {
         assert_eq!(s.namespace("seq_printf"), None);
         assert_eq!(s.namespace("mm_alloc"), Some("EXPORTED_FOR_KUNIT_TESTING"));
         assert!(Symvers::parse("t", "garbage\n").is_err());
+    }
+
+    #[test]
+    fn load_time_names_need_livepatch_and_one_symbol() {
+        let s = Symvers::parse("t", "").unwrap();
+        assert!(s
+            .load_time_symbol("__tracepoint_x")
+            .unwrap_err()
+            .contains("CONFIG_LIVEPATCH"));
+        let s = s.with_load_time_names(
+            "ffffffff81000000 D __tracepoint_x\nffffffff81000010 d key\nffffffff81000020 d key\n",
+        );
+        assert_eq!(
+            s.load_time_symbol("__tracepoint_x").unwrap(),
+            ".klp.sym.vmlinux.__tracepoint_x,0"
+        );
+        assert!(s.load_time_symbol("key").unwrap_err().contains("2 symbols"));
+        assert!(s
+            .load_time_symbol("nothing")
+            .unwrap_err()
+            .contains("no symbol"));
     }
 
     #[test]

@@ -561,6 +561,52 @@ fn special_sections_follow_the_carried_code() {
     assert!(has(rtype::SITE_JUMP_LABEL, 5), "{:?}", f.relocs);
 }
 
+/// A jump label on a key vmlinux does not export (a tracepoint's): the module loader must
+/// link the entry before splice runs, so it is named for livepatch's load-time relocations,
+/// only when the kernel has them and the name is unique.
+#[test]
+fn unexported_jump_label_keys_are_resolved_at_load() {
+    if !have_gcc() {
+        return;
+    }
+    let d = TempDir::new("tpkey");
+    let src = SPECIAL.replace("some_key", "__tracepoint_x");
+    let pre = compile(&d.0, "pre", &src.replace("VALUE", "1"), &[]);
+    let post = compile(&d.0, "post", &src.replace("VALUE", "2"), &[]);
+    let symvers = Symvers::parse("Module.symvers", SYMVERS).unwrap();
+    let e = assemble(&opts(TargetSel::Auto), &pre, &post, &symvers)
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(
+        e.contains("__jump_table entry refers to __tracepoint_x, which is not exported")
+            && e.contains("CONFIG_LIVEPATCH"),
+        "{e}"
+    );
+    let map = "ffffffff81000000 D __tracepoint_x\nffffffff81000010 d dup\nffffffff81000020 d dup\n";
+    let lp = symvers.clone().with_load_time_names(map);
+    let out = assemble(&opts(TargetSel::Auto), &pre, &post, &lp).unwrap();
+    let r = repl(&out);
+    let jt = r.section_by_name("__jump_table").unwrap();
+    let key = jt
+        .relocs
+        .iter()
+        .map(|x| &r.symbols[x.sym])
+        .find(|s| s.name.starts_with(".klp.sym."))
+        .unwrap();
+    assert_eq!(key.name, ".klp.sym.vmlinux.__tracepoint_x,0");
+    assert!(key.undefined && key.weak);
+    // A name two vmlinux symbols share cannot be resolved by name.
+    let src = SPECIAL.replace("some_key", "dup");
+    let pre = compile(&d.0, "pre2", &src.replace("VALUE", "1"), &[]);
+    let post = compile(&d.0, "post2", &src.replace("VALUE", "2"), &[]);
+    let e = assemble(&opts(TargetSel::Auto), &pre, &post, &lp)
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(e.contains("vmlinux has 2 symbols of that name"), "{e}");
+}
+
 #[test]
 fn namespaced_exports_are_imported() {
     if !have_gcc() {

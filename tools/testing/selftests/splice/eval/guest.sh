@@ -11,17 +11,7 @@
 # "skipped"), then "eval: done".
 export PATH=/splice/bin:/bin
 
-smoke() {
-	ls -R /proc/self >/dev/null 2>&1 || return 1
-	cat /proc/version /proc/interrupts >/dev/null || return 1
-	echo data | cat | cat >/dev/null || return 1
-	sh -c 'exit 3'; [ $? -eq 3 ] || return 1
-	mkdir -p /tmp/m && mount -t tmpfs none /tmp/m && echo x >/tmp/m/f &&
-		umount /tmp/m || return 1
-	unshare -p -f true 2>/dev/null
-	cat /sys/kernel/tracing/available_events >/dev/null 2>&1
-	return 0
-}
+. /splice/selftests/eval/smoke.sh
 
 for ko in /splice/eval/*.ko; do
 	[ -f "$ko" ] || continue

@@ -78,4 +78,32 @@ is /sys/kernel/splice_target_mod/level 5
 unload
 rmmod splice_target_mod || fail "rmmod splice_target_mod"
 n=$((n + 1))
+# A tracepoint in replaced code (do_wait()) follows its key, which vmlinux
+# does not export: silent while the event is off; on, it reports the pid the
+# patched code passes (the waiter's own, where the original passes the pid
+# waited for: 0 for any child).
+use_pack cat-tracepoint
+tr=/sys/kernel/tracing
+ev=$tr/events/sched/sched_process_wait/enable
+[ -f $ev ] || fail "no sched_process_wait event in tracefs"
+# wait_pids: the pid= fields of the events one shell's wait(1) makes.
+wait_pids() {
+	echo >$tr/trace
+	sh -c 'true & wait'
+	grep -o 'sched_process_wait: comm=sh pid=[0-9]*' $tr/trace | sed 's/.*pid=//' | sort -u | tr '\n' ' '
+}
+load
+echo 1 >$ev
+[ "$(wait_pids)" = "0 " ] || fail "before apply, wait events report pids $(wait_pids), not 0"
+act apply
+p=$(wait_pids)
+case $p in "" | "0 ") echo 0 >$ev; fail "applied: wait events report pids '$p', not the waiter's" ;; esac
+echo 0 >$ev
+[ -z "$(wait_pids)" ] || fail "applied: events while the tracepoint is disabled"
+echo 1 >$ev
+act reverse
+[ "$(wait_pids)" = "0 " ] || { echo 0 >$ev; fail "after reverse, wait events report pids $(wait_pids), not 0"; }
+echo 0 >$ev
+unload
+n=$((n + 1))
 echo "ok: $n catalogue packs applied and reversed"
