@@ -89,7 +89,15 @@ for p in patches:
             s["match_us"] = int(g.get("match_ns", 0)) // 1000
             s["pause_us"] = int(g.get("pause_ns", 0)) // 1000
             failed = [k for k in STAGES if g.get(k) == "failed"]
-            if not failed:
+            s["signature"] = g.get("sig", "unchecked")
+            try:
+                signed = json.load(open(os.path.join(out, "splice", p + ".json"))).get("signed")
+            except (OSError, ValueError):
+                signed = None
+            if signed and s["signature"] == "missing":
+                s.update(outcome="signature not accepted", bug=True,
+                         message="splice-create signed the pack, the kernel could not verify it")
+            elif not failed:
                 s.update(outcome="applied", bug=False)
             else:
                 s.update(outcome="failed at " + failed[0], bug=g.get("cause") != "code_busy")
@@ -158,6 +166,7 @@ totals = {
     "klp_disable_transition_ms_median": med(koff),
     "klp_disable_transition_ms_worst": max(koff) if koff else None,
     "guest_completed": guest_ran,
+    "packs_signature_verified": sum(1 for r in rows if r["splice"].get("signature") == "ok"),
 }
 json.dump({"totals": totals, "rows": rows}, open(os.path.join(out, "results.json"), "w"), indent=1)
 

@@ -38,6 +38,7 @@ use crate::format::{self, rtype, Reloc};
 use crate::special::{
     self, ALTINSTRUCTIONS, ALTINSTR_REPLACEMENT, ORC_ENTRY_SIZE, ORC_UNWIND, ORC_UNWIND_IP,
 };
+use crate::split;
 use crate::stub;
 use crate::symvers::{Symvers, KLP_SYM_PREFIX};
 
@@ -414,11 +415,18 @@ fn rodata_changed(pre: &Obj, post: &Obj, name: &str) -> Result<bool> {
     }
     for (x, y) in ra.iter().zip(rb) {
         let (cx, cy) = (pre.canon(x), post.canon(y));
-        if x.offset - a.value != y.offset - b.value
-            || x.rtype != y.rtype
-            || cx.name != cy.name
-            || cx.addend != cy.addend
-        {
+        if x.offset - a.value != y.offset - b.value || x.rtype != y.rtype {
+            return Ok(true);
+        }
+        // A table of strings points into the merged string section, where a string the
+        // patch adds elsewhere moves the others: strings are compared by content.
+        let merged = |o: &Obj, c: &Canon| c.section.is_some_and(|s| o.sections[s].is_mergeable());
+        let same = if merged(pre, &cx) && merged(post, &cy) {
+            pre.merged_value(&cx, x.rtype) == post.merged_value(&cy, y.rtype)
+        } else {
+            cx.name == cy.name && cx.addend == cy.addend
+        };
+        if !same {
             return Ok(true);
         }
     }
@@ -1370,6 +1378,17 @@ fn assemble_unit(
     // definition in the linked kernel (kernel/sys.c's `arch_prctl_spec_ctrl_get` by the x86
     // one): its code is not the running code of its name, so it is left out of run-pre
     // matching.
+    // A target in a text section it shares with other functions (`.sched.text`): the
+    // section is split by function, so that the target is carried alone.
+    let post_split;
+    let post = match split::shared_text(post, &targets)? {
+        Some(s) => {
+            post_split = s;
+            &post_split
+        }
+        None => post,
+    };
+    let post_funcs = post.functions_by_name();
     let keep: Vec<bool> = pre_syms
         .iter()
         .map(|f| !f.weak || targets.contains(&cold_parent(&f.name).to_owned()))

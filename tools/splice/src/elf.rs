@@ -332,6 +332,18 @@ impl Obj {
                 size: s.size(),
             });
         }
+        Self::from_parts(name, sections, symbols)
+    }
+
+    /// An object from its sections and symbols (indexed by position, as in an ELF file),
+    /// with the lookup tables made and the indices checked.
+    pub fn from_parts(name: &str, sections: Vec<Sec>, symbols: Vec<Sym>) -> Result<Self> {
+        if let Some(s) = sections.iter().enumerate().find(|(i, s)| s.index != *i) {
+            bail!("{name}: section {} is not at its index", s.1.name);
+        }
+        if let Some(s) = symbols.iter().enumerate().find(|(i, s)| s.index != *i) {
+            bail!("{name}: symbol {} is not at its index", s.1.name);
+        }
         let mut by_name = HashMap::new();
         let mut sec_syms: HashMap<usize, Vec<usize>> = HashMap::new();
         for s in &symbols {

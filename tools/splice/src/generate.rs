@@ -413,15 +413,17 @@ pub fn generate(o: &Options) -> Result<GenReport> {
     let mut objects: Vec<String> = Vec::new();
     let mut not_built = Vec::new();
     let mut headers = Vec::new();
+    // A .c file without an object of its own may be included by one
+    // (kernel/sched/build_utility.c includes completion.c): it is then a header.
+    let mut included = Vec::new();
     for f in &touched {
         if let Some(stem) = f.strip_suffix(".c") {
             let obj = format!("{stem}.o");
             if kbuild::cmd_path(&tree, &obj).exists() {
                 objects.push(obj);
             } else {
-                not_built.push(format!(
-                    "{f}: not built in this configuration; nothing to patch"
-                ));
+                included.push(f.clone());
+                headers.push(f.clone());
             }
         } else {
             headers.push(f.clone());
@@ -432,7 +434,15 @@ pub fn generate(o: &Options) -> Result<GenReport> {
             "finding the objects that include {}",
             headers.join(" ")
         ));
-        for (obj, _) in kbuild::dependents(&tree, &headers)? {
+        let deps = kbuild::dependents(&tree, &headers)?;
+        for f in &included {
+            if !deps.values().any(|files| files.contains(f)) {
+                not_built.push(format!(
+                    "{f}: not built in this configuration; nothing to patch"
+                ));
+            }
+        }
+        for (obj, _) in deps {
             objects.push(obj);
         }
     }

@@ -48,6 +48,7 @@ pub mod layout;
 pub mod loadrel;
 pub mod sites;
 pub mod special;
+pub mod split;
 pub mod stub;
 pub mod symvers;
 

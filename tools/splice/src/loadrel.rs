@@ -178,7 +178,7 @@ pub fn convert(ko: &mut Vec<u8>) -> Result<usize> {
         put(&mut out, at + 6, &SHN_LIVEPATCH.to_le_bytes())?;
     }
     let align = |v: &mut Vec<u8>| {
-        while v.len() % 8 != 0 {
+        while !v.len().is_multiple_of(8) {
             v.push(0);
         }
     };

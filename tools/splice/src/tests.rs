@@ -7,7 +7,7 @@ use std::process::Command;
 
 use anyhow::Result;
 
-use crate::assemble::{assemble, Options, Output, TargetSel};
+use crate::assemble::{assemble, changed_functions, Options, Output, TargetSel};
 use crate::elf::Obj;
 use crate::format::{reader, rtype, Pack};
 use crate::symvers::Symvers;
@@ -893,11 +893,68 @@ fn calls_within_a_named_section_are_matched_by_callee() {
         outer.relocs
     );
     // A change of code in that section moves the call's destination; outer is compared by
-    // the function it calls, so only inner changed, and inner, sharing its section, cannot be
-    // carried yet: refused with the reason.
+    // the function it calls, so only inner changed, and inner, sharing its section, is
+    // carried alone.
     let post = base.replace("hidden_kernel_fn(x) + 1", "hidden_kernel_fn(x + 7) + 11");
-    let err = build("schedtext2", base, &post, TargetSel::Auto, &[]).unwrap_err();
-    let m = format!("{err:#}");
-    assert!(m.contains(".sched.text") && m.contains("inner"), "{m}");
-    assert!(!m.contains("outer"), "{m}");
+    let out = build("schedtext2", base, &post, TargetSel::Auto, &[]).unwrap();
+    assert_eq!(target_names(&out), ["inner"]);
+    assert!(repl(&out).defined("outer").is_none());
+}
+
+/// A table of strings whose strings move in the merged string section, because the patch
+/// adds a string before them, is unchanged: its user is not a target.
+#[test]
+fn moved_strings_of_a_rodata_table_are_no_change() {
+    if !have_gcc() {
+        return;
+    }
+    let d = TempDir::new("strtab");
+    let src = r#"
+extern int printk(const char *fmt, ...);
+static const char *const names[] = { "alpha", "beta" };
+EXTRA
+int show(int i) { return printk("%s\n", names[i]); }
+int first(int x) { return printk("one %d\n", x); }
+"#;
+    let pre = compile(&d.0, "pre", &src.replace("EXTRA", ""), &[]);
+    let post = compile(
+        &d.0,
+        "post",
+        &src.replace("EXTRA", "const char *const extra[] = { \"zzz\" };"),
+        &[],
+    );
+    // The strings did move (or the test shows nothing).
+    let table = post.defined("names").unwrap();
+    let rel = &post.sections[table.section.unwrap()].relocs[0];
+    assert_ne!(post.canon(rel).addend, 0, "the strings did not move");
+    assert!(changed_functions(&pre, &post).unwrap().is_empty());
+}
+
+const SCHED: &str = r#"
+extern int printk(const char *fmt, ...);
+#define __sched __attribute__((section(".sched.text")))
+static __attribute__((noinline)) int __sched helper_a(int x) { return printk("a %d\n", x) * 5; }
+int __sched caller_b(int x) { return helper_a(x) + VALUE; }
+int __sched other_c(int x) { return helper_a(x + 1) + 2; }
+"#;
+
+/// A function of a section it shares with others (`__sched`): carried alone, its direct
+/// call to a function of that section (no relocation in the object) resolved by the core.
+#[test]
+fn shared_section_functions_are_carried_alone() {
+    if !have_gcc() {
+        return;
+    }
+    let pre = SCHED.replace("VALUE", "1");
+    let post = SCHED.replace("VALUE", "3");
+    let out = build("sched", &pre, &post, TargetSel::Auto, &[]).unwrap();
+    assert_eq!(target_names(&out), ["caller_b"]);
+    let r = repl(&out);
+    let texts: Vec<&crate::elf::Sec> = r.sections_named(".sched.text").collect();
+    assert_eq!(texts.len(), 1);
+    let b = r.defined("caller_b").unwrap();
+    assert_eq!(b.section, Some(texts[0].index));
+    assert!(r.defined("other_c").is_none() && r.defined("helper_a").is_none());
+    // The call to helper_a goes to the running kernel's, through the core.
+    assert!(out.report.core_resolved_relocations >= 1);
 }

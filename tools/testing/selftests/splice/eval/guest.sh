@@ -5,8 +5,10 @@
 # a smoke workload, reverse, unload, stopping at the first stage that fails.
 # One line per pack:
 #
-#   eval NAME load=ok check=ok apply=ok smoke=ok reverse=ok unload=ok cause=none match_ns=N pause_ns=N
+#   eval NAME load=ok check=ok apply=ok smoke=ok reverse=ok unload=ok cause=none match_ns=N pause_ns=N sig=S
 #
+# sig: ok (the kernel verified the pack's signature), missing (it could not:
+# the module is tainted E), unchecked (the kernel does not check signatures).
 # (a failed stage reads "stage=failed" with the abort cause; later stages
 # "skipped"), then "eval: done".
 export PATH=/splice/bin:/bin
@@ -20,12 +22,21 @@ for ko in /splice/eval/*.ko; do
 	d=
 	r="load=skipped check=skipped apply=skipped smoke=skipped reverse=skipped unload=skipped"
 	set_r() { r=$(echo "$r" | sed "s/$1=[a-z]*/$1=$2/"); }
-	cause=none match=0 pause=0
+	cause=none match=0 pause=0 sig=unchecked
 	if ! insmod "$ko" 2>/tmp/eval.err; then
 		set_r load failed
 		cause="insmod:$(tr ' ' _ </tmp/eval.err | cut -c1-60)"
 	else
 		set_r load ok
+		# Whether the kernel verified the pack's signature: it taints a
+		# module it could not verify with E.
+		if [ ! -e /sys/module/module/parameters/sig_enforce ]; then
+			sig=unchecked
+		elif grep -q E "/sys/module/$mod/taint" 2>/dev/null; then
+			sig=missing
+		else
+			sig=ok
+		fi
 		for m in /sys/kernel/splice/*/module; do
 			[ "$(cat "$m")" = "$mod" ] && d=${m%/module}
 		done
@@ -50,6 +61,6 @@ for ko in /splice/eval/*.ko; do
 		[ "$(cat $d/stage)" = applied ] && echo reverse >$d/stage 2>/dev/null
 		if rmmod "$mod" 2>/dev/null; then set_r unload ok; else set_r unload failed; fi
 	fi
-	echo "eval $name $r cause=$cause match_ns=$match pause_ns=$pause"
+	echo "eval $name $r cause=$cause match_ns=$match pause_ns=$pause sig=$sig"
 done
 echo "eval: done"

@@ -106,4 +106,24 @@ act reverse
 echo 0 >$ev
 unload
 n=$((n + 1))
+
+# A function of .sched.text: wait_for_completion_killable(), which creating a
+# kthread (splice_target's holder) waits in, logs once replaced.
+use_pack cat-sched-text
+# spawns: how many times the replacement logged after creating a kthread.
+spawns() {
+	echo 1 >$target/hold
+	echo 0 >$target/hold
+	sleep 0.2
+	dmesg | grep -c 'splice-cat: sched-text'
+}
+load
+[ "$(spawns)" = 0 ] || fail "the replacement ran before apply"
+act apply
+[ "$(spawns)" -ge 1 ] || fail "applied: creating a kthread did not run the replacement"
+act reverse
+c=$(dmesg | grep -c 'splice-cat: sched-text')
+[ "$(spawns)" = "$c" ] || fail "the replacement still runs after reverse"
+unload
+n=$((n + 1))
 echo "ok: $n catalogue packs applied and reversed"

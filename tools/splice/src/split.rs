@@ -1,0 +1,229 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Functions of a shared text section, each given a section of its own.
+//!
+//! `-ffunction-sections` gives every function its own section, except those the source
+//! places in a named section: `__sched` functions share `.sched.text`, `noinstr` ones
+//! `.noinstr.text`, and so on. The assembler resolves calls between them without a
+//! relocation, and a relocation into the section names the section, not the function. To
+//! carry one of them, [`shared_text`] rewrites the post object as if that section had been
+//! split by function:
+//!
+//! - the section is cut at function boundaries; the bytes before a function (its
+//!   `CALL_PADDING` prefix) go with it, the last function takes the rest;
+//! - symbols and relocations move with their bytes;
+//! - every relocation of the object that points into the section (from code, or from the
+//!   special tables: ORC, `__bug_table`, `.altinstructions`, ...) is pointed at the
+//!   function's section instead;
+//! - a call or jump to another function of the section, which had no relocation, gets one
+//!   (found by decoding the function with `iced-x86`, as matching does); a short jump to
+//!   another function, which a relocation cannot express, is refused.
+//!
+//! The old section keeps its bytes but nothing refers to it, so it is never carried.
+
+use anyhow::{bail, Result};
+use object::elf;
+
+use crate::assemble::intra_section_branches;
+use crate::elf::{Obj, Rel, Sec, Sym};
+use crate::format::rtype;
+
+/// The function regions of section `si`: (start, end, function symbol), covering it.
+fn regions(o: &Obj, si: usize) -> Vec<(u64, u64, usize)> {
+    let mut funcs: Vec<&Sym> = o
+        .section_symbols(si)
+        .iter()
+        .map(|&i| &o.symbols[i])
+        .filter(|s| s.is_func() && s.size > 0)
+        .collect();
+    funcs.sort_by_key(|s| s.value);
+    let size = o.sections[si].size;
+    let mut out = Vec::new();
+    let mut start = 0;
+    for (k, f) in funcs.iter().enumerate() {
+        let end = match funcs.get(k + 1) {
+            Some(_) => (f.value + f.size).min(size),
+            None => size,
+        };
+        out.push((start, end, f.index));
+        start = end;
+    }
+    out
+}
+
+/// Whether section `si` is text shared by several functions.
+pub fn is_shared_text(o: &Obj, si: usize) -> bool {
+    let s = &o.sections[si];
+    s.is_exec()
+        && s.is_alloc()
+        && o.section_symbols(si)
+            .iter()
+            .filter(|&&i| o.symbols[i].is_func())
+            .count()
+            > 1
+}
+
+/// Short (rel8) jumps of function `f` that leave it: their place, for the message.
+fn short_exits(o: &Obj, f: &Sym) -> Result<Option<u64>> {
+    use iced_x86::{Decoder, DecoderOptions, OpKind};
+    let code = o.symbol_bytes(f)?;
+    let mut d = Decoder::with_ip(64, &code, f.value, DecoderOptions::NONE);
+    while d.can_decode() {
+        let insn = d.decode();
+        if insn.is_invalid() {
+            break;
+        }
+        if insn.op_count() == 1
+            && matches!(insn.op0_kind(), OpKind::NearBranch64 | OpKind::NearBranch32)
+            && insn.len() < 5
+        {
+            let t = insn.near_branch_target();
+            if t < f.value || t >= f.value + f.size {
+                return Ok(Some(insn.ip() - f.value));
+            }
+        }
+    }
+    Ok(None)
+}
+
+/// The post object with each shared text section that holds one of `targets` split by
+/// function; `None` if there is none.
+pub fn shared_text(o: &Obj, targets: &[String]) -> Result<Option<Obj>> {
+    let shared: Vec<usize> = (0..o.sections.len())
+        .filter(|&si| is_shared_text(o, si))
+        .filter(|&si| {
+            o.section_symbols(si)
+                .iter()
+                .any(|&i| targets.contains(&o.symbols[i].name))
+        })
+        .collect();
+    if shared.is_empty() {
+        return Ok(None);
+    }
+    let mut sections: Vec<Sec> = o.sections.clone();
+    let mut symbols: Vec<Sym> = o.symbols.clone();
+    // (old section, start, end, new section, new section symbol)
+    let mut moved: Vec<(usize, u64, u64, usize, usize)> = Vec::new();
+    for &si in &shared {
+        let old = &o.sections[si];
+        for (start, end, fi) in regions(o, si) {
+            let f = &o.symbols[fi];
+            if let Some(at) = short_exits(o, f)? {
+                bail!(
+                    "{}: {}: a short jump at offset {at:#x} leaves it for another function of {}; \
+                     splice cannot carry it apart from them",
+                    o.path,
+                    f.name,
+                    old.name
+                );
+            }
+            let ni = sections.len();
+            let mut relocs: Vec<Rel> = old
+                .relocs
+                .iter()
+                .filter(|r| r.offset >= start && r.offset < end)
+                .map(|r| Rel {
+                    offset: r.offset - start,
+                    ..r.clone()
+                })
+                .collect();
+            for (place, callee, addend) in intra_section_branches(o, f)? {
+                let Some(c) = o.defined(&callee) else {
+                    bail!(
+                        "{}: {}: calls {callee}, which it cannot find",
+                        o.path,
+                        f.name
+                    );
+                };
+                relocs.push(Rel {
+                    offset: place - start,
+                    rtype: rtype::R_X86_64_PC32,
+                    sym: c.index,
+                    addend,
+                });
+            }
+            relocs.sort_by_key(|r| r.offset);
+            let Some(data) = old.data.get(start as usize..end as usize) else {
+                bail!("{}: {}: function out of its section", o.path, f.name);
+            };
+            sections.push(Sec {
+                index: ni,
+                name: old.name.clone(),
+                sh_type: old.sh_type,
+                flags: old.flags,
+                align: old.align,
+                entsize: old.entsize,
+                link: 0,
+                size: end - start,
+                data: data.to_vec(),
+                relocs,
+            });
+            let sym = symbols.len();
+            symbols.push(Sym {
+                index: sym,
+                name: old.name.clone(),
+                st_type: elf::STT_SECTION,
+                global: false,
+                weak: false,
+                section: Some(ni),
+                undefined: false,
+                value: 0,
+                size: 0,
+            });
+            moved.push((si, start, end, ni, sym));
+        }
+        sections[si].relocs.clear();
+    }
+    // Symbols of the split sections go with their bytes (a label at the very end stays
+    // with the last function).
+    for s in symbols.iter_mut() {
+        let Some(si) = s.section else { continue };
+        if s.is_section() || !shared.contains(&si) {
+            continue;
+        }
+        let region = moved
+            .iter()
+            .filter(|m| m.0 == si)
+            .find(|m| s.value >= m.1 && (s.value < m.2 || m.2 == o.sections[si].size));
+        if let Some(&(_, start, _, ni, _)) = region {
+            s.section = Some(ni);
+            s.value -= start;
+        }
+    }
+    // Relocations that name a split section point at the function's section.
+    for sec in sections.iter_mut() {
+        let code = sec.is_exec();
+        for r in sec.relocs.iter_mut() {
+            let s = &o.symbols[r.sym];
+            let Some(si) = s.section.filter(|si| s.is_section() && shared.contains(si)) else {
+                continue;
+            };
+            // A displacement in an instruction is followed by 4 bytes at most: its target
+            // is past the addend; a table entry points where its addend says.
+            let off = r.addend;
+            let t = if code && rtype::is_pc_relative(r.rtype) {
+                off + 4
+            } else {
+                off
+            };
+            let Some(&(_, start, _, _, sym)) = moved
+                .iter()
+                .filter(|m| m.0 == si)
+                .find(|m| t >= m.1 as i64 && t < m.2 as i64)
+                .or_else(|| moved.iter().rfind(|m| m.0 == si && t == m.2 as i64))
+            else {
+                bail!(
+                    "{}: {}: a relocation points at offset {t:#x} of {}, outside its functions",
+                    o.path,
+                    sec.name,
+                    o.sections[si].name
+                );
+            };
+            r.sym = sym;
+            r.addend = off - start as i64;
+        }
+    }
+    // Link-ordered tables follow their text, which now has the new section's index: the
+    // assembler groups them by the section their entries point at.
+    Obj::from_parts(&o.path, sections, symbols).map(Some)
+}
