@@ -654,7 +654,8 @@ fn numbered_locals(o: &Obj) -> Vec<(usize, String, BTreeSet<String>)> {
 /// locals in the order it meets them, so a patch that adds one elsewhere in the file
 /// renumbers the others; paired by name alone, a replacement would use another function's
 /// variable, or carry a fresh copy and lose the running kernel's state. A post object that
-/// corresponds to none gets a name the pre object does not have: it is new.
+/// corresponds to none gets a name the pre object does not have: it is new. Compiler
+/// clones numbered differently are paired too ([`correlate_clones`]).
 pub fn correlate_locals(pre: &Obj, post: &Obj) -> Obj {
     let (a, b) = (numbered_locals(pre), numbered_locals(post));
     let pre_named = |name: &str| a.iter().find(|(ai, _, _)| pre.symbols[*ai].name == name);
@@ -691,9 +692,70 @@ pub fn correlate_locals(pre: &Obj, post: &Obj) -> Obj {
             _ => {}
         }
     }
+    renames.extend(correlate_clones(pre, post));
     let mut out = post.clone();
     if !renames.is_empty() {
         out.rename(&renames);
+    }
+    out
+}
+
+/// A compiler clone's name with its numbers left out (`foo.constprop.#.isra.#`), `None`
+/// for a name that is not a numbered clone.
+fn clone_key(name: &str) -> Option<String> {
+    let parts: Vec<&str> = name.split('.').collect();
+    let numbered = parts[1..]
+        .iter()
+        .any(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()));
+    let clone = parts[1..].iter().any(|p| {
+        matches!(
+            *p,
+            "isra" | "constprop" | "part" | "lto_priv" | "specialized"
+        )
+    });
+    (numbered && clone).then(|| {
+        parts
+            .iter()
+            .map(|p| {
+                if !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()) {
+                    "#"
+                } else {
+                    p
+                }
+            })
+            .collect::<Vec<_>>()
+            .join(".")
+    })
+}
+
+/// Renames of post compiler clones (`foo.constprop.1`) that GCC numbered differently than
+/// in the pre object: a clone whose name only the post object has, paired with the one
+/// pre clone of the same name but for the numbers that only the pre object has. Paired,
+/// its callers compare equal when their code is; the clone itself is compared, and replaced
+/// if it changed, as if the compiler had kept the number.
+fn correlate_clones(pre: &Obj, post: &Obj) -> Vec<(usize, String)> {
+    let only = |a: &Obj, b: &Obj| -> HashMap<String, Vec<usize>> {
+        let mut m: HashMap<String, Vec<usize>> = HashMap::new();
+        for s in a
+            .symbols
+            .iter()
+            .filter(|s| s.is_func() && s.section.is_some())
+        {
+            if b.defined(&s.name).is_some() {
+                continue;
+            }
+            if let Some(k) = clone_key(&s.name) {
+                m.entry(k).or_default().push(s.index);
+            }
+        }
+        m
+    };
+    let (a, b) = (only(pre, post), only(post, pre));
+    let mut out = Vec::new();
+    for (k, bs) in &b {
+        if let (Some([ai]), [bi]) = (a.get(k).map(Vec::as_slice), bs.as_slice()) {
+            out.push((*bi, pre.symbols[*ai].name.clone()));
+        }
     }
     out
 }

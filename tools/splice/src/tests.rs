@@ -958,3 +958,33 @@ fn shared_section_functions_are_carried_alone() {
     // The call to helper_a goes to the running kernel's, through the core.
     assert!(out.report.core_resolved_relocations >= 1);
 }
+
+/// A compiler clone the patch made GCC number differently (`scale.constprop.0` became
+/// `.4`) is the same function: paired, neither it nor its callers are targets.
+#[test]
+fn renumbered_clones_are_paired() {
+    if !have_gcc() {
+        return;
+    }
+    let d = TempDir::new("clones");
+    let src = r#"
+extern int printk(const char *fmt, ...);
+static __attribute__((noinline)) int scale(int x, int k) { printk("s"); return x * k + printk("%d", k); }
+int use_a(int x) { return scale(x, 7) + 1; }
+int use_b(int x) { return scale(x, 7) + 2; }
+"#;
+    let pre = compile(&d.0, "pre", src, &[]);
+    let mut post = compile(&d.0, "post", src, &[]);
+    let clone = post
+        .defined("scale.constprop.0")
+        .expect("gcc made no constprop clone");
+    post.rename(&[(clone.index, "scale.constprop.4".into())]);
+    assert_eq!(
+        changed_functions(&pre, &post).unwrap(),
+        ["use_a", "use_b"],
+        "renumbered, the callers differ"
+    );
+    let paired = crate::assemble::correlate_locals(&pre, &post);
+    assert!(paired.defined("scale.constprop.0").is_some());
+    assert!(changed_functions(&pre, &paired).unwrap().is_empty());
+}
