@@ -7,6 +7,9 @@
 #
 # Environment: EVAL_LIMIT=N (only the first N patches: the slice make check
 # runs), EVAL_PATCHES="name ..." (those patches), EVAL_KLP=0 (skip klp-build),
+# EVAL_KLP_LIMIT=N (run klp-build on at most N patches it has no outcome for
+# yet: its outcomes are kept between runs, so a long evaluation goes on where
+# it stopped),
 # EVAL_OUT (the output folder; default $SPLICE_BUILD/eval/CONFIG-BASE-NEXT,
 # CONFIG being SPLICE_CONFIG: make eval uses the eval configuration).
 #
@@ -105,7 +108,10 @@ done
 # 3. The guest.
 if ls "$guest"/eval/*.ko >/dev/null 2>&1; then
 	say "booting linux-$base to load, check, apply, exercise, reverse and unload the packs"
-	VM_NAME=eval "$SPLICE_SRC/scripts/splice/vm.sh" eval "$guest" >"$out/guest.log" 2>&1 ||
+	# Under TCG: the boot, then some seconds per pack.
+	n=$(ls "$guest"/eval/*.ko | wc -l)
+	VM_TIMEOUT=${VM_TIMEOUT:-$((180 + 20 * n))} VM_NAME=eval \
+		"$SPLICE_SRC/scripts/splice/vm.sh" eval "$guest" >"$out/guest.log" 2>&1 ||
 		warn "the guest run failed: $(tail -n 1 "$out/guest.log")"
 	grep '^eval ' "$out/guest.log" | sed 's/^/    /' || true
 fi
@@ -119,12 +125,30 @@ if [ "${EVAL_KLP:-1}" = 1 ]; then
 	# run, which builds the original kernel, is likely to succeed.
 	mapfile -t order < <(awk '$2 == "pack" { print $1 }' "$out/splice/outcomes"
 		awk '$2 != "pack" { print $1 }' "$out/splice/outcomes")
+	ran=0
 	for p in "${order[@]}"; do
 		diff=$out/patches/$p.diff
 		[ -f "$out/splice/$p.alone.log" ] && diff=$out/patches/$p.headers.diff
-		klp_build "$diff" "$out/klp/livepatch-$p.ko" "$out/klp/$p.log"
+		# Outcomes are kept by diff and kernel: an evaluation that stopped
+		# (or EVAL_KLP_LIMIT) goes on where it was.
+		cache=$klp_dir/cache/$( { cat "$diff"; echo "$klp_stamp"; } | sha256sum | cut -c1-16)
+		if [ -f "$cache/outcome" ]; then
+			read -r klp_status klp_secs klp_mode <"$cache/outcome"
+			cp "$cache/log" "$out/klp/$p.log"
+			[ -f "$cache/livepatch.ko" ] && cp "$cache/livepatch.ko" "$out/klp/livepatch-$p.ko"
+			say "klp-build $p: $klp_status ($(printf '%.1f' "$klp_secs") s, from an earlier run)"
+		elif [ -n "${EVAL_KLP_LIMIT:-}" ] && [ $ran -ge "$EVAL_KLP_LIMIT" ]; then
+			continue
+		else
+			klp_build "$diff" "$out/klp/livepatch-$p.ko" "$out/klp/$p.log"
+			ran=$((ran + 1))
+			mkdir -p "$cache"
+			cp "$out/klp/$p.log" "$cache/log"
+			[ -f "$out/klp/livepatch-$p.ko" ] && cp "$out/klp/livepatch-$p.ko" "$cache/livepatch.ko"
+			echo "$klp_status $klp_secs $klp_mode" >"$cache/outcome"
+			say "klp-build $p: $klp_status ($(printf '%.1f' "$klp_secs") s)${klp_error:+: $klp_error}"
+		fi
 		echo "$p $klp_status $klp_secs $klp_mode" >>"$out/klp/outcomes"
-		say "klp-build $p: $klp_status ($(printf '%.1f' "$klp_secs") s)${klp_error:+: $klp_error}"
 	done
 fi
 
@@ -136,7 +160,9 @@ if ls "$out"/klp/*.ko >/dev/null 2>&1; then
 	mkdir -p "$out/klp-guest/klp"
 	cp "$out"/klp/*.ko "$out/klp-guest/klp/"
 	say "booting klp-build's kernel to enable, exercise and disable the livepatch modules"
-	KERNEL_TREE=$klp_tree VM_NAME=eval-klp "$SPLICE_SRC/scripts/splice/vm.sh" eval-klp \
+	n=$(ls "$out"/klp/*.ko | wc -l)
+	KERNEL_TREE=$klp_tree VM_TIMEOUT=${VM_TIMEOUT:-$((180 + 30 * n))} VM_NAME=eval-klp \
+		"$SPLICE_SRC/scripts/splice/vm.sh" eval-klp \
 		"$out/klp-guest" >"$out/klp-guest.log" 2>&1 ||
 		warn "the livepatch guest run failed: $(tail -n 1 "$out/klp-guest.log")"
 	grep '^klp ' "$out/klp-guest.log" | sed 's/^/    /' || true
