@@ -42,7 +42,9 @@ fn report(name: &CStr, f: &Failure) -> AbortCause {
             AbortCause::NoMatch
         }
         Failure::NoSymbol(func, object) => {
-            pr_warn!("{name:?}: no_match: no symbol {func:?} (of {object:?}) in the running kernel\n");
+            pr_warn!(
+                "{name:?}: no_match: no symbol {func:?} (of {object:?}) in the running kernel\n"
+            );
             AbortCause::NoMatch
         }
         Failure::Ambiguous(func, n) => {

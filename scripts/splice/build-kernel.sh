@@ -9,7 +9,7 @@
 . "$(dirname "$0")/lib.sh"
 
 TREE=$KERNEL_TREE
-log=$SPLICE_LOGS/kernel-build.log
+log=$SPLICE_LOGS/kernel-build$SPLICE_TREE_SUFFIX.log
 jobs=${JOBS:-$(nproc)}
 
 run_logged "$SPLICE_LOGS/rustavailable.log" make -C "$TREE" rustavailable

@@ -78,32 +78,33 @@ is /sys/kernel/splice_target_mod/level 5
 unload
 rmmod splice_target_mod || fail "rmmod splice_target_mod"
 n=$((n + 1))
-# A tracepoint in replaced code (do_wait()) follows its key, which vmlinux
-# does not export: silent while the event is off; on, it reports the pid the
-# patched code passes (the waiter's own, where the original passes the pid
-# waited for: 0 for any child).
+# A tracepoint in replaced code (bprm_execve(), exec_binprm() inlined) follows
+# its key, which vmlinux does not export: silent while the event is off; on,
+# it reports the old_pid the replacement passes (424242, where the original
+# passes the pid).
 use_pack cat-tracepoint
 tr=/sys/kernel/tracing
-ev=$tr/events/sched/sched_process_wait/enable
-[ -f $ev ] || fail "no sched_process_wait event in tracefs"
-# wait_pids: the pid= fields of the events one shell's wait(1) makes.
-wait_pids() {
+ev=$tr/events/sched/sched_process_exec/enable
+[ -f $ev ] || fail "no sched_process_exec event in tracefs"
+# exec_pids: the old_pid= fields of the events of one exec of /bin/true.
+exec_pids() {
 	echo >$tr/trace
-	sh -c 'true & wait'
-	grep -o 'sched_process_wait: comm=sh pid=[0-9]*' $tr/trace | sed 's/.*pid=//' | sort -u | tr '\n' ' '
+	/bin/true
+	grep -o 'filename=/bin/true pid=[0-9]* old_pid=[0-9]*' $tr/trace | sed 's/.*old_pid=//' | sort -u | tr '\n' ' '
 }
 load
 echo 1 >$ev
-[ "$(wait_pids)" = "0 " ] || fail "before apply, wait events report pids $(wait_pids), not 0"
+p=$(exec_pids)
+case $p in "" | "424242 ") echo 0 >$ev; fail "before apply, exec events report old_pid '$p'" ;; esac
 act apply
-p=$(wait_pids)
-case $p in "" | "0 ") echo 0 >$ev; fail "applied: wait events report pids '$p', not the waiter's" ;; esac
+[ "$(exec_pids)" = "424242 " ] || { echo 0 >$ev; fail "applied: exec events report old_pid '$(exec_pids)', not 424242"; }
 echo 0 >$ev
-[ -z "$(wait_pids)" ] || fail "applied: events while the tracepoint is disabled"
+[ -z "$(exec_pids)" ] || fail "applied: events while the tracepoint is disabled"
 echo 1 >$ev
 act reverse
-[ "$(wait_pids)" = "0 " ] || { echo 0 >$ev; fail "after reverse, wait events report pids $(wait_pids), not 0"; }
+p=$(exec_pids)
 echo 0 >$ev
+case $p in "" | "424242 ") fail "after reverse, exec events report old_pid '$p'" ;; esac
 unload
 n=$((n + 1))
 

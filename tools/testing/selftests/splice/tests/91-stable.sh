@@ -2,7 +2,8 @@
 # Real fixes from Debian 7.2.12 -> 7.2.13 (../stable/), made by splice-create:
 # each pack is loaded, checked against the running kernel, applied, the
 # system is exercised (files, pipes, processes, mounts, tracing), and the
-# pack is reversed and unloaded.
+# pack is reversed and unloaded. A pack listed in busy (run-cases.sh) must
+# instead be refused with code_busy.
 . "$(dirname "$0")/../lib.sh"
 dir=/splice/stable
 ls $dir/*.ko >/dev/null 2>&1 || { echo "SKIP: no stable packs"; exit 4; }
@@ -28,6 +29,20 @@ for ko in $dir/*.ko; do
 	d=/sys/kernel/splice/$name
 	ko=$ko loaded="$d|$ko $loaded"
 	act check
+	# A fix of a function some task always sleeps in (init in do_wait()):
+	# the safety check must refuse it, naming the task and the function,
+	# and leave the pack checked.
+	busy=$(awk -v n="$name" '$1 == n { print $2 }' $dir/busy 2>/dev/null)
+	if [ -n "$busy" ]; then
+		echo apply >$d/stage 2>/dev/null && fail "$name: applied, though a task sleeps in $busy"
+		[ "$(cat $d/abort_cause)" = code_busy ] || fail "$name: abort_cause $(cat $d/abort_cause), not code_busy"
+		grep -q " $busy " $d/conflicts || fail "$name: conflicts do not name $busy: $(cat $d/conflicts)"
+		stage_is checked
+		echo "$name: apply refused: $(head -n 1 $d/conflicts)"
+		rmmod "$(basename "$ko" .ko)" || fail "rmmod $ko"
+		n=$((n + 1))
+		continue
+	fi
 	act apply
 	echo "$name: $(cut -d' ' -f1 $d/targets | tr '\n' ' ')"
 	exercise
