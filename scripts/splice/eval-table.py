@@ -39,18 +39,20 @@ for line in read_lines(os.path.join(out, "splice", "outcomes")):
     if line.strip():
         f = line.split()
         made[f[0]] = (f[1], float(f[2]), f[3] if len(f) > 3 else "alone")
-guest = {}
-for line in read_lines(os.path.join(out, "guest.log")):
-    if line.startswith("eval ") and "=" in line:
-        f = line.split()
-        guest[f[1]] = dict(kv.split("=", 1) for kv in f[2:])
-guest_ran = any(l.startswith("eval: done") for l in read_lines(os.path.join(out, "guest.log")))
-klp_guest = {}
-for line in read_lines(os.path.join(out, "klp-guest.log")):
-    if line.startswith("klp ") and "=" in line:
-        f = line.split()
-        klp_guest[f[1]] = dict(kv.split("=", 1) for kv in f[2:])
-klp_guest_ran = any(l.startswith("eval: done") for l in read_lines(os.path.join(out, "klp-guest.log")))
+
+
+def guest_lines(log, tag):
+    """The "TAG NAME key=value..." lines of a guest log, by NAME; and whether it ended."""
+    rows, lines = {}, read_lines(os.path.join(out, log))
+    for line in lines:
+        if line.startswith(tag + " ") and "=" in line:
+            f = line.split()
+            rows[f[1]] = dict(kv.split("=", 1) for kv in f[2:])
+    return rows, any(l.startswith("eval: done") for l in lines)
+
+
+guest, guest_ran = guest_lines("guest.log", "eval")
+klp_guest, klp_guest_ran = guest_lines("klp-guest.log", "klp")
 klp = {}
 for line in read_lines(os.path.join(out, "klp", "outcomes")):
     if line.strip():
