@@ -197,8 +197,10 @@ pub fn dependents(tree: &Path, files: &[String]) -> Result<BTreeMap<String, Vec<
     Ok(out)
 }
 
-/// The arguments objtool ran with on vmlinux.o, for objects of vmlinux, without `--link`
-/// and `--ibt` (which need the linked kernel) and without the object's name.
+/// The arguments objtool ran with on vmlinux.o, for objects of vmlinux, without the object's
+/// name and without `--link` and the checks that need it (`--ibt`, `--noinstr`, `--unret`,
+/// `--klp-symids`: objtool refuses them on one object; a distro-like configuration, with
+/// `CONFIG_NOINSTR_VALIDATION` or the untraining mitigations, has them).
 pub fn vmlinux_objtool_args(tree: &Path) -> Result<String> {
     let p = tree.join(".vmlinux.o.cmd");
     let text =
@@ -210,7 +212,12 @@ pub fn vmlinux_objtool_args(tree: &Path) -> Result<String> {
     let args = rest.split([';', '\n']).next().unwrap_or("");
     let args: Vec<&str> = args
         .split_whitespace()
-        .filter(|a| *a != "--ibt" && *a != "--link" && *a != "vmlinux.o")
+        .filter(|a| {
+            !matches!(
+                *a,
+                "--ibt" | "--link" | "--noinstr" | "--unret" | "--klp-symids" | "vmlinux.o"
+            )
+        })
         .collect();
     Ok(args.join(" "))
 }
@@ -338,6 +345,27 @@ mod tests {
         assert!(cmd.contains(" -o /w/pre/version.o "));
         assert!(cmd.contains("-Wp,-MMD,/w/pre/version.o.d "));
         assert!(cmd.ends_with(" -ffunction-sections -fdata-sections fs/proc/version.c"));
+    }
+
+    #[test]
+    fn vmlinux_objtool_args_leave_out_link_only_checks() {
+        let dir = std::env::temp_dir().join(format!("splice-kbuild-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        // As a defconfig kernel runs it.
+        std::fs::write(
+            dir.join(".vmlinux.o.cmd"),
+            "savedcmd_vmlinux.o := ld -r -o vmlinux.o ; ./tools/objtool/objtool --hacks=jump_label \
+             --hacks=noinstr --ibt --prefix=16 --orc --retpoline --rethunk --static-call \
+             --uaccess --noinstr  --unret --link vmlinux.o\n",
+        )
+        .unwrap();
+        let a = vmlinux_objtool_args(&dir).unwrap();
+        std::fs::remove_dir_all(&dir).unwrap();
+        assert_eq!(
+            a,
+            "--hacks=jump_label --hacks=noinstr --prefix=16 --orc --retpoline --rethunk \
+             --static-call --uaccess"
+        );
     }
 
     #[test]
