@@ -58,6 +58,9 @@ const ENDBR64: [u8; 4] = [0xf3, 0x0f, 0x1e, 0xfa];
 /// What `arch_static_call_transform()` writes at a call of the `WARN_trap` static call:
 /// `ud1 (%edx),%rdi`, the trap `WARN()` raises.
 const WARN_INSN: [u8; 5] = [0x67, 0x48, 0x0f, 0xb9, 0x3a];
+/// What it writes at a call of a static call set to `__static_call_return0`: `cs cs cs xor
+/// %eax,%eax` (with `PREEMPT_DYNAMIC`, `might_resched()` in full preemption mode).
+const XOR5RAX: [u8; 5] = [0x2e, 0x2e, 0x2e, 0x31, 0xc0];
 /// What `apply_seal_endbr()` writes over an `endbr64` that nothing calls indirectly.
 const ENDBR_POISON: [u8; 4] = [0x0f, 0x1f, 0x40, 0xd6];
 
@@ -74,7 +77,10 @@ fn site_accepts(kind: SiteKind, live: &[u8]) -> bool {
         },
         SiteKind::StaticCall => {
             live.len() == 5
-                && (live == NOP5 || live == WARN_INSN || matches!(first, Some(0xe8 | 0xe9 | 0xc3)))
+                && (live == NOP5
+                    || live == WARN_INSN
+                    || live == XOR5RAX
+                    || matches!(first, Some(0xe8 | 0xe9 | 0xc3)))
         }
         SiteKind::ReturnThunk => {
             live.len() == 5
@@ -453,6 +459,15 @@ mod tests {
         assert!(run(&pre, &relocs, &live).0.is_err());
         // A jump label site must still be a jump or a nop.
         let live = [0x31, 0xc0, 0xf0, 0xff, 0x07, 0xc3, 0xcc, 0xcc, 0xcc, 0xcc];
+        assert!(run(&pre, &relocs, &live).0.is_err());
+
+        // A static call returning 0 (`might_resched()` with full dynamic preemption):
+        // `call __SCT__might_resched` became `cs cs cs xor %eax,%eax`.
+        let pre = [0xe8, 0, 0, 0, 0, 0x90];
+        let relocs = [site(0, SiteKind::StaticCall, 5)];
+        let live = [0x2e, 0x2e, 0x2e, 0x31, 0xc0, 0x90];
+        assert!(run(&pre, &relocs, &live).0.is_ok());
+        let live = [0x2e, 0x2e, 0x2e, 0x31, 0xc9, 0x90];
         assert!(run(&pre, &relocs, &live).0.is_err());
     }
 

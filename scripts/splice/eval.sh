@@ -52,23 +52,40 @@ rm -rf "$guest" "$out/splice"
 mkdir -p "$guest/eval" "$guest/bin" "$out/splice"
 cp "$SPLICE_TOOLS/splice" "$guest/bin/"
 
-# with_headers P: P's diff plus the diffs of the other headers that changed
-# between BASE and NEXT and that P's object includes (its .cmd file), in
-# $out/patches/P.headers.diff; fails if there are none.
+# with_headers P LOG: P's diff plus the diffs of the other headers that
+# changed between BASE and NEXT, that P's object includes (its .cmd file) and
+# whose added lines name what the compiler missed in LOG (an undeclared
+# identifier, a missing member); all of them if none does. Written to
+# $out/patches/P.headers.diff; fails if there is no such header.
 with_headers() {
-	local p=$1 f o cmd n=0 h
+	local p=$1 log=$2 f o cmd n=0 h hs=() want=()
 	f=$(sed -n '1s|^--- a/||p' "$out/patches/$p.diff")
 	o=${f%.c}.o
 	cmd=$KERNEL_TREE/$(dirname "$o")/.$(basename "$o").cmd
-	cp "$out/patches/$p.diff" "$out/patches/$p.headers.diff"
 	while read -r h; do
 		case $h in *.h) ;; *) continue ;; esac
 		grep -qF "$h" "$cmd" 2>/dev/null || continue
 		grep -qxF -- "--- a/$h" "$out/patches/$p.diff" && continue
+		hs+=("$h")
+	done <"$out/changed-files"
+	mapfile -t missed < <(grep -E ' error: ' "$log" | grep -oE "[‘'][A-Za-z_][A-Za-z0-9_]*[’']" |
+		tr -d "‘’'" | sort -u)
+	for h in "${hs[@]}"; do
+		for id in "${missed[@]}"; do
+			if file_diff "$SPLICE_BUILD/sources/tree-$base" "$SPLICE_BUILD/sources/tree-$next" "$h" |
+				grep '^+' | grep -qw -- "$id"; then
+				want+=("$h")
+				break
+			fi
+		done
+	done
+	[ ${#want[@]} -gt 0 ] || want=("${hs[@]}")
+	cp "$out/patches/$p.diff" "$out/patches/$p.headers.diff"
+	for h in "${want[@]}"; do
 		file_diff "$SPLICE_BUILD/sources/tree-$base" "$SPLICE_BUILD/sources/tree-$next" "$h" \
 			>>"$out/patches/$p.headers.diff"
 		n=$((n + 1))
-	done <"$out/changed-files"
+	done
 	[ $n -gt 0 ]
 }
 
@@ -87,15 +104,15 @@ create() {
 }
 
 # 2. splice-create. A fix that does not compile alone is tried again with
-# the changed headers its object includes, as its author would ship it; that
-# diff is then also the one klp-build gets.
+# the changed headers it needs, as its author would ship it; that diff is then
+# also the one klp-build gets.
 for p in "${patches[@]}"; do
 	diff=$out/patches/$p.diff
 	[ -f "$diff" ] || die "no patch $p in the corpus"
 	create "$p" "$diff"
 	used=alone
 	if [ $st = refused ] && grep -q '^splice-create: compiling .* failed' "$out/splice/$p.log" &&
-		with_headers "$p"; then
+		with_headers "$p" "$out/splice/$p.log"; then
 		mv "$out/splice/$p.log" "$out/splice/$p.alone.log"
 		say "splice-create $p: does not compile alone; again with the changed headers it includes"
 		create "$p" "$out/patches/$p.headers.diff"

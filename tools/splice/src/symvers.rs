@@ -43,6 +43,12 @@ impl Symvers {
                 bail!("{name}:{}: not a Module.symvers line: {line:?}", n + 1);
             }
             let ns = f.get(4).copied().unwrap_or("").trim();
+            // EXPORT_SYMBOL_FOR_MODULES(): only the modules named may import it (modpost
+            // refuses the namespace to any other); for a pack it is not exported, and the
+            // core resolves it as it does unexported symbols.
+            if ns.starts_with("module:") {
+                continue;
+            }
             symbols.insert(f[1].to_owned(), ns.to_owned());
         }
         Ok(Self {
@@ -119,6 +125,12 @@ mod tests {
         assert_eq!(s.namespace("seq_printf"), None);
         assert_eq!(s.namespace("mm_alloc"), Some("EXPORTED_FOR_KUNIT_TESTING"));
         assert!(Symvers::parse("t", "garbage\n").is_err());
+        let s = Symvers::parse(
+            "t",
+            "0x0\tget_task_policy\tvmlinux\tEXPORT_SYMBOL_GPL\tmodule:kvm\n",
+        )
+        .unwrap();
+        assert!(!s.is_exported("get_task_policy"));
     }
 
     #[test]
