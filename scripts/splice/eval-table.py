@@ -26,6 +26,7 @@ REFUSALS = [
     ("unsupported: unexported jump label key", r"entry refers to .* not exported"),
     ("unsupported: shared section", r"shares its section|named section"),
     ("does not compile (even with the changed headers it includes)", r"compiling .* failed"),
+    ("its headers rebuild too much of the kernel (not finished in time)", r"not finished after"),
 ]
 
 

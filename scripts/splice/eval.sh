@@ -7,7 +7,8 @@
 #
 # Environment: EVAL_LIMIT=N (only the first N patches: the slice make check
 # runs), EVAL_PATCHES="name ..." (those patches), EVAL_KLP=0 (skip klp-build),
-# EVAL_KLP_LIMIT=N (run klp-build on at most N patches it has no outcome for
+# EVAL_HEADER_LIMIT=S (300: seconds for splice-create on a fix with the headers
+# it needs), EVAL_KLP_LIMIT=N (run klp-build on at most N patches it has no outcome for
 # yet: its outcomes are kept between runs, so a long evaluation goes on where
 # it stopped),
 # EVAL_OUT (the output folder; default $SPLICE_BUILD/eval/CONFIG-BASE-NEXT,
@@ -89,16 +90,21 @@ with_headers() {
 	[ $n -gt 0 ]
 }
 
-# create P DIFF: splice-create on DIFF; sets st (pack, refused) and secs.
+# create P DIFF [LIMIT]: splice-create on DIFF, for at most LIMIT seconds;
+# sets st (pack, refused) and secs.
 create() {
-	local p=$1 diff=$2 t0
+	local p=$1 diff=$2 limit=${3:-0} t0 rc=0
 	t0=$(date +%s.%N)
-	if "$SPLICE_TOOLS/splice-create" --tree "$KERNEL_TREE" --patch "$diff" --name "$p" \
-		--description "$p ($base -> $next)" -o "$guest/eval/splice_$(echo "$p" | tr - _).ko" \
-		--report "$out/splice/$p.json" --work "$out/splice/$p.work" >"$out/splice/$p.log" 2>&1; then
-		st=pack
-	else
-		st=refused
+	timeout -s INT "$limit" "$SPLICE_TOOLS/splice-create" --tree "$KERNEL_TREE" --patch "$diff" \
+		--name "$p" --description "$p ($base -> $next)" \
+		-o "$guest/eval/splice_$(echo "$p" | tr - _).ko" --report "$out/splice/$p.json" \
+		--work "$out/splice/$p.work" >"$out/splice/$p.log" 2>&1 || rc=$?
+	st=$([ $rc = 0 ] && echo pack || echo refused)
+	if [ $rc = 124 ]; then
+		local jobs
+		jobs=$(grep -oE '\([0-9]+/[0-9]+\)' "$out/splice/$p.log" | tail -n 1 | sed 's|.*/||; s|)||')
+		echo "splice-create: not finished after $limit s: the headers it needs are included by $((${jobs:-0} / 2)) objects, each compiled twice (EVAL_HEADER_LIMIT)" \
+			>>"$out/splice/$p.log"
 	fi
 	secs=$(echo "$(date +%s.%N) - $t0" | bc)
 }
@@ -115,7 +121,9 @@ for p in "${patches[@]}"; do
 		with_headers "$p" "$out/splice/$p.log"; then
 		mv "$out/splice/$p.log" "$out/splice/$p.alone.log"
 		say "splice-create $p: does not compile alone; again with the changed headers it includes"
-		create "$p" "$out/patches/$p.headers.diff"
+		# A header most of the kernel includes means compiling most of it
+		# twice: bounded, and reported as such.
+		create "$p" "$out/patches/$p.headers.diff" "${EVAL_HEADER_LIMIT:-300}"
 		used=headers
 	fi
 	echo "$p $st $secs $used" >>"$out/splice/outcomes"
