@@ -250,16 +250,10 @@ fn index_by_name<'a>(syms: &[&'a Sym]) -> HashMap<&'a str, usize> {
         .collect()
 }
 
-/// Calls and jumps of function `f` to other functions of its own section, which the
-/// assembler resolved without a relocation (functions placed in one named section, such as
-/// `.sched.text`, call each other directly): `(place, function called, addend)` as a
-/// PC-relative relocation would say, with the place and the addend relative to the section.
-pub fn intra_section_branches(obj: &Obj, f: &Sym) -> Result<Vec<(u64, String, i64)>> {
+/// The relative branches of function `f` that leave it: `(instruction address, length,
+/// target)`, addresses relative to its section (decoded with `iced-x86`).
+pub fn branches_out(obj: &Obj, f: &Sym) -> Result<Vec<(u64, usize, u64)>> {
     use iced_x86::{Decoder, DecoderOptions, OpKind};
-    let Some(si) = f.section else {
-        return Ok(Vec::new());
-    };
-    let sec = &obj.sections[si];
     let code = obj.symbol_bytes(f)?;
     let mut out = Vec::new();
     let mut d = Decoder::with_ip(64, &code, f.value, DecoderOptions::NONE);
@@ -273,17 +267,31 @@ pub fn intra_section_branches(obj: &Obj, f: &Sym) -> Result<Vec<(u64, String, i6
         {
             continue;
         }
-        let end = insn.next_ip();
-        // rel32: the displacement is the last 4 bytes of the instruction.
-        if insn.len() < 5 {
-            continue;
-        }
-        let place = end - 4;
-        if !sec.relocs_in(place, end).is_empty() {
-            continue;
-        }
         let target = insn.near_branch_target();
-        if target >= f.value && target < f.value + f.size {
+        if target < f.value || target >= f.value + f.size {
+            out.push((insn.ip(), insn.len(), target));
+        }
+    }
+    Ok(out)
+}
+
+/// Calls and jumps of function `f` to other functions of its own section, which the
+/// assembler resolved without a relocation (functions placed in one named section, such as
+/// `.sched.text`, call each other directly): `(place, function called, addend)` as a
+/// PC-relative relocation would say, with the place and the addend relative to the section.
+pub fn intra_section_branches(obj: &Obj, f: &Sym) -> Result<Vec<(u64, String, i64)>> {
+    let Some(si) = f.section else {
+        return Ok(Vec::new());
+    };
+    let mut out = Vec::new();
+    for (ip, len, target) in branches_out(obj, f)? {
+        // rel32: the displacement is the last 4 bytes of the instruction.
+        if len < 5 {
+            continue;
+        }
+        let end = ip + len as u64;
+        let place = end - 4;
+        if !obj.sections[si].relocs_in(place, end).is_empty() {
             continue;
         }
         let callee = obj
@@ -379,9 +387,8 @@ fn pre_functions(pre: &Obj) -> Result<(Vec<&Sym>, Vec<format::Function>)> {
 fn same_target(pre: &Obj, a: &Canon, post: &Obj, b: &Canon, t: u32) -> Result<bool> {
     // Literals by content: the compiler puts a string shared by several functions in the
     // section of one of them, which may be another one after the patch.
-    let merged = |o: &Obj, c: &Canon| c.section.is_some_and(|s| o.sections[s].is_mergeable());
-    if merged(pre, a) && merged(post, b) {
-        return Ok(pre.merged_value(a, t) == post.merged_value(b, t));
+    if let Some(same) = same_literal(pre, a, post, b, t) {
+        return Ok(same);
     }
     if a.name != b.name || a.local != b.local {
         return Ok(false);
@@ -390,6 +397,14 @@ fn same_target(pre: &Obj, a: &Canon, post: &Obj, b: &Canon, t: u32) -> Result<bo
         return Ok(false);
     }
     Ok(!rodata_changed(pre, post, &a.name)?)
+}
+
+/// For two targets in mergeable sections (strings, constants), whether they hold the same
+/// literal: the compiler places literals by content, so a patch may move them. `None` if
+/// either target is not a literal.
+fn same_literal(pre: &Obj, a: &Canon, post: &Obj, b: &Canon, t: u32) -> Option<bool> {
+    let merged = |o: &Obj, c: &Canon| c.section.is_some_and(|s| o.sections[s].is_mergeable());
+    (merged(pre, a) && merged(post, b)).then(|| pre.merged_value(a, t) == post.merged_value(b, t))
 }
 
 /// Whether `name` is a read-only data object in both objects whose contents differ.
@@ -420,12 +435,8 @@ fn rodata_changed(pre: &Obj, post: &Obj, name: &str) -> Result<bool> {
         }
         // A table of strings points into the merged string section, where a string the
         // patch adds elsewhere moves the others: strings are compared by content.
-        let merged = |o: &Obj, c: &Canon| c.section.is_some_and(|s| o.sections[s].is_mergeable());
-        let same = if merged(pre, &cx) && merged(post, &cy) {
-            pre.merged_value(&cx, x.rtype) == post.merged_value(&cy, y.rtype)
-        } else {
-            cx.name == cy.name && cx.addend == cy.addend
-        };
+        let same = same_literal(pre, &cx, post, &cy, x.rtype)
+            .unwrap_or(cx.name == cy.name && cx.addend == cy.addend);
         if !same {
             return Ok(true);
         }

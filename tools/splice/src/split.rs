@@ -24,7 +24,7 @@
 use anyhow::{bail, Result};
 use object::elf;
 
-use crate::assemble::intra_section_branches;
+use crate::assemble::{branches_out, intra_section_branches};
 use crate::elf::{Obj, Rel, Sec, Sym};
 use crate::format::rtype;
 
@@ -63,29 +63,6 @@ pub fn is_shared_text(o: &Obj, si: usize) -> bool {
             > 1
 }
 
-/// Short (rel8) jumps of function `f` that leave it: their place, for the message.
-fn short_exits(o: &Obj, f: &Sym) -> Result<Option<u64>> {
-    use iced_x86::{Decoder, DecoderOptions, OpKind};
-    let code = o.symbol_bytes(f)?;
-    let mut d = Decoder::with_ip(64, &code, f.value, DecoderOptions::NONE);
-    while d.can_decode() {
-        let insn = d.decode();
-        if insn.is_invalid() {
-            break;
-        }
-        if insn.op_count() == 1
-            && matches!(insn.op0_kind(), OpKind::NearBranch64 | OpKind::NearBranch32)
-            && insn.len() < 5
-        {
-            let t = insn.near_branch_target();
-            if t < f.value || t >= f.value + f.size {
-                return Ok(Some(insn.ip() - f.value));
-            }
-        }
-    }
-    Ok(None)
-}
-
 /// The post object with each shared text section that holds one of `targets` split by
 /// function; `None` if there is none.
 pub fn shared_text(o: &Obj, targets: &[String]) -> Result<Option<Obj>> {
@@ -108,7 +85,9 @@ pub fn shared_text(o: &Obj, targets: &[String]) -> Result<Option<Obj>> {
         let old = &o.sections[si];
         for (start, end, fi) in regions(o, si) {
             let f = &o.symbols[fi];
-            if let Some(at) = short_exits(o, f)? {
+            // A short (rel8) jump to another function cannot become a relocation.
+            let short = branches_out(o, f)?.into_iter().find(|b| b.1 < 5);
+            if let Some(at) = short.map(|b| b.0 - f.value) {
                 bail!(
                     "{}: {}: a short jump at offset {at:#x} leaves it for another function of {}; \
                      splice cannot carry it apart from them",
