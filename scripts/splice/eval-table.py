@@ -110,7 +110,12 @@ for p in patches:
     if p in klp:
         kst, ksecs, mode = klp[p]
         klog = read_lines(os.path.join(out, "klp", p + ".log"))
-        why = next((l.strip() for l in klog if "error" in l), "") if kst != "ok" else ""
+        why = ""
+        if kst != "ok":
+            # A bound eval.sh put on the run (klp.sh) says so; else the first error.
+            why = next((l.strip()[len("splice eval: "):] for l in klog
+                        if l.startswith("splice eval: ")), "") or \
+                next((l.strip() for l in klog if "error" in l), "")
         row["klp_build"] = {"outcome": "built" if kst == "ok" else "failed",
                             "build_s": round(ksecs, 1), "mode": mode, "error": why[:160]}
         g = klp_guest.get(p.replace("-", "_"))

@@ -13,7 +13,9 @@
 # kernel's vmlinux is the same (KLP_FULL=1 measures a first build again). A
 # failed klp-build can leave the tree so that later runs fail ("objtool: FILE
 # symbol mismatch"): the tree is copied after each success and restored after
-# each failure.
+# each failure. A run that reuses the original build is bounded by
+# EVAL_KLP_TIMEOUT seconds (900): a fix whose headers rebuild most of the
+# kernel is then reported as not finished, as splice-create's is.
 
 klp_dir=$SPLICE_BUILD/klp
 klp_tree=$klp_dir/$(basename "$KERNEL_TREE")
@@ -36,13 +38,16 @@ klp_prepare() {
 }
 
 klp_build() {
-	local diff ko log t0 short=()
+	local diff ko log t0 short=() bound=()
 	diff=$(realpath "$1") ko=$(realpath -m "$2") log=$3
-	[ $klp_reuse = 1 ] && short=(--short-circuit=2)
+	if [ $klp_reuse = 1 ]; then
+		short=(--short-circuit=2)
+		bound=(timeout -s INT -k 60 "${EVAL_KLP_TIMEOUT:-900}")
+	fi
 	klp_mode=$([ $klp_reuse = 1 ] && echo reuse || echo full)
 	say "klp-build $(basename "$diff" .diff)$([ $klp_reuse = 0 ] && echo ' (builds the original kernel first: minutes)')"
 	t0=$(date +%s.%N)
-	if (cd "$klp_tree" && ./scripts/livepatch/klp-build -T -j "$(nproc)" "${short[@]}" \
+	if (cd "$klp_tree" && "${bound[@]}" ./scripts/livepatch/klp-build -T -j "$(nproc)" "${short[@]}" \
 		-o "$ko" "$diff") >"$log" 2>&1; then
 		klp_status=ok klp_error=
 		if [ $klp_reuse = 0 ]; then
@@ -53,6 +58,11 @@ klp_build() {
 	else
 		klp_status=failed
 		klp_error=$(grep -m1 -E 'error' "$log" | cut -c1-120)
+		if [ ${#bound[@]} -gt 0 ] &&
+			[ "$(echo "$(date +%s.%N) - $t0 >= ${EVAL_KLP_TIMEOUT:-900}" | bc)" = 1 ]; then
+			klp_error="not finished after ${EVAL_KLP_TIMEOUT:-900} s"
+			echo "splice eval: $klp_error" >>"$log"
+		fi
 		[ -d "$klp_snap" ] && rsync -a --delete "$klp_snap/" "$klp_tree/"
 	fi
 	klp_secs=$(echo "$(date +%s.%N) - $t0" | bc)
