@@ -41,6 +41,7 @@ use crate::special::{
 use crate::split;
 use crate::stub;
 use crate::symvers::{Symvers, KLP_SYM_PREFIX};
+use crate::tables;
 
 /// How the targets are chosen.
 #[derive(Clone, Debug)]
@@ -160,7 +161,7 @@ const BUG_TABLE: &str = "__bug_table";
 /// The symbol of `repl.o` at the start of the carried hook table.
 pub const HOOKS_SYMBOL: &str = "__splice_hooks";
 
-fn width(t: u32) -> u64 {
+pub(crate) fn width(t: u32) -> u64 {
     match t {
         rtype::R_X86_64_64 | R_X86_64_PC64 => 8,
         _ => 4,
@@ -498,8 +499,10 @@ pub fn same_function(pre: &Obj, a: &Sym, post: &Obj, b: &Sym) -> Result<bool> {
 /// The functions whose compiled code differs between `pre` and `post`, by name, in `pre`'s
 /// order; a `.cold` part counts for its function. Fails, naming it, for a change splice
 /// cannot make: `__init`/`__exit` code (it ran already, or runs with the module's removal
-/// from its original copy), or a changed part whose function is not in both objects.
+/// from its original copy), a boot- or load-time table ([`tables`]), or a changed part
+/// whose function is not in both objects.
 pub fn changed_functions(pre: &Obj, post: &Obj) -> Result<Vec<String>> {
+    tables::refuse_table_changes(pre, post)?;
     let init_funcs = |o: &Obj| -> Vec<(String, usize)> {
         o.symbols
             .iter()
@@ -627,7 +630,7 @@ pub fn same_object(a: &Obj, b: &Obj) -> Result<bool> {
 }
 
 /// `name` without a trailing `.<digits>` (the number GCC gives a static local or a clone).
-fn numbered_stem(name: &str) -> Option<&str> {
+pub(crate) fn numbered_stem(name: &str) -> Option<&str> {
     let (stem, n) = name.rsplit_once('.')?;
     (!n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()) && !stem.is_empty()).then_some(stem)
 }

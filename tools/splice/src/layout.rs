@@ -7,8 +7,9 @@
 //! other objects): code compiled for the new layout would read past or misread them. Object
 //! code shows this only as shifted offsets, so it is found in the source: the bodies of the
 //! named `struct`/`union` definitions of each changed file are compared before and after the
-//! patch, without comments and whitespace. A conditional member (`#ifdef`) counts even when
-//! the configuration leaves it out: the refusal is on the safe side.
+//! patch, without comments, whitespace and macro definitions (a flag `#define`d beside the
+//! member it is for is not a member). A conditional member (`#ifdef`) counts even when the
+//! configuration leaves it out: the refusal is on the safe side.
 
 use std::collections::BTreeMap;
 
@@ -54,6 +55,23 @@ fn strip_comments(src: &str) -> String {
     out
 }
 
+/// `src` without its `#define` and `#undef` lines (continuation lines included).
+fn strip_defines(src: &str) -> String {
+    let mut out = String::with_capacity(src.len());
+    let mut in_define = false;
+    for line in src.split_inclusive('\n') {
+        let directive = line.trim_start().strip_prefix('#').map(str::trim_start);
+        if in_define || directive.is_some_and(|d| d.starts_with("define") || d.starts_with("undef"))
+        {
+            in_define = line.trim_end().ends_with('\\');
+            out.push('\n');
+            continue;
+        }
+        out.push_str(line);
+    }
+    out
+}
+
 fn is_ident(c: char) -> bool {
     c.is_ascii_alphanumeric() || c == '_'
 }
@@ -61,7 +79,7 @@ fn is_ident(c: char) -> bool {
 /// The named `struct`/`union` definitions of `src`: "struct name" → body, whitespace
 /// collapsed.
 pub fn definitions(src: &str) -> BTreeMap<String, String> {
-    let s = strip_comments(src);
+    let s = strip_defines(&strip_comments(src));
     let toks: Vec<char> = s.chars().collect();
     let mut defs = BTreeMap::new();
     let mut i = 0;
@@ -158,6 +176,12 @@ mod tests {
             changed_types(PRE, &post).is_empty(),
             "a new type changes nothing that exists"
         );
+        // A flag defined beside its member (fsnotify_mark_connector's flags).
+        let post = PRE.replace(
+            "\tint a;",
+            "#define A_FLAG_NEW\t0x04\n#define A_LONG(x) \\\n\t((x) + 1)\n\tint a;",
+        );
+        assert!(changed_types(PRE, &post).is_empty());
     }
 
     #[test]

@@ -51,6 +51,7 @@ pub mod special;
 pub mod split;
 pub mod stub;
 pub mod symvers;
+pub mod tables;
 
 /// For the tests (unit and command line): compiler flags that make code shaped like the
 /// kernel's (ftrace entries, IBT, retpolines, return thunks, kernel code model).

@@ -988,3 +988,75 @@ int use_b(int x) { return scale(x, 7) + 2; }
     assert!(paired.defined("scale.constprop.0").is_some());
     assert!(changed_functions(&pre, &paired).unwrap().is_empty());
 }
+
+/// A table entry in the style of `DECLARE_PCI_FIXUP_FINAL`: `__used` data in a named section
+/// that nothing in the object refers to.
+fn fixup_table(entries: &[&str]) -> String {
+    let mut s =
+        format!("{BASE}\nstruct fixup {{ unsigned short vendor, device; void (*hook)(int); }};\n");
+    for (i, e) in entries.iter().enumerate() {
+        s.push_str(&format!(
+            "static void {e}(int d) {{ hidden_kernel_fn(d + {i}); }}\n\
+             static const struct fixup __fixup_{e}_{} __attribute__((used, \
+             section(\".pci_fixup_final\"), aligned(8))) = {{ 0x144d, {i}, {e} }};\n",
+            100 + i
+        ));
+    }
+    s
+}
+
+#[test]
+fn added_table_entry_is_refused_naming_the_table() {
+    if !have_gcc() {
+        return;
+    }
+    let e = build(
+        "table",
+        &fixup_table(&["quirk_a"]),
+        &fixup_table(&["quirk_a", "quirk_new"]),
+        TargetSel::Auto,
+        &[],
+    )
+    .unwrap_err();
+    let m = format!("{e:#}");
+    assert!(
+        m.contains("tables the kernel gathers")
+            && m.contains(".pci_fixup_final: entries for quirk_new added"),
+        "{m}"
+    );
+    // The same table after a line shift (entries renamed by __LINE__) is not a change.
+    let shifted = fixup_table(&["quirk_a"]).replace("_100 ", "_250 ");
+    let e = build(
+        "table-same",
+        &fixup_table(&["quirk_a"]),
+        &shifted,
+        TargetSel::Auto,
+        &[],
+    )
+    .unwrap_err();
+    assert!(format!("{e:#}").contains("no functional change"), "{e:#}");
+}
+
+#[test]
+fn moved_initcall_is_refused_as_boot_time() {
+    if !have_gcc() {
+        return;
+    }
+    let call = |level: &str| {
+        format!(
+            "{BASE}\nstatic int __attribute__((section(\".init.text\"))) ready(void) \
+             {{ return hidden_kernel_fn(1); }}\n\
+             static int (*const __initcall_ready)(void) __attribute__((used, \
+             section(\".initcall{level}.init\"))) = ready;\n"
+        )
+    };
+    let e = build("initcall", &call("1"), &call("4"), TargetSel::Auto, &[]).unwrap_err();
+    let m = format!("{e:#}");
+    assert!(
+        m.contains(
+            "boot-time tables change (.initcall1.init: entries for ready removed, \
+                    .initcall4.init: entries for ready added)"
+        ) && m.contains("next boot"),
+        "{m}"
+    );
+}
