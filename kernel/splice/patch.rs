@@ -6,11 +6,13 @@
 //! changes nothing. `apply` checks again (another pack may have been applied since), writes the
 //! resolved relocations into the pack's own, not yet reachable, code, runs the pre hooks, then
 //! under `stop_machine` checks every task's stack, runs the check hooks and writes a jump at
-//! each target's entry. `reverse` is the mirror image. A busy stack is retried a few times
-//! with a pause, the registry lock released in between.
+//! each target's entry. `reverse` is the mirror image. Tasks asleep in the code are first
+//! moved out of it when they can be ([`crate::park`]); a busy stack is retried a few times
+//! with a pause.
 
 use crate::hooks::Kind;
 use crate::matcher::JMP_LEN;
+use crate::park::Parking;
 use crate::registry::{self, Registry, TargetState};
 use crate::resolve::{self, Failure, Resolution};
 use crate::stackcheck::{self, Range, Scratch};
@@ -307,6 +309,18 @@ struct SwitchTimes {
     stop_machine: u64,
 }
 
+/// How long a try waits at least for the tasks it parks to reach their return to user space.
+const PARK_WAIT_MS: u32 = 100;
+
+/// The walk of every stack before the stop: `CodeBusy` if a task is in `ranges`.
+fn prechecked(ranges: &[Range], scratch: &mut Scratch) -> core::result::Result<(), AbortCause> {
+    match stackcheck::precheck(ranges, scratch) {
+        Err(_) => Err(AbortCause::OutOfMemory),
+        Ok(()) if scratch.busy > 0 => Err(AbortCause::CodeBusy),
+        Ok(()) => Ok(()),
+    }
+}
+
 /// One try of the switch under `stop_machine`.
 fn switch(
     e: &registry::Entry,
@@ -496,6 +510,17 @@ fn run(
             return Err(AbortCause::OutOfMemory);
         }
     }
+    let mut parking = if guard.park {
+        match Parking::new() {
+            Ok(p) => Some(p),
+            Err(_) => {
+                let _ = hooks.run(Kind::Fail, reverse);
+                return Err(AbortCause::OutOfMemory);
+            }
+        }
+    } else {
+        None
+    };
     let (tries, delay) = (guard.tries.max(1), guard.retry_delay_ms);
     let mut attempt = 0;
     let outcome = loop {
@@ -506,11 +531,20 @@ fn run(
         // Every stack is walked first while tasks run; a task found in the code makes this
         // try busy without stopping the machine, and inside the stop only the tasks that ran
         // since are walked again.
-        let r = match stackcheck::precheck(&ranges, &mut scratch) {
-            Err(_) => Err(AbortCause::OutOfMemory),
-            Ok(()) if scratch.busy > 0 => Err(AbortCause::CodeBusy),
-            Ok(()) => switch(e, &targets, &aliases, reverse, &ranges, &mut scratch),
-        };
+        let mut r = prechecked(&ranges, &mut scratch);
+        // Tasks asleep in the code that return to user space are sent a fake signal and held
+        // on their way out; once they are there, the stacks are walked again.
+        if let (Err(AbortCause::CodeBusy), Some(p)) = (r, parking.as_mut()) {
+            let mut moved = false;
+            for t in scratch.parkable.iter() {
+                moved |= p.park(t);
+            }
+            if moved {
+                p.wait_arrived(PARK_WAIT_MS.max(delay));
+                r = prechecked(&ranges, &mut scratch);
+            }
+        }
+        let r = r.and_then(|()| switch(e, &targets, &aliases, reverse, &ranges, &mut scratch));
         if r != Err(AbortCause::CodeBusy) || attempt >= tries {
             break r;
         }
@@ -519,12 +553,16 @@ fn run(
         // Sleeping is allowed here: the registry lock is a mutex.
         kernel::time::delay::fsleep(kernel::time::Delta::from_millis(i64::from(delay)));
     };
+    // The parked tasks go on, into the code that is current now.
+    let parked = parking.as_ref().map_or(0, |p| p.arrived());
+    drop(parking);
     let seq = guard.next_seq;
     if outcome.is_ok() && !reverse {
         guard.next_seq += 1;
     }
     let e = guard.get_mut(id).ok_or(AbortCause::BadPack)?;
     e.timings.tries = attempt;
+    e.timings.parked = parked as u64;
     e.conflicts.clear();
     e.busy = scratch.busy;
     let _ = e

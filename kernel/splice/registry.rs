@@ -48,6 +48,8 @@ pub(crate) struct Timings {
     pub(crate) stop_machine_ns: u64,
     pub(crate) total_ns: u64,
     pub(crate) tries: u32,
+    /// Tasks moved out of the code to let the switch happen ([`crate::park`]).
+    pub(crate) parked: u64,
 }
 
 /// A registered pack.
@@ -89,6 +91,8 @@ pub(crate) struct Registry {
     pub(crate) next_seq: u64,
     pub(crate) tries: u32,
     pub(crate) retry_delay_ms: u32,
+    /// Whether tasks asleep in the code are moved out of it ([`crate::park`]).
+    pub(crate) park: bool,
 }
 
 impl Registry {
@@ -100,6 +104,7 @@ impl Registry {
             next_seq: 1,
             tries: DEFAULT_TRIES,
             retry_delay_ms: DEFAULT_RETRY_DELAY_MS,
+            park: true,
         }
     }
 

@@ -8,13 +8,14 @@
 //!
 //! One concern per file: `pack` reads a pack's metadata, `registry` keeps the loaded packs,
 //! `sysfs` shows them, `matcher` and `resolve` prove a pack fits the running code, `stackcheck`
-//! finds tasks in code about to change, `patch` runs the actions, `hooks` and `shadow` serve
-//! patch authors.
+//! finds tasks in code about to change, `park` moves those it can out of it, `patch` runs the
+//! actions, `hooks` and `shadow` serve patch authors.
 
 mod buildid;
 mod hooks;
 mod matcher;
 mod pack;
+mod park;
 mod patch;
 mod registry;
 mod resolve;

@@ -15,7 +15,8 @@
 
 use core::ops::ControlFlow;
 use kernel::prelude::*;
-use kernel::{stacktrace, task::Task};
+use kernel::sync::aref::ARef;
+use kernel::{stacktrace, task::Task, task_work};
 
 /// A range of code, and the name of the function it belongs to.
 #[derive(Clone, Copy)]
@@ -60,6 +61,9 @@ pub(crate) struct Scratch {
     clean: KVec<Clean>,
     /// How many stacks the last check inside the stop walked.
     pub(crate) walked: usize,
+    /// Conflicting tasks [`precheck`] found that return to user space: those
+    /// [`crate::park`] can move out of the code.
+    pub(crate) parkable: KVec<ARef<Task>>,
 }
 
 impl Scratch {
@@ -71,11 +75,13 @@ impl Scratch {
             scanned: 0,
             clean: KVec::new(),
             walked: 0,
+            parkable: KVec::with_capacity(crate::park::MAX_PARKED, GFP_KERNEL)?,
         })
     }
 
     fn reset(&mut self) {
         self.conflicts.clear();
+        self.parkable.clear();
         self.busy = 0;
         self.scanned = 0;
         self.walked = 0;
@@ -143,7 +149,14 @@ pub(crate) fn precheck(ranges: &[Range], s: &mut Scratch) -> Result {
         // is not used; the check inside the stop walks it again.
         let steady = !stacktrace::on_cpu(task) && stacktrace::switch_count(task) == before;
         match found {
-            Some((r, a)) if steady => note(s, task, &r, a),
+            Some((r, a)) if steady => {
+                note(s, task, &r, a);
+                if task_work::returns_to_user(task) {
+                    // Capacity was reserved: this does not allocate. Taking a reference is
+                    // allowed under RCU; it is dropped outside, where the scratch is reset.
+                    let _ = s.parkable.push_within_capacity(ARef::from(task));
+                }
+            }
             None if steady => {
                 let _ = s.clean.push_within_capacity(Clean {
                     task: task.as_ptr() as usize,

@@ -19,6 +19,7 @@ pub(crate) enum RootFile {
     BuildId,
     Tries,
     RetryDelayMs,
+    Park,
 }
 
 /// What `/sys/kernel/splice/` carries.
@@ -57,6 +58,7 @@ impl Operations for Root {
             Mode::ROOT_READ_WRITE,
             RootFile::RetryDelayMs,
         ),
+        Attribute::new(c"park", Mode::ROOT_READ_WRITE, RootFile::Park),
     ];
 
     fn show(&self, file: RootFile, page: &mut Page<'_>) -> Result {
@@ -70,6 +72,7 @@ impl Operations for Root {
             }
             RootFile::Tries => writeln!(page, "{}", registry::lock().tries)?,
             RootFile::RetryDelayMs => writeln!(page, "{}", registry::lock().retry_delay_ms)?,
+            RootFile::Park => writeln!(page, "{}", u32::from(registry::lock().park))?,
         }
         Ok(())
     }
@@ -81,6 +84,7 @@ impl Operations for Root {
                     parse_u32(input, 100).and_then(|v| if v == 0 { Err(EINVAL) } else { Ok(v) })?
             }
             RootFile::RetryDelayMs => registry::lock().retry_delay_ms = parse_u32(input, 10_000)?,
+            RootFile::Park => registry::lock().park = parse_u32(input, 1)? == 1,
             _ => return Err(EPERM),
         }
         Ok(())
@@ -171,6 +175,7 @@ impl Operations for PackFiles {
                 writeln!(page, "stop_machine_ns {}", t.stop_machine_ns)?;
                 writeln!(page, "total_ns {}", t.total_ns)?;
                 writeln!(page, "tries {}", t.tries)?;
+                writeln!(page, "parked {}", t.parked)?;
             }
             PackFile::Description => {
                 writeln!(page, "{}", e.pack.description().to_str().unwrap_or("?"))?

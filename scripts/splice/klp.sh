@@ -9,8 +9,8 @@
 # klp-build builds the whole original kernel with -ffunction-sections
 # -fdata-sections, so it runs in a copy of the built tree with the same source
 # and .config, $SPLICE_BUILD/klp/linux-$KERNEL_VERSION[-eval]. The first run pays for
-# that build; later runs reuse it (--short-circuit=2) while the running
-# kernel's vmlinux is the same (KLP_FULL=1 measures a first build again). A
+# that build; later runs reuse it (--short-circuit=2) while the kernel's
+# version and .config are the same (KLP_FULL=1 measures a first build again). A
 # failed klp-build can leave the tree so that later runs fail ("objtool: FILE
 # symbol mismatch"): the tree is copied after each success and restored after
 # each failure. A run that reuses the original build is bounded by
@@ -22,7 +22,9 @@ klp_tree=$klp_dir/$(basename "$KERNEL_TREE")
 klp_snap=$klp_tree.snapshot
 
 klp_prepare() {
-	klp_stamp=$(sha256 "$KERNEL_TREE/vmlinux")
+	# The kernel klp-build works on: its version and configuration. splice's
+	# own code, which the kernel it copies includes, does not matter to it.
+	klp_stamp=$( { echo "$KERNEL_VERSION"; cat "$KERNEL_TREE/.config"; } | sha256sum | cut -d' ' -f1)
 	klp_reuse=0
 	mkdir -p "$klp_dir"
 	if [ -d "$klp_tree/klp-tmp/1-orig" ] && [ -z "${KLP_FULL:-}" ] &&

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0
 # run-cases.sh DIR: runs the generator on each case of DIR/cases (NAME OUTCOME
-# [MESSAGE]; see catalogue/cases; OUTCOME "busy" is a pack whose apply the
-# guest expects to be refused as code_busy, naming function MESSAGE) against
+# [MESSAGE]; see catalogue/cases; OUTCOME "park" is a pack of function
+# MESSAGE, which some task always sleeps in: the guest expects its apply to be
+# refused as code_busy, naming MESSAGE, unless the tasks are parked) against
 # the built tree. Packs, named
 # <DIR's name>-NAME, go to $SPLICE_BUILD/guest/<DIR's name>/ for the guest
 # tests; refusals are checked here. Prints "<DIR's name>: N passed, N failed".
@@ -26,12 +27,11 @@ while IFS=$'\t' read -r name outcome message; do
 		-o "$out/splice_${prefix}_$(echo "$name" | tr - _).ko" --report "$out/$name.json" \
 		>"$log" 2>&1; then made=yes; else made=no; fi
 	case $outcome in
-	pack | busy)
+	pack | park)
 		if [ $made = yes ]; then
 			cp "$out/splice_${prefix}_$(echo "$name" | tr - _).ko" "$dest/"
-			# busy: the guest expects applying to be refused with code_busy,
-			# naming MESSAGE (a function some task always sleeps in).
-			[ "$outcome" = busy ] && echo "$prefix-$name $message" >>"$dest/busy"
+			# park: MESSAGE is a function some task always sleeps in.
+			[ "$outcome" = park ] && echo "$prefix-$name $message" >>"$dest/park"
 			echo "ok - $name: pack made ($(grep -o 'target [^ ]*' "$log" | sed 's/target //' | tr '\n' ' '))"
 			pass=$((pass + 1))
 		else

@@ -6,8 +6,22 @@
 # (KSFT_SKIP), anything else a failure. Its output is printed as KTAP
 # diagnostics. The last line, "# splice-guest: done", tells the host that the
 # run finished; without it the host counts the run as failed.
+#
+# splice_tests=NAME,... on the kernel command line (VM_APPEND) runs only those
+# tests (NAME as in tests/NN-NAME.sh, or NN-NAME).
 here=$(dirname "$0")
 tests=$(ls "$here"/tests/*.sh 2>/dev/null)
+only=$(tr ' ' '\n' </proc/cmdline | sed -n 's/^splice_tests=//p' | tr ',' ' ')
+if [ -n "$only" ]; then
+	picked=
+	for t in $tests; do
+		b=$(basename "$t" .sh)
+		for o in $only; do
+			[ "$o" = "$b" ] || [ "$o" = "${b#[0-9][0-9]-}" ] && picked="$picked $t"
+		done
+	done
+	tests=$picked
+fi
 n=0
 for t in $tests; do n=$((n + 1)); done
 echo "KTAP version 1"

@@ -2,8 +2,11 @@
 # Real fixes from Debian 7.2.12 -> 7.2.13 (../stable/), made by splice-create:
 # each pack is loaded, checked against the running kernel, applied, the
 # system is exercised (files, pipes, processes, mounts, tracing), and the
-# pack is reversed and unloaded. A pack listed in busy (run-cases.sh) must
-# instead be refused with code_busy.
+# pack is reversed and unloaded. A pack listed in park (run-cases.sh)
+# replaces a function tasks always sleep in: with parking off it must be
+# refused with code_busy naming the function; with parking on, the sleepers
+# are moved out and it applies, and its reverse too (which proves they went
+# back to sleep in the replacement).
 . "$(dirname "$0")/../lib.sh"
 dir=/splice/stable
 ls $dir/*.ko >/dev/null 2>&1 || { echo "SKIP: no stable packs"; exit 4; }
@@ -17,7 +20,7 @@ exercise() {
 	cat /sys/kernel/tracing/available_events >/dev/null 2>&1
 	return 0
 }
-n=0 nb=0
+n=0 np=0
 for ko in $dir/*.ko; do
 	before=$(ls /sys/kernel/splice)
 	insmod "$ko" || fail "insmod $ko"
@@ -29,18 +32,28 @@ for ko in $dir/*.ko; do
 	d=/sys/kernel/splice/$name
 	ko=$ko loaded="$d|$ko $loaded"
 	act check
-	# A fix of a function some task always sleeps in (init in do_wait()):
-	# the safety check must refuse it, naming the task and the function,
-	# and leave the pack checked.
-	busy=$(awk -v n="$name" '$1 == n { print $2 }' $dir/busy 2>/dev/null)
-	if [ -n "$busy" ]; then
-		echo apply >$d/stage 2>/dev/null && fail "$name: applied, though a task sleeps in $busy"
+	# A fix of a function some task always sleeps in (init in do_wait()).
+	park=$(awk -v n="$name" '$1 == n { print $2 }' $dir/park 2>/dev/null)
+	if [ -n "$park" ]; then
+		echo 0 >/sys/kernel/splice/park || fail "turning parking off"
+		if echo apply >$d/stage 2>/dev/null; then
+			echo 1 >/sys/kernel/splice/park
+			fail "$name: applied without parking, though a task sleeps in $park"
+		fi
+		echo 1 >/sys/kernel/splice/park || fail "turning parking on"
 		[ "$(cat $d/abort_cause)" = code_busy ] || fail "$name: abort_cause $(cat $d/abort_cause), not code_busy"
-		grep -q " $busy " $d/conflicts || fail "$name: conflicts do not name $busy: $(cat $d/conflicts)"
+		grep -q " $park " $d/conflicts || fail "$name: conflicts do not name $park: $(cat $d/conflicts)"
 		stage_is checked
-		echo "$name: apply refused: $(head -n 1 $d/conflicts)"
+		echo "$name: without parking, apply refused: $(head -n 1 $d/conflicts)"
+		for a in apply reverse; do
+			act $a
+			parked=$(awk '$1 == "parked" { print $2 }' $d/timings)
+			[ "${parked:-0}" -ge 1 ] || fail "$name: $a went through without parking: $(cat $d/timings)"
+			echo "$name: $a after parking $parked tasks asleep in $park"
+			exercise
+		done
 		rmmod "$(basename "$ko" .ko)" || fail "rmmod $ko"
-		nb=$((nb + 1))
+		n=$((n + 1)) np=$((np + 1))
 		continue
 	fi
 	act apply
@@ -51,4 +64,4 @@ for ko in $dir/*.ko; do
 	rmmod "$(basename "$ko" .ko)" || fail "rmmod $ko"
 	n=$((n + 1))
 done
-echo "ok: $n real fixes checked, applied and reversed; $nb refused as code_busy as expected"
+echo "ok: $n real fixes checked, applied and reversed ($np of them by parking the tasks asleep in them)"
