@@ -8,7 +8,11 @@
 //! * [`special`][]: special sections (alternatives, exception table, ...) and their layouts.
 //! * [`assemble`][]: targets, carried code and data, `repl.o`, blob, report.
 //! * [`stub`][]: `stub.c` and `Kbuild` of the pack module.
-//! * [`symvers`][]: `Module.symvers`.
+//! * [`symvers`][]: `Module.symvers`, and the names the module loader resolves.
+//! * [`split`][]: functions of a shared text section (`.sched.text`) carried alone.
+//! * [`tables`][]: boot- and load-time tables (initcalls, PCI fixups), which no pack changes.
+//! * [`layout`][]: `struct`/`union` layout changes in the patched sources.
+//! * [`loadrel`][]: livepatch relocations of the linked pack module.
 //!
 //! # Canonical symbol names
 //!
@@ -27,14 +31,15 @@
 //!
 //! # Known limits
 //!
-//! * Functions and objects are paired by name: GCC clone suffixes (`.constprop.N`,
-//!   `.isra.N`, `.part.N`) and numbered function-local statics (`x.0`) that are renumbered
-//!   between pre and post are seen as new things (carried) rather than as the same thing.
-//! * A changed initial value of an existing writable variable is not patched (its live
-//!   state is kept); a changed read-only object is carried anew.
-//! * Special-section entries of carried code (jump labels, static calls, ...) must refer to
-//!   exported or carried symbols: the module loader resolves them, not the core. A jump label
-//!   on a `static` key of the object is refused.
+//! * Functions and objects are paired by name. Numbered function-local statics (`x.0`) and
+//!   compiler clones (`.constprop.N`, `.isra.N`, `.part.N`) renumbered between pre and post
+//!   are paired by their users or when the pairing is unique
+//!   ([`assemble::correlate_locals`]); others are new things (carried).
+//! * A changed initial value of an existing writable variable is refused unless the patch
+//!   has hooks (its live state is kept); a changed read-only object is carried anew.
+//! * Special-section entries of carried code (jump labels, static calls, ...) are resolved
+//!   by the module loader, not the core: their keys must be exported, carried, or (with
+//!   `CONFIG_LIVEPATCH`) named uniquely in `System.map` for a livepatch relocation.
 //! * `repl.o` is written for x86-64 only.
 
 pub mod admin;
