@@ -14,6 +14,7 @@
 //! 5. Kbuild builds the pack module against the tree (`M=`), and `scripts/sign-file` signs
 //!    it when the kernel signs modules.
 
+use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -442,8 +443,54 @@ pub fn generate(o: &Options) -> Result<GenReport> {
                 ));
             }
         }
-        for (obj, _) in deps {
+        // Of the objects that include a header which only gains macros, those that name
+        // none of them compile as before (crate::macros).
+        let mut additions: BTreeMap<&str, Vec<String>> = BTreeMap::new();
+        for h in headers.iter().filter(|h| !included.contains(h)) {
+            if let (Ok(a), Ok(b)) = (
+                std::fs::read_to_string(pre_dir.join(h)),
+                std::fs::read_to_string(post_dir.join(h)),
+            ) {
+                if let Some(names) = crate::macros::added_only(&a, &b) {
+                    additions.insert(h.as_str(), names);
+                }
+            }
+        }
+        let added: Vec<&String> = additions.values().flatten().collect();
+        let mut named: HashMap<String, bool> = HashMap::new();
+        let (mut includers, mut unaffected) = (0, 0);
+        for (obj, hits) in deps {
+            let patched = objects.contains(&obj);
+            if !patched
+                && !additions.is_empty()
+                && hits.iter().all(|h| additions.contains_key(h.as_str()))
+            {
+                includers += 1;
+                let cf = kbuild::read_cmd(&tree, &obj)?;
+                let names_one = std::iter::once(&cf.source)
+                    .chain(&cf.deps)
+                    .filter(|d| !additions.contains_key(d.as_str()))
+                    .any(|d| {
+                        *named.entry(d.clone()).or_insert_with(|| {
+                            // A file that cannot be read may name them.
+                            std::fs::read_to_string(tree.join(d))
+                                .map_or(true, |t| added.iter().any(|n| crate::macros::names(&t, n)))
+                        })
+                    });
+                if !names_one {
+                    unaffected += 1;
+                    continue;
+                }
+            }
             objects.push(obj);
+        }
+        for (h, names) in &additions {
+            pr.say(&format!("  {h} only gains macros ({})", names.join(", ")));
+        }
+        if includers > 0 {
+            pr.say(&format!(
+                "  {unaffected} of the {includers} objects that include them name none: unaffected"
+            ));
         }
     }
     objects.sort();

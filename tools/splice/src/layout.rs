@@ -14,7 +14,7 @@
 use std::collections::BTreeMap;
 
 /// The source without comments, string and character literals kept.
-fn strip_comments(src: &str) -> String {
+pub(crate) fn strip_comments(src: &str) -> String {
     let b = src.as_bytes();
     let mut out = String::with_capacity(src.len());
     let mut i = 0;

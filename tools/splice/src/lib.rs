@@ -12,6 +12,7 @@
 //! * [`split`][]: functions of a shared text section (`.sched.text`) carried alone.
 //! * [`tables`][]: boot- and load-time tables (initcalls, PCI fixups), which no pack changes.
 //! * [`layout`][]: `struct`/`union` layout changes in the patched sources.
+//! * [`macros`][]: headers that only gain macros, and the objects those cannot change.
 //! * [`loadrel`][]: livepatch relocations of the linked pack module.
 //!
 //! # Canonical symbol names
@@ -51,6 +52,7 @@ pub mod generate;
 pub mod kbuild;
 pub mod layout;
 pub mod loadrel;
+pub mod macros;
 pub mod sites;
 pub mod special;
 pub mod split;

@@ -28,7 +28,11 @@ while IFS=$'\t' read -r name outcome message; do
 		>"$log" 2>&1; then made=yes; else made=no; fi
 	case $outcome in
 	pack | park)
-		if [ $made = yes ]; then
+		if [ $made = yes ] && [ "$outcome" = pack ] && [ -n "$message" ] &&
+			! grep -Eq "$message" "$log"; then
+			echo "not ok - $name: pack made, but its log does not say '$message' (log: $log)"
+			fail=$((fail + 1))
+		elif [ $made = yes ]; then
 			cp "$out/splice_${prefix}_$(echo "$name" | tr - _).ko" "$dest/"
 			# park: MESSAGE is a function some task always sleeps in.
 			[ "$outcome" = park ] && echo "$prefix-$name $message" >>"$dest/park"

@@ -17,6 +17,16 @@ is $target/scaled "44 66"
 unload
 n=$((n + 1))
 
+# A macro added to a header and used in one function (value: min(42, 1000) + 1).
+use_pack cat-header-macro
+load
+act apply
+is $target/value 43
+act reverse
+is $target/value 42
+unload
+n=$((n + 1))
+
 # A static local keeps the running kernel's instance: counting goes on.
 use_pack cat-static-local
 load
