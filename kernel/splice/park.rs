@@ -9,9 +9,11 @@
 //! signal had come, and on its way back to user space it runs the parking work, which holds
 //! it there, outside any replaced code, until the switch is over (the gate opens when the
 //! [`Parking`] is dropped). The system call is then restarted, as after a signal with no
-//! handler, and runs the code that is current by then; user space sees nothing. Kernel
-//! threads, user workers and tasks in an uninterruptible sleep cannot be moved this way:
-//! they stay conflicts.
+//! handler, and runs the code that is current by then. A system call that reports any
+//! signal as `EINTR` instead of restarting (`epoll_wait()`, `select()`) returns `EINTR`, as
+//! it does for livepatch's fake signal. Kernel threads, user workers, tasks in an
+//! uninterruptible sleep and the task doing the switch cannot be moved this way: they stay
+//! conflicts.
 
 use core::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use kernel::prelude::*;
@@ -68,7 +70,9 @@ impl Parking {
     /// one exiting, or past [`MAX_PARKED`]. Sleeps (allocates).
     pub(crate) fn park(&mut self, task: &Task) -> bool {
         let key = task.as_ptr() as usize;
-        if self.queued.contains(&key) || self.queued.len() >= MAX_PARKED {
+        // The task doing the switch waits for it in the kernel: it cannot be parked.
+        let me = kernel::current!().as_ptr() as usize;
+        if key == me || self.queued.contains(&key) || self.queued.len() >= MAX_PARKED {
             return false;
         }
         let gate = self.gate.clone();
