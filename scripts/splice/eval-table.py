@@ -155,6 +155,8 @@ HAND_WORK = {"data change", "init code", "boot- or load-time table"}
 khand = [r for r in kvm if r["splice"].get("reason") in HAND_WORK]
 nfc = [r for r in rows if r["splice"].get("reason") == "no functional change"]
 code = n - len(nfc)
+# Side by side: the patches klp-build ran on.
+sok = [r for r in kl if r["splice"]["outcome"] == "applied"]
 kon = [r["klp_build"]["enable_ms"] for r in kvm]
 koff = [r["klp_build"]["disable_ms"] for r in kvm]
 
@@ -182,6 +184,7 @@ totals = {
     "klp_build_s_reuse_median": med(kreuse), "klp_build_s_reuse_worst": max(kreuse) if kreuse else None,
     "klp_livepatch_applied_in_vm": len(kvm) if klp_guest_ran else None,
     "klp_success_rate_end_to_end": round(len(kvm) / len(kl), 3) if kl and klp_guest_ran else None,
+    "same_patches_splice_applied": len(sok) if kl else None,
     "klp_enabled_needing_hand_work": len(khand) if klp_guest_ran else None,
     "klp_success_rate_without_hand_work": round((len(kvm) - len(khand)) / len(kl), 3)
     if kl and klp_guest_ran else None,
@@ -233,7 +236,8 @@ if kl:
 if klp_guest_ran:
     print(f"  livepatch (klp-build's modules in a VM of klp-build's kernel): {len(kvm)} of {len(kl)} "
           f"enabled, exercised and disabled ({100 * len(kvm) // max(len(kl), 1)}%; "
-          f"{len(khand)} of them fixes that need hand work to be whole and safe live)"
+          f"{len(khand)} of them fixes that need hand work to be whole and safe live; "
+          f"splice applied {len(sok)} of the same {len(kl)})"
           + (f"; transition median {med(kon)} ms, worst {max(kon)} ms; "
              f"disable median {med(koff)} ms, worst {max(koff)} ms" if kon else ""))
 for r in bugs:
