@@ -72,7 +72,7 @@ fn strip_defines(src: &str) -> String {
     out
 }
 
-fn is_ident(c: char) -> bool {
+pub(crate) fn is_ident(c: char) -> bool {
     c.is_ascii_alphanumeric() || c == '_'
 }
 

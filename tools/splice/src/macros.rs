@@ -15,7 +15,7 @@
 
 use std::collections::BTreeSet;
 
-use crate::layout::strip_comments;
+use crate::layout::{is_ident, strip_comments};
 
 /// The lines of `src` with continuation lines joined, trimmed, empty ones left out.
 fn logical_lines(src: &str) -> Vec<String> {
@@ -41,10 +41,6 @@ fn logical_lines(src: &str) -> Vec<String> {
         out.push(l);
     }
     out
-}
-
-fn is_ident(c: char) -> bool {
-    c.is_ascii_alphanumeric() || c == '_'
 }
 
 /// The name a `#define` line defines.
