@@ -152,14 +152,45 @@ const R_X86_64_PC64: u32 = 24;
 /// (`struct splice_hook`).
 pub const HOOKS_SECTION: &str = ".splice.hooks";
 const HOOK_SIZE: u64 = 16;
-/// Where the places the core resolves point until it does: `endbr64; ud2`.
+/// Where the places the core resolves point until it does: a function that traps (`int3`)
+/// and, as objtool reads it, returns, like the functions the core later puts there.
 const UNRESOLVED_SECTION: &str = ".text.__splice_unresolved";
 const UNRESOLVED_SYMBOL: &str = "__splice_unresolved";
-const UNRESOLVED_CODE: [u8; 6] = [0xf3, 0x0f, 0x1e, 0xfa, 0x0f, 0x0b];
+/// `endbr64; int3; ret; int3`.
+const UNRESOLVED_CODE: [u8; 7] = [0xf3, 0x0f, 0x1e, 0xfa, 0xcc, 0xc3, 0xcc];
+/// `endbr64; int3; jmp __x86_return_thunk; int3`, for code built with return thunks.
+const UNRESOLVED_CODE_RETHUNK: [u8; 11] = [
+    0xf3, 0x0f, 0x1e, 0xfa, 0xcc, 0xe9, 0x00, 0x00, 0x00, 0x00, 0xcc,
+];
+/// Where the `jmp` of [`UNRESOLVED_CODE_RETHUNK`] is relocated.
+const UNRESOLVED_THUNK_PLACE: u64 = 6;
+const RETURN_THUNK: &str = "__x86_return_thunk";
 /// The table of `BUG()`/`WARN()` sites, whose entries `WARN()` code refers to.
 const BUG_TABLE: &str = "__bug_table";
 /// The symbol of `repl.o` at the start of the carried hook table.
 pub const HOOKS_SYMBOL: &str = "__splice_hooks";
+
+/// The undefined symbol `name` of `repl.o`, added on first use.
+fn undefined_symbol(
+    o: &mut WObject,
+    undef: &mut BTreeMap<String, SymbolId>,
+    name: &str,
+) -> SymbolId {
+    *undef.entry(name.to_owned()).or_insert_with(|| {
+        o.add_symbol(Symbol {
+            name: name.as_bytes().to_vec(),
+            value: 0,
+            size: 0,
+            kind: SymbolKind::Unknown,
+            scope: SymbolScope::Dynamic,
+            // Weak, so that modpost does not report it as missing: the module loader
+            // resolves it (loadrel.rs).
+            weak: name.starts_with(KLP_SYM_PREFIX),
+            section: SymbolSection::Undefined,
+            flags: SymbolFlags::None,
+        })
+    })
+}
 
 pub(crate) fn width(t: u32) -> u64 {
     match t {
@@ -1712,8 +1743,16 @@ fn assemble_unit(
     }
     // The places the core resolves point, until it does, at a trap: objtool, run on the pack
     // module, sees an ordinary call or sibling call instead of a jump into nowhere, and
-    // nothing can run the unresolved code by mistake. `R_X86_64_32` places stay zero: a
-    // module address does not fit them.
+    // nothing can run the unresolved code by mistake. The trap returns, in objtool's reading,
+    // as what the core resolves the places to does: a trap that did not (`ud2` alone) would
+    // make objtool take every call to it for a call that never returns, and leave the code
+    // after it without ORC data. It returns the way the object's own code does, through the
+    // return thunk when there is one. `R_X86_64_32` places stay zero: a module address does
+    // not fit them.
+    let rethunk = post
+        .symbols
+        .iter()
+        .any(|s| s.undefined && s.name == RETURN_THUNK);
     let placeholder = if c
         .core
         .values()
@@ -1728,18 +1767,24 @@ fn assemble_unit(
         o.section_mut(id).flags = SectionFlags::Elf {
             sh_flags: u64::from(elf::SHF_ALLOC | elf::SHF_EXECINSTR),
         };
-        o.set_section_data(id, UNRESOLVED_CODE.to_vec(), 16);
+        let code: &[u8] = if rethunk {
+            &UNRESOLVED_CODE_RETHUNK
+        } else {
+            &UNRESOLVED_CODE
+        };
+        o.set_section_data(id, code.to_vec(), 16);
         entsizes.push((UNRESOLVED_SECTION.to_owned(), 0, None));
-        Some(o.add_symbol(Symbol {
+        let symbol = o.add_symbol(Symbol {
             name: UNRESOLVED_SYMBOL.as_bytes().to_vec(),
             value: 0,
-            size: UNRESOLVED_CODE.len() as u64,
+            size: code.len() as u64,
             kind: SymbolKind::Text,
             scope: SymbolScope::Compilation,
             weak: false,
             section: SymbolSection::Section(id),
             flags: SymbolFlags::None,
-        }))
+        });
+        Some((id, symbol))
     } else {
         None
     };
@@ -1841,23 +1886,7 @@ fn assemble_unit(
                         ),
                     }
                 }
-                Dest::Undef(name, a) => {
-                    let id = *undef.entry(name.clone()).or_insert_with(|| {
-                        o.add_symbol(Symbol {
-                            name: name.as_bytes().to_vec(),
-                            value: 0,
-                            size: 0,
-                            kind: SymbolKind::Unknown,
-                            scope: SymbolScope::Dynamic,
-                            // Weak, so that modpost does not report it as missing: the
-                            // module loader resolves it (loadrel.rs).
-                            weak: name.starts_with(KLP_SYM_PREFIX),
-                            section: SymbolSection::Undefined,
-                            flags: SymbolFlags::None,
-                        })
-                    });
-                    (id, *a)
-                }
+                Dest::Undef(name, a) => (undefined_symbol(o, &mut undef, name), *a),
             };
             o.add_relocation(
                 id,
@@ -1881,7 +1910,22 @@ fn assemble_unit(
     for (id, s) in &special_ids {
         add_relocs(&mut o, *id, &s.relocs)?;
     }
-    if let Some(symbol) = placeholder {
+    if let Some((trap, symbol)) = placeholder {
+        if rethunk {
+            let thunk = undefined_symbol(&mut o, &mut undef, RETURN_THUNK);
+            o.add_relocation(
+                trap,
+                Relocation {
+                    offset: UNRESOLVED_THUNK_PLACE,
+                    symbol: thunk,
+                    addend: -4,
+                    flags: RelocationFlags::Elf {
+                        r_type: rtype::R_X86_64_PLT32,
+                    },
+                },
+            )
+            .map_err(|e| anyhow::anyhow!("repl.o: {e}"))?;
+        }
         for &si in &c.order {
             for r in c.core.get(&si).into_iter().flatten() {
                 if r.rtype == rtype::R_X86_64_32 {

@@ -76,6 +76,9 @@ pub struct GenReport {
     /// Changed files not built in this configuration, with what that means.
     pub not_built: Vec<String>,
     pub pack: assemble::Report,
+    /// What the module build warned about (objtool's checks of the carried code), also
+    /// printed: a pack whose code objtool cannot follow may lack ORC data for it.
+    pub warnings: Vec<String>,
     pub phases: Vec<Phase>,
 }
 
@@ -104,6 +107,16 @@ impl Progress {
         });
         self.phase_start = now;
     }
+}
+
+/// The warnings of a build log: compiler and objtool lines that say `warning:`.
+fn build_warnings(log: &Path) -> Vec<String> {
+    std::fs::read_to_string(log)
+        .unwrap_or_default()
+        .lines()
+        .filter(|l| l.contains("warning:"))
+        .map(str::to_owned)
+        .collect()
 }
 
 /// A scratch directory, removed when dropped unless the user chose it, and on Ctrl-C.
@@ -696,6 +709,10 @@ pub fn generate(o: &Options) -> Result<GenReport> {
         "building the pack module",
         &logs.join("module.log"),
     )?;
+    let warnings = build_warnings(&logs.join("module.log"));
+    for w in &warnings {
+        pr.say(&format!("warning: {w}"));
+    }
     let ko = mdir.join(format!("{modname}.ko"));
     let mut image = std::fs::read(&ko).with_context(|| format!("{}: cannot read", ko.display()))?;
     let moved = loadrel::convert(&mut image).with_context(|| format!("{}", ko.display()))?;
@@ -738,6 +755,7 @@ pub fn generate(o: &Options) -> Result<GenReport> {
         unchanged,
         not_built,
         pack: out.report.clone(),
+        warnings,
         phases: pr.phases.clone(),
     };
     let rpath = o

@@ -19,6 +19,10 @@
 //! * `__mcount_loc`, `__patchable_function_entries`: absolute addresses (8).
 //! * `.orc_unwind_ip` (`s32`, 4) and `.orc_unwind` (`struct orc_entry`, 6, no relocations):
 //!   parallel arrays.
+//! * `.discard.annotate_insn`: objtool's annotations (`include/linux/annotate.h`):
+//!   `s32 insn; u32 type;` (8). The linker drops them; objtool, run on the pack module,
+//!   reads them, e.g. that the code after a `WARN()`'s `ud2` is reachable, and builds the
+//!   carried code's ORC data accordingly.
 
 /// A table of fixed-size entries whose field at `key` points into code.
 #[derive(Clone, Copy, Debug)]
@@ -101,6 +105,11 @@ pub const TABLES: &[Table] = &[
     },
     Table {
         name: "__patchable_function_entries",
+        entry_size: 8,
+        key: 0,
+    },
+    Table {
+        name: ".discard.annotate_insn",
         entry_size: 8,
         key: 0,
     },

@@ -213,7 +213,7 @@ fn static_counter_is_resolved_by_the_core() {
     assert!(rel.local);
     assert_eq!(rel.rtype, rtype::R_X86_64_PC32);
     // In repl.o the place is zero and points, by an ELF relocation, at the trap
-    // `__splice_unresolved` (endbr64; ud2) until the core resolves it.
+    // `__splice_unresolved` (a trap that returns, for objtool) until the core resolves it.
     let r = repl(&out);
     let text = r.section_by_name(".text.show_a").unwrap();
     let base = r.defined("show_a").unwrap().value;
@@ -223,7 +223,11 @@ fn static_counter_is_resolved_by_the_core() {
     assert_eq!(r.symbols[x.sym].name, "__splice_unresolved");
     assert!(!r.symbols[x.sym].global);
     let trap = r.section_by_name(".text.__splice_unresolved").unwrap();
-    assert_eq!(trap.data, [0xf3, 0x0f, 0x1e, 0xfa, 0x0f, 0x0b]);
+    // endbr64; int3; jmp __x86_return_thunk: the object's returns go through the thunk.
+    assert_eq!(&trap.data[..6], [0xf3, 0x0f, 0x1e, 0xfa, 0xcc, 0xe9]);
+    let thunk = trap.relocs.iter().find(|x| x.offset == 6).unwrap();
+    assert_eq!(r.symbols[thunk.sym].name, "__x86_return_thunk");
+    assert_eq!(thunk.rtype, rtype::R_X86_64_PLT32);
     assert!(r.symbols.iter().all(|s| s.name != "counter"));
     // The pre code names the same symbol.
     let f = &p.objects[0].functions[t.function as usize];

@@ -6,7 +6,8 @@
 # refused as code_busy, naming MESSAGE, unless the tasks are parked) against
 # the built tree. Packs, named
 # <DIR's name>-NAME, go to $SPLICE_BUILD/guest/<DIR's name>/ for the guest
-# tests; refusals are checked here. Prints "<DIR's name>: N passed, N failed".
+# tests; refusals, and that building a pack module warns of nothing (objtool),
+# are checked here. Prints "<DIR's name>: N passed, N failed".
 here=$(cd "${1:?usage: run-cases.sh DIR}" && pwd)
 group=$(basename "$here")
 . "$(dirname "$0")/../../../../scripts/splice/lib.sh"
@@ -38,6 +39,16 @@ while IFS=$'\t' read -r name outcome message; do
 			[ "$outcome" = park ] && echo "$prefix-$name $message" >>"$dest/park"
 			echo "ok - $name: pack made ($(grep -o 'target [^ ]*' "$log" | sed 's/target //' | tr '\n' ' '))"
 			pass=$((pass + 1))
+			# objtool checks the carried code when Kbuild builds the module, and makes
+			# its ORC data: a warning means code it could not follow.
+			if grep -q 'warning:' "$log"; then
+				grep 'warning:' "$log" | head -n 3 | sed 's/^/    /'
+				echo "not ok - $name: the module build warned (log: $log)"
+				fail=$((fail + 1))
+			else
+				echo "ok - $name: the module build warned of nothing"
+				pass=$((pass + 1))
+			fi
 		else
 			tail -n 5 "$log" | sed 's/^/    /'
 			echo "not ok - $name: no pack (log: $log)"
