@@ -124,13 +124,23 @@ impl Registry {
 
     /// The applied pack (id) and target that redirect `addr` now, if any.
     pub(crate) fn owner_of(&self, addr: usize) -> Option<(u64, TargetState)> {
-        self.packs
-            .iter()
-            .filter(|e| e.life.stage() == Stage::Applied)
-            .flat_map(|e| e.targets.iter().map(move |t| (e.applied_seq, e.id, t)))
-            .filter(|(_, _, t)| t.addr == addr)
-            .max_by_key(|(seq, _, _)| *seq)
-            .map(|(_, id, t)| (id, *t))
+        // The pack applied last wins: it is the top of the stack of packs over `addr`.
+        let mut top: Option<(u64, u64, TargetState)> = None;
+        for e in self.packs.iter() {
+            if e.life.stage() != Stage::Applied {
+                continue;
+            }
+            for t in e.targets.iter() {
+                let above = match top {
+                    Some((seq, _, _)) => e.applied_seq > seq,
+                    None => true,
+                };
+                if t.addr == addr && above {
+                    top = Some((e.applied_seq, e.id, *t));
+                }
+            }
+        }
+        top.map(|(_, id, t)| (id, t))
     }
 }
 
