@@ -68,6 +68,16 @@ fn report(name: &CStr, f: &Failure) -> AbortCause {
 extern "C" {
     /// `kernel/splice/livepatch.c`.
     fn splice_livepatched(addr: core::ffi::c_ulong) -> bool;
+    /// `kernel/splice/noinstr.c`.
+    fn splice_noinstr(addr: core::ffi::c_ulong) -> bool;
+}
+
+/// Whether `addr` is in vmlinux's noinstr or entry code, which NMIs run outside
+/// stop_machine: its entry is never rewritten.
+fn noinstr(addr: usize) -> bool {
+    // SAFETY: Any address may be asked about; the function only compares it with section
+    // bounds.
+    unsafe { splice_noinstr(addr as core::ffi::c_ulong) }
 }
 
 /// Whether an enabled livepatch replaces the function at `addr`.
@@ -184,6 +194,14 @@ fn check(reg: &Registry, id: u64) -> core::result::Result<Checked, AbortCause> {
                 f.name
             );
             return Err(AbortCause::Livepatched);
+        }
+        if noinstr(m.addr) {
+            pr_warn!(
+                "{:?}: cannot_redirect: {:?} is noinstr code, which NMIs run outside stop_machine\n",
+                e.name,
+                f.name
+            );
+            return Err(AbortCause::CannotRedirect);
         }
         // Stacked on another pack: the jump goes where that pack put its own.
         let site = match reg.owner_of(m.addr) {
@@ -595,5 +613,23 @@ fn run(
             // The pins taken above go with `pins`.
             Err(cause)
         }
+    }
+}
+
+#[cfg(CONFIG_SPLICE_KUNIT_TEST)]
+#[kernel::macros::kunit_tests(splice_patch)]
+mod tests {
+    use super::*;
+    use kernel::kallsyms;
+
+    #[test]
+    fn noinstr_and_entry_code_are_not_redirected() {
+        // The C side of system call entry (noinstr) and its assembly side (entry text).
+        let c_entry = kallsyms::lookup_name(c"do_syscall_64");
+        assert!(c_entry.is_some_and(noinstr));
+        let asm_entry = kallsyms::lookup_name(c"entry_SYSCALL_64");
+        assert!(asm_entry.is_some_and(noinstr));
+        let ordinary = kallsyms::lookup_name(c"schedule");
+        assert!(ordinary.is_some_and(|a| !noinstr(a)));
     }
 }

@@ -527,11 +527,16 @@ pub fn same_function(pre: &Obj, a: &Sym, post: &Obj, b: &Sym) -> Result<bool> {
         .all(|((p, q), (&m, &n))| m || n || p == q))
 }
 
+/// Sections of code that runs where nothing may rewrite it: `noinstr` functions, the code
+/// entering idle, the entry code.
+const NOINSTR_SECTIONS: [&str; 3] = [".noinstr.text", ".cpuidle.text", ".entry.text"];
+
 /// The functions whose compiled code differs between `pre` and `post`, by name, in `pre`'s
 /// order; a `.cold` part counts for its function. Fails, naming it, for a change splice
 /// cannot make: `__init`/`__exit` code (it ran already, or runs with the module's removal
-/// from its original copy), a boot- or load-time table ([`tables`]), or a changed part
-/// whose function is not in both objects.
+/// from its original copy), a boot- or load-time table ([`tables`]), `noinstr` code (its
+/// entry cannot be redirected safely), or a changed part whose function is not in both
+/// objects.
 pub fn changed_functions(pre: &Obj, post: &Obj) -> Result<Vec<String>> {
     tables::refuse_table_changes(pre, post)?;
     let init_funcs = |o: &Obj| -> Vec<(String, usize)> {
@@ -576,6 +581,20 @@ pub fn changed_functions(pre: &Obj, post: &Obj) -> Result<Vec<String>> {
                 "{}: {}: changed, but its function {name} is not in both objects",
                 post.path,
                 f.name
+            );
+        }
+        if let Some(sec) = pre
+            .defined(&name)
+            .and_then(|s| s.section)
+            .and_then(|i| pre.sections.get(i))
+            .filter(|sec| NOINSTR_SECTIONS.contains(&sec.name.as_str()))
+        {
+            bail!(
+                "{}: {name}: noinstr code ({}) changes; it runs in NMI and exception entry, \
+                 which stop_machine does not hold, so its entry cannot be redirected safely \
+                 (ftrace and kprobes leave it alone too)",
+                post.path,
+                sec.name
             );
         }
         if !out.contains(&name) {

@@ -391,6 +391,28 @@ fn init_reference_is_an_error() {
 }
 
 #[test]
+fn noinstr_code_is_refused() {
+    if !have_gcc() {
+        return;
+    }
+    let pre = format!(
+        "{BASE}\nint __attribute__((section(\".noinstr.text\"), noinline)) enter(int v) \
+         {{ return v + 1; }}\n"
+    );
+    let post = pre.replace("return v + 1;", "return v + 2;");
+    let e = build("noinstr", &pre, &post, TargetSel::Auto, &[]).unwrap_err();
+    let m = format!("{e:#}");
+    assert!(
+        m.contains("enter: noinstr code (.noinstr.text) changes"),
+        "{m}"
+    );
+    // Ordinary code beside it is still a target.
+    let post = pre.replace("counter++;", "counter += 3;");
+    let out = build("noinstr2", &pre, &post, TargetSel::Auto, &[]).unwrap();
+    assert_eq!(out.report.targets.len(), 1);
+}
+
+#[test]
 fn ftrace_and_endbr_markers() {
     if !have_gcc() {
         return;

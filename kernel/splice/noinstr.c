@@ -1,0 +1,26 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Code splice does not redirect: noinstr and entry code.
+ *
+ * noinstr functions (.noinstr.text, with the idle code of .cpuidle.text) and
+ * the entry code (.entry.text) run in NMI and exception entry and on the way
+ * into idle. stop_machine() does not hold a CPU that takes an NMI, so the jump
+ * splice writes at such a function's entry could run half-written. ftrace and
+ * kprobes never instrument this code; splice refuses it too (abort cause
+ * "cannot_redirect"), as splice-create does when it makes a pack.
+ */
+#include <asm/sections.h>
+
+#include "noinstr.h"
+
+static bool within(unsigned long addr, const char *start, const char *end)
+{
+	return addr >= (unsigned long)start && addr < (unsigned long)end;
+}
+
+/* Whether @addr is in vmlinux's noinstr or entry code. */
+bool splice_noinstr(unsigned long addr)
+{
+	return within(addr, __noinstr_text_start, __noinstr_text_end) ||
+	       within(addr, __entry_text_start, __entry_text_end);
+}

@@ -1,0 +1,9 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+#ifndef _KERNEL_SPLICE_NOINSTR_H
+#define _KERNEL_SPLICE_NOINSTR_H
+
+#include <linux/types.h>
+
+bool splice_noinstr(unsigned long addr);
+
+#endif
