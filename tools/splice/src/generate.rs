@@ -119,6 +119,87 @@ fn build_warnings(log: &Path) -> Vec<String> {
         .collect()
 }
 
+/// The objects a patch's changed headers affect, and the changed `.c` files no object
+/// includes.
+#[derive(Default)]
+struct HeaderObjects {
+    objects: Vec<String>,
+    not_built: Vec<String>,
+}
+
+/// The objects that include one of `headers` (Kbuild's dependency lists), but not those
+/// that include only headers which gain macros under new names and name none of them
+/// (crate::macros): they compile as before. `included` are the `.c` files among the headers;
+/// `patched` the objects the patch changes anyway.
+fn header_objects(
+    tree: &Path,
+    pre_dir: &Path,
+    post_dir: &Path,
+    headers: &[String],
+    included: &[String],
+    patched: &[String],
+    pr: &Progress,
+) -> Result<HeaderObjects> {
+    let deps = kbuild::dependents(tree, headers)?;
+    let mut found = HeaderObjects::default();
+    for f in included {
+        if !deps.values().any(|files| files.contains(f)) {
+            found.not_built.push(format!(
+                "{f}: not built in this configuration; nothing to patch"
+            ));
+        }
+    }
+    // Of the objects that include a header which only gains macros, those that name
+    // none of them compile as before (crate::macros).
+    let mut additions: BTreeMap<&str, Vec<String>> = BTreeMap::new();
+    for h in headers.iter().filter(|h| !included.contains(h)) {
+        if let (Ok(a), Ok(b)) = (
+            std::fs::read_to_string(pre_dir.join(h)),
+            std::fs::read_to_string(post_dir.join(h)),
+        ) {
+            if let Some(names) = crate::macros::added_only(&a, &b) {
+                additions.insert(h.as_str(), names);
+            }
+        }
+    }
+    let added: Vec<&String> = additions.values().flatten().collect();
+    let mut named: HashMap<String, bool> = HashMap::new();
+    let (mut includers, mut unaffected) = (0, 0);
+    for (obj, hits) in deps {
+        if !patched.contains(&obj)
+            && !additions.is_empty()
+            && hits.iter().all(|h| additions.contains_key(h.as_str()))
+        {
+            includers += 1;
+            let cf = kbuild::read_cmd(tree, &obj)?;
+            let names_one = std::iter::once(&cf.source)
+                .chain(&cf.deps)
+                .filter(|d| !additions.contains_key(d.as_str()))
+                .any(|d| {
+                    *named.entry(d.clone()).or_insert_with(|| {
+                        // A file that cannot be read may name them.
+                        std::fs::read_to_string(tree.join(d))
+                            .map_or(true, |t| added.iter().any(|n| crate::macros::names(&t, n)))
+                    })
+                });
+            if !names_one {
+                unaffected += 1;
+                continue;
+            }
+        }
+        found.objects.push(obj);
+    }
+    for (h, names) in &additions {
+        pr.say(&format!("  {h} only gains macros ({})", names.join(", ")));
+    }
+    if includers > 0 {
+        pr.say(&format!(
+            "  {unaffected} of the {includers} objects that include them name none: unaffected"
+        ));
+    }
+    Ok(found)
+}
+
 /// A scratch directory, removed when dropped unless the user chose it, and on Ctrl-C.
 struct Work {
     dir: PathBuf,
@@ -448,63 +529,11 @@ pub fn generate(o: &Options) -> Result<GenReport> {
             "finding the objects that include {}",
             headers.join(" ")
         ));
-        let deps = kbuild::dependents(&tree, &headers)?;
-        for f in &included {
-            if !deps.values().any(|files| files.contains(f)) {
-                not_built.push(format!(
-                    "{f}: not built in this configuration; nothing to patch"
-                ));
-            }
-        }
-        // Of the objects that include a header which only gains macros, those that name
-        // none of them compile as before (crate::macros).
-        let mut additions: BTreeMap<&str, Vec<String>> = BTreeMap::new();
-        for h in headers.iter().filter(|h| !included.contains(h)) {
-            if let (Ok(a), Ok(b)) = (
-                std::fs::read_to_string(pre_dir.join(h)),
-                std::fs::read_to_string(post_dir.join(h)),
-            ) {
-                if let Some(names) = crate::macros::added_only(&a, &b) {
-                    additions.insert(h.as_str(), names);
-                }
-            }
-        }
-        let added: Vec<&String> = additions.values().flatten().collect();
-        let mut named: HashMap<String, bool> = HashMap::new();
-        let (mut includers, mut unaffected) = (0, 0);
-        for (obj, hits) in deps {
-            let patched = objects.contains(&obj);
-            if !patched
-                && !additions.is_empty()
-                && hits.iter().all(|h| additions.contains_key(h.as_str()))
-            {
-                includers += 1;
-                let cf = kbuild::read_cmd(&tree, &obj)?;
-                let names_one = std::iter::once(&cf.source)
-                    .chain(&cf.deps)
-                    .filter(|d| !additions.contains_key(d.as_str()))
-                    .any(|d| {
-                        *named.entry(d.clone()).or_insert_with(|| {
-                            // A file that cannot be read may name them.
-                            std::fs::read_to_string(tree.join(d))
-                                .map_or(true, |t| added.iter().any(|n| crate::macros::names(&t, n)))
-                        })
-                    });
-                if !names_one {
-                    unaffected += 1;
-                    continue;
-                }
-            }
-            objects.push(obj);
-        }
-        for (h, names) in &additions {
-            pr.say(&format!("  {h} only gains macros ({})", names.join(", ")));
-        }
-        if includers > 0 {
-            pr.say(&format!(
-                "  {unaffected} of the {includers} objects that include them name none: unaffected"
-            ));
-        }
+        let found = header_objects(
+            &tree, &pre_dir, &post_dir, &headers, &included, &objects, &pr,
+        )?;
+        objects.extend(found.objects);
+        not_built.extend(found.not_built);
     }
     objects.sort();
     objects.dedup();
