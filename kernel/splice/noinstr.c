@@ -9,6 +9,7 @@
  * kprobes never instrument this code; splice refuses it too (abort cause
  * "cannot_redirect"), as splice-create does when it makes a pack.
  */
+#include <linux/kallsyms.h>
 #include <asm/sections.h>
 
 #include "noinstr.h"
