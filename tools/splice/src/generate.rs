@@ -401,6 +401,38 @@ pub fn generate(o: &Options) -> Result<GenReport> {
         phase_start: t0,
         phases: Vec::new(),
     };
+    let result = generate_with(o, &mut pr);
+    if let Err(e) = &result {
+        // A refusal is reported too, where a report was asked for.
+        let rpath = o
+            .report
+            .clone()
+            .or_else(|| o.output.as_ref().map(|d| d.with_extension("json")));
+        if let Some(rpath) = rpath {
+            let refusal = Refusal {
+                patch: o.patch.display().to_string(),
+                tree: o.tree.display().to_string(),
+                refused: format!("{e:#}"),
+                phases: pr.phases.clone(),
+            };
+            std::fs::write(&rpath, serde_json::to_string_pretty(&refusal)? + "\n")
+                .with_context(|| format!("{}: cannot write", rpath.display()))?;
+        }
+    }
+    result
+}
+
+/// `report.json` when no pack was made: why, and how long each phase that ran took.
+#[derive(Clone, Debug, Serialize)]
+pub struct Refusal {
+    pub patch: String,
+    pub tree: String,
+    pub refused: String,
+    pub phases: Vec<Phase>,
+}
+
+fn generate_with(o: &Options, pr: &mut Progress) -> Result<GenReport> {
+    let t0 = pr.t0;
     let tree = std::fs::canonicalize(&o.tree)
         .with_context(|| format!("{}: no such kernel tree", o.tree.display()))?;
     for need in [
@@ -530,7 +562,7 @@ pub fn generate(o: &Options) -> Result<GenReport> {
             headers.join(" ")
         ));
         let found = header_objects(
-            &tree, &pre_dir, &post_dir, &headers, &included, &objects, &pr,
+            &tree, &pre_dir, &post_dir, &headers, &included, &objects, pr,
         )?;
         objects.extend(found.objects);
         not_built.extend(found.not_built);

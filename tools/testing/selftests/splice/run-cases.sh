@@ -56,12 +56,15 @@ while IFS=$'\t' read -r name outcome message; do
 		fi
 		;;
 	refuse)
-		if [ $made = no ] && grep -Eq "$message" "$log"; then
+		# The report says why too.
+		if [ $made = no ] && grep -Eq "$message" "$log" &&
+			python3 -c 'import json, re, sys; sys.exit(not re.search(sys.argv[2], json.load(open(sys.argv[1]))["refused"]))' \
+				"$out/$name.json" "$message" 2>/dev/null; then
 			echo "ok - $name: refused: $(grep -E "$message" "$log" | head -n 1 | cut -c1-160)"
 			pass=$((pass + 1))
 		else
 			tail -n 5 "$log" | sed 's/^/    /'
-			echo "not ok - $name: expected a refusal matching '$message' (log: $log)"
+			echo "not ok - $name: expected a refusal matching '$message', in its log and report (log: $log)"
 			fail=$((fail + 1))
 		fi
 		;;
