@@ -163,7 +163,7 @@ koff = [r["klp_build"]["disable_ms"] for r in kvm]
 
 
 def med(v):
-    return statistics.median(v) if v else None
+    return round(statistics.median(v), 2) if v else None
 
 
 totals = {
