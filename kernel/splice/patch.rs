@@ -80,6 +80,18 @@ fn noinstr(addr: usize) -> bool {
     unsafe { splice_noinstr(addr as core::ffi::c_ulong) }
 }
 
+/// Logs why `pack` cannot redirect its target `function` ("pack: cause: function why"), and
+/// returns the cause.
+fn refuse_target(
+    pack: &impl core::fmt::Debug,
+    function: &impl core::fmt::Debug,
+    cause: AbortCause,
+    why: &str,
+) -> AbortCause {
+    pr_warn!("{pack:?}: {}: {function:?} {why}\n", cause.name());
+    cause
+}
+
 /// Whether an enabled livepatch replaces the function at `addr`.
 fn livepatched(addr: usize) -> bool {
     // SAFETY: Any address may be asked about; the function takes `klp_mutex`, and sleeping is
@@ -186,22 +198,15 @@ fn check(reg: &Registry, id: u64) -> core::result::Result<Checked, AbortCause> {
             Some((s, 0)) => s,
             _ => return Err(AbortCause::BadPack),
         };
+        let refuse = |cause, why| refuse_target(&e.name, &f.name, cause, why);
         // A livepatch takes the function over at its ftrace site, before our jump.
         if livepatched(m.addr) {
-            pr_warn!(
-                "{:?}: livepatched: {:?} is replaced by an enabled livepatch; disable it first\n",
-                e.name,
-                f.name
-            );
-            return Err(AbortCause::Livepatched);
+            let why = "is replaced by an enabled livepatch; disable it first";
+            return Err(refuse(AbortCause::Livepatched, why));
         }
         if noinstr(m.addr) {
-            pr_warn!(
-                "{:?}: cannot_redirect: {:?} is noinstr code, which NMIs run outside stop_machine\n",
-                e.name,
-                f.name
-            );
-            return Err(AbortCause::CannotRedirect);
+            let why = "is noinstr code, which NMIs run outside stop_machine";
+            return Err(refuse(AbortCause::CannotRedirect, why));
         }
         // Stacked on another pack: the jump goes where that pack put its own.
         let site = match reg.owner_of(m.addr) {
@@ -209,12 +214,8 @@ fn check(reg: &Registry, id: u64) -> core::result::Result<Checked, AbortCause> {
             None => match m.matched.patch_offset {
                 Some(off) => m.addr + off,
                 None => {
-                    pr_warn!(
-                        "{:?}: cannot_redirect: {:?} has no room for a jump after its entry\n",
-                        e.name,
-                        f.name
-                    );
-                    return Err(AbortCause::CannotRedirect);
+                    let why = "has no room for a jump after its entry";
+                    return Err(refuse(AbortCause::CannotRedirect, why));
                 }
             },
         };
