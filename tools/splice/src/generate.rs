@@ -305,6 +305,40 @@ fn config_value(config: &str, key: &str) -> Option<String> {
 }
 
 /// Copies `rel` from the tree into `dir`, if the tree has it.
+/// The unchanged headers next to each changed header outside the include directories
+/// (`fs/ext4/ext4.h` beside a changed `fs/ext4/extents_status.h`), to be mirrored with it.
+///
+/// A quoted include is looked up first in the directory of the file that includes it: the
+/// tree's `ext4.h` would include the tree's `extents_status.h`, not the patched one. With
+/// its neighbours mirrored, the chain stays in the overlay. Headers under an `include/`
+/// directory are found through `-I` overlays instead and need no neighbours.
+fn local_header_siblings(tree: &Path, touched: &[String]) -> Result<Vec<String>> {
+    let mut dirs: Vec<&str> = touched
+        .iter()
+        .filter(|f| f.ends_with(".h"))
+        .filter_map(|f| f.rsplit_once('/').map(|(d, _)| d))
+        .filter(|d| !d.starts_with("include/") && !d.contains("/include/") && *d != "include")
+        .collect();
+    dirs.sort_unstable();
+    dirs.dedup();
+    let mut out = Vec::new();
+    for d in dirs {
+        let Ok(entries) = std::fs::read_dir(tree.join(d)) else {
+            continue;
+        };
+        for e in entries {
+            let e = e.with_context(|| format!("{}: cannot list", tree.join(d).display()))?;
+            let name = e.file_name().to_string_lossy().into_owned();
+            let rel = format!("{d}/{name}");
+            if name.ends_with(".h") && e.file_type()?.is_file() && !touched.contains(&rel) {
+                out.push(rel);
+            }
+        }
+    }
+    out.sort();
+    Ok(out)
+}
+
 fn mirror(tree: &Path, dir: &Path, rel: &str) -> Result<()> {
     let src = tree.join(rel);
     if !src.exists() {
@@ -507,13 +541,14 @@ fn generate_with(o: &Options, pr: &mut Progress) -> Result<GenReport> {
     }
     touched.sort();
     touched.dedup();
-    for f in &touched {
+    let siblings = local_header_siblings(&tree, &touched)?;
+    for f in touched.iter().chain(&siblings) {
         mirror(&tree, &pre_dir, f)?;
     }
     for b in &o.base {
         apply(&pre_dir, b, &logs.join("base.log"))?;
     }
-    for f in &touched {
+    for f in touched.iter().chain(&siblings) {
         let src = pre_dir.join(f);
         if src.exists() {
             let dst = post_dir.join(f);
@@ -867,5 +902,39 @@ mod tests {
         assert!(refuse_files(&p, Path::new("f.diff")).is_err());
         let p = diff::parse("--- /dev/null\n+++ b/fs/new.h\n").unwrap();
         assert!(refuse_files(&p, Path::new("f.diff")).is_ok());
+    }
+
+    #[test]
+    fn local_headers_bring_their_neighbours() {
+        let t = std::env::temp_dir().join(format!("splice-siblings-{}", std::process::id()));
+        for f in [
+            "fs/ext4/ext4.h",
+            "fs/ext4/extents_status.h",
+            "fs/ext4/super.c",
+            "include/linux/fs.h",
+            "include/linux/list.h",
+        ] {
+            std::fs::create_dir_all(t.join(f).parent().unwrap()).unwrap();
+            std::fs::write(t.join(f), "").unwrap();
+        }
+        let touched = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        // The patched header's neighbour comes along, not itself, not the sources.
+        assert_eq!(
+            local_header_siblings(
+                &t,
+                &touched(&["fs/ext4/extents_status.h", "fs/ext4/super.c"])
+            )
+            .unwrap(),
+            vec!["fs/ext4/ext4.h".to_string()]
+        );
+        // Include directories are searched through -I overlays: no neighbours.
+        assert!(local_header_siblings(&t, &touched(&["include/linux/fs.h"]))
+            .unwrap()
+            .is_empty());
+        // A change to sources only brings nothing.
+        assert!(local_header_siblings(&t, &touched(&["fs/ext4/super.c"]))
+            .unwrap()
+            .is_empty());
+        let _ = std::fs::remove_dir_all(&t);
     }
 }
