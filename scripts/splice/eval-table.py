@@ -3,7 +3,7 @@
 """The evaluation table (scripts/splice/eval.sh, step 5).
 
 eval-table.py OUT BASE NEXT PATCH...: reads OUT/corpus.json, OUT/splice/
-(outcomes, logs), OUT/guest.log, OUT/klp/outcomes and OUT/klp-guest.log, writes OUT/results.json
+(outcomes, hand-outcomes, logs), OUT/guest.log, OUT/klp/outcomes and OUT/klp-guest.log, writes OUT/results.json
 and OUT/results.md, prints the totals. Exits 1 if splice has bugs (a crash, a
 stage failing after the pack was made from the exact source, a reverse or
 unload that fails).
@@ -42,6 +42,12 @@ for line in read_lines(os.path.join(out, "splice", "outcomes")):
     if line.strip():
         f = line.split()
         made[f[0]] = (f[1], float(f[2]), f[3] if len(f) > 3 else "alone")
+# Hand work (eval.sh, step 2b): P -> (pack or refused, seconds, [covered patches]).
+hand_made = {}
+for line in read_lines(os.path.join(out, "splice", "hand-outcomes")):
+    if line.strip():
+        f = line.split()
+        hand_made[f[0]] = (f[1], float(f[2]), f[3].split(",") if len(f) > 3 else [])
 
 
 def guest_lines(log, tag):
@@ -64,6 +70,7 @@ for line in read_lines(os.path.join(out, "klp", "outcomes")):
 
 
 def refusal(p):
+    """The class and message of splice-create's refusal of P (a pack name: P-hand too)."""
     log = read_lines(os.path.join(out, "splice", p + ".log"))
     msg = next((l[len("splice-create: "):] for l in reversed(log) if l.startswith("splice-create: ")), "")
     for cls, rx in REFUSALS:
@@ -73,18 +80,16 @@ def refusal(p):
 
 
 STAGES = ["load", "check", "apply", "smoke", "reverse", "unload"]
-rows = []
-for p in patches:
-    c = corpus.get(p, {})
-    row = {"patch": p, "file": c.get("file"), "hunks": c.get("hunks"),
-           "subjects": c.get("subjects", []), "splice": None, "klp_build": None}
-    st, secs, used = made.get(p, ("missing", 0.0, "alone"))
-    s = {"build_s": round(secs, 2), "diff": used}
+
+
+def pack_outcome(name, st, secs):
+    """What became of pack NAME (splice-create said ST in SECS s): made and run in the guest."""
+    s = {"build_s": round(secs, 2)}
     if st == "refused":
-        cls, msg = refusal(p)
+        cls, msg = refusal(name)
         s.update(outcome="refused", reason=cls, message=msg, bug=cls == "generator error")
     elif st == "pack":
-        g = guest.get(p)
+        g = guest.get(name)
         if g is None:
             s.update(outcome="no guest result", bug=True,
                      message="the guest did not report this pack (crash or hang?)")
@@ -96,7 +101,7 @@ for p in patches:
             failed = [k for k in STAGES if g.get(k) == "failed"]
             s["signature"] = g.get("sig", "unchecked")
             try:
-                signed = json.load(open(os.path.join(out, "splice", p + ".json"))).get("signed")
+                signed = json.load(open(os.path.join(out, "splice", name + ".json"))).get("signed")
             except (OSError, ValueError):
                 signed = None
             if signed and s["signature"] == "missing":
@@ -108,6 +113,29 @@ for p in patches:
                 s.update(outcome="failed at " + failed[0], bug=g.get("cause") != "code_busy")
     else:
         s.update(outcome="not run", bug=True)
+    return s
+
+
+# Hand work by the patch it is for, and by the patches it covers.
+hand = {}
+for p, (st, secs, covers) in hand_made.items():
+    h = pack_outcome(p + "-hand", st, secs)
+    h["diff"] = f"tools/testing/selftests/splice/eval/hand/{base}-{nxt}/{p}.diff"
+    hand[p] = h
+    for q in covers:
+        hand.setdefault(q, dict(h, covered_by=p))
+
+rows = []
+for p in patches:
+    c = corpus.get(p, {})
+    row = {"patch": p, "file": c.get("file"), "hunks": c.get("hunks"),
+           "subjects": c.get("subjects", []), "splice": None, "klp_build": None}
+    st, secs, used = made.get(p, ("missing", 0.0, "alone"))
+    s = pack_outcome(p, st, secs)
+    s["diff"] = used
+    if p in hand and s["outcome"] == "refused":
+        s["hand_work"] = hand[p]
+        s["bug"] = s["bug"] or hand[p]["bug"]
     row["splice"] = s
     if p in klp:
         kst, ksecs, mode = klp[p]
@@ -135,6 +163,7 @@ for p in patches:
 rows.sort(key=lambda r: (not r["splice"].get("bug"), r["patch"]))
 n = len(rows)
 ok = [r for r in rows if r["splice"]["outcome"] == "applied"]
+hand_ok = [r for r in rows if r["splice"].get("hand_work", {}).get("outcome") == "applied"]
 bugs = [r for r in rows if r["splice"].get("bug")]
 refused = [r for r in rows if r["splice"]["outcome"] == "refused"]
 by_reason = {}
@@ -175,6 +204,11 @@ totals = {
     "splice_success_rate_on_compiled_code_changes": round(len(ok) / code, 3) if code else None,
     "splice_refused": len(refused),
     "splice_refusals_by_reason": by_reason,
+    "splice_applied_with_hand_work": len(ok) + len(hand_ok),
+    "splice_hand_work": {r["patch"]: r["splice"]["hand_work"]["outcome"]
+                         for r in rows if "hand_work" in r["splice"]},
+    "splice_success_rate_on_compiled_code_changes_with_hand_work":
+        round((len(ok) + len(hand_ok)) / code, 3) if code else None,
     "splice_bugs": len(bugs),
     "pack_build_s_median": med(build), "pack_build_s_worst": max(build) if build else None,
     "pause_us_median": med(pauses), "pause_us_worst": max(pauses) if pauses else None,
@@ -206,8 +240,17 @@ for r in rows:
     what = s["outcome"] + (f": {s['reason']}" if s["outcome"] == "refused" else "")
     if s["diff"] == "headers":
         what += " (with its headers)"
+    h = s.get("hand_work")
+    if h:
+        what += "; with hand work: " + h["outcome"] + \
+            (f" ({h['covered_by']}'s)" if h.get("covered_by") else "") + \
+            (f", pause {h['pause_us']} µs" if h["outcome"] == "applied" else "") + \
+            (f" ({h.get('reason') or h.get('abort_cause') or h.get('message', '')})"
+             if h["outcome"] != "applied" else "")
     if s.get("bug"):
-        what = "**BUG** " + what + (f" ({s.get('abort_cause') or s.get('message', '')})")
+        # A bug of the hand work's pack has its cause in the text already.
+        what = "**BUG** " + what + ("" if h and h.get("bug") else
+                                    f" ({s.get('abort_cause') or s.get('message', '')})")
     vm = k.get("vm", "-") if k else "-"
     if vm == "applied" and s.get("reason") in HAND_WORK:
         vm = f"applied, but the fix needs hand work ({s['reason']})"
@@ -226,6 +269,10 @@ print(f"evaluation {base} -> {nxt}: {n} patches of built code")
 print(f"  splice: {len(ok)} applied live end to end ({100 * len(ok) // max(n, 1)}%; "
       f"{100 * len(ok) // max(code, 1)}% of the {code} that change compiled code), "
       f"{len(refused)} refused with a named reason {by_reason}, {len(bugs)} bugs")
+if hand:
+    print(f"  splice with hand work (eval/hand/{base}-{nxt}: rewrites that keep the old layout): "
+          f"{len(hand_ok)} more applied, {len(ok) + len(hand_ok)} in all "
+          f"({100 * (len(ok) + len(hand_ok)) // max(code, 1)}% of the {code})")
 if build:
     print(f"  splice-create: median {med(build):.1f} s, worst {max(build):.1f} s")
 if pauses:
@@ -242,8 +289,9 @@ if klp_guest_ran:
           + (f"; transition median {med(kon)} ms, worst {max(kon)} ms; "
              f"disable median {med(koff)} ms, worst {max(koff)} ms" if kon else ""))
 for r in bugs:
-    print(f"  BUG: {r['patch']}: {r['splice']['outcome']}: "
-          f"{r['splice'].get('abort_cause') or r['splice'].get('message', '')}")
+    b = r["splice"] if r["splice"]["outcome"] != "refused" else r["splice"].get("hand_work", r["splice"])
+    print(f"  BUG: {r['patch']}{' (hand work)' if b is not r['splice'] else ''}: {b['outcome']}: "
+          f"{b.get('abort_cause') or b.get('message', '')}")
 print(f"  table: {os.path.join(out, 'results.md')}")
 print(f"eval: {n - len(bugs)} passed, {len(bugs)} failed")
 sys.exit(1 if bugs else 0)

@@ -17,6 +17,9 @@
 # 1. The corpus (eval-corpus.sh): per-file diffs BASE -> NEXT of the C files
 #    the built kernel compiles.
 # 2. splice-create on each: a pack, or a refusal classified by its reason.
+#    A refused fix with a rewrite by hand in
+#    tools/testing/selftests/splice/eval/hand/BASE-NEXT/ is made into a pack
+#    too, counted apart ("with hand work").
 # 3. The VM boots the BASE kernel; for each pack: load, check, apply, a smoke
 #    workload, reverse, unload (tools/testing/selftests/splice/eval/guest.sh),
 #    with the match time and the stop_machine pause.
@@ -128,6 +131,26 @@ for p in "${patches[@]}"; do
 	fi
 	echo "$p $st $secs $used" >>"$out/splice/outcomes"
 	say "splice-create $p: $st ($(printf '%.1f' "$secs") s)$([ $st = refused ] && echo ": $(grep '^splice-create:' "$out/splice/$p.log" | tail -n 1 | cut -c 16-140)")"
+done
+
+# 2b. Hand work: a refused fix may have a rewrite in
+# tools/testing/selftests/splice/eval/hand/BASE-NEXT/P.diff that keeps the
+# old data layout (shadow data, hooks, a grace period waited for instead of
+# an rcu_head), its text saying why it is the same fix. It is made into pack
+# P-hand and run like the others, and counted apart: the headline is what
+# splice applies with no hand work. "Covers: Q..." names the other per-file
+# patches of the same upstream fix that the rewrite takes whole.
+hand=$SPLICE_SRC/tools/testing/selftests/splice/eval/hand/$base-$next
+for p in "${patches[@]}"; do
+	[ -f "$hand/$p.diff" ] || continue
+	if ! grep -q "^$p refused " "$out/splice/outcomes"; then
+		warn "$hand/$p.diff: hand work for $p, which splice does not refuse: not used"
+		continue
+	fi
+	create "$p-hand" "$hand/$p.diff"
+	covers=$(sed -n 's/^Covers: //p' "$hand/$p.diff" | head -n 1)
+	echo "$p $st $secs ${covers// /,}" >>"$out/splice/hand-outcomes"
+	say "splice-create $p with hand work: $st ($(printf '%.1f' "$secs") s)$([ $st = refused ] && echo ": $(grep '^splice-create:' "$out/splice/$p-hand.log" | tail -n 1 | cut -c 16-140)")"
 done
 
 # 3. The guest.
