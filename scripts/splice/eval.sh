@@ -40,7 +40,7 @@ out=$(realpath -m "${EVAL_OUT:-$SPLICE_BUILD/eval/$SPLICE_CONFIG-$base-$next}")
 [ "$base" = "$KERNEL_VERSION" ] ||
 	die "the base ($base) must be the built kernel's version ($KERNEL_VERSION): KERNEL_VERSION=$base make eval"
 "$SPLICE_SRC/scripts/splice/eval-corpus.sh" "$base" "$next" "$out"
-[ -x "$SPLICE_TOOLS/splice-create" ] || build_tools
+build_tools # cargo: a no-op when the tools are up to date
 
 mapfile -t patches < <(ls "$out/patches" | sed 's/\.diff$//')
 if [ -n "${EVAL_PATCHES:-}" ]; then
