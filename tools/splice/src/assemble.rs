@@ -16,8 +16,10 @@
 //!   variables whose state must be kept): not carried; the place points at a trap in `repl.o`
 //!   (`__splice_unresolved`) and the relocation is listed in the blob, for the core to resolve
 //!   with the value it learned by run-pre matching;
-//! * undefined: kept as an ELF relocation if `Module.symvers` exports the symbol, else listed
-//!   in the blob (global) for the core.
+//! * undefined: kept as an ELF relocation if `Module.symvers` exports the symbol or another
+//!   object of the pack defines it anew (a new global function the patch adds in one file and
+//!   calls from another: carried there, linked within the pack), else listed in the blob
+//!   (global) for the core.
 //!
 //! Special-section entries (alternatives, exception table, ...) that point into carried code
 //! are copied with it; their relocations must be ones the module loader can resolve.
@@ -893,6 +895,8 @@ struct Carrier<'a> {
     pre: &'a Obj,
     post: &'a Obj,
     symvers: &'a Symvers,
+    /// Global symbols some object of the pack defines and its pre object does not.
+    pack_new: &'a HashSet<String>,
     targets: HashSet<String>,
     order: Vec<usize>,
     carried: HashSet<usize>,
@@ -924,7 +928,7 @@ impl<'a> Carrier<'a> {
                     s.name
                 );
             }
-            if self.symvers.is_exported(&s.name) {
+            if self.symvers.is_exported(&s.name) || self.pack_new.contains(&s.name) {
                 return Ok(Class::Keep(Dest::Undef(s.name.clone(), r.addend)));
             }
             if let Some(sp) = special {
@@ -1393,8 +1397,9 @@ pub fn assemble_units(info: &PackInfo, units: &[UnitInput], symvers: &Symvers) -
     let (mut registered, mut hooks) = (0usize, 0usize);
     let mut undefined: Vec<String> = Vec::new();
     let mut functions = 0usize;
+    let pack_new = new_globals(units);
     for (k, u) in units.iter().enumerate() {
-        let out = assemble_unit(u, symvers, functions, registered, k)?;
+        let out = assemble_unit(u, symvers, &pack_new, functions, registered, k)?;
         if out.hooks > 0 && hooks > 0 {
             bail!(
                 "{}: splice hooks are declared in more than one object; declare them in one file",
@@ -1413,6 +1418,7 @@ pub fn assemble_units(info: &PackInfo, units: &[UnitInput], symvers: &Symvers) -
     }
     let blob = pack.to_bytes(registered)?;
     format::reader::parse(&blob, registered).context("self-check of the written blob")?;
+    undefined.retain(|n| !pack_new.contains(n));
     undefined.sort();
     undefined.dedup();
     let namespaces: Vec<String> = {
@@ -1445,11 +1451,30 @@ pub fn assemble_units(info: &PackInfo, units: &[UnitInput], symvers: &Symvers) -
     })
 }
 
+/// The global functions and data the objects of a pack define and their pre objects do not:
+/// new code and data of the patch that other objects may use. Each is carried by the object
+/// that defines it, visible to the pack's other objects (hidden outside the module).
+fn new_globals(units: &[UnitInput]) -> HashSet<String> {
+    units
+        .iter()
+        .flat_map(|u| {
+            u.post
+                .symbols
+                .iter()
+                .filter(|y| y.global && !y.undefined && y.section.is_some())
+                .filter(|y| (y.is_func() || y.is_object()) && !y.name.is_empty())
+                .filter(|y| u.pre.defined(&y.name).is_none())
+                .map(|y| y.name.clone())
+        })
+        .collect()
+}
+
 /// Assembles unit number `object` of a pack, whose functions are numbered from `func_base`
 /// and registered entries from `repl_base` in the whole pack.
 fn assemble_unit(
     unit: &UnitInput,
     symvers: &Symvers,
+    pack_new: &HashSet<String>,
     func_base: usize,
     repl_base: usize,
     object: usize,
@@ -1536,6 +1561,7 @@ fn assemble_unit(
         pre,
         post,
         symvers,
+        pack_new,
         targets: targets.iter().cloned().collect(),
         order: Vec::new(),
         carried: HashSet::new(),
@@ -1546,6 +1572,14 @@ fn assemble_unit(
     for t in &targets {
         let q = post_funcs[t.as_str()];
         c.carry(q.section.unwrap_or(0));
+    }
+    // New globals this object defines: another object of the pack may be their only user.
+    for y in &post.symbols {
+        if let Some(si) = y.section.filter(|_| y.global && pack_new.contains(&y.name)) {
+            if y.is_func() || y.is_object() {
+                c.carry(si);
+            }
+        }
     }
     // Hooks the patch declares (splice_hook() in include/linux/splice_pack.h): the table is
     // carried, and with it the hook functions.
@@ -1811,7 +1845,8 @@ fn assemble_unit(
     o.section_mut(gnu_stack).flags = SectionFlags::Elf { sh_flags: 0 };
     entsizes.push((".note.GNU-stack".to_owned(), 0, None));
 
-    // Symbols: the carried ones stay local; the registered ones are global.
+    // Symbols: the carried ones stay local, but for new globals, which the pack's other
+    // objects may use (global, hidden); the registered ones are global.
     let mut carried_new_functions = Vec::new();
     let mut carried_data = Vec::new();
     for &si in &c.order {
@@ -1837,7 +1872,11 @@ fn assemble_unit(
                 } else {
                     SymbolKind::Data
                 },
-                scope: SymbolScope::Compilation,
+                scope: if y.global && c.pack_new.contains(&y.name) {
+                    SymbolScope::Linkage
+                } else {
+                    SymbolScope::Compilation
+                },
                 weak: false,
                 section: SymbolSection::Section(out_ids[&si]),
                 flags: SymbolFlags::None,

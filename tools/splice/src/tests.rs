@@ -1086,3 +1086,102 @@ fn moved_initcall_is_refused_as_boot_time() {
         "{m}"
     );
 }
+
+#[test]
+fn new_global_function_called_from_another_object_is_linked_in_the_pack() {
+    if !have_gcc() {
+        return;
+    }
+    // fs/ext4 in 7.2.13: extents_status.c splits ext4_es_destroy_stats() out of
+    // ext4_es_unregister_shrinker(); super.c calls it.
+    let d = TempDir::new("newglobal");
+    let head = "struct sbi { long a, b; };\nextern void kfree(void *);\n\
+                extern void hidden_kernel_fn(long);\n";
+    let es_pre = format!(
+        "{head}void unreg(struct sbi *s) {{ hidden_kernel_fn(s->a); hidden_kernel_fn(s->b); }}\n"
+    );
+    let es_post = format!(
+        "{head}void unreg(struct sbi *s) {{ hidden_kernel_fn(s->b); }}\n\
+         void destroy_stats(struct sbi *s) {{ hidden_kernel_fn(s->a); }}\n"
+    );
+    let su_pre = format!(
+        "{head}void unreg(struct sbi *);\nvoid put(struct sbi *s) {{ unreg(s); kfree(s); }}\n"
+    );
+    let su_post = format!(
+        "{head}void unreg(struct sbi *);\nvoid destroy_stats(struct sbi *);\n\
+         void put(struct sbi *s) {{ unreg(s); destroy_stats(s); kfree(s); }}\n"
+    );
+    let objs = [
+        compile(&d.0, "es_pre", &es_pre, &[]),
+        compile(&d.0, "es_post", &es_post, &[]),
+        compile(&d.0, "su_pre", &su_pre, &[]),
+        compile(&d.0, "su_post", &su_post, &[]),
+    ];
+    let symvers = Symvers::parse("Module.symvers", SYMVERS).unwrap();
+    let unit = |name: &str, pre, post| crate::assemble::UnitInput {
+        object_name: name.into(),
+        module: String::new(),
+        pre,
+        post,
+        targets: TargetSel::Auto,
+    };
+    let info = crate::assemble::PackInfo {
+        name: "test-pack".into(),
+        description: "two objects".into(),
+        release: "7.2.12".into(),
+        build_id: vec![0xab; 20],
+    };
+    let out = crate::assemble::assemble_units(
+        &info,
+        &[
+            unit("fs/ext4/extents_status.o", &objs[0], &objs[1]),
+            unit("fs/ext4/super.o", &objs[2], &objs[3]),
+        ],
+        &symvers,
+    )
+    .unwrap();
+    assert!(out
+        .report
+        .carried_new_functions
+        .contains(&"destroy_stats".to_string()));
+    // Not for the core to look up in the running kernel, which has no such function.
+    let p = reader::parse(
+        &out.blob,
+        out.report.targets.len() + out.report.fixups.len(),
+    )
+    .unwrap()
+    .pack;
+    let core: Vec<&str> = p
+        .targets
+        .iter()
+        .flat_map(|t| &t.relocs)
+        .chain(p.fixups.iter().flat_map(|f| &f.relocs))
+        .map(|r| r.symbol.as_str())
+        .collect();
+    assert!(!core.contains(&"destroy_stats"), "{core:?}");
+    assert!(!out
+        .report
+        .undefined_symbols
+        .contains(&"destroy_stats".to_string()));
+    // Linked, the two parts of the pack leave it defined, once.
+    let a = d.0.join("a.o");
+    let b = d.0.join("b.o");
+    std::fs::write(&a, &out.repl_objs[0]).unwrap();
+    std::fs::write(&b, &out.repl_objs[1]).unwrap();
+    let linked = d.0.join("linked.o");
+    let st = Command::new("ld")
+        .args(["-r", "-o"])
+        .arg(&linked)
+        .arg(&a)
+        .arg(&b)
+        .status()
+        .unwrap();
+    assert!(st.success());
+    let l = Obj::parse("linked.o", &std::fs::read(&linked).unwrap()).unwrap();
+    let y = l.defined("destroy_stats").unwrap();
+    assert!(y.section.is_some() && !y.undefined);
+    assert!(!l
+        .symbols
+        .iter()
+        .any(|s| s.undefined && s.name == "destroy_stats"));
+}
