@@ -8,13 +8,21 @@ smoke() {
 	sh -c 'exit 3'; [ $? -eq 3 ] || return 1
 	mkdir -p /tmp/m && mount -t tmpfs none /tmp/m && echo x >/tmp/m/f &&
 		umount /tmp/m || return 1
-	# ext4 on a loop device where the kernel has both: mount, a file and a
-	# symlink (ext4_get_link), unmount (ext4_put_super).
+	# ext4 on a loop device where the kernel has both: mount, a file, a
+	# symlink too long to be stored in the inode (ext4_get_link), unmount
+	# (ext4_put_super).
 	if grep -qw ext4 /proc/filesystems && [ -e /dev/loop-control ]; then
-		[ -f /tmp/ext4.img ] || { dd if=/dev/zero of=/tmp/ext4.img bs=1k count=2048 2>/dev/null &&
-			mke2fs -q /tmp/ext4.img >/dev/null 2>&1; } || return 1
-		mount -t ext4 -o loop /tmp/ext4.img /tmp/m && echo x >/tmp/m/f &&
-			ln -sf f /tmp/m/l && [ "$(cat /tmp/m/l)" = x ] && umount /tmp/m || return 1
+		local l long=
+		while [ ${#long} -lt 80 ]; do long=$long./; done
+		dd if=/dev/zero of=/tmp/ext4.img bs=1k count=2048 2>/dev/null &&
+			l=$(losetup -f) && losetup "$l" /tmp/ext4.img || return 1
+		mke2fs -q "$l" >/dev/null 2>&1 && mount -t ext4 "$l" /tmp/m &&
+			echo x >/tmp/m/f && ln -s "${long}f" /tmp/m/l &&
+			[ "$(cat /tmp/m/l)" = x ] && umount /tmp/m
+		local rc=$?
+		grep -q ' /tmp/m ' /proc/mounts && umount /tmp/m
+		losetup -d "$l"
+		[ $rc -eq 0 ] || return 1
 	fi
 	unshare -p -f true 2>/dev/null
 	cat /sys/kernel/tracing/available_events >/dev/null 2>&1
