@@ -82,8 +82,9 @@ check)
 		"$SPLICE_SRC/tools/testing/selftests/splice/stable"
 	test_phase vm-tests "$S/vm.sh" test "$SPLICE_BUILD/guest"
 	test_phase demo "$S/demo.sh"
-	# A slice of make eval: two fixes that apply and one that is refused,
-	# with klp-build beside them.
+	# A slice of make eval: two fixes that apply and one that is refused
+	# (init code) and then applied as rewritten by hand (eval/hand/), with
+	# klp-build beside them.
 	EVAL_PATCHES="fs-pipe kernel-pid_namespace kernel-trace-trace" EVAL_OUT=$SPLICE_BUILD/eval/slice \
 		test_phase eval-slice "$S/eval.sh"
 	# Figures, not a test: only a benchmark that breaks counts, as a failure.
