@@ -281,7 +281,7 @@ if kl:
     print(f"  klp-build: {len(kok)} of {len(kl)} built ({100 * len(kok) // len(kl)}%)"
           + (f"; first with the kernel build {kfull[0]:.0f} s" if kfull else "")
           + (f"; reusing it median {med(kreuse):.0f} s, worst {max(kreuse):.0f} s" if kreuse else ""))
-if klp_guest_ran:
+if klp_guest_ran and kl:
     print(f"  livepatch (klp-build's modules in a VM of klp-build's kernel): {len(kvm)} of {len(kl)} "
           f"enabled, exercised and disabled ({100 * len(kvm) // max(len(kl), 1)}%; "
           f"{len(khand)} of them fixes that need hand work to be whole and safe live; "
