@@ -112,6 +112,13 @@ create() {
 	secs=$(echo "$(date +%s.%N) - $t0" | bc)
 }
 
+# said WHAT NAME: what splice-create made of WHAT (pack NAME), from st, secs
+# and its log: the refusal's reason, if any.
+said() {
+	say "splice-create $1: $st ($(printf '%.1f' "$secs") s)$([ $st = refused ] &&
+		echo ": $(grep '^splice-create:' "$out/splice/$2.log" | tail -n 1 | cut -c 16-140)")"
+}
+
 # 2. splice-create. A fix that does not compile alone is tried again with
 # the changed headers it needs, as its author would ship it; that diff is then
 # also the one klp-build gets.
@@ -130,7 +137,7 @@ for p in "${patches[@]}"; do
 		used=headers
 	fi
 	echo "$p $st $secs $used" >>"$out/splice/outcomes"
-	say "splice-create $p: $st ($(printf '%.1f' "$secs") s)$([ $st = refused ] && echo ": $(grep '^splice-create:' "$out/splice/$p.log" | tail -n 1 | cut -c 16-140)")"
+	said "$p" "$p"
 done
 
 # 2b. Hand work: a refused fix may have a rewrite in
@@ -150,7 +157,7 @@ for p in "${patches[@]}"; do
 	create "$p-hand" "$hand/$p.diff"
 	covers=$(sed -n 's/^Covers: //p' "$hand/$p.diff" | head -n 1)
 	echo "$p $st $secs ${covers// /,}" >>"$out/splice/hand-outcomes"
-	say "splice-create $p with hand work: $st ($(printf '%.1f' "$secs") s)$([ $st = refused ] && echo ": $(grep '^splice-create:' "$out/splice/$p-hand.log" | tail -n 1 | cut -c 16-140)")"
+	said "$p with hand work" "$p-hand"
 done
 
 # 3. The guest.

@@ -1574,11 +1574,13 @@ fn assemble_unit(
         c.carry(q.section.unwrap_or(0));
     }
     // New globals this object defines: another object of the pack may be their only user.
-    for y in &post.symbols {
-        if let Some(si) = y.section.filter(|_| y.global && pack_new.contains(&y.name)) {
-            if y.is_func() || y.is_object() {
-                c.carry(si);
-            }
+    for y in post
+        .symbols
+        .iter()
+        .filter(|y| y.global && pack_new.contains(&y.name))
+    {
+        if let Some(si) = y.section {
+            c.carry(si);
         }
     }
     // Hooks the patch declares (splice_hook() in include/linux/splice_pack.h): the table is
