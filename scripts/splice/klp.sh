@@ -10,16 +10,21 @@
 # -fdata-sections, so it runs in a copy of the built tree with the same source
 # and .config, $SPLICE_BUILD/klp/linux-$KERNEL_VERSION[-eval]. The first run pays for
 # that build; later runs reuse it (--short-circuit=2) while the kernel's
-# version and .config are the same (KLP_FULL=1 measures a first build again). A
-# failed klp-build can leave the tree so that later runs fail ("objtool: FILE
-# symbol mismatch"): the tree is copied after each success and restored after
-# each failure. A run that reuses the original build is bounded by
-# EVAL_KLP_TIMEOUT seconds (900): a fix whose headers rebuild most of the
+# version and .config are the same (KLP_FULL=1 measures a first build again).
+# Every run starts from that original build: klp-build leaves the objects of
+# the patched build behind and the files it reverted newer than them, so the
+# next run would rebuild whatever includes them (all of fs/ after a change to
+# a header fs.h includes) and count it against the next fix, and a failed run
+# can leave the tree so that later runs fail ("objtool: FILE symbol
+# mismatch"). After the first run the tree is brought back to the original
+# build (klp_settle) and copied ($klp_tree.orig); after each run it is
+# restored from that copy. A run that reuses the original build is bounded
+# by EVAL_KLP_TIMEOUT seconds (900): a fix whose headers rebuild most of the
 # kernel is then reported as not finished, as splice-create's is.
 
 klp_dir=$SPLICE_BUILD/klp
 klp_tree=$klp_dir/$(basename "$KERNEL_TREE")
-klp_snap=$klp_tree.snapshot
+klp_snap=$klp_tree.orig
 
 klp_prepare() {
 	# The kernel klp-build works on: its version and configuration. splice's
@@ -27,16 +32,35 @@ klp_prepare() {
 	klp_stamp=$( { echo "$KERNEL_VERSION"; cat "$KERNEL_TREE/.config"; } | sha256sum | cut -d' ' -f1)
 	klp_reuse=0
 	mkdir -p "$klp_dir"
-	if [ -d "$klp_tree/klp-tmp/1-orig" ] && [ -z "${KLP_FULL:-}" ] &&
+	# Copies made before every run started from the original build.
+	rm -rf "$klp_tree.snapshot"
+	if [ -f "$klp_tree/klp-tmp/1-orig/.complete" ] && [ -z "${KLP_FULL:-}" ] &&
 		[ "$(cat "$klp_tree.stamp" 2>/dev/null)" = "$klp_stamp" ]; then
 		say "klp-build reuses its build of the original kernel in $klp_tree"
 		klp_reuse=1
-		[ -d "$klp_snap" ] || rsync -a --delete "$klp_tree/" "$klp_snap/"
+		[ -f "$klp_snap/klp-tmp/1-orig/.complete" ] || klp_keep_orig
 	else
 		say "copying the built tree for klp-build ($klp_tree)"
 		rsync -a --delete "$KERNEL_TREE/" "$klp_tree/"
 		rm -rf "$klp_tree/klp-tmp" "$klp_tree.stamp" "$klp_snap"
 	fi
+}
+
+# klp_settle: bring klp-build's tree back to its original build. The files a
+# run patched and reverted are newer than the objects built from the patched
+# ones; a build with klp-build's own make variables recompiles just those.
+klp_settle() {
+	local log=$SPLICE_LOGS/klp-settle.log
+	say "bringing klp-build's tree back to the original build (log: $log)"
+	run_logged "$log" make -C "$klp_tree" -s -j"$(nproc)" KBUILD_MODPOST_WARN=1 KLP_SYMIDS=1 \
+		"KCFLAGS=-ffunction-sections -fdata-sections" vmlinux modules
+}
+
+# klp_keep_orig: settle the tree and copy it; every later run starts from it.
+klp_keep_orig() {
+	klp_settle
+	rm -rf "$klp_snap"
+	rsync -a --delete "$klp_tree/" "$klp_snap/"
 }
 
 klp_build() {
@@ -52,11 +76,6 @@ klp_build() {
 	if (cd "$klp_tree" && "${bound[@]}" ./scripts/livepatch/klp-build -T -j "$(nproc)" "${short[@]}" \
 		-o "$ko" "$diff") >"$log" 2>&1; then
 		klp_status=ok klp_error=
-		if [ $klp_reuse = 0 ]; then
-			echo "$klp_stamp" >"$klp_tree.stamp"
-			klp_reuse=1
-		fi
-		rsync -a --delete "$klp_tree/" "$klp_snap/"
 	else
 		klp_status=failed
 		klp_error=$(grep -m1 -E 'error' "$log" | cut -c1-120)
@@ -65,9 +84,16 @@ klp_build() {
 			klp_error="not finished after ${EVAL_KLP_TIMEOUT:-900} s"
 			echo "splice eval: $klp_error" >>"$log"
 		fi
-		[ -d "$klp_snap" ] && rsync -a --delete "$klp_snap/" "$klp_tree/"
 	fi
 	klp_secs=$(echo "$(date +%s.%N) - $t0" | bc)
+	if [ $klp_reuse = 1 ]; then
+		rsync -a --delete "$klp_snap/" "$klp_tree/"
+	elif [ -f "$klp_tree/klp-tmp/1-orig/.complete" ]; then
+		# The original kernel was built, whatever became of the fix.
+		echo "$klp_stamp" >"$klp_tree.stamp"
+		klp_reuse=1
+		klp_keep_orig
+	fi
 }
 
 # klp_kernel: build the bzImage of klp-build's tree, the kernel its livepatch
