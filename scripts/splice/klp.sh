@@ -98,8 +98,8 @@ klp_build() {
 
 # klp_kernel: build the bzImage of klp-build's tree, the kernel its livepatch
 # modules are made for (built the way klp-build requires: the same make
-# variables as its own builds, so only the patched objects klp-build left
-# behind are rebuilt). Sets klp_bzimage.
+# variables as its own builds, on the original build restored after its
+# last run: only the image is linked). Sets klp_bzimage.
 klp_kernel() {
 	local log=$SPLICE_LOGS/klp-kernel.log
 	say "building the bzImage of klp-build's kernel ($klp_tree; log: $log)"
