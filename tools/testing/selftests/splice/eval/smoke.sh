@@ -4,6 +4,11 @@
 smoke() {
 	ls -R /proc/self >/dev/null 2>&1 || return 1
 	cat /proc/version /proc/interrupts >/dev/null || return 1
+	# /proc/interrupts has its CPU header once, on the first line, whether
+	# it is read at once or a few bytes at a time.
+	[ "$(head -n 1 /proc/interrupts | grep -c CPU0)" = 1 ] &&
+		[ "$(grep -c CPU0 /proc/interrupts)" = 1 ] &&
+		[ "$(dd if=/proc/interrupts bs=7 2>/dev/null | grep -c CPU0)" = 1 ] || return 1
 	echo data | cat | cat >/dev/null || return 1
 	sh -c 'exit 3'; [ $? -eq 3 ] || return 1
 	mkdir -p /tmp/m && mount -t tmpfs none /tmp/m && echo x >/tmp/m/f &&
