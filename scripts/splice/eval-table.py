@@ -156,6 +156,8 @@ for p in patches:
             row["klp_build"]["disable_ms"] = int(g.get("disable_ms", 0))
             bad = [k for k in stages if g.get(k) != "ok"]
             row["klp_build"]["vm"] = "applied" if not bad else f"{bad[0]} {g.get(bad[0])}"
+            if g.get("error"):
+                row["klp_build"]["vm"] += ": " + g["error"].replace("+", " ")
         elif kst == "ok":
             row["klp_build"]["vm"] = "not run"
     rows.append(row)
@@ -185,6 +187,8 @@ HAND_WORK = {"data change", "init code", "boot- or load-time table"}
 khand = [r for r in kvm if r["splice"].get("reason") in HAND_WORK]
 nfc = [r for r in rows if r["splice"].get("reason") == "no functional change"]
 code = n - len(nfc)
+# klp-build on the patches it ran that change compiled code: the base of splice's rate.
+kcode = [r for r in kl if r["splice"].get("reason") != "no functional change"]
 # Side by side: the patches klp-build ran on.
 sok = [r for r in kl if r["splice"]["outcome"] == "applied"]
 kon = [r["klp_build"]["enable_ms"] for r in kvm]
@@ -223,6 +227,10 @@ totals = {
     "klp_enabled_needing_hand_work": len(khand) if klp_guest_ran else None,
     "klp_success_rate_without_hand_work": round((len(kvm) - len(khand)) / len(kl), 3)
     if kl and klp_guest_ran else None,
+    "klp_success_rate_on_compiled_code_changes": round(len(kvm) / len(kcode), 3)
+    if kcode and klp_guest_ran else None,
+    "klp_success_rate_on_compiled_code_changes_without_hand_work":
+        round((len(kvm) - len(khand)) / len(kcode), 3) if kcode and klp_guest_ran else None,
     "klp_transition_ms_median": med(kon), "klp_transition_ms_worst": max(kon) if kon else None,
     "klp_disable_transition_ms_median": med(koff),
     "klp_disable_transition_ms_worst": max(koff) if koff else None,
@@ -284,7 +292,9 @@ if kl:
 if klp_guest_ran and kl:
     print(f"  livepatch (klp-build's modules in a VM of klp-build's kernel): {len(kvm)} of {len(kl)} "
           f"enabled, exercised and disabled ({100 * len(kvm) // max(len(kl), 1)}%; "
-          f"{len(khand)} of them fixes that need hand work to be whole and safe live; "
+          f"{100 * len(kvm) // max(len(kcode), 1)}% of the {len(kcode)} that change compiled "
+          f"code, {100 * (len(kvm) - len(khand)) // max(len(kcode), 1)}% without the "
+          f"{len(khand)} fixes that need hand work to be whole and safe live; "
           f"splice applied {len(sok)} of the same {len(kl)})"
           + (f"; transition median {med(kon)} ms, worst {max(kon)} ms; "
              f"disable median {med(koff)} ms, worst {max(koff)} ms" if kon else ""))

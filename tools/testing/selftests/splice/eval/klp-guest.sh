@@ -10,8 +10,9 @@
 #
 # A transition still running after $KLP_WAIT_S seconds (60) reads
 # "enable=stalled" (it is then forced, so the next module can run); later
-# stages "skipped". Times are from /proc/uptime: 10 ms steps. Ends with
-# "eval: done".
+# stages "skipped". A module that does not load gets "error=WHY", the
+# kernel's last message about it (spaces as "+"). Times are from
+# /proc/uptime: 10 ms steps. Ends with "eval: done".
 export PATH=/splice/bin:/bin
 . /splice/selftests/eval/smoke.sh
 wait_s=${KLP_WAIT_S:-60}
@@ -37,9 +38,14 @@ for ko in /splice/klp/*.ko; do
 	r="load=skipped enable=skipped smoke=skipped disable=skipped unload=skipped"
 	set_r() { r=$(echo "$r" | sed "s/$1=[a-z]*/$1=$2/"); }
 	on=0 off=0
+	seen=$(dmesg | wc -l)
 	if ! insmod "$ko" 2>/tmp/klp.err; then
 		set_r load failed
-		r="$r error=$(tr ' ' _ </tmp/klp.err | cut -c1-60)"
+		# The kernel says why (its first complaint since insmod); insmod
+		# only that it could not.
+		why=$(dmesg | tail -n +$((seen + 1)) | sed 's/^\[[^]]*\] *//' |
+			grep -v tainting | grep -m 1 -iE "fail|error|not found|unable|invalid|can't|cannot")
+		r="$r error=$(echo "${why:-$(cat /tmp/klp.err)}" | tr ' ' + | cut -c1-100)"
 	else
 		set_r load ok
 		if on=$(settle "$d"); then
