@@ -32,7 +32,8 @@ klp_prepare() {
 	klp_stamp=$( { echo "$KERNEL_VERSION"; cat "$KERNEL_TREE/.config"; } | sha256sum | cut -d' ' -f1)
 	klp_reuse=0
 	mkdir -p "$klp_dir"
-	# Copies made before every run started from the original build.
+	# The copy earlier versions of this file kept after each success is not
+	# the original build: drop it.
 	rm -rf "$klp_tree.snapshot"
 	if [ -f "$klp_tree/klp-tmp/1-orig/.complete" ] && [ -z "${KLP_FULL:-}" ] &&
 		[ "$(cat "$klp_tree.stamp" 2>/dev/null)" = "$klp_stamp" ]; then

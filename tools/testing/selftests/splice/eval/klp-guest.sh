@@ -11,7 +11,7 @@
 # A transition still running after $KLP_WAIT_S seconds (60) reads
 # "enable=stalled" (it is then forced, so the next module can run); later
 # stages "skipped". A module that does not load gets "error=WHY", the
-# kernel's last message about it (spaces as "+"). Times are from
+# kernel's first complaint since insmod (spaces as "+"). Times are from
 # /proc/uptime: 10 ms steps. Ends with "eval: done".
 export PATH=/splice/bin:/bin
 . /splice/selftests/eval/smoke.sh
