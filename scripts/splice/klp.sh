@@ -17,7 +17,7 @@
 # a header fs.h includes) and count it against the next fix, and a failed run
 # can leave the tree so that later runs fail ("objtool: FILE symbol
 # mismatch"). After the first run the tree is brought back to the original
-# build (klp_settle) and copied ($klp_tree.orig); after each run it is
+# build (klp_keep_orig) and copied ($klp_tree.orig); after each run it is
 # restored from that copy. A run that reuses the original build is bounded
 # by EVAL_KLP_TIMEOUT seconds (900): a fix whose headers rebuild most of the
 # kernel is then reported as not finished, as splice-create's is.
@@ -47,19 +47,22 @@ klp_prepare() {
 	fi
 }
 
-# klp_settle: bring klp-build's tree back to its original build. The files a
-# run patched and reverted are newer than the objects built from the patched
-# ones; a build with klp-build's own make variables recompiles just those.
-klp_settle() {
-	local log=$SPLICE_LOGS/klp-settle.log
-	say "bringing klp-build's tree back to the original build (log: $log)"
+# klp_make LOG TARGET...: make TARGETs in klp-build's tree with klp-build's own
+# make variables (its build_kernel()), so nothing it built is rebuilt for them.
+klp_make() {
+	local log=$1
+	shift
 	run_logged "$log" make -C "$klp_tree" -s -j"$(nproc)" KBUILD_MODPOST_WARN=1 KLP_SYMIDS=1 \
-		"KCFLAGS=-ffunction-sections -fdata-sections" vmlinux modules
+		"KCFLAGS=-ffunction-sections -fdata-sections" "$@"
 }
 
-# klp_keep_orig: settle the tree and copy it; every later run starts from it.
+# klp_keep_orig: bring klp-build's tree back to its original build and copy
+# it; every later run starts from the copy. The files a run patched and
+# reverted are newer than the objects built from the patched ones: a build
+# recompiles just those.
 klp_keep_orig() {
-	klp_settle
+	say "bringing klp-build's tree back to the original build (log: $SPLICE_LOGS/klp-settle.log)"
+	klp_make "$SPLICE_LOGS/klp-settle.log" vmlinux modules
 	rm -rf "$klp_snap"
 	rsync -a --delete "$klp_tree/" "$klp_snap/"
 }
@@ -104,7 +107,6 @@ klp_build() {
 klp_kernel() {
 	local log=$SPLICE_LOGS/klp-kernel.log
 	say "building the bzImage of klp-build's kernel ($klp_tree; log: $log)"
-	run_logged "$log" make -C "$klp_tree" -s -j"$(nproc)" KBUILD_MODPOST_WARN=1 KLP_SYMIDS=1 \
-		"KCFLAGS=-ffunction-sections -fdata-sections" bzImage
+	klp_make "$log" bzImage
 	klp_bzimage=$klp_tree/arch/x86/boot/bzImage
 }
