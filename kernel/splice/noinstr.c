@@ -4,10 +4,12 @@
  *
  * noinstr functions (.noinstr.text, with the idle code of .cpuidle.text) and
  * the entry code (.entry.text) run in NMI and exception entry and on the way
- * into idle. stop_machine() does not hold a CPU that takes an NMI, so the jump
- * splice writes at such a function's entry could run half-written. ftrace and
- * kprobes never instrument this code; splice refuses it too (abort cause
- * "cannot_redirect"), as splice-create does when it makes a pack.
+ * into idle, where the kernel must not be instrumented (RCU may not be
+ * watching). A replacement in module text would lose that protection, and the
+ * entry code runs on the way into the very NMIs that hold the CPUs while
+ * splice writes its jumps. ftrace and kprobes never instrument this code;
+ * splice refuses it too (abort cause "cannot_redirect"), as splice-create does
+ * when it makes a pack.
  */
 #include <linux/kallsyms.h>
 #include <asm/sections.h>

@@ -72,8 +72,8 @@ extern "C" {
     fn splice_noinstr(addr: core::ffi::c_ulong) -> bool;
 }
 
-/// Whether `addr` is in vmlinux's noinstr or entry code, which NMIs run outside
-/// stop_machine: its entry is never rewritten.
+/// Whether `addr` is in vmlinux's noinstr or entry code, which runs where the kernel must not
+/// be instrumented: its entry is never rewritten.
 fn noinstr(addr: usize) -> bool {
     // SAFETY: Any address may be asked about; the function only compares it with section
     // bounds.
@@ -205,7 +205,7 @@ fn check(reg: &Registry, id: u64) -> core::result::Result<Checked, AbortCause> {
             return Err(refuse(AbortCause::Livepatched, why));
         }
         if noinstr(m.addr) {
-            let why = "is noinstr code, which NMIs run outside stop_machine";
+            let why = "is noinstr code, which runs where the kernel must not be instrumented";
             return Err(refuse(AbortCause::CannotRedirect, why));
         }
         // Stacked on another pack: the jump goes where that pack put its own.
@@ -366,12 +366,15 @@ fn switch(
         if hooks.run(Kind::Check, reverse).is_err() {
             return Err(AbortCause::HookFailed);
         }
-        for (t, alias) in targets.iter().zip(aliases) {
-            let bytes = if reverse { &t.saved } else { &t.jump };
-            // SAFETY: No task is in the bytes that change: the stack check above found none
-            // in the function.
-            unsafe { stopped.write(alias, bytes) };
-        }
+        // No NMI runs while the jumps are written (`Stopped::commit`).
+        stopped.commit(|c| {
+            for (t, alias) in targets.iter().zip(aliases) {
+                let bytes = if reverse { &t.saved } else { &t.jump };
+                // SAFETY: No task is in the bytes that change: the stack check above found
+                // none in the function.
+                unsafe { c.write(alias, bytes) };
+            }
+        });
         let _ = hooks.run(Kind::Do, reverse);
         times.pause = since(t0);
         Ok(())

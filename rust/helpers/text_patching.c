@@ -35,3 +35,41 @@ __rust_helper void rust_helper_text_alias_vunmap(void *addr)
 {
 	vunmap(addr);
 }
+
+#include <asm/apic.h>
+#include <asm/nmi.h>
+#include <linux/cpumask.h>
+
+/*
+ * The NMI handler of kernel::text_patching: NMI_LOCAL, first in line. @fn
+ * says whether the NMI was one the module sent itself.
+ */
+static bool (*text_patching_nmi_fn)(void);
+
+static int text_patching_nmi(unsigned int type, struct pt_regs *regs)
+{
+	return text_patching_nmi_fn() ? NMI_HANDLED : NMI_DONE;
+}
+
+__rust_helper int rust_helper_text_patching_register_nmi(bool (*fn)(void))
+{
+	text_patching_nmi_fn = fn;
+	return register_nmi_handler(NMI_LOCAL, text_patching_nmi, NMI_FLAG_FIRST,
+				    "text_patching");
+}
+
+/* An NMI to the calling CPU (NMI_VECTOR selects the NMI delivery mode). */
+__rust_helper void rust_helper_text_patching_self_nmi(void)
+{
+	__apic_send_IPI(smp_processor_id(), NMI_VECTOR);
+}
+
+__rust_helper unsigned int rust_helper_text_patching_online_cpus(void)
+{
+	return num_online_cpus();
+}
+
+__rust_helper bool rust_helper_text_patching_in_nmi(void)
+{
+	return in_nmi();
+}

@@ -8,10 +8,16 @@
 //!   functions nothing calls yet. Uses `text_poke_copy()`.
 //! - [`stop_machine`]: code that may be running. Every other online CPU is stopped with
 //!   interrupts disabled while a closure runs on one CPU; the closure gets a [`Stopped`] token
-//!   through which it writes code, through [`TextAlias`]es mapped beforehand (mapping may
-//!   sleep; the kernel's `text_poke()` takes a sleeping lock for module text). Before the
-//!   other CPUs go on, each executes a serializing instruction, so none runs stale
-//!   instructions.
+//!   through which it writes code ([`Stopped::commit`]), through [`TextAlias`]es mapped
+//!   beforehand (mapping may sleep; the kernel's `text_poke()` takes a sleeping lock for module
+//!   text). Before the other CPUs go on, each executes a serializing instruction, so none runs
+//!   stale instructions.
+//!
+//! `stop_machine()` does not hold a CPU that takes an NMI, and an NMI handler may run
+//! instrumentable code (perf's overflow handlers, backtraces). So the writes of a commit are
+//! made from an NMI on the writing CPU while every other CPU waits in an NMI too: no NMI runs
+//! anywhere until the code is whole again (NMIs do not nest; one that comes meanwhile is taken
+//! afterwards).
 //!
 //! Both serialize with the kernel's other code patchers (ftrace, jump labels, static calls,
 //! kprobes) through `text_mutex`.
@@ -42,31 +48,260 @@ pub struct Stopped {
     _private: (),
 }
 
-impl Stopped {
-    /// Writes `bytes` through `alias`, while no other CPU runs, and serializes this CPU. The
-    /// sizes agree by type, so the write cannot fail halfway through a stop.
+/// Proof that, on top of [`Stopped`], this CPU runs in an NMI and every other CPU waits in one
+/// (see [`Stopped::commit`]), so no CPU runs code that is being written. Only `commit` makes one.
+pub struct Committing {
+    _private: (),
+}
+
+impl Committing {
+    /// Whether the commit runs in an NMI, as it does unless NMIs could not be held.
+    ///
+    /// ```
+    /// use kernel::text_patching::stop_machine;
+    ///
+    /// let in_nmi = stop_machine(|stopped| {
+    ///     let mut in_nmi = false;
+    ///     stopped.commit(|c| in_nmi = c.in_nmi());
+    ///     in_nmi
+    /// })?;
+    /// assert!(in_nmi);
+    /// # Ok::<(), Error>(())
+    /// ```
+    pub fn in_nmi(&self) -> bool {
+        // SAFETY: Reads this CPU's preempt count; no preconditions.
+        unsafe { bindings::text_patching_in_nmi() }
+    }
+
+    /// Writes `bytes` through `alias`. The sizes agree by type, so the write cannot fail
+    /// halfway through a stop. (The commit serializes this CPU afterwards: in an NMI,
+    /// `sync_core()` could return with `iret` and let NMIs in.)
     ///
     /// # Safety
     ///
-    /// The code is consistent once all writes of this stop are done: no task is in the middle
+    /// The code is consistent once all writes of this commit are done: no task is in the middle
     /// of the bytes that change (the caller checked the stacks of all tasks).
     pub unsafe fn write<const N: usize>(&self, alias: &TextAlias<N>, bytes: &[u8; N]) {
         // SAFETY: By the type invariants of `TextAlias`, `base + offset` maps `N` bytes of the
         // text writably and stays mapped while `alias` lives; no other CPU runs, as `Self`
         // proves, and `text_mutex` keeps the kernel's other patchers out.
         unsafe {
-            core::ptr::copy_nonoverlapping(
-                bytes.as_ptr(),
-                alias.base.as_ptr().add(alias.offset),
-                N,
-            );
-            bindings::sync_core();
+            core::ptr::copy_nonoverlapping(bytes.as_ptr(), alias.base.as_ptr().add(alias.offset), N)
+        };
+    }
+}
+
+impl Stopped {
+    /// Runs `f`, which writes code, so that no NMI runs while it does: `f` runs in an NMI this
+    /// CPU sends itself, once every other CPU waits in an NMI it sent itself, and they go on
+    /// when `f` returns. `f` must only write ([`Committing::write`]): it runs in NMI context.
+    ///
+    /// If the NMI handler could not be registered, or a CPU does not take its NMI within
+    /// [`NMI_WAIT_NS`], `f` runs anyway, as an ordinary stop would run it (the kernel log says
+    /// so once).
+    pub fn commit<F: FnOnce(&Committing)>(&self, f: F) {
+        let mut f = Some(f);
+        let data = (&raw mut f).cast::<c_void>();
+        let run: unsafe fn(*mut c_void) = run_commit::<F>;
+        if !nmi::commit(run, data) {
+            // SAFETY: `data` is `f`, alive here; `commit` did not run it (it returned false).
+            unsafe { run_commit::<F>(data) };
         }
+        // SAFETY: `sync_core()` only executes a serializing instruction.
+        unsafe { bindings::sync_core() };
+    }
+}
+
+/// # Safety
+///
+/// `data` points to the `Option<F>` of a running [`Stopped::commit`].
+unsafe fn run_commit<F: FnOnce(&Committing)>(data: *mut c_void) {
+    // SAFETY: By the safety requirements; only one CPU runs the commit.
+    let f = unsafe { &mut *data.cast::<Option<F>>() };
+    if let Some(f) = f.take() {
+        f(&Committing { _private: () });
+    }
+}
+
+/// How long a CPU may take to enter the NMI of a commit, in nanoseconds.
+pub const NMI_WAIT_NS: u64 = 10_000_000;
+
+/// Holding NMIs while code is written: the state of the stop under way (`text_mutex` makes it
+/// one) and the NMI handler.
+mod nmi {
+    use crate::{bindings, ffi::c_void};
+    use core::sync::atomic::{AtomicBool, AtomicPtr, AtomicU32, AtomicUsize, Ordering};
+
+    /// NMIs each CPU sent itself that its handler has not yet taken.
+    static OWED: [AtomicU32; bindings::NR_CPUS as usize] =
+        [const { AtomicU32::new(0) }; bindings::NR_CPUS as usize];
+    static REGISTERED: AtomicBool = AtomicBool::new(false);
+    /// The commits of this stop: the last one asked for, and the last one done. The other CPUs
+    /// enter the NMI for each commit asked for and leave it once it is done.
+    static ASKED: AtomicU32 = AtomicU32::new(0);
+    static DONE: AtomicU32 = AtomicU32::new(0);
+    /// How many CPUs wait in the NMI.
+    static HELD: AtomicU32 = AtomicU32::new(0);
+    /// The writing CPU of this stop, and the commit its NMI is to run (0: none).
+    static WRITER: AtomicU32 = AtomicU32::new(u32::MAX);
+    static RUN: AtomicUsize = AtomicUsize::new(0);
+    static DATA: AtomicPtr<c_void> = AtomicPtr::new(core::ptr::null_mut());
+    /// Whether an NMI of this stop came too late, so that code was written outside one.
+    static LATE: AtomicBool = AtomicBool::new(false);
+
+    fn cpu() -> usize {
+        // SAFETY: Called in a stop or an NMI: the CPU cannot change.
+        (unsafe { bindings::raw_smp_processor_id() }) as usize
+    }
+
+    fn now() -> u64 {
+        // SAFETY: NMI-safe clock read, no preconditions.
+        unsafe { bindings::ktime_get_mono_fast_ns() }
+    }
+
+    /// Registers the handler once and starts a stop; called with `text_mutex` held.
+    pub(super) fn prepare() {
+        if !REGISTERED.load(Ordering::Acquire) {
+            // SAFETY: `handler` matches the callback type and lives forever.
+            let ret = unsafe { bindings::text_patching_register_nmi(Some(handler)) };
+            if ret == 0 {
+                REGISTERED.store(true, Ordering::Release);
+            } else {
+                crate::pr_warn!(
+                    "text_patching: no NMI handler ({ret}): NMIs are not held while code is written\n"
+                );
+            }
+        }
+        ASKED.store(0, Ordering::Relaxed);
+        DONE.store(0, Ordering::Relaxed);
+        HELD.store(0, Ordering::Relaxed);
+        LATE.store(false, Ordering::Relaxed);
+        RUN.store(0, Ordering::Relaxed);
+        WRITER.store(u32::MAX, Ordering::Release);
+    }
+
+    /// Ends a stop (all CPUs left it): says whether code was written outside an NMI.
+    pub(super) fn finish() {
+        if LATE.load(Ordering::Acquire) {
+            crate::pr_warn!(
+                "text_patching: a CPU did not take its NMI in time; code was written without NMIs held\n"
+            );
+        }
+    }
+
+    /// Sends this CPU an NMI its handler takes as its own.
+    fn self_nmi(cpu: usize) -> bool {
+        let Some(owed) = OWED.get(cpu) else {
+            return false;
+        };
+        owed.fetch_add(1, Ordering::AcqRel);
+        // SAFETY: Sends an NMI to this CPU; the handler is registered.
+        unsafe { bindings::text_patching_self_nmi() };
+        true
+    }
+
+    /// Called over and over by a stopped CPU that does not write, while it waits: enters the
+    /// NMI of each commit the writer asks for. `seen` is the last commit it entered for.
+    pub(super) fn follow(seen: &mut u32) {
+        let asked = ASKED.load(Ordering::Acquire);
+        if asked > *seen {
+            *seen = asked;
+            self_nmi(cpu());
+        }
+    }
+
+    fn wait(cond: impl Fn() -> bool) -> bool {
+        let start = now();
+        while !cond() {
+            if now().wrapping_sub(start) > super::NMI_WAIT_NS {
+                return false;
+            }
+            core::hint::spin_loop();
+        }
+        true
+    }
+
+    /// Runs `run(data)` from an NMI of this CPU once every other online CPU waits in one.
+    /// Returns false, having run nothing, if that could not be arranged in time.
+    pub(super) fn commit(run: unsafe fn(*mut c_void), data: *mut c_void) -> bool {
+        if !REGISTERED.load(Ordering::Acquire) {
+            return false;
+        }
+        let me = cpu();
+        // SAFETY: Reads the online count; `stop_machine` holds the hotplug lock.
+        let others = unsafe { bindings::text_patching_online_cpus() }.saturating_sub(1);
+        WRITER.store(me as u32, Ordering::Release);
+        // The CPUs held for an earlier commit have left.
+        if !wait(|| HELD.load(Ordering::Acquire) == 0) {
+            LATE.store(true, Ordering::Relaxed);
+            return false;
+        }
+        let n = ASKED.load(Ordering::Relaxed) + 1;
+        ASKED.store(n, Ordering::Release);
+        let held = wait(|| HELD.load(Ordering::Acquire) >= others);
+        let mut ran = false;
+        if held {
+            DATA.store(data, Ordering::Relaxed);
+            RUN.store(run as usize, Ordering::Release);
+            if self_nmi(me) {
+                // The handler takes the commit by clearing `RUN`; if the NMI is late, this CPU
+                // takes it back and the caller runs it.
+                ran = wait(|| RUN.load(Ordering::Acquire) == 0)
+                    || RUN
+                        .compare_exchange(run as usize, 0, Ordering::AcqRel, Ordering::Acquire)
+                        .is_err();
+            } else {
+                RUN.store(0, Ordering::Release);
+            }
+        }
+        if !ran {
+            LATE.store(true, Ordering::Relaxed);
+        }
+        DONE.store(n, Ordering::Release);
+        ran
+    }
+
+    /// The NMI handler: takes the NMIs this code sent itself, and nothing else.
+    extern "C" fn handler() -> bool {
+        let me = cpu();
+        let Some(owed) = OWED.get(me) else {
+            return false;
+        };
+        if owed
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| n.checked_sub(1))
+            .is_err()
+        {
+            return false;
+        }
+        if WRITER.load(Ordering::Acquire) == me as u32 {
+            let run = RUN.load(Ordering::Acquire);
+            if run != 0 {
+                let data = DATA.load(Ordering::Relaxed);
+                // SAFETY: `run` is the `unsafe fn(*mut c_void)` that `commit` stored as a
+                // `usize`; `commit` waits for it with `data` alive, and this CPU is the only one
+                // that runs it: `commit` runs on this CPU and this NMI interrupts it.
+                unsafe {
+                    let run: unsafe fn(*mut c_void) = core::mem::transmute(run);
+                    run(data);
+                }
+                RUN.store(0, Ordering::Release);
+            }
+        } else {
+            let asked = ASKED.load(Ordering::Acquire);
+            if DONE.load(Ordering::Acquire) < asked {
+                HELD.fetch_add(1, Ordering::AcqRel);
+                while DONE.load(Ordering::Acquire) < asked {
+                    core::hint::spin_loop();
+                }
+                HELD.fetch_sub(1, Ordering::AcqRel);
+            }
+        }
+        true
     }
 }
 
 /// A writable alias of `N` bytes of kernel or module text, made before [`stop_machine`]
-/// (mapping pages may sleep), written through [`Stopped::write`], unmapped when dropped.
+/// (mapping pages may sleep), written through [`Committing::write`], unmapped when dropped.
 ///
 /// ```
 /// use kernel::{kallsyms, text_patching::{self, TextAlias}};
@@ -78,7 +313,7 @@ impl Stopped {
 /// // Writing the same bytes changes nothing.
 /// text_patching::stop_machine(|stopped| {
 ///     // SAFETY: The code does not change.
-///     unsafe { stopped.write(&alias, &now) }
+///     stopped.commit(|c| unsafe { c.write(&alias, &now) })
 /// })?;
 /// let mut after = [0u8; 4];
 /// text_patching::read(addr, &mut after)?;
@@ -169,7 +404,9 @@ unsafe extern "C" fn stop_fn<F: FnOnce(&Stopped) -> T, T>(data: *mut c_void) -> 
         }
         d.done.store(true, Ordering::Release);
     } else {
+        let mut seen = 0;
         while !d.done.load(Ordering::Acquire) {
+            nmi::follow(&mut seen);
             core::hint::spin_loop();
         }
         // SAFETY: `sync_core()` only executes a serializing instruction.
@@ -206,6 +443,7 @@ pub fn stop_machine<F: FnOnce(&Stopped) -> T + Send, T: Send>(f: F) -> Result<T>
         bindings::cpus_read_lock();
         bindings::mutex_lock(&raw mut bindings::text_mutex);
     }
+    nmi::prepare();
     // SAFETY: `stop_fn::<F, T>` matches `cpu_stop_fn_t`; `data` outlives the call, which
     // returns only after every CPU left `stop_fn`. The hotplug lock is held, as
     // `stop_machine_cpuslocked()` requires, so the online mask does not change.
@@ -216,6 +454,7 @@ pub fn stop_machine<F: FnOnce(&Stopped) -> T + Send, T: Send>(f: F) -> Result<T>
             &raw const bindings::__cpu_online_mask,
         )
     };
+    nmi::finish();
     // SAFETY: Taken above.
     unsafe {
         bindings::mutex_unlock(&raw mut bindings::text_mutex);

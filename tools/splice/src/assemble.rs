@@ -593,8 +593,8 @@ pub fn changed_functions(pre: &Obj, post: &Obj) -> Result<Vec<String>> {
         {
             bail!(
                 "{}: {name}: noinstr code ({}) changes; it runs in NMI and exception entry, \
-                 which stop_machine does not hold, so its entry cannot be redirected safely \
-                 (ftrace and kprobes leave it alone too)",
+                 where the kernel must not be instrumented, so its entry cannot be redirected \
+                 safely to a replacement in module text (ftrace and kprobes leave it alone too)",
                 post.path,
                 sec.name
             );

@@ -19,9 +19,20 @@ echo check > $d/stage || fail "check"
 stage checked
 cat $d/targets
 [ "$(cat /proc/version)" = "$before" ] || fail "check changed /proc/version"
+# Per-CPU NMI counts: the jump is written while every CPU is in an NMI.
+nmis() { awk '$1 == "NMI:" { for (i = 2; i <= NF; i++) if ($i ~ /^[0-9]+$/) printf "%s ", $i }' /proc/interrupts; }
+nmi_before=$(nmis)
 echo apply > $d/stage || fail "apply"
 stage applied
 cat $d/timings
+nmi_after=$(nmis)
+set -- $nmi_after
+for n in $nmi_before; do
+	[ "$1" -gt "$n" ] || fail "a CPU took no NMI during apply (NMIs before: $nmi_before; after: $nmi_after)"
+	shift
+done
+echo "NMIs per CPU: $nmi_before before apply, $nmi_after after"
+dmesg | grep -q "text_patching:" && fail "$(dmesg | grep text_patching:)"
 cat /proc/version | grep -q "spliced: proc-version" || fail "applied pack did not change /proc/version"
 echo apply > $d/stage 2>/dev/null && fail "apply accepted twice"
 rmmod splice_proc_version 2>/dev/null && fail "rmmod succeeded while applied"
