@@ -48,8 +48,9 @@ pub struct Stopped {
     _private: (),
 }
 
-/// Proof that, on top of [`Stopped`], this CPU runs in an NMI and every other CPU waits in one
-/// (see [`Stopped::commit`]), so no CPU runs code that is being written. Only `commit` makes one.
+/// Proof that, on top of [`Stopped`], the writes of a [`Stopped::commit`] are under way: from an
+/// NMI of this CPU while every other CPU waits in one, unless NMIs could not be held
+/// ([`Committing::in_nmi`]). Only `commit` makes one.
 pub struct Committing {
     _private: (),
 }
@@ -97,8 +98,8 @@ impl Stopped {
     /// when `f` returns. `f` must only write ([`Committing::write`]): it runs in NMI context.
     ///
     /// If the NMI handler could not be registered, or a CPU does not take its NMI within
-    /// [`NMI_WAIT_NS`], `f` runs anyway, as an ordinary stop would run it (the kernel log says
-    /// so once).
+    /// [`NMI_WAIT_NS`], `f` runs anyway, as an ordinary stop would run it, and the kernel log
+    /// says so after the stop.
     pub fn commit<F: FnOnce(&Committing)>(&self, f: F) {
         let mut f = Some(f);
         let data = (&raw mut f).cast::<c_void>();
