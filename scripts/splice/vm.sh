@@ -27,6 +27,12 @@
 # label), the failure that report describes; and a test of code patching
 # could watch stale code. The guest still has VM_SMP CPUs, so SMP paths
 # (stop_machine, IPIs, the stack check of tasks on other CPUs) run as before.
+#
+# In test mode the console goes to build/vm/$VM_NAME/console.log and the guest
+# prints its KTAP results on a second serial port, results.log. A run that
+# panics, hangs, or never prints its final line is a failure, and the console
+# log is named. KUnit results in the console log are parsed with the kernel's
+# tools/testing/kunit/kunit.py. The last line is "vm: N passed, N failed".
 . "$(dirname "$0")/lib.sh"
 
 mode=${1:-shell}; shift || true
