@@ -5,5 +5,7 @@
 #include <linux/types.h>
 
 bool splice_noinstr(unsigned long addr);
+bool splice_idle_or_entry(unsigned long addr);
+bool splice_module_noinstr(unsigned long addr);
 
 #endif

@@ -70,14 +70,59 @@ extern "C" {
     fn splice_livepatched(addr: core::ffi::c_ulong) -> bool;
     /// `kernel/splice/noinstr.c`.
     fn splice_noinstr(addr: core::ffi::c_ulong) -> bool;
+    /// `kernel/splice/noinstr.c`.
+    fn splice_idle_or_entry(addr: core::ffi::c_ulong) -> bool;
+    /// `kernel/splice/noinstr.c`.
+    fn splice_module_noinstr(addr: core::ffi::c_ulong) -> bool;
 }
 
-/// Whether `addr` is in vmlinux's noinstr or entry code, which runs where the kernel must not
-/// be instrumented: its entry is never rewritten.
+/// Whether `addr` is in vmlinux's noinstr code (not counting the idle code), which runs where
+/// the kernel must not be instrumented: it is redirected only to a replacement that is
+/// noinstr too ([`module_noinstr`]).
 fn noinstr(addr: usize) -> bool {
     // SAFETY: Any address may be asked about; the function only compares it with section
     // bounds.
     unsafe { splice_noinstr(addr as core::ffi::c_ulong) }
+}
+
+/// Whether `addr` is in vmlinux's idle or entry code, which is never redirected: the kernel
+/// recognises idle CPUs by the address they run at, and the entry code runs before the
+/// kernel's stack and page tables are set up.
+fn idle_or_entry(addr: usize) -> bool {
+    // SAFETY: Any address may be asked about; the function only compares it with section
+    // bounds.
+    unsafe { splice_idle_or_entry(addr as core::ffi::c_ulong) }
+}
+
+/// Whether `addr` is in the `.noinstr.text` section of the module whose code it is, which
+/// kprobes leave alone as they do vmlinux's.
+fn module_noinstr(addr: usize) -> bool {
+    // SAFETY: Any address may be asked about; the function looks the module up under RCU.
+    unsafe { splice_module_noinstr(addr as core::ffi::c_ulong) }
+}
+
+/// Whether a call among the instructions the jump at `site` covers ends before the jump
+/// does, so that a return to it would land in the middle of the jump (`call *%rax` is two
+/// bytes long). The stack check cannot rule this out for noinstr code: the CPUs are held in
+/// NMIs while the jump is written, and the NMI entry on their stacks is noinstr code.
+fn call_returns_under(site: usize) -> core::result::Result<bool, AbortCause> {
+    let mut code = [0u8; JMP_LEN + kernel::insn::MAX_INSN_SIZE];
+    text_patching::read(site, &mut code).map_err(|_| AbortCause::BadPack)?;
+    call_ends_under_jump(&code).ok_or(AbortCause::BadPack)
+}
+
+/// [`call_returns_under`] on a copy of the code at the site; `None` if it does not decode.
+fn call_ends_under_jump(code: &[u8]) -> Option<bool> {
+    let mut at = 0;
+    while at < JMP_LEN {
+        let insn = kernel::insn::Insn::decode(code.get(at..)?).ok()?;
+        at += insn.len();
+        // `call rel32` (0xe8) and the indirect calls (in group 0xff).
+        if at < JMP_LEN && matches!(insn.opcode().first(), Some(0xe8 | 0xff)) {
+            return Some(true);
+        }
+    }
+    Some(false)
 }
 
 /// Logs why `pack` cannot redirect its target `function` ("pack: cause: function why"), and
@@ -204,8 +249,14 @@ fn check(reg: &Registry, id: u64) -> core::result::Result<Checked, AbortCause> {
             let why = "is replaced by an enabled livepatch; disable it first";
             return Err(refuse(AbortCause::Livepatched, why));
         }
-        if noinstr(m.addr) {
-            let why = "is noinstr code, which runs where the kernel must not be instrumented";
+        if idle_or_entry(m.addr) {
+            let why = "is idle or entry code, which a replacement in module text cannot take over";
+            return Err(refuse(AbortCause::CannotRedirect, why));
+        }
+        let noinstr = noinstr(m.addr);
+        if noinstr && !module_noinstr(repl) {
+            let why = "is noinstr code, and its replacement is not in the pack's .noinstr.text, \
+                       which kprobes leave alone";
             return Err(refuse(AbortCause::CannotRedirect, why));
         }
         // Stacked on another pack: the jump goes where that pack put its own.
@@ -219,6 +270,11 @@ fn check(reg: &Registry, id: u64) -> core::result::Result<Checked, AbortCause> {
                 }
             },
         };
+        if noinstr && call_returns_under(site)? {
+            let why = "is noinstr code with a call under its jump, to which an NMI's stack \
+                       could return";
+            return Err(refuse(AbortCause::CannotRedirect, why));
+        }
         let mut saved = [0u8; 5];
         text_patching::read(site, &mut saved).map_err(|_| AbortCause::BadPack)?;
         let jump = jump(site, repl).ok_or(AbortCause::BadPack)?;
@@ -627,13 +683,32 @@ mod tests {
     use kernel::kallsyms;
 
     #[test]
-    fn noinstr_and_entry_code_are_not_redirected() {
-        // The C side of system call entry (noinstr) and its assembly side (entry text).
+    fn calls_under_the_jump() {
+        // push %rbx; call *%rax; mov %rdi,%rax: the call returns to offset 3, under the jump.
+        let code = [0x53, 0xff, 0xd0, 0x48, 0x89, 0xf8, 0xc3, 0xcc];
+        assert_eq!(call_ends_under_jump(&code), Some(true));
+        // call rel32 first: it returns to offset 5, where the jump ends.
+        let code = [0xe8, 0, 0, 0, 0, 0x53, 0xc3, 0xcc];
+        assert_eq!(call_ends_under_jump(&code), Some(false));
+        // push %rbx; mov %rdi,%rax; call *%rax: returns to offset 6, past the jump.
+        let code = [0x53, 0x48, 0x89, 0xf8, 0xff, 0xd0, 0xc3, 0xcc];
+        assert_eq!(call_ends_under_jump(&code), Some(false));
+        // Truncated code does not decode.
+        assert_eq!(call_ends_under_jump(&[0x53, 0xe8, 0]), None);
+    }
+
+    #[test]
+    fn noinstr_idle_and_entry_code() {
+        // The C side of system call entry is noinstr; its assembly side is entry text.
         let c_entry = kallsyms::lookup_name(c"do_syscall_64");
-        assert!(c_entry.is_some_and(noinstr));
+        assert!(c_entry.is_some_and(|a| noinstr(a) && !idle_or_entry(a)));
+        assert!(c_entry.is_some_and(|a| !module_noinstr(a)));
         let asm_entry = kallsyms::lookup_name(c"entry_SYSCALL_64");
-        assert!(asm_entry.is_some_and(noinstr));
+        assert!(asm_entry.is_some_and(|a| idle_or_entry(a) && !noinstr(a)));
+        // Idle code lies within the noinstr range, and is refused.
+        let idle = kallsyms::lookup_name(c"default_idle");
+        assert!(idle.is_some_and(|a| idle_or_entry(a) && !noinstr(a)));
         let ordinary = kallsyms::lookup_name(c"schedule");
-        assert!(ordinary.is_some_and(|a| !noinstr(a)));
+        assert!(ordinary.is_some_and(|a| !noinstr(a) && !idle_or_entry(a)));
     }
 }

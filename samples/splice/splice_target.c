@@ -23,6 +23,9 @@
  *		its level
  *  biased	the input plus splice_target_bias(), an inline function of
  *		splice_target.h that the module uses too
+ *  noinstr_value
+ *		splice_target_noinstr(21): 144 here; a noinstr function, as
+ *		the C side of exception and NMI entry is
  */
 #include <linux/kobject.h>
 #include <linux/kthread.h>
@@ -275,6 +278,21 @@ noinline int splice_target_biased(int x)
 	return x + splice_target_bias();
 }
 
+/*
+ * noinstr, like the C side of exception and NMI entry: a pack carries its
+ * replacement in the pack module's .noinstr.text.
+ */
+noinstr long splice_target_noinstr(long x)
+{
+	return x * 7 + READ_ONCE(splice_target_base) - 3;
+}
+
+static ssize_t noinstr_value_show(struct kobject *kobj,
+				  struct kobj_attribute *attr, char *buf)
+{
+	return sysfs_emit(buf, "%ld\n", splice_target_noinstr(READ_ONCE(splice_target_input)));
+}
+
 static ssize_t biased_show(struct kobject *kobj, struct kobj_attribute *attr,
 			   char *buf)
 {
@@ -284,6 +302,7 @@ static ssize_t biased_show(struct kobject *kobj, struct kobj_attribute *attr,
 static struct kobj_attribute value_attr = __ATTR_RO(value);
 static struct kobj_attribute bench_attr = __ATTR_RO(bench);
 static struct kobj_attribute biased_attr = __ATTR_RO(biased);
+static struct kobj_attribute noinstr_value_attr = __ATTR_RO(noinstr_value);
 static struct kobj_attribute scaled_attr = __ATTR_RO(scaled);
 static struct kobj_attribute calls_attr = __ATTR_RO(calls);
 static struct kobj_attribute config_attr = __ATTR(config, 0644, config_show, config_store);
@@ -302,6 +321,7 @@ static struct attribute *splice_target_attrs[] = {
 	&calls_attr.attr,
 	&config_attr.attr,
 	&biased_attr.attr,
+	&noinstr_value_attr.attr,
 	NULL,
 };
 ATTRIBUTE_GROUPS(splice_target);

@@ -26,6 +26,7 @@ void splice_target_hold(void);
 const char *splice_target_mod_greeting(void);
 int splice_target_mod_level(int x);
 int splice_target_biased(int x);
+long splice_target_noinstr(long x);
 
 /* Used by both targets, in vmlinux and in the module: a header change. */
 static inline int splice_target_bias(void)

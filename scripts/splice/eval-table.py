@@ -19,7 +19,7 @@ out, base, nxt, patches = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4:]
 REFUSALS = [
     ("init code", r"__init or __exit code|boot-time tables change"),
     ("boot- or load-time table", r"tables the kernel gathers"),
-    ("noinstr code", r"noinstr code"),
+    ("idle or entry code", r"idle or entry code"),
     ("data change", r"existing data object changes|layout changes"),
     ("asm", r"assembly file"),
     ("new object", r"adds a new object file"),

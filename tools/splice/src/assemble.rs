@@ -529,16 +529,17 @@ pub fn same_function(pre: &Obj, a: &Sym, post: &Obj, b: &Sym) -> Result<bool> {
         .all(|((p, q), (&m, &n))| m || n || p == q))
 }
 
-/// Sections of code that runs where nothing may rewrite it: `noinstr` functions, the code
-/// entering idle, the entry code.
-const NOINSTR_SECTIONS: [&str; 3] = [".noinstr.text", ".cpuidle.text", ".entry.text"];
+/// Sections of code that splice does not redirect: the idle code, which the kernel recognises
+/// by the address it runs at, and the entry code, which runs before the kernel's stack and page
+/// tables are set up. (`noinstr` functions, in `.noinstr.text`, are carried in a section of
+/// that name, which the module loader records and kprobes leave alone.)
+const UNREDIRECTABLE_SECTIONS: [&str; 2] = [".cpuidle.text", ".entry.text"];
 
 /// The functions whose compiled code differs between `pre` and `post`, by name, in `pre`'s
 /// order; a `.cold` part counts for its function. Fails, naming it, for a change splice
 /// cannot make: `__init`/`__exit` code (it ran already, or runs with the module's removal
-/// from its original copy), a boot- or load-time table ([`tables`]), `noinstr` code (its
-/// entry cannot be redirected safely), or a changed part whose function is not in both
-/// objects.
+/// from its original copy), a boot- or load-time table ([`tables`]), idle or entry code
+/// ([`UNREDIRECTABLE_SECTIONS`]), or a changed part whose function is not in both objects.
 pub fn changed_functions(pre: &Obj, post: &Obj) -> Result<Vec<String>> {
     tables::refuse_table_changes(pre, post)?;
     let init_funcs = |o: &Obj| -> Vec<(String, usize)> {
@@ -589,12 +590,16 @@ pub fn changed_functions(pre: &Obj, post: &Obj) -> Result<Vec<String>> {
             .defined(&name)
             .and_then(|s| s.section)
             .and_then(|i| pre.sections.get(i))
-            .filter(|sec| NOINSTR_SECTIONS.contains(&sec.name.as_str()))
+            .filter(|sec| UNREDIRECTABLE_SECTIONS.contains(&sec.name.as_str()))
         {
+            let why = if sec.name == ".entry.text" {
+                "it runs before the kernel's stack and page tables are set up"
+            } else {
+                "the kernel recognises idle CPUs by the address they run at"
+            };
             bail!(
-                "{}: {name}: noinstr code ({}) changes; it runs in NMI and exception entry, \
-                 where the kernel must not be instrumented, so its entry cannot be redirected \
-                 safely to a replacement in module text (ftrace and kprobes leave it alone too)",
+                "{}: {name}: idle or entry code ({}) changes; {why}, so it cannot be \
+                 redirected to a replacement in module text",
                 post.path,
                 sec.name
             );

@@ -391,25 +391,67 @@ fn init_reference_is_an_error() {
 }
 
 #[test]
-fn noinstr_code_is_refused() {
+fn noinstr_code_is_carried_in_noinstr_text() {
     if !have_gcc() {
         return;
     }
+    let noinstr = |name: &str, body: &str| {
+        format!(
+            "int __attribute__((section(\".noinstr.text\"), noinline)) {name}(int v) {{ {body} }}\n"
+        )
+    };
     let pre = format!(
-        "{BASE}\nint __attribute__((section(\".noinstr.text\"), noinline)) enter(int v) \
-         {{ return v + 1; }}\n"
+        "{BASE}\n{}{}",
+        noinstr("enter", "return v + 1;"),
+        noinstr("leave", "return v - 1;")
     );
-    let post = pre.replace("return v + 1;", "return v + 2;");
-    let e = build("noinstr", &pre, &post, TargetSel::Auto, &[]).unwrap_err();
-    let m = format!("{e:#}");
-    assert!(
-        m.contains("enter: noinstr code (.noinstr.text) changes"),
-        "{m}"
-    );
-    // Ordinary code beside it is still a target.
+    // Both noinstr functions change: each is cut out of the shared section, and carried in
+    // one named `.noinstr.text` (which the module loader records, and kprobes leave alone).
+    let post = pre
+        .replace("return v + 1;", "return v + 2;")
+        .replace("return v - 1;", "return v - 2;");
+    let out = build("noinstr", &pre, &post, TargetSel::Auto, &[]).unwrap();
+    assert_eq!(target_names(&out), ["enter", "leave"]);
+    let r = repl(&out);
+    for name in ["enter", "leave"] {
+        let f = r.defined(name).unwrap();
+        let sec = &r.sections[f.section.unwrap()];
+        assert_eq!(sec.name, ".noinstr.text", "{name}");
+    }
+    // Ordinary code beside it is carried as before.
     let post = pre.replace("counter++;", "counter += 3;");
     let out = build("noinstr2", &pre, &post, TargetSel::Auto, &[]).unwrap();
-    assert_eq!(out.report.targets.len(), 1);
+    assert_eq!(target_names(&out), ["show_a"]);
+    assert_ne!(
+        repl(&out).sections[repl(&out).defined("show_a").unwrap().section.unwrap()].name,
+        ".noinstr.text"
+    );
+}
+
+#[test]
+fn idle_and_entry_code_are_refused() {
+    if !have_gcc() {
+        return;
+    }
+    for (sec, why) in [
+        (
+            ".entry.text",
+            "before the kernel's stack and page tables are set up",
+        ),
+        (".cpuidle.text", "recognises idle CPUs by the address"),
+    ] {
+        let pre = format!(
+            "{BASE}\nint __attribute__((section(\"{sec}\"), noinline)) enter(int v) \
+             {{ return v + 1; }}\n"
+        );
+        let post = pre.replace("return v + 1;", "return v + 2;");
+        let e = build("entry", &pre, &post, TargetSel::Auto, &[]).unwrap_err();
+        let m = format!("{e:#}");
+        assert!(
+            m.contains(&format!("enter: idle or entry code ({sec}) changes")) && m.contains(why),
+            "{m}"
+        );
+    }
 }
 
 #[test]
