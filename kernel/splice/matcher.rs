@@ -47,6 +47,10 @@ pub(crate) struct Matched {
     /// rewritten only when their code is loaded, so the jump may cover them; reverse puts
     /// back what it covered.
     pub(crate) patch_offset: Option<usize>,
+    /// Whether a branch of the function lands on the bytes the jump at the patch offset
+    /// covers, its first byte included: code already running in the function would then
+    /// reach the jump, or the middle of it.
+    pub(crate) branch_under_jump: bool,
 }
 
 /// Length of the jump written at the patch offset.
@@ -281,9 +285,15 @@ pub(crate) fn match_code<'a>(
     let patch_offset = entry_end.filter(|&at| {
         at + JMP_LEN <= li && !sites.iter().any(|&(s, e)| s < at + JMP_LEN && at < e)
     });
+    let branch_under_jump = patch_offset.is_some_and(|at| {
+        branches
+            .iter()
+            .any(|&(_, ld)| ld >= at as i64 && ld < (at + JMP_LEN) as i64)
+    });
     Ok(Matched {
         live_len: li,
         patch_offset,
+        branch_under_jump,
     })
 }
 
@@ -391,7 +401,8 @@ mod tests {
             r,
             Ok(Matched {
                 live_len: 27,
-                patch_offset: Some(9)
+                patch_offset: Some(9),
+                branch_under_jump: false,
             })
         );
         assert_eq!(t.get(b"a"), Some(a));
@@ -560,5 +571,26 @@ mod tests {
         ];
         let (r, _) = run(&pre, &relocs, &live);
         assert_eq!(r.map(|m| m.patch_offset), Ok(Some(9)));
+    }
+
+    #[test]
+    fn branches_under_the_jump() {
+        // xor %eax,%eax; 2: inc %eax; cmp $10,%eax; jne 2; ret: the loop comes back to
+        // offset 2, under a jump at 0.
+        let pre = [0x31, 0xc0, 0xff, 0xc0, 0x83, 0xf8, 0x0a, 0x75, 0xf9, 0xc3];
+        let (r, _) = run(&pre, &[], &pre);
+        assert_eq!(
+            r.map(|m| (m.patch_offset, m.branch_under_jump)),
+            Ok((Some(0), true))
+        );
+        // Two more instructions before the loop: it comes back to offset 6, past the jump.
+        let pre = [
+            0x31, 0xc0, 0x31, 0xc9, 0x31, 0xd2, 0xff, 0xc0, 0x83, 0xf8, 0x0a, 0x75, 0xf9, 0xc3,
+        ];
+        let (r, _) = run(&pre, &[], &pre);
+        assert_eq!(
+            r.map(|m| (m.patch_offset, m.branch_under_jump)),
+            Ok((Some(0), false))
+        );
     }
 }

@@ -76,9 +76,9 @@ extern "C" {
     fn splice_module_noinstr(addr: core::ffi::c_ulong) -> bool;
 }
 
-/// Whether `addr` is in vmlinux's noinstr code (not counting the idle code), which runs where
-/// the kernel must not be instrumented: it is redirected only to a replacement that is
-/// noinstr too ([`module_noinstr`]).
+/// Whether `addr` is in noinstr code, vmlinux's (not counting the idle code) or a module's,
+/// which runs where the kernel must not be instrumented: it is redirected only to a
+/// replacement that is noinstr too ([`module_noinstr`]), and only while NMIs are held.
 fn noinstr(addr: usize) -> bool {
     // SAFETY: Any address may be asked about; the function only compares it with section
     // bounds.
@@ -104,7 +104,9 @@ fn module_noinstr(addr: usize) -> bool {
 /// Whether a call among the instructions the jump at `site` covers ends before the jump
 /// does, so that a return to it would land in the middle of the jump (`call *%rax` is two
 /// bytes long). The stack check cannot rule this out for noinstr code: the CPUs are held in
-/// NMIs while the jump is written, and the NMI entry on their stacks is noinstr code.
+/// NMIs while the jump is written, and the NMI entry on their NMI stacks, which the stack
+/// check does not walk, is noinstr code (so are the branches the matcher reports in
+/// `branch_under_jump`).
 fn call_returns_under(site: usize) -> core::result::Result<bool, AbortCause> {
     let mut code = [0u8; JMP_LEN + kernel::insn::MAX_INSN_SIZE];
     text_patching::read(site, &mut code).map_err(|_| AbortCause::BadPack)?;
@@ -117,8 +119,7 @@ fn call_ends_under_jump(code: &[u8]) -> Option<bool> {
     while at < JMP_LEN {
         let insn = kernel::insn::Insn::decode(code.get(at..)?).ok()?;
         at += insn.len();
-        // `call rel32` (0xe8) and the indirect calls (in group 0xff).
-        if at < JMP_LEN && matches!(insn.opcode().first(), Some(0xe8 | 0xff)) {
+        if at < JMP_LEN && insn.is_call() {
             return Some(true);
         }
     }
@@ -270,10 +271,18 @@ fn check(reg: &Registry, id: u64) -> core::result::Result<Checked, AbortCause> {
                 }
             },
         };
-        if noinstr && call_returns_under(site)? {
-            let why = "is noinstr code with a call under its jump, to which an NMI's stack \
-                       could return";
-            return Err(refuse(AbortCause::CannotRedirect, why));
+        // Checked on the function's own code; a pack below checked it for its jump.
+        if noinstr && reg.owner_of(m.addr).is_none() {
+            if call_returns_under(site)? {
+                let why = "is noinstr code with a call under its jump, to which an NMI's \
+                           stack could return";
+                return Err(refuse(AbortCause::CannotRedirect, why));
+            }
+            if m.matched.branch_under_jump {
+                let why = "is noinstr code with a branch to the bytes under its jump, which \
+                           code running in an NMI could take";
+                return Err(refuse(AbortCause::CannotRedirect, why));
+            }
         }
         let mut saved = [0u8; 5];
         text_patching::read(site, &mut saved).map_err(|_| AbortCause::BadPack)?;
@@ -411,6 +420,7 @@ fn switch(
         stack_check: 0,
         stop_machine: 0,
     };
+    let has_noinstr = targets.iter().any(|t| noinstr(t.addr));
     let start = Instant::now();
     let r = text_patching::stop_machine(|stopped| {
         let t0 = Instant::now();
@@ -422,8 +432,14 @@ fn switch(
         if hooks.run(Kind::Check, reverse).is_err() {
             return Err(AbortCause::HookFailed);
         }
-        // No NMI runs while the jumps are written (`Stopped::commit`).
+        // No NMI runs while the jumps are written (`Stopped::commit`). If NMIs could not be
+        // held, noinstr code, which NMIs run, is not written.
+        let mut held = true;
         stopped.commit(|c| {
+            if has_noinstr && !c.in_nmi() {
+                held = false;
+                return;
+            }
             for (t, alias) in targets.iter().zip(aliases) {
                 let bytes = if reverse { &t.saved } else { &t.jump };
                 // SAFETY: No task is in the bytes that change: the stack check above found
@@ -431,6 +447,9 @@ fn switch(
                 unsafe { c.write(alias, bytes) };
             }
         });
+        if !held {
+            return Err(AbortCause::CannotRedirect);
+        }
         let _ = hooks.run(Kind::Do, reverse);
         times.pause = since(t0);
         Ok(())
@@ -438,6 +457,14 @@ fn switch(
     times.stop_machine = since(start);
     match r {
         Ok(Ok(())) => Ok(times),
+        Ok(Err(AbortCause::CannotRedirect)) => {
+            pr_warn!(
+                "{:?}: cannot_redirect: NMIs could not be held, and noinstr code is written \
+                 only while they are\n",
+                e.name
+            );
+            Err(AbortCause::CannotRedirect)
+        }
         Ok(Err(cause)) => Err(cause),
         Err(_) => Err(AbortCause::OutOfMemory),
     }
@@ -692,6 +719,9 @@ mod tests {
         assert_eq!(call_ends_under_jump(&code), Some(false));
         // push %rbx; mov %rdi,%rax; call *%rax: returns to offset 6, past the jump.
         let code = [0x53, 0x48, 0x89, 0xf8, 0xff, 0xd0, 0xc3, 0xcc];
+        assert_eq!(call_ends_under_jump(&code), Some(false));
+        // push %rbx; push %rax (0xff group 5, not a call); mov %rdi,%rax.
+        let code = [0x53, 0xff, 0xf0, 0x48, 0x89, 0xf8, 0xc3, 0xcc];
         assert_eq!(call_ends_under_jump(&code), Some(false));
         // Truncated code does not decode.
         assert_eq!(call_ends_under_jump(&[0x53, 0xe8, 0]), None);

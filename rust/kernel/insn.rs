@@ -99,6 +99,37 @@ impl Insn {
         usize::from(self.raw.prefixes.nbytes) + usize::from(self.raw.rex_prefix.nbytes)
     }
 
+    /// The ModRM byte, if the instruction has one.
+    pub fn modrm(&self) -> Option<u8> {
+        // SAFETY: Both members of the union are plain bytes of the same storage.
+        let byte = unsafe { self.raw.modrm.__bindgen_anon_1.bytes[0] };
+        (self.raw.modrm.nbytes != 0).then_some(byte)
+    }
+
+    /// Whether the instruction is a call: `call rel32`, or an indirect call (`call *%rax`,
+    /// `call *8(%rdi)`; group 5 of opcode `0xff` with ModRM.reg 2 or 3).
+    ///
+    /// ```
+    /// use kernel::insn::Insn;
+    ///
+    /// assert!(Insn::decode(&[0xe8, 0, 0, 0, 0])?.is_call());
+    /// // call *%rax, call *0x8(%rdi)
+    /// assert!(Insn::decode(&[0xff, 0xd0])?.is_call());
+    /// assert!(Insn::decode(&[0xff, 0x57, 0x08])?.is_call());
+    /// // jmp *%rax, push 0x8(%rdi), inc %eax: group 5 as well, but no call.
+    /// assert!(!Insn::decode(&[0xff, 0xe0])?.is_call());
+    /// assert!(!Insn::decode(&[0xff, 0x77, 0x08])?.is_call());
+    /// assert!(!Insn::decode(&[0xff, 0xc0])?.is_call());
+    /// # Ok::<(), Error>(())
+    /// ```
+    pub fn is_call(&self) -> bool {
+        match self.opcode() {
+            [0xe8] => true,
+            [0xff] => self.modrm().is_some_and(|m| matches!((m >> 3) & 7, 2 | 3)),
+            _ => false,
+        }
+    }
+
     /// The sign-extended immediate operand, if there is one.
     pub fn immediate(&self) -> Option<i64> {
         // SAFETY: All members of the union are `insn_field`s of the same layout; the decoder

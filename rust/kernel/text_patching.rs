@@ -297,6 +297,11 @@ mod nmi {
                 HELD.fetch_sub(1, Ordering::AcqRel);
             }
         }
+        // The rest of the NMI (the other handlers, the NMI exit) may run code just written:
+        // serialize first. Once the writes are done, that `sync_core()` may let NMIs in
+        // (`iret` to self) does no harm.
+        // SAFETY: `sync_core()` only executes a serializing instruction.
+        unsafe { bindings::sync_core() };
         true
     }
 }

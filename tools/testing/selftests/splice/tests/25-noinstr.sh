@@ -20,6 +20,7 @@ sections=/sys/module/$(basename "$ko" .ko)/sections
 [ -f "$sections/.noinstr.text" ] || fail "the pack module has no .noinstr.text: $(ls -a $sections)"
 start=$(cat "$sections/.noinstr.text")
 start=${start#0x}
+case $start in *[1-9a-f]*) ;; *) fail "section addresses are hidden (kptr_restrict): $start" ;; esac
 next=ffffffffffffffff
 for s in "$sections"/.* "$sections"/*; do
 	[ -f "$s" ] || continue
