@@ -421,6 +421,9 @@ fn switch(
         stop_machine: 0,
     };
     let has_noinstr = targets.iter().any(|t| noinstr(t.addr));
+    // Whether the jumps could be written: noinstr code, which NMIs run, is written only while
+    // they are held.
+    let mut held = true;
     let start = Instant::now();
     let r = text_patching::stop_machine(|stopped| {
         let t0 = Instant::now();
@@ -432,9 +435,7 @@ fn switch(
         if hooks.run(Kind::Check, reverse).is_err() {
             return Err(AbortCause::HookFailed);
         }
-        // No NMI runs while the jumps are written (`Stopped::commit`). If NMIs could not be
-        // held, noinstr code, which NMIs run, is not written.
-        let mut held = true;
+        // No NMI runs while the jumps are written (`Stopped::commit`).
         stopped.commit(|c| {
             if has_noinstr && !c.in_nmi() {
                 held = false;
@@ -455,16 +456,15 @@ fn switch(
         Ok(())
     });
     times.stop_machine = since(start);
+    if !held {
+        pr_warn!(
+            "{:?}: cannot_redirect: NMIs could not be held, and noinstr code is written only \
+             while they are\n",
+            e.name
+        );
+    }
     match r {
         Ok(Ok(())) => Ok(times),
-        Ok(Err(AbortCause::CannotRedirect)) => {
-            pr_warn!(
-                "{:?}: cannot_redirect: NMIs could not be held, and noinstr code is written \
-                 only while they are\n",
-                e.name
-            );
-            Err(AbortCause::CannotRedirect)
-        }
         Ok(Err(cause)) => Err(cause),
         Err(_) => Err(AbortCause::OutOfMemory),
     }
