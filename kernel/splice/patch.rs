@@ -300,6 +300,7 @@ fn check(reg: &Registry, id: u64) -> core::result::Result<Checked, AbortCause> {
                     jump,
                     repl,
                     repl_size,
+                    noinstr,
                 },
                 GFP_KERNEL,
             )
@@ -420,7 +421,7 @@ fn switch(
         stack_check: 0,
         stop_machine: 0,
     };
-    let has_noinstr = targets.iter().any(|t| noinstr(t.addr));
+    let has_noinstr = targets.iter().any(|t| t.noinstr);
     // Whether the jumps could be written: noinstr code, which NMIs run, is written only while
     // they are held.
     let mut held = true;
