@@ -57,6 +57,11 @@ impl Hooks {
         unsafe { core::slice::from_raw_parts(self.table, self.len) }
     }
 
+    /// Whether the pack declares no hooks.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.all().is_empty()
+    }
+
     /// Whether any hook has a kind this core does not know.
     pub(crate) fn has_unknown_kind(&self) -> bool {
         self.all()

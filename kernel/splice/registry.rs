@@ -201,8 +201,9 @@ fn register(desc: &bindings::splice_pack_desc) -> Result {
         pr_err!("pack refused (bad_pack): bad name {name:?}\n");
         return Err(EINVAL);
     }
-    if pack.target_count() == 0 {
-        pr_err!("pack {name:?} refused (bad_pack): no targets\n");
+    // A fix of data alone has hooks and nothing to replace; a pack with neither does nothing.
+    if pack.target_count() == 0 && hooks.is_empty() {
+        pr_err!("pack {name:?} refused (bad_pack): no targets and no hooks\n");
         return Err(EINVAL);
     }
     let build_id_differs = crate::buildid::differs(pack.build_id());

@@ -14,8 +14,9 @@
 //!   the section is carried too, and the relocation stays an ELF relocation of `repl.o`;
 //! * defined in the post object and also in the pre object (existing functions, `static`
 //!   variables whose state must be kept): not carried; the place points at a trap in `repl.o`
-//!   (`__splice_unresolved`) and the relocation is listed in the blob, for the core to resolve
-//!   with the value it learned by run-pre matching;
+//!   (`__splice_unresolved`) if it is a call or jump, else at zeroed data
+//!   (`__splice_unresolved_data`), and the relocation is listed in the blob, for the core to
+//!   resolve with the value it learned by run-pre matching;
 //! * undefined: kept as an ELF relocation if `Module.symvers` exports the symbol or another
 //!   object of the pack defines it anew (a new global function the patch adds in one file and
 //!   calls from another: carried there, linked within the pack), else listed in the blob
@@ -158,6 +159,9 @@ const HOOK_SIZE: u64 = 16;
 /// and, as objtool reads it, returns, like the functions the core later puts there.
 const UNRESOLVED_SECTION: &str = ".text.__splice_unresolved";
 const UNRESOLVED_SYMBOL: &str = "__splice_unresolved";
+/// Where the places the core resolves that are not calls or jumps point until it does.
+const UNRESOLVED_DATA_SECTION: &str = ".data.__splice_unresolved";
+const UNRESOLVED_DATA_SYMBOL: &str = "__splice_unresolved_data";
 /// `endbr64; int3; ret; int3`.
 const UNRESOLVED_CODE: [u8; 7] = [0xf3, 0x0f, 0x1e, 0xfa, 0xcc, 0xc3, 0xcc];
 /// `endbr64; int3; jmp __x86_return_thunk; int3`, for code built with return thunks.
@@ -611,11 +615,16 @@ pub fn changed_functions(pre: &Obj, post: &Obj) -> Result<Vec<String>> {
     Ok(out)
 }
 
+/// Whether an object declares splice hooks (`splice_hook()` of include/linux/splice_pack.h).
+pub fn declares_hooks(o: &Obj) -> bool {
+    o.sections.iter().any(|s| s.name == HOOKS_SECTION)
+}
+
 /// Refuses changes to existing writable data objects (their size or initial value): the
 /// running kernel's copy holds live state that a new initializer cannot reach, unless the
 /// patch supplies hooks to convert it. Read-only data that changed is carried as a new copy.
 pub fn refuse_data_changes(pre: &Obj, post: &Obj) -> Result<()> {
-    if post.sections.iter().any(|s| s.name == HOOKS_SECTION) {
+    if declares_hooks(post) {
         return Ok(());
     }
     for b in post.symbols.iter().filter(|s| s.is_object() && s.size > 0) {
@@ -1456,6 +1465,52 @@ pub fn assemble_units(info: &PackInfo, units: &[UnitInput], symvers: &Symvers) -
     })
 }
 
+/// Refuses relocations to a static symbol that run-pre matching cannot find: the kernel
+/// learns a static symbol's address only from the live code of the object's pre functions
+/// (a static function by matching it, static data by a pre function that refers to it). A
+/// static object that only data or boot-time code refers to is out of its reach.
+fn refuse_unlearnable(
+    post: &Obj,
+    object: &format::Object,
+    targets: &[format::Target],
+    fixups: &[format::Fixup],
+    report_targets: &[ReportTarget],
+    report_fixups: &[ReportFixup],
+) -> Result<()> {
+    let mut learnable: HashSet<&str> = HashSet::new();
+    for f in &object.functions {
+        learnable.insert(&f.name);
+        for r in f.relocs.iter().filter(|r| r.local) {
+            learnable.insert(&r.symbol);
+        }
+    }
+    let carried = targets
+        .iter()
+        .zip(report_targets)
+        .map(|(t, r)| (&t.relocs, &r.function))
+        .chain(
+            fixups
+                .iter()
+                .zip(report_fixups)
+                .map(|(f, r)| (&f.relocs, &r.carried)),
+        );
+    for (relocs, name) in carried {
+        if let Some(r) = relocs
+            .iter()
+            .find(|r| r.local && !learnable.contains(r.symbol.as_str()))
+        {
+            bail!(
+                "{}: {name}: refers to {}, a static symbol that no function of the object \
+                 refers to (only data or boot-time code does), so run-pre matching cannot \
+                 find it in the running kernel; reach it through data that code refers to",
+                post.path,
+                r.symbol
+            );
+        }
+    }
+    Ok(())
+}
+
 /// The global functions and data the objects of a pack define and their pre objects do not:
 /// new code and data of the patch that other objects may use. Each is carried by the object
 /// that defines it, visible to the pack's other objects (hidden outside the module).
@@ -1740,6 +1795,15 @@ fn assemble_unit(
         });
     }
 
+    refuse_unlearnable(
+        post,
+        &object_out,
+        &unit_targets,
+        &unit_fixups,
+        &report_targets,
+        &report_fixups,
+    )?;
+
     // repl.o
     let mut o = WObject::new(BinaryFormat::Elf, Architecture::X86_64, Endianness::Little);
     let mut out_ids: HashMap<usize, SectionId> = HashMap::new();
@@ -1809,16 +1873,45 @@ fn assemble_unit(
     // after it without ORC data. It returns the way the object's own code does, through the
     // return thunk when there is one. `R_X86_64_32` places stay zero: a module address does
     // not fit them.
+    // Places that are not calls or jumps (data accesses, addresses taken) point at a zeroed
+    // data placeholder instead: objtool checks that a reference to text that is not a call
+    // lands on an ENDBR, which an instruction with an immediate after its displacement
+    // (`cmpl $10, x(%rip)`) would not, in its reading, do on the trap.
     let rethunk = post
         .symbols
         .iter()
         .any(|s| s.undefined && s.name == RETURN_THUNK);
-    let placeholder = if c
+    let is_branch = |r: &CoreRel| r.rtype == rtype::R_X86_64_PLT32;
+    let data_placeholder = if c
         .core
         .values()
         .flatten()
-        .any(|r| r.rtype != rtype::R_X86_64_32)
+        .any(|r| r.rtype != rtype::R_X86_64_32 && !is_branch(r))
     {
+        let id = o.add_section(
+            Vec::new(),
+            UNRESOLVED_DATA_SECTION.as_bytes().to_vec(),
+            SectionKind::Data,
+        );
+        o.section_mut(id).flags = SectionFlags::Elf {
+            sh_flags: u64::from(elf::SHF_ALLOC | elf::SHF_WRITE),
+        };
+        o.set_section_data(id, vec![0u8; 16], 16);
+        entsizes.push((UNRESOLVED_DATA_SECTION.to_owned(), 0, None));
+        Some(o.add_symbol(Symbol {
+            name: UNRESOLVED_DATA_SYMBOL.as_bytes().to_vec(),
+            value: 0,
+            size: 16,
+            kind: SymbolKind::Data,
+            scope: SymbolScope::Compilation,
+            weak: false,
+            section: SymbolSection::Section(id),
+            flags: SymbolFlags::None,
+        }))
+    } else {
+        None
+    };
+    let placeholder = if c.core.values().flatten().any(is_branch) {
         let id = o.add_section(
             Vec::new(),
             UNRESOLVED_SECTION.as_bytes().to_vec(),
@@ -1975,6 +2068,29 @@ fn assemble_unit(
     for (id, s) in &special_ids {
         add_relocs(&mut o, *id, &s.relocs)?;
     }
+    if let Some(data) = data_placeholder {
+        for &si in &c.order {
+            for r in c.core.get(&si).into_iter().flatten() {
+                if r.rtype == rtype::R_X86_64_32 || is_branch(r) {
+                    continue;
+                }
+                o.add_relocation(
+                    out_ids[&si],
+                    Relocation {
+                        offset: r.offset,
+                        symbol: data,
+                        addend: if r.rtype == rtype::R_X86_64_PC32 {
+                            -4
+                        } else {
+                            0
+                        },
+                        flags: RelocationFlags::Elf { r_type: r.rtype },
+                    },
+                )
+                .map_err(|e| anyhow::anyhow!("repl.o: {e}"))?;
+            }
+        }
+    }
     if let Some((trap, symbol)) = placeholder {
         if rethunk {
             let thunk = undefined_symbol(&mut o, &mut undef, RETURN_THUNK);
@@ -1993,16 +2109,15 @@ fn assemble_unit(
         }
         for &si in &c.order {
             for r in c.core.get(&si).into_iter().flatten() {
-                if r.rtype == rtype::R_X86_64_32 {
+                if !is_branch(r) {
                     continue;
                 }
-                let pc_relative = matches!(r.rtype, rtype::R_X86_64_PC32 | rtype::R_X86_64_PLT32);
                 o.add_relocation(
                     out_ids[&si],
                     Relocation {
                         offset: r.offset,
                         symbol,
-                        addend: if pc_relative { -4 } else { 0 },
+                        addend: -4,
                         flags: RelocationFlags::Elf { r_type: r.rtype },
                     },
                 )

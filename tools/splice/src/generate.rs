@@ -745,11 +745,18 @@ fn generate_with(o: &Options, pr: &mut Progress) -> Result<GenReport> {
         }
         let changed = assemble::changed_functions(raw, post)?;
         assemble::refuse_data_changes(raw, post)?;
-        if changed.is_empty() {
+        // A fix of data alone (a new initial value the running kernel read long ago) has
+        // hooks that convert the live data and no function to replace.
+        let hooks_only = changed.is_empty() && assemble::declares_hooks(post);
+        if changed.is_empty() && !hooks_only {
             unchanged.push(cf.object.clone());
             continue;
         }
-        pr.say(&format!("  {}: {}", cf.object, changed.join(" ")));
+        if hooks_only {
+            pr.say(&format!("  {}: hooks only, no function changes", cf.object));
+        } else {
+            pr.say(&format!("  {}: {}", cf.object, changed.join(" ")));
+        }
         units.push(UnitInput {
             object_name: cf.object.clone(),
             module: cf.module.clone().unwrap_or_default(),

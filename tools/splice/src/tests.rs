@@ -212,14 +212,48 @@ fn static_counter_is_resolved_by_the_core() {
         .expect("core relocation to counter");
     assert!(rel.local);
     assert_eq!(rel.rtype, rtype::R_X86_64_PC32);
-    // In repl.o the place is zero and points, by an ELF relocation, at the trap
-    // `__splice_unresolved` (a trap that returns, for objtool) until the core resolves it.
+    // In repl.o the place is zero and points, by an ELF relocation, at zeroed data
+    // `__splice_unresolved_data` until the core resolves it.
     let r = repl(&out);
     let text = r.section_by_name(".text.show_a").unwrap();
     let base = r.defined("show_a").unwrap().value;
     let at = (base + u64::from(rel.offset)) as usize;
     assert_eq!(&text.data[at..at + 4], &[0, 0, 0, 0]);
     let x = text.relocs.iter().find(|x| x.offset == at as u64).unwrap();
+    assert_eq!(r.symbols[x.sym].name, "__splice_unresolved_data");
+    assert!(!r.symbols[x.sym].global);
+    let data = r.section_by_name(".data.__splice_unresolved").unwrap();
+    assert!(data.data.iter().all(|&b| b == 0));
+    assert!(r.section_by_name(".text.__splice_unresolved").is_none());
+    assert!(r.symbols.iter().all(|s| s.name != "counter"));
+    // The pre code names the same symbol.
+    let f = &p.objects[0].functions[t.function as usize];
+    assert!(f.relocs.iter().any(|r| r.symbol == "counter" && r.local));
+}
+
+#[test]
+fn calls_the_core_resolves_point_at_a_returning_trap() {
+    if !have_gcc() {
+        return;
+    }
+    // `hidden_kernel_fn` is a function of the running kernel that no module may call: a call
+    // to it is resolved by the core.
+    let post = BASE.replace("counter++;", "counter += hidden_kernel_fn(2);");
+    let out = build("trap", BASE, &post, TargetSel::Auto, &[]).unwrap();
+    let p = parsed(&out);
+    let rel = p.targets[0]
+        .relocs
+        .iter()
+        .find(|r| r.symbol == "hidden_kernel_fn")
+        .expect("core relocation to hidden_kernel_fn");
+    assert_eq!(rel.rtype, rtype::R_X86_64_PLT32);
+    // Until then the call goes to the trap `__splice_unresolved` (a trap that returns, for
+    // objtool).
+    let r = repl(&out);
+    let text = r.section_by_name(".text.show_a").unwrap();
+    let base = r.defined("show_a").unwrap().value;
+    let at = base + u64::from(rel.offset);
+    let x = text.relocs.iter().find(|x| x.offset == at).unwrap();
     assert_eq!(r.symbols[x.sym].name, "__splice_unresolved");
     assert!(!r.symbols[x.sym].global);
     let trap = r.section_by_name(".text.__splice_unresolved").unwrap();
@@ -228,10 +262,6 @@ fn static_counter_is_resolved_by_the_core() {
     let thunk = trap.relocs.iter().find(|x| x.offset == 6).unwrap();
     assert_eq!(r.symbols[thunk.sym].name, "__x86_return_thunk");
     assert_eq!(thunk.rtype, rtype::R_X86_64_PLT32);
-    assert!(r.symbols.iter().all(|s| s.name != "counter"));
-    // The pre code names the same symbol.
-    let f = &p.objects[0].functions[t.function as usize];
-    assert!(f.relocs.iter().any(|r| r.symbol == "counter" && r.local));
 }
 
 #[test]
@@ -806,6 +836,81 @@ fn hook_table_is_carried_with_its_functions() {
     )
     .unwrap_err();
     assert!(format!("{err:#}").contains("already declares splice hooks"));
+}
+
+#[test]
+fn hooks_alone_make_a_pack_without_targets() {
+    if !have_gcc() {
+        return;
+    }
+    // A fix of data alone: no function changes, and hooks that convert the live data.
+    let post = format!("{BASE}{HOOKS}");
+    let out = build(
+        "hooks-only",
+        BASE,
+        &post,
+        TargetSel::Explicit(Vec::new()),
+        &[],
+    )
+    .unwrap();
+    assert!(out.report.targets.is_empty());
+    assert_eq!(out.report.hooks, 2);
+    let p = parsed(&out);
+    assert!(p.targets.is_empty());
+    assert!(p
+        .fixups
+        .iter()
+        .any(|x| x.relocs.iter().any(|r| r.symbol == "counter" && r.local)));
+}
+
+#[test]
+fn static_data_no_code_refers_to_is_refused() {
+    if !have_gcc() {
+        return;
+    }
+    // `quota` is reached only through `quotas[]`, data: no pre function refers to it, so
+    // run-pre matching could not find it in the running kernel.
+    let pre = format!("{BASE}static int quota = 5;\nint *quotas[] = {{ &quota }};\n");
+    let post = format!(
+        "{pre}struct splice_hook {{ unsigned int kind; int (*fn)(void); }};\n\
+         static int fix(void) {{ quota = 6; return 0; }}\n\
+         static const struct splice_hook h0 __attribute__((used, section(\".splice.hooks\"), \
+         aligned(8))) = {{ 2, fix }};\n"
+    );
+    let e = build(
+        "unlearnable",
+        &pre,
+        &post,
+        TargetSel::Explicit(Vec::new()),
+        &[],
+    )
+    .unwrap_err();
+    let m = format!("{e:#}");
+    assert!(
+        m.contains(
+            "fix: refers to quota, a static symbol that no function of the object refers to"
+        ),
+        "{m}"
+    );
+    // Through a static array that code refers to, it is found.
+    let pre = format!(
+        "{BASE}static int quota = 5;\nstatic int *quotas[] = {{ &quota }};\n\
+         int quota_of(int i) {{ return *quotas[i]; }}\n"
+    );
+    let post = format!(
+        "{pre}struct splice_hook {{ unsigned int kind; int (*fn)(void); }};\n\
+         static int fix(void) {{ *quotas[0] = 6; return 0; }}\n\
+         static const struct splice_hook h0 __attribute__((used, section(\".splice.hooks\"), \
+         aligned(8))) = {{ 2, fix }};\n"
+    );
+    build(
+        "learnable",
+        &pre,
+        &post,
+        TargetSel::Explicit(Vec::new()),
+        &[],
+    )
+    .unwrap();
 }
 
 #[test]

@@ -61,6 +61,19 @@ is $target/config "1 10"
 unload
 n=$((n + 1))
 
+# A new initial value of data, set in the live copy by the pack's apply hook and
+# put back by its reverse hook: a pack that replaces no function.
+use_pack cat-data-hooks
+load
+is $d/nr_targets 0
+is $target/config "1 10"
+act apply
+is $target/config "1 12"
+act reverse
+is $target/config "1 10"
+unload
+n=$((n + 1))
+
 # A syscall: uname(2) reports another machine while applied.
 use_pack cat-syscall-uname
 load
