@@ -1465,6 +1465,22 @@ pub fn assemble_units(info: &PackInfo, units: &[UnitInput], symvers: &Symvers) -
     })
 }
 
+/// Whether the 32-bit PC-relative place at `offset` of `code` is the operand of a call, a
+/// jump or a conditional jump (`e8`, `e9`, `0f 80`..`0f 8f`). The byte before the operand of
+/// an instruction that accesses data RIP-relatively is its ModRM byte (`0x05`..`0x3d`),
+/// which none of these opcodes is.
+fn is_branch_place(code: &[u8], offset: u64, rtype: u32) -> bool {
+    if !matches!(rtype, rtype::R_X86_64_PC32 | rtype::R_X86_64_PLT32) {
+        return false;
+    }
+    let Ok(at) = usize::try_from(offset) else {
+        return false;
+    };
+    let byte = |back: usize| at.checked_sub(back).and_then(|i| code.get(i)).copied();
+    matches!(byte(1), Some(0xe8 | 0xe9))
+        || (byte(2) == Some(0x0f) && byte(1).is_some_and(|b| b & 0xf0 == 0x80))
+}
+
 /// Refuses relocations to a static symbol that run-pre matching cannot find: the kernel
 /// learns a static symbol's address only from the live code of the object's pre functions
 /// (a static function by matching it, static data by a pre function that refers to it). A
@@ -1865,29 +1881,37 @@ fn assemble_unit(
         }
         special_ids.push((id, s));
     }
-    // The places the core resolves point, until it does, at a trap: objtool, run on the pack
-    // module, sees an ordinary call or sibling call instead of a jump into nowhere, and
-    // nothing can run the unresolved code by mistake. The trap returns, in objtool's reading,
-    // as what the core resolves the places to does: a trap that did not (`ud2` alone) would
-    // make objtool take every call to it for a call that never returns, and leave the code
-    // after it without ORC data. It returns the way the object's own code does, through the
-    // return thunk when there is one. `R_X86_64_32` places stay zero: a module address does
-    // not fit them.
-    // Places that are not calls or jumps (data accesses, addresses taken) point at a zeroed
-    // data placeholder instead: objtool checks that a reference to text that is not a call
-    // lands on an ENDBR, which an instruction with an immediate after its displacement
-    // (`cmpl $10, x(%rip)`) would not, in its reading, do on the trap.
+    // Until the core resolves them, calls and jumps to what the core resolves point at a
+    // trap: objtool, run on the pack module, sees an ordinary call or
+    // sibling call instead of a jump into nowhere, and nothing can run the unresolved code by
+    // mistake. The trap returns, in objtool's reading, as what the core resolves the places to
+    // does: a trap that did not (`ud2` alone) would make objtool take every call to it for a
+    // call that never returns, and leave the code after it without ORC data. It returns the
+    // way the object's own code does, through the return thunk when there is one.
+    // Other places (data accesses, addresses taken) point at zeroed data: objtool wants a
+    // reference to text that is not a call to land on an ENDBR, which one from an instruction
+    // with an immediate after its displacement (`cmpl $10, x(%rip)`) would not, in its
+    // reading, do on the trap. `R_X86_64_32` places stay zero: a module address does not fit
+    // them.
     let rethunk = post
         .symbols
         .iter()
         .any(|s| s.undefined && s.name == RETURN_THUNK);
-    let is_branch = |r: &CoreRel| r.rtype == rtype::R_X86_64_PLT32;
-    let data_placeholder = if c
+    // Which places are calls or jumps is read from the code, since the assembler relocates a
+    // branch to a local symbol with `R_X86_64_PC32` as it does a data access.
+    let branches: HashSet<(usize, u64)> = c
         .core
-        .values()
-        .flatten()
-        .any(|r| r.rtype != rtype::R_X86_64_32 && !is_branch(r))
-    {
+        .iter()
+        .filter(|(si, _)| post.sections[**si].is_exec())
+        .flat_map(|(si, v)| v.iter().map(move |r| (*si, r)))
+        .filter(|(si, r)| is_branch_place(&post.sections[*si].data, r.offset, r.rtype))
+        .map(|(si, r)| (si, r.offset))
+        .collect();
+    let is_branch_in = |si: usize, r: &CoreRel| branches.contains(&(si, r.offset));
+    let data_placeholder = if c.core.iter().any(|(&si, v)| {
+        v.iter()
+            .any(|r| r.rtype != rtype::R_X86_64_32 && !is_branch_in(si, r))
+    }) {
         let id = o.add_section(
             Vec::new(),
             UNRESOLVED_DATA_SECTION.as_bytes().to_vec(),
@@ -1911,7 +1935,7 @@ fn assemble_unit(
     } else {
         None
     };
-    let placeholder = if c.core.values().flatten().any(is_branch) {
+    let placeholder = if !branches.is_empty() {
         let id = o.add_section(
             Vec::new(),
             UNRESOLVED_SECTION.as_bytes().to_vec(),
@@ -2071,7 +2095,7 @@ fn assemble_unit(
     if let Some(data) = data_placeholder {
         for &si in &c.order {
             for r in c.core.get(&si).into_iter().flatten() {
-                if r.rtype == rtype::R_X86_64_32 || is_branch(r) {
+                if r.rtype == rtype::R_X86_64_32 || is_branch_in(si, r) {
                     continue;
                 }
                 o.add_relocation(
@@ -2109,7 +2133,7 @@ fn assemble_unit(
         }
         for &si in &c.order {
             for r in c.core.get(&si).into_iter().flatten() {
-                if !is_branch(r) {
+                if !is_branch_in(si, r) {
                     continue;
                 }
                 o.add_relocation(

@@ -262,6 +262,39 @@ fn calls_the_core_resolves_point_at_a_returning_trap() {
     let thunk = trap.relocs.iter().find(|x| x.offset == 6).unwrap();
     assert_eq!(r.symbols[thunk.sym].name, "__x86_return_thunk");
     assert_eq!(thunk.rtype, rtype::R_X86_64_PLT32);
+
+    // A call to a static function of the running kernel, and a tail call to it (which the
+    // assembler may relocate with R_X86_64_PC32, as a data access): the trap too. The
+    // static counter the code also reads goes to the data placeholder.
+    let pre = format!(
+        "static int twice(int v);\n{BASE}static __attribute__((noinline)) int twice(int v) \
+         {{ return hidden_kernel_fn(v) * 2; }}\nint use_twice(int v) {{ return twice(v); }}\n"
+    );
+    let post = pre.replace("counter++;", "counter += twice(counter);");
+    let post = post.replace(
+        "int use_twice(int v) { return twice(v); }",
+        "int use_twice(int v) { if (v > counter) return twice(v + 1); return twice(v); }",
+    );
+    let out = build("trap-static", &pre, &post, TargetSel::Auto, &[]).unwrap();
+    let p = parsed(&out);
+    let r = repl(&out);
+    let mut seen = 0;
+    for (t, rt) in p.targets.iter().zip(&out.report.targets) {
+        let base = r.defined(&rt.function).unwrap().value;
+        let text = &r.sections[r.defined(&rt.function).unwrap().section.unwrap()];
+        for rel in &t.relocs {
+            let at = base + u64::from(rel.offset);
+            let x = text.relocs.iter().find(|x| x.offset == at).unwrap();
+            let want = match rel.symbol.as_str() {
+                "twice" => "__splice_unresolved",
+                "counter" => "__splice_unresolved_data",
+                _ => continue,
+            };
+            assert_eq!(r.symbols[x.sym].name, want, "{} in {}", rel.symbol, rt.function);
+            seen += 1;
+        }
+    }
+    assert!(seen >= 3, "{seen} places checked");
 }
 
 #[test]
