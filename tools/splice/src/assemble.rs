@@ -178,7 +178,7 @@ pub const HOOKS_SYMBOL: &str = "__splice_hooks";
 
 /// The undefined symbol `name` of `repl.o`, added on first use.
 fn undefined_symbol(
-    o: &mut WObject,
+    o: &mut WObject<'_>,
     undef: &mut BTreeMap<String, SymbolId>,
     name: &str,
 ) -> SymbolId {
@@ -1465,6 +1465,41 @@ pub fn assemble_units(info: &PackInfo, units: &[UnitInput], symvers: &Symvers) -
     })
 }
 
+/// Adds to `o` a placeholder the places the core resolves point at until it does: section
+/// and local symbol `names` holding `data`. Returns both.
+fn add_placeholder(
+    o: &mut WObject<'_>,
+    entsizes: &mut Vec<(String, u64, Option<usize>)>,
+    names: (&str, &str),
+    kind: SectionKind,
+    flags: u32,
+    data: Vec<u8>,
+) -> (SectionId, SymbolId) {
+    let (section, symbol) = names;
+    let id = o.add_section(Vec::new(), section.as_bytes().to_vec(), kind);
+    o.section_mut(id).flags = SectionFlags::Elf {
+        sh_flags: u64::from(flags),
+    };
+    let size = data.len() as u64;
+    o.set_section_data(id, data, 16);
+    entsizes.push((section.to_owned(), 0, None));
+    let sym = o.add_symbol(Symbol {
+        name: symbol.as_bytes().to_vec(),
+        value: 0,
+        size,
+        kind: if kind == SectionKind::Text {
+            SymbolKind::Text
+        } else {
+            SymbolKind::Data
+        },
+        scope: SymbolScope::Compilation,
+        weak: false,
+        section: SymbolSection::Section(id),
+        flags: SymbolFlags::None,
+    });
+    (id, sym)
+}
+
 /// Whether the 32-bit PC-relative place at `offset` of `code` is the operand of a call, a
 /// jump or a conditional jump (`e8`, `e9`, `0f 80`..`0f 8f`). The byte before the operand of
 /// an instruction that accesses data RIP-relatively is its ModRM byte (`0x05`..`0x3d`),
@@ -1908,63 +1943,38 @@ fn assemble_unit(
         .map(|(si, r)| (si, r.offset))
         .collect();
     let is_branch_in = |si: usize, r: &CoreRel| branches.contains(&(si, r.offset));
-    let data_placeholder = if c.core.iter().any(|(&si, v)| {
-        v.iter()
-            .any(|r| r.rtype != rtype::R_X86_64_32 && !is_branch_in(si, r))
-    }) {
-        let id = o.add_section(
-            Vec::new(),
-            UNRESOLVED_DATA_SECTION.as_bytes().to_vec(),
-            SectionKind::Data,
-        );
-        o.section_mut(id).flags = SectionFlags::Elf {
-            sh_flags: u64::from(elf::SHF_ALLOC | elf::SHF_WRITE),
-        };
-        o.set_section_data(id, vec![0u8; 16], 16);
-        entsizes.push((UNRESOLVED_DATA_SECTION.to_owned(), 0, None));
-        Some(o.add_symbol(Symbol {
-            name: UNRESOLVED_DATA_SYMBOL.as_bytes().to_vec(),
-            value: 0,
-            size: 16,
-            kind: SymbolKind::Data,
-            scope: SymbolScope::Compilation,
-            weak: false,
-            section: SymbolSection::Section(id),
-            flags: SymbolFlags::None,
-        }))
-    } else {
-        None
-    };
-    let placeholder = if !branches.is_empty() {
-        let id = o.add_section(
-            Vec::new(),
-            UNRESOLVED_SECTION.as_bytes().to_vec(),
-            SectionKind::Text,
-        );
-        o.section_mut(id).flags = SectionFlags::Elf {
-            sh_flags: u64::from(elf::SHF_ALLOC | elf::SHF_EXECINSTR),
-        };
+    let data_placeholder = c
+        .core
+        .iter()
+        .any(|(&si, v)| {
+            v.iter()
+                .any(|r| r.rtype != rtype::R_X86_64_32 && !is_branch_in(si, r))
+        })
+        .then(|| {
+            add_placeholder(
+                &mut o,
+                &mut entsizes,
+                (UNRESOLVED_DATA_SECTION, UNRESOLVED_DATA_SYMBOL),
+                SectionKind::Data,
+                elf::SHF_ALLOC | elf::SHF_WRITE,
+                vec![0u8; 16],
+            )
+        });
+    let placeholder = (!branches.is_empty()).then(|| {
         let code: &[u8] = if rethunk {
             &UNRESOLVED_CODE_RETHUNK
         } else {
             &UNRESOLVED_CODE
         };
-        o.set_section_data(id, code.to_vec(), 16);
-        entsizes.push((UNRESOLVED_SECTION.to_owned(), 0, None));
-        let symbol = o.add_symbol(Symbol {
-            name: UNRESOLVED_SYMBOL.as_bytes().to_vec(),
-            value: 0,
-            size: code.len() as u64,
-            kind: SymbolKind::Text,
-            scope: SymbolScope::Compilation,
-            weak: false,
-            section: SymbolSection::Section(id),
-            flags: SymbolFlags::None,
-        });
-        Some((id, symbol))
-    } else {
-        None
-    };
+        add_placeholder(
+            &mut o,
+            &mut entsizes,
+            (UNRESOLVED_SECTION, UNRESOLVED_SYMBOL),
+            SectionKind::Text,
+            elf::SHF_ALLOC | elf::SHF_EXECINSTR,
+            code.to_vec(),
+        )
+    });
     let gnu_stack = o.add_section(Vec::new(), b".note.GNU-stack".to_vec(), SectionKind::Other);
     o.section_mut(gnu_stack).flags = SectionFlags::Elf { sh_flags: 0 };
     entsizes.push((".note.GNU-stack".to_owned(), 0, None));
@@ -2092,61 +2102,42 @@ fn assemble_unit(
     for (id, s) in &special_ids {
         add_relocs(&mut o, *id, &s.relocs)?;
     }
-    if let Some(data) = data_placeholder {
-        for &si in &c.order {
-            for r in c.core.get(&si).into_iter().flatten() {
-                if r.rtype == rtype::R_X86_64_32 || is_branch_in(si, r) {
-                    continue;
-                }
-                o.add_relocation(
-                    out_ids[&si],
-                    Relocation {
-                        offset: r.offset,
-                        symbol: data,
-                        addend: if r.rtype == rtype::R_X86_64_PC32 {
-                            -4
-                        } else {
-                            0
-                        },
-                        flags: RelocationFlags::Elf { r_type: r.rtype },
-                    },
-                )
-                .map_err(|e| anyhow::anyhow!("repl.o: {e}"))?;
-            }
-        }
+    if let (Some((trap, _)), true) = (placeholder, rethunk) {
+        let thunk = undefined_symbol(&mut o, &mut undef, RETURN_THUNK);
+        o.add_relocation(
+            trap,
+            Relocation {
+                offset: UNRESOLVED_THUNK_PLACE,
+                symbol: thunk,
+                addend: -4,
+                flags: RelocationFlags::Elf {
+                    r_type: rtype::R_X86_64_PLT32,
+                },
+            },
+        )
+        .map_err(|e| anyhow::anyhow!("repl.o: {e}"))?;
     }
-    if let Some((trap, symbol)) = placeholder {
-        if rethunk {
-            let thunk = undefined_symbol(&mut o, &mut undef, RETURN_THUNK);
+    for &si in &c.order {
+        for r in c.core.get(&si).into_iter().flatten() {
+            let to = if r.rtype == rtype::R_X86_64_32 {
+                None
+            } else if is_branch_in(si, r) {
+                placeholder
+            } else {
+                data_placeholder
+            };
+            let Some((_, symbol)) = to else { continue };
+            let pc_relative = matches!(r.rtype, rtype::R_X86_64_PC32 | rtype::R_X86_64_PLT32);
             o.add_relocation(
-                trap,
+                out_ids[&si],
                 Relocation {
-                    offset: UNRESOLVED_THUNK_PLACE,
-                    symbol: thunk,
-                    addend: -4,
-                    flags: RelocationFlags::Elf {
-                        r_type: rtype::R_X86_64_PLT32,
-                    },
+                    offset: r.offset,
+                    symbol,
+                    addend: if pc_relative { -4 } else { 0 },
+                    flags: RelocationFlags::Elf { r_type: r.rtype },
                 },
             )
             .map_err(|e| anyhow::anyhow!("repl.o: {e}"))?;
-        }
-        for &si in &c.order {
-            for r in c.core.get(&si).into_iter().flatten() {
-                if !is_branch_in(si, r) {
-                    continue;
-                }
-                o.add_relocation(
-                    out_ids[&si],
-                    Relocation {
-                        offset: r.offset,
-                        symbol,
-                        addend: -4,
-                        flags: RelocationFlags::Elf { r_type: r.rtype },
-                    },
-                )
-                .map_err(|e| anyhow::anyhow!("repl.o: {e}"))?;
-            }
         }
     }
     let mut repl_o = o.write().map_err(|e| anyhow::anyhow!("repl.o: {e}"))?;

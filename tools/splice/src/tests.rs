@@ -290,7 +290,11 @@ fn calls_the_core_resolves_point_at_a_returning_trap() {
                 "counter" => "__splice_unresolved_data",
                 _ => continue,
             };
-            assert_eq!(r.symbols[x.sym].name, want, "{} in {}", rel.symbol, rt.function);
+            assert_eq!(
+                r.symbols[x.sym].name, want,
+                "{} in {}",
+                rel.symbol, rt.function
+            );
             seen += 1;
         }
     }
