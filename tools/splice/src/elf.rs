@@ -64,13 +64,12 @@ impl Sec {
     /// Mergeable or anonymous constant section (strings, constants): referenced by offset, not
     /// by a symbol, and always carried when referenced.
     pub fn is_mergeable(&self) -> bool {
-        self.flags & u64::from(elf::SHF_MERGE) != 0
-            || self.name.starts_with(".rodata.str")
-            || self.name.starts_with(".rodata.cst")
+        self.flags & u64::from(elf::SHF_MERGE) != 0 || merge_section_kind(&self.name).is_some()
     }
 
     pub fn is_strings(&self) -> bool {
-        self.flags & u64::from(elf::SHF_STRINGS) != 0 || self.name.starts_with(".rodata.str")
+        self.flags & u64::from(elf::SHF_STRINGS) != 0
+            || merge_section_kind(&self.name) == Some("str")
     }
 
     /// Sections of init or exit code and data, which are never carried.
@@ -597,5 +596,20 @@ impl Obj {
         let o = usize::try_from(off).ok()?;
         let b = sec.data.get(o..o + 4)?;
         Some(i32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+    }
+}
+
+/// `"str"` or `"cst"` for the name of a section the compiler makes for mergeable strings
+/// (`.rodata.str1.1`, `.rodata.str2.2`) or constants (`.rodata.cst16`): not for the section
+/// `-fdata-sections` makes for a variable named like one (`.rodata.str.0`, the static local
+/// `str` of a function: an array of pointers, not a string).
+pub fn merge_section_kind(name: &str) -> Option<&'static str> {
+    let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    if let Some(rest) = name.strip_prefix(".rodata.str") {
+        let (size, align) = rest.split_once('.')?;
+        (digits(size) && digits(align)).then_some("str")
+    } else {
+        let size = name.strip_prefix(".rodata.cst")?;
+        digits(size).then_some("cst")
     }
 }

@@ -951,6 +951,37 @@ fn static_data_no_code_refers_to_is_refused() {
 }
 
 #[test]
+fn a_variable_named_str_is_not_a_string() {
+    if !have_gcc() {
+        return;
+    }
+    // -fdata-sections puts the static local `str` in `.rodata.str.0`, a name like that of a
+    // section of mergeable strings: it is an array of pointers, matched as data.
+    let pre = format!(
+        "{BASE}const char *kind_name(int i) {{ static const char *const str[] = \
+         {{ \"one\", \"two\" }}; return str[i & 1]; }}\n"
+    );
+    let post = pre.replace("counter++;", "counter += 2;");
+    let out = build("str-var", &pre, &post, TargetSel::Auto, &[]).unwrap();
+    let p = parsed(&out);
+    let f = p.objects[0]
+        .functions
+        .iter()
+        .find(|f| f.name == "kind_name")
+        .unwrap();
+    let names: Vec<&str> = f.relocs.iter().map(|r| r.symbol.as_str()).collect();
+    assert!(names.iter().all(|n| !n.starts_with(".str")), "{names:?}");
+    assert!(names.iter().any(|n| n.starts_with("str.")), "{names:?}");
+    assert_eq!(
+        crate::elf::merge_section_kind(".rodata.str1.1"),
+        Some("str")
+    );
+    assert_eq!(crate::elf::merge_section_kind(".rodata.cst16"), Some("cst"));
+    assert_eq!(crate::elf::merge_section_kind(".rodata.str.0"), None);
+    assert_eq!(crate::elf::merge_section_kind(".rodata.cst_table"), None);
+}
+
+#[test]
 fn strings_are_named_by_content() {
     if !have_gcc() {
         return;
