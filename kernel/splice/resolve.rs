@@ -172,6 +172,72 @@ pub(crate) enum Failure {
     OutOfMemory,
 }
 
+/// Where a function's pre code matches among its candidates.
+enum Candidates {
+    One(FunctionMatch),
+    /// How many, and the first.
+    Several(usize, FunctionMatch),
+    /// The first candidate that did not match, and why.
+    None(Option<(usize, Mismatch)>),
+}
+
+/// Tries `code` with `relocs` at each of `cands` (all, or only `known` if its address was
+/// learned). Each candidate learns on its own and the learning is rolled back: the caller
+/// learns again from the one it keeps.
+fn match_function(
+    code: &[u8],
+    relocs: &[Reloc<'static>],
+    cands: &[usize],
+    known: Option<u64>,
+    object: usize,
+    learned: &mut Learned,
+    redirect: &dyn Fn(usize) -> Option<usize>,
+) -> core::result::Result<Candidates, Failure> {
+    let mut winner: Option<FunctionMatch> = None;
+    let mut wins = 0usize;
+    let mut first_miss = None;
+    for &addr in cands {
+        if known.is_some_and(|k| k != addr as u64) {
+            continue;
+        }
+        let live = redirect(addr).unwrap_or(addr);
+        let (size, live_size) = match (kallsyms::size_offset(addr), kallsyms::size_offset(live)) {
+            (Some((s, 0)), Some((ls, 0))) => (s, ls),
+            _ => continue,
+        };
+        let live_bytes = live_code(live, live_size)?;
+        let mark = learned.len();
+        let r = matcher::match_code(
+            code,
+            relocs,
+            &live_bytes,
+            live as u64,
+            &mut Scope { learned, object },
+        );
+        learned.entries.truncate(mark);
+        match r {
+            Ok(matched) => {
+                wins += 1;
+                winner.get_or_insert(FunctionMatch {
+                    addr,
+                    size,
+                    live,
+                    live_size,
+                    matched,
+                });
+            }
+            Err(m) => {
+                first_miss.get_or_insert((addr, m));
+            }
+        }
+    }
+    Ok(match (wins, winner) {
+        (1, Some(w)) => Candidates::One(w),
+        (k, Some(w)) => Candidates::Several(k, w),
+        (_, None) => Candidates::None(first_miss),
+    })
+}
+
 /// The result of matching a whole pack.
 pub(crate) struct Resolution {
     pub(crate) learned: Learned,
@@ -275,60 +341,53 @@ pub(crate) fn match_pack(
             .push(None::<FunctionMatch>, GFP_KERNEL)
             .map_err(|_| Failure::OutOfMemory)?;
     }
-    for &i in order.iter() {
+    let mut is_target = KVec::from_elem(false, n, GFP_KERNEL).map_err(|_| Failure::OutOfMemory)?;
+    for t in pack.targets() {
+        if let Some(x) = is_target.get_mut(t.function) {
+            *x = true;
+        }
+    }
+    // A function whose code matches at more than one address (the same static function in
+    // two objects, as macros make them) waits until the others are matched: what they learn
+    // may name its address. If it still matches at several and is not a target, one of them
+    // is the pack's, and whichever it is has the pre code: nothing is learned from it, so
+    // that a replacement that needs its address meets `unresolved_symbol`.
+    let mut step = |i: usize,
+                    last: bool,
+                    deferred: &mut KVec<usize>|
+     -> core::result::Result<(), Failure> {
         let f = pack.function(i).ok_or(Failure::OutOfMemory)?;
         let own = Key {
             object: f.local.then_some(f.object),
             name: f.name,
         };
         let known = learned.get(&own);
-        let mut winner: Option<FunctionMatch> = None;
-        let mut wins = 0usize;
-        let mut first_miss = None;
-        for &addr in cands[i].iter() {
-            if known.is_some_and(|k| k != addr as u64) {
-                continue;
+        let w = match match_function(
+            f.code,
+            &relocs[i],
+            &cands[i],
+            known,
+            f.object,
+            &mut learned,
+            redirect,
+        )? {
+            Candidates::One(w) => w,
+            Candidates::None(first_miss) => return Err(Failure::NoMatch(f.name, first_miss)),
+            Candidates::Several(k, _) if is_target[i] => return Err(Failure::Ambiguous(f.name, k)),
+            Candidates::Several(k, w) if last => {
+                pr_debug!(
+                    "{:?} matches at {k} addresses; nothing learned from it\n",
+                    f.name
+                );
+                functions[i] = Some(w);
+                return Ok(());
             }
-            let live = redirect(addr).unwrap_or(addr);
-            let (size, live_size) = match (kallsyms::size_offset(addr), kallsyms::size_offset(live))
-            {
-                (Some((s, 0)), Some((ls, 0))) => (s, ls),
-                _ => continue,
-            };
-            let code = live_code(live, live_size)?;
-            let mark = learned.len();
-            let r = matcher::match_code(
-                f.code,
-                &relocs[i],
-                &code,
-                live as u64,
-                &mut Scope {
-                    learned: &mut learned,
-                    object: f.object,
-                },
-            );
-            // Each candidate learns on its own; the winner learns again below.
-            learned.entries.truncate(mark);
-            match r {
-                Ok(matched) => {
-                    wins += 1;
-                    winner = Some(FunctionMatch {
-                        addr,
-                        size,
-                        live,
-                        live_size,
-                        matched,
-                    });
-                }
-                Err(m) => {
-                    first_miss.get_or_insert((addr, m));
-                }
+            Candidates::Several(..) => {
+                deferred
+                    .push(i, GFP_KERNEL)
+                    .map_err(|_| Failure::OutOfMemory)?;
+                return Ok(());
             }
-        }
-        let w = match (wins, winner) {
-            (1, Some(w)) => w,
-            (0, _) | (_, None) => return Err(Failure::NoMatch(f.name, first_miss)),
-            (k, _) => return Err(Failure::Ambiguous(f.name, k)),
         };
         let code = live_code(w.live, w.live_size)?;
         let mut scope = Scope {
@@ -338,9 +397,18 @@ pub(crate) fn match_pack(
         if matcher::match_code(f.code, &relocs[i], &code, w.live as u64, &mut scope).is_err()
             || learned.set(own, w.addr as u64).is_err()
         {
-            return Err(Failure::NoMatch(f.name, first_miss));
+            return Err(Failure::NoMatch(f.name, None));
         }
         functions[i] = Some(w);
+        Ok(())
+    };
+    let mut deferred = KVec::new();
+    for &i in order.iter() {
+        step(i, false, &mut deferred)?;
+    }
+    let again = core::mem::take(&mut deferred);
+    for &i in again.iter() {
+        step(i, true, &mut deferred)?;
     }
     let mut out = KVec::with_capacity(n, GFP_KERNEL).map_err(|_| Failure::OutOfMemory)?;
     for f in functions.into_iter() {
