@@ -110,6 +110,16 @@ fn repl(out: &Output) -> Obj {
     Obj::parse("repl.o", &out.repl_objs[0]).unwrap()
 }
 
+/// The symbol the ELF relocation of `repl.o` at `offset` of carried function `func` names.
+fn place_symbol(r: &Obj, func: &str, offset: u32) -> String {
+    let f = r.defined(func).unwrap();
+    let text = &r.sections[f.section.unwrap()];
+    let at = f.value + u64::from(offset);
+    let x = text.relocs.iter().find(|x| x.offset == at).unwrap();
+    assert!(!r.symbols[x.sym].global);
+    r.symbols[x.sym].name.clone()
+}
+
 const BASE: &str = r#"
 struct seq_file;
 extern int seq_printf(struct seq_file *m, const char *fmt, ...);
@@ -216,12 +226,12 @@ fn static_counter_is_resolved_by_the_core() {
     // `__splice_unresolved_data` until the core resolves it.
     let r = repl(&out);
     let text = r.section_by_name(".text.show_a").unwrap();
-    let base = r.defined("show_a").unwrap().value;
-    let at = (base + u64::from(rel.offset)) as usize;
+    let at = (r.defined("show_a").unwrap().value + u64::from(rel.offset)) as usize;
     assert_eq!(&text.data[at..at + 4], &[0, 0, 0, 0]);
-    let x = text.relocs.iter().find(|x| x.offset == at as u64).unwrap();
-    assert_eq!(r.symbols[x.sym].name, "__splice_unresolved_data");
-    assert!(!r.symbols[x.sym].global);
+    assert_eq!(
+        place_symbol(&r, "show_a", rel.offset),
+        "__splice_unresolved_data"
+    );
     let data = r.section_by_name(".data.__splice_unresolved").unwrap();
     assert!(data.data.iter().all(|&b| b == 0));
     assert!(r.section_by_name(".text.__splice_unresolved").is_none());
@@ -250,12 +260,10 @@ fn calls_the_core_resolves_point_at_a_returning_trap() {
     // Until then the call goes to the trap `__splice_unresolved` (a trap that returns, for
     // objtool).
     let r = repl(&out);
-    let text = r.section_by_name(".text.show_a").unwrap();
-    let base = r.defined("show_a").unwrap().value;
-    let at = base + u64::from(rel.offset);
-    let x = text.relocs.iter().find(|x| x.offset == at).unwrap();
-    assert_eq!(r.symbols[x.sym].name, "__splice_unresolved");
-    assert!(!r.symbols[x.sym].global);
+    assert_eq!(
+        place_symbol(&r, "show_a", rel.offset),
+        "__splice_unresolved"
+    );
     let trap = r.section_by_name(".text.__splice_unresolved").unwrap();
     // endbr64; int3; jmp __x86_return_thunk: the object's returns go through the thunk.
     assert_eq!(&trap.data[..6], [0xf3, 0x0f, 0x1e, 0xfa, 0xcc, 0xe9]);
@@ -280,21 +288,14 @@ fn calls_the_core_resolves_point_at_a_returning_trap() {
     let r = repl(&out);
     let mut seen = 0;
     for (t, rt) in p.targets.iter().zip(&out.report.targets) {
-        let base = r.defined(&rt.function).unwrap().value;
-        let text = &r.sections[r.defined(&rt.function).unwrap().section.unwrap()];
         for rel in &t.relocs {
-            let at = base + u64::from(rel.offset);
-            let x = text.relocs.iter().find(|x| x.offset == at).unwrap();
             let want = match rel.symbol.as_str() {
                 "twice" => "__splice_unresolved",
                 "counter" => "__splice_unresolved_data",
                 _ => continue,
             };
-            assert_eq!(
-                r.symbols[x.sym].name, want,
-                "{} in {}",
-                rel.symbol, rt.function
-            );
+            let got = place_symbol(&r, &rt.function, rel.offset);
+            assert_eq!(got, want, "{} in {}", rel.symbol, rt.function);
             seen += 1;
         }
     }
