@@ -5,10 +5,10 @@
 //!
 //! Every pre function is tried at each address kallsyms knows for its name (in vmlinux, or in
 //! the module its object is built into). Functions with fewer candidates go first so that what
-//! they teach narrows the others down. Exactly one candidate of each function must match, and
-//! all values learned from all functions must agree: this proves the running code is the code
-//! the pack was made from, and finds `static` and duplicate-name symbols without trusting
-//! names.
+//! they teach narrows the others down. Each function must match at one candidate, a target
+//! at exactly one, and all values learned from all functions must agree: this proves the
+//! running code is the code the pack was made from, and finds `static` and duplicate-name
+//! symbols without trusting names.
 
 use crate::matcher::{self, Learner, Matched, Mismatch};
 use crate::pack::{Pack, Reloc, RelocType};
@@ -349,59 +349,60 @@ pub(crate) fn match_pack(
     }
     // A function whose code matches at more than one address (the same static function in
     // two objects, as macros make them) waits until the others are matched: what they learn
-    // may name its address. If it still matches at several and is not a target, one of them
-    // is the pack's, and whichever it is has the pre code: nothing is learned from it, so
-    // that a replacement that needs its address meets `unresolved_symbol`.
-    let mut step = |i: usize,
-                    last: bool,
-                    deferred: &mut KVec<usize>|
-     -> core::result::Result<(), Failure> {
-        let f = pack.function(i).ok_or(Failure::OutOfMemory)?;
-        let own = Key {
-            object: f.local.then_some(f.object),
-            name: f.name,
-        };
-        let known = learned.get(&own);
-        let w = match match_function(
-            f.code,
-            &relocs[i],
-            &cands[i],
-            known,
-            f.object,
-            &mut learned,
-            redirect,
-        )? {
-            Candidates::One(w) => w,
-            Candidates::None(first_miss) => return Err(Failure::NoMatch(f.name, first_miss)),
-            Candidates::Several(k, _) if is_target[i] => return Err(Failure::Ambiguous(f.name, k)),
-            Candidates::Several(k, w) if last => {
-                pr_debug!(
-                    "{:?} matches at {k} addresses; nothing learned from it\n",
-                    f.name
-                );
-                functions[i] = Some(w);
-                return Ok(());
+    // may name its address. If it still matches at several, a target is ambiguous; any other
+    // function is the pack's at one of them, and whichever it is has the pre code: nothing is
+    // learned from it, so that a replacement that needs its address meets
+    // `unresolved_symbol`.
+    let mut step =
+        |i: usize, last: bool, deferred: &mut KVec<usize>| -> core::result::Result<(), Failure> {
+            let f = pack.function(i).ok_or(Failure::OutOfMemory)?;
+            let own = Key {
+                object: f.local.then_some(f.object),
+                name: f.name,
+            };
+            let known = learned.get(&own);
+            let w = match match_function(
+                f.code,
+                &relocs[i],
+                &cands[i],
+                known,
+                f.object,
+                &mut learned,
+                redirect,
+            )? {
+                Candidates::One(w) => w,
+                Candidates::None(first_miss) => return Err(Failure::NoMatch(f.name, first_miss)),
+                Candidates::Several(k, _) if last && is_target[i] => {
+                    return Err(Failure::Ambiguous(f.name, k))
+                }
+                Candidates::Several(k, w) if last => {
+                    pr_debug!(
+                        "{:?} matches at {k} addresses; nothing learned from it\n",
+                        f.name
+                    );
+                    functions[i] = Some(w);
+                    return Ok(());
+                }
+                Candidates::Several(..) => {
+                    deferred
+                        .push(i, GFP_KERNEL)
+                        .map_err(|_| Failure::OutOfMemory)?;
+                    return Ok(());
+                }
+            };
+            let code = live_code(w.live, w.live_size)?;
+            let mut scope = Scope {
+                learned: &mut learned,
+                object: f.object,
+            };
+            if matcher::match_code(f.code, &relocs[i], &code, w.live as u64, &mut scope).is_err()
+                || learned.set(own, w.addr as u64).is_err()
+            {
+                return Err(Failure::NoMatch(f.name, None));
             }
-            Candidates::Several(..) => {
-                deferred
-                    .push(i, GFP_KERNEL)
-                    .map_err(|_| Failure::OutOfMemory)?;
-                return Ok(());
-            }
+            functions[i] = Some(w);
+            Ok(())
         };
-        let code = live_code(w.live, w.live_size)?;
-        let mut scope = Scope {
-            learned: &mut learned,
-            object: f.object,
-        };
-        if matcher::match_code(f.code, &relocs[i], &code, w.live as u64, &mut scope).is_err()
-            || learned.set(own, w.addr as u64).is_err()
-        {
-            return Err(Failure::NoMatch(f.name, None));
-        }
-        functions[i] = Some(w);
-        Ok(())
-    };
     let mut deferred = KVec::new();
     for &i in order.iter() {
         step(i, false, &mut deferred)?;
