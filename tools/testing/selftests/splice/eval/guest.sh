@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: GPL-2.0
 # The guest half of the evaluation (scripts/splice/eval.sh; /init runs it
 # with SPLICE_MODE=eval). For each pack in /splice/eval/: load, check, apply,
-# a smoke workload, reverse, unload, stopping at the first stage that fails.
+# a smoke workload, reverse, the smoke workload again, unload, stopping at the
+# first stage that fails.
 # One line per pack:
 #
 #   eval NAME load=ok check=ok apply=ok smoke=ok reverse=ok unload=ok cause=none match_ns=N pause_ns=N sig=S
@@ -10,7 +11,8 @@
 # sig: ok (the kernel verified the pack's signature), missing (it could not:
 # the module is tainted E), unchecked (the kernel does not check signatures).
 # (a failed stage reads "stage=failed" with the abort cause; later stages
-# "skipped"), then "eval: done".
+# "skipped"; reverse=failed cause=smoke_after_reverse when the workload fails
+# after the reverse), then "eval: done".
 export PATH=/splice/bin:/bin
 
 . /splice/selftests/eval/smoke.sh
@@ -58,6 +60,11 @@ for ko in /splice/eval/*.ko; do
 				break
 			fi
 		done
+		# The kernel reverse gives back must work as well as the one
+		# apply made: a reverse after which it does not has failed.
+		case $r in *reverse=ok*)
+			smoke || { set_r reverse failed; cause=smoke_after_reverse; } ;;
+		esac
 		[ "$(cat $d/stage)" = applied ] && echo reverse >$d/stage 2>/dev/null
 		if rmmod "$mod" 2>/dev/null; then set_r unload ok; else set_r unload failed; fi
 	fi
