@@ -60,6 +60,20 @@ pub mod stub;
 pub mod symvers;
 pub mod tables;
 
+/// Lets a write to a closed pipe end the process, as it ends `cat` or `grep`.
+///
+/// Rust ignores `SIGPIPE`, so `println!` to a pipe whose reader has gone (`splice status |
+/// grep -q applied`, `splice-create ... | head`) panics with a backtrace hint. The tools call
+/// this first thing in `main()`: the kernel is never left half-changed by it, since every
+/// action is one `write(2)` to sysfs that is complete before its result is printed.
+pub fn default_sigpipe() {
+    // SAFETY: `signal()` with `SIG_DFL` installs no handler; the process is single-threaded
+    // when `main()` starts, so nothing races with the change of disposition.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
+}
+
 /// For the tests (unit and command line): compiler flags that make code shaped like the
 /// kernel's (ftrace entries, IBT, retpolines, return thunks, kernel code model).
 #[doc(hidden)]

@@ -157,3 +157,42 @@ fn failures_are_explained_with_their_exit_codes() {
     assert_eq!(splice(&none, &["status"]).status.code(), Some(3));
     let _ = fs::remove_dir_all(&root);
 }
+
+#[test]
+fn a_reader_that_goes_away_ends_the_command_quietly() {
+    use std::os::fd::FromRawFd;
+    use std::os::unix::process::ExitStatusExt;
+    use std::process::Stdio;
+
+    let root = fake_sysfs("pipe");
+    add_pack(&root, "fix-a", "applied", "none", "");
+    // A pipe whose reader is closed before the command writes, as `splice status | grep -q`
+    // leaves it once grep has its match: the write fails with EPIPE.
+    let mut fds = [0; 2];
+    // SAFETY: `fds` has room for the two descriptors pipe(2) writes.
+    assert_eq!(unsafe { libc::pipe(fds.as_mut_ptr()) }, 0);
+    // SAFETY: pipe(2) returned these descriptors, and nothing else owns them.
+    let (reader, writer) = unsafe {
+        (
+            std::fs::File::from_raw_fd(fds[0]),
+            std::fs::File::from_raw_fd(fds[1]),
+        )
+    };
+    drop(reader);
+    let o = Command::new(env!("CARGO_BIN_EXE_splice"))
+        .env("SPLICE_SYSFS", &root)
+        .arg("status")
+        .stdout(Stdio::from(writer))
+        .stderr(Stdio::piped())
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(!err.contains("panicked"), "{err}");
+    assert_eq!(
+        o.status.signal(),
+        Some(libc::SIGPIPE),
+        "{:?} {err}",
+        o.status
+    );
+    let _ = fs::remove_dir_all(&root);
+}

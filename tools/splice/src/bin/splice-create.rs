@@ -199,6 +199,7 @@ fn run_assemble(a: AssembleArgs) -> Result<()> {
 }
 
 fn main() -> ExitCode {
+    splice_tools::default_sigpipe();
     let cli = Cli::parse();
     let r = match cli.cmd {
         Some(Cmd::Assemble(a)) => run_assemble(a),

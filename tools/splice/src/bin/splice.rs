@@ -56,6 +56,7 @@ enum Cmd {
 }
 
 fn main() {
+    splice_tools::default_sigpipe();
     let cli = Cli::parse();
     let sys = Sysfs::new(cli.sysfs.clone());
     let code = match run(&cli, &sys) {
