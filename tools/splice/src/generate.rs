@@ -845,7 +845,16 @@ fn generate_with(o: &Options, pr: &mut Progress) -> Result<GenReport> {
         .output
         .clone()
         .unwrap_or_else(|| PathBuf::from(format!("{modname}.ko")));
-    std::fs::copy(&ko, &dest).with_context(|| format!("{}: cannot write", dest.display()))?;
+    // Whole or not at all: a copy cut short (Ctrl-C, a full disk) must not leave a pack
+    // module that `splice load` would take.
+    let part = dest.with_extension("ko.part");
+    std::fs::copy(&ko, &part)
+        .and_then(|_| std::fs::rename(&part, &dest))
+        .map_err(|e| {
+            let _ = std::fs::remove_file(&part);
+            e
+        })
+        .with_context(|| format!("{}: cannot write", dest.display()))?;
     pr.phase("module");
 
     let report = GenReport {
