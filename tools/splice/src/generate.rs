@@ -850,9 +850,8 @@ fn generate_with(o: &Options, pr: &mut Progress) -> Result<GenReport> {
     let part = dest.with_extension("ko.part");
     std::fs::copy(&ko, &part)
         .and_then(|_| std::fs::rename(&part, &dest))
-        .map_err(|e| {
+        .inspect_err(|_| {
             let _ = std::fs::remove_file(&part);
-            e
         })
         .with_context(|| format!("{}: cannot write", dest.display()))?;
     pr.phase("module");
