@@ -91,20 +91,8 @@ if [ -z "${SPLICE_PRISTINE:-}" ] && [ -f "$cached/.splice/source" ] && [ "$(cat 
 	mkdir -p "$(dirname "$TREE")"
 	rm -rf "$TREE.tmp"
 	cp -a "$cached" "$TREE.tmp"
-	# Kbuild records absolute paths in its .cmd and dependency files (Rust's
-	# CLIPPY_CONF_DIR, objtool's headers). Point them at the new place, keeping
-	# the files' times, so nothing is rebuilt for the move alone.
-	origin=$(cat "$cached/.splice/origin" 2>/dev/null || true)
 	here=$(realpath -m "$TREE")
-	if [ -n "$origin" ] && [ "$origin" != "$here" ]; then
-		find "$TREE.tmp" -type f \( -name '*.cmd' -o -name '*.d' \) -print0 |
-			xargs -0 -r grep -lZF "$origin" | while IFS= read -r -d '' f; do
-				touch -r "$f" "$TREE.tmp/.splice/stamp"
-				sed -i "s|$origin|$here|g" "$f"
-				touch -r "$TREE.tmp/.splice/stamp" "$f"
-			done
-		rm -f "$TREE.tmp/.splice/stamp"
-	fi
+	retarget_tree "$TREE.tmp" "$(cat "$cached/.splice/origin" 2>/dev/null || true)" "$here"
 	echo "$here" >"$TREE.tmp/.splice/origin"
 	mv "$TREE.tmp" "$TREE"
 	exit 0

@@ -21,10 +21,14 @@
 # restored from that copy. A run that reuses the original build is bounded
 # by EVAL_KLP_TIMEOUT seconds (900): a fix whose headers rebuild most of the
 # kernel is then reported as not finished, as splice-create's is.
+# The original build is also kept in $SPLICE_CACHE/klp (as tree-cache.sh keeps
+# the kernel tree), so that a fresh clone on this machine (CI runs in one)
+# does not build it again.
 
 klp_dir=$SPLICE_BUILD/klp
 klp_tree=$klp_dir/$(basename "$KERNEL_TREE")
 klp_snap=$klp_tree.orig
+klp_cache=$SPLICE_CACHE/klp/$(basename "$KERNEL_TREE")
 
 klp_prepare() {
 	# The kernel klp-build works on: its version and configuration. splice's
@@ -40,6 +44,18 @@ klp_prepare() {
 		say "klp-build reuses its build of the original kernel in $klp_tree"
 		klp_reuse=1
 		[ -f "$klp_snap/klp-tmp/1-orig/.complete" ] || klp_keep_orig
+	elif [ -f "$klp_cache/klp-tmp/1-orig/.complete" ] && [ -z "${KLP_FULL:-}" ] &&
+		[ "$(cat "$klp_cache.stamp" 2>/dev/null)" = "$klp_stamp" ]; then
+		say "klp-build reuses its build of the original kernel kept in $klp_cache"
+		rsync -a --delete "$klp_cache/" "$klp_tree/"
+		# Paths of klp-build's tree and of the kernel tree it was copied from.
+		retarget_tree "$klp_tree" "$(sed -n 1p "$klp_cache.origin" 2>/dev/null || true)" \
+			"$(realpath -m "$klp_tree")"
+		retarget_tree "$klp_tree" "$(sed -n 2p "$klp_cache.origin" 2>/dev/null || true)" \
+			"$(realpath -m "$KERNEL_TREE")"
+		echo "$klp_stamp" >"$klp_tree.stamp"
+		klp_reuse=1
+		klp_keep_orig
 	else
 		say "copying the built tree for klp-build ($klp_tree)"
 		rsync -a --delete "$KERNEL_TREE/" "$klp_tree/"
@@ -65,6 +81,13 @@ klp_keep_orig() {
 	klp_make "$SPLICE_LOGS/klp-settle.log" vmlinux modules
 	rm -rf "$klp_snap"
 	rsync -a --delete "$klp_tree/" "$klp_snap/"
+	[ "${SPLICE_TREE_CACHE:-1}" = 1 ] || return 0
+	mkdir -p "$klp_cache"
+	rm -f "$klp_cache.stamp"
+	rsync -a --delete "$klp_snap/" "$klp_cache/"
+	printf '%s\n' "$(realpath -m "$klp_tree")" "$(realpath -m "$KERNEL_TREE")" >"$klp_cache.origin"
+	cat "$klp_tree.stamp" >"$klp_cache.stamp"
+	say "saved klp-build's original build to $klp_cache"
 }
 
 klp_build() {

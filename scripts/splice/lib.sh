@@ -49,6 +49,23 @@ run_logged() {
 	fi
 }
 
+# retarget_tree DIR OLD NEW: DIR is a copy of a built tree that lay at OLD
+# and will lie at NEW. Kbuild records absolute paths in its .cmd and
+# dependency files (Rust's CLIPPY_CONF_DIR, objtool's headers): point them at
+# NEW, keeping the files' times, so that nothing is rebuilt for the move alone.
+retarget_tree() {
+	local dir=$1 old=$2 new=$3 stamp
+	[ -n "$old" ] && [ "$old" != "$new" ] || return 0
+	stamp=$(mktemp)
+	find "$dir" -type f \( -name '*.cmd' -o -name '*.d' \) -print0 |
+		xargs -0 -r grep -lZF "$old" | while IFS= read -r -d '' f; do
+			touch -r "$f" "$stamp"
+			sed -i "s|$old|$new|g" "$f"
+			touch -r "$stamp" "$f"
+		done
+	rm -f "$stamp"
+}
+
 # build_tools: build splice-create and splice (static) into $SPLICE_TOOLS.
 build_tools() {
 	RUSTFLAGS="-C target-feature=+crt-static" run_logged "$SPLICE_LOGS/tools-build.log" \
