@@ -57,8 +57,9 @@ retarget_tree() {
 	local dir=$1 old=$2 new=$3 stamp
 	[ -n "$old" ] && [ "$old" != "$new" ] || return 0
 	stamp=$(mktemp)
+	# grep finding no file is no error.
 	find "$dir" -type f \( -name '*.cmd' -o -name '*.d' \) -print0 |
-		xargs -0 -r grep -lZF "$old" | while IFS= read -r -d '' f; do
+		{ xargs -0 -r grep -lZF -e "$old" || true; } | while IFS= read -r -d '' f; do
 			touch -r "$f" "$stamp"
 			sed -i "s|$old|$new|g" "$f"
 			touch -r "$stamp" "$f"

@@ -37,5 +37,9 @@ cp -a "$t/tree" "$t/same"
 retarget_tree "$t/same" "$new" "$new"
 check "the same place changes nothing" diff -r "$t/tree" "$t/same"
 retarget_tree "$t/same" "" "$new"
-check "an unknown old place changes nothing" diff -r "$t/tree" "$t/same"
+check "no old place changes nothing" diff -r "$t/tree" "$t/same"
+# The scripts run with errexit and pipefail: a place no file names is no error.
+(set -eo pipefail; retarget_tree "$t/same" /nowhere/build "$new")
+check "a place no file names is no error" test $? -eq 0
+check "a place no file names changes nothing" diff -r "$t/tree" "$t/same"
 finish tree-cache
