@@ -56,6 +56,7 @@ klp_prepare() {
 		echo "$klp_stamp" >"$klp_tree.stamp"
 		klp_reuse=1
 		klp_keep_orig
+		# The cache has this build already: it is not saved again.
 	else
 		say "copying the built tree for klp-build ($klp_tree)"
 		rsync -a --delete "$KERNEL_TREE/" "$klp_tree/"
@@ -81,6 +82,11 @@ klp_keep_orig() {
 	klp_make "$SPLICE_LOGS/klp-settle.log" vmlinux modules
 	rm -rf "$klp_snap"
 	rsync -a --delete "$klp_tree/" "$klp_snap/"
+}
+
+# klp_save_cache: keep the original build just made ($klp_snap) in
+# $klp_cache, with the paths it was built at and its stamp.
+klp_save_cache() {
 	[ "${SPLICE_TREE_CACHE:-1}" = 1 ] || return 0
 	mkdir -p "$klp_cache"
 	rm -f "$klp_cache.stamp"
@@ -120,6 +126,7 @@ klp_build() {
 		echo "$klp_stamp" >"$klp_tree.stamp"
 		klp_reuse=1
 		klp_keep_orig
+		klp_save_cache
 	fi
 }
 
