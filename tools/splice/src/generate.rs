@@ -28,6 +28,7 @@ use serde::Serialize;
 use crate::assemble::{self, assemble_units, PackInfo, TargetSel, UnitInput};
 use crate::diff::{self, Change};
 use crate::elf::Obj;
+use crate::equiv;
 use crate::kbuild::{self, CmdFile, Recompile};
 use crate::loadrel;
 use crate::symvers::Symvers;
@@ -76,6 +77,9 @@ pub struct GenReport {
     /// Changed files not built in this configuration, with what that means.
     pub not_built: Vec<String>,
     pub pack: assemble::Report,
+    /// Each target against the same function of an ordinary build of the fixed source
+    /// ([`crate::equiv`]); a pack is made only when all are the same.
+    pub equivalence: Vec<equiv::Verdict>,
     /// What the module build warned about (objtool's checks of the carried code), also
     /// printed: a pack whose code objtool cannot follow may lack ORC data for it.
     pub warnings: Vec<String>,
@@ -426,6 +430,118 @@ fn refuse_files(p: &diff::Patch, patch: &Path) -> Result<()> {
     Ok(())
 }
 
+/// Compiles the post source of each unit as the tree's build did (no function sections) and
+/// compares every target of `report` that the unit holds with the function of that name
+/// there ([`crate::equiv`]).
+#[allow(clippy::too_many_arguments)]
+fn rebuild_and_compare(
+    tree: &Path,
+    cmds: &[CmdFile],
+    units: &[UnitInput],
+    report: &assemble::Report,
+    post_dir: &Path,
+    wd: &Path,
+    logs: &Path,
+    jobs: usize,
+) -> Result<Vec<equiv::Verdict>> {
+    let plain_dir = wd.join("objects").join("plain");
+    let work: Vec<(&CmdFile, &UnitInput)> = units
+        .iter()
+        .filter_map(|u| {
+            cmds.iter()
+                .find(|c| c.object == u.object_name)
+                .map(|c| (c, u))
+        })
+        .collect();
+    let next = AtomicUsize::new(0);
+    let results: Mutex<Vec<(usize, Result<Obj>)>> = Mutex::new(Vec::new());
+    std::thread::scope(|s| {
+        for _ in 0..jobs.max(1).min(work.len().max(1)) {
+            s.spawn(|| loop {
+                let i = next.fetch_add(1, Ordering::SeqCst);
+                let Some(&(cf, _)) = work.get(i) else {
+                    break;
+                };
+                let r = (|| -> Result<Obj> {
+                    let out = plain_dir.join(&cf.object);
+                    std::fs::create_dir_all(out.parent().unwrap_or(&plain_dir))?;
+                    let source = post_dir.join(&cf.source);
+                    if !source.exists() {
+                        mirror(tree, post_dir, &cf.source)?;
+                    }
+                    let cmd = kbuild::recompile_command(
+                        cf,
+                        &Recompile {
+                            source: Some(source),
+                            output: out.clone(),
+                            overlay: Some(post_dir.to_path_buf()),
+                            plain: true,
+                        },
+                    )?;
+                    let log = logs.join(format!("{}-plain.log", cf.object.replace('/', "_")));
+                    sh(
+                        tree,
+                        &cmd,
+                        &format!("compiling {} (ordinary build)", cf.object),
+                        &log,
+                    )?;
+                    let data = std::fs::read(&out)
+                        .with_context(|| format!("{}: cannot read", out.display()))?;
+                    Obj::parse(&format!("{} (ordinary build)", cf.object), &data)
+                })();
+                if let Ok(mut v) = results.lock() {
+                    v.push((i, r));
+                }
+            });
+        }
+    });
+    let mut results = results.into_inner().unwrap_or_default();
+    results.sort_by_key(|(i, _)| *i);
+    let mut verdicts = Vec::new();
+    for (i, r) in results {
+        let (cf, unit) = work[i];
+        let plain = named_as_post(
+            &r?,
+            unit.post,
+            &wd.join("objects").join("post").join(&cf.object),
+        )?;
+        let names: Vec<String> = report
+            .targets
+            .iter()
+            .map(|t| t.function.clone())
+            .filter(|f| unit.post.defined(f).is_some_and(|s| s.is_func()))
+            .collect();
+        verdicts.extend(equiv::verdicts(&cf.object, unit.post, &plain, &names)?);
+    }
+    Ok(verdicts)
+}
+
+/// `plain` (an ordinary build of the post source) with its symbols renamed as
+/// [`assemble::correlate_locals`] renamed those of the generator's post object (read raw
+/// from `raw_post`): both builds number static locals and clones alike, from one source.
+fn named_as_post(plain: &Obj, post: &Obj, raw_post: &Path) -> Result<Obj> {
+    let raw = Obj::read(raw_post)?;
+    let renamed: HashMap<&str, &str> = raw
+        .symbols
+        .iter()
+        .zip(&post.symbols)
+        .filter(|(a, b)| a.name != b.name)
+        .map(|(a, b)| (a.name.as_str(), b.name.as_str()))
+        .collect();
+    let renames: Vec<(usize, String)> = plain
+        .symbols
+        .iter()
+        .filter_map(|s| {
+            renamed
+                .get(s.name.as_str())
+                .map(|n| (s.index, (*n).to_owned()))
+        })
+        .collect();
+    let mut plain = plain.clone();
+    plain.rename(&renames);
+    Ok(plain)
+}
+
 /// Makes a pack from `o.patch`; returns the report (also written as JSON).
 pub fn generate(o: &Options) -> Result<GenReport> {
     let t0 = Instant::now();
@@ -660,6 +776,7 @@ fn generate_with(o: &Options, pr: &mut Progress) -> Result<GenReport> {
                         },
                         output: out.clone(),
                         overlay: overlay.then(|| src_dir.clone()),
+                        plain: false,
                     };
                     let cmd = kbuild::recompile_command(cf, &rc)?;
                     let log = logs.join(format!("{}-{side}.log", cf.object.replace('/', "_")));
@@ -795,12 +912,42 @@ fn generate_with(o: &Options, pr: &mut Progress) -> Result<GenReport> {
         build_id,
     };
     let out = assemble_units(&info, &units, &symvers)?;
+    pr.phase("compare");
+
+    // 5. Each target against an ordinary build of the patched file.
+    pr.say(&format!(
+        "comparing the replacements with an ordinary build of {} object(s)",
+        units.len()
+    ));
+    let equivalence = rebuild_and_compare(
+        &tree,
+        &cmds,
+        &units,
+        &out.report,
+        &post_dir,
+        wd,
+        &logs,
+        o.jobs,
+    )?;
+    if let Some(v) = equivalence.iter().find(|v| v.difference.is_some()) {
+        bail!(
+            "generator bug: {}: {}: the replacement differs from an ordinary build of the fixed source: {} (work folder {}; please report it)",
+            v.object,
+            v.function,
+            v.difference.as_deref().unwrap_or_default(),
+            wd.display()
+        );
+    }
+    pr.say(&format!(
+        "{} replacement(s) are the code an ordinary build of the fix makes",
+        equivalence.len()
+    ));
     let mdir = wd.join("module");
     let _ = std::fs::remove_dir_all(&mdir);
     out.write_to(&mdir)?;
-    pr.phase("compare");
+    pr.phase("rebuild");
 
-    // 5. The module, by Kbuild.
+    // 6. The module, by Kbuild.
     pr.say(&format!("building {modname}.ko with Kbuild"));
     run(
         Command::new("make")
@@ -866,6 +1013,7 @@ fn generate_with(o: &Options, pr: &mut Progress) -> Result<GenReport> {
         unchanged,
         not_built,
         pack: out.report.clone(),
+        equivalence,
         warnings,
         phases: pr.phases.clone(),
     };

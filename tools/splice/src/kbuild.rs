@@ -232,9 +232,13 @@ pub struct Recompile {
     /// Directories searched before the tree's include directories: for each `-I<dir>` of
     /// the command, `<overlay>/<dir>` if it exists.
     pub overlay: Option<PathBuf>,
+    /// Compile as the tree's build did, without `-ffunction-sections -fdata-sections`: the
+    /// ordinary build a pack's code is compared with ([`crate::equiv`]).
+    pub plain: bool,
 }
 
-/// The command that compiles `cf` as `r` says, with `-ffunction-sections -fdata-sections`.
+/// The command that compiles `cf` as `r` says, with `-ffunction-sections -fdata-sections`
+/// unless `r.plain`.
 pub fn recompile_command(cf: &CmdFile, r: &Recompile) -> Result<String> {
     let mut cmd = cf.command.clone();
     let obj_path = Path::new(&cf.object);
@@ -298,6 +302,9 @@ pub fn recompile_command(cf: &CmdFile, r: &Recompile) -> Result<String> {
         Some(s) => s.to_string_lossy().into_owned(),
         None => cf.source.clone(),
     };
+    if r.plain {
+        return Ok(format!("{base} {src}"));
+    }
     Ok(format!("{base} -ffunction-sections -fdata-sections {src}"))
 }
 
@@ -345,6 +352,20 @@ mod tests {
         assert!(cmd.contains(" -o /w/pre/version.o "));
         assert!(cmd.contains("-Wp,-MMD,/w/pre/version.o.d "));
         assert!(cmd.ends_with(" -ffunction-sections -fdata-sections fs/proc/version.c"));
+        // The ordinary build a pack is compared with: the recorded flags alone.
+        let plain = recompile_command(
+            &c,
+            &Recompile {
+                output: "/w/plain/version.o".into(),
+                plain: true,
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        assert!(!plain.contains("-ffunction-sections"));
+        assert!(plain.ends_with(
+            " -O2 -DKBUILD_MODNAME='\"version\"' -c -o /w/plain/version.o fs/proc/version.c"
+        ));
     }
 
     #[test]

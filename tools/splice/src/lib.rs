@@ -47,6 +47,7 @@ pub mod admin;
 pub mod assemble;
 pub mod diff;
 pub mod elf;
+pub mod equiv;
 pub mod format;
 pub mod generate;
 pub mod kbuild;

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0
 # run-cases.sh DIR: runs the generator on each case of DIR/cases (NAME OUTCOME
-# [MESSAGE]; see catalogue/cases; OUTCOME "park" is a pack of function
+# [targets=F,...] [MESSAGE]; see catalogue/cases; OUTCOME "park" is a pack of function
 # MESSAGE, which some task always sleeps in: the guest expects its apply to be
 # refused as code_busy, naming MESSAGE, unless the tasks are parked) against
 # the built tree. Packs, named
@@ -23,6 +23,20 @@ pass=0
 fail=0
 while IFS=$'\t' read -r name outcome message; do
 	case $name in ''|'#'*) continue ;; esac
+	expected=
+	case $message in targets=*)
+		expected=${message%%$'\t'*}
+		expected=${expected#targets=}
+		case $message in *$'\t'*) message=${message#*$'\t'} ;; *) message= ;; esac
+		;;
+	*)
+		if [ "$outcome" = pack ] || [ "$outcome" = park ]; then
+			echo "not ok - $name: the case names no expected targets (targets=F,... after $outcome)"
+			fail=$((fail + 1))
+			continue
+		fi
+		;;
+	esac
 	log=$out/$name.log
 	if "$tool" --tree "$KERNEL_TREE" --patch "$here/$name.diff" --name "$prefix-$name" \
 		-o "$out/splice_${prefix}_$(echo "$name" | tr - _).ko" --report "$out/$name.json" \
@@ -39,6 +53,31 @@ while IFS=$'\t' read -r name outcome message; do
 			[ "$outcome" = park ] && echo "$prefix-$name $message" >>"$dest/park"
 			echo "ok - $name: pack made ($(grep -o 'target [^ ]*' "$log" | sed 's/target //' | tr '\n' ' '))"
 			pass=$((pass + 1))
+			# The targets the case expects, no more and no fewer.
+			got=$(python3 -c 'import json, sys; print(",".join(sorted(t["function"] for t in json.load(open(sys.argv[1]))["pack"]["targets"])))' "$out/$name.json")
+			want=$(echo "$expected" | tr ',' '\n' | sed '/^$/d' | sort | paste -sd, -)
+			if [ "$got" = "$want" ]; then
+				echo "ok - $name: the targets are the expected ones"
+				pass=$((pass + 1))
+			else
+				echo "not ok - $name: targets $got, the case expects $want"
+				fail=$((fail + 1))
+			fi
+			# Each target is the code an ordinary build of the fixed file makes.
+			equiv=$(python3 -c '
+import json, sys
+r = json.load(open(sys.argv[1]))
+v, n = r.get("equivalence", []), len(r["pack"]["targets"])
+bad = [x["function"] + ": " + x["difference"] for x in v if x["difference"]]
+print("%d %d %s" % (len(v) - len(bad), n, "; ".join(bad)))' "$out/$name.json")
+			read -r same total why <<<"$equiv"
+			if [ "$same" = "$total" ]; then
+				echo "ok - $name: equivalent to a rebuild: $same of $total targets"
+				pass=$((pass + 1))
+			else
+				echo "not ok - $name: equivalent to a rebuild: $same of $total targets ($why)"
+				fail=$((fail + 1))
+			fi
 			# objtool checks the carried code when Kbuild builds the module, and makes
 			# its ORC data: a warning means code it could not follow.
 			if grep -q 'warning:' "$log"; then
