@@ -12,7 +12,8 @@
 #
 # Output: $SPLICE_BUILD/guest/packs/splice_NAME.ko (and NAME.json, the
 # generator's report, in $SPLICE_BUILD/packs/), and the sample target modules
-# in $SPLICE_BUILD/guest/modules/; the admin command in $SPLICE_BUILD/guest/bin/.
+# in $SPLICE_BUILD/guest/modules/; the admin command and splice-probe (the
+# guest tests' probes of fixed behaviour) in $SPLICE_BUILD/guest/bin/.
 . "$(dirname "$0")/lib.sh"
 
 tree=$KERNEL_TREE
@@ -28,6 +29,10 @@ say "building splice-create and splice"
 build_tools
 mkdir -p "$SPLICE_BUILD/guest/bin"
 cp "$SPLICE_TOOLS/splice" "$SPLICE_BUILD/guest/bin/"
+# The programs the guest tests reach a fix's code with and observe it by.
+probe=$SPLICE_SRC/tools/testing/selftests/splice/probe/splice-probe.c
+run_logged "$SPLICE_LOGS/splice-probe.log" gcc -O2 -Wall -Werror -static \
+	-o "$SPLICE_BUILD/guest/bin/splice-probe" "$probe"
 
 for diff in "$packs"/*.diff; do
 	name=$(basename "$diff" .diff)

@@ -49,6 +49,8 @@ while IFS=$'\t' read -r name outcome message; do
 			fail=$((fail + 1))
 		elif [ $made = yes ]; then
 			cp "$out/splice_${prefix}_$(echo "$name" | tr - _).ko" "$dest/"
+			# The guest's evidence that the pack does what its fix does.
+			[ -f "$here/$name.sh" ] && cp "$here/$name.sh" "$dest/splice_${prefix}_$(echo "$name" | tr - _).sh"
 			# park: MESSAGE is a function some task always sleeps in.
 			[ "$outcome" = park ] && echo "$prefix-$name $message" >>"$dest/park"
 			echo "ok - $name: pack made ($(grep -o 'target [^ ]*' "$log" | sed 's/target //' | tr '\n' ' '))"
