@@ -30,9 +30,7 @@ build_tools
 mkdir -p "$SPLICE_BUILD/guest/bin"
 cp "$SPLICE_TOOLS/splice" "$SPLICE_BUILD/guest/bin/"
 # The programs the guest tests reach a fix's code with and observe it by.
-probe=$SPLICE_SRC/tools/testing/selftests/splice/probe/splice-probe.c
-run_logged "$SPLICE_LOGS/splice-probe.log" gcc -O2 -Wall -Werror -static \
-	-o "$SPLICE_BUILD/guest/bin/splice-probe" "$probe"
+build_probe "$SPLICE_BUILD/guest/bin"
 
 for diff in "$packs"/*.diff; do
 	name=$(basename "$diff" .diff)

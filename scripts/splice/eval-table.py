@@ -73,6 +73,10 @@ def refusal(p):
     """The class and message of splice-create's refusal of P (a pack name: P-hand too)."""
     log = read_lines(os.path.join(out, "splice", p + ".log"))
     msg = next((l[len("splice-create: "):] for l in reversed(log) if l.startswith("splice-create: ")), "")
+    # A replacement that is not the code of an ordinary build (equiv.rs): a bug, whatever
+    # words its message holds.
+    if msg.startswith("generator bug:"):
+        return "generator error", msg
     for cls, rx in REFUSALS:
         if re.search(rx, msg):
             return cls, msg
@@ -101,9 +105,18 @@ def pack_outcome(name, st, secs):
             failed = [k for k in STAGES if g.get(k) == "failed"]
             s["signature"] = g.get("sig", "unchecked")
             try:
-                signed = json.load(open(os.path.join(out, "splice", name + ".json"))).get("signed")
+                report = json.load(open(os.path.join(out, "splice", name + ".json")))
             except (OSError, ValueError):
-                signed = None
+                report = {}
+            signed = report.get("signed")
+            # Evidence: the targets that ran while applied (the guest's tracer), and
+            # those that are an ordinary build's code (splice-create's equivalence pass).
+            ran, _, total = g.get("exercised", "0/0").partition("/")
+            s["exercised"] = {"ran": int(ran or 0), "targets": int(total or 0),
+                              "calls": g.get("ran", "none")}
+            verdicts = report.get("equivalence", [])
+            s["equivalent"] = {"same": sum(1 for v in verdicts if not v.get("difference")),
+                               "targets": len(report.get("pack", {}).get("targets", []))}
             if signed and s["signature"] == "missing":
                 s.update(outcome="signature not accepted", bug=True,
                          message="splice-create signed the pack, the kernel could not verify it")
@@ -165,6 +178,16 @@ for p in patches:
 rows.sort(key=lambda r: (not r["splice"].get("bug"), r["patch"]))
 n = len(rows)
 ok = [r for r in rows if r["splice"]["outcome"] == "applied"]
+
+
+def evidenced(s):
+    """Applied, every target ran while applied, and every target is an ordinary build's code."""
+    e, q = s.get("exercised", {}), s.get("equivalent", {})
+    return s["outcome"] == "applied" and e.get("ran") == e.get("targets") and \
+        q.get("same") == q.get("targets")
+
+
+ok_evidence = [r for r in ok if evidenced(r["splice"])]
 hand_ok = [r for r in rows if r["splice"].get("hand_work", {}).get("outcome") == "applied"]
 bugs = [r for r in rows if r["splice"].get("bug")]
 refused = [r for r in rows if r["splice"]["outcome"] == "refused"]
@@ -203,6 +226,10 @@ totals = {
     "range": f"{base} -> {nxt}",
     "patches": n,
     "splice_applied": len(ok),
+    "splice_applied_exercised_and_equivalent": len(ok_evidence),
+    "splice_targets_exercised": sum(r["splice"]["exercised"]["ran"] for r in ok),
+    "splice_targets_of_applied_packs": sum(r["splice"]["exercised"]["targets"] for r in ok),
+    "splice_targets_equivalent_to_a_rebuild": sum(r["splice"]["equivalent"]["same"] for r in ok),
     "splice_success_rate": round(len(ok) / n, 3) if n else None,
     "patches_changing_compiled_code": code,
     "splice_success_rate_on_compiled_code_changes": round(len(ok) / code, 3) if code else None,
@@ -240,9 +267,9 @@ totals = {
 json.dump({"totals": totals, "rows": rows}, open(os.path.join(out, "results.json"), "w"), indent=1)
 
 md = [f"# splice evaluation: Debian linux-source-7.2 {base} -> {nxt}", "",
-      "| patch | upstream subject | splice | time (s) | pause (µs) | klp-build | time (s) "
-      "| livepatch in VM | transition (ms) |",
-      "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
+      "| patch | upstream subject | splice | exercised | equivalent | time (s) | pause (µs) "
+      "| klp-build | time (s) | livepatch in VM | transition (ms) |",
+      "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
 for r in rows:
     s, k = r["splice"], r["klp_build"]
     what = s["outcome"] + (f": {s['reason']}" if s["outcome"] == "refused" else "")
@@ -262,8 +289,11 @@ for r in rows:
     vm = k.get("vm", "-") if k else "-"
     if vm == "applied" and s.get("reason") in HAND_WORK:
         vm = f"applied, but the fix needs hand work ({s['reason']})"
-    md.append("| {} | {} | {} | {} | {} | {} | {} | {} | {} |".format(
-        r["patch"], "; ".join(r["subjects"]) or "-", what, s["build_s"],
+    ex, eq = s.get("exercised"), s.get("equivalent")
+    md.append("| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |".format(
+        r["patch"], "; ".join(r["subjects"]) or "-", what,
+        f"{ex['ran']} of {ex['targets']} ({ex['calls']})" if ex else "-",
+        f"{eq['same']} of {eq['targets']}" if eq else "-", s["build_s"],
         s.get("pause_us", "-") if s["outcome"] == "applied" else "-",
         (k["outcome"] + (" (with kernel build)" if k["mode"] == "full" else "")
          + (f": {k['error'][:80]}" if k.get("error") else "")) if k else "not run",
@@ -277,6 +307,11 @@ print(f"evaluation {base} -> {nxt}: {n} patches of built code")
 print(f"  splice: {len(ok)} applied live end to end ({100 * len(ok) // max(n, 1)}%; "
       f"{100 * len(ok) // max(code, 1)}% of the {code} that change compiled code), "
       f"{len(refused)} refused with a named reason {by_reason}, {len(bugs)} bugs")
+print(f"  splice: {len(ok_evidence)} applied, exercised (every target ran while applied) and "
+      f"equivalent to a rebuild ({100 * len(ok_evidence) // max(code, 1)}% of the {code}); "
+      f"targets of applied packs: {totals['splice_targets_exercised']} of "
+      f"{totals['splice_targets_of_applied_packs']} ran, "
+      f"{totals['splice_targets_equivalent_to_a_rebuild']} equivalent to a rebuild")
 if hand:
     print(f"  splice with hand work (eval/hand/{base}-{nxt}: rewrites that keep the old layout): "
           f"{len(hand_ok)} more applied, {len(ok) + len(hand_ok)} in all "

@@ -55,6 +55,7 @@ guest=$out/guest
 rm -rf "$guest" "$out/splice"
 mkdir -p "$guest/eval" "$guest/bin" "$out/splice"
 cp "$SPLICE_TOOLS/splice" "$guest/bin/"
+build_probe "$guest/bin"
 
 # with_headers P LOG: P's diff plus the diffs of the other headers that
 # changed between BASE and NEXT, that P's object includes (its .cmd file) and
@@ -213,6 +214,7 @@ if ls "$out"/klp/*.ko >/dev/null 2>&1; then
 	klp_kernel
 	rm -rf "$out/klp-guest"
 	mkdir -p "$out/klp-guest/klp"
+	build_probe "$out/klp-guest/bin"
 	cp "$out"/klp/*.ko "$out/klp-guest/klp/"
 	say "booting klp-build's kernel to enable, exercise and disable the livepatch modules"
 	n=$(ls "$out"/klp/*.ko | wc -l)

@@ -75,6 +75,14 @@ build_tools() {
 		--target-dir "$SPLICE_BUILD/tools-target"
 }
 
+# build_probe DIR: build splice-probe (the guest's probes of the code fixes
+# change, tools/testing/selftests/splice/probe/) into DIR, static.
+build_probe() {
+	mkdir -p "$1"
+	run_logged "$SPLICE_LOGS/splice-probe.log" gcc -O2 -Wall -Werror -static \
+		-o "$1/splice-probe" "$SPLICE_SRC/tools/testing/selftests/splice/probe/splice-probe.c"
+}
+
 # file_diff OLD_DIR NEW_DIR FILE: diff -u of FILE between two trees, named
 # a/FILE and b/FILE, without dates (empty if they are the same).
 file_diff() {

@@ -103,54 +103,19 @@ pid_of() {
 	return 1
 }
 
-# Evidence that a pack's replacements ran. While the pack is applied, the
-# function tracer counts the calls of its module's functions: the jump the
-# core writes lands on a replacement's own ftrace site, so a call is counted
-# in the pack module, never in the function replaced.
-#
+# Evidence that a pack's replacements ran (trace.sh counts their calls).
 # trace_pack: start counting the calls of the current pack module ($ko).
-# traced_calls: stop counting; prints "FUNCTION COUNT" for each function of
-#   the pack that was called, and leaves the tracer as it found it.
 # exercised [UNREACHED...]: after trace_pack and a workload: prints
 #   "exercised: N of M targets ran (f=c ...)"; fails unless every target of
 #   $d ran, but those named in UNREACHED (which the test says why it cannot
 #   reach).
-tracefs=/sys/kernel/tracing
+. "$(dirname "$0")/../trace.sh"
 trace_pack() {
-	[ -f $tracefs/set_ftrace_filter ] || fail "no function tracer: the replacements' calls cannot be counted"
-	echo "*:mod:$(basename "$ko" .ko)" >$tracefs/set_ftrace_filter ||
-		fail "cannot trace the functions of $(basename "$ko" .ko)"
-	echo function >$tracefs/current_tracer || fail "cannot start the function tracer"
-	echo >$tracefs/trace
-	echo 1 >$tracefs/tracing_on
-}
-
-traced_calls() {
-	# Stop first: a change of tracer empties the buffer.
-	echo 0 >$tracefs/tracing_on
-	grep -v '^#' $tracefs/trace | awk '{ sub(/:$/, "", $5); print $5 }' | sort | uniq -c |
-		awk '{ print $2, $1 }'
-	echo nop >$tracefs/current_tracer
-	echo >$tracefs/set_ftrace_filter
-	echo 1 >$tracefs/tracing_on
+	why=$(trace_module "$(basename "$ko" .ko)") || fail "$why"
 }
 
 exercised() {
-	calls=$(traced_calls)
-	ran=0 all=0 seen= missing=
-	for t in $(cut -d' ' -f1 "$d/targets"); do
-		all=$((all + 1))
-		c=$(echo "$calls" | awk -v f="$t" '$1 == f { print $2 }')
-		if [ -n "$c" ]; then
-			ran=$((ran + 1))
-			seen="$seen $t=$c"
-		else
-			skip=
-			for u in "$@"; do [ "$u" = "$t" ] && skip=1; done
-			[ -n "$skip" ] && seen="$seen $t=unreached" || missing="$missing $t"
-		fi
-	done
-	echo "exercised: $ran of $all targets ran ($(echo $seen))"
-	[ -z "$missing" ] || fail "$(basename "$ko" .ko): no call of the replacement of$missing while applied"
+	exercised_targets "$d" "$@"
+	[ -z "$ex_missing" ] || fail "$(basename "$ko" .ko): no call of the replacement of$ex_missing while applied"
 	return 0
 }

@@ -6,8 +6,12 @@
 # first stage that fails.
 # One line per pack:
 #
-#   eval NAME load=ok check=ok apply=ok smoke=ok reverse=ok unload=ok cause=none match_ns=N pause_ns=N sig=S
+#   eval NAME load=ok check=ok apply=ok smoke=ok reverse=ok unload=ok cause=none match_ns=N pause_ns=N sig=S exercised=R/T ran=F:C,...
 #
+# exercised: R of the pack's T targets were called while the smoke workload
+# ran with the pack applied, as the function tracer counted the calls of the
+# pack module's functions (trace.sh); ran: the calls of each target (F:0 for
+# one that did not run; "none" if the tracer could not count).
 # sig: ok (the kernel verified the pack's signature), missing (it could not:
 # the module is tainted E), unchecked (the kernel does not check signatures).
 # (a failed stage reads "stage=failed" with the abort cause; later stages
@@ -16,6 +20,7 @@
 export PATH=/splice/bin:/bin
 
 . /splice/selftests/eval/smoke.sh
+. /splice/selftests/trace.sh
 
 for ko in /splice/eval/*.ko; do
 	[ -f "$ko" ] || continue
@@ -24,7 +29,7 @@ for ko in /splice/eval/*.ko; do
 	d=
 	r="load=skipped check=skipped apply=skipped smoke=skipped reverse=skipped unload=skipped"
 	set_r() { r=$(echo "$r" | sed "s/$1=[a-z]*/$1=$2/"); }
-	cause=none match=0 pause=0 sig=unchecked
+	cause=none match=0 pause=0 sig=unchecked ex=0/0 ran=none
 	if ! insmod "$ko" 2>/tmp/eval.err; then
 		set_r load failed
 		cause="insmod:$(tr ' ' _ </tmp/eval.err | cut -c1-60)"
@@ -45,7 +50,16 @@ for ko in /splice/eval/*.ko; do
 		name=${d##*/}
 		for stage in check apply smoke reverse; do
 			if [ $stage = smoke ]; then
-				if smoke; then set_r smoke ok; else set_r smoke failed; break; fi
+				traced=no
+				trace_module "$mod" >/tmp/eval.trace 2>&1 && traced=yes
+				if smoke; then set_r smoke ok; else set_r smoke failed; fi
+				if [ $traced = yes ]; then
+					exercised_targets "$d" >/tmp/eval.ex
+					ex=$ex_ran/$ex_all
+					ran=$(sed -n 's/.*(\(.*\))$/\1/p' /tmp/eval.ex | tr ' =' ',:')
+					[ -n "$ran" ] || ran=none
+				fi
+				case $r in *smoke=failed*) break ;; esac
 				continue
 			fi
 			if echo $stage >$d/stage 2>/dev/null; then
@@ -68,6 +82,6 @@ for ko in /splice/eval/*.ko; do
 		[ "$(cat $d/stage)" = applied ] && echo reverse >$d/stage 2>/dev/null
 		if rmmod "$mod" 2>/dev/null; then set_r unload ok; else set_r unload failed; fi
 	fi
-	echo "eval $name $r cause=$cause match_ns=$match pause_ns=$pause sig=$sig"
+	echo "eval $name $r cause=$cause match_ns=$match pause_ns=$pause sig=$sig exercised=$ex ran=$ran"
 done
 echo "eval: done"

@@ -10,6 +10,8 @@ smoke() {
 		[ "$(grep -c CPU0 /proc/interrupts)" = 1 ] &&
 		[ "$(dd if=/proc/interrupts bs=7 2>/dev/null | grep -c CPU0)" = 1 ] || return 1
 	echo data | cat | cat >/dev/null || return 1
+	# Paths of fixes no common command takes (splice-probe, probe/).
+	splice-probe pipe-fasync >/dev/null || return 1
 	sh -c 'exit 3'; [ $? -eq 3 ] || return 1
 	mkdir -p /tmp/m && mount -t tmpfs none /tmp/m && echo x >/tmp/m/f &&
 		umount /tmp/m || return 1

@@ -47,7 +47,8 @@ load_case() {
 evidence_applied() {
 	trace_pack
 	workload
-	echo "$name: $(exercised $unreached)"
+	printf "%s: " "$name"
+	exercised $unreached
 	[ -n "$unreached" ] && echo "$name: unreached in the VM:$unreached ($unreached_why)"
 	if type fixed >/dev/null 2>&1; then
 		fixed || fail "$name: while applied, the fixed behaviour is not seen"

@@ -1,0 +1,57 @@
+# SPDX-License-Identifier: GPL-2.0
+# Evidence that a pack's replacements ran, for the guest tests (lib.sh) and
+# the evaluation (eval/guest.sh), which source this file. While the pack is
+# applied, the function tracer counts the calls of its module's functions:
+# the jump the core writes lands on a replacement's own ftrace site, so a
+# call is counted in the pack module, never in the function replaced.
+#
+# trace_module MOD: start counting the calls of module MOD's functions;
+#   prints why and fails if it cannot.
+# module_calls: stop counting; prints "FUNCTION COUNT" for each function
+#   called, and leaves the tracer as it found it (nop, no filter).
+# exercised_targets DIR [UNREACHED...]: after trace_module and a workload,
+#   counts the targets of pack DIR (/sys/kernel/splice/NAME) that ran:
+#   prints "exercised: N of M targets ran (f=c ...)" and sets ex_ran, ex_all
+#   and ex_missing (the targets that did not run, but those in UNREACHED).
+tracefs=/sys/kernel/tracing
+
+trace_module() {
+	[ -f $tracefs/set_ftrace_filter ] ||
+		{ echo "no function tracer: the replacements' calls cannot be counted"; return 1; }
+	echo "*:mod:$1" >$tracefs/set_ftrace_filter 2>/dev/null ||
+		{ echo "cannot trace the functions of $1"; return 1; }
+	echo function >$tracefs/current_tracer ||
+		{ echo "cannot start the function tracer"; return 1; }
+	echo >$tracefs/trace
+	echo 1 >$tracefs/tracing_on
+}
+
+module_calls() {
+	# Stop first: a change of tracer empties the buffer.
+	echo 0 >$tracefs/tracing_on
+	grep -v '^#' $tracefs/trace | awk '{ sub(/:$/, "", $5); print $5 }' | sort | uniq -c |
+		awk '{ print $2, $1 }'
+	echo nop >$tracefs/current_tracer
+	echo >$tracefs/set_ftrace_filter
+	echo 1 >$tracefs/tracing_on
+}
+
+exercised_targets() {
+	local dir=$1 calls t c u skip seen=
+	shift
+	calls=$(module_calls)
+	ex_ran=0 ex_all=0 ex_missing=
+	for t in $(cut -d' ' -f1 "$dir/targets"); do
+		ex_all=$((ex_all + 1))
+		c=$(echo "$calls" | awk -v f="$t" '$1 == f { print $2 }')
+		if [ -n "$c" ]; then
+			ex_ran=$((ex_ran + 1))
+			seen="$seen $t=$c"
+		else
+			skip=
+			for u in "$@"; do [ "$u" = "$t" ] && skip=1; done
+			if [ -n "$skip" ]; then seen="$seen $t=unreached"; else ex_missing="$ex_missing $t"; seen="$seen $t=0"; fi
+		fi
+	done
+	echo "exercised: $ex_ran of $ex_all targets ran ($(echo $seen))"
+}
