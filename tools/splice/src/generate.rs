@@ -542,6 +542,61 @@ fn named_as_post(plain: &Obj, post: &Obj, raw_post: &Path) -> Result<Obj> {
     Ok(plain)
 }
 
+/// Why `splice-create` made no pack, when it is not a failure of the tool itself: the
+/// exit code and the report's `kind` say which ([`Stop::exit_code`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Kind {
+    /// The fix is one splice cannot make live (the message names what and why).
+    Refused,
+    /// The fix changes no compiled code of this kernel.
+    NoFunctionalChange,
+    /// A replacement is not the code an ordinary build makes ([`crate::equiv`]).
+    GeneratorBug,
+}
+
+/// A stop of kind `kind`; the error chain it came from is its message.
+#[derive(Debug)]
+pub struct Stop {
+    pub kind: Kind,
+    pub message: String,
+}
+
+impl std::fmt::Display for Stop {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for Stop {}
+
+impl Stop {
+    /// `splice-create`'s exit code: 3 refused, 4 no functional change, 1 a tool error (a
+    /// generator bug is one).
+    pub fn exit_code(kind: Option<Kind>) -> u8 {
+        match kind {
+            Some(Kind::Refused) => 3,
+            Some(Kind::NoFunctionalChange) => 4,
+            Some(Kind::GeneratorBug) | None => 1,
+        }
+    }
+
+    /// The kind of `e`, if it is a stop rather than a failure of the tool.
+    pub fn kind_of(e: &anyhow::Error) -> Option<Kind> {
+        e.downcast_ref::<Stop>().map(|s| s.kind)
+    }
+}
+
+/// `e` as a stop of kind `kind`.
+fn stop(kind: Kind) -> impl FnOnce(anyhow::Error) -> anyhow::Error {
+    move |e| {
+        anyhow::Error::new(Stop {
+            kind,
+            message: format!("{e:#}"),
+        })
+    }
+}
+
 /// Makes a pack from `o.patch`; returns the report (also written as JSON).
 pub fn generate(o: &Options) -> Result<GenReport> {
     let t0 = Instant::now();
@@ -551,7 +606,46 @@ pub fn generate(o: &Options) -> Result<GenReport> {
         phase_start: t0,
         phases: Vec::new(),
     };
-    let result = generate_with(o, &mut pr);
+    let mut work = match &o.work {
+        Some(w) => {
+            std::fs::create_dir_all(w)
+                .with_context(|| format!("{}: cannot create the work folder", w.display()))?;
+            Work {
+                dir: std::fs::canonicalize(w)?,
+                keep: true,
+            }
+        }
+        None => {
+            let d = std::env::temp_dir().join(format!(
+                "splice-create-{}-{}",
+                std::process::id(),
+                t0.elapsed().as_nanos()
+            ));
+            std::fs::create_dir_all(&d)
+                .with_context(|| format!("{}: cannot create the work folder", d.display()))?;
+            Work::temporary(d)
+        }
+    };
+    let mut result = generate_with(o, &mut pr, &work);
+    // A failure keeps the work folder when the message names a log in it, or when it is
+    // no plain refusal (a tool error, a generator bug): what went wrong is there.
+    if let Err(e) = &result {
+        let plain = matches!(
+            Stop::kind_of(e),
+            Some(Kind::Refused | Kind::NoFunctionalChange)
+        ) && !format!("{e:#}").contains("log");
+        if !plain && !work.keep {
+            work.keep = true;
+            let kept = format!("work folder kept: {}", work.dir.display());
+            result = Err(match e.downcast_ref::<Stop>() {
+                Some(st) => anyhow::Error::new(Stop {
+                    kind: st.kind,
+                    message: format!("{} ({kept})", st.message),
+                }),
+                None => anyhow::anyhow!("{e:#} ({kept})"),
+            });
+        }
+    }
     if let Err(e) = &result {
         // A refusal is reported too, where a report was asked for.
         let rpath = o
@@ -559,9 +653,16 @@ pub fn generate(o: &Options) -> Result<GenReport> {
             .clone()
             .or_else(|| o.output.as_ref().map(|d| d.with_extension("json")));
         if let Some(rpath) = rpath {
+            let kind = match Stop::kind_of(e) {
+                Some(Kind::Refused) => "refused",
+                Some(Kind::NoFunctionalChange) => "no_functional_change",
+                Some(Kind::GeneratorBug) => "generator_bug",
+                None => "tool_error",
+            };
             let refusal = Refusal {
                 patch: o.patch.display().to_string(),
                 tree: o.tree.display().to_string(),
+                kind,
                 refused: format!("{e:#}"),
                 phases: pr.phases.clone(),
             };
@@ -577,11 +678,13 @@ pub fn generate(o: &Options) -> Result<GenReport> {
 pub struct Refusal {
     pub patch: String,
     pub tree: String,
+    /// `refused`, `no_functional_change`, `generator_bug` or `tool_error`.
+    pub kind: &'static str,
     pub refused: String,
     pub phases: Vec<Phase>,
 }
 
-fn generate_with(o: &Options, pr: &mut Progress) -> Result<GenReport> {
+fn generate_with(o: &Options, pr: &mut Progress, work: &Work) -> Result<GenReport> {
     let t0 = pr.t0;
     let tree = std::fs::canonicalize(&o.tree)
         .with_context(|| format!("{}: no such kernel tree", o.tree.display()))?;
@@ -605,7 +708,7 @@ fn generate_with(o: &Options, pr: &mut Progress) -> Result<GenReport> {
     let text = std::fs::read_to_string(&o.patch)
         .with_context(|| format!("{}: cannot read", o.patch.display()))?;
     let patch = diff::parse(&text).with_context(|| format!("{}", o.patch.display()))?;
-    refuse_files(&patch, &o.patch)?;
+    refuse_files(&patch, &o.patch).map_err(stop(Kind::Refused))?;
     let name = o.name.clone().unwrap_or_else(|| default_name(&o.patch));
     let modname = assemble::module_name(&name)?;
     let description = o
@@ -614,24 +717,6 @@ fn generate_with(o: &Options, pr: &mut Progress) -> Result<GenReport> {
         .or_else(|| patch.subject.clone())
         .unwrap_or_else(|| format!("fix from {}", o.patch.display()));
 
-    let work = match &o.work {
-        Some(w) => {
-            std::fs::create_dir_all(w)?;
-            Work {
-                dir: std::fs::canonicalize(w)?,
-                keep: true,
-            }
-        }
-        None => {
-            let d = std::env::temp_dir().join(format!(
-                "splice-create-{}-{}",
-                std::process::id(),
-                t0.elapsed().as_nanos()
-            ));
-            std::fs::create_dir_all(&d)?;
-            Work::temporary(d)
-        }
-    };
     let wd = &work.dir;
     let (pre_dir, post_dir, objs_dir, logs) = (
         wd.join("pre-src"),
@@ -672,8 +757,8 @@ fn generate_with(o: &Options, pr: &mut Progress) -> Result<GenReport> {
             std::fs::copy(&src, &dst)?;
         }
     }
-    apply(&post_dir, &o.patch, &logs.join("patch.log"))?;
-    refuse_layout_changes(&patch, &o.patch, &pre_dir, &post_dir)?;
+    apply(&post_dir, &o.patch, &logs.join("patch.log")).map_err(stop(Kind::Refused))?;
+    refuse_layout_changes(&patch, &o.patch, &pre_dir, &post_dir).map_err(stop(Kind::Refused))?;
     pr.say(&format!(
         "{}: {} file(s): {}",
         o.patch.display(),
@@ -726,11 +811,11 @@ fn generate_with(o: &Options, pr: &mut Progress) -> Result<GenReport> {
         cmds.push(cf);
     }
     if cmds.is_empty() {
-        bail!(
+        return Err(stop(Kind::NoFunctionalChange)(anyhow::anyhow!(
             "{}: no object of this kernel is built from the files it changes ({})",
             o.patch.display(),
             touched.join(", ")
-        );
+        )));
     }
     let vmlinux_objtool = kbuild::vmlinux_objtool_args(&tree)?;
     pr.phase("objects");
@@ -851,17 +936,17 @@ fn generate_with(o: &Options, pr: &mut Progress) -> Result<GenReport> {
     for (cf, raw, pre, post) in &loaded {
         if cf.is_asm() {
             if !assemble::same_object(raw, post)? {
-                bail!(
+                return Err(stop(Kind::Refused)(anyhow::anyhow!(
                     "{}: assembled from {}, and the patch changes its code; splice patches C code only",
                     cf.object,
                     cf.source
-                );
+                )));
             }
             unchanged.push(cf.object.clone());
             continue;
         }
-        let changed = assemble::changed_functions(raw, post)?;
-        assemble::refuse_data_changes(raw, post)?;
+        let changed = assemble::changed_functions(raw, post).map_err(stop(Kind::Refused))?;
+        assemble::refuse_data_changes(raw, post).map_err(stop(Kind::Refused))?;
         // A fix of data alone (a new initial value the running kernel read long ago) has
         // hooks that convert the live data and no function to replace.
         let hooks_only = changed.is_empty() && assemble::declares_hooks(post);
@@ -883,11 +968,11 @@ fn generate_with(o: &Options, pr: &mut Progress) -> Result<GenReport> {
         });
     }
     if units.is_empty() {
-        bail!(
+        return Err(stop(Kind::NoFunctionalChange)(anyhow::anyhow!(
             "{}: no functional change: the compiled code of {} is the same before and after the patch",
             o.patch.display(),
             unchanged.join(", ")
-        );
+        )));
     }
     let build_id = {
         let data = std::fs::read(tree.join("vmlinux"))?;
@@ -911,7 +996,7 @@ fn generate_with(o: &Options, pr: &mut Progress) -> Result<GenReport> {
         release: release.clone(),
         build_id,
     };
-    let out = assemble_units(&info, &units, &symvers)?;
+    let out = assemble_units(&info, &units, &symvers).map_err(stop(Kind::Refused))?;
     pr.phase("compare");
 
     // 5. Each target against an ordinary build of the patched file.
@@ -930,13 +1015,13 @@ fn generate_with(o: &Options, pr: &mut Progress) -> Result<GenReport> {
         o.jobs,
     )?;
     if let Some(v) = equivalence.iter().find(|v| v.difference.is_some()) {
-        bail!(
+        return Err(stop(Kind::GeneratorBug)(anyhow::anyhow!(
             "generator bug: {}: {}: the replacement differs from an ordinary build of the fixed source: {} (work folder {}; please report it)",
             v.object,
             v.function,
             v.difference.as_deref().unwrap_or_default(),
             wd.display()
-        );
+        )));
     }
     pr.say(&format!(
         "{} replacement(s) are the code an ordinary build of the fix makes",

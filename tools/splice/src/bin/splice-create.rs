@@ -11,12 +11,13 @@ use object::Object as _;
 
 use splice_tools::assemble::{assemble, Options, TargetSel};
 use splice_tools::elf::Obj;
-use splice_tools::generate::{generate, Options as GenOptions};
+use splice_tools::generate::{generate, Options as GenOptions, Stop};
 use splice_tools::symvers::Symvers;
 
 #[derive(Parser)]
 #[command(
     name = "splice-create",
+    version,
     about = "Make a splice pack (a rebootless kernel fix) from a unified diff",
     long_about = "Make a splice pack (a rebootless kernel fix) from a unified diff and the \
         configured, built source tree of the running kernel. The tree is only read. The pack \
@@ -80,7 +81,7 @@ fn run_generate(a: GenerateArgs) -> Result<()> {
     let jobs = a
         .jobs
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
-    generate(&GenOptions {
+    let report = generate(&GenOptions {
         tree,
         patch,
         base: a.base,
@@ -92,6 +93,13 @@ fn run_generate(a: GenerateArgs) -> Result<()> {
         jobs,
         quiet: a.quiet,
     })?;
+    // What the admin does next, on the machine that runs this kernel.
+    if !a.quiet {
+        eprintln!(
+            "splice-create: next, on the machine running {}: splice load {} && splice apply {}",
+            report.kernel_release, report.module_file, report.pack.pack
+        );
+    }
     Ok(())
 }
 
@@ -209,7 +217,7 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("splice-create: {e:#}");
-            ExitCode::FAILURE
+            ExitCode::from(Stop::exit_code(Stop::kind_of(&e)))
         }
     }
 }
