@@ -701,8 +701,23 @@ pub(crate) fn numbered_stem(name: &str) -> Option<&str> {
     (!n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()) && !stem.is_empty()).then_some(stem)
 }
 
-/// The local data objects with a numbered name (`count.3`: static locals and the like) and
-/// the functions that use each.
+/// The name a local data object is correlated under, numbers left out: `count` for
+/// `count.3` (GCC numbers static locals in the order it meets them), `__UNIQUE_ID_ddebug`
+/// for `__UNIQUE_ID_ddebug412` or `__UNIQUE_ID_ddebug412.7` (the preprocessor's
+/// `__COUNTER__`, which a macro used above renumbers). `None` for a name with neither.
+pub(crate) fn correlation_stem(name: &str) -> Option<String> {
+    let base = numbered_stem(name).unwrap_or(name);
+    if let Some(id) = base.strip_prefix("__UNIQUE_ID_") {
+        let kept = id.trim_end_matches(|c: char| c.is_ascii_digit());
+        if kept.len() < id.len() {
+            return Some(format!("__UNIQUE_ID_{kept}"));
+        }
+    }
+    numbered_stem(name).map(str::to_owned)
+}
+
+/// The local data objects with a numbered name (`count.3`: static locals and the like;
+/// `__UNIQUE_ID_*`), by [`correlation_stem`], and the functions that use each.
 fn numbered_locals(o: &Obj) -> Vec<(usize, String, BTreeSet<String>)> {
     let mut users: HashMap<usize, BTreeSet<String>> = HashMap::new();
     for f in o.functions() {
@@ -719,12 +734,8 @@ fn numbered_locals(o: &Obj) -> Vec<(usize, String, BTreeSet<String>)> {
         .iter()
         .filter(|s| s.is_object() && !s.global && s.section.is_some())
         .filter_map(|s| {
-            let stem = numbered_stem(&s.name)?;
-            Some((
-                s.index,
-                stem.to_owned(),
-                users.remove(&s.index).unwrap_or_default(),
-            ))
+            let stem = correlation_stem(&s.name)?;
+            Some((s.index, stem, users.remove(&s.index).unwrap_or_default()))
         })
         .collect()
 }

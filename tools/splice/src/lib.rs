@@ -98,4 +98,6 @@ pub mod testing {
 }
 
 #[cfg(test)]
+mod correlate_tests;
+#[cfg(test)]
 mod tests;
