@@ -132,8 +132,8 @@ struct HeaderObjects {
 }
 
 /// The objects that include one of `headers` (Kbuild's dependency lists), but not those
-/// that include only headers which gain macros under new names and name none of them
-/// (crate::macros): they compile as before. `included` are the `.c` files among the headers;
+/// that include only headers which gain macros or enumerators and name none of the names
+/// that changed (crate::macros): they compile as before. `included` are the `.c` files among the headers;
 /// `patched` the objects the patch changes anyway.
 fn header_objects(
     tree: &Path,
@@ -161,7 +161,7 @@ fn header_objects(
             std::fs::read_to_string(pre_dir.join(h)),
             std::fs::read_to_string(post_dir.join(h)),
         ) {
-            if let Some(names) = crate::macros::added_only(&a, &b) {
+            if let Some(names) = crate::macros::changed_names(&a, &b) {
                 additions.insert(h.as_str(), names);
             }
         }
@@ -194,11 +194,14 @@ fn header_objects(
         found.objects.push(obj);
     }
     for (h, names) in &additions {
-        pr.say(&format!("  {h} only gains macros ({})", names.join(", ")));
+        pr.say(&format!(
+            "  {h} only gains macros or enumerators (changed names: {})",
+            names.join(", ")
+        ));
     }
     if includers > 0 {
         pr.say(&format!(
-            "  {unaffected} of the {includers} objects that include them name none: unaffected"
+            "  {unaffected} of the {includers} objects that include them name none: not compiled"
         ));
     }
     Ok(found)

@@ -27,6 +27,17 @@ is $target/value 42
 unload
 n=$((n + 1))
 
+# A value added to an enum in mount.h and used in one function
+# (value: 21 * 2 + (MNT_SPLICE_CATALOGUE >> 28)).
+use_pack cat-header-enum
+load
+act apply
+is $target/value 43
+act reverse
+is $target/value 42
+unload
+n=$((n + 1))
+
 # A static local keeps the running kernel's instance: counting goes on.
 use_pack cat-static-local
 load
