@@ -1,16 +1,12 @@
 # kernel/workqueue.c: pwq_release_workfn() puts the unbound pool after the
 # pwq is unlinked; bh_pool_kick_*() raise the softirq with interrupts
 # possibly on. Changing an unbound workqueue's cpumask replaces (and
-# releases) its pwqs; CPU hotplug drains the BH pools of a dead CPU.
+# releases) its pwqs.
 workload() {
 	m=/sys/devices/virtual/workqueue/writeback/cpumask
 	if [ -w $m ]; then
 		old=$(cat $m)
 		echo 1 >$m && echo "$old" >$m || fail "changing $m"
-	fi
-	c=/sys/devices/system/cpu/cpu1/online
-	if [ -w $c ]; then
-		echo 0 >$c && echo 1 >$c || fail "cpu1 offline and online"
 	fi
 	sleep 0.5
 }
