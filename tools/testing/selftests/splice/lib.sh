@@ -116,8 +116,16 @@ pid_of() {
 #   $d ran, but those named in UNREACHED (which the test says why it cannot
 #   reach).
 tracefs=/sys/kernel/tracing
+# A module without an ftrace site (code built notrace, as kernel/trace is)
+# has nothing to count: then no call is counted, and exercised() fails unless
+# the test names every target unreached.
 trace_pack() {
 	[ -f $tracefs/set_ftrace_filter ] || fail "no function tracer: the replacements' calls cannot be counted"
+	untraced=
+	if ! grep -q " \[$(basename "$ko" .ko)\]\$" $tracefs/available_filter_functions; then
+		untraced=1
+		return 0
+	fi
 	echo "*:mod:$(basename "$ko" .ko)" >$tracefs/set_ftrace_filter ||
 		fail "cannot trace the functions of $(basename "$ko" .ko)"
 	echo function >$tracefs/current_tracer || fail "cannot start the function tracer"
@@ -126,6 +134,7 @@ trace_pack() {
 }
 
 traced_calls() {
+	[ -z "$untraced" ] || return 0
 	# Stop first: a change of tracer empties the buffer.
 	echo 0 >$tracefs/tracing_on
 	grep -v '^#' $tracefs/trace | awk '{ sub(/:$/, "", $5); print $5 }' | sort | uniq -c |

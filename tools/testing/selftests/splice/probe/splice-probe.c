@@ -5,6 +5,8 @@
  *
  *	splice-probe pipe-fasync	O_ASYNC on and off on a FIFO open for
  *					reading and writing (pipe_fasync())
+ *	splice-probe sched-change	moves itself to SCHED_FIFO and back,
+ *					and renices itself (sched_change_end())
  *	splice-probe pidns-freeze	freezes user space while the init of a
  *					PID namespace waits in
  *					zap_pid_ns_processes() for a zombie
@@ -20,6 +22,7 @@
 #include <sched.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -183,11 +186,27 @@ static int pidns_freeze(void)
 	return freeze_err || ms > 200 ? 3 : 0;
 }
 
+/* A change of class and of priority of a running task: sched_change_end(). */
+static int sched_change(void)
+{
+	struct sched_param fifo = { .sched_priority = 10 }, other = { 0 };
+
+	if (sched_setscheduler(0, SCHED_FIFO, &fifo))
+		return failed("sched_setscheduler SCHED_FIFO");
+	if (sched_setscheduler(0, SCHED_OTHER, &other))
+		return failed("sched_setscheduler SCHED_OTHER");
+	if (setpriority(PRIO_PROCESS, 0, 5))
+		return failed("setpriority 5");
+	printf("sched-change: SCHED_FIFO 10, SCHED_OTHER, nice 5\n");
+	return 0;
+}
+
 static const struct {
 	const char *name;
 	int (*run)(void);
 } probes[] = {
 	{ "pipe-fasync", pipe_fasync },
+	{ "sched-change", sched_change },
 	{ "pidns-freeze", pidns_freeze },
 };
 
