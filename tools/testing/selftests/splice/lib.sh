@@ -111,7 +111,7 @@ pid_of() {
 #   reach).
 . "$(dirname "$0")/../trace.sh"
 trace_pack() {
-	why=$(trace_module "$(basename "$ko" .ko)") || fail "$why"
+	trace_module "$(basename "$ko" .ko)" >/tmp/trace.why || fail "$(cat /tmp/trace.why)"
 }
 
 exercised() {

@@ -5,16 +5,27 @@
  *
  *	splice-probe pipe-fasync	O_ASYNC on and off on a FIFO open for
  *					reading and writing (pipe_fasync())
+ *	splice-probe sched-change	moves itself to SCHED_FIFO and back,
+ *					and renices itself (sched_change_end())
+ *	splice-probe pidns-freeze	freezes user space while the init of a
+ *					PID namespace waits in
+ *					zap_pid_ns_processes() for a zombie
+ *					(samples/splice/demo/pidns-freeze.c)
  *
  * Each prints what it observed on one line and exits 0, or prints the
- * failing call and exits 1; usage errors exit 2.
+ * failing call and exits 1; usage errors exit 2. pidns-freeze exits 0 when
+ * it sees the fixed behaviour and 3 when it sees the old one.
  */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 static int failed(const char *what)
@@ -48,11 +59,155 @@ static int pipe_fasync(void)
 	return 0;
 }
 
+static int write_file(const char *path, const char *value)
+{
+	int fd = open(path, O_WRONLY);
+	ssize_t n;
+	int err;
+
+	if (fd < 0)
+		return -errno;
+	n = write(fd, value, strlen(value));
+	err = n < 0 ? -errno : 0;
+	close(fd);
+	return err;
+}
+
+static int read_file(const char *path, char *buf, size_t size)
+{
+	int fd = open(path, O_RDONLY);
+	ssize_t n;
+
+	if (fd < 0)
+		return -errno;
+	n = read(fd, buf, size - 1);
+	close(fd);
+	if (n < 0)
+		return -errno;
+	buf[n] = 0;
+	return 0;
+}
+
+/* CPU time (utime + stime, in clock ticks) of @pid. */
+static unsigned long long task_ticks(pid_t pid)
+{
+	char path[64], buf[1024], *p;
+	unsigned long long utime = 0, stime = 0;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	if (read_file(path, buf, sizeof(buf)))
+		return 0;
+	p = strrchr(buf, ')');	/* comm may hold spaces */
+	if (p)
+		sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu",
+		       &utime, &stime);
+	return utime + stime;
+}
+
+static void msleep(int ms)
+{
+	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+
+	nanosleep(&ts, NULL);
+}
+
+/*
+ * zap_pid_ns_processes(): the init of a PID namespace exits while a task of
+ * the namespace is a zombie of ours. Before the fix it waits in
+ * TASK_INTERRUPTIBLE, which the freezer cannot freeze in place: freezing
+ * user space fails, or the fake signal leaves init spinning on a CPU. With
+ * the fix it sleeps TASK_IDLE | TASK_FREEZABLE: the freeze works and init
+ * stays asleep.
+ */
+static int pidns_freeze(void)
+{
+	char wchan[128] = "", saved_timeout[32] = "20000";
+	unsigned long long t0, t1, ms;
+	long hz = sysconf(_SC_CLK_TCK);
+	int go[2], i, freeze_err;
+	pid_t init, zombie;
+	siginfo_t si;
+
+	if (pipe(go))
+		return failed("pipe");
+	if (unshare(CLONE_NEWPID))
+		return failed("unshare CLONE_NEWPID");
+	init = fork();
+	if (init == 0) {		/* pid 1 of the new namespace */
+		char c;
+
+		close(go[1]);
+		while (read(go[0], &c, 1) < 0 && errno == EINTR)
+			;
+		_exit(0);
+	}
+	if (init < 0)
+		return failed("fork init");
+	close(go[0]);
+	zombie = fork();		/* in the namespace, our child */
+	if (zombie == 0)
+		_exit(0);
+	if (zombie < 0)
+		return failed("fork zombie");
+	if (waitid(P_PID, zombie, &si, WEXITED | WNOWAIT))
+		return failed("waitid zombie");
+	close(go[1]);			/* init exits */
+	for (i = 0; i < 200; i++) {
+		char path[64];
+
+		snprintf(path, sizeof(path), "/proc/%d/wchan", init);
+		if (!read_file(path, wchan, sizeof(wchan)) &&
+		    !strcmp(wchan, "zap_pid_ns_processes"))
+			break;
+		msleep(10);
+	}
+	if (strcmp(wchan, "zap_pid_ns_processes")) {
+		printf("pidns-freeze: init did not reach zap_pid_ns_processes (wchan '%s')\n", wchan);
+		return 1;
+	}
+	/* Freeze user space as a suspend would, and thaw it. */
+	read_file("/sys/power/pm_freeze_timeout", saved_timeout, sizeof(saved_timeout));
+	if (write_file("/sys/power/pm_test", "freezer") ||
+	    write_file("/sys/power/pm_freeze_timeout", "1000") ||
+	    write_file("/sys/module/suspend/parameters/pm_test_delay", "0"))
+		return failed("/sys/power (needs CONFIG_SUSPEND and CONFIG_PM_DEBUG)");
+	freeze_err = write_file("/sys/power/state", "freeze");
+	write_file("/sys/power/pm_freeze_timeout", saved_timeout);
+	write_file("/sys/power/pm_test", "none");
+	t0 = task_ticks(init);
+	msleep(1000);
+	t1 = task_ticks(init);
+	ms = (t1 - t0) * 1000 / hz;
+	waitpid(zombie, NULL, 0);	/* init finishes exiting */
+	waitpid(init, NULL, 0);
+	printf("pidns-freeze: freezing user space %s, then the exiting init used %llu ms of CPU in 1 s: %s\n",
+	       freeze_err ? "failed" : "worked", ms,
+	       freeze_err || ms > 200 ? "old behaviour" : "fixed behaviour");
+	return freeze_err || ms > 200 ? 3 : 0;
+}
+
+/* A change of class and of priority of a running task: sched_change_end(). */
+static int sched_change(void)
+{
+	struct sched_param fifo = { .sched_priority = 10 }, other = { 0 };
+
+	if (sched_setscheduler(0, SCHED_FIFO, &fifo))
+		return failed("sched_setscheduler SCHED_FIFO");
+	if (sched_setscheduler(0, SCHED_OTHER, &other))
+		return failed("sched_setscheduler SCHED_OTHER");
+	if (setpriority(PRIO_PROCESS, 0, 5))
+		return failed("setpriority 5");
+	printf("sched-change: SCHED_FIFO 10, SCHED_OTHER, nice 5\n");
+	return 0;
+}
+
 static const struct {
 	const char *name;
 	int (*run)(void);
 } probes[] = {
 	{ "pipe-fasync", pipe_fasync },
+	{ "sched-change", sched_change },
+	{ "pidns-freeze", pidns_freeze },
 };
 
 int main(int argc, char **argv)
