@@ -183,8 +183,10 @@ ok = [r for r in rows if r["splice"]["outcome"] == "applied"]
 def evidenced(s):
     """Applied, every target ran while applied, and every target is an ordinary build's code."""
     e, q = s.get("exercised", {}), s.get("equivalent", {})
-    return s["outcome"] == "applied" and e.get("ran") == e.get("targets") and \
-        q.get("same") == q.get("targets")
+    # The guest's count must be of the pack's own targets: a guest that could not
+    # trace reports 0 of 0, which shows nothing.
+    return s["outcome"] == "applied" and e.get("targets") == q.get("targets") and \
+        e.get("ran") == e.get("targets") and q.get("same") == q.get("targets")
 
 
 ok_evidence = [r for r in ok if evidenced(r["splice"])]
