@@ -70,8 +70,8 @@ demo | eval | eval-klp)
 		-serial "file:$dir/console.log" -serial stdio \
 		-append "$append kunit.enable=0 SPLICE_MODE=$mode" </dev/null 2>"$dir/qemu.log" |
 		tr -d '\r' | tee "$dir/$mode.log" || rc=$?
-	if grep -qE 'Kernel panic|BUG:|Oops' "$dir/console.log" 2>/dev/null; then
-		die "$mode: the kernel log has a panic or oops ($dir/console.log)"
+	if ! "$SPLICE_SRC/scripts/splice/kernel-log-check.sh" "$dir/console.log"; then
+		die "$mode: the kernel log has a panic, oops or warning ($dir/console.log)"
 	fi
 	grep -q "^$end" "$dir/$mode.log" ||
 		die "$mode failed (qemu status $rc; output $dir/$mode.log, kernel log $dir/console.log)"
@@ -85,7 +85,7 @@ bench)
 		-serial "file:$dir/console.log" -serial "file:$dir/results.log" \
 		-append "$append kunit.enable=0 SPLICE_MODE=bench" </dev/null >"$dir/qemu.log" 2>&1 || rc=$?
 	sed 's/^# //' "$dir/results.log" 2>/dev/null
-	if grep -qE 'Kernel panic|BUG:|Oops|WARNING:' "$dir/console.log" 2>/dev/null; then
+	if ! "$SPLICE_SRC/scripts/splice/kernel-log-check.sh" "$dir/console.log"; then
 		die "benchmark: the kernel log has a panic, oops or warning ($dir/console.log)"
 	fi
 	grep -q '^# splice-bench: ok' "$dir/results.log" 2>/dev/null ||
@@ -118,8 +118,7 @@ if [ $rc -eq 124 ] || [ $rc -eq 137 ]; then
 elif [ $rc -ne 0 ]; then
 	notok "qemu exited with status $rc (log: $dir/qemu.log, console: $console)"
 fi
-if grep -qE 'Kernel panic|BUG:|Oops|general protection fault|WARNING:|Call Trace:' "$console" 2>/dev/null; then
-	grep -nE 'Kernel panic|BUG:|Oops|general protection fault|WARNING:' "$console" | head -5 | sed 's/^/    /'
+if ! "$SPLICE_SRC/scripts/splice/kernel-log-check.sh" "$console"; then
 	notok "kernel log free of panics, oopses and warnings (console: $console)"
 else
 	ok "kernel log free of panics, oopses and warnings"

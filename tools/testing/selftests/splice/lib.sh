@@ -109,7 +109,10 @@ pid_of() {
 #   "exercised: N of M targets ran (f=c ...)"; fails unless every target of
 #   $d ran, but those named in UNREACHED (which the test says why it cannot
 #   reach).
-. "$(dirname "$0")/../trace.sh"
+# lib.sh and trace.sh sit side by side (mkinitramfs.sh puts them in
+# /splice/selftests); lib.sh is sourced both from there (bench.sh) and from
+# tests/, so the folder is named rather than taken from $0.
+. "${SPLICE_SELFTESTS:-/splice/selftests}/trace.sh"
 trace_pack() {
 	trace_module "$(basename "$ko" .ko)" >/tmp/trace.why || fail "$(cat /tmp/trace.why)"
 }
