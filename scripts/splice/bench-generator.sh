@@ -13,7 +13,7 @@ echo "splice-create on $(nproc) CPUs, seconds by phase:"
 printf '  %-34s %8s %8s %8s %8s %8s %8s\n' fix prepare objects compile compare module total
 for fix in fs-pipe kernel-workqueue fs-namespace; do
 	start=$(date +%s.%N)
-	"$tool" -q --tree "$KERNEL_TREE" --patch "$dir/$fix.diff" --name "bench-$fix" \
+	tc "$tool" -q --tree "$KERNEL_TREE" --patch "$dir/$fix.diff" --name "bench-$fix" \
 		-o "$out/$fix.ko" --report "$out/$fix.json" || die "no pack for $fix"
 	total=$(echo "$(date +%s.%N) - $start" | bc)
 	python3 - "$out/$fix.json" "$fix" "$total" <<'PY'

@@ -32,7 +32,7 @@ secs() { printf '%.1f' "$(echo "$2 - $1" | bc)"; }
 results=()
 for f in "${fixes[@]}"; do
 	t0=$(now)
-	"$SPLICE_TOOLS/splice-create" -q --tree "$KERNEL_TREE" --patch "$dir/$f.diff" \
+	tc "$SPLICE_TOOLS/splice-create" -q --tree "$KERNEL_TREE" --patch "$dir/$f.diff" \
 		--name "klpbench-$f" -o "$out/splice_$f.ko" || die "splice-create failed for $f"
 	s=$(secs "$t0" "$(now)")
 	klp_build "$dir/$f.diff" "$out/livepatch-$f.ko" "$out/klp-build-$f.log"

@@ -41,7 +41,7 @@ for diff in "$packs"/*.diff; do
 		done <"$packs/$name.base"
 	fi
 	mod=splice_$(echo "$name" | tr - _)
-	"$tool" --tree "$tree" --patch "$diff" "${base[@]}" --name "$name" \
+	tc "$tool" --tree "$tree" --patch "$diff" "${base[@]}" --name "$name" \
 		--description "sample pack $name" -o "$dest/$mod.ko" \
 		--report "$out/$name.json" --work "$out/$name" >"$out/$name.log" 2>&1 ||
 		{ tail -n 20 "$out/$name.log"; die "splice-create failed for $name (log: $out/$name.log)"; }

@@ -3,7 +3,7 @@
 # The phases behind the top-level Makefile:
 #
 #   check.sh build    install what is missing, fetch, overlay, configure, build
-#   check.sh check    build, then every test; ends with "N passed, N failed"
+#   check.sh check    build, then every test; ends with "N passed, N failed, N skipped"
 #   check.sh demo     build, then the demo (demo.sh)
 #   check.sh eval     build, then the evaluation on real fixes (eval.sh)
 #
@@ -18,6 +18,7 @@ timings=$SPLICE_LOGS/timings
 : >"$timings"
 passed=0
 failed=0
+skipped=0
 
 # phase NAME CMD...: run CMD as a named phase and record its duration.
 phase() {
@@ -41,21 +42,24 @@ print_timings() {
 }
 
 # test_phase NAME CMD...: run a test command; its last "N passed, N failed"
-# line is added to the totals; a non-zero exit with no failure counted is
-# counted as one failure.
+# line (with ", N skipped" when it has skips) is added to the totals; a
+# skip is neither a pass nor a failure. A non-zero exit with no failure
+# counted is counted as one failure.
 test_phase() {
 	local name=$1; shift
-	local out=$SPLICE_LOGS/test-$name.log rc line p=0 f=0
+	local out=$SPLICE_LOGS/test-$name.log rc line p=0 f=0 k=0
 	if phase "$name" "$@" > >(tee "$out") 2>&1; then rc=0; else rc=$?; fi
 	wait
 	line=$(grep -E '[0-9]+ passed, [0-9]+ failed' "$out" | tail -n 1 || true)
 	if [ -n "$line" ]; then
 		p=$(echo "$line" | sed -E 's/^(.*[^0-9])?([0-9]+) passed, ([0-9]+) failed.*/\2/')
 		f=$(echo "$line" | sed -E 's/^(.*[^0-9])?([0-9]+) passed, ([0-9]+) failed.*/\3/')
+		k=$(echo "$line" | sed -nE 's/.* failed, ([0-9]+) skipped.*/\1/p')
 	fi
 	if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then f=1; fi
 	passed=$((passed + p))
 	failed=$((failed + f))
+	skipped=$((skipped + ${k:-0}))
 }
 
 build() {
@@ -92,7 +96,7 @@ check)
 	phase bench-generator "$S/bench-generator.sh" || failed=$((failed + 1))
 	print_timings
 	echo
-	echo "$passed passed, $failed failed"
+	echo "$passed passed, $failed failed, $skipped skipped"
 	[ "$failed" -eq 0 ]
 	;;
 demo)

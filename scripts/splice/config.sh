@@ -10,7 +10,11 @@
 #   config.sh [BASE_TARGET FRAGMENT...]
 #
 # Default, by SPLICE_CONFIG: test = tinyconfig + configs/test.config; eval =
-# defconfig + the tree's kernel/configs/kvm_guest.config + configs/eval.config.
+# defconfig + the tree's kernel/configs/kvm_guest.config + configs/eval.config;
+# debian = Debian's configuration of the version (fetch-config.sh) +
+# configs/debian.config, made with Debian's compiler (SPLICE_TOOLCHAIN); then
+# every option that differs from Debian's is printed with its reason, and
+# the compiler, rustc and bindgen texts must be Debian's.
 #
 # The configuration is made anew only when the fragments, the base target or
 # the Kconfig files of splice changed, so an unchanged config does not cause
@@ -27,12 +31,21 @@ if [ $# -eq 0 ]; then
 		[ "$BASE" = tinyconfig ] && BASE=defconfig
 		set -- "$TREE/kernel/configs/kvm_guest.config" "$SPLICE_SRC/scripts/splice/configs/eval.config"
 		;;
+	debian)
+		[ "$BASE" = tinyconfig ] && BASE=debian
+		set -- "$SPLICE_SRC/scripts/splice/configs/debian.config"
+		;;
 	esac
+fi
+if [ "$BASE" = debian ]; then
+	"$SPLICE_SRC/scripts/splice/fetch-config.sh"
+	[ "$SPLICE_TOOLCHAIN" = debian ] ||
+		warn "Debian's configuration with SPLICE_TOOLCHAIN=$SPLICE_TOOLCHAIN: the compiler options will be the host's, not Debian's"
 fi
 for f in "$@"; do [ -f "$f" ] || die "config fragment $f not found"; done
 
 stamp=$TREE/.splice/config.stamp
-key=$( { echo "$BASE"; cat "$@"; cat "$TREE/kernel/splice/Kconfig" 2>/dev/null; } | sha256sum | cut -d' ' -f1)
+key=$( { echo "$BASE $SPLICE_TOOLCHAIN"; [ "$BASE" != debian ] || cat "$DEBIAN_CONFIG"; cat "$@"; cat "$TREE/kernel/splice/Kconfig" 2>/dev/null; } | sha256sum | cut -d' ' -f1)
 if [ -f "$TREE/.config" ] && [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$key" ]; then
 	say "configuration unchanged"
 	exit 0
@@ -40,9 +53,14 @@ fi
 
 log=$SPLICE_LOGS/config.log
 say "configuring: $BASE + $(for f in "$@"; do basename "$f"; done | tr '\n' ' ')"
-run_logged "$log" make -C "$TREE" "$BASE"
+if [ "$BASE" = debian ]; then
+	cp "$DEBIAN_CONFIG" "$TREE/.config"
+	: >"$log"
+else
+	run_logged "$log" kmake -C "$TREE" "$BASE"
+fi
 run_logged "$log.merge" env -C "$TREE" scripts/kconfig/merge_config.sh -m .config "$@"
-run_logged "$log.olddefconfig" make -C "$TREE" olddefconfig
+run_logged "$log.olddefconfig" kmake -C "$TREE" olddefconfig
 
 ours=()
 for f in "$@"; do
@@ -51,6 +69,19 @@ done
 if ! "$SPLICE_SRC/scripts/splice/config-verify.sh" "$TREE/.config" "${ours[@]}"; then
 	rm -f "$stamp"
 	die "requested options did not take effect (listed above; an unmet dependency or a typo)"
+fi
+if [ "$BASE" = debian ]; then
+	"$SPLICE_SRC/scripts/splice/config-diff.sh" "$DEBIAN_CONFIG" "$TREE/.config" "$@" |
+		tee "$TREE/.splice/config-differences.txt"
+	if [ "$SPLICE_TOOLCHAIN" = debian ]; then
+		for t in CC_VERSION_TEXT RUSTC_VERSION_TEXT BINDGEN_VERSION_TEXT; do
+			want=$(grep "^CONFIG_$t=" "$DEBIAN_CONFIG" || true)
+			grep -qxF "$want" "$TREE/.config" || {
+				rm -f "$stamp"
+				die "the build root's toolchain is not Debian's: $want, the configuration got $(grep "^CONFIG_$t=" "$TREE/.config" || echo nothing) (log: $log.olddefconfig)"
+			}
+		done
+	fi
 fi
 echo "$key" >"$stamp"
 say "configuration ready ($(grep -c '=y' "$TREE/.config") options set)"

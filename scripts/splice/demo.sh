@@ -42,7 +42,7 @@ cp "$SPLICE_SRC/samples/splice/demo/demo.sh" "$guest/demo/"
 
 say "splice-create: diff -> pack, against $KERNEL_TREE"
 t0=$(date +%s.%N)
-"$SPLICE_TOOLS/splice-create" --tree "$KERNEL_TREE" --patch "$diff" --name pidns-freeze \
+tc "$SPLICE_TOOLS/splice-create" --tree "$KERNEL_TREE" --patch "$diff" --name pidns-freeze \
 	--description "$subject (Linux $next)" -o "$guest/packs/splice_pidns_freeze.ko" \
 	--report "$dir/pack.json" --work "$dir/work" 2>&1 | sed 's/^/    /'
 [ "${PIPESTATUS[0]}" = 0 ] || die "splice-create failed"

@@ -12,6 +12,8 @@
 DEB_PACKAGES="bc bison busybox-static cpio flex gawk gcc git libelf-dev libssl-dev
 	libxxhash-dev make patch patchutils python3 python3-venv qemu-system-x86 rsync
 	xz-utils zstd dwarves"
+# Debian's toolchain comes in a build root made by mmdebstrap (buildroot.sh).
+[ "$SPLICE_TOOLCHAIN" = debian ] && DEB_PACKAGES="$DEB_PACKAGES mmdebstrap"
 BINDGEN_VERSION=${BINDGEN_VERSION:-0.73.0}
 LIBCLANG_VERSION=${LIBCLANG_VERSION:-18.1.1}
 

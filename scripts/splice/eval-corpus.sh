@@ -5,6 +5,10 @@
 #
 #   eval-corpus.sh BASE NEXT OUT
 #
+# BASE and NEXT are kernel versions (7.2.12) or Debian versions of
+# linux-source-7.2 (7.2.11-1~bpo13+1); apt.sh's deb_resolve picks the
+# Debian version of a kernel version.
+#
 # Extracts both source packages whole (once, into $SPLICE_BUILD/sources/
 # tree-VERSION), lists the files that differ, and for each C file whose
 # object exists in $KERNEL_TREE (built from BASE) writes OUT/patches/NAME.diff
@@ -13,6 +17,7 @@
 # Debian changelog that name it (by the "subsystem:" prefix matching the
 # file's name or directory).
 . "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/apt.sh"
 
 base=${1:?usage: eval-corpus.sh BASE NEXT OUT}
 next=${2:?usage: eval-corpus.sh BASE NEXT OUT}
@@ -25,13 +30,16 @@ tree_of() {
 	if [ ! -f "$t/.splice-extracted" ]; then
 		rm -rf "$t"
 		# fetch-kernel.sh checks the package and extracts it.
-		SPLICE_PRISTINE=1 KERNEL_VERSION=$v "$SPLICE_SRC/scripts/splice/fetch-kernel.sh" "$t" >&2 ||
+		SPLICE_PRISTINE=1 KERNEL_VERSION=${v%%-*} KERNEL_DEB_VERSION=$v \
+			"$SPLICE_SRC/scripts/splice/fetch-kernel.sh" "$t" >&2 ||
 			die "cannot fetch linux-source-7.2 $v"
 		touch "$t/.splice-extracted"
 	fi
 	echo "$t"
 }
-deb=$SPLICE_CACHE/debs/linux-source-7.2_$next-1_all.deb
+base=$(deb_resolve "$base")
+next=$(deb_resolve "$next")
+deb=$DEBDIR/linux-source-7.2_${next}_all.deb
 bt=$(tree_of "$base")
 nt=$(tree_of "$next")
 

@@ -117,7 +117,12 @@ def pack_outcome(name, st, secs):
             verdicts = report.get("equivalence", [])
             s["equivalent"] = {"same": sum(1 for v in verdicts if not v.get("difference")),
                                "targets": len(report.get("pack", {}).get("targets", []))}
-            if signed and s["signature"] == "missing":
+            if report and len(verdicts) != s["equivalent"]["targets"]:
+                # One verdict per target: more or fewer is the generator miscounting.
+                s.update(outcome="generator bug", bug=True,
+                         message=f"{len(verdicts)} equivalence verdicts for "
+                                 f"{s['equivalent']['targets']} targets")
+            elif signed and s["signature"] == "missing":
                 s.update(outcome="signature not accepted", bug=True,
                          message="splice-create signed the pack, the kernel could not verify it")
             elif not failed:

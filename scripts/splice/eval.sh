@@ -33,13 +33,17 @@
 #    the run fail.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/klp.sh"
+. "$(dirname "$0")/apt.sh"
 
 base=${1:-$KERNEL_VERSION}
 next=${2:-7.2.13}
 out=$(realpath -m "${EVAL_OUT:-$SPLICE_BUILD/eval/$SPLICE_CONFIG-$base-$next}")
-[ "$base" = "$KERNEL_VERSION" ] ||
-	die "the base ($base) must be the built kernel's version ($KERNEL_VERSION): KERNEL_VERSION=$base make eval"
+[ "${base%%-*}" = "$KERNEL_VERSION" ] ||
+	die "the base ($base) must be the built kernel's version ($KERNEL_VERSION): KERNEL_VERSION=${base%%-*} make eval"
 "$SPLICE_SRC/scripts/splice/eval-corpus.sh" "$base" "$next" "$out"
+# Each side has its own Debian version (7.2.11 is only in backports, as 7.2.11-1~bpo13+1).
+base_deb=$(deb_resolve "$base")
+next_deb=$(deb_resolve "$next")
 build_tools # cargo: a no-op when the tools are up to date
 
 mapfile -t patches < <(ls "$out/patches" | sed 's/\.diff$//')
@@ -77,7 +81,7 @@ with_headers() {
 		tr -d "‘’'" | sort -u)
 	for h in "${hs[@]}"; do
 		for id in "${missed[@]}"; do
-			if file_diff "$SPLICE_BUILD/sources/tree-$base" "$SPLICE_BUILD/sources/tree-$next" "$h" |
+			if file_diff "$SPLICE_BUILD/sources/tree-$base_deb" "$SPLICE_BUILD/sources/tree-$next_deb" "$h" |
 				grep '^+' | grep -qw -- "$id"; then
 				want+=("$h")
 				break
@@ -87,7 +91,7 @@ with_headers() {
 	[ ${#want[@]} -gt 0 ] || want=("${hs[@]}")
 	cp "$out/patches/$p.diff" "$out/patches/$p.headers.diff"
 	for h in "${want[@]}"; do
-		file_diff "$SPLICE_BUILD/sources/tree-$base" "$SPLICE_BUILD/sources/tree-$next" "$h" \
+		file_diff "$SPLICE_BUILD/sources/tree-$base_deb" "$SPLICE_BUILD/sources/tree-$next_deb" "$h" \
 			>>"$out/patches/$p.headers.diff"
 		n=$((n + 1))
 	done
@@ -99,7 +103,7 @@ with_headers() {
 create() {
 	local p=$1 diff=$2 limit=${3:-0} t0 rc=0
 	t0=$(date +%s.%N)
-	timeout -s INT "$limit" "$SPLICE_TOOLS/splice-create" --tree "$KERNEL_TREE" --patch "$diff" \
+	timeout -s INT "$limit" "${TC[@]}" "$SPLICE_TOOLS/splice-create" --tree "$KERNEL_TREE" --patch "$diff" \
 		--name "$p" --description "$p ($base -> $next)" \
 		-o "$guest/eval/splice_$(echo "$p" | tr - _).ko" --report "$out/splice/$p.json" \
 		--work "$out/splice/$p.work" >"$out/splice/$p.log" 2>&1 || rc=$?

@@ -9,8 +9,16 @@
 # SPLICE_CONFIG names the kernel configuration: "test" (tinyconfig and what
 # the tests need, scripts/splice/configs/test.config; make, make check) or
 # "eval" (x86_64 defconfig + kvm_guest.config + splice, configs/eval.config;
-# make eval). Each has its own tree: build/linux-VERSION for test,
-# build/linux-VERSION-eval for eval.
+# make eval) or "debian" (Debian's own configuration of the same version,
+# from linux-config-7.2, flavour DEBIAN_FLAVOUR (cloud-amd64), plus splice;
+# configs/debian.config). Each has its own tree: build/linux-VERSION for test,
+# build/linux-VERSION-eval and build/linux-VERSION-debian for the others.
+#
+# SPLICE_TOOLCHAIN names the compilers: "host" (the host's gcc, rustc and
+# bindgen; the default for test and eval) or "debian" (the ones Debian's
+# configuration of this version names, in a build root made by
+# buildroot.sh; the default for debian). kmake and tc run Kbuild and the
+# tools that compile (splice-create) with it.
 
 set -euo pipefail
 
@@ -22,9 +30,18 @@ set -euo pipefail
 case $SPLICE_CONFIG in
 test) SPLICE_TREE_SUFFIX= ;;
 eval) SPLICE_TREE_SUFFIX=-eval ;;
-*) printf 'error: SPLICE_CONFIG=%s: known configurations are test and eval\n' "$SPLICE_CONFIG" >&2; exit 1 ;;
+debian) SPLICE_TREE_SUFFIX=-debian ;;
+*) printf 'error: SPLICE_CONFIG=%s: known configurations are test, eval and debian\n' "$SPLICE_CONFIG" >&2; exit 1 ;;
 esac
+if [ "$SPLICE_CONFIG" = debian ]; then : "${SPLICE_TOOLCHAIN:=debian}"; else : "${SPLICE_TOOLCHAIN:=host}"; fi
+case $SPLICE_TOOLCHAIN in
+host | debian | inside) ;;
+*) printf 'error: SPLICE_TOOLCHAIN=%s: known toolchains are host and debian\n' "$SPLICE_TOOLCHAIN" >&2; exit 1 ;;
+esac
+: "${DEBIAN_FLAVOUR:=cloud-amd64}"
 : "${KERNEL_TREE:=$SPLICE_BUILD/linux-$KERNEL_VERSION$SPLICE_TREE_SUFFIX}"
+# Debian's configuration of the tree's version and flavour (fetch-config.sh).
+DEBIAN_CONFIG=$KERNEL_TREE/.splice/debian-$DEBIAN_FLAVOUR.config
 SPLICE_LOGS="$SPLICE_BUILD/logs"
 mkdir -p "$SPLICE_LOGS"
 # The userspace tools (splice-create, splice), linked statically so that the
@@ -67,6 +84,37 @@ retarget_tree() {
 	rm -f "$stamp"
 }
 
+# tc CMD...: run CMD with the kernel's toolchain: as it is for the host's,
+# in the build root (buildroot.sh) for Debian's.
+# TC is the same as a command prefix, for timeout and xargs.
+if [ "$SPLICE_TOOLCHAIN" = debian ]; then
+	TC=("$SPLICE_SRC/scripts/splice/buildroot.sh" run "$DEBIAN_CONFIG")
+else
+	TC=()
+fi
+tc() {
+	if [ "$SPLICE_TOOLCHAIN" = debian ] && ! [ -f "$DEBIAN_CONFIG" ]; then
+		die "no Debian configuration at $DEBIAN_CONFIG to take the toolchain from (fetch-config.sh fetches it)"
+	fi
+	"${TC[@]}" "$@"
+}
+
+# kbuild_cc: the compiler Kbuild must be told (CC=...), empty for the host's
+# gcc: the program CONFIG_CC_VERSION_TEXT of Debian's configuration names
+# (x86_64-linux-gnu-gcc-16). Kbuild takes the configuration's compiler text
+# from the CC it runs, so every make of the tree must use the same one.
+kbuild_cc() {
+	[ "$SPLICE_TOOLCHAIN" = debian ] || return 0
+	sed -n 's/^CONFIG_CC_VERSION_TEXT="\([^ ]*\) .*/\1/p' "$DEBIAN_CONFIG"
+}
+
+# kmake ARGS...: make with the kernel's toolchain.
+kmake() {
+	local cc
+	cc=$(kbuild_cc)
+	tc make ${cc:+CC=$cc} "$@"
+}
+
 # build_tools: build splice-create and splice (static) into $SPLICE_TOOLS.
 build_tools() {
 	RUSTFLAGS="-C target-feature=+crt-static" run_logged "$SPLICE_LOGS/tools-build.log" \
@@ -91,10 +139,11 @@ file_diff() {
 }
 
 # changelog_subjects DEB BASE: the "  - subject" lines of the Debian changelog
-# in the linux-source package DEB, from its newest entry down to BASE's.
+# in the linux-source package DEB, from its newest entry down to BASE's
+# (BASE: a Debian version, 7.2.12-1).
 changelog_subjects() {
 	dpkg-deb --fsys-tarfile "$1" | tar -xO ./usr/share/doc/linux-source-7.2/changelog.Debian.gz |
-		gzip -dc | awk -v b="($2-1)" 'index($0, b) { done = 1 }
+		gzip -dc | awk -v b="($2)" 'index($0, b) { done = 1 }
 			!done && /^    - / { sub(/^    - /, ""); print }'
 }
 

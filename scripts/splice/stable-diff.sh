@@ -4,6 +4,8 @@
 #
 #   stable-diff.sh BASE NEXT OUT FILE...
 #
+# BASE and NEXT: kernel versions or Debian versions (see apt.sh, deb_resolve).
+#
 # For each FILE (a path in the kernel tree, e.g. kernel/pid_namespace.c),
 # writes OUT/<FILE with / as ->.diff, the diff -u of the file from the BASE
 # package to the NEXT one (a/ and b/ prefixes, no dates), and prints the
@@ -12,6 +14,7 @@
 # into $SPLICE_CACHE/debs; files are extracted once into
 # $SPLICE_BUILD/sources/VERSION/.
 . "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/apt.sh"
 
 base=${1:?usage: stable-diff.sh BASE NEXT OUT FILE...}
 next=${2:?usage: stable-diff.sh BASE NEXT OUT FILE...}
@@ -20,7 +23,9 @@ shift 3
 [ $# -gt 0 ] || die "no files given"
 mkdir -p "$out"
 
-deb_of() { echo "$SPLICE_CACHE/debs/linux-source-7.2_$1-1_all.deb"; }
+base=$(deb_resolve "$base")
+next=$(deb_resolve "$next")
+deb_of() { echo "$DEBDIR/linux-source-7.2_$1_all.deb"; }
 
 # extract VERSION FILE...: the files of that version's source tarball into
 # $SPLICE_BUILD/sources/VERSION/, those not extracted yet.
@@ -30,7 +35,7 @@ extract() {
 	deb=$(deb_of "$v")
 	if [ ! -f "$deb" ]; then
 		# Fetches and checks the package; the tree it extracts is not needed.
-		SPLICE_PRISTINE=1 KERNEL_VERSION=$v "$SPLICE_SRC/scripts/splice/fetch-kernel.sh" \
+		SPLICE_PRISTINE=1 KERNEL_VERSION=${v%%-*} KERNEL_DEB_VERSION=$v "$SPLICE_SRC/scripts/splice/fetch-kernel.sh" \
 			"$SPLICE_BUILD/sources/tree-$v" >/dev/null ||
 			die "cannot fetch linux-source-7.2 $v"
 		rm -rf "$SPLICE_BUILD/sources/tree-$v"

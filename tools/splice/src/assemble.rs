@@ -73,6 +73,9 @@ pub struct Options {
 #[derive(Clone, Debug, Serialize)]
 pub struct ReportTarget {
     pub function: String,
+    /// The object the function is compiled in (two objects may each have a static of the
+    /// same name).
+    pub object: String,
     pub replacement: String,
     pub core_relocs: usize,
 }
@@ -1828,6 +1831,7 @@ fn assemble_unit(
             .unwrap_or_default();
         report_targets.push(ReportTarget {
             function: t.clone(),
+            object: unit.object_name.clone(),
             replacement: format!("__splice_repl_{}", repl_base + i),
             core_relocs: relocs.len(),
         });

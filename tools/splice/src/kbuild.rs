@@ -308,6 +308,75 @@ pub fn recompile_command(cf: &CmdFile, r: &Recompile) -> Result<String> {
     Ok(format!("{base} -ffunction-sections -fdata-sections {src}"))
 }
 
+/// The C compiler a tree was configured with: Kbuild keeps its `--version` line in
+/// `CONFIG_CC_VERSION_TEXT` (`gcc (Debian 12.2.0-14) 12.2.0`,
+/// `x86_64-linux-gnu-gcc-16 (Debian 16.2.0-3) 16.2.0`), whose first word is the program.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Compiler {
+    /// The program Kbuild ran as `$(CC)`.
+    pub program: String,
+    /// Its `--version` line when the tree was configured.
+    pub text: String,
+}
+
+impl Compiler {
+    /// The compiler of the tree whose `.config` is `config`.
+    pub fn of_config(config: &str) -> Result<Compiler> {
+        let text = config
+            .lines()
+            .find_map(|l| l.strip_prefix("CONFIG_CC_VERSION_TEXT="))
+            .map(|v| v.trim_matches('"').to_owned())
+            .context(".config has no CONFIG_CC_VERSION_TEXT (configure the tree first)")?;
+        let program = text
+            .split_whitespace()
+            .next()
+            .unwrap_or_default()
+            .to_owned();
+        if program.is_empty() {
+            bail!(".config: CONFIG_CC_VERSION_TEXT is empty");
+        }
+        Ok(Compiler { program, text })
+    }
+
+    /// Why a compiler whose `--version` prints `found` (None: it does not run) is not the
+    /// tree's; `None` when it is.
+    pub fn mismatch(&self, found: Option<&str>) -> Option<String> {
+        match found {
+            Some(line) if line.trim() == self.text => None,
+            Some(line) => Some(format!(
+                "`{} --version` prints '{}', the tree was built with '{}' \
+                 (CONFIG_CC_VERSION_TEXT): code compiled by another compiler does not match \
+                 the running kernel; run splice-create where the tree's compiler is (for \
+                 Debian's toolchain: scripts/splice/buildroot.sh run)",
+                self.program,
+                line.trim(),
+                self.text
+            )),
+            None => Some(format!(
+                "the tree was built with '{}' (CONFIG_CC_VERSION_TEXT), and `{}` does not run \
+                 here: run splice-create where the tree's compiler is (for Debian's \
+                 toolchain: scripts/splice/buildroot.sh run)",
+                self.text, self.program
+            )),
+        }
+    }
+
+    /// The first line `program --version` prints here, `None` if it does not run.
+    pub fn installed_version(&self) -> Option<String> {
+        let out = std::process::Command::new(&self.program)
+            .arg("--version")
+            .output()
+            .ok()?;
+        if !out.status.success() {
+            return None;
+        }
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .next()
+            .map(str::to_owned)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -395,5 +464,31 @@ mod tests {
         assert!(!is_kernel_object("scripts/mod/modpost.o"));
         assert!(!is_kernel_object("arch/x86/boot/main.o"));
         assert!(!is_kernel_object("samples/m/m.mod.o"));
+    }
+
+    #[test]
+    fn the_tree_compiler_is_the_one_its_config_names() {
+        let debian =
+            "CONFIG_CC_VERSION_TEXT=\"x86_64-linux-gnu-gcc-16 (Debian 16.2.0-3) 16.2.0\"\n\
+                      CONFIG_CC_IS_GCC=y\n";
+        let c = Compiler::of_config(debian).unwrap();
+        assert_eq!(c.program, "x86_64-linux-gnu-gcc-16");
+        assert_eq!(
+            c.mismatch(Some("x86_64-linux-gnu-gcc-16 (Debian 16.2.0-3) 16.2.0\n")),
+            None
+        );
+        let other = c.mismatch(Some("gcc (Debian 12.2.0-14) 12.2.0")).unwrap();
+        assert!(
+            other.contains("prints 'gcc (Debian 12.2.0-14) 12.2.0'"),
+            "{other}"
+        );
+        assert!(other.contains("buildroot.sh run"), "{other}");
+        let missing = c.mismatch(None).unwrap();
+        assert!(
+            missing.contains("`x86_64-linux-gnu-gcc-16` does not run here"),
+            "{missing}"
+        );
+        assert!(Compiler::of_config("CONFIG_CC_IS_GCC=y\n").is_err());
+        assert!(Compiler::of_config("CONFIG_CC_VERSION_TEXT=\"\"\n").is_err());
     }
 }

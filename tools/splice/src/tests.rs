@@ -19,15 +19,31 @@ const SYMVERS: &str = "0x0\tseq_printf\tvmlinux\tEXPORT_SYMBOL\t\n\
 0x0\tsome_key\tvmlinux\tEXPORT_SYMBOL_GPL\t\n\
 0x0\tns_func\tvmlinux\tEXPORT_SYMBOL_GPL\tTEST_NS\n";
 
-fn have_gcc() -> bool {
+/// These tests compile C: without gcc they fail (deps.sh installs it) rather than pass
+/// without having run.
+fn require_gcc() {
     let ok = Command::new("gcc")
         .arg("--version")
         .output()
         .is_ok_and(|o| o.status.success());
-    if !ok {
-        eprintln!("skipped: gcc is not installed");
-    }
-    ok
+    assert!(
+        ok,
+        "gcc is not installed: these tests compile C (scripts/splice/deps.sh installs it)"
+    );
+}
+
+/// The built kernel tree the tests marked `#[ignore]` read (`KERNEL_TREE`; the tools test of
+/// `make check` sets it and runs them with `--include-ignored`).
+pub(crate) fn kernel_tree() -> PathBuf {
+    let t = std::env::var_os("KERNEL_TREE")
+        .map(PathBuf::from)
+        .expect("KERNEL_TREE must name a built kernel tree for this test");
+    assert!(
+        t.join("vmlinux").exists(),
+        "KERNEL_TREE={}: no vmlinux (build the kernel first)",
+        t.display()
+    );
+    t
 }
 
 struct TempDir(PathBuf);
@@ -133,9 +149,7 @@ int untouched(int v) { return hidden_kernel_fn(v) + 1; }
 
 #[test]
 fn string_change_is_found_and_the_string_carried() {
-    if !have_gcc() {
-        return;
-    }
+    require_gcc();
     let post = BASE.replace("hello %d", "hello world %d");
     let out = build("string", BASE, &post, TargetSel::Auto, &[]).unwrap();
     let names = target_names(&out);
@@ -176,9 +190,7 @@ fn string_change_is_found_and_the_string_carried() {
 
 #[test]
 fn inline_helper_change_targets_both_callers() {
-    if !have_gcc() {
-        return;
-    }
+    require_gcc();
     let post = BASE.replace("x * 3 + 1", "x * 5 + 1");
     let out = build("helper", BASE, &post, TargetSel::Auto, &[]).unwrap();
     let mut names: Vec<&str> = out
@@ -201,9 +213,7 @@ fn inline_helper_change_targets_both_callers() {
 
 #[test]
 fn static_counter_is_resolved_by_the_core() {
-    if !have_gcc() {
-        return;
-    }
+    require_gcc();
     let post = BASE.replace("counter++;", "counter += 2;");
     let out = build("counter", BASE, &post, TargetSel::Auto, &[]).unwrap();
     assert_eq!(out.report.targets.len(), 1);
@@ -243,9 +253,7 @@ fn static_counter_is_resolved_by_the_core() {
 
 #[test]
 fn calls_the_core_resolves_point_at_a_returning_trap() {
-    if !have_gcc() {
-        return;
-    }
+    require_gcc();
     // `hidden_kernel_fn` is a function of the running kernel that no module may call: a call
     // to it is resolved by the core.
     let post = BASE.replace("counter++;", "counter += hidden_kernel_fn(2);");
@@ -304,9 +312,7 @@ fn calls_the_core_resolves_point_at_a_returning_trap() {
 
 #[test]
 fn new_static_function_is_carried_and_registered() {
-    if !have_gcc() {
-        return;
-    }
+    require_gcc();
     let post = BASE.replace(
         "int show_a(struct seq_file *m) { counter++;",
         "static __attribute__((noinline, noclone)) void bump(int by) { counter += by; hidden_kernel_fn(by); }\n\
@@ -350,9 +356,7 @@ fn new_static_function_is_carried_and_registered() {
 
 #[test]
 fn static_functions_are_flagged_local() {
-    if !have_gcc() {
-        return;
-    }
+    require_gcc();
     let pre = format!(
         "{BASE}static __attribute__((noinline, noclone)) int twice(int v) {{ return v * 2; }}\n\
          int uses_twice(int v) {{ return twice(v) + 1; }}\n"
@@ -374,18 +378,14 @@ fn static_functions_are_flagged_local() {
 
 #[test]
 fn no_change_is_an_error() {
-    if !have_gcc() {
-        return;
-    }
+    require_gcc();
     let e = build("nochange", BASE, BASE, TargetSel::Auto, &[]).unwrap_err();
     assert!(format!("{e:#}").contains("no functional change"), "{e:#}");
 }
 
 #[test]
 fn explicit_targets_must_exist() {
-    if !have_gcc() {
-        return;
-    }
+    require_gcc();
     let e = build(
         "explicit",
         BASE,
@@ -415,9 +415,7 @@ fn explicit_targets_must_exist() {
 
 #[test]
 fn unsupported_relocation_is_named() {
-    if !have_gcc() {
-        return;
-    }
+    require_gcc();
     let src = format!(
         "{BASE}\nextern int some_var;\nlong bad(void) {{ long v; asm(\"movq some_var@GOTPCREL(%%rip), %0\" : \"=r\"(v)); return v; }}\n"
     );
@@ -438,9 +436,7 @@ fn unsupported_relocation_is_named() {
 
 #[test]
 fn init_reference_is_an_error() {
-    if !have_gcc() {
-        return;
-    }
+    require_gcc();
     let pre = format!("{BASE}\nstatic int __attribute__((section(\".init.text\"), noinline)) setup(void) {{ return hidden_kernel_fn(0); }}\nint __attribute__((section(\".init.text\"))) keep(void) {{ return setup(); }}\nint uses(void) {{ return 1; }}\n");
     let post = pre.replace(
         "int uses(void) { return 1; }",
@@ -460,9 +456,7 @@ fn init_reference_is_an_error() {
 
 #[test]
 fn noinstr_code_is_carried_in_noinstr_text() {
-    if !have_gcc() {
-        return;
-    }
+    require_gcc();
     let noinstr = |name: &str, body: &str| {
         format!(
             "int __attribute__((section(\".noinstr.text\"), noinline)) {name}(int v) {{ {body} }}\n"
@@ -498,9 +492,7 @@ fn noinstr_code_is_carried_in_noinstr_text() {
 
 #[test]
 fn idle_and_entry_code_are_refused() {
-    if !have_gcc() {
-        return;
-    }
+    require_gcc();
     for (sec, why) in [
         (
             ".entry.text",
@@ -524,9 +516,7 @@ fn idle_and_entry_code_are_refused() {
 
 #[test]
 fn ftrace_and_endbr_markers() {
-    if !have_gcc() {
-        return;
-    }
+    require_gcc();
     let post = BASE.replace("hello %d", "hello world %d");
     for (extra, name) in [
         (&[][..], "plain"),
@@ -644,9 +634,7 @@ int other_fn(const int *p)
 
 #[test]
 fn special_sections_follow_the_carried_code() {
-    if !have_gcc() {
-        return;
-    }
+    require_gcc();
     let pre = SPECIAL.replace("VALUE", "1");
     let post = SPECIAL.replace("VALUE", "2");
     let out = build("special", &pre, &post, TargetSel::Auto, &[]).unwrap();
@@ -702,9 +690,7 @@ fn special_sections_follow_the_carried_code() {
 /// only when the kernel has them and the name is unique.
 #[test]
 fn unexported_jump_label_keys_are_resolved_at_load() {
-    if !have_gcc() {
-        return;
-    }
+    require_gcc();
     let d = TempDir::new("tpkey");
     let src = SPECIAL.replace("some_key", "__tracepoint_x");
     let pre = compile(&d.0, "pre", &src.replace("VALUE", "1"), &[]);
@@ -745,9 +731,7 @@ fn unexported_jump_label_keys_are_resolved_at_load() {
 
 #[test]
 fn namespaced_exports_are_imported() {
-    if !have_gcc() {
-        return;
-    }
+    require_gcc();
     let pre = format!(
         "{BASE}\nextern int ns_func(int);\nint nsuser(int v) {{ return ns_func(v) + 1; }}\n"
     );
@@ -761,13 +745,9 @@ fn namespaced_exports_are_imported() {
 }
 
 #[test]
+#[ignore = "needs a built kernel tree (KERNEL_TREE)"]
 fn tree_object_without_function_sections_is_listed() {
-    let p = Path::new("/work/main/build/linux-7.2.12/fs/proc/version.o");
-    if !p.exists() {
-        eprintln!("skipped: {} does not exist", p.display());
-        return;
-    }
-    let o = Obj::read(p).unwrap();
+    let o = Obj::read(&kernel_tree().join("fs/proc/version.o")).unwrap();
     let names: Vec<&str> = o.functions().iter().map(|f| f.name.as_str()).collect();
     // proc_version_init is in .init.text and is not listed.
     assert_eq!(names, ["version_proc_show"]);
@@ -794,17 +774,14 @@ int foo(void *m, int x)
 
 #[test]
 fn cold_parts_go_with_their_function() {
-    if !have_gcc() {
-        return;
-    }
+    require_gcc();
     let d = TempDir::new("coldprobe");
-    if compile(&d.0, "probe", COLD, &[])
-        .defined("foo.cold")
-        .is_none()
-    {
-        eprintln!("skipped: gcc made no foo.cold");
-        return;
-    }
+    assert!(
+        compile(&d.0, "probe", COLD, &[])
+            .defined("foo.cold")
+            .is_some(),
+        "gcc made no foo.cold of an unlikely branch that calls a cold function"
+    );
     // A change in the cold part only: the target is foo, and foo.cold is carried.
     let post = COLD.replace("big %d", "very big %d");
     let out = build("cold", COLD, &post, TargetSel::Auto, &[]).unwrap();
@@ -836,9 +813,7 @@ static const struct splice_hook h1 __attribute__((used, section(".splice.hooks")
 
 #[test]
 fn hook_table_is_carried_with_its_functions() {
-    if !have_gcc() {
-        return;
-    }
+    require_gcc();
     let post = format!("{}{HOOKS}", BASE.replace("\"hello %d\\n\"", "\"hi %d\\n\""));
     let out = build("hooks", BASE, &post, TargetSel::Auto, &[]).unwrap();
     assert_eq!(out.report.hooks, 2);
@@ -878,9 +853,7 @@ fn hook_table_is_carried_with_its_functions() {
 
 #[test]
 fn hooks_alone_make_a_pack_without_targets() {
-    if !have_gcc() {
-        return;
-    }
+    require_gcc();
     // A fix of data alone: no function changes, and hooks that convert the live data.
     let post = format!("{BASE}{HOOKS}");
     let out = build(
@@ -903,9 +876,7 @@ fn hooks_alone_make_a_pack_without_targets() {
 
 #[test]
 fn static_data_no_code_refers_to_is_refused() {
-    if !have_gcc() {
-        return;
-    }
+    require_gcc();
     // `quota` is reached only through `quotas[]`, data: no pre function refers to it, so
     // run-pre matching could not find it in the running kernel.
     let pre = format!("{BASE}static int quota = 5;\nint *quotas[] = {{ &quota }};\n");
@@ -953,9 +924,7 @@ fn static_data_no_code_refers_to_is_refused() {
 
 #[test]
 fn a_variable_named_str_is_not_a_string() {
-    if !have_gcc() {
-        return;
-    }
+    require_gcc();
     // -fdata-sections puts the static local `str` in `.rodata.str.0`, a name like that of a
     // section of mergeable strings: it is an array of pointers, matched as data.
     let pre = format!(
@@ -984,9 +953,7 @@ fn a_variable_named_str_is_not_a_string() {
 
 #[test]
 fn strings_are_named_by_content() {
-    if !have_gcc() {
-        return;
-    }
+    require_gcc();
     let post = BASE.replace("\"b %d\\n\"", "\"B %d\\n\"");
     let out = build("strings", BASE, &post, TargetSel::Auto, &[]).unwrap();
     let p = parsed(&out);
@@ -1004,9 +971,7 @@ fn strings_are_named_by_content() {
 
 #[test]
 fn pack_module_may_not_take_the_target_module_name() {
-    if !have_gcc() {
-        return;
-    }
+    require_gcc();
     let d = TempDir::new("modname");
     let pre = compile(&d.0, "pre", BASE, &[]);
     let post = compile(&d.0, "post", &BASE.replace("x * 3", "x * 4"), &[]);
@@ -1020,9 +985,7 @@ fn pack_module_may_not_take_the_target_module_name() {
 
 #[test]
 fn shared_literal_moving_section_is_no_change() {
-    if !have_gcc() {
-        return;
-    }
+    require_gcc();
     // "%d\n" is used by both; the patch changes show_a's other literal, and the shared
     // one may land in another function's string section: show_b is still unchanged.
     let base = "extern int seq_printf(void *m, const char *fmt, ...);\n\
@@ -1036,9 +999,7 @@ fn shared_literal_moving_section_is_no_change() {
 
 #[test]
 fn weak_functions_are_matched_only_when_targets() {
-    if !have_gcc() {
-        return;
-    }
+    require_gcc();
     let pre = format!("{BASE}\nint __attribute__((weak)) arch_hook(int x) {{ return x - 1; }}\n");
     let post = pre.replace("counter++;", "counter += 3;");
     let out = build("weak", &pre, &post, TargetSel::Auto, &[]).unwrap();
@@ -1059,9 +1020,7 @@ fn weak_functions_are_matched_only_when_targets() {
 
 #[test]
 fn static_locals_renumbered_by_the_patch_keep_their_state() {
-    if !have_gcc() {
-        return;
-    }
+    require_gcc();
     // The patch adds a function with its own static local `count` before `a`: GCC now
     // numbers them differently, yet `a` must keep using the running kernel's `count`.
     let pre = "int a(void) { static int count; return ++count; }\n\
@@ -1105,9 +1064,7 @@ fn static_locals_renumbered_by_the_patch_keep_their_state() {
 
 #[test]
 fn calls_within_a_named_section_are_matched_by_callee() {
-    if !have_gcc() {
-        return;
-    }
+    require_gcc();
     // Both in .sched.text (not split by -ffunction-sections): the call from outer to inner
     // has no relocation.
     let base = "#define S __attribute__((section(\".sched.text\"), noinline))\n\
@@ -1147,9 +1104,7 @@ fn calls_within_a_named_section_are_matched_by_callee() {
 /// adds a string before them, is unchanged: its user is not a target.
 #[test]
 fn moved_strings_of_a_rodata_table_are_no_change() {
-    if !have_gcc() {
-        return;
-    }
+    require_gcc();
     let d = TempDir::new("strtab");
     let src = r#"
 extern int printk(const char *fmt, ...);
@@ -1184,9 +1139,7 @@ int __sched other_c(int x) { return helper_a(x + 1) + 2; }
 /// call to a function of that section (no relocation in the object) resolved by the core.
 #[test]
 fn shared_section_functions_are_carried_alone() {
-    if !have_gcc() {
-        return;
-    }
+    require_gcc();
     let pre = SCHED.replace("VALUE", "1");
     let post = SCHED.replace("VALUE", "3");
     let out = build("sched", &pre, &post, TargetSel::Auto, &[]).unwrap();
@@ -1205,9 +1158,7 @@ fn shared_section_functions_are_carried_alone() {
 /// `.4`) is the same function: paired, neither it nor its callers are targets.
 #[test]
 fn renumbered_clones_are_paired() {
-    if !have_gcc() {
-        return;
-    }
+    require_gcc();
     let d = TempDir::new("clones");
     let src = r#"
 extern int printk(const char *fmt, ...);
@@ -1249,9 +1200,7 @@ fn fixup_table(entries: &[&str]) -> String {
 
 #[test]
 fn added_table_entry_is_refused_naming_the_table() {
-    if !have_gcc() {
-        return;
-    }
+    require_gcc();
     let e = build(
         "table",
         &fixup_table(&["quirk_a"]),
@@ -1281,9 +1230,7 @@ fn added_table_entry_is_refused_naming_the_table() {
 
 #[test]
 fn moved_initcall_is_refused_as_boot_time() {
-    if !have_gcc() {
-        return;
-    }
+    require_gcc();
     let call = |level: &str| {
         format!(
             "{BASE}\nstatic int __attribute__((section(\".init.text\"))) ready(void) \
@@ -1305,9 +1252,7 @@ fn moved_initcall_is_refused_as_boot_time() {
 
 #[test]
 fn new_global_function_called_from_another_object_is_linked_in_the_pack() {
-    if !have_gcc() {
-        return;
-    }
+    require_gcc();
     // fs/ext4 in 7.2.13: extents_status.c splits ext4_es_destroy_stats() out of
     // ext4_es_unregister_shrinker(); super.c calls it.
     let d = TempDir::new("newglobal");

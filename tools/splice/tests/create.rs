@@ -19,12 +19,29 @@ fn fake_tree(d: &Path) -> PathBuf {
     let t = d.join("tree");
     std::fs::create_dir_all(t.join("include/config")).unwrap();
     std::fs::create_dir_all(t.join("arch/x86/lib")).unwrap();
-    std::fs::write(t.join(".config"), "CONFIG_SPLICE=y\n").unwrap();
+    std::fs::write(
+        t.join(".config"),
+        format!(
+            "CONFIG_CC_VERSION_TEXT=\"{}\"\nCONFIG_SPLICE=y\n",
+            host_gcc()
+        ),
+    )
+    .unwrap();
     std::fs::write(t.join("vmlinux"), "").unwrap();
     std::fs::write(t.join("Module.symvers"), "").unwrap();
     std::fs::write(t.join("include/config/kernel.release"), "7.2.12\n").unwrap();
     std::fs::write(t.join("arch/x86/lib/x.S"), "ret\n").unwrap();
     t
+}
+
+/// The first line of `gcc --version` here: a tree configured with it names it.
+fn host_gcc() -> String {
+    let out = Command::new("gcc").arg("--version").output().unwrap();
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .next()
+        .unwrap()
+        .to_owned()
 }
 
 fn create(args: &[&str], dir: &Path) -> Output {
@@ -112,4 +129,40 @@ fn a_failure_that_names_a_log_keeps_the_work_folder() {
         .unwrap_or_else(|| panic!("no kept work folder in: {err}"));
     assert!(Path::new(kept).join("logs/patch.log").exists(), "{err}");
     let _ = std::fs::remove_dir_all(kept);
+}
+
+#[test]
+fn a_tree_built_by_another_compiler_is_named_and_nothing_is_made() {
+    let d = tmp("compiler");
+    let t = fake_tree(&d);
+    // As Debian's configuration names its compiler, which this machine does not have.
+    std::fs::write(
+        t.join(".config"),
+        "CONFIG_CC_VERSION_TEXT=\"x86_64-linux-gnu-gcc-99 (Debian 99.1.0-1) 99.1.0\"\n",
+    )
+    .unwrap();
+    std::fs::write(
+        d.join("x.diff"),
+        "--- a/x.c\n+++ b/x.c\n@@ -1 +1 @@\n-a\n+b\n",
+    )
+    .unwrap();
+    let out = create(
+        &[
+            "--tree",
+            t.to_str().unwrap(),
+            "--patch",
+            "x.diff",
+            "-o",
+            "x.ko",
+        ],
+        &d,
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("'x86_64-linux-gnu-gcc-99 (Debian 99.1.0-1) 99.1.0'"),
+        "{err}"
+    );
+    assert!(err.contains("does not run here"), "{err}");
+    assert!(!d.join("x.ko").exists());
 }

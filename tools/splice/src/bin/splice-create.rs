@@ -72,6 +72,11 @@ struct GenerateArgs {
     /// Print errors only.
     #[arg(short, long)]
     quiet: bool,
+    /// Make the pack even when the C compiler here is not the one the tree was built with.
+    /// Such a pack does not match the running kernel (splice check refuses it with
+    /// no_match); for tests of run-pre matching.
+    #[arg(long)]
+    any_compiler: bool,
 }
 
 fn run_generate(a: GenerateArgs) -> Result<()> {
@@ -92,6 +97,7 @@ fn run_generate(a: GenerateArgs) -> Result<()> {
         work: a.work,
         jobs,
         quiet: a.quiet,
+        any_compiler: a.any_compiler,
     })?;
     // What the admin does next, on the machine that runs this kernel.
     if !a.quiet {

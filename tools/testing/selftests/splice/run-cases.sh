@@ -38,7 +38,7 @@ while IFS=$'\t' read -r name outcome message; do
 		;;
 	esac
 	log=$out/$name.log
-	if "$tool" --tree "$KERNEL_TREE" --patch "$here/$name.diff" --name "$prefix-$name" \
+	if tc "$tool" --tree "$KERNEL_TREE" --patch "$here/$name.diff" --name "$prefix-$name" \
 		-o "$out/splice_${prefix}_$(echo "$name" | tr - _).ko" --report "$out/$name.json" \
 		>"$log" 2>&1; then made=yes; else made=no; fi
 	case $outcome in

@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+# The Debian plumbing that needs no download: which Debian version a kernel
+# version means (apt.sh deb_resolve), the cache of an unpinned package, and
+# the report of options that differ from Debian's configuration
+# (config-diff.sh).
+set -uo pipefail
+src=$(cd "$(dirname "$0")/../../../../.." && pwd)
+. "$(dirname "$0")/lib.sh"
+dir=$(mktemp -d)
+trap 'rm -rf "$dir"' EXIT
+
+# In a subshell: lib.sh and apt.sh set -e and define die.
+resolve() {
+	(SPLICE_BUILD=$dir/build SPLICE_CACHE=$dir/cache SPLICE_SRC=$src
+		. "$src/scripts/splice/lib.sh"; . "$src/scripts/splice/apt.sh"
+		apt_setup() { echo "apt_setup called" >&2; exit 9; }
+		deb_resolve "$1")
+}
+fetch() {
+	(SPLICE_BUILD=$dir/build SPLICE_CACHE=$dir/cache SPLICE_SRC=$src
+		. "$src/scripts/splice/lib.sh"; . "$src/scripts/splice/apt.sh"
+		apt_setup() { echo "apt_setup called" >&2; exit 9; }
+		deb_fetch "$1" "$2" all /dev/null && echo "DEB=$DEB")
+}
+
+check "a Debian version is taken as it is" test "$(resolve 7.2.11-1~bpo13+1)" = 7.2.11-1~bpo13+1
+mkdir -p "$dir/cache/debs"
+deb=$dir/cache/debs/linux-source-7.2_7.2.11-1~bpo13+1_all.deb
+echo package >"$deb"
+sha256sum "$deb" | cut -d' ' -f1 >"$deb.sha256"
+check "a kernel version finds its cached backports package" test "$(resolve 7.2.11)" = 7.2.11-1~bpo13+1
+out=$(fetch linux-source-7.2 7.2.11-1~bpo13+1 2>&1)
+check "an unpinned package in the cache is used without apt" grep -q "using cached linux-source-7.2 7.2.11-1~bpo13+1" <<<"$out"
+check "... and names its file" grep -qF "DEB=$deb" <<<"$out"
+echo changed >"$deb"
+out=$(fetch linux-source-7.2 7.2.11-1~bpo13+1 2>&1)
+check "a cached package that no longer has its SHA-256 is fetched again" grep -q "apt_setup called" <<<"$out"
+check "... and the bad copy is gone" test ! -e "$deb"
+
+cat >"$dir/debian" <<'CFG'
+CONFIG_A=y
+# CONFIG_B is not set
+CONFIG_C=m
+CONFIG_CC_VERSION_TEXT="x86_64-linux-gnu-gcc-16 (Debian 16.2.0-3) 16.2.0"
+CFG
+cat >"$dir/ours" <<'CFG'
+CONFIG_A=y
+CONFIG_B=y
+CONFIG_D=y
+CONFIG_CC_VERSION_TEXT="x86_64-linux-gnu-gcc-16 (Debian 16.2.0-3) 16.2.0"
+CFG
+printf '# B: the tests need it.\nCONFIG_B=y\n' >"$dir/frag"
+out=$("$src/scripts/splice/config-diff.sh" "$dir/debian" "$dir/ours" "$dir/frag")
+check "config-diff counts the differences" grep -q "^3 option(s) differ" <<<"$out"
+check "config-diff gives the fragment's reason" grep -q "CONFIG_B: Debian n, here y: B: the tests need it." <<<"$out"
+check "config-diff names a derived change" grep -q "CONFIG_D: Debian unset, here y: derived by Kconfig" <<<"$out"
+check "config-diff names a module that is gone" grep -q "CONFIG_C: Debian m, here unset" <<<"$out"
+no_line() { ! grep -q "$1" <<<"$2"; }
+check "config-diff leaves an unchanged option out" no_line CONFIG_A "$out"
+finish debian
