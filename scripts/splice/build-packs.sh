@@ -47,6 +47,20 @@ for diff in "$packs"/*.diff; do
 		{ tail -n 20 "$out/$name.log"; die "splice-create failed for $name (log: $out/$name.log)"; }
 	say "pack $name: $(grep -o 'target [^ ]*' "$out/$name.log" | sed 's/target //' | tr '\n' ' ')"
 done
+# The same fix as target-value compiled by another compiler: Debian's gcc-16
+# (the build root) for the host's gcc test kernel. Run-pre matching must
+# refuse it with no_match (tests/41-other-compiler.sh). A kernel built with
+# Debian's compiler has no other one here to compare with; that test skips.
+if [ "$SPLICE_TOOLCHAIN" = host ]; then
+	"$SPLICE_SRC/scripts/splice/fetch-config.sh"
+	SPLICE_TOOLCHAIN=debian bash -c '. "$SPLICE_SRC/scripts/splice/lib.sh"; tc "$@"' other \
+		"$tool" --any-compiler --tree "$tree" --patch "$packs/target-value.diff" \
+		--name target-other-compiler --description "target-value compiled by Debian's compiler" \
+		-o "$dest/splice_target_other_compiler.ko" --report "$out/target-other-compiler.json" \
+		--work "$out/target-other-compiler" >"$out/target-other-compiler.log" 2>&1 ||
+		{ tail -n 20 "$out/target-other-compiler.log"; die "splice-create failed for target-other-compiler (log: $out/target-other-compiler.log)"; }
+	say "pack target-other-compiler: $(sed -n 's/.*prints .\(.*\)., the tree was built with .\(.*\). (CONFIG.*/\1 for a kernel of \2/p' "$out/target-other-compiler.log" | head -n 1)"
+fi
 cp "$tree"/samples/splice/*.ko "$tree"/samples/livepatch/livepatch-sample.ko "$modules/"
 say "packs: $(ls "$dest" | tr '\n' ' ')"
 say "sample modules: $(ls "$modules" | tr '\n' ' ')"

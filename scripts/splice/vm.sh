@@ -188,9 +188,9 @@ if [ -s "$results" ]; then
 		"ok "*) ok "guest: ${l#ok }" ;;
 		"not ok "*) notok "guest: ${l#not ok }" ;;
 		esac
-	done < <(grep -E '^(not )?ok [0-9]+ ' "$results")
+	done < <(tr -d '\r' <"$results" | grep -E '^(not )?ok [0-9]+ ')
 	# KTAP: the plan says how many tests there are; fewer results is a failure.
-	plan=$(sed -n 's/^1\.\.\([0-9][0-9]*\)$/\1/p' "$results" | head -n 1)
+	plan=$(tr -d '\r' <"$results" | sed -n 's/^1\.\.\([0-9][0-9]*\)$/\1/p' | head -n 1)
 	if [ -z "$plan" ]; then
 		notok "guest results have a KTAP plan (no 1..N line in $results)"
 	elif [ "$plan" -ne "$n" ]; then
