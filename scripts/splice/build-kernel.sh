@@ -19,7 +19,7 @@ run_logged "$SPLICE_LOGS/rustavailable.log" kmake -C "$TREE" rustavailable
 # IS_ENABLED() shapes built-in code).
 targets=(bzImage modules)
 if [ "$SPLICE_CONFIG" = debian ]; then
-	targets=(bzImage samples/splice/ samples/livepatch/livepatch-sample.ko)
+	targets=(bzImage samples/splice/splice_target_mod.ko samples/livepatch/livepatch-sample.ko)
 fi
 
 say "building linux-$KERNEL_VERSION $SPLICE_CONFIG with the $SPLICE_TOOLCHAIN toolchain (-j$jobs; log: $log)"

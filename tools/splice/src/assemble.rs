@@ -425,10 +425,10 @@ fn pre_functions(pre: &Obj) -> Result<(Vec<&Sym>, Vec<format::Function>)> {
 
 /// Whether two relocation targets are the same, comparing the referenced bytes for
 /// mergeable sections (strings, constants) and the contents of read-only data objects.
-fn same_target(pre: &Obj, a: &Canon, post: &Obj, b: &Canon, t: u32) -> Result<bool> {
+fn same_target(pre: &Obj, a: &Canon, post: &Obj, b: &Canon) -> Result<bool> {
     // Literals by content: the compiler puts a string shared by several functions in the
     // section of one of them, which may be another one after the patch.
-    if let Some(same) = same_literal(pre, a, post, b, t) {
+    if let Some(same) = same_literal(pre, a, post, b) {
         return Ok(same);
     }
     if a.name != b.name || a.local != b.local {
@@ -443,9 +443,9 @@ fn same_target(pre: &Obj, a: &Canon, post: &Obj, b: &Canon, t: u32) -> Result<bo
 /// For two targets in mergeable sections (strings, constants), whether they hold the same
 /// literal: the compiler places literals by content, so a patch may move them. `None` if
 /// either target is not a literal.
-fn same_literal(pre: &Obj, a: &Canon, post: &Obj, b: &Canon, t: u32) -> Option<bool> {
+fn same_literal(pre: &Obj, a: &Canon, post: &Obj, b: &Canon) -> Option<bool> {
     let merged = |o: &Obj, c: &Canon| c.section.is_some_and(|s| o.sections[s].is_mergeable());
-    (merged(pre, a) && merged(post, b)).then(|| pre.merged_value(a, t) == post.merged_value(b, t))
+    (merged(pre, a) && merged(post, b)).then(|| pre.merged_value(a) == post.merged_value(b))
 }
 
 /// Whether `name` is a read-only data object in both objects whose contents differ.
@@ -476,7 +476,7 @@ fn rodata_changed(pre: &Obj, post: &Obj, name: &str) -> Result<bool> {
         }
         // A table of strings points into the merged string section, where a string the
         // patch adds elsewhere moves the others: strings are compared by content.
-        let same = same_literal(pre, &cx, post, &cy, x.rtype)
+        let same = same_literal(pre, &cx, post, &cy)
             .unwrap_or(cx.name == cy.name && cx.addend == cy.addend);
         if !same {
             return Ok(true);
@@ -522,7 +522,7 @@ pub fn same_function(pre: &Obj, a: &Sym, post: &Obj, b: &Sym) -> Result<bool> {
         if off != y.offset - b.value || x.rtype != y.rtype {
             return Ok(false);
         }
-        if !same_target(pre, &pre.canon(x), post, &post.canon(y), x.rtype)? {
+        if !same_target(pre, &pre.canon(x), post, &post.canon(y))? {
             return Ok(false);
         }
         for i in off..(off + width(x.rtype)).min(a.size) {
@@ -864,8 +864,9 @@ enum Dest {
     /// An undefined (exported) symbol, with this addend.
     Undef(String, i64),
     /// An entry of a special table that code refers to (`__bug_table`: `WARN()` passes its
-    /// entry): (post table section, offset, PC-relative), mapped to the copied entry.
-    Entry(usize, i64, bool),
+    /// entry): (post table section, offset, how far past it the entry is: the
+    /// [`Canon::bias`] of a PC-relative reference), mapped to the copied entry.
+    Entry(usize, i64, i64),
 }
 
 #[derive(Clone, Debug)]
@@ -988,11 +989,7 @@ impl<'a> Carrier<'a> {
         }
         if sec.name == BUG_TABLE && special.is_none() {
             // WARN() passes its __bug_table entry; the entry goes with the carried code.
-            return Ok(Class::Keep(Dest::Entry(
-                si,
-                c.sec_offset,
-                rtype::is_pc_relative(r.rtype),
-            )));
+            return Ok(Class::Keep(Dest::Entry(si, c.sec_offset, c.bias)));
         }
         if special::is_dropped(&sec.name) {
             bail!(
@@ -2075,9 +2072,9 @@ fn assemble_unit(
                         bail!("internal: relocation to {ALTINSTR_REPLACEMENT} that is not carried")
                     }
                 },
-                Dest::Entry(ts, off, pc) => {
-                    // A PC-relative displacement ends its instruction: the entry is 4 bytes on.
-                    let at = if *pc { off + 4 } else { *off };
+                Dest::Entry(ts, off, bias) => {
+                    // A PC-relative displacement counts from the end of its instruction.
+                    let at = off + bias;
                     let found = special_ids.iter().find_map(|(id, sp)| {
                         sp.copied.iter().find_map(|&(src, start, size, out)| {
                             (src == *ts && at >= start as i64 && at < (start + size) as i64)

@@ -19,6 +19,8 @@ use crate::format::rtype;
 /// A relocation of a section.
 #[derive(Clone, Debug)]
 pub struct Rel {
+    /// The section the relocation applies to (its place), by index.
+    pub section: usize,
     pub offset: u64,
     pub rtype: u32,
     /// Index into [`Obj::symbols`].
@@ -133,6 +135,9 @@ pub struct Obj {
     by_name: HashMap<String, usize>,
     /// FUNC/OBJECT symbols of each section, by section index.
     sec_syms: HashMap<usize, Vec<usize>>,
+    /// The end of every instruction of each code section, sorted, decoded on first use
+    /// ([`Obj::pc_bias`]).
+    insn_ends: std::sync::OnceLock<HashMap<usize, Vec<u64>>>,
 }
 
 /// The canonical name of a relocation target.
@@ -147,6 +152,9 @@ pub struct Canon {
     pub sym: Option<usize>,
     /// Defining section of the target, `None` if undefined.
     pub section: Option<usize>,
+    /// For a PC-relative relocation, how far past `sec_offset` its target is
+    /// ([`Obj::target_bias`]); 0 for an absolute one.
+    pub bias: i64,
     /// Offset of `symbol + addend` in `section` (for defined targets).
     pub sec_offset: i64,
 }
@@ -272,6 +280,7 @@ impl Obj {
                     ),
                 };
                 relocs.push(Rel {
+                    section: idx,
                     offset,
                     rtype,
                     sym,
@@ -375,7 +384,75 @@ impl Obj {
             symbols,
             by_name,
             sec_syms,
+            insn_ends: std::sync::OnceLock::new(),
         })
+    }
+
+    /// How far past a PC-relative field at `offset` of section `si` the CPU counts from:
+    /// the end of the instruction that holds it, decoded with `iced-x86`, minus `offset`.
+    /// The field's target is `addend + pc_bias`. It is 4 only when the displacement is the
+    /// last field of its instruction: `cmpl $1, sym(%rip)` has an immediate after it (the
+    /// relocation says `sym - 5`, the bias is 5). A field in data (`.long sym - .` of a
+    /// special section) is counted from itself: 0.
+    pub fn pc_bias(&self, si: usize, offset: u64) -> i64 {
+        let Some(sec) = self.sections.get(si).filter(|s| s.is_exec()) else {
+            return 0;
+        };
+        let ends = self.insn_ends.get_or_init(|| self.decode_code());
+        match ends.get(&sec.index).and_then(|e| {
+            let i = e.partition_point(|&end| end <= offset);
+            e.get(i)
+        }) {
+            Some(&end) => end as i64 - offset as i64,
+            // Not code the decoder could follow: the common case.
+            None => 4,
+        }
+    }
+
+    /// How far past `symbol + addend` the target of relocation `r` lies: [`Obj::pc_bias`]
+    /// of its place for a PC-relative one, 0 for an absolute one.
+    pub fn target_bias(&self, r: &Rel) -> i64 {
+        if rtype::is_pc_relative(r.rtype) {
+            self.pc_bias(r.section, r.offset)
+        } else {
+            0
+        }
+    }
+
+    /// Instruction ends of every code section, decoding each function from its symbol and
+    /// what lies between functions from the end of the one before.
+    fn decode_code(&self) -> HashMap<usize, Vec<u64>> {
+        use iced_x86::{Decoder, DecoderOptions};
+        let mut out = HashMap::new();
+        for sec in self.sections.iter().filter(|s| s.is_exec()) {
+            let mut starts: Vec<u64> = self
+                .section_symbols(sec.index)
+                .iter()
+                .map(|&i| self.symbols[i].value)
+                .chain(std::iter::once(0))
+                .filter(|&v| v < sec.data.len() as u64)
+                .collect();
+            starts.sort_unstable();
+            starts.dedup();
+            let mut ends = Vec::new();
+            for (k, &start) in starts.iter().enumerate() {
+                let stop = starts.get(k + 1).copied().unwrap_or(sec.data.len() as u64);
+                if ends.last().is_some_and(|&e| e > start) {
+                    continue;
+                }
+                let code = &sec.data[start as usize..stop as usize];
+                let mut d = Decoder::with_ip(64, code, start, DecoderOptions::NONE);
+                while d.can_decode() {
+                    let insn = d.decode();
+                    if insn.is_invalid() {
+                        break;
+                    }
+                    ends.push(insn.next_ip());
+                }
+            }
+            out.insert(sec.index, ends);
+        }
+        out
     }
 
     /// Renames symbols: `(index, new name)`. Names of defined symbols stay unique if the new
@@ -495,12 +572,14 @@ impl Obj {
     /// one, otherwise the section (mergeable sections are always named by the section);
     /// other symbols name themselves, except local symbols in mergeable sections.
     pub fn canon(&self, r: &Rel) -> Canon {
+        let bias = self.target_bias(r);
         let s = &self.symbols[r.sym];
         let sec = s.section.and_then(|i| self.sections.get(i));
         let Some(sec) = sec else {
             return Canon {
                 name: s.name.clone(),
                 local: !s.global && !s.undefined,
+                bias,
                 addend: r.addend,
                 sym: None,
                 section: None,
@@ -511,6 +590,7 @@ impl Obj {
         let by_section = |sec: &Sec| Canon {
             name: sec.name.clone(),
             local: true,
+            bias,
             addend: sec_offset,
             sym: None,
             section: Some(sec.index),
@@ -520,13 +600,9 @@ impl Obj {
             if sec.is_mergeable() {
                 return by_section(sec);
             }
-            // Where the relocation points: a PC-relative displacement is usually the last
-            // field of its instruction, so the target is 4 bytes past `addend`.
-            let t = if rtype::is_pc_relative(r.rtype) {
-                sec_offset.wrapping_add(4)
-            } else {
-                sec_offset
-            };
+            // Where the relocation points: a PC-relative displacement counts from the end
+            // of its instruction.
+            let t = sec_offset.wrapping_add(bias);
             let syms = self.section_symbols(sec.index);
             let at: Vec<usize> = syms
                 .iter()
@@ -550,6 +626,7 @@ impl Obj {
                     Canon {
                         name: y.name.clone(),
                         local: !y.global,
+                        bias,
                         addend: sec_offset.wrapping_sub(y.value as i64),
                         sym: Some(i),
                         section: Some(sec.index),
@@ -565,6 +642,7 @@ impl Obj {
         Canon {
             name: s.name.clone(),
             local: !s.global,
+            bias,
             addend: r.addend,
             sym: Some(s.index),
             section: Some(sec.index),
@@ -574,13 +652,9 @@ impl Obj {
 
     /// The bytes a relocation into a mergeable section refers to: the NUL-terminated string
     /// (for string sections) or one entry of `entsize` bytes.
-    pub fn merged_value(&self, c: &Canon, rtype: u32) -> Option<Vec<u8>> {
+    pub fn merged_value(&self, c: &Canon) -> Option<Vec<u8>> {
         let sec = self.sections.get(c.section?)?;
-        let mut off = c.sec_offset;
-        if rtype::is_pc_relative(rtype) {
-            off += 4;
-        }
-        let off = usize::try_from(off).ok()?;
+        let off = usize::try_from(c.sec_offset + c.bias).ok()?;
         let rest = sec.data.get(off..)?;
         if sec.is_strings() {
             let end = rest.iter().position(|&b| b == 0)?;

@@ -102,6 +102,7 @@ pub fn shared_text(o: &Obj, targets: &[String]) -> Result<Option<Obj>> {
                 .iter()
                 .filter(|r| r.offset >= start && r.offset < end)
                 .map(|r| Rel {
+                    section: ni,
                     offset: r.offset - start,
                     ..r.clone()
                 })
@@ -115,6 +116,7 @@ pub fn shared_text(o: &Obj, targets: &[String]) -> Result<Option<Obj>> {
                     );
                 };
                 relocs.push(Rel {
+                    section: ni,
                     offset: place - start,
                     rtype: rtype::R_X86_64_PC32,
                     sym: c.index,
@@ -171,20 +173,24 @@ pub fn shared_text(o: &Obj, targets: &[String]) -> Result<Option<Obj>> {
     }
     // Relocations that name a split section point at the function's section.
     for sec in sections.iter_mut() {
-        let code = sec.is_exec();
+        // Where this section's bytes were in `o`, whose code was decoded.
+        let (origin, shift) = moved
+            .iter()
+            .find(|m| m.3 == sec.index)
+            .map_or((sec.index, 0), |m| (m.0, m.1));
         for r in sec.relocs.iter_mut() {
             let s = &o.symbols[r.sym];
             let Some(si) = s.section.filter(|si| s.is_section() && shared.contains(si)) else {
                 continue;
             };
-            // A displacement in an instruction is followed by 4 bytes at most: its target
-            // is past the addend; a table entry points where its addend says.
-            let off = r.addend;
-            let t = if code && rtype::is_pc_relative(r.rtype) {
-                off + 4
-            } else {
-                off
-            };
+            // A displacement in an instruction counts from the instruction's end; a table
+            // entry points where its addend says.
+            let t = r.addend
+                + o.target_bias(&Rel {
+                    section: origin,
+                    offset: r.offset + shift,
+                    ..r.clone()
+                });
             let Some(&(_, start, _, _, sym)) = moved
                 .iter()
                 .filter(|m| m.0 == si)
@@ -199,7 +205,7 @@ pub fn shared_text(o: &Obj, targets: &[String]) -> Result<Option<Obj>> {
                 );
             };
             r.sym = sym;
-            r.addend = off - start as i64;
+            r.addend -= start as i64;
         }
     }
     // Link-ordered tables follow their text, which now has the new section's index: the

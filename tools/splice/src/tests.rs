@@ -1346,3 +1346,34 @@ fn new_global_function_called_from_another_object_is_linked_in_the_pack() {
         .iter()
         .any(|s| s.undefined && s.name == "destroy_stats"));
 }
+
+/// `cmpl $5, b(%rip)`: an immediate follows the displacement, so the relocation says
+/// `.data + (b - 5)`. Taking the target as 4 bytes past the addend (the usual rel32 case)
+/// lands one byte before `b`, in the object before it: the reference must be named `b`.
+#[test]
+fn pc_relative_target_counts_from_the_end_of_the_instruction() {
+    require_gcc();
+    let d = TempDir::new("pcbias");
+    let src = "static int a[4] = {1, 2, 3, 4};\n\
+               static int b = 7;\n\
+               int *pa(void) { return a; }\n\
+               void set(int v) { b = v; }\n\
+               int f(void) { if (b == 5) return 1; return 0; }\n";
+    let o = compile(&d.0, "u", src, &["-fno-data-sections"]);
+    let f = o.defined("f").unwrap();
+    let relocs = o.sections[f.section.unwrap()].relocs_in(f.value, f.value + f.size);
+    let canon: Vec<_> = relocs
+        .iter()
+        .filter(|r| rtype::is_pc_relative(r.rtype))
+        .map(|r| (o.canon(r), r.addend))
+        .filter(|(c, _)| c.section.is_some_and(|s| o.sections[s].name == ".data"))
+        .collect();
+    assert_eq!(canon.len(), 1, "f refers to .data once: {canon:?}");
+    let (c, addend) = &canon[0];
+    assert!(
+        *addend != -4 && *addend != 12,
+        "no immediate after the displacement (addend {addend}): the test shows nothing"
+    );
+    assert_eq!(c.name, "b", "{c:?}");
+    assert_eq!(c.addend + c.bias, 0, "{c:?}");
+}
