@@ -83,7 +83,14 @@ pub fn on_cpu(task: &Task) -> bool {
 ///
 /// let me = kernel::current!();
 /// let before = stacktrace::switch_count(me);
-/// kernel::time::delay::fsleep(kernel::time::Delta::from_millis(1));
+/// // A sleep whose timer has expired by the time the task would leave its CPU (TCG's
+/// // clock jumps) returns without a switch: sleep until one happens, 100 times at most.
+/// for _ in 0..100 {
+///     kernel::time::delay::fsleep(kernel::time::Delta::from_millis(1));
+///     if stacktrace::switch_count(me) != before {
+///         break;
+///     }
+/// }
 /// assert!(stacktrace::switch_count(me) > before);
 /// ```
 pub fn switch_count(task: &Task) -> u64 {

@@ -445,7 +445,33 @@ fn same_target(pre: &Obj, a: &Canon, post: &Obj, b: &Canon) -> Result<bool> {
 /// either target is not a literal.
 fn same_literal(pre: &Obj, a: &Canon, post: &Obj, b: &Canon) -> Option<bool> {
     let merged = |o: &Obj, c: &Canon| c.section.is_some_and(|s| o.sections[s].is_mergeable());
-    (merged(pre, a) && merged(post, b)).then(|| pre.merged_value(a) == post.merged_value(b))
+    (merged(pre, a) && merged(post, b)).then(|| {
+        let (x, y) = (pre.merged_value(a), post.merged_value(b));
+        x == y
+            || x.zip(y)
+                .is_some_and(|(x, y)| without_line_numbers(&x) == without_line_numbers(&y))
+    })
+}
+
+/// A literal with the line number after each source file name (`kernel/x.c:1134`, as
+/// FORTIFY_SOURCE's and BUG()'s messages have it) left out: a line the patch added or
+/// removed above moves them, and a function whose only change is that is not a target.
+fn without_line_numbers(s: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(s.len());
+    let mut i = 0;
+    while i < s.len() {
+        out.push(s[i]);
+        let after_name = [".c:", ".h:", ".rs:", ".S:"]
+            .iter()
+            .find(|e| s[..=i].ends_with(&e.as_bytes()[..e.len()]));
+        if after_name.is_some() {
+            while s.get(i + 1).is_some_and(u8::is_ascii_digit) {
+                i += 1;
+            }
+        }
+        i += 1;
+    }
+    out
 }
 
 /// Whether `name` is a read-only data object in both objects whose contents differ.
@@ -641,7 +667,8 @@ pub fn refuse_data_changes(pre: &Obj, post: &Obj) -> Result<()> {
             continue;
         };
         let differs = a.size != b.size
-            || (!sec.is_nobits() && pre.symbol_bytes(a)? != post.symbol_bytes(b)?)
+            || (!sec.is_nobits() && !same_data_bytes(pre, a, post, b, &sec.name)?)
+            || !same_data_pointers(pre, a, post, b)?
             || pre
                 .sections
                 .get(a.section.unwrap_or(0))
@@ -659,6 +686,57 @@ pub fn refuse_data_changes(pre: &Obj, post: &Obj) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// The section of dynamic debug's descriptors (`struct _ddebug`, one per `pr_debug()`).
+const DYNDBG: &str = "__dyndbg";
+/// Where `struct _ddebug` keeps its line number: the 18 low bits (`lineno:18`) of the
+/// word after its four pointers (modname, function, filename, format).
+const DYNDBG_LINENO: (usize, u32) = (32, (1 << 18) - 1);
+
+/// Whether the initial bytes of data objects `a` (pre) and `b` (post) are the same. A
+/// `pr_debug()` below a changed line keeps its descriptor but gets a new line number: that
+/// is the source's bookkeeping, not state (the live descriptor keeps the old number, shown
+/// only in the dynamic debug control file), so it is left out of the comparison.
+fn same_data_bytes(pre: &Obj, a: &Sym, post: &Obj, b: &Sym, section: &str) -> Result<bool> {
+    let (mut x, mut y) = (pre.symbol_bytes(a)?, post.symbol_bytes(b)?);
+    let (at, mask) = DYNDBG_LINENO;
+    if section == DYNDBG && x.len() >= at + 4 && y.len() >= at + 4 {
+        for v in [&mut x, &mut y] {
+            let w = u32::from_le_bytes([v[at], v[at + 1], v[at + 2], v[at + 3]]) & !mask;
+            v[at..at + 4].copy_from_slice(&w.to_le_bytes());
+        }
+    }
+    Ok(x == y)
+}
+
+/// Whether the pointers in data objects `a` (pre) and `b` (post) point at the same things:
+/// the relocations at the same offsets, of the same types, to the same targets (literals
+/// by content). `.fn = h1` becoming `.fn = h2` changes no byte of the object, only this.
+fn same_data_pointers(pre: &Obj, a: &Sym, post: &Obj, b: &Sym) -> Result<bool> {
+    let relocs = |o: &Obj, s: &Sym| -> Vec<Rel> {
+        s.section
+            .and_then(|i| o.sections.get(i))
+            .map(|sec| sec.relocs_in(s.value, s.value + s.size).to_vec())
+            .unwrap_or_default()
+    };
+    let (ra, rb) = (relocs(pre, a), relocs(post, b));
+    if ra.len() != rb.len() {
+        return Ok(false);
+    }
+    for (x, y) in ra.iter().zip(&rb) {
+        if x.offset - a.value != y.offset - b.value || x.rtype != y.rtype {
+            return Ok(false);
+        }
+        let (cx, cy) = (pre.canon(x), post.canon(y));
+        let stem = |c: &Canon| correlation_stem(&c.name).unwrap_or_else(|| c.name.clone());
+        let same = same_literal(pre, &cx, post, &cy)
+            .unwrap_or(stem(&cx) == stem(&cy) && cx.addend == cy.addend);
+        if !same {
+            return Ok(false);
+        }
+    }
+    Ok(true)
 }
 
 /// Whether two objects have the same sections, contents and relocations (for objects

@@ -220,53 +220,192 @@ fn places(obj: &Obj, f: &Sym) -> Result<BTreeMap<u64, Place>> {
     Ok(out)
 }
 
+/// One decoded instruction of a function, for the comparison.
+struct Insn {
+    /// Offset into the function.
+    off: u64,
+    len: u64,
+    mnemonic: iced_x86::Mnemonic,
+    /// For a branch that lands inside the function, the index (among the instructions
+    /// that are not padding) of the instruction it lands on.
+    inner: Option<usize>,
+}
+
+/// The instructions of `f`, padding (`nop` of any length, `int3`) left out. A branch whose
+/// displacement is a place (`places`: a relocation, or a branch out that the assembler
+/// resolved) is compared by the place, not as a branch inside.
+fn instructions(obj: &Obj, f: &Sym, places: &BTreeMap<u64, Place>) -> Result<Vec<Insn>> {
+    use iced_x86::Mnemonic;
+    let code = obj.symbol_bytes(f)?;
+    let mut d = Decoder::with_ip(64, &code, 0, DecoderOptions::NONE);
+    let mut all = Vec::new();
+    while d.can_decode() {
+        let insn = d.decode();
+        let branch = matches!(insn.op0_kind(), OpKind::NearBranch64 | OpKind::NearBranch32);
+        let target = insn.near_branch_target();
+        let placed = places.range(insn.ip()..insn.next_ip()).next().is_some();
+        all.push((
+            insn.ip(),
+            insn.len() as u64,
+            insn.mnemonic(),
+            (branch && !placed && target < f.size).then_some(target),
+        ));
+    }
+    let kept: Vec<_> = all
+        .into_iter()
+        .filter(|&(_, _, m, _)| !matches!(m, Mnemonic::Nop | Mnemonic::Int3))
+        .collect();
+    // A branch inside the function names the first instruction at or after its target.
+    let index_of = |t: u64| kept.partition_point(|&(off, _, _, _)| off < t);
+    Ok(kept
+        .iter()
+        .map(|&(off, len, mnemonic, t)| Insn {
+            off,
+            len,
+            mnemonic,
+            inner: t.map(index_of),
+        })
+        .collect())
+}
+
+/// Whether `a` (into `built`) and `b` (into `rebuilt`) land on the same instruction of the
+/// same function: a `.cold` part jumps back into its function, at an offset that the
+/// padding before it moves.
+fn same_instruction(built: &Obj, a: &Ref, rebuilt: &Obj, b: &Ref) -> Result<bool> {
+    let (
+        Ref::Symbol {
+            name: na,
+            offset: oa,
+            ..
+        },
+        Ref::Symbol {
+            name: nb,
+            offset: ob,
+            ..
+        },
+    ) = (a, b)
+    else {
+        return Ok(false);
+    };
+    let (Some(fa), Some(fb)) = (built.defined(na), rebuilt.defined(nb)) else {
+        return Ok(false);
+    };
+    if na != nb || !fa.is_func() || !fb.is_func() || *oa < 0 || *ob < 0 {
+        return Ok(false);
+    }
+    let index = |o: &Obj, f: &Sym, off: i64| -> Result<Option<usize>> {
+        let ins = instructions(o, f, &places(o, f)?)?;
+        Ok(ins.iter().position(|i| i.off == off as u64))
+    };
+    let (ia, ib) = (index(built, fa, *oa)?, index(rebuilt, fb, *ob)?);
+    Ok(ia.is_some() && ia == ib)
+}
+
 /// The first difference between function `a` of `built` (the generator's build) and `b`
 /// of `rebuilt` (the ordinary one), or `None` if they are the same code.
+///
+/// The comparison is instruction by instruction, with the padding the assembler puts
+/// before aligned loops and jump targets left out: it depends on where the function lies in
+/// its section (at 0 in the generator's own section, anywhere in `.text` of an ordinary
+/// build), not on the source. A branch inside the function is compared by the instruction
+/// it lands on (its displacement, even its short or near form, follows the padding); every
+/// other instruction by its bytes, its places by what they refer to.
 pub fn difference(built: &Obj, a: &Sym, rebuilt: &Obj, b: &Sym) -> Result<Option<String>> {
-    if a.size != b.size {
-        return Ok(Some(format!("{} bytes, the rebuild's {}", a.size, b.size)));
-    }
     let (pa, pb) = (places(built, a)?, places(rebuilt, b)?);
-    let mut mask = vec![false; a.size as usize];
-    for (off, p) in &pa {
-        match pb.get(off) {
-            None => {
-                return Ok(Some(format!(
-                    "+{off:#x} refers to {} where the rebuild has none",
-                    p.to
-                )))
-            }
-            Some(q) if q.width != p.width || q.pc_relative != p.pc_relative => {
-                return Ok(Some(format!(
-                    "+{off:#x}: a {}-byte place, the rebuild's is {} bytes",
-                    p.width, q.width
-                )))
-            }
-            Some(q) if !same_ref(&p.to, &q.to) => {
-                return Ok(Some(format!(
-                    "+{off:#x} refers to {}, the rebuild's to {}",
-                    p.to, q.to
-                )))
-            }
-            Some(_) => {}
+    let (ia, ib) = (instructions(built, a, &pa)?, instructions(rebuilt, b, &pb)?);
+    let (ca, cb) = (built.symbol_bytes(a)?, rebuilt.symbol_bytes(b)?);
+    for (k, (x, y)) in ia.iter().zip(&ib).enumerate() {
+        let at = x.off;
+        if x.mnemonic != y.mnemonic {
+            return Ok(Some(format!(
+                "+{at:#x}: {:?}, the rebuild's instruction {k} is {:?}",
+                x.mnemonic, y.mnemonic
+            )));
         }
-        for m in mask.iter_mut().skip(*off as usize).take(p.width as usize) {
-            *m = true;
+        if x.inner.is_some() || y.inner.is_some() {
+            if x.inner != y.inner {
+                return Ok(Some(format!(
+                    "+{at:#x}: a branch to instruction {:?}, the rebuild's to {:?}",
+                    x.inner, y.inner
+                )));
+            }
+            continue;
+        }
+        if x.len != y.len {
+            return Ok(Some(format!(
+                "+{at:#x}: a {}-byte instruction, the rebuild's is {} bytes",
+                x.len, y.len
+            )));
+        }
+        let within = |p: &BTreeMap<u64, Place>, i: &Insn| -> Vec<(u64, Place)> {
+            p.range(i.off..i.off + i.len)
+                .map(|(o, q)| (o - i.off, q.clone()))
+                .collect()
+        };
+        let (qa, qb) = (within(&pa, x), within(&pb, y));
+        let mut mask = vec![false; x.len as usize];
+        for (rel, p) in &qa {
+            match qb.iter().find(|(r, _)| r == rel).map(|(_, q)| q) {
+                None => {
+                    return Ok(Some(format!(
+                        "+{:#x} refers to {} where the rebuild has none",
+                        at + rel,
+                        p.to
+                    )))
+                }
+                Some(q) if q.width != p.width || q.pc_relative != p.pc_relative => {
+                    return Ok(Some(format!(
+                        "+{:#x}: a {}-byte place, the rebuild's is {} bytes",
+                        at + rel,
+                        p.width,
+                        q.width
+                    )))
+                }
+                Some(q)
+                    if !same_ref(&p.to, &q.to)
+                        && !same_instruction(built, &p.to, rebuilt, &q.to)? =>
+                {
+                    return Ok(Some(format!(
+                        "+{:#x} refers to {}, the rebuild's to {}",
+                        at + rel,
+                        p.to,
+                        q.to
+                    )))
+                }
+                Some(_) => {}
+            }
+            for m in mask.iter_mut().skip(*rel as usize).take(p.width as usize) {
+                *m = true;
+            }
+        }
+        if let Some((rel, q)) = qb.iter().find(|(r, _)| !qa.iter().any(|(o, _)| o == r)) {
+            return Ok(Some(format!(
+                "+{:#x}: the rebuild refers to {} where the replacement has no place",
+                at + rel,
+                q.to
+            )));
+        }
+        let (bx, by) = (
+            &ca[x.off as usize..(x.off + x.len) as usize],
+            &cb[y.off as usize..(y.off + y.len) as usize],
+        );
+        if let Some(i) = (0..bx.len()).find(|&i| !mask[i] && bx[i] != by[i]) {
+            return Ok(Some(format!(
+                "+{:#x}: byte {:#04x}, the rebuild's {:#04x}",
+                at + i as u64,
+                bx[i],
+                by[i]
+            )));
         }
     }
-    if let Some((off, q)) = pb.iter().find(|(off, _)| !pa.contains_key(off)) {
+    if ia.len() != ib.len() {
         return Ok(Some(format!(
-            "+{off:#x}: the rebuild refers to {} where the replacement has no place",
-            q.to
+            "{} instructions, the rebuild's {} (padding left out)",
+            ia.len(),
+            ib.len()
         )));
     }
-    let (ca, cb) = (built.symbol_bytes(a)?, rebuilt.symbol_bytes(b)?);
-    let first = ca
-        .iter()
-        .zip(&cb)
-        .zip(&mask)
-        .position(|((x, y), &m)| !m && x != y);
-    Ok(first.map(|i| format!("+{i:#x}: byte {:#04x}, the rebuild's {:#04x}", ca[i], cb[i])))
+    Ok(None)
 }
 
 /// The verdicts for `functions` of `built` (named by `object`) against `rebuilt`; a
@@ -316,6 +455,10 @@ mod tests {
     /// `src` compiled with the kernel-like flags, with (the generator's build) or without
     /// (an ordinary build) function and data sections.
     fn compile(tag: &str, src: &str, sections: bool) -> Obj {
+        compile_with(tag, src, sections, &[])
+    }
+
+    fn compile_with(tag: &str, src: &str, sections: bool, extra: &[&str]) -> Obj {
         let d = std::env::temp_dir().join(format!("splice-equiv-{tag}-{}", std::process::id()));
         std::fs::create_dir_all(&d).unwrap();
         let (c, o) = (d.join("u.c"), d.join("u.o"));
@@ -325,6 +468,7 @@ mod tests {
             .filter(|f| sections || !f.ends_with("-sections"));
         let out = Command::new("gcc")
             .args(flags)
+            .args(extra)
             .arg("-c")
             .arg(&c)
             .arg("-o")
@@ -408,6 +552,59 @@ int show(int v)
         let rebuilt = compile("string-b", &SRC.replace("ten %d", "TEN %d"), false);
         let d = verdict(&built, &rebuilt).expect("a difference");
         assert!(d.contains("TEN"), "{d}");
+    }
+
+    /// A loop aligned to 32 bytes in a function that is not: the padding before the loop
+    /// depends on where the function lies (at 0 of its own section, after `first` in
+    /// `.text`), and so does the displacement of the branch back to the loop's head.
+    #[test]
+    fn alignment_padding_is_not_a_difference() {
+        let src = "extern int work(int);\n\
+                   int first(int v) { return work(v) + work(v + 1) + 3; }\n\
+                   int looping(int n) { int s = 0; for (int i = 0; i < n; i++) s += work(i); \
+                   return s; }\n";
+        let flags = ["-falign-functions=1", "-falign-loops=32", "-falign-jumps=1"];
+        let built = compile_with("pad-a", src, true, &flags);
+        let rebuilt = compile_with("pad-b", src, false, &flags);
+        let (a, b) = (
+            built.defined("looping").unwrap(),
+            rebuilt.defined("looping").unwrap(),
+        );
+        assert_ne!(
+            a.size, b.size,
+            "no padding difference: the test shows nothing"
+        );
+        assert_eq!(difference(&built, a, &rebuilt, b).unwrap(), None);
+        // A different loop bound is still found.
+        let other = compile_with("pad-c", &src.replace("i < n", "i <= n"), false, &flags);
+        let c = other.defined("looping").unwrap();
+        assert!(difference(&built, a, &other, c).unwrap().is_some());
+    }
+
+    /// The same, with a `.cold` part that jumps back into the loop: the place it lands at
+    /// moves with the padding, the instruction it lands on does not.
+    #[test]
+    fn a_cold_part_lands_on_the_same_instruction() {
+        let src = "extern int work(int);\n\
+                   extern void report(int) __attribute__((cold));\n\
+                   int first(int v) { return work(v) + work(v + 1) + 3; }\n\
+                   int looping(int n) { int s = 0; for (int i = 0; i < n; i++) { \
+                   if (__builtin_expect(work(i) < 0, 0)) report(i); s += work(i + 1); } \
+                   return s; }\n";
+        let flags = ["-falign-functions=1", "-falign-loops=32", "-falign-jumps=1"];
+        let built = compile_with("cold-a", src, true, &flags);
+        let rebuilt = compile_with("cold-b", src, false, &flags);
+        assert!(built.defined("looping.cold").is_some(), "no cold part");
+        let (a, b) = (
+            built.defined("looping").unwrap(),
+            rebuilt.defined("looping").unwrap(),
+        );
+        assert_ne!(
+            a.size, b.size,
+            "no padding difference: the test shows nothing"
+        );
+        let v = verdicts("u.o", &built, &rebuilt, &["looping".to_owned()]).unwrap();
+        assert_eq!(v[0].difference, None);
     }
 
     #[test]

@@ -290,6 +290,15 @@ pub fn recompile_command(cf: &CmdFile, r: &Recompile) -> Result<String> {
                 }
             }
         }
+        // The source itself as the tree's build names it (kernel/trace/x.c), even when its
+        // directory is also an include directory (kernel/trace adds -I$(src)), whose map
+        // above would make it ./kernel/trace/x.c: last, so that it wins. FORTIFY_SOURCE's
+        // messages and WARN()s carry __FILE__.
+        front.push(format!(
+            "-fmacro-prefix-map={}={}",
+            ov.join(&cf.source).display(),
+            cf.source
+        ));
         // Quoted includes next to the source: the tree's directory after the overlay's.
         let src_dir = Path::new(&cf.source).parent().unwrap_or(Path::new(""));
         front.push(format!("-iquote{}", src_dir.display()));
@@ -435,6 +444,56 @@ mod tests {
         assert!(plain.ends_with(
             " -O2 -DKBUILD_MODNAME='\"version\"' -c -o /w/plain/version.o fs/proc/version.c"
         ));
+    }
+
+    /// A source whose directory is an include directory too (`-I./d`, as kernel/trace
+    /// has): compiled from the overlay, its `__FILE__` is still the tree's `d/x.c`.
+    #[test]
+    fn the_overlay_keeps_the_file_name_of_the_source() {
+        let t = std::env::temp_dir().join(format!("splice-kbuild-file-{}", std::process::id()));
+        let ov = t.join("post");
+        for d in [t.join("d"), ov.join("d")] {
+            std::fs::create_dir_all(d).unwrap();
+        }
+        let src = "const char *where = __FILE__;\n";
+        std::fs::write(t.join("d/x.c"), src).unwrap();
+        std::fs::write(ov.join("d/x.c"), src).unwrap();
+        let cf = parse_cmd(
+            "d/x.o",
+            "savedcmd_d/x.o := gcc -I./d -O2 -c -o d/x.o d/x.c\nsource_d/x.o := d/x.c\n",
+        )
+        .unwrap();
+        let out = t.join("x.o");
+        let cmd = recompile_command(
+            &cf,
+            &Recompile {
+                source: Some(ov.join("d/x.c")),
+                output: out.clone(),
+                overlay: Some(ov.clone()),
+                plain: true,
+            },
+        )
+        .unwrap();
+        let st = std::process::Command::new("sh")
+            .arg("-c")
+            .arg(&cmd)
+            .current_dir(&t)
+            .status()
+            .unwrap();
+        assert!(st.success(), "{cmd}");
+        let o = crate::elf::Obj::read(&out).unwrap();
+        let strings: Vec<u8> = o
+            .sections
+            .iter()
+            .filter(|s| s.name.starts_with(".rodata"))
+            .flat_map(|s| s.data.clone())
+            .collect();
+        let _ = std::fs::remove_dir_all(&t);
+        let text = String::from_utf8_lossy(&strings);
+        assert!(
+            text.contains("d/x.c") && !text.contains("./d/x.c"),
+            "{text:?}"
+        );
     }
 
     #[test]

@@ -24,6 +24,13 @@ fn is_boot_table(name: &str) -> bool {
         || name.starts_with(".security_initcall")
 }
 
+/// UBSAN's per-check data (`.data..Lubsan_data12`, `.data..Lubsan_type3`): what a check
+/// reports (file, line, column, type), reached only from the check's code. A section of it
+/// that nothing refers to belongs to a check the optimizer removed, not to a table.
+fn is_sanitizer_data(name: &str) -> bool {
+    name.contains("..Lubsan_")
+}
+
 /// The tables of `o`, by name: allocated, non-executable sections with contents, that no other
 /// section of the object refers to and that define no global symbol (a global object is data
 /// other objects use, compared as data). Special sections splice rewrites ([`special::TABLES`]),
@@ -48,6 +55,7 @@ fn tables(o: &Obj) -> BTreeMap<&str, &Sec> {
         .filter(|s| !s.is_mergeable() && s.name != ".modinfo" && !s.name.starts_with("__kcrctab"))
         // The patch's own hooks: the pack carries them.
         .filter(|s| s.name != assemble::HOOKS_SECTION)
+        .filter(|s| !is_sanitizer_data(&s.name))
         .filter(|s| !special::is_dropped(&s.name) || is_boot_table(&s.name))
         .filter(|s| !referenced.contains(&s.index) && !global.contains(&s.index))
         .map(|s| (s.name.as_str(), s))

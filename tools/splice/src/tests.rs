@@ -108,6 +108,14 @@ fn build(tag: &str, pre: &str, post: &str, targets: TargetSel, extra: &[&str]) -
     assemble(&opts(targets), &pre, &post, &symvers)
 }
 
+/// The data-change policy of `splice-create` on two sources (`refuse_data_changes`).
+fn data_check(tag: &str, pre: &str, post: &str) -> Result<()> {
+    let d = TempDir::new(tag);
+    let pre = compile(&d.0, "pre", pre, &[]);
+    let post = compile(&d.0, "post", post, &[]);
+    crate::assemble::refuse_data_changes(&pre, &post)
+}
+
 /// The targets of a pack, by function name.
 fn target_names(out: &Output) -> Vec<&str> {
     out.report
@@ -1376,4 +1384,84 @@ fn pc_relative_target_counts_from_the_end_of_the_instruction() {
     );
     assert_eq!(c.name, "b", "{c:?}");
     assert_eq!(c.addend + c.bias, 0, "{c:?}");
+}
+
+/// UBSAN's per-check data (`.data..Lubsan_data*`: file, line, column) left behind by checks
+/// the optimizer removed: nothing refers to it and the kernel gathers nothing from it, so a
+/// line shift that changes its line is no table change (Debian's kernels set UBSAN).
+#[test]
+fn orphan_sanitizer_data_is_not_a_table() {
+    require_gcc();
+    let ubsan = |line: u32| {
+        format!(
+            "{BASE}\nstruct source_location {{ const char *file; unsigned int line, column; }};\n\
+             static struct source_location ld __attribute__((used, \
+             section(\".data..Lubsan_data7\"))) = {{ \"kernel/x.c\", {line}, 5 }};\n"
+        )
+    };
+    let post = ubsan(11).replace("hello %d", "hello, %d");
+    let out = build("ubsan", &ubsan(10), &post, TargetSel::Auto, &[]).unwrap();
+    assert_eq!(target_names(&out), ["show_a"]);
+}
+
+/// `.fn = h1` becoming `.fn = h2` in an existing object changes none of its bytes, only
+/// where a relocation points: still a data change (the live object keeps h1), refused.
+#[test]
+fn a_changed_pointer_in_existing_data_is_a_data_change() {
+    require_gcc();
+    let ops = |h: &str| {
+        format!(
+            "{BASE}\nstatic void h1(int v) {{ hidden_kernel_fn(v); }}\n\
+             static void h2(int v) {{ hidden_kernel_fn(v + 1); }}\n\
+             struct ops {{ void (*fn)(int); int x; }};\n\
+             static struct ops my_ops = {{ .fn = {h}, .x = 1 }};\n\
+             struct ops *get_ops(void) {{ return &my_ops; }}\n\
+             void (*other(void))(int) {{ return h1 == {h} ? h2 : h1; }}\n"
+        )
+    };
+    let e = data_check("ptr", &ops("h1"), &ops("h2")).unwrap_err();
+    let m = format!("{e:#}");
+    assert!(m.contains("my_ops: an existing data object changes"), "{m}");
+}
+
+/// A `pr_debug()` below a changed line: its descriptor in `__dyndbg` gets a new line
+/// number, which is no data change; a new format string is one.
+#[test]
+fn a_dynamic_debug_line_number_is_not_a_data_change() {
+    require_gcc();
+    let dd = |line: u32, fmt: &str| {
+        format!(
+            "{BASE}\nstruct ddebug {{ const char *modname, *function, *filename, *format; \
+             unsigned int lineno:18, class_id:6, flags:8; long key[2]; }} \
+             __attribute__((aligned(8)));\n\
+             static struct ddebug d1 __attribute__((used, section(\"__dyndbg\"))) = \
+             {{ \"m\", \"f\", \"x.c\", \"{fmt}\", {line} }};\n\
+             int dd_flags(void) {{ return d1.flags; }}\n"
+        )
+    };
+    data_check("dyndbg", &dd(100, "fmt %d"), &dd(103, "fmt %d")).unwrap();
+    let e = data_check("dyndbg-fmt", &dd(100, "fmt %d"), &dd(103, "fmt %u")).unwrap_err();
+    assert!(
+        format!("{e:#}").contains("d1: an existing data object changes"),
+        "{e:#}"
+    );
+}
+/// FORTIFY_SOURCE's message names the file and line (`"... at kernel/x.c:1134"`): a line
+/// removed above it shifts the number, and that alone makes no target.
+#[test]
+fn a_shifted_line_number_in_a_message_is_no_change() {
+    require_gcc();
+    let src = |line: u32| {
+        format!(
+            "{BASE}\nint warn_here(int v) {{ if (v > 9) \
+             return seq_printf(0, \"field spanning at kernel/x.c:{line}\\n\"); return v; }}\n"
+        )
+    };
+    let post = src(1133).replace("hello %d", "hello, %d");
+    let out = build("line", &src(1134), &post, TargetSel::Auto, &[]).unwrap();
+    assert_eq!(target_names(&out), ["show_a"]);
+    // Another message is a change.
+    let post = src(1134).replace("field spanning", "field overflow");
+    let out = build("line-text", &src(1134), &post, TargetSel::Auto, &[]).unwrap();
+    assert_eq!(target_names(&out), ["warn_here"]);
 }

@@ -55,10 +55,20 @@ while IFS=$'\t' read -r name outcome message; do
 			[ "$outcome" = park ] && echo "$prefix-$name $message" >>"$dest/park"
 			echo "ok - $name: pack made ($(grep -o 'target [^ ]*' "$log" | sed 's/target //' | tr '\n' ' '))"
 			pass=$((pass + 1))
-			# The targets the case expects, no more and no fewer.
-			got=$(python3 -c 'import json, sys; print(",".join(sorted(t["function"] for t in json.load(open(sys.argv[1]))["pack"]["targets"])))' "$out/$name.json")
-			want=$(echo "$expected" | tr ',' '\n' | sed '/^$/d' | sort | paste -sd, -)
-			if [ "$got" = "$want" ]; then
+			# The targets the case expects, no more and no fewer. A clone's suffix
+			# (do_move_mount.isra.0) is the compiler's name for the function; a
+			# target written NAME? is one some compilers inline a change into and
+			# others do not (the case file says why).
+			got=$(python3 -c '
+import json, re, sys
+names = (t["function"] for t in json.load(open(sys.argv[1]))["pack"]["targets"])
+want = [w for w in sys.argv[2].split(",") if w]
+must = {w for w in want if not w.endswith("?")}
+may = {w[:-1] for w in want if w.endswith("?")}
+got = sorted(re.sub(r"(\.(isra|constprop|part|cold)\.[0-9]+)+$", "", n) for n in names)
+print(",".join(n for n in got if n not in may) or "-")' "$out/$name.json" "$expected")
+			want=$(echo "$expected" | tr ',' '\n' | sed '/^$/d;/?$/d' | sort | paste -sd, -)
+			if [ "$got" = "${want:--}" ]; then
 				echo "ok - $name: the targets are the expected ones"
 				pass=$((pass + 1))
 			else
