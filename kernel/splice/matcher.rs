@@ -11,7 +11,11 @@
 //! kind and destination, not by encoding, and offsets in the live code may drift from those in
 //! the pre code; every branch inside the function must land on the instruction that
 //! corresponds to its pre-code destination. At run-time sites (ftrace, alternatives, jump
-//! labels, ...) every form the kernel may have written there is accepted.
+//! labels, ...) every form the kernel may have written there is accepted. Alignment padding
+//! (`nop` of any length) is skipped on both sides: the padding the assembler puts before an
+//! aligned loop depends on where the function lies in its section, at the start of a section
+//! of its own in the pack's object, anywhere in `.text` in the linked kernel (Debian's kernels
+//! align functions to 64 bytes and loops to 32). A branch must not land on padding.
 //!
 //! Nothing here reads kernel memory: the caller passes copies, which makes it testable on
 //! synthetic buffers.
@@ -104,6 +108,20 @@ fn site_accepts(kind: SiteKind, live: &[u8]) -> bool {
     }
 }
 
+/// The length of the padding instruction at the start of `code`: `nop` (`90`, with `66`
+/// prefixes only: `xchg %ax,%ax`), or the multi-byte `nopw`/`nopl` (`0f 1f /0`, any
+/// prefixes). `None` for anything else, `pause` (`f3 90`) and `xchg %eax,%r8d` (`41 90`)
+/// included.
+fn padding(code: &[u8]) -> Option<usize> {
+    let i = Insn::decode(code).ok()?;
+    let prefixes = code.get(..i.prefix_len())?;
+    match i.opcode() {
+        [0x90] if prefixes.iter().all(|&b| b == 0x66) => Some(i.len()),
+        [0x0f, 0x1f] if i.modrm().is_some_and(|m| m & 0x38 == 0) => Some(i.len()),
+        _ => None,
+    }
+}
+
 /// Reads the `width`-byte little-endian value at `at` of `b`, sign- or zero-extended.
 fn read_value(b: &[u8], at: usize, kind: RelocType) -> Option<u64> {
     Some(match kind {
@@ -137,15 +155,30 @@ pub(crate) fn match_code<'a>(
     let mut ri = 0usize;
 
     while pi < pre.len() {
-        if starts.push((pi, li), GFP_KERNEL).is_err() {
-            return fail(pi, "out of memory");
-        }
         // Relocations before this instruction belong to no instruction.
         while relocs.get(ri).is_some_and(|r| r.offset < pi) {
             if relocs[ri].kind.is_site() {
                 return fail(relocs[ri].offset, "run-time site inside an instruction");
             }
             ri += 1;
+        }
+        // Padding, where no relocation or run-time site is: skipped on both sides. A live
+        // nop under a pre site is the site's (ftrace's nop5), compared below.
+        let no_reloc = |n: usize| relocs.get(ri).is_none_or(|r| r.offset >= pi + n);
+        if let Some(n) = padding(&pre[pi..]).filter(|&n| no_reloc(n)) {
+            pi += n;
+            continue;
+        }
+        if !relocs
+            .get(ri)
+            .is_some_and(|r| r.offset == pi && r.kind.is_site())
+        {
+            while let Some(n) = padding(live.get(li..).unwrap_or(&[])) {
+                li += n;
+            }
+        }
+        if starts.push((pi, li), GFP_KERNEL).is_err() {
+            return fail(pi, "out of memory");
         }
         if let Some(site) = relocs
             .get(ri)
@@ -391,6 +424,22 @@ mod tests {
         let load = a.wrapping_sub(ADDR + 26) as u32;
         l[22..26].copy_from_slice(&load.to_le_bytes());
         l
+    }
+
+    /// `mov $1,%eax; nop; 1: dec %eax; jne 1b; ret` against the same code with a two-byte
+    /// nop before the loop (the padding of a function placed elsewhere): a match, the branch
+    /// landing on the corresponding `dec`. Another instruction instead of the nop is not.
+    #[test]
+    fn padding_is_skipped_on_both_sides() {
+        let pre = [0xb8, 1, 0, 0, 0, 0x90, 0xff, 0xc8, 0x75, 0xfc, 0xc3];
+        let live = [0xb8, 1, 0, 0, 0, 0x66, 0x90, 0xff, 0xc8, 0x75, 0xfc, 0xc3];
+        let (r, _) = run(&pre, &[], &live);
+        assert_eq!(r.map(|m| m.live_len), Ok(12));
+        let (r, _) = run(&live, &[], &pre);
+        assert_eq!(r.map(|m| m.live_len), Ok(11));
+        let other = [0xb8, 1, 0, 0, 0, 0xff, 0xc0, 0xff, 0xc8, 0x75, 0xfc, 0xc3];
+        let (r, _) = run(&pre, &[], &other);
+        assert!(r.is_err());
     }
 
     #[test]

@@ -84,4 +84,32 @@ for ((i = keep; i < ${#want[@]}; i++)); do
 	say "applied $p"
 done
 
-say "overlay: $copied file(s) updated, $removed removed, ${#want[@]} patch(es) in place"
+# --- 3. backports -----------------------------------------------------------
+# Fixes of later 7.2 releases that an older one needs to build as splice
+# builds it (patches/backports/). Each is applied where it applies, skipped
+# where the release has it already (it applies in reverse), and stops the
+# build otherwise.
+backported=0
+mkdir -p "$STATE/backports"
+for f in "$PATCHDIR"/backports/*.patch; do
+	[ -f "$f" ] || continue
+	p=$(basename "$f")
+	log=$SPLICE_LOGS/overlay-backport-$p.log
+	if cmp -s "$f" "$STATE/backports/$p"; then
+		backported=$((backported + 1))
+		continue
+	fi
+	if patch -d "$TREE" -p1 --fuzz=0 --forward --dry-run <"$f" >"$log" 2>&1; then
+		patch -d "$TREE" -p1 --fuzz=0 --forward --no-backup-if-mismatch <"$f" >>"$log" 2>&1 ||
+			die "backport $p failed (log: $log)"
+		cp "$f" "$STATE/backports/$p"
+		backported=$((backported + 1))
+		say "backported $p"
+	elif patch -d "$TREE" -p1 --fuzz=0 -R --dry-run <"$f" >>"$log" 2>&1; then
+		say "linux-$KERNEL_VERSION has $p already"
+	else
+		die "backport $p neither applies to linux-$KERNEL_VERSION nor is in it (log: $log)"
+	fi
+done
+
+say "overlay: $copied file(s) updated, $removed removed, ${#want[@]} patch(es) and $backported backport(s) in place"
