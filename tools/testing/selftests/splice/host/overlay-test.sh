@@ -75,5 +75,35 @@ rc=$?
 check "a patch that does not apply fails" test $rc -ne 0
 check "names the patch" grep -q 'patch 0002-stale.patch does not apply' "$t/out"
 check "failed patch changes nothing" cmp -s "$t/before" "$tree/kernel/Makefile"
+rm "$src/scripts/splice/patches/0002-stale.patch"
+
+# Backports: applied where they apply, skipped where the release has them,
+# refused otherwise.
+mkdir -p "$src/scripts/splice/patches/backports" "$tree/rust"
+printf 'line one\nline two\n' >"$tree/rust/lib.rs"
+cat >"$src/scripts/splice/patches/backports/0001-fix.patch" <<'P'
+a later release's fix
+
+--- a/rust/lib.rs
++++ b/rust/lib.rs
+@@ -1,2 +1,3 @@
+ line one
++#[allow(fixed)]
+ line two
+P
+ov
+check "a backport is applied where it applies" grep -qx '#\[allow(fixed)\]' "$tree/rust/lib.rs"
+check "... and said so" grep -q 'backported 0001-fix.patch' "$t/out"
+ov
+check "... once" test "$(grep -c 'allow(fixed)' "$tree/rust/lib.rs")" -eq 1
+rm -f "$tree/.splice/backports/0001-fix.patch"
+ov
+check "a release that has the fix skips it" grep -q 'has 0001-fix.patch already' "$t/out"
+printf 'something else\n' >"$tree/rust/lib.rs"
+rm -f "$tree/.splice/backports/0001-fix.patch"
+ov
+rc=$?
+check "a backport that neither applies nor is in the release fails" test $rc -ne 0
+check "... naming it" grep -q 'backport 0001-fix.patch neither applies' "$t/out"
 
 finish overlay
