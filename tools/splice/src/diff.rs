@@ -28,6 +28,8 @@ pub struct Patch {
     pub files: Vec<FilePatch>,
     /// The first line of the commit message of a `git format-patch` mail (`Subject:`), if any.
     pub subject: Option<String>,
+    /// Files whose mode alone the patch changes (git's `old mode`/`new mode`, no hunks).
+    pub mode_only: Vec<String>,
 }
 
 /// Strips the first path component (`patch -p1`) and any trailing tab and timestamp.
@@ -44,7 +46,17 @@ fn strip(name: &str) -> Option<String> {
 pub fn parse(text: &str) -> Result<Patch> {
     let mut p = Patch::default();
     let mut lines = text.lines().peekable();
+    // The `diff --git` block being read: its path, and whether it changed any content.
+    let mut git: Option<GitBlock> = None;
     while let Some(l) = lines.next() {
+        if let Some(paths) = l.strip_prefix("diff --git ") {
+            finish_git_block(git.take(), &mut p);
+            git = Some(GitBlock::new(paths));
+            continue;
+        }
+        if let Some(g) = git.as_mut() {
+            g.header_line(l)?;
+        }
         if p.subject.is_none() {
             if let Some(s) = l.strip_prefix("Subject: ") {
                 let s = s.trim();
@@ -87,14 +99,78 @@ pub fn parse(text: &str) -> Result<Patch> {
         if f.path.is_empty() || f.path.split('/').any(|c| c == "..") || f.path.starts_with('/') {
             bail!("the patch names a file outside the tree: {:?}", f.path);
         }
+        if let Some(g) = git.as_mut() {
+            g.content = true;
+        }
         if !p.files.iter().any(|g| g.path == f.path) {
             p.files.push(f);
         }
     }
+    finish_git_block(git.take(), &mut p);
     if p.files.is_empty() {
+        if !p.mode_only.is_empty() {
+            bail!(
+                "the patch changes only the mode of {}; there is no code to patch",
+                p.mode_only.join(", ")
+            );
+        }
         bail!("no file in the patch (not a unified diff?)");
     }
     Ok(p)
+}
+
+/// One `diff --git a/X b/Y` block, read up to its `---`/`+++` lines (if it has any).
+///
+/// git writes no `---`/`+++` lines for a pure rename or copy, a change of mode only, or a
+/// binary file: those blocks are recognised by their extended header lines, so that none of
+/// them is silently left out of what the pack is built from.
+struct GitBlock {
+    path: String,
+    content: bool,
+    mode: bool,
+}
+
+impl GitBlock {
+    fn new(paths: &str) -> Self {
+        // `a/X b/X`: with no rename the two halves are equal; take the second.
+        let path = paths
+            .rsplit_once(" b/")
+            .map_or(paths, |(_, b)| b)
+            .to_owned();
+        GitBlock {
+            path,
+            content: false,
+            mode: false,
+        }
+    }
+
+    /// Refuses what splice cannot build a pack from; notes a change of mode.
+    fn header_line(&mut self, l: &str) -> Result<()> {
+        let path = &self.path;
+        if let Some(from) = l.strip_prefix("rename from ") {
+            bail!("the patch renames {from}; splice cannot rename files");
+        }
+        if let Some(from) = l.strip_prefix("copy from ") {
+            bail!("the patch copies {from} to a new file; splice cannot add files to the build");
+        }
+        if l.starts_with("Binary files ") || l == "GIT binary patch" {
+            bail!("the patch changes the binary file {path}; splice patches source code only");
+        }
+        if l.starts_with("new mode ") {
+            self.mode = true;
+        }
+        Ok(())
+    }
+}
+
+/// Ends a git block: a file whose mode alone changed is set aside (the running kernel's
+/// code does not depend on it) and named in [`Patch::mode_only`].
+fn finish_git_block(g: Option<GitBlock>, p: &mut Patch) {
+    if let Some(g) = g {
+        if g.mode && !g.content {
+            p.mode_only.push(g.path);
+        }
+    }
 }
 
 #[cfg(test)]
@@ -128,6 +204,50 @@ mod tests {
                 },
             ]
         );
+    }
+
+    /// The refusal `text` gives, as one line.
+    fn refusal(text: &str) -> String {
+        format!("{:#}", parse(text).unwrap_err())
+    }
+
+    #[test]
+    fn git_blocks_without_hunks_are_never_left_out() {
+        // A pure rename has no ---/+++ lines at all.
+        let r = refusal(
+            "diff --git a/fs/x.c b/fs/y.c\nsimilarity index 100%\n\
+             rename from fs/x.c\nrename to fs/y.c\n\
+             diff --git a/fs/z.c b/fs/z.c\n--- a/fs/z.c\n+++ b/fs/z.c\n@@ -1 +1 @@\n-a\n+b\n",
+        );
+        assert!(r.contains("renames fs/x.c"), "{r}");
+        let r = refusal("diff --git a/fs/x.c b/fs/w.c\nsimilarity index 90%\ncopy from fs/x.c\ncopy to fs/w.c\n");
+        assert!(r.contains("copies fs/x.c"), "{r}");
+        let r = refusal(
+            "diff --git a/fw/blob.bin b/fw/blob.bin\nindex 1..2 100644\n\
+             Binary files a/fw/blob.bin and b/fw/blob.bin differ\n",
+        );
+        assert!(r.contains("binary file fw/blob.bin"), "{r}");
+        let r =
+            refusal("diff --git a/fw/b.bin b/fw/b.bin\nindex 1..2\nGIT binary patch\nliteral 3\n");
+        assert!(r.contains("binary file fw/b.bin"), "{r}");
+        // A change of mode alone is set aside, and named when it is all there is.
+        let mode = "diff --git a/scripts/x.sh b/scripts/x.sh\nold mode 100644\nnew mode 100755\n";
+        let r = refusal(mode);
+        assert!(r.contains("only the mode of scripts/x.sh"), "{r}");
+        let p = parse(&format!(
+            "{mode}diff --git a/fs/z.c b/fs/z.c\n--- a/fs/z.c\n+++ b/fs/z.c\n@@ -1 +1 @@\n-a\n+b\n"
+        ))
+        .unwrap();
+        assert_eq!(p.files.len(), 1);
+        assert_eq!(p.mode_only, vec!["scripts/x.sh".to_string()]);
+        // A mode change with hunks is an ordinary change.
+        let p = parse(
+            "diff --git a/fs/z.c b/fs/z.c\nold mode 100644\nnew mode 100755\n\
+             --- a/fs/z.c\n+++ b/fs/z.c\n@@ -1 +1 @@\n-a\n+b\n",
+        )
+        .unwrap();
+        assert!(p.mode_only.is_empty());
+        assert_eq!(p.files[0].path, "fs/z.c");
     }
 
     #[test]

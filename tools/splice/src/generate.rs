@@ -405,6 +405,19 @@ fn refuse_layout_changes(p: &diff::Patch, patch: &Path, pre: &Path, post: &Path)
     Ok(())
 }
 
+/// Refuses a tree whose objects are not the code that runs: with link-time optimisation the
+/// `.o` files hold LLVM bitcode and the functions are only laid out at the final link, so
+/// neither pre nor post code can be compared with the running kernel's.
+fn refuse_tree(config: &str) -> Result<()> {
+    if config_value(config, "CONFIG_LTO_CLANG") == Some("y".into()) {
+        bail!(
+            "the tree is built with link-time optimisation (CONFIG_LTO_CLANG=y): its objects are \
+             bitcode, not the code that runs; splice needs a kernel built without LTO"
+        );
+    }
+    Ok(())
+}
+
 fn refuse_files(p: &diff::Patch, patch: &Path) -> Result<()> {
     for f in &p.files {
         let path = &f.path;
@@ -412,6 +425,13 @@ fn refuse_files(p: &diff::Patch, patch: &Path) -> Result<()> {
         if path.ends_with(".S") || path.ends_with(".s") {
             bail!(
                 "{}: {path}: assembly file; splice patches C code only",
+                patch.display()
+            );
+        }
+        if path.ends_with(".rs") {
+            bail!(
+                "{}: {path}: Rust code; splice patches C code only (a Rust crate is one object \
+                 whose functions it cannot yet correlate)",
                 patch.display()
             );
         }
@@ -708,6 +728,9 @@ fn generate_with(o: &Options, pr: &mut Progress, work: &Work) -> Result<GenRepor
         }
     }
     let config = std::fs::read_to_string(tree.join(".config"))?;
+    refuse_tree(&config)
+        .with_context(|| format!("{}", tree.display()))
+        .map_err(stop(Kind::Refused))?;
     let compiler =
         kbuild::Compiler::of_config(&config).with_context(|| format!("{}", tree.display()))?;
     if let Some(why) = compiler.mismatch(compiler.installed_version().as_deref()) {
@@ -723,8 +746,15 @@ fn generate_with(o: &Options, pr: &mut Progress, work: &Work) -> Result<GenRepor
         .to_owned();
     let text = std::fs::read_to_string(&o.patch)
         .with_context(|| format!("{}: cannot read", o.patch.display()))?;
-    let patch = diff::parse(&text).with_context(|| format!("{}", o.patch.display()))?;
+    let patch = diff::parse(&text)
+        .with_context(|| format!("{}", o.patch.display()))
+        .map_err(stop(Kind::Refused))?;
     refuse_files(&patch, &o.patch).map_err(stop(Kind::Refused))?;
+    for f in &patch.mode_only {
+        pr.say(&format!(
+            "note: {f}: the patch changes only its mode, which no running code depends on"
+        ));
+    }
     let name = o.name.clone().unwrap_or_else(|| default_name(&o.patch));
     let modname = assemble::module_name(&name)?;
     let description = o
@@ -1167,6 +1197,16 @@ mod tests {
         assert!(refuse_files(&p, Path::new("f.diff")).is_err());
         let p = diff::parse("--- /dev/null\n+++ b/fs/new.h\n").unwrap();
         assert!(refuse_files(&p, Path::new("f.diff")).is_ok());
+        let p = diff::parse("--- a/rust/kernel/fs.rs\n+++ b/rust/kernel/fs.rs\n").unwrap();
+        let e = refuse_files(&p, Path::new("f.diff")).unwrap_err();
+        assert!(format!("{e}").contains("rust/kernel/fs.rs: Rust code"));
+    }
+
+    #[test]
+    fn link_time_optimised_trees_are_refused() {
+        let e = refuse_tree("CONFIG_LTO_CLANG=y\nCONFIG_LTO_CLANG_THIN=y\n").unwrap_err();
+        assert!(format!("{e}").contains("CONFIG_LTO_CLANG"), "{e}");
+        assert!(refuse_tree("# CONFIG_LTO_CLANG is not set\nCONFIG_LTO_NONE=y\n").is_ok());
     }
 
     #[test]
