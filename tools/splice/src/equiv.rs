@@ -29,6 +29,7 @@ use serde::Serialize;
 
 use crate::elf::{Obj, Rel, Sym};
 use crate::format::rtype;
+use crate::lines::Renumbering;
 
 /// What a place of a function refers to, named the same way in both builds.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -310,7 +311,17 @@ fn same_instruction(built: &Obj, a: &Ref, rebuilt: &Obj, b: &Ref) -> Result<bool
 /// build), not on the source. A branch inside the function is compared by the instruction
 /// it lands on (its displacement, even its short or near form, follows the padding); every
 /// other instruction by its bytes, its places by what they refer to.
-pub fn difference(built: &Obj, a: &Sym, rebuilt: &Obj, b: &Sym) -> Result<Option<String>> {
+///
+/// The generator's build numbers unchanged lines as the running kernel does
+/// ([`crate::lines`]): an immediate that differs from the rebuild's exactly by `lines` is the
+/// same line, kept.
+pub fn difference(
+    built: &Obj,
+    a: &Sym,
+    rebuilt: &Obj,
+    b: &Sym,
+    lines: &Renumbering,
+) -> Result<Option<String>> {
     let (pa, pb) = (places(built, a)?, places(rebuilt, b)?);
     let (ia, ib) = (instructions(built, a, &pa)?, instructions(rebuilt, b, &pb)?);
     let (ca, cb) = (built.symbol_bytes(a)?, rebuilt.symbol_bytes(b)?);
@@ -389,7 +400,11 @@ pub fn difference(built: &Obj, a: &Sym, rebuilt: &Obj, b: &Sym) -> Result<Option
             &ca[x.off as usize..(x.off + x.len) as usize],
             &cb[y.off as usize..(y.off + y.len) as usize],
         );
-        if let Some(i) = (0..bx.len()).find(|&i| !mask[i] && bx[i] != by[i]) {
+        let differs = |i: &usize| !mask[*i] && bx[*i] != by[*i];
+        if let Some(i) = (0..bx.len()).find(differs) {
+            if kept_line(bx, by, (0..bx.len()).filter(differs), lines) {
+                continue;
+            }
             return Ok(Some(format!(
                 "+{:#x}: byte {:#04x}, the rebuild's {:#04x}",
                 at + i as u64,
@@ -408,6 +423,31 @@ pub fn difference(built: &Obj, a: &Sym, rebuilt: &Obj, b: &Sym) -> Result<Option
     Ok(None)
 }
 
+/// Whether instruction `a` (the generator's) differs from `b` (the rebuild's) only at bytes
+/// `at` of its immediate, and the two immediates are one line number as `lines` renumbered it.
+fn kept_line(a: &[u8], b: &[u8], mut at: impl Iterator<Item = usize>, lines: &Renumbering) -> bool {
+    if lines.files.is_empty() {
+        return false;
+    }
+    let mut d = Decoder::new(64, a, DecoderOptions::NONE);
+    let insn = d.decode();
+    let c = d.get_constant_offsets(&insn);
+    if !c.has_immediate() || c.has_immediate2() {
+        return false;
+    }
+    let imm = c.immediate_offset()..c.immediate_offset() + c.immediate_size();
+    if !at.all(|i| imm.contains(&i)) {
+        return false;
+    }
+    let value = |x: &[u8]| {
+        x[imm.clone()]
+            .iter()
+            .rev()
+            .fold(0u64, |v, &byte| v << 8 | u64::from(byte))
+    };
+    lines.explains(value(a), value(b))
+}
+
 /// The verdicts for `functions` of `built` (named by `object`) against `rebuilt`; a
 /// `.cold` part of a function is compared with it.
 pub fn verdicts(
@@ -415,6 +455,7 @@ pub fn verdicts(
     built: &Obj,
     rebuilt: &Obj,
     functions: &[String],
+    lines: &Renumbering,
 ) -> Result<Vec<Verdict>> {
     let mut out = Vec::new();
     for name in functions {
@@ -428,7 +469,7 @@ pub fn verdicts(
                 diff = Some(format!("{part}: not in the rebuild"));
                 break;
             };
-            if let Some(d) = difference(built, a, rebuilt, b)? {
+            if let Some(d) = difference(built, a, rebuilt, b, lines)? {
                 diff = Some(if part == name {
                     d
                 } else {
@@ -505,7 +546,14 @@ int show(int v)
 "#;
 
     fn verdict(built: &Obj, rebuilt: &Obj) -> Option<String> {
-        let v = verdicts("u.o", built, rebuilt, &["show".to_owned()]).unwrap();
+        let v = verdicts(
+            "u.o",
+            built,
+            rebuilt,
+            &["show".to_owned()],
+            &Renumbering::default(),
+        )
+        .unwrap();
         v[0].difference.clone()
     }
 
@@ -574,11 +622,16 @@ int show(int v)
             a.size, b.size,
             "no padding difference: the test shows nothing"
         );
-        assert_eq!(difference(&built, a, &rebuilt, b).unwrap(), None);
+        assert_eq!(
+            difference(&built, a, &rebuilt, b, &Renumbering::default()).unwrap(),
+            None
+        );
         // A different loop bound is still found.
         let other = compile_with("pad-c", &src.replace("i < n", "i <= n"), false, &flags);
         let c = other.defined("looping").unwrap();
-        assert!(difference(&built, a, &other, c).unwrap().is_some());
+        assert!(difference(&built, a, &other, c, &Renumbering::default())
+            .unwrap()
+            .is_some());
     }
 
     /// The same, with a `.cold` part that jumps back into the loop: the place it lands at
@@ -603,8 +656,54 @@ int show(int v)
             a.size, b.size,
             "no padding difference: the test shows nothing"
         );
-        let v = verdicts("u.o", &built, &rebuilt, &["looping".to_owned()]).unwrap();
+        let v = verdicts(
+            "u.o",
+            &built,
+            &rebuilt,
+            &["looping".to_owned()],
+            &Renumbering::default(),
+        )
+        .unwrap();
         assert_eq!(v[0].difference, None);
+    }
+
+    /// A function below a change, built with the line numbers kept ([`crate::lines`]),
+    /// against the ordinary build that has them shifted: the same line, if and only if the
+    /// renumbering explains it.
+    #[test]
+    fn a_kept_line_number_is_not_a_difference() {
+        let pre = "extern void warn_at(const char *f, int line);\n\
+                   int ready;\n\
+                   int first(void) { return ready; }\n\
+                   void later(int v) { if (v > 3) warn_at(\"u.c\", __LINE__); ready = v; }\n";
+        let mut post = pre.replace(
+            "int first(void) { return ready; }\n",
+            "int first(void)\n{\n\tif (!ready)\n\t\treturn -1;\n\treturn ready;\n}\n",
+        );
+        post =
+            "/* pad the line numbers past what an 8-bit immediate holds */\n".repeat(200) + &post;
+        let pre =
+            "/* pad the line numbers past what an 8-bit immediate holds */\n".repeat(200) + pre;
+        let (kept, renumbering) = crate::lines::keep_line_numbers(&pre, &post);
+        let built = compile("line-a", &kept, true);
+        let rebuilt = compile("line-b", &post, false);
+        let name = ["later".to_owned()];
+        let mut lines = Renumbering::default();
+        let v = verdicts("u.o", &built, &rebuilt, &name, &lines).unwrap();
+        assert!(
+            v[0].difference
+                .as_deref()
+                .is_some_and(|d| d.contains("byte")),
+            "the line numbers are not in the code: the test shows nothing ({:?})",
+            v[0].difference
+        );
+        lines.files.insert("u.c".into(), renumbering);
+        let v = verdicts("u.o", &built, &rebuilt, &name, &lines).unwrap();
+        assert_eq!(v[0].difference, None);
+        // Another constant is still a difference.
+        let other = compile("line-c", &post.replace("v > 3", "v > 4"), false);
+        let v = verdicts("u.o", &built, &other, &name, &lines).unwrap();
+        assert!(v[0].difference.is_some());
     }
 
     #[test]

@@ -30,6 +30,7 @@ use crate::diff::{self, Change};
 use crate::elf::Obj;
 use crate::equiv;
 use crate::kbuild::{self, CmdFile, Recompile};
+use crate::lines::Renumbering;
 use crate::loadrel;
 use crate::symvers::Symvers;
 
@@ -456,6 +457,39 @@ fn refuse_files(p: &diff::Patch, patch: &Path) -> Result<()> {
     Ok(())
 }
 
+/// Copies `post_dir` into `lines_dir`, every file that `pre_dir` also has renumbered so that
+/// its unchanged lines keep their pre numbers ([`crate::lines`]).
+fn keep_line_numbers(pre_dir: &Path, post_dir: &Path, lines_dir: &Path) -> Result<Renumbering> {
+    let _ = std::fs::remove_dir_all(lines_dir);
+    let mut out = Renumbering::default();
+    let mut stack = vec![PathBuf::new()];
+    while let Some(rel) = stack.pop() {
+        for e in std::fs::read_dir(post_dir.join(&rel))? {
+            let e = e?;
+            let r = rel.join(e.file_name());
+            if e.file_type()?.is_dir() {
+                stack.push(r);
+                continue;
+            }
+            let dst = lines_dir.join(&r);
+            std::fs::create_dir_all(dst.parent().unwrap_or(lines_dir))?;
+            let post = std::fs::read(post_dir.join(&r))?;
+            let pre = std::fs::read(pre_dir.join(&r)).ok();
+            let (Some(pre), Ok(text)) = (pre, String::from_utf8(post.clone())) else {
+                std::fs::write(&dst, &post)?;
+                continue;
+            };
+            let (kept, steps) =
+                crate::lines::keep_line_numbers(&String::from_utf8_lossy(&pre), &text);
+            std::fs::write(&dst, kept)?;
+            if !steps.steps.is_empty() {
+                out.files.insert(r.to_string_lossy().into_owned(), steps);
+            }
+        }
+    }
+    Ok(out)
+}
+
 /// Compiles the post source of each unit as the tree's build did (no function sections) and
 /// compares every target of `report` that the unit holds with the function of that name
 /// there ([`crate::equiv`]).
@@ -466,6 +500,7 @@ fn rebuild_and_compare(
     units: &[UnitInput],
     report: &assemble::Report,
     post_dir: &Path,
+    lines: &Renumbering,
     wd: &Path,
     logs: &Path,
     jobs: usize,
@@ -537,7 +572,9 @@ fn rebuild_and_compare(
             .filter(|t| t.object == cf.object)
             .map(|t| t.function.clone())
             .collect();
-        verdicts.extend(equiv::verdicts(&cf.object, unit.post, &plain, &names)?);
+        verdicts.extend(equiv::verdicts(
+            &cf.object, unit.post, &plain, &names, lines,
+        )?);
     }
     Ok(verdicts)
 }
@@ -864,6 +901,20 @@ fn generate_with(o: &Options, pr: &mut Progress, work: &Work) -> Result<GenRepor
         )));
     }
     let vmlinux_objtool = kbuild::vmlinux_objtool_args(&tree)?;
+    // The post sources compiled for the pack: unchanged lines numbered as before.
+    let lines_dir = wd.join("post-lines-src");
+    let renumbering = keep_line_numbers(&pre_dir, &post_dir, &lines_dir)?;
+    if !renumbering.files.is_empty() {
+        pr.say(&format!(
+            "line numbers below the changes kept as before in {}",
+            renumbering
+                .files
+                .keys()
+                .map(String::as_str)
+                .collect::<Vec<_>>()
+                .join(" ")
+        ));
+    }
     pr.phase("objects");
 
     // 3. Compile, pre and post, in parallel.
@@ -891,7 +942,7 @@ fn generate_with(o: &Options, pr: &mut Progress, work: &Work) -> Result<GenRepor
                 let out = objs_dir.join(side).join(&cf.object);
                 let r = (|| -> Result<()> {
                     std::fs::create_dir_all(out.parent().unwrap_or(&objs_dir))?;
-                    let src_dir = if post { &post_dir } else { &pre_dir };
+                    let src_dir = if post { &lines_dir } else { &pre_dir };
                     let overlay = post || with_base;
                     let source = src_dir.join(&cf.source);
                     let rc = Recompile {
@@ -1056,6 +1107,7 @@ fn generate_with(o: &Options, pr: &mut Progress, work: &Work) -> Result<GenRepor
         &units,
         &out.report,
         &post_dir,
+        &renumbering,
         wd,
         &logs,
         o.jobs,

@@ -52,6 +52,7 @@ pub mod format;
 pub mod generate;
 pub mod kbuild;
 pub mod layout;
+pub mod lines;
 pub mod loadrel;
 pub mod macros;
 pub mod sites;
