@@ -6,6 +6,7 @@
 use crate::registry;
 use crate::stage::Action;
 use core::fmt::Write;
+use kernel::bindings;
 use kernel::kobject::{Attribute, Mode, Operations, Page};
 use kernel::prelude::*;
 
@@ -38,6 +39,19 @@ fn parse_u32(input: &[u8], max: u32) -> Result<u32> {
         v = v * 10 + u64::from(c - b'0');
     }
     u32::try_from(v).ok().filter(|&v| v <= max).ok_or(EINVAL)
+}
+
+/// Whether the writer may change running code: what loading a module needs,
+/// `CAP_SYS_MODULE` in the initial user namespace. The file modes let any
+/// task with uid 0 through, root of a user namespace too; this does not.
+fn may_change_code() -> Result {
+    // SAFETY: `capable()` only reads the current task's credentials; a sysfs
+    // store runs in the writer's process context.
+    if unsafe { bindings::capable(bindings::CAP_SYS_MODULE as i32) } {
+        Ok(())
+    } else {
+        Err(EPERM)
+    }
 }
 
 fn hex(page: &mut Page<'_>, bytes: &[u8]) -> Result {
@@ -78,6 +92,7 @@ impl Operations for Root {
     }
 
     fn store(&self, file: RootFile, input: &[u8]) -> Result {
+        may_change_code()?;
         match file {
             RootFile::Tries => {
                 registry::lock().tries =
@@ -194,6 +209,7 @@ impl Operations for PackFiles {
     }
 
     fn store(&self, file: PackFile, input: &[u8]) -> Result {
+        may_change_code()?;
         match file {
             PackFile::Stage => {
                 let action = Action::parse(input)?;
