@@ -24,6 +24,12 @@ fn is_boot_table(name: &str) -> bool {
         || name.starts_with(".security_initcall")
 }
 
+/// `EXPORT_SYMBOL()`'s entries (license, namespace, the symbol), from which the kernel's
+/// export table was made when it was linked.
+fn is_export_table(name: &str) -> bool {
+    name == ".export_symbol"
+}
+
 /// UBSAN's per-check data (`.data..Lubsan_data12`, `.data..Lubsan_type3`): what a check
 /// reports (file, line, column, type), reached only from the check's code. A section of it
 /// that nothing refers to belongs to a check the optimizer removed, not to a table.
@@ -56,7 +62,9 @@ fn tables(o: &Obj) -> BTreeMap<&str, &Sec> {
         // The patch's own hooks: the pack carries them.
         .filter(|s| s.name != assemble::HOOKS_SECTION)
         .filter(|s| !is_sanitizer_data(&s.name))
-        .filter(|s| !special::is_dropped(&s.name) || is_boot_table(&s.name))
+        .filter(|s| {
+            !special::is_dropped(&s.name) || is_boot_table(&s.name) || is_export_table(&s.name)
+        })
         .filter(|s| !referenced.contains(&s.index) && !global.contains(&s.index))
         .map(|s| (s.name.as_str(), s))
         .collect()
@@ -100,6 +108,7 @@ pub fn refuse_table_changes(pre: &Obj, post: &Obj) -> Result<()> {
     let (a, b) = (tables(pre), tables(post));
     let names: BTreeSet<&str> = a.keys().chain(b.keys()).copied().collect();
     let mut changes = Vec::new();
+    let mut exports = Vec::new();
     let mut boot = true;
     for name in names {
         let ea = a.get(name).map(|s| entries(pre, s));
@@ -115,6 +124,14 @@ pub fn refuse_table_changes(pre: &Obj, post: &Obj) -> Result<()> {
         let mut what = Vec::new();
         let added: Vec<&str> = pb.difference(&pa).copied().collect();
         let removed: Vec<&str> = pa.difference(&pb).copied().collect();
+        if is_export_table(name) {
+            exports.extend(added.iter().map(|n| format!("{n} exported")));
+            exports.extend(removed.iter().map(|n| format!("{n} no longer exported")));
+            if added.is_empty() && removed.is_empty() {
+                exports.push("an export's license or namespace changes".to_owned());
+            }
+            continue;
+        }
         if !added.is_empty() {
             what.push(format!("entries for {} added", added.join(", ")));
         }
@@ -126,6 +143,15 @@ pub fn refuse_table_changes(pre: &Obj, post: &Obj) -> Result<()> {
         }
         boot &= is_boot_table(name);
         changes.push(format!("{name}: {}", what.join("; ")));
+    }
+    if !exports.is_empty() {
+        bail!(
+            "{}: exports change ({}): the running kernel's export table was made when it was \
+             linked, and a pack cannot add to it, remove from it or change an export (modules \
+             that need the new export would not load)",
+            post.path,
+            exports.join(", ")
+        );
     }
     if changes.is_empty() {
         return Ok(());

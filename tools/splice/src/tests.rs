@@ -1236,6 +1236,62 @@ fn added_table_entry_is_refused_naming_the_table() {
     assert!(format!("{e:#}").contains("no functional change"), "{e:#}");
 }
 
+/// `EXPORT_SYMBOL()` as `include/linux/export.h` of 7.2 writes it: an entry of
+/// `.export_symbol` (license, namespace, a reference to the symbol) for modpost and the
+/// linker, which the running kernel's export table was made from.
+fn exported(names: &[&str], license: &str) -> String {
+    let mut s = BASE.to_owned();
+    for n in names {
+        s.push_str(&format!(
+            "asm(\".section \\\".export_symbol\\\",\\\"a\\\"\\n\
+             __export_symbol_{n}:\\n.asciz \\\"{license}\\\"\\n.asciz \\\"\\\"\\n\
+             .balign 4\\n.long {n} - .\\n.previous\");\n"
+        ));
+    }
+    s
+}
+
+/// A new `EXPORT_SYMBOL()` is refused by name: the pack cannot add to the running kernel's
+/// export table, and ignoring it would leave modules that need it unloadable.
+#[test]
+fn a_new_export_is_refused() {
+    require_gcc();
+    let e = build(
+        "export-new",
+        &exported(&["show_a"], ""),
+        &exported(&["show_a", "untouched"], ""),
+        TargetSel::Auto,
+        &[],
+    )
+    .unwrap_err();
+    let m = format!("{e:#}");
+    assert!(
+        m.contains("exports change") && m.contains("untouched exported"),
+        "{m}"
+    );
+    // An export that becomes GPL-only changes too.
+    let e = build(
+        "export-gpl",
+        &exported(&["show_a"], ""),
+        &exported(&["show_a"], "GPL"),
+        TargetSel::Auto,
+        &[],
+    )
+    .unwrap_err();
+    let m = format!("{e:#}");
+    assert!(m.contains("exports change"), "{m}");
+    // The same exports: nothing to say.
+    let e = build(
+        "export-same",
+        &exported(&["show_a"], ""),
+        &exported(&["show_a"], ""),
+        TargetSel::Auto,
+        &[],
+    )
+    .unwrap_err();
+    assert!(format!("{e:#}").contains("no functional change"), "{e:#}");
+}
+
 #[test]
 fn moved_initcall_is_refused_as_boot_time() {
     require_gcc();
