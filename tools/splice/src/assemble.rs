@@ -67,6 +67,8 @@ pub struct Options {
     pub release: String,
     pub build_id: Vec<u8>,
     pub targets: TargetSel,
+    /// The entry sizes of the kernel's special sections.
+    pub layout: special::Layout,
 }
 
 /// One target, for the report.
@@ -1001,6 +1003,7 @@ impl AltPieces {
 struct Carrier<'a> {
     pre: &'a Obj,
     post: &'a Obj,
+    layout: special::Layout,
     symvers: &'a Symvers,
     /// Global symbols some object of the pack defines and its pre object does not.
     pack_new: &'a HashSet<String>,
@@ -1316,9 +1319,10 @@ impl<'a> Carrier<'a> {
             // Output sections of this table, by linked section (`None`: not link-ordered).
             let mut groups: Vec<OutSpecial> = Vec::new();
             for (ti, t) in post.sections_named(table.name).enumerate() {
-                let n = t.size / table.entry_size;
+                let entry_size = self.layout.entry_size(table, t, &post.path)?;
+                let n = t.size / entry_size;
                 for i in 0..n {
-                    let at = i * table.entry_size;
+                    let at = i * entry_size;
                     let key = self.pointee(t, at + table.key);
                     if !self.in_carried_code(key, &alt) {
                         continue;
@@ -1346,22 +1350,14 @@ impl<'a> Carrier<'a> {
                     };
                     let o = &mut groups[gi];
                     let out_off = o.data.len() as u64;
-                    let Some(bytes) = t.data.get(at as usize..(at + table.entry_size) as usize)
-                    else {
+                    let Some(bytes) = t.data.get(at as usize..(at + entry_size) as usize) else {
                         bail!("{}: {}: entry {i} out of bounds", post.path, t.name);
                     };
                     o.data.extend_from_slice(bytes);
                     o.entries += 1;
-                    o.copied.push((t.index, at, table.entry_size, out_off));
+                    o.copied.push((t.index, at, entry_size, out_off));
                     let mut relocs = std::mem::take(&mut o.relocs);
-                    self.copy_relocs(
-                        &t.name,
-                        t,
-                        (at, table.entry_size),
-                        out_off,
-                        &alt,
-                        &mut relocs,
-                    )?;
+                    self.copy_relocs(&t.name, t, (at, entry_size), out_off, &alt, &mut relocs)?;
                     groups[gi].relocs = relocs;
                     if table.name == ORC_UNWIND_IP {
                         // The parallel .orc_unwind entry.
@@ -1412,6 +1408,7 @@ pub fn assemble(opts: &Options, pre: &Obj, post: &Obj, symvers: &Symvers) -> Res
         description: opts.description.clone(),
         release: opts.release.clone(),
         build_id: opts.build_id.clone(),
+        layout: opts.layout,
     };
     let unit = UnitInput {
         object_name: opts.object_name.clone(),
@@ -1430,6 +1427,8 @@ pub struct PackInfo {
     pub description: String,
     pub release: String,
     pub build_id: Vec<u8>,
+    /// The entry sizes of the kernel's special sections.
+    pub layout: special::Layout,
 }
 
 /// One compilation unit of a pack: the object compiled before and after the patch.
@@ -1502,7 +1501,7 @@ pub fn assemble_units(info: &PackInfo, units: &[UnitInput], symvers: &Symvers) -
     let mut functions = 0usize;
     let pack_new = new_globals(units);
     for (k, u) in units.iter().enumerate() {
-        let out = assemble_unit(u, symvers, &pack_new, functions, registered, k)?;
+        let out = assemble_unit(u, info, symvers, &pack_new, functions, registered, k)?;
         if out.hooks > 0 && hooks > 0 {
             bail!(
                 "{}: splice hooks are declared in more than one object; declare them in one file",
@@ -1673,6 +1672,7 @@ fn new_globals(units: &[UnitInput]) -> HashSet<String> {
 /// and registered entries from `repl_base` in the whole pack.
 fn assemble_unit(
     unit: &UnitInput,
+    info: &PackInfo,
     symvers: &Symvers,
     pack_new: &HashSet<String>,
     func_base: usize,
@@ -1760,6 +1760,7 @@ fn assemble_unit(
     let mut c = Carrier {
         pre,
         post,
+        layout: info.layout,
         symvers,
         pack_new,
         targets: targets.iter().cloned().collect(),

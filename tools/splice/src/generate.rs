@@ -1092,6 +1092,7 @@ fn generate_with(o: &Options, pr: &mut Progress, work: &Work) -> Result<GenRepor
         description,
         release: release.clone(),
         build_id,
+        layout: crate::special::Layout::of_config(&config),
     };
     let out = assemble_units(&info, &units, &symvers).map_err(stop(Kind::Refused))?;
     pr.phase("compare");

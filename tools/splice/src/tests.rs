@@ -97,6 +97,7 @@ fn opts(targets: TargetSel) -> Options {
         release: "7.2.12".into(),
         build_id: vec![0xab; 20],
         targets,
+        layout: Default::default(),
     }
 }
 
@@ -691,6 +692,42 @@ fn special_sections_follow_the_carried_code() {
     let has = |t: u32, len: i64| f.relocs.iter().any(|r| r.rtype == t && r.addend == len);
     assert!(has(rtype::SITE_ALTERNATIVE, 5), "{:?}", f.relocs);
     assert!(has(rtype::SITE_JUMP_LABEL, 5), "{:?}", f.relocs);
+}
+
+/// `WARN()` of a kernel without `CONFIG_DEBUG_BUGVERBOSE`: 12-byte `__bug_table` entries
+/// (no file, no line). Read with the verbose kernel's 16, the table has a remainder: an
+/// error, never entries cut across; with the configuration's size, the carried function's
+/// entry alone is carried, whole.
+#[test]
+fn bug_entries_have_the_size_of_the_configuration() {
+    require_gcc();
+    let src = "extern int hidden_kernel_fn(int);\n\
+        static inline void warn_here(void)\n{\n\
+        \tasm volatile(\"1: ud2\\n\"\n\
+        \t\t\".pushsection .rodata.str1.1, \\\"aMS\\\", @progbits, 1\\n\"\n\
+        \t\t\"9: .asciz \\\"fmt\\\"\\n.popsection\\n\"\n\
+        \t\t\".pushsection __bug_table, \\\"aw\\\"\\n\"\n\
+        \t\t\"7: .long 1b - .\\n.long 9b - .\\n.word 0\\n.org 7b + 12\\n.popsection\\n\");\n}\n\
+        int warn_a(int v) { if (v > 3) warn_here(); return hidden_kernel_fn(v) + VALUE; }\n\
+        int warn_b(int v) { if (v > 4) warn_here(); return hidden_kernel_fn(v); }\n";
+    let d = TempDir::new("bug-terse");
+    let pre = compile(&d.0, "pre", &src.replace("VALUE", "1"), &[]);
+    let post = compile(&d.0, "post", &src.replace("VALUE", "2"), &[]);
+    let symvers = Symvers::parse("Module.symvers", SYMVERS).unwrap();
+    let bt = post.section_by_name("__bug_table").unwrap();
+    assert_eq!(bt.size, 24, "two 12-byte entries");
+    let e = assemble(&opts(TargetSel::Auto), &pre, &post, &symvers).unwrap_err();
+    assert!(
+        format!("{e:#}").contains("not a whole number of 16-byte entries"),
+        "{e:#}"
+    );
+    let mut o = opts(TargetSel::Auto);
+    o.layout = crate::special::Layout::of_config("# CONFIG_DEBUG_BUGVERBOSE is not set\n");
+    let out = assemble(&o, &pre, &post, &symvers).unwrap();
+    assert_eq!(target_names(&out), ["warn_a"]);
+    let r = repl(&out);
+    let bt = r.section_by_name("__bug_table").unwrap();
+    assert_eq!((bt.size, bt.relocs.len()), (12, 2));
 }
 
 /// A jump label on a key vmlinux does not export (a tracepoint's): the module loader must
@@ -1355,6 +1392,7 @@ fn new_global_function_called_from_another_object_is_linked_in_the_pack() {
         description: "two objects".into(),
         release: "7.2.12".into(),
         build_id: vec![0xab; 20],
+        layout: Default::default(),
     };
     let out = crate::assemble::assemble_units(
         &info,

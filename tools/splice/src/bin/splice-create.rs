@@ -141,6 +141,10 @@ struct AssembleArgs {
     /// The kernel's Module.symvers.
     #[arg(long)]
     symvers: PathBuf,
+    /// The kernel's .config, for the entry sizes of its special sections (default: those
+    /// of a kernel with CONFIG_DEBUG_BUGVERBOSE=y).
+    #[arg(long, value_name = "FILE")]
+    kernel_config: Option<PathBuf>,
     /// A function to replace (repeatable).
     #[arg(
         long = "target",
@@ -184,6 +188,12 @@ fn run_assemble(a: AssembleArgs) -> Result<()> {
     let symvers = Symvers::read(&a.symvers)?;
     let pre = Obj::read(&a.pre)?;
     let post = Obj::read(&a.post)?;
+    let layout = match &a.kernel_config {
+        Some(f) => splice_tools::special::Layout::of_config(
+            &std::fs::read_to_string(f).with_context(|| format!("{}: cannot read", f.display()))?,
+        ),
+        None => Default::default(),
+    };
     let opts = Options {
         object_name: a.object_name,
         module: a.module.unwrap_or_default(),
@@ -196,6 +206,7 @@ fn run_assemble(a: AssembleArgs) -> Result<()> {
         } else {
             TargetSel::Explicit(a.targets)
         },
+        layout,
     };
     let out = assemble(&opts, &pre, &post, &symvers)?;
     out.write_to(&a.out)?;
