@@ -1731,6 +1731,16 @@ fn assemble_unit(
     // matching.
     // A target in a text section it shares with other functions (`.sched.text`): the
     // section is split by function, so that the target is carried alone.
+    // Writable data that several objects share (`__read_mostly`): split by object, so that a
+    // new object is carried alone and the others stay the running kernel's instances.
+    let post_data_split;
+    let post = match split::shared_data(post)? {
+        Some(s) => {
+            post_data_split = s;
+            &post_data_split
+        }
+        None => post,
+    };
     let post_split;
     let post = match split::shared_text(post, &targets)? {
         Some(s) => {

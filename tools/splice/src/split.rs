@@ -1,6 +1,14 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! Functions of a shared text section, each given a section of its own.
+//! Functions of a shared text section, and objects of a shared writable data section, each
+//! given a section of its own.
+//!
+//! Writable data the source places in a named section (`__read_mostly`, `__ro_after_init`,
+//! `.data..once`) is not split by `-fdata-sections` either. Carried whole for one new object,
+//! it would bring fresh copies of the objects beside it, which the replacement would then
+//! use instead of the running kernel's instances, at their initial values. [`shared_data`]
+//! cuts such a section at object boundaries, so that a new object is carried alone and the
+//! others are found in the running kernel like any existing static.
 //!
 //! `-ffunction-sections` gives every function its own section, except those the source
 //! places in a named section: `__sched` functions share `.sched.text`, `noinstr` ones
@@ -77,12 +85,10 @@ pub fn shared_text(o: &Obj, targets: &[String]) -> Result<Option<Obj>> {
     if shared.is_empty() {
         return Ok(None);
     }
-    let mut sections: Vec<Sec> = o.sections.clone();
-    let mut symbols: Vec<Sym> = o.symbols.clone();
-    // (old section, start, end, new section, new section symbol)
-    let mut moved: Vec<(usize, u64, u64, usize, usize)> = Vec::new();
+    let mut cuts = Vec::new();
     for &si in &shared {
         let old = &o.sections[si];
+        let mut pieces = Vec::new();
         for (start, end, fi) in regions(o, si) {
             let f = &o.symbols[fi];
             // A short (rel8) jump to another function cannot become a relocation.
@@ -96,17 +102,8 @@ pub fn shared_text(o: &Obj, targets: &[String]) -> Result<Option<Obj>> {
                     old.name
                 );
             }
-            let ni = sections.len();
-            let mut relocs: Vec<Rel> = old
-                .relocs
-                .iter()
-                .filter(|r| r.offset >= start && r.offset < end)
-                .map(|r| Rel {
-                    section: ni,
-                    offset: r.offset - start,
-                    ..r.clone()
-                })
-                .collect();
+            // Calls and jumps to the other functions, which had no relocation.
+            let mut extra = Vec::new();
             for (place, callee, addend) in intra_section_branches(o, f)? {
                 let Some(c) = o.defined(&callee) else {
                     bail!(
@@ -115,17 +112,127 @@ pub fn shared_text(o: &Obj, targets: &[String]) -> Result<Option<Obj>> {
                         f.name
                     );
                 };
-                relocs.push(Rel {
-                    section: ni,
-                    offset: place - start,
+                extra.push(Rel {
+                    section: 0,
+                    offset: place,
                     rtype: rtype::R_X86_64_PC32,
                     sym: c.index,
                     addend,
                 });
             }
+            pieces.push(Piece { start, end, extra });
+        }
+        cuts.push((si, pieces));
+    }
+    cut(o, &cuts).map(Some)
+}
+
+/// Whether section `si` is writable data that several named objects share
+/// (`.data..read_mostly`, `.data..ro_after_init`, `.data..once`): a section the source
+/// names, which `-fdata-sections` does not split. Per-CPU data (the module loader places it)
+/// and sections whose objects have made-up names (`__UNIQUE_ID_*`, numbered by the order of
+/// the source, so not paired by name with the running kernel's) are left whole, as are the
+/// special tables.
+pub fn is_shared_data(o: &Obj, si: usize) -> bool {
+    let s = &o.sections[si];
+    if !s.is_alloc() || !s.is_write() || s.is_exec() || s.is_mergeable() {
+        return false;
+    }
+    if s.name.starts_with(".data..percpu")
+        || crate::special::table(&s.name).is_some()
+        || crate::special::is_dropped(&s.name)
+        || s.name == crate::assemble::HOOKS_SECTION
+    {
+        return false;
+    }
+    let objects: Vec<&Sym> = o
+        .section_symbols(si)
+        .iter()
+        .map(|&i| &o.symbols[i])
+        .filter(|y| !y.is_section() && y.size > 0)
+        .collect();
+    objects.len() > 1
+        && objects
+            .iter()
+            .all(|y| y.is_object() && !y.name.starts_with("__UNIQUE_ID_"))
+}
+
+/// The post object with each shared writable data section ([`is_shared_data`]) split by
+/// object, so that carrying a new object does not carry its neighbours: those the running
+/// kernel has stay its live instances. `None` if there is none.
+pub fn shared_data(o: &Obj) -> Result<Option<Obj>> {
+    let mut cuts = Vec::new();
+    for si in (0..o.sections.len()).filter(|&si| is_shared_data(o, si)) {
+        let mut starts: Vec<u64> = o
+            .section_symbols(si)
+            .iter()
+            .map(|&i| &o.symbols[i])
+            .filter(|y| !y.is_section() && y.size > 0)
+            .map(|y| y.value)
+            .collect();
+        starts.sort_unstable();
+        starts.dedup();
+        // The bytes before the first object, and the padding after each, go with it.
+        let size = o.sections[si].size;
+        let pieces = starts
+            .iter()
+            .enumerate()
+            .map(|(k, &v)| Piece {
+                start: if k == 0 { 0 } else { v },
+                end: starts.get(k + 1).copied().unwrap_or(size),
+                extra: Vec::new(),
+            })
+            .collect();
+        cuts.push((si, pieces));
+    }
+    if cuts.is_empty() {
+        return Ok(None);
+    }
+    cut(o, &cuts).map(Some)
+}
+
+/// One piece a section is cut into: its bytes `start..end`, and relocations to add (at
+/// offsets of the old section).
+struct Piece {
+    start: u64,
+    end: u64,
+    extra: Vec<Rel>,
+}
+
+/// `o` with each section of `cuts` cut into its pieces, each a section of its own with a
+/// section symbol: bytes, symbols and relocations go with their piece, and every relocation
+/// of the object that points into a cut section points at the piece instead. The old
+/// sections keep their bytes but nothing refers to them, so they are never carried.
+fn cut(o: &Obj, cuts: &[(usize, Vec<Piece>)]) -> Result<Obj> {
+    let cut_sections: Vec<usize> = cuts.iter().map(|c| c.0).collect();
+    let mut sections: Vec<Sec> = o.sections.clone();
+    let mut symbols: Vec<Sym> = o.symbols.clone();
+    // (old section, start, end, new section, new section symbol)
+    let mut moved: Vec<(usize, u64, u64, usize, usize)> = Vec::new();
+    for (si, pieces) in cuts {
+        let si = *si;
+        let old = &o.sections[si];
+        for p in pieces {
+            let (start, end) = (p.start, p.end);
+            let ni = sections.len();
+            let mut relocs: Vec<Rel> = old
+                .relocs
+                .iter()
+                .chain(&p.extra)
+                .filter(|r| r.offset >= start && r.offset < end)
+                .map(|r| Rel {
+                    section: ni,
+                    offset: r.offset - start,
+                    ..r.clone()
+                })
+                .collect();
             relocs.sort_by_key(|r| r.offset);
             let Some(data) = old.data.get(start as usize..end as usize) else {
-                bail!("{}: {}: function out of its section", o.path, f.name);
+                bail!(
+                    "{}: {}: a piece {start:#x}..{end:#x} out of the section",
+                    o.path,
+                    old.name
+                );
             };
             sections.push(Sec {
                 index: ni,
@@ -155,11 +262,11 @@ pub fn shared_text(o: &Obj, targets: &[String]) -> Result<Option<Obj>> {
         }
         sections[si].relocs.clear();
     }
-    // Symbols of the split sections go with their bytes (a label at the very end stays
-    // with the last function).
+    // Symbols of the cut sections go with their bytes (a label at the very end stays with
+    // the last piece).
     for s in symbols.iter_mut() {
         let Some(si) = s.section else { continue };
-        if s.is_section() || !shared.contains(&si) {
+        if s.is_section() || !cut_sections.contains(&si) {
             continue;
         }
         let region = moved
@@ -171,7 +278,7 @@ pub fn shared_text(o: &Obj, targets: &[String]) -> Result<Option<Obj>> {
             s.value -= start;
         }
     }
-    // Relocations that name a split section point at the function's section.
+    // Relocations that name a cut section point at the piece instead.
     for sec in sections.iter_mut() {
         // Where this section's bytes were in `o`, whose code was decoded.
         let (origin, shift) = moved
@@ -180,7 +287,10 @@ pub fn shared_text(o: &Obj, targets: &[String]) -> Result<Option<Obj>> {
             .map_or((sec.index, 0), |m| (m.0, m.1));
         for r in sec.relocs.iter_mut() {
             let s = &o.symbols[r.sym];
-            let Some(si) = s.section.filter(|si| s.is_section() && shared.contains(si)) else {
+            let Some(si) = s
+                .section
+                .filter(|si| s.is_section() && cut_sections.contains(si))
+            else {
                 continue;
             };
             // A displacement in an instruction counts from the instruction's end; a table
@@ -198,7 +308,7 @@ pub fn shared_text(o: &Obj, targets: &[String]) -> Result<Option<Obj>> {
                 .or_else(|| moved.iter().rfind(|m| m.0 == si && t == m.2 as i64))
             else {
                 bail!(
-                    "{}: {}: a relocation points at offset {t:#x} of {}, outside its functions",
+                    "{}: {}: a relocation points at offset {t:#x} of {}, outside its pieces",
                     o.path,
                     sec.name,
                     o.sections[si].name
@@ -210,5 +320,5 @@ pub fn shared_text(o: &Obj, targets: &[String]) -> Result<Option<Obj>> {
     }
     // Link-ordered tables follow their text, which now has the new section's index: the
     // assembler groups them by the section their entries point at.
-    Obj::from_parts(&o.path, sections, symbols).map(Some)
+    Obj::from_parts(&o.path, sections, symbols)
 }

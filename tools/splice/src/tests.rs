@@ -260,6 +260,50 @@ fn static_counter_is_resolved_by_the_core() {
     assert!(f.relocs.iter().any(|r| r.symbol == "counter" && r.local));
 }
 
+/// Writable data of a section several objects share (`__read_mostly`, `__ro_after_init`,
+/// `.data..once`): the existing object's state lives in the running kernel, so the
+/// replacement must use its live instance, also when the patch adds a new object to the same
+/// section. Carrying the section whole would give the replacement fresh copies at their
+/// initial values (a limit an admin changed at run time back to its default).
+#[test]
+fn an_existing_object_of_a_shared_section_keeps_its_live_instance() {
+    require_gcc();
+    let src = |body: &str, new: &str| {
+        format!(
+            "extern int hidden_kernel_fn(int);\n\
+             static int limit __attribute__((section(\".data..read_mostly\"))) = 10;\n\
+             {new}\n\
+             void set_limit(int v) {{ limit = v; }}\n\
+             int check(int v) {{ {body} }}\n"
+        )
+    };
+    let pre = src("return hidden_kernel_fn(v) > limit;", "");
+    let post = src(
+        "seen++; return hidden_kernel_fn(v) > limit + seen;",
+        "static int seen __attribute__((section(\".data..read_mostly\"))) = 0;",
+    );
+    let out = build("read-mostly", &pre, &post, TargetSel::Auto, &[]).unwrap();
+    assert_eq!(target_names(&out), ["check"]);
+    let p = parsed(&out);
+    let t = &p.targets[0];
+    assert!(
+        t.relocs.iter().any(|r| r.symbol == "limit" && r.local),
+        "limit is not resolved to the running kernel's instance: {:?} (carried: {:?} {:?})",
+        t.relocs.iter().map(|r| &r.symbol).collect::<Vec<_>>(),
+        out.report.carried_data,
+        out.report.carried_sections
+    );
+    // The new object is carried, at its initial value; the old one is not.
+    assert!(
+        out.report.carried_data.iter().any(|d| d == "seen"),
+        "{:?}",
+        out.report.carried_data
+    );
+    assert!(!out.report.carried_data.iter().any(|d| d == "limit"));
+    let r = repl(&out);
+    assert!(r.symbols.iter().all(|s| s.name != "limit"));
+}
+
 #[test]
 fn calls_the_core_resolves_point_at_a_returning_trap() {
     require_gcc();
