@@ -34,19 +34,39 @@ apt_setup() {
 			>>"$APTDIR/sources.list"
 	done
 	say "reading Debian's package index ($APT_SUITES)"
-	run_logged "$SPLICE_LOGS/fetch-apt-update.log" apt-get "${apt_opts[@]}" update
+	apt_update
 	apt_ready=1
 }
 
-# apt_sha256 PACKAGE VERSION ARCH: the SHA-256 apt reports, empty if it has none.
+# apt_update: apt-get update, which exits 0 when a suite's index could not be
+# fetched ("W: Failed to fetch ..."): such a line is a failure here, named with
+# its log, as an index without that suite would lack its versions.
+apt_update() {
+	local log=$SPLICE_LOGS/fetch-apt-update.log
+	run_logged "$log" apt-get "${apt_opts[@]}" update
+	if grep -qE '^(W|E): (Failed to fetch|Some index files failed)' "$log"; then
+		grep -E '^(W|E):' "$log" | sed 's/^/    /' >&2
+		die "Debian's package index is incomplete: a suite could not be read (log: $log)"
+	fi
+}
+
+# apt_refresh: read the index once more (a version missing from a fresh index
+# may be a mirror caught mid-update).
+apt_refresh() {
+	say "reading Debian's package index again"
+	apt_update
+}
+
+# apt_sha256 PACKAGE VERSION ARCH: the SHA-256 apt reports, empty if it has none
+# (apt-cache fails for a version it does not know: not an error here).
 apt_sha256() {
-	apt-cache "${apt_opts[@]}" show "$1:$3=$2" 2>/dev/null |
+	{ apt-cache "${apt_opts[@]}" show "$1:$3=$2" 2>/dev/null || true; } |
 		awk '/^SHA256:/ { print $2; exit }'
 }
 
 # apt_versions PACKAGE: the versions of PACKAGE in the archive, on one line.
 apt_versions() {
-	apt-cache "${apt_opts[@]}" madison "$1" 2>/dev/null |
+	{ apt-cache "${apt_opts[@]}" madison "$1" 2>/dev/null || true; } |
 		awk -F'|' '{ gsub(/ /, "", $2); printf "%s ", $2 }'
 }
 
@@ -68,6 +88,10 @@ deb_fetch() {
 	rm -f "$DEB" "$DEB.sha256"
 	apt_setup
 	expected=$(apt_sha256 "$package" "$version" "$arch")
+	if [ -z "$expected" ]; then
+		apt_refresh
+		expected=$(apt_sha256 "$package" "$version" "$arch")
+	fi
 	if [ -z "$expected" ]; then
 		die "$package $version is not in Debian's archive ($APT_SUITES) any more; available: $(apt_versions "$package" | sed 's/ $//' || true)${pinned:+ (pinned in $pins)}. Choose one of them."
 	fi

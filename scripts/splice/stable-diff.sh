@@ -36,7 +36,7 @@ extract() {
 	if [ ! -f "$deb" ]; then
 		# Fetches and checks the package; the tree it extracts is not needed.
 		SPLICE_PRISTINE=1 KERNEL_VERSION=${v%%-*} KERNEL_DEB_VERSION=$v "$SPLICE_SRC/scripts/splice/fetch-kernel.sh" \
-			"$SPLICE_BUILD/sources/tree-$v" >/dev/null ||
+			"$SPLICE_BUILD/sources/tree-$v" >&2 ||
 			die "cannot fetch linux-source-7.2 $v"
 		rm -rf "$SPLICE_BUILD/sources/tree-$v"
 	fi

@@ -38,6 +38,27 @@ out=$(fetch linux-source-7.2 7.2.11-1~bpo13+1 2>&1)
 check "a cached package that no longer has its SHA-256 is fetched again" grep -q "apt_setup called" <<<"$out"
 check "... and the bad copy is gone" test ! -e "$deb"
 
+# A version the archive's index does not have (it left, or the index came
+# without the suite that had it): apt-cache fails, and that must reach the named
+# error, after the index is read once more, not end the script silently.
+missing() {
+	(SPLICE_BUILD=$dir/build SPLICE_CACHE=$dir/cache SPLICE_SRC=$src
+		. "$src/scripts/splice/lib.sh"; . "$src/scripts/splice/apt.sh"
+		apt_setup() { apt_ready=1; echo "index read" >&2; }
+		apt_refresh() { echo "index read again" >&2; }
+		apt-cache() {
+			case "$*" in
+			*madison*) echo " linux-source-7.2 | 7.2.12-1 | http://deb.debian.org/debian forky/main all Packages" ;;
+			*) echo "E: No packages found" >&2; return 100 ;;
+			esac
+		}
+		deb_fetch linux-source-7.2 7.2.99-1 all /dev/null)
+}
+out=$(missing 2>&1)
+check "a version not in the index is named, with the versions there are" \
+	grep -q "linux-source-7.2 7.2.99-1 is not in Debian's archive .* available: 7.2.12-1" <<<"$out"
+check "... after the index was read once more" grep -q "index read again" <<<"$out"
+
 cat >"$dir/debian" <<'CFG'
 CONFIG_A=y
 # CONFIG_B is not set
