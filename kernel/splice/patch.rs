@@ -53,6 +53,13 @@ fn report(name: &CStr, f: &Failure) -> AbortCause {
             pr_warn!("{name:?}: ambiguous_match: {func:?} matches at {n} addresses\n");
             AbortCause::AmbiguousMatch
         }
+        Failure::TooMany(func) => {
+            pr_warn!(
+                "{name:?}: ambiguous_match: more than {} symbols are named {func:?}; the pack cannot say which it is for\n",
+                crate::resolve::MAX_CANDIDATES
+            );
+            AbortCause::AmbiguousMatch
+        }
         Failure::NotLoaded(module) => {
             pr_warn!("{name:?}: target_not_loaded: module {module:?} is not loaded\n");
             AbortCause::TargetNotLoaded
@@ -156,6 +163,8 @@ struct Write {
 struct Checked {
     targets: KVec<TargetState>,
     writes: KVec<Write>,
+    /// The target modules, pinned before matching read their code.
+    modules: KVec<ModuleRef>,
 }
 
 fn jump(from: usize, to: usize) -> Option<[u8; 5]> {
@@ -229,7 +238,7 @@ fn check(reg: &Registry, id: u64) -> core::result::Result<Checked, AbortCause> {
         );
         return Err(AbortCause::KernelMismatch);
     }
-    let res =
+    let mut res =
         resolve::match_pack(&e.pack, &|addr| reg.redirect(addr)).map_err(|f| report(e.name, &f))?;
     let mut targets = KVec::new();
     let mut writes = KVec::new();
@@ -300,7 +309,6 @@ fn check(reg: &Registry, id: u64) -> core::result::Result<Checked, AbortCause> {
                     jump,
                     repl,
                     repl_size,
-                    noinstr,
                 },
                 GFP_KERNEL,
             )
@@ -330,7 +338,12 @@ fn check(reg: &Registry, id: u64) -> core::result::Result<Checked, AbortCause> {
             &mut writes,
         )?;
     }
-    Ok(Checked { targets, writes })
+    let modules = core::mem::take(&mut res.modules);
+    Ok(Checked {
+        targets,
+        writes,
+        modules,
+    })
 }
 
 /// The ranges a task must not be in for `action`.
@@ -421,10 +434,6 @@ fn switch(
         stack_check: 0,
         stop_machine: 0,
     };
-    let has_noinstr = targets.iter().any(|t| t.noinstr);
-    // Whether the jumps could be written: noinstr code, which NMIs run, is written only while
-    // they are held.
-    let mut held = true;
     let start = Instant::now();
     let r = text_patching::stop_machine(|stopped| {
         let t0 = Instant::now();
@@ -436,34 +445,24 @@ fn switch(
         if hooks.run(Kind::Check, reverse).is_err() {
             return Err(AbortCause::HookFailed);
         }
-        // No NMI runs while the jumps are written (`Stopped::commit`).
-        stopped.commit(|c| {
-            if has_noinstr && !c.in_nmi() {
-                held = false;
-                return;
-            }
-            for (t, alias) in targets.iter().zip(aliases) {
-                let bytes = if reverse { &t.saved } else { &t.jump };
-                // SAFETY: No task is in the bytes that change: the stack check above found
-                // none in the function.
-                unsafe { c.write(alias, bytes) };
-            }
-        });
-        if !held {
-            return Err(AbortCause::CannotRedirect);
-        }
+        // No NMI runs while the jumps are written (`Stopped::commit`); a CPU that does not
+        // take its NMI in time may be in another NMI, in a target: nothing is written, and
+        // the try is made again.
+        stopped
+            .commit(|c| {
+                for (t, alias) in targets.iter().zip(aliases) {
+                    let bytes = if reverse { &t.saved } else { &t.jump };
+                    // SAFETY: No task is in the bytes that change: the stack check above
+                    // found none in the function.
+                    unsafe { c.write(alias, bytes) };
+                }
+            })
+            .map_err(|_| AbortCause::NmiNotHeld)?;
         let _ = hooks.run(Kind::Do, reverse);
         times.pause = since(t0);
         Ok(())
     });
     times.stop_machine = since(start);
-    if !held {
-        pr_warn!(
-            "{:?}: cannot_redirect: NMIs could not be held, and noinstr code is written only \
-             while they are\n",
-            e.name
-        );
-    }
     match r {
         Ok(Ok(())) => Ok(times),
         Ok(Err(cause)) => Err(cause),
@@ -513,7 +512,7 @@ fn run(
             }
         }
     }
-    let checked = if reverse {
+    let mut checked = if reverse {
         None
     } else {
         let c = check(guard, id)?;
@@ -554,23 +553,26 @@ fn run(
         let own = unsafe { ModuleRef::get(owner) }.ok_or(AbortCause::BadPack)?;
         pins.push(own, GFP_KERNEL)
             .map_err(|_| AbortCause::OutOfMemory)?;
+        // The target modules were pinned before matching read their code; a target in
+        // module text outside them is not the code that was matched.
+        if let Some(c) = checked.as_mut() {
+            for m in core::mem::take(&mut c.modules) {
+                pins.push(m, GFP_KERNEL)
+                    .map_err(|_| AbortCause::OutOfMemory)?;
+            }
+        }
         for t in targets.iter() {
             let Some(m) = kernel::module_ref::text_owner(t.addr) else {
                 continue;
             };
-            if pins.iter().any(|p: &ModuleRef| p.as_ptr() as usize == m) {
-                continue;
-            }
-            let Some(m) = ModuleRef::of_address(t.addr) else {
+            if !pins.iter().any(|p: &ModuleRef| p.as_ptr() as usize == m) {
                 pr_warn!(
-                    "{:?}: target_not_loaded: the module of {:?} is going away\n",
+                    "{:?}: target_not_loaded: {:?} lies in a module that was not matched\n",
                     e.name,
                     t.name
                 );
                 return Err(AbortCause::TargetNotLoaded);
-            };
-            pins.push(m, GFP_KERNEL)
-                .map_err(|_| AbortCause::OutOfMemory)?;
+            }
         }
         if let Some(c) = &checked {
             for w in c.writes.iter() {
@@ -651,7 +653,7 @@ fn run(
             }
         }
         let r = r.and_then(|()| switch(e, &targets, &aliases, reverse, &ranges, &mut scratch));
-        if r != Err(AbortCause::CodeBusy) || attempt >= tries {
+        if !matches!(r, Err(AbortCause::CodeBusy | AbortCause::NmiNotHeld)) || attempt >= tries {
             break r;
         }
         // Let the blocking tasks move on. The registry stays locked: every action on any
@@ -695,8 +697,8 @@ fn run(
         }
         Err(cause) => {
             let _ = hooks.run(Kind::Fail, reverse);
-            if cause == AbortCause::CodeBusy {
-                pr_warn!("{:?}: code_busy after {attempt} tries\n", e.name);
+            if matches!(cause, AbortCause::CodeBusy | AbortCause::NmiNotHeld) {
+                pr_warn!("{:?}: {} after {attempt} tries\n", e.name, cause.name());
             }
             // The pins taken above go with `pins`.
             Err(cause)

@@ -35,8 +35,6 @@ pub(crate) struct TargetState {
     /// The replacement.
     pub(crate) repl: usize,
     pub(crate) repl_size: usize,
-    /// Whether the function is noinstr code, whose jump is written only while NMIs are held.
-    pub(crate) noinstr: bool,
 }
 
 /// Figures of the last action.

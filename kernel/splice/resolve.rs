@@ -14,6 +14,7 @@ use crate::matcher::{self, Learner, Matched, Mismatch};
 use crate::pack::{Pack, Reloc, RelocType};
 use core::ops::ControlFlow;
 use kernel::prelude::*;
+use kernel::module_ref::ModuleRef;
 use kernel::{kallsyms, text_patching};
 
 /// Symbol names live in the pack's blob, in its module, which stays while the pack is
@@ -167,6 +168,8 @@ pub(crate) enum Failure {
     /// No symbol of the function's name (the function, then its object).
     NoSymbol(Name, Name),
     Ambiguous(Name, usize),
+    /// More symbols of the name than matching tries ([`MAX_CANDIDATES`]).
+    TooMany(Name),
     NotLoaded(Name),
     Unresolved(Name),
     OutOfMemory,
@@ -243,46 +246,53 @@ pub(crate) struct Resolution {
     pub(crate) learned: Learned,
     /// One per pre function, in the pack's order.
     pub(crate) functions: KVec<FunctionMatch>,
+    /// The target modules, each pinned before its code was read.
+    pub(crate) modules: KVec<ModuleRef>,
 }
 
-const MAX_CANDIDATES: usize = 64;
+/// How many symbols of one name matching tries at most.
+pub(crate) const MAX_CANDIDATES: usize = 64;
 
-/// The addresses kallsyms knows for `name` in `module` (vmlinux if empty).
-fn candidates(name: &CStr, module: &CStr) -> core::result::Result<KVec<usize>, Failure> {
+/// Collects the addresses `each` offers (it calls its argument once per symbol of `name`
+/// until told to stop): more than [`MAX_CANDIDATES`] is [`Failure::TooMany`], a failed
+/// allocation [`Failure::OutOfMemory`].
+fn collect_candidates(
+    name: Name,
+    each: impl FnOnce(&mut dyn FnMut(usize) -> ControlFlow<()>),
+) -> core::result::Result<KVec<usize>, Failure> {
     let mut found = KVec::new();
-    let mut oom = false;
-    let mut push = |addr| {
-        if found.len() >= MAX_CANDIDATES || found.push(addr, GFP_KERNEL).is_err() {
-            oom = true;
-            return ControlFlow::Break(());
+    let mut failure = None;
+    each(&mut |addr| {
+        if found.len() >= MAX_CANDIDATES {
+            failure = Some(Failure::TooMany(name));
+        } else if found.push(addr, GFP_KERNEL).is_err() {
+            failure = Some(Failure::OutOfMemory);
+        } else {
+            return ControlFlow::Continue(());
         }
-        ControlFlow::Continue(())
-    };
-    if module.is_empty() {
-        kallsyms::for_each_vmlinux_match(name, push);
-    } else {
-        kallsyms::for_each_module_symbol(module, |n, addr| {
-            if n.to_bytes() == name.to_bytes() {
-                push(addr)
-            } else {
-                ControlFlow::Continue(())
-            }
-        });
-    }
-    if oom {
-        return Err(Failure::OutOfMemory);
-    }
-    Ok(found)
-}
-
-/// Whether the module `name` is loaded.
-pub(crate) fn module_loaded(name: &CStr) -> bool {
-    let mut any = false;
-    kallsyms::for_each_module_symbol(name, |_, _| {
-        any = true;
         ControlFlow::Break(())
     });
-    any
+    match failure {
+        Some(f) => Err(f),
+        None => Ok(found),
+    }
+}
+
+/// The addresses kallsyms knows for `name` in `module` (vmlinux if empty).
+fn candidates(name: Name, module: &CStr) -> core::result::Result<KVec<usize>, Failure> {
+    collect_candidates(name, |push| {
+        if module.is_empty() {
+            kallsyms::for_each_vmlinux_match(name, push);
+        } else {
+            kallsyms::for_each_module_symbol(module, |n, addr| {
+                if n.to_bytes() == name.to_bytes() {
+                    push(addr)
+                } else {
+                    ControlFlow::Continue(())
+                }
+            });
+        }
+    })
 }
 
 /// Copies `size` bytes of live code at `addr`.
@@ -300,6 +310,7 @@ pub(crate) fn match_pack(
 ) -> core::result::Result<Resolution, Failure> {
     let n = pack.function_count();
     let mut learned = Learned::new();
+    let mut modules: KVec<ModuleRef> = KVec::new();
     let mut cands: KVec<KVec<usize>> =
         KVec::with_capacity(n, GFP_KERNEL).map_err(|_| Failure::OutOfMemory)?;
     let mut order: KVec<usize> =
@@ -309,8 +320,11 @@ pub(crate) fn match_pack(
     for i in 0..n {
         let f = pack.function(i).ok_or(Failure::OutOfMemory)?;
         let obj = pack.object(f.object).ok_or(Failure::OutOfMemory)?;
-        if !obj.module.is_empty() && !module_loaded(obj.module) {
-            return Err(Failure::NotLoaded(obj.module));
+        // The module is pinned before its code is read, and stays pinned with the result:
+        // it cannot go away, nor another take its place, between matching and the switch.
+        if !obj.module.is_empty() && !modules.iter().any(|m| m.name() == obj.module) {
+            let m = ModuleRef::by_name(obj.module).ok_or(Failure::NotLoaded(obj.module))?;
+            modules.push(m, GFP_KERNEL).map_err(|_| Failure::OutOfMemory)?;
         }
         let c = candidates(f.name, obj.module)?;
         if c.is_empty() {
@@ -419,6 +433,7 @@ pub(crate) fn match_pack(
     Ok(Resolution {
         learned,
         functions: out,
+        modules,
     })
 }
 
@@ -473,4 +488,33 @@ pub(crate) fn reloc_bytes(reloc: &Reloc<'_>, value: u64, place: u64) -> Option<(
         RelocType::Site(_) => return None,
     };
     Some((out, width))
+}
+
+#[cfg(CONFIG_SPLICE_KUNIT_TEST)]
+#[kernel::macros::kunit_tests(splice_resolve)]
+mod tests {
+    use super::*;
+
+    /// Offers `n` addresses, stopping when told to.
+    fn offering(n: usize) -> impl FnOnce(&mut dyn FnMut(usize) -> ControlFlow<()>) {
+        move |push| {
+            for a in 0..n {
+                if push(0x1000 + a).is_break() {
+                    break;
+                }
+            }
+        }
+    }
+
+    /// More symbols of one name than matching tries is an ambiguity with its own message,
+    /// never taken for a failed allocation.
+    #[test]
+    fn too_many_candidates_are_named() {
+        let r = collect_candidates(c"f", offering(MAX_CANDIDATES + 1));
+        assert!(matches!(r, Err(Failure::TooMany(n)) if n == c"f"));
+        let r = collect_candidates(c"f", offering(MAX_CANDIDATES));
+        assert!(matches!(r, Ok(ref v) if v.len() == MAX_CANDIDATES));
+        let r = collect_candidates(c"f", offering(0));
+        assert!(matches!(r, Ok(ref v) if v.is_empty()));
+    }
 }

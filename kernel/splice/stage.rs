@@ -95,6 +95,8 @@ pub(crate) enum AbortCause {
     UnresolvedSymbol,
     CannotRedirect,
     Livepatched,
+    /// A CPU did not take the commit NMI in time: nothing was written.
+    NmiNotHeld,
 }
 
 impl AbortCause {
@@ -114,6 +116,7 @@ impl AbortCause {
             Self::UnresolvedSymbol => "unresolved_symbol",
             Self::CannotRedirect => "cannot_redirect",
             Self::Livepatched => "livepatched",
+            Self::NmiNotHeld => "nmi_not_held",
         }
     }
 
@@ -123,6 +126,7 @@ impl AbortCause {
             Self::None => EINVAL,
             Self::NoMatch | Self::AmbiguousMatch | Self::KernelMismatch => ENOEXEC,
             Self::CodeBusy => EBUSY,
+            Self::NmiNotHeld => EAGAIN,
             Self::TargetNotLoaded | Self::UnresolvedSymbol => ENOENT,
             Self::HookFailed => Error::from_errno(-(kernel::bindings::ECANCELED as i32)),
             Self::BadPack => EINVAL,
@@ -212,6 +216,7 @@ mod tests {
             (AbortCause::UnresolvedSymbol, "unresolved_symbol"),
             (AbortCause::CannotRedirect, "cannot_redirect"),
             (AbortCause::Livepatched, "livepatched"),
+            (AbortCause::NmiNotHeld, "nmi_not_held"),
         ];
         for (cause, name) in causes {
             assert_eq!(cause.name(), name);

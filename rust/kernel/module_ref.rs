@@ -43,6 +43,29 @@ impl ModuleRef {
         unsafe { Self::get(m.as_ptr()) }
     }
 
+    /// Takes a reference to the loaded module called `name`.
+    ///
+    /// `None` if no module of that name is live: none is loaded, or it is still being loaded
+    /// (its init has not finished) or is being unloaded.
+    ///
+    /// ```
+    /// use kernel::module_ref::ModuleRef;
+    ///
+    /// assert!(ModuleRef::by_name(c"no_such_module_here").is_none());
+    /// ```
+    pub fn by_name(name: &CStr) -> Option<Self> {
+        let _rcu = rcu::read_lock();
+        // SAFETY: The RCU read lock is held, under which `find_module()` may walk the module
+        // list without `module_mutex`; `name` is NUL-terminated.
+        let m = NonNull::new(unsafe { bindings::find_module(name.as_char_ptr()) })?;
+        // SAFETY: The module stays allocated while the RCU read lock is held.
+        if unsafe { (*m.as_ptr()).state } != bindings::module_state_MODULE_STATE_LIVE {
+            return None;
+        }
+        // SAFETY: As above; `try_module_get` refuses a module that started going away since.
+        unsafe { Self::get(m.as_ptr()) }
+    }
+
     /// Takes another reference to `module`.
     ///
     /// `None` if the module is being unloaded.

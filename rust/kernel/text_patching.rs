@@ -49,24 +49,22 @@ pub struct Stopped {
 }
 
 /// Proof that, on top of [`Stopped`], the writes of a [`Stopped::commit`] are under way: from an
-/// NMI of this CPU while every other CPU waits in one, unless NMIs could not be held
-/// ([`Committing::in_nmi`]). Only `commit` makes one.
+/// NMI of this CPU while every other CPU waits in one. Only `commit` makes one.
 pub struct Committing {
     _private: (),
 }
 
 impl Committing {
-    /// Whether the commit runs in an NMI, as it does unless NMIs could not be held.
+    /// Whether the commit runs in an NMI: it always does.
     ///
     /// ```
     /// use kernel::text_patching::stop_machine;
     ///
     /// let in_nmi = stop_machine(|stopped| {
     ///     let mut in_nmi = false;
-    ///     stopped.commit(|c| in_nmi = c.in_nmi());
-    ///     in_nmi
+    ///     stopped.commit(|c| in_nmi = c.in_nmi()).map(|()| in_nmi)
     /// })?;
-    /// assert!(in_nmi);
+    /// assert_eq!(in_nmi, Ok(true));
     /// # Ok::<(), Error>(())
     /// ```
     pub fn in_nmi(&self) -> bool {
@@ -98,18 +96,46 @@ impl Stopped {
     /// when `f` returns. `f` must only write ([`Committing::write`]): it runs in NMI context.
     ///
     /// If the NMI handler could not be registered, or a CPU does not take its NMI within
-    /// [`NMI_WAIT_NS`], `f` runs anyway, as an ordinary stop would run it, and the kernel log
-    /// says so after the stop.
-    pub fn commit<F: FnOnce(&Committing)>(&self, f: F) {
+    /// [`NMI_WAIT_NS`], `f` does not run and [`NmiNotHeld`] is returned: a CPU that does not
+    /// take its NMI may be in another NMI, running the very code `f` would write. The caller
+    /// leaves the stop with nothing written and may try again.
+    pub fn commit<F: FnOnce(&Committing)>(&self, f: F) -> Result<(), NmiNotHeld> {
+        self.commit_within(NMI_WAIT_NS, f)
+    }
+
+    /// [`Stopped::commit`], waiting at most `wait_ns` for each CPU to take its NMI.
+    ///
+    /// ```
+    /// use kernel::text_patching::{stop_machine, NmiNotHeld};
+    ///
+    /// // No other CPU can enter its NMI in no time at all: nothing is written.
+    /// let (r, ran) = stop_machine(|stopped| {
+    ///     let mut ran = false;
+    ///     (stopped.commit_within(0, |_| ran = true), ran)
+    /// })?;
+    /// // SAFETY: Reads the online count; no preconditions.
+    /// if unsafe { kernel::bindings::text_patching_online_cpus() } > 1 {
+    ///     assert_eq!(r, Err(NmiNotHeld));
+    ///     assert!(!ran);
+    /// }
+    /// # Ok::<(), Error>(())
+    /// ```
+    pub fn commit_within<F: FnOnce(&Committing)>(
+        &self,
+        wait_ns: u64,
+        f: F,
+    ) -> Result<(), NmiNotHeld> {
         let mut f = Some(f);
         let data = (&raw mut f).cast::<c_void>();
         let run: unsafe fn(*mut c_void) = run_commit::<F>;
-        if !nmi::commit(run, data) {
-            // SAFETY: `data` is `f`, alive here; `commit` did not run it (it returned false).
-            unsafe { run_commit::<F>(data) };
-        }
+        let ran = nmi::commit(run, data, wait_ns);
         // SAFETY: `sync_core()` only executes a serializing instruction.
         unsafe { bindings::sync_core() };
+        if ran {
+            Ok(())
+        } else {
+            Err(NmiNotHeld)
+        }
     }
 }
 
@@ -126,6 +152,10 @@ unsafe fn run_commit<F: FnOnce(&Committing)>(data: *mut c_void) {
 
 /// How long a CPU may take to enter the NMI of a commit, in nanoseconds.
 pub const NMI_WAIT_NS: u64 = 10_000_000;
+
+/// A commit that did not run: NMIs could not be held on every CPU in time.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct NmiNotHeld;
 
 /// Holding NMIs while code is written: the state of the stop under way (`text_mutex` makes it
 /// one) and the NMI handler.
@@ -147,7 +177,7 @@ mod nmi {
     static WRITER: AtomicU32 = AtomicU32::new(u32::MAX);
     static RUN: AtomicUsize = AtomicUsize::new(0);
     static DATA: AtomicPtr<c_void> = AtomicPtr::new(core::ptr::null_mut());
-    /// Whether an NMI of this stop came too late, so that code was written outside one.
+    /// Whether an NMI of this stop came too late, so that a commit did not run.
     static LATE: AtomicBool = AtomicBool::new(false);
 
     fn cpu() -> usize {
@@ -169,7 +199,7 @@ mod nmi {
                 REGISTERED.store(true, Ordering::Release);
             } else {
                 crate::pr_warn!(
-                    "text_patching: no NMI handler ({ret}): NMIs are not held while code is written\n"
+                    "text_patching: no NMI handler ({ret}): NMIs cannot be held, so no code is written\n"
                 );
             }
         }
@@ -181,11 +211,11 @@ mod nmi {
         WRITER.store(u32::MAX, Ordering::Release);
     }
 
-    /// Ends a stop (all CPUs left it): says whether code was written outside an NMI.
+    /// Ends a stop (all CPUs left it): says whether a commit could not run.
     pub(super) fn finish() {
         if LATE.load(Ordering::Acquire) {
             crate::pr_warn!(
-                "text_patching: a CPU did not take its NMI in time; code was written without NMIs held\n"
+                "text_patching: a CPU did not take its NMI in time; nothing was written\n"
             );
         }
     }
@@ -211,10 +241,10 @@ mod nmi {
         }
     }
 
-    fn wait(cond: impl Fn() -> bool) -> bool {
+    fn wait(wait_ns: u64, cond: impl Fn() -> bool) -> bool {
         let start = now();
         while !cond() {
-            if now().wrapping_sub(start) > super::NMI_WAIT_NS {
+            if now().wrapping_sub(start) > wait_ns {
                 return false;
             }
             core::hint::spin_loop();
@@ -224,7 +254,7 @@ mod nmi {
 
     /// Runs `run(data)` from an NMI of this CPU once every other online CPU waits in one.
     /// Returns false, having run nothing, if that could not be arranged in time.
-    pub(super) fn commit(run: unsafe fn(*mut c_void), data: *mut c_void) -> bool {
+    pub(super) fn commit(run: unsafe fn(*mut c_void), data: *mut c_void, wait_ns: u64) -> bool {
         if !REGISTERED.load(Ordering::Acquire) {
             return false;
         }
@@ -233,21 +263,21 @@ mod nmi {
         let others = unsafe { bindings::text_patching_online_cpus() }.saturating_sub(1);
         WRITER.store(me as u32, Ordering::Release);
         // The CPUs held for an earlier commit have left.
-        if !wait(|| HELD.load(Ordering::Acquire) == 0) {
+        if !wait(wait_ns, || HELD.load(Ordering::Acquire) == 0) {
             LATE.store(true, Ordering::Relaxed);
             return false;
         }
         let n = ASKED.load(Ordering::Relaxed) + 1;
         ASKED.store(n, Ordering::Release);
-        let held = wait(|| HELD.load(Ordering::Acquire) >= others);
+        let held = wait(wait_ns, || HELD.load(Ordering::Acquire) >= others);
         let mut ran = false;
         if held {
             DATA.store(data, Ordering::Relaxed);
             RUN.store(run as usize, Ordering::Release);
             if self_nmi(me) {
                 // The handler takes the commit by clearing `RUN`; if the NMI is late, this CPU
-                // takes it back and the caller runs it.
-                ran = wait(|| RUN.load(Ordering::Acquire) == 0)
+                // takes it back and nothing runs.
+                ran = wait(wait_ns, || RUN.load(Ordering::Acquire) == 0)
                     || RUN
                         .compare_exchange(run as usize, 0, Ordering::AcqRel, Ordering::Acquire)
                         .is_err();

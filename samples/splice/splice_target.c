@@ -287,6 +287,32 @@ noinstr long splice_target_noinstr(long x)
 	return x * 7 + READ_ONCE(splice_target_base) - 3;
 }
 
+/*
+ * A tunable in a section that other objects share (__read_mostly), set at run
+ * time through "threshold": the catalogue's read-mostly pack adds an object
+ * beside it and must go on reading this instance, not a copy at its initial
+ * value.
+ */
+static int splice_target_threshold __read_mostly = 10;
+
+static ssize_t threshold_show(struct kobject *kobj, struct kobj_attribute *attr,
+			      char *buf)
+{
+	return sysfs_emit(buf, "%d\n", READ_ONCE(splice_target_threshold));
+}
+
+static ssize_t threshold_store(struct kobject *kobj, struct kobj_attribute *attr,
+			       const char *buf, size_t count)
+{
+	int v;
+	int ret = kstrtoint(buf, 0, &v);
+
+	if (ret)
+		return ret;
+	WRITE_ONCE(splice_target_threshold, v);
+	return count;
+}
+
 static ssize_t noinstr_value_show(struct kobject *kobj,
 				  struct kobj_attribute *attr, char *buf)
 {
@@ -306,6 +332,8 @@ static struct kobj_attribute noinstr_value_attr = __ATTR_RO(noinstr_value);
 static struct kobj_attribute scaled_attr = __ATTR_RO(scaled);
 static struct kobj_attribute calls_attr = __ATTR_RO(calls);
 static struct kobj_attribute config_attr = __ATTR(config, 0644, config_show, config_store);
+static struct kobj_attribute threshold_attr =
+	__ATTR(threshold, 0644, threshold_show, threshold_store);
 static struct kobj_attribute hold_attr = __ATTR(hold, 0600, hold_show, hold_store);
 static struct kobj_attribute events_attr = __ATTR(events, 0600, events_show, events_store);
 static struct kobj_attribute fail_hook_attr =
@@ -322,6 +350,7 @@ static struct attribute *splice_target_attrs[] = {
 	&config_attr.attr,
 	&biased_attr.attr,
 	&noinstr_value_attr.attr,
+	&threshold_attr.attr,
 	NULL,
 };
 ATTRIBUTE_GROUPS(splice_target);

@@ -32,7 +32,8 @@ pub mod exit {
     pub const STAGE: i32 = 6;
     /// The pack does not fit this kernel: `no_match`, `ambiguous_match`, `kernel_mismatch`.
     pub const NO_FIT: i32 = 10;
-    /// `code_busy`: a task is in the code; trying again later is safe.
+    /// `code_busy`, `nmi_not_held`: a task is in the code, or a CPU did not stop in time;
+    /// trying again later is safe.
     pub const BUSY: i32 = 11;
     /// `target_not_loaded`, `unresolved_symbol`: something the pack patches or needs is absent.
     pub const MISSING: i32 = 12;
@@ -64,11 +65,12 @@ pub enum Cause {
     UnresolvedSymbol,
     CannotRedirect,
     Livepatched,
+    NmiNotHeld,
 }
 
 impl Cause {
     /// Every cause, in the order of the admin guide's table.
-    pub const ALL: [Cause; 13] = [
+    pub const ALL: [Cause; 14] = [
         Cause::None,
         Cause::NoMatch,
         Cause::AmbiguousMatch,
@@ -82,6 +84,7 @@ impl Cause {
         Cause::UnresolvedSymbol,
         Cause::CannotRedirect,
         Cause::Livepatched,
+        Cause::NmiNotHeld,
     ];
 
     /// The name in sysfs.
@@ -100,6 +103,7 @@ impl Cause {
             Cause::UnresolvedSymbol => "unresolved_symbol",
             Cause::CannotRedirect => "cannot_redirect",
             Cause::Livepatched => "livepatched",
+            Cause::NmiNotHeld => "nmi_not_held",
         }
     }
 
@@ -137,6 +141,10 @@ impl Cause {
             }
             Cause::CannotRedirect => "a target function has no room for a jump at its entry",
             Cause::Livepatched => "an enabled livepatch already replaces a target function",
+            Cause::NmiNotHeld => {
+                "a CPU did not stop for the switch in time on every try (it may have been \
+                 handling an NMI, in code the action replaces); nothing was changed"
+            }
         }
     }
 
@@ -165,6 +173,10 @@ impl Cause {
             Cause::Livepatched => {
                 "disable the livepatch that replaces the function, or keep using it"
             }
+            Cause::NmiNotHeld => {
+                "trying again later is safe; if it persists, look for a CPU stuck in an NMI \
+                 (perf, a watchdog) in dmesg"
+            }
         }
     }
 
@@ -173,7 +185,7 @@ impl Cause {
         match self {
             Cause::None => exit::ERROR,
             Cause::NoMatch | Cause::AmbiguousMatch | Cause::KernelMismatch => exit::NO_FIT,
-            Cause::CodeBusy => exit::BUSY,
+            Cause::CodeBusy | Cause::NmiNotHeld => exit::BUSY,
             Cause::TargetNotLoaded | Cause::UnresolvedSymbol => exit::MISSING,
             Cause::HookFailed => exit::HOOK,
             Cause::BadPack => exit::BAD_PACK,

@@ -161,6 +161,21 @@ c=$(dmesg | grep -c 'splice-cat: sched-text')
 [ "$(spawns)" = "$c" ] || fail "the replacement still runs after reverse"
 unload
 n=$((n + 1))
+# A new __read_mostly counter beside the threshold, set at run time before the
+# pack is applied: the replacement reads the live threshold, not a copy at 10.
+use_pack cat-read-mostly
+echo 25 >$target/threshold
+load
+act apply
+is $target/threshold "25 1"
+echo 30 >$target/threshold
+is $target/threshold "30 2"
+act reverse
+is $target/threshold 30
+echo 10 >$target/threshold
+unload
+n=$((n + 1))
+
 # Lines added above functions with WARN()s: proc_symlink() alone is replaced.
 # Nothing in the guest creates a /proc symlink after boot, so the new code
 # cannot be observed; apply and reverse must leave /proc as it was.
