@@ -518,34 +518,26 @@ fn run(
         let c = check(guard, id)?;
         if let Some(e) = guard.get_mut(id) {
             e.timings.match_ns = since(t0);
-            e.targets = KVec::new();
+            // What this check found stays listed if the apply fails after it.
+            e.targets.clear();
+            e.targets
+                .extend_from_slice(&c.targets, GFP_KERNEL)
+                .map_err(|_| AbortCause::OutOfMemory)?;
         }
         Some(c)
     };
     if action == Action::Check {
-        let e = guard.get_mut(id).ok_or(AbortCause::BadPack)?;
-        if let Some(c) = checked {
-            e.targets = c.targets;
-        }
+        // The targets were listed above.
         return Ok(());
     }
 
     let e = guard.get(id).ok_or(AbortCause::BadPack)?;
     let owner = e.owner;
-    let targets: KVec<TargetState> = match &checked {
-        Some(c) => {
-            let mut v = KVec::new();
-            v.extend_from_slice(&c.targets, GFP_KERNEL)
-                .map_err(|_| AbortCause::OutOfMemory)?;
-            v
-        }
-        None => {
-            let mut v = KVec::new();
-            v.extend_from_slice(&e.targets, GFP_KERNEL)
-                .map_err(|_| AbortCause::OutOfMemory)?;
-            v
-        }
-    };
+    // Those of the check above for apply, those applied for reverse.
+    let mut targets: KVec<TargetState> = KVec::new();
+    targets
+        .extend_from_slice(&e.targets, GFP_KERNEL)
+        .map_err(|_| AbortCause::OutOfMemory)?;
     // Applied, the pack keeps its own module and the modules it patches loaded.
     let mut pins = KVec::new();
     if !reverse {

@@ -13,8 +13,8 @@
 use crate::matcher::{self, Learner, Matched, Mismatch};
 use crate::pack::{Pack, Reloc, RelocType};
 use core::ops::ControlFlow;
-use kernel::prelude::*;
 use kernel::module_ref::ModuleRef;
+use kernel::prelude::*;
 use kernel::{kallsyms, text_patching};
 
 /// Symbol names live in the pack's blob, in its module, which stays while the pack is
@@ -324,7 +324,9 @@ pub(crate) fn match_pack(
         // it cannot go away, nor another take its place, between matching and the switch.
         if !obj.module.is_empty() && !modules.iter().any(|m| m.name() == obj.module) {
             let m = ModuleRef::by_name(obj.module).ok_or(Failure::NotLoaded(obj.module))?;
-            modules.push(m, GFP_KERNEL).map_err(|_| Failure::OutOfMemory)?;
+            modules
+                .push(m, GFP_KERNEL)
+                .map_err(|_| Failure::OutOfMemory)?;
         }
         let c = candidates(f.name, obj.module)?;
         if c.is_empty() {

@@ -287,6 +287,18 @@ noinstr long splice_target_noinstr(long x)
 	return x * 7 + READ_ONCE(splice_target_base) - 3;
 }
 
+static ssize_t noinstr_value_show(struct kobject *kobj,
+				  struct kobj_attribute *attr, char *buf)
+{
+	return sysfs_emit(buf, "%ld\n", splice_target_noinstr(READ_ONCE(splice_target_input)));
+}
+
+static ssize_t biased_show(struct kobject *kobj, struct kobj_attribute *attr,
+			   char *buf)
+{
+	return sysfs_emit(buf, "%d\n", splice_target_biased(READ_ONCE(splice_target_input)));
+}
+
 /*
  * A tunable in a section that other objects share (__read_mostly), set at run
  * time through "threshold": the catalogue's read-mostly pack adds an object
@@ -311,18 +323,6 @@ static ssize_t threshold_store(struct kobject *kobj, struct kobj_attribute *attr
 		return ret;
 	WRITE_ONCE(splice_target_threshold, v);
 	return count;
-}
-
-static ssize_t noinstr_value_show(struct kobject *kobj,
-				  struct kobj_attribute *attr, char *buf)
-{
-	return sysfs_emit(buf, "%ld\n", splice_target_noinstr(READ_ONCE(splice_target_input)));
-}
-
-static ssize_t biased_show(struct kobject *kobj, struct kobj_attribute *attr,
-			   char *buf)
-{
-	return sysfs_emit(buf, "%d\n", splice_target_biased(READ_ONCE(splice_target_input)));
 }
 
 static struct kobj_attribute value_attr = __ATTR_RO(value);

@@ -2,7 +2,8 @@
 # A kthread sleeping inside a function that a pack replaces blocks the switch:
 # apply fails with code_busy, conflicts names the kthread, its pid and the
 # function, and nothing changes; once the kthread has left, apply succeeds.
-# The same holds for reverse while a kthread sleeps in the replacement.
+# The same holds for reverse while a kthread sleeps in the replacement. A pack
+# checked before keeps its targets listed after the failed apply.
 . "$(dirname "$0")/../lib.sh"
 use_pack target-value
 root=/sys/kernel/splice
@@ -25,6 +26,11 @@ blocked() {
 		fail "$1: conflicts does not name splice-hold $pid in splice_target_hold: $(cat $d/conflicts)"
 	grep -q "^tries 3$" $d/timings || fail "$1: not tried 3 times: $(cat $d/timings)"
 	is $target/value "$3"
+	# A pack that was checked keeps its checked targets after a failed apply.
+	if [ "$2" = checked ]; then
+		grep -q "^splice_target_hold 0x[0-9a-f]* 0x[0-9a-f]* checked$" $d/targets ||
+			fail "$1 failed from checked: targets are '$(cat $d/targets)'"
+	fi
 	echo "$1 blocked as expected: $(cat $d/conflicts)"
 	echo 0 >$target/hold
 	wait_for $target/hold 0
@@ -33,7 +39,8 @@ blocked() {
 	[ -z "$(cat $d/conflicts)" ] || fail "conflicts left after a successful $1: $(cat $d/conflicts)"
 }
 
-blocked apply loaded 42
+act check
+blocked apply checked 42
 stage_is applied
 is $target/value 63
 # Now the kthread sleeps in the replacement: reverse must wait for it.
