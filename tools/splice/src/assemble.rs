@@ -833,12 +833,29 @@ fn numbered_locals(o: &Obj) -> Vec<(usize, String, BTreeSet<String>)> {
 pub fn correlate_locals(pre: &Obj, post: &Obj) -> Obj {
     let (a, b) = (numbered_locals(pre), numbered_locals(post));
     let pre_named = |name: &str| a.iter().find(|(ai, _, _)| pre.symbols[*ai].name == name);
+    // Whether pre object `ai` holds what post object `bi` does.
+    let same = |ai: usize, bi: usize| {
+        let (x, y) = (&pre.symbols[ai], &post.symbols[bi]);
+        let section = y
+            .section
+            .and_then(|i| post.sections.get(i))
+            .map_or("", |s| s.name.as_str());
+        x.size == y.size
+            && same_data_bytes(pre, x, post, y, section).unwrap_or(false)
+            && same_data_pointers(pre, x, post, y).unwrap_or(false)
+    };
+    // `__COUNTER__` numbers every use of a macro in the file: one added above renumbers all
+    // below, so that two objects of one function trade names. Those are paired by name only
+    // if they hold the same.
+    let counted = |stem: &str| stem.starts_with("__UNIQUE_ID_");
     // First the objects whose name and users are unchanged: the common case.
     let mut taken: HashSet<usize> = HashSet::new();
     let mut settled: HashSet<usize> = HashSet::new();
-    for (bi, _, users) in &b {
+    for (bi, stem, users) in &b {
         if let Some((ai, _, u)) = pre_named(&post.symbols[*bi].name) {
-            if !u.is_disjoint(users) || (u.is_empty() && users.is_empty()) {
+            if (!u.is_disjoint(users) || (u.is_empty() && users.is_empty()))
+                && (!counted(stem) || same(*ai, *bi))
+            {
                 taken.insert(*ai);
                 settled.insert(*bi);
             }
@@ -846,11 +863,18 @@ pub fn correlate_locals(pre: &Obj, post: &Obj) -> Obj {
     }
     let mut renames = Vec::new();
     for (bi, stem, users) in b.iter().filter(|(bi, _, _)| !settled.contains(bi)) {
-        let cands: Vec<usize> = a
+        let mut cands: Vec<usize> = a
             .iter()
             .filter(|(ai, s, u)| s == stem && !taken.contains(ai) && !u.is_disjoint(users))
             .map(|(ai, _, _)| *ai)
             .collect();
+        // Of several, the one that holds the same, if there is one.
+        if cands.len() > 1 {
+            let alike: Vec<usize> = cands.iter().copied().filter(|&ai| same(ai, *bi)).collect();
+            if alike.len() == 1 {
+                cands = alike;
+            }
+        }
         let name = &post.symbols[*bi].name;
         match cands.as_slice() {
             // Renumbered: the pre object the same functions use.

@@ -1107,6 +1107,61 @@ fn weak_functions_are_matched_only_when_targets() {
     assert!(p.objects[0].functions.iter().any(|f| f.name == "arch_hook"));
 }
 
+/// Two `__COUNTER__`-numbered objects of one function (two `pr_debug()` descriptors), both
+/// renumbered by a new one above them: paired by name, the first would take the second's
+/// pre name (same stem, same user). They are paired by what they hold.
+#[test]
+fn counter_numbered_objects_of_one_function_are_paired_by_content() {
+    require_gcc();
+    let src = |extra: &str, body: &str, a: u32, b: u32| {
+        format!(
+            "struct desc {{ const char *fmt; int line; }};\n\
+             extern void emit(struct desc *d);\n\
+             {extra}\n\
+             void f(int v) {{\n\
+             static struct desc __UNIQUE_ID_d{a} __attribute__((used, section(\"__dyndbg\"))) = {{ \"alpha\", 0 }};\n\
+             static struct desc __UNIQUE_ID_d{b} __attribute__((used, section(\"__dyndbg\"))) = {{ \"beta\", 0 }};\n\
+             emit(&__UNIQUE_ID_d{a}); {body} if (v) emit(&__UNIQUE_ID_d{b}); }}\n"
+        )
+    };
+    let pre = src("", "", 10, 11);
+    let post = src(
+        "void g(void) { static struct desc __UNIQUE_ID_d10 __attribute__((used, \
+         section(\"__dyndbg\"))) = { \"gamma\", 0 }; emit(&__UNIQUE_ID_d10); }",
+        "emit(0);",
+        11,
+        12,
+    );
+    let d = TempDir::new("counter-pair");
+    let pre_o = compile(&d.0, "pre", &pre, &[]);
+    let post_o = compile(&d.0, "post", &post, &[]);
+    let paired = crate::assemble::correlate_locals(&pre_o, &post_o);
+    // The pre name of what holds "alpha", in each object.
+    let holder = |o: &Obj, what: &str| -> String {
+        o.symbols
+            .iter()
+            .filter(|y| y.name.starts_with("__UNIQUE_ID_d") && y.is_object())
+            .find(|y| {
+                let sec = &o.sections[y.section.unwrap()];
+                sec.relocs.iter().filter(|r| r.offset == y.value).any(|r| {
+                    let c = o.canon(r);
+                    let lit = &o.sections[c.section.unwrap()].data;
+                    lit[c.sec_offset as usize..].starts_with(what.as_bytes())
+                })
+            })
+            .map(|y| y.name.clone())
+            .unwrap_or_default()
+    };
+    for what in ["alpha", "beta"] {
+        assert_eq!(
+            holder(&paired, what),
+            holder(&pre_o, what),
+            "{what}: the post object is named as another pre object"
+        );
+    }
+    assert!(holder(&paired, "gamma") != holder(&pre_o, "alpha"));
+}
+
 #[test]
 fn static_locals_renumbered_by_the_patch_keep_their_state() {
     require_gcc();
