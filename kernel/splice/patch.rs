@@ -470,8 +470,8 @@ fn switch(
     }
 }
 
-/// Runs `action` on pack `id`, with the registry locked through `guard` for the whole action,
-/// pauses between tries included.
+/// Runs `action` on pack `id`. The caller holds [`registry::ACTIONS`], so no other action runs
+/// meanwhile; `guard` is the registry lock, let go while the action sleeps between tries.
 pub(crate) fn perform(mut guard: Guard, id: u64, action: Action) -> Result {
     let e = guard.get(id).ok_or(ENODEV)?;
     if !action.valid_in(e.life.stage()) {
@@ -482,22 +482,44 @@ pub(crate) fn perform(mut guard: Guard, id: u64, action: Action) -> Result {
     if let Some(e) = guard.get_mut(id) {
         e.timings = registry::Timings::default();
     }
-    let result = run(&mut guard, id, action, t0);
-    // The lock was held throughout, so the stage is still the one checked above; `Life`
-    // moves it (or records the cause) and turns the cause into the error code.
-    let e = guard.get_mut(id).ok_or(ENODEV)?;
+    let mut lock = ActionLock(Some(guard));
+    let result = run(&mut lock, id, action, t0);
+    // Only actions change the stage, and this is the only one: it is still the one checked
+    // above; `Life` moves it (or records the cause) and turns the cause into the error code.
+    let e = lock.reg().get_mut(id).ok_or(ENODEV)?;
     e.timings.total_ns = since(t0);
     e.life.perform(action, || result)
 }
 
 type Guard = kernel::sync::GlobalGuard<registry::REGISTRY>;
 
+/// The registry lock of an action: held, except while the action sleeps between tries (sysfs
+/// readers and the loading of other packs do not wait for those sleeps). Nothing an action
+/// relies on changes meanwhile: actions are serialized by [`registry::ACTIONS`], and the pack's
+/// module cannot go away (it is pinned for apply, and stays pinned while applied).
+struct ActionLock(Option<Guard>);
+
+impl ActionLock {
+    /// The registry, locked again if it was let go.
+    fn reg(&mut self) -> &mut Guard {
+        self.0.get_or_insert_with(registry::lock)
+    }
+
+    /// Runs `f` with the registry unlocked.
+    fn unlocked(&mut self, f: impl FnOnce()) {
+        self.0 = None;
+        f();
+        self.0 = Some(registry::lock());
+    }
+}
+
 fn run(
-    guard: &mut Guard,
+    lock: &mut ActionLock,
     id: u64,
     action: Action,
     t0: Instant,
 ) -> core::result::Result<(), AbortCause> {
+    let guard = lock.reg();
     let reverse = action == Action::Reverse;
     if reverse {
         let e = guard.get(id).ok_or(AbortCause::BadPack)?;
@@ -625,9 +647,6 @@ fn run(
     let mut attempt = 0;
     let outcome = loop {
         attempt += 1;
-        let Some(e) = guard.get(id) else {
-            break Err(AbortCause::BadPack);
-        };
         // Every stack is walked first while tasks run; a task found in the code makes this
         // try busy without stopping the machine, and inside the stop only the tasks that ran
         // since are walked again.
@@ -640,19 +659,23 @@ fn run(
                 moved |= p.park(t);
             }
             if moved {
-                p.wait_arrived(PARK_WAIT_MS.max(delay));
+                lock.unlocked(|| p.wait_arrived(PARK_WAIT_MS.max(delay)));
                 r = prechecked(&ranges, &mut scratch);
             }
         }
+        let Some(e) = lock.reg().get(id) else {
+            break Err(AbortCause::BadPack);
+        };
         let r = r.and_then(|()| switch(e, &targets, &aliases, reverse, &ranges, &mut scratch));
         if !matches!(r, Err(AbortCause::CodeBusy | AbortCause::NmiNotHeld)) || attempt >= tries {
             break r;
         }
-        // Let the blocking tasks move on. The registry stays locked: every action on any
-        // pack waits, so nothing changes under this one.
-        // Sleeping is allowed here: the registry lock is a mutex.
-        kernel::time::delay::fsleep(kernel::time::Delta::from_millis(i64::from(delay)));
+        // Let the blocking tasks move on, with the registry unlocked.
+        lock.unlocked(|| {
+            kernel::time::delay::fsleep(kernel::time::Delta::from_millis(i64::from(delay)))
+        });
     };
+    let guard = lock.reg();
     // The parked tasks go on, into the code that is current now.
     let parked = parking.as_ref().map_or(0, |p| p.arrived());
     drop(parking);

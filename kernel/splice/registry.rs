@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! The registry of packs: what pack modules register, under one lock that also serializes
-//! every action, so concurrent writes to `stage` of any packs run one after the other.
+//! The registry of packs: what pack modules register, under one lock ([`REGISTRY`]), held
+//! for reads and state changes. Actions are serialized by another ([`ACTIONS`]), taken first:
+//! concurrent writes to `stage` of any packs run one after the other, while an action that
+//! sleeps between tries lets the registry lock go, so readers never wait for it.
 
 use crate::hooks::Hooks;
 use crate::pack::Pack;
@@ -149,10 +151,17 @@ kernel::sync::global_lock! {
     pub(crate) unsafe(uninit) static REGISTRY: Mutex<Registry> = Registry::new();
 }
 
+kernel::sync::global_lock! {
+    // SAFETY: Initialized in the module initializer, before the first use.
+    pub(crate) unsafe(uninit) static ACTIONS: Mutex<()> = ();
+}
+
 /// Initializes the registry and gives it the root directory.
 pub(crate) fn init(root: Dir<Root>) {
-    // SAFETY: Called once, from the module initializer, before anything else uses the lock.
+    // SAFETY: Called once, from the module initializer, before anything else uses the locks.
     unsafe { REGISTRY.init() };
+    // SAFETY: As above.
+    unsafe { ACTIONS.init() };
     REGISTRY.lock().root = Some(root);
 }
 

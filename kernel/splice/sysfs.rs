@@ -213,6 +213,8 @@ impl Operations for PackFiles {
         match file {
             PackFile::Stage => {
                 let action = Action::parse(input)?;
+                // One action at a time, taken before the registry lock.
+                let _one = registry::ACTIONS.lock();
                 crate::patch::perform(registry::lock(), self.id, action)
             }
             _ => Err(EPERM),

@@ -177,8 +177,6 @@ mod nmi {
     static WRITER: AtomicU32 = AtomicU32::new(u32::MAX);
     static RUN: AtomicUsize = AtomicUsize::new(0);
     static DATA: AtomicPtr<c_void> = AtomicPtr::new(core::ptr::null_mut());
-    /// Whether an NMI of this stop came too late, so that a commit did not run.
-    static LATE: AtomicBool = AtomicBool::new(false);
 
     fn cpu() -> usize {
         // SAFETY: Called in a stop or an NMI: the CPU cannot change.
@@ -206,18 +204,8 @@ mod nmi {
         ASKED.store(0, Ordering::Relaxed);
         DONE.store(0, Ordering::Relaxed);
         HELD.store(0, Ordering::Relaxed);
-        LATE.store(false, Ordering::Relaxed);
         RUN.store(0, Ordering::Relaxed);
         WRITER.store(u32::MAX, Ordering::Release);
-    }
-
-    /// Ends a stop (all CPUs left it): says whether a commit could not run.
-    pub(super) fn finish() {
-        if LATE.load(Ordering::Acquire) {
-            crate::pr_warn!(
-                "text_patching: a CPU did not take its NMI in time; nothing was written\n"
-            );
-        }
     }
 
     /// Sends this CPU an NMI its handler takes as its own.
@@ -264,7 +252,6 @@ mod nmi {
         WRITER.store(me as u32, Ordering::Release);
         // The CPUs held for an earlier commit have left.
         if !wait(wait_ns, || HELD.load(Ordering::Acquire) == 0) {
-            LATE.store(true, Ordering::Relaxed);
             return false;
         }
         let n = ASKED.load(Ordering::Relaxed) + 1;
@@ -284,9 +271,6 @@ mod nmi {
             } else {
                 RUN.store(0, Ordering::Release);
             }
-        }
-        if !ran {
-            LATE.store(true, Ordering::Relaxed);
         }
         DONE.store(n, Ordering::Release);
         ran
@@ -490,7 +474,6 @@ pub fn stop_machine<F: FnOnce(&Stopped) -> T + Send, T: Send>(f: F) -> Result<T>
             &raw const bindings::__cpu_online_mask,
         )
     };
-    nmi::finish();
     // SAFETY: Taken above.
     unsafe {
         bindings::mutex_unlock(&raw mut bindings::text_mutex);

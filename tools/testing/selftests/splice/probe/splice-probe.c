@@ -11,6 +11,11 @@
  *					PID namespace waits in
  *					zap_pid_ns_processes() for a zombie
  *					(samples/splice/demo/pidns-freeze.c)
+ *	splice-probe without-cap-sys-module CMD...
+ *					runs CMD as root without
+ *					CAP_SYS_MODULE (dropped from the
+ *					bounding set, which an execve of root
+ *					takes its capabilities from)
  *
  * Each prints what it observed on one line and exits 0, or prints the
  * failing call and exits 1; usage errors exit 2. pidns-freeze exits 0 when
@@ -22,6 +27,7 @@
 #include <sched.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -210,9 +216,21 @@ static const struct {
 	{ "pidns-freeze", pidns_freeze },
 };
 
+/* Runs argv[0...] as root without CAP_SYS_MODULE. */
+static int without_cap_sys_module(char **cmd)
+{
+	if (prctl(PR_CAPBSET_DROP, 16 /* CAP_SYS_MODULE */, 0, 0, 0))
+		return failed("prctl PR_CAPBSET_DROP CAP_SYS_MODULE");
+	execvp(cmd[0], cmd);
+	return failed("execvp");
+}
+
 int main(int argc, char **argv)
 {
 	size_t i;
+
+	if (argc >= 3 && !strcmp(argv[1], "without-cap-sys-module"))
+		return without_cap_sys_module(argv + 2);
 
 	for (i = 0; argc == 2 && i < sizeof(probes) / sizeof(probes[0]); i++)
 		if (!strcmp(argv[1], probes[i].name))
