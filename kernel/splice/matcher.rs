@@ -29,6 +29,14 @@ pub(crate) trait Learner<'a> {
     /// `reloc`'s symbol has the value `value`; fails, saying why, if that contradicts an
     /// earlier value or what the pack knows of the symbol.
     fn learn(&mut self, reloc: &Reloc<'a>, value: u64) -> core::result::Result<(), &'static str>;
+
+    /// The start of the live function named by `reloc`'s symbol that contains `addr`, if
+    /// there is one. A branch into another function's middle (a `.cold` part jumping back
+    /// into its function) lands at an offset that the alignment padding before it moves:
+    /// its destination tells where the function is, not its pre offset.
+    fn start_of(&self, _reloc: &Reloc<'a>, _addr: u64) -> Option<u64> {
+        None
+    }
 }
 
 /// Why the live code is not the pre code.
@@ -249,7 +257,10 @@ pub(crate) fn match_code<'a>(
                         // The place holds S + A - P and the CPU adds the end of the
                         // instruction: destination = S + A + (end - P).
                         let tail = (pi + plen - r.offset) as u64;
-                        let value = live_dest.wrapping_sub(r.addend as u64).wrapping_sub(tail);
+                        let mut value = live_dest.wrapping_sub(r.addend as u64).wrapping_sub(tail);
+                        if value != live_dest {
+                            value = learner.start_of(r, live_dest).unwrap_or(value);
+                        }
                         if let Err(why) = learner.learn(r, value) {
                             return fail(pi, why);
                         }
@@ -357,7 +368,19 @@ mod tests {
                 .push((r.symbol, value), GFP_KERNEL)
                 .map_err(|_| "out of memory")
         }
+
+        fn start_of(&self, r: &Reloc<'static>, addr: u64) -> Option<u64> {
+            FUNCTIONS
+                .iter()
+                .find(|(n, start, size)| {
+                    *n == r.symbol.to_bytes() && (*start..start + size).contains(&addr)
+                })
+                .map(|&(_, start, _)| start)
+        }
     }
+
+    /// Functions the live kernel has, for [`Learner::start_of`]: name, start, size.
+    const FUNCTIONS: [(&[u8], u64, u64); 1] = [(b"f", ADDR + 0x100, 0x40)];
 
     impl Table {
         fn get(&self, name: &[u8]) -> Option<u64> {
@@ -429,6 +452,26 @@ mod tests {
     /// `mov $1,%eax; nop; 1: dec %eax; jne 1b; ret` against the same code with a two-byte
     /// nop before the loop (the padding of a function placed elsewhere): a match, the branch
     /// landing on the corresponding `dec`. Another instruction instead of the nop is not.
+    /// A `.cold` part's jump back into `f`, 0x10 bytes in in the pre code and 0x14 in the live
+    /// one (padding before the target moved it): `f` is learned where it starts, not 4 bytes
+    /// past it, so that matching `f` itself later finds it.
+    #[test]
+    fn a_branch_into_a_function_teaches_where_it_starts() {
+        let pre = [0xe9, 0, 0, 0, 0, 0xc3];
+        let relocs = [rel(1, RelocType::Pc32, c"f", 0x10 - 4)];
+        let mut live = pre;
+        let dest = (ADDR + 0x100 + 0x14).wrapping_sub(ADDR + 5) as u32;
+        live[1..5].copy_from_slice(&dest.to_le_bytes());
+        let (r, t) = run(&pre, &relocs, &live);
+        assert!(r.is_ok());
+        assert_eq!(t.get(b"f"), Some(ADDR + 0x100));
+        // Into no function of that name: the pre offset says where it starts.
+        let relocs = [rel(1, RelocType::Pc32, c"g", 0x10 - 4)];
+        let (r, t) = run(&pre, &relocs, &live);
+        assert!(r.is_ok());
+        assert_eq!(t.get(b"g"), Some(ADDR + 0x100 + 0x14 - 0x10));
+    }
+
     #[test]
     fn padding_is_skipped_on_both_sides() {
         let pre = [0xb8, 1, 0, 0, 0, 0x90, 0xff, 0xc8, 0x75, 0xfc, 0xc3];

@@ -93,6 +93,21 @@ impl Learner<'static> for Scope<'_> {
         }
         self.learned.set(Key::of(reloc, self.object), value)
     }
+
+    fn start_of(&self, reloc: &Reloc<'static>, addr: u64) -> Option<u64> {
+        let mut start = None;
+        let mut each = |a: usize| {
+            if matches!(kallsyms::size_offset(a), Some((size, 0)) if (a..a + size).contains(&(addr as usize)))
+            {
+                start = Some(a as u64);
+                return ControlFlow::Break(());
+            }
+            ControlFlow::Continue(())
+        };
+        // vmlinux's functions; a module's keep the pre offset's answer.
+        kallsyms::for_each_vmlinux_match(reloc.symbol, &mut each);
+        start
+    }
 }
 
 /// Whether `value` points at the string or constant a symbol name of the form `.str1.1:text`
