@@ -433,6 +433,9 @@ fn same_target(pre: &Obj, a: &Canon, post: &Obj, b: &Canon) -> Result<bool> {
     if let Some(same) = same_literal(pre, a, post, b) {
         return Ok(same);
     }
+    if let Some(same) = same_sanitizer_data(pre, a, post, b)? {
+        return Ok(same);
+    }
     if a.name != b.name || a.local != b.local {
         return Ok(false);
     }
@@ -440,6 +443,34 @@ fn same_target(pre: &Obj, a: &Canon, post: &Obj, b: &Canon) -> Result<bool> {
         return Ok(false);
     }
     Ok(!rodata_changed(pre, post, &a.name)?)
+}
+
+/// For two targets in UBSAN's per-check data (`.data..Lubsan_data12`, `.data..Lubsan_type3`:
+/// a check's file, line, column and type), whether they hold the same: the compiler numbers
+/// them in the order of the checks in the file, so a check the patch adds above renumbers
+/// those below. `None` if either target is not such data.
+fn same_sanitizer_data(pre: &Obj, a: &Canon, post: &Obj, b: &Canon) -> Result<Option<bool>> {
+    let data = |o: &'_ Obj, c: &Canon| {
+        c.section
+            .and_then(|i| o.sections.get(i))
+            .filter(|s| s.name.contains("..Lubsan_"))
+            .cloned()
+    };
+    let (Some(x), Some(y)) = (data(pre, a), data(post, b)) else {
+        return Ok(None);
+    };
+    if a.sec_offset != b.sec_offset || x.data != y.data || x.relocs.len() != y.relocs.len() {
+        return Ok(Some(false));
+    }
+    for (r, q) in x.relocs.iter().zip(&y.relocs) {
+        if r.offset != q.offset
+            || r.rtype != q.rtype
+            || !same_target(pre, &pre.canon(r), post, &post.canon(q))?
+        {
+            return Ok(Some(false));
+        }
+    }
+    Ok(Some(true))
 }
 
 /// For two targets in mergeable sections (strings, constants), whether they hold the same

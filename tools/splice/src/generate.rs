@@ -457,37 +457,57 @@ fn refuse_files(p: &diff::Patch, patch: &Path) -> Result<()> {
     Ok(())
 }
 
-/// Copies `post_dir` into `lines_dir`, every file that `pre_dir` also has renumbered so that
-/// its unchanged lines keep their pre numbers ([`crate::lines`]).
-fn keep_line_numbers(pre_dir: &Path, post_dir: &Path, lines_dir: &Path) -> Result<Renumbering> {
-    let _ = std::fs::remove_dir_all(lines_dir);
+/// Copies `src_dir` into `out_dir`, the overlay a side is compiled from: each C file named
+/// as the tree's ([`crate::lines::named_as_in_tree`]) and, given `pre_dir`, every file it
+/// also has renumbered so that its unchanged lines keep their pre numbers ([`crate::lines`]).
+fn compile_overlay(src_dir: &Path, pre_dir: Option<&Path>, out_dir: &Path) -> Result<Renumbering> {
+    let _ = std::fs::remove_dir_all(out_dir);
+    std::fs::create_dir_all(out_dir)?;
     let mut out = Renumbering::default();
     let mut stack = vec![PathBuf::new()];
     while let Some(rel) = stack.pop() {
-        for e in std::fs::read_dir(post_dir.join(&rel))? {
+        for e in std::fs::read_dir(src_dir.join(&rel))? {
             let e = e?;
             let r = rel.join(e.file_name());
             if e.file_type()?.is_dir() {
                 stack.push(r);
                 continue;
             }
-            let dst = lines_dir.join(&r);
-            std::fs::create_dir_all(dst.parent().unwrap_or(lines_dir))?;
-            let post = std::fs::read(post_dir.join(&r))?;
-            let pre = std::fs::read(pre_dir.join(&r)).ok();
-            let (Some(pre), Ok(text)) = (pre, String::from_utf8(post.clone())) else {
-                std::fs::write(&dst, &post)?;
+            let name = r.to_string_lossy().into_owned();
+            let dst = out_dir.join(&r);
+            std::fs::create_dir_all(dst.parent().unwrap_or(out_dir))?;
+            let bytes = std::fs::read(src_dir.join(&r))?;
+            let Ok(mut text) = String::from_utf8(bytes.clone()) else {
+                std::fs::write(&dst, &bytes)?;
                 continue;
             };
-            let (kept, steps) =
-                crate::lines::keep_line_numbers(&String::from_utf8_lossy(&pre), &text);
-            std::fs::write(&dst, kept)?;
-            if !steps.steps.is_empty() {
-                out.files.insert(r.to_string_lossy().into_owned(), steps);
+            if let Some(pre) = pre_dir.and_then(|d| std::fs::read(d.join(&r)).ok()) {
+                let (kept, steps) =
+                    crate::lines::keep_line_numbers(&String::from_utf8_lossy(&pre), &text);
+                text = kept;
+                if !steps.steps.is_empty() {
+                    out.files.insert(name.clone(), steps);
+                }
             }
+            if crate::lines::is_c_text(&name) {
+                text = crate::lines::named_as_in_tree(&name, &text);
+            }
+            std::fs::write(&dst, text)?;
         }
     }
     Ok(out)
+}
+
+/// Copies `rel` from the tree into the compile overlay `dir`, named as the tree's file.
+fn mirror_for_compile(tree: &Path, dir: &Path, rel: &str) -> Result<()> {
+    mirror(tree, dir, rel)?;
+    let dst = dir.join(rel);
+    if crate::lines::is_c_text(rel) && dst.exists() {
+        let text = std::fs::read_to_string(&dst)
+            .with_context(|| format!("{}: cannot read", dst.display()))?;
+        std::fs::write(&dst, crate::lines::named_as_in_tree(rel, &text))?;
+    }
+    Ok(())
 }
 
 /// Compiles the post source of each unit as the tree's build did (no function sections) and
@@ -903,7 +923,12 @@ fn generate_with(o: &Options, pr: &mut Progress, work: &Work) -> Result<GenRepor
     let vmlinux_objtool = kbuild::vmlinux_objtool_args(&tree)?;
     // The post sources compiled for the pack: unchanged lines numbered as before.
     let lines_dir = wd.join("post-lines-src");
-    let renumbering = keep_line_numbers(&pre_dir, &post_dir, &lines_dir)?;
+    let renumbering = compile_overlay(&post_dir, Some(&pre_dir), &lines_dir)?;
+    // With base diffs the pre side is compiled from an overlay too, named likewise.
+    let pre_compile_dir = wd.join("pre-compile-src");
+    if !o.base.is_empty() {
+        compile_overlay(&pre_dir, None, &pre_compile_dir)?;
+    }
     if !renumbering.files.is_empty() {
         pr.say(&format!(
             "line numbers below the changes kept as before in {}",
@@ -942,7 +967,7 @@ fn generate_with(o: &Options, pr: &mut Progress, work: &Work) -> Result<GenRepor
                 let out = objs_dir.join(side).join(&cf.object);
                 let r = (|| -> Result<()> {
                     std::fs::create_dir_all(out.parent().unwrap_or(&objs_dir))?;
-                    let src_dir = if post { &lines_dir } else { &pre_dir };
+                    let src_dir = if post { &lines_dir } else { &pre_compile_dir };
                     let overlay = post || with_base;
                     let source = src_dir.join(&cf.source);
                     let rc = Recompile {
@@ -950,7 +975,7 @@ fn generate_with(o: &Options, pr: &mut Progress, work: &Work) -> Result<GenRepor
                             // The source from the overlay (a copy of the tree's if the patch
                             // does not change it), so quoted includes find patched headers.
                             if !source.exists() {
-                                mirror(&tree, src_dir, &cf.source)?;
+                                mirror_for_compile(&tree, src_dir, &cf.source)?;
                             }
                             Some(source)
                         } else {

@@ -56,6 +56,20 @@ impl Renumbering {
     }
 }
 
+/// Whether `rel` is a C source or header, whose compiled copy is named as in the tree.
+pub fn is_c_text(rel: &str) -> bool {
+    rel.ends_with(".c") || rel.ends_with(".h")
+}
+
+/// `text`, the copy of the tree's file `rel` that an overlay compiles, named as the tree's
+/// file: `#line 1 "rel"` before it. The compiler records the name of the file it reads in
+/// more than `__FILE__` (which `-fmacro-prefix-map` maps back): UBSAN's source locations
+/// and the like keep the overlay's path, so that every function with such a check would
+/// differ from the tree's build only by it, and a replacement would report it.
+pub fn named_as_in_tree(rel: &str, text: &str) -> String {
+    format!("#line 1 \"{rel}\"\n{text}")
+}
+
 /// Whether each line of `text` starts where the preprocessor reads a directive: not in a
 /// block comment, not continuing a line that ends with a backslash. One entry per line.
 fn directive_places(lines: &[&str]) -> Vec<bool> {
@@ -98,6 +112,20 @@ fn directive_places(lines: &[&str]) -> Vec<bool> {
     out
 }
 
+/// Whether `line` is a preprocessor line that ends or switches a conditional group.
+fn is_conditional_boundary(line: &str) -> bool {
+    let Some(rest) = line.trim_start().strip_prefix('#') else {
+        return false;
+    };
+    let word = rest.trim_start();
+    ["else", "elif", "endif", "elifdef", "elifndef"]
+        .iter()
+        .any(|w| {
+            word.starts_with(w)
+                && !word[w.len()..].starts_with(|c: char| c.is_alphanumeric() || c == '_')
+        })
+}
+
 /// `post` with a `#line` directive after each changed run of lines, so that unchanged lines
 /// keep the numbers they have in `pre`; and the renumbering that makes.
 pub fn keep_line_numbers(pre: &str, post: &str) -> (String, FileRenumbering) {
@@ -122,12 +150,26 @@ pub fn keep_line_numbers(pre: &str, post: &str) -> (String, FileRenumbering) {
     let mut shift: i64 = 0;
     for (new, old, len) in runs {
         let need = new as i64 - old as i64;
-        if need == shift {
+        if need == shift && need == 0 {
             continue;
         }
-        // The first place in the run where a directive is read.
-        if let Some(k) = (0..len).find(|&k| places[new + k]) {
-            directives.insert(new + k, old + k + 1);
+        // The first place in the run where a directive is read; and, as a directive in a
+        // conditional group the configuration leaves out is not read, the first place
+        // after each `#else`, `#elif` and `#endif` of the run too.
+        let mut want = vec![0];
+        want.extend(
+            (0..len)
+                .filter(|&k| is_conditional_boundary(b[new + k]))
+                .map(|k| k + 1),
+        );
+        let mut first = None;
+        for from in want {
+            if let Some(k) = (from..len).find(|&k| places[new + k]) {
+                directives.insert(new + k, old + k + 1);
+                first.get_or_insert(k);
+            }
+        }
+        if let Some(k) = first.filter(|_| need != shift) {
             steps.push(((new + k + 1) as u64, need));
             shift = need;
         }
@@ -160,7 +202,7 @@ mod tests {
         for l in text.lines() {
             n += 1;
             if let Some(v) = l.strip_prefix("#line ") {
-                n = v.trim().parse::<u64>().unwrap() - 1;
+                n = v.split_whitespace().next().unwrap().parse::<u64>().unwrap() - 1;
                 continue;
             }
             if l.contains(mark) {
@@ -222,6 +264,61 @@ mod tests {
             directive_places(&["char *s = \"/*\";", "int z;"]),
             vec![true, true, true]
         );
+    }
+
+    /// What the preprocessor numbers the line with `mark` in `text`, with `defines`.
+    fn preprocessed_line(text: &str, mark: &str, defines: &[&str]) -> String {
+        use std::io::Write;
+        use std::process::{Command, Stdio};
+        let mut c = Command::new("gcc")
+            .args(["-E", "-P", "-x", "c", "-"])
+            .args(defines.iter().map(|d| format!("-D{d}")))
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("gcc runs");
+        c.stdin.take().unwrap().write_all(text.as_bytes()).unwrap();
+        let out = String::from_utf8(c.wait_with_output().unwrap().stdout).unwrap();
+        out.lines()
+            .find_map(|l| l.strip_prefix(&format!("int {mark} = ")))
+            .unwrap_or("?")
+            .trim_end_matches(';')
+            .to_owned()
+    }
+
+    /// A change inside a conditional group the configuration leaves out: its directive is
+    /// not read, so another after the group's end keeps the lines below numbered as before.
+    #[test]
+    fn lines_after_a_group_left_out_keep_their_numbers() {
+        let pre = "#ifdef X\nint a;\n#else\nint b;\n#endif\nint y = __LINE__;\n";
+        let post = "#ifdef X\nint a;\nint a2;\n#else\nint b;\n#endif\nint y = __LINE__;\n";
+        let (kept, _) = keep_line_numbers(pre, post);
+        for defines in [&[][..], &["X"][..]] {
+            assert_eq!(
+                preprocessed_line(&kept, "y", defines),
+                preprocessed_line(pre, "y", defines),
+                "with {defines:?}: {kept}"
+            );
+        }
+        // Inside the #else branch, when it is the one read, too.
+        let pre = "#ifdef X\nint a;\n#else\nint z = __LINE__;\n#endif\n";
+        let post = "#ifdef X\nint a;\nint a2;\n#else\nint z = __LINE__;\n#endif\n";
+        let (kept, _) = keep_line_numbers(pre, post);
+        assert_eq!(
+            preprocessed_line(&kept, "z", &[]),
+            preprocessed_line(pre, "z", &[])
+        );
+        assert!(is_conditional_boundary("  #  endif /* X */"));
+        assert!(!is_conditional_boundary("#endiff"));
+        assert!(!is_conditional_boundary("#include <x.h>"));
+    }
+
+    #[test]
+    fn a_copy_is_named_as_the_tree_file() {
+        let t = named_as_in_tree("kernel/x.c", "int a;\nint b; /* B */\n");
+        assert!(t.starts_with("#line 1 \"kernel/x.c\"\n"));
+        assert_eq!(numbered(&t, "/* B */"), vec![2]);
+        assert!(is_c_text("include/linux/x.h") && !is_c_text("kernel/Makefile"));
     }
 
     #[test]

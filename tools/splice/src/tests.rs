@@ -1162,6 +1162,36 @@ fn counter_numbered_objects_of_one_function_are_paired_by_content() {
     assert!(holder(&paired, "gamma") != holder(&pre_o, "alpha"));
 }
 
+/// UBSAN's per-check data (`.data..Lubsan_dataN`: file, line, column, type) is numbered in
+/// the order of the checks in the file: a check the fix adds above renumbers those of every
+/// function below, whose code is otherwise the same. They are compared by content.
+#[test]
+fn renumbered_sanitizer_data_is_no_change() {
+    require_gcc();
+    let src = |extra: &str| {
+        // One file name for both builds, as a tree's pre and post have.
+        format!(
+            "#line 1 \"u.c\"\n\
+             int first(int v, int s) {{ return v{extra}; }}\n\
+             int later(int v, int s) {{ return v << s; }}\n"
+        )
+    };
+    let (pre, post) = (src(""), src(" + (v << (s + 1))"));
+    let out = build("ubsan", &pre, &post, TargetSel::Auto, &["-fsanitize=shift"]).unwrap();
+    assert_eq!(target_names(&out), ["first"]);
+    // The check itself still counts: another shift is a change.
+    let other = pre.replace("v << s", "v >> s");
+    let out = build(
+        "ubsan2",
+        &pre,
+        &other,
+        TargetSel::Auto,
+        &["-fsanitize=shift"],
+    )
+    .unwrap();
+    assert_eq!(target_names(&out), ["later"]);
+}
+
 #[test]
 fn static_locals_renumbered_by_the_patch_keep_their_state() {
     require_gcc();
