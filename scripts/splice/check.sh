@@ -85,7 +85,7 @@ check)
 	test_phase stable "$SPLICE_SRC/tools/testing/selftests/splice/run-cases.sh" \
 		"$SPLICE_SRC/tools/testing/selftests/splice/stable"
 	test_phase vm-tests "$S/vm.sh" test "$SPLICE_BUILD/guest"
-	test_phase demo "$S/demo.sh"
+	SPLICE_IN_CHECK=1 test_phase demo "$S/demo.sh"
 	# A slice of make eval: two fixes that apply and one that is refused
 	# (init code) and then applied as rewritten by hand (eval/hand/), with
 	# klp-build beside them.
