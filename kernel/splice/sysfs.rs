@@ -54,6 +54,42 @@ fn may_change_code() -> Result {
     }
 }
 
+/// Room kept at the end of a page for the line that says how many lines did not fit.
+const MORE_ROOM: usize = 32;
+
+/// A writer that only counts what it is given.
+struct Count(usize);
+
+impl Write for Count {
+    fn write_str(&mut self, s: &str) -> core::fmt::Result {
+        self.0 += s.len();
+        Ok(())
+    }
+}
+
+/// Writes `n` lines to `w` (`line(i, w)` writes line `i`), which holds `cap` bytes of which
+/// `used(w)` are taken: as many as fit, with room for a last line `... K more` that counts
+/// the others, written if there are any. A sysfs file holds one page; a pack with many
+/// targets must not make reading the file fail.
+fn lines_within<W: Write>(
+    w: &mut W,
+    used: impl Fn(&W) -> usize,
+    cap: usize,
+    n: usize,
+    mut line: impl FnMut(usize, &mut dyn Write) -> core::fmt::Result,
+) -> core::fmt::Result {
+    for i in 0..n {
+        let mut c = Count(0);
+        line(i, &mut c)?;
+        let reserve = if i + 1 < n { MORE_ROOM } else { 0 };
+        if used(w) + c.0 + reserve > cap {
+            return writeln!(w, "... {} more", n - i);
+        }
+        line(i, w)?;
+    }
+    Ok(())
+}
+
 fn hex(page: &mut Page<'_>, bytes: &[u8]) -> Result {
     for b in bytes {
         write!(page, "{b:02x}")?;
@@ -164,22 +200,32 @@ impl Operations for PackFiles {
             }
             PackFile::Targets => {
                 let applied = e.life.stage() == crate::stage::Stage::Applied;
-                for t in e.targets.iter() {
-                    let owner = reg.owner_of(t.addr).map(|(id, _)| id);
-                    let state = match (applied, owner) {
-                        (true, Some(o)) if o == self.id => "applied",
-                        (true, _) => "applied-under",
-                        (false, _) => "checked",
-                    };
-                    writeln!(
-                        page,
-                        "{} {:#x} {:#x} {}",
-                        t.name.to_str().unwrap_or("?"),
-                        t.addr,
-                        t.repl,
-                        state
-                    )?;
-                }
+                let targets = &e.targets;
+                lines_within(
+                    page,
+                    |p| p.len(),
+                    kernel::page::PAGE_SIZE,
+                    targets.len(),
+                    |i, w| {
+                        let Some(t) = targets.get(i) else {
+                            return Ok(());
+                        };
+                        let owner = reg.owner_of(t.addr).map(|(id, _)| id);
+                        let state = match (applied, owner) {
+                            (true, Some(o)) if o == self.id => "applied",
+                            (true, _) => "applied-under",
+                            (false, _) => "checked",
+                        };
+                        writeln!(
+                            w,
+                            "{} {:#x} {:#x} {}",
+                            t.name.to_str().unwrap_or("?"),
+                            t.addr,
+                            t.repl,
+                            state
+                        )
+                    },
+                )?;
             }
             PackFile::Timings => {
                 let t = &e.timings;
@@ -219,5 +265,55 @@ impl Operations for PackFiles {
             }
             _ => Err(EPERM),
         }
+    }
+}
+
+#[cfg(CONFIG_SPLICE_KUNIT_TEST)]
+#[kernel::macros::kunit_tests(splice_sysfs)]
+mod tests {
+    use super::*;
+
+    /// A page of `cap` bytes.
+    struct Buf(KVec<u8>, usize);
+
+    impl Write for Buf {
+        fn write_str(&mut self, s: &str) -> core::fmt::Result {
+            if self.0.len() + s.len() > self.1 {
+                return Err(core::fmt::Error);
+            }
+            self.0
+                .extend_from_slice(s.as_bytes(), GFP_KERNEL)
+                .map_err(|_| core::fmt::Error)
+        }
+    }
+
+    /// 100 lines of 20 bytes in 1000: as many as fit before the count of the others, and
+    /// the read does not fail (it did past one page, about 50 targets).
+    #[test]
+    fn lines_past_a_page_are_counted_not_an_error() {
+        let mut b = Buf(KVec::new(), 1000);
+        let r = lines_within(
+            &mut b,
+            |b| b.0.len(),
+            1000,
+            100,
+            |i, w| writeln!(w, "target_{i:03} 0x1 0x2 ."),
+        );
+        assert!(r.is_ok());
+        assert!(b.0.len() <= 1000);
+        let text = core::str::from_utf8(&b.0).unwrap_or("");
+        let shown = text.lines().filter(|l| l.starts_with("target_")).count();
+        let last = text.lines().last().unwrap_or("");
+        assert!(shown > 40 && shown < 50);
+        let more = last
+            .strip_prefix("... ")
+            .and_then(|r| r.strip_suffix(" more"))
+            .and_then(|n| n.parse::<usize>().ok());
+        assert_eq!(more, Some(100 - shown));
+        // All that fit: no count line.
+        let mut b = Buf(KVec::new(), 1000);
+        let r = lines_within(&mut b, |b| b.0.len(), 1000, 3, |i, w| writeln!(w, "t{i}"));
+        assert!(r.is_ok());
+        assert_eq!(&b.0[..], b"t0\nt1\nt2\n");
     }
 }
