@@ -62,6 +62,14 @@ impl Hooks {
         self.all().is_empty()
     }
 
+    /// The index of the first hook whose function does not pass `within` (a function of the
+    /// pack module), if any.
+    pub(crate) fn first_outside(&self, within: impl Fn(usize) -> bool) -> Option<usize> {
+        self.all()
+            .iter()
+            .position(|h| h.fn_.is_some_and(|f| !within(f as usize)))
+    }
+
     /// Whether any hook has a kind this core does not know.
     pub(crate) fn has_unknown_kind(&self) -> bool {
         self.all()
@@ -95,3 +103,42 @@ unsafe impl Send for Hooks {}
 
 // SAFETY: As for `Send`: the table is never written.
 unsafe impl Sync for Hooks {}
+
+#[cfg(CONFIG_SPLICE_KUNIT_TEST)]
+#[kernel::macros::kunit_tests(splice_hooks)]
+mod tests {
+    use super::*;
+
+    extern "C" fn ok_hook() -> i32 {
+        0
+    }
+
+    /// A hook table whose second function lies outside the range a pack module would have
+    /// is found, by index; an empty slot is no function.
+    #[test]
+    fn a_hook_outside_the_pack_is_found() {
+        let f: unsafe extern "C" fn() -> i32 = ok_hook;
+        let table = [
+            bindings::splice_hook {
+                kind: bindings::splice_hook_kind_SPLICE_HOOK_PRE_APPLY,
+                fn_: Some(f),
+            },
+            bindings::splice_hook {
+                kind: bindings::splice_hook_kind_SPLICE_HOOK_POST_APPLY,
+                fn_: Some(f),
+            },
+            bindings::splice_hook {
+                kind: bindings::splice_hook_kind_SPLICE_HOOK_POST_APPLY,
+                fn_: None,
+            },
+        ];
+        // SAFETY: `table` outlives `hooks`.
+        let hooks = unsafe { Hooks::new(table.as_ptr(), table.len()) };
+        let at = f as usize;
+        assert_eq!(hooks.first_outside(|a| a == at), None);
+        assert_eq!(hooks.first_outside(|a| a != at), Some(0));
+        // SAFETY: As above.
+        let tail = unsafe { Hooks::new(table.as_ptr().wrapping_add(2), 1) };
+        assert_eq!(tail.first_outside(|_| false), None);
+    }
+}

@@ -208,6 +208,18 @@ fn register(desc: &bindings::splice_pack_desc) -> Result {
         pr_err!("pack refused (bad_pack): bad name {name:?}\n");
         return Err(EINVAL);
     }
+    // The jumps go to the replacements and the core calls the hooks: each must be code of the
+    // registering module, never anywhere else in the kernel.
+    let owner = desc.owner as usize;
+    let in_pack = |a: usize| kernel::module_ref::text_owner(a) == Some(owner);
+    if let Some(i) = replacements.iter().position(|&r| !in_pack(r as usize)) {
+        pr_err!("pack {name:?} refused (bad_pack): replacement {i} is not code of its module\n");
+        return Err(EINVAL);
+    }
+    if let Some(i) = hooks.first_outside(in_pack) {
+        pr_err!("pack {name:?} refused (bad_pack): hook {i} is not a function of its module\n");
+        return Err(EINVAL);
+    }
     // A fix of data alone has hooks and nothing to replace; a pack with neither does nothing.
     if pack.target_count() == 0 && hooks.is_empty() {
         pr_err!("pack {name:?} refused (bad_pack): no targets and no hooks\n");
