@@ -10,7 +10,7 @@
 //! moved out of it when they can be ([`crate::park`]); a busy stack is retried a few times
 //! with a pause.
 
-use crate::hooks::Kind;
+use crate::hooks::{Hooks, Kind};
 use crate::matcher::JMP_LEN;
 use crate::park::Parking;
 use crate::registry::{self, Registry, TargetState};
@@ -421,14 +421,14 @@ fn prechecked(ranges: &[Range], scratch: &mut Scratch) -> core::result::Result<(
 
 /// One try of the switch under `stop_machine`.
 fn switch(
-    e: &registry::Entry,
+    hooks: Hooks,
     targets: &[TargetState],
     aliases: &[TextAlias<JMP_LEN>],
     reverse: bool,
     ranges: &[Range],
     scratch: &mut Scratch,
 ) -> core::result::Result<SwitchTimes, AbortCause> {
-    let hooks = e.hooks;
+    let mut changed = None;
     let mut times = SwitchTimes {
         pause: 0,
         stack_check: 0,
@@ -444,6 +444,17 @@ fn switch(
         }
         if hooks.run(Kind::Check, reverse).is_err() {
             return Err(AbortCause::HookFailed);
+        }
+        // The bytes a jump replaces (or, to reverse, the jump) must still be the ones this
+        // action was checked with: another code patcher (a kprobe, an optprobe) may have
+        // written there since, and writing over it would leave neither whole.
+        for t in targets {
+            let expected = if reverse { &t.jump } else { &t.saved };
+            let mut live = [0u8; JMP_LEN];
+            if text_patching::read(t.site, &mut live).is_err() || live != *expected {
+                changed = Some(t.name);
+                return Err(AbortCause::TextChanged);
+            }
         }
         // No NMI runs while the jumps are written (`Stopped::commit`); a CPU that does not
         // take its NMI in time may be in another NMI, in a target: nothing is written, and
@@ -463,6 +474,11 @@ fn switch(
         Ok(())
     });
     times.stop_machine = since(start);
+    if let Some(name) = changed {
+        pr_warn!(
+            "text_changed: the bytes at the jump site of {name:?} are not the ones checked: another code patcher (a kprobe?) wrote there; nothing was written\n"
+        );
+    }
     match r {
         Ok(Ok(())) => Ok(times),
         Ok(Err(cause)) => Err(cause),
@@ -666,7 +682,8 @@ fn run(
         let Some(e) = lock.reg().get(id) else {
             break Err(AbortCause::BadPack);
         };
-        let r = r.and_then(|()| switch(e, &targets, &aliases, reverse, &ranges, &mut scratch));
+        let r =
+            r.and_then(|()| switch(e.hooks, &targets, &aliases, reverse, &ranges, &mut scratch));
         if !matches!(r, Err(AbortCause::CodeBusy | AbortCause::NmiNotHeld)) || attempt >= tries {
             break r;
         }
@@ -743,6 +760,67 @@ mod tests {
         assert_eq!(call_ends_under_jump(&code), Some(false));
         // Truncated code does not decode.
         assert_eq!(call_ends_under_jump(&[0x53, 0xe8, 0]), None);
+    }
+
+    /// Code the test writes over (never called).
+    #[inline(never)]
+    fn victim(x: u64) -> u64 {
+        core::hint::black_box(x).wrapping_mul(0x9e37_79b9_7f4a_7c15) ^ 0x5a5a
+    }
+
+    /// The stop writes a jump only over the bytes it was checked with: when another patcher
+    /// changed them, the try is `text_changed` and nothing is written.
+    #[test]
+    fn bytes_changed_since_the_check_are_not_written_over() -> Result {
+        let site = victim as *const () as usize;
+        let mut before = [0u8; JMP_LEN];
+        text_patching::read(site, &mut before)?;
+        let nop5 = [0x0f, 0x1f, 0x44, 0x00, 0x00];
+        assert_ne!(before, nop5);
+        let mut t = TargetState {
+            name: c"victim",
+            addr: site,
+            size: 0,
+            live: site,
+            live_size: 0,
+            site,
+            saved: [0xcc; JMP_LEN],
+            jump: nop5,
+            repl: 0,
+            repl_size: 0,
+        };
+        let alias = TextAlias::<JMP_LEN>::new(site)?;
+        let mut scratch = Scratch::new()?;
+        // SAFETY: An empty table.
+        let hooks = unsafe { Hooks::new(core::ptr::null(), 0) };
+        let r = switch(
+            hooks,
+            &[t],
+            core::slice::from_ref(&alias),
+            false,
+            &[],
+            &mut scratch,
+        );
+        assert!(matches!(r, Err(AbortCause::TextChanged)));
+        let mut after = [0u8; JMP_LEN];
+        text_patching::read(site, &mut after)?;
+        assert_eq!(after, before);
+        // Checked with the bytes that are there: the write goes through (here it writes
+        // them again).
+        t.saved = before;
+        t.jump = before;
+        let r = switch(
+            hooks,
+            &[t],
+            core::slice::from_ref(&alias),
+            false,
+            &[],
+            &mut scratch,
+        );
+        assert!(r.is_ok());
+        text_patching::read(site, &mut after)?;
+        assert_eq!(after, before);
+        Ok(())
     }
 
     #[test]

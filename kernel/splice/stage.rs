@@ -97,6 +97,8 @@ pub(crate) enum AbortCause {
     Livepatched,
     /// A CPU did not take the commit NMI in time: nothing was written.
     NmiNotHeld,
+    /// The bytes at a jump site changed since the check (another code patcher).
+    TextChanged,
 }
 
 impl AbortCause {
@@ -117,6 +119,7 @@ impl AbortCause {
             Self::CannotRedirect => "cannot_redirect",
             Self::Livepatched => "livepatched",
             Self::NmiNotHeld => "nmi_not_held",
+            Self::TextChanged => "text_changed",
         }
     }
 
@@ -127,6 +130,7 @@ impl AbortCause {
             Self::NoMatch | Self::AmbiguousMatch | Self::KernelMismatch => ENOEXEC,
             Self::CodeBusy => EBUSY,
             Self::NmiNotHeld => EAGAIN,
+            Self::TextChanged => Error::from_errno(-(kernel::bindings::ESTALE as i32)),
             Self::TargetNotLoaded | Self::UnresolvedSymbol => ENOENT,
             Self::HookFailed => Error::from_errno(-(kernel::bindings::ECANCELED as i32)),
             Self::BadPack => EINVAL,
@@ -217,6 +221,7 @@ mod tests {
             (AbortCause::CannotRedirect, "cannot_redirect"),
             (AbortCause::Livepatched, "livepatched"),
             (AbortCause::NmiNotHeld, "nmi_not_held"),
+            (AbortCause::TextChanged, "text_changed"),
         ];
         for (cause, name) in causes {
             assert_eq!(cause.name(), name);

@@ -66,11 +66,12 @@ pub enum Cause {
     CannotRedirect,
     Livepatched,
     NmiNotHeld,
+    TextChanged,
 }
 
 impl Cause {
     /// Every cause, in the order of the admin guide's table.
-    pub const ALL: [Cause; 14] = [
+    pub const ALL: [Cause; 15] = [
         Cause::None,
         Cause::NoMatch,
         Cause::AmbiguousMatch,
@@ -85,6 +86,7 @@ impl Cause {
         Cause::CannotRedirect,
         Cause::Livepatched,
         Cause::NmiNotHeld,
+        Cause::TextChanged,
     ];
 
     /// The name in sysfs.
@@ -104,6 +106,7 @@ impl Cause {
             Cause::CannotRedirect => "cannot_redirect",
             Cause::Livepatched => "livepatched",
             Cause::NmiNotHeld => "nmi_not_held",
+            Cause::TextChanged => "text_changed",
         }
     }
 
@@ -145,6 +148,10 @@ impl Cause {
                 "a CPU did not stop for the switch in time on every try (it may have been \
                  handling an NMI, in code the action replaces); nothing was changed"
             }
+            Cause::TextChanged => {
+                "the bytes a jump replaces changed since the check (another code patcher, \
+                 such as a kprobe, wrote there); nothing was changed"
+            }
         }
     }
 
@@ -177,6 +184,9 @@ impl Cause {
                 "trying again later is safe; if it persists, look for a CPU stuck in an NMI \
                  (perf, a watchdog) in dmesg"
             }
+            Cause::TextChanged => {
+                "remove the kprobe or other patch on that function, then check again"
+            }
         }
     }
 
@@ -185,7 +195,7 @@ impl Cause {
         match self {
             Cause::None => exit::ERROR,
             Cause::NoMatch | Cause::AmbiguousMatch | Cause::KernelMismatch => exit::NO_FIT,
-            Cause::CodeBusy | Cause::NmiNotHeld => exit::BUSY,
+            Cause::CodeBusy | Cause::NmiNotHeld | Cause::TextChanged => exit::BUSY,
             Cause::TargetNotLoaded | Cause::UnresolvedSymbol => exit::MISSING,
             Cause::HookFailed => exit::HOOK,
             Cause::BadPack => exit::BAD_PACK,
