@@ -793,14 +793,17 @@ mod tests {
         let mut scratch = Scratch::new()?;
         // SAFETY: An empty table.
         let hooks = unsafe { Hooks::new(core::ptr::null(), 0) };
-        let r = switch(
-            hooks,
-            &[t],
-            core::slice::from_ref(&alias),
-            false,
-            &[],
-            &mut scratch,
-        );
+        let mut apply = |t: TargetState| {
+            switch(
+                hooks,
+                &[t],
+                core::slice::from_ref(&alias),
+                false,
+                &[],
+                &mut scratch,
+            )
+        };
+        let r = apply(t);
         assert!(matches!(r, Err(AbortCause::TextChanged)));
         let mut after = [0u8; JMP_LEN];
         text_patching::read(site, &mut after)?;
@@ -809,15 +812,7 @@ mod tests {
         // them again).
         t.saved = before;
         t.jump = before;
-        let r = switch(
-            hooks,
-            &[t],
-            core::slice::from_ref(&alias),
-            false,
-            &[],
-            &mut scratch,
-        );
-        assert!(r.is_ok());
+        assert!(apply(t).is_ok());
         text_patching::read(site, &mut after)?;
         assert_eq!(after, before);
         Ok(())

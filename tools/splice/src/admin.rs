@@ -41,7 +41,8 @@ pub mod exit {
     pub const HOOK: i32 = 13;
     /// `bad_pack`, or the kernel refused to load the module (format, signature, vermagic).
     pub const BAD_PACK: i32 = 14;
-    /// `conflicting_pack`, `livepatched`, or a module of that name is already loaded.
+    /// `conflicting_pack`, `livepatched`, `text_changed`, or a module of that name is already
+    /// loaded.
     pub const CONFLICT: i32 = 15;
     /// `cannot_redirect`: a target has no room for the jump.
     pub const CANNOT_REDIRECT: i32 = 16;
@@ -195,11 +196,11 @@ impl Cause {
         match self {
             Cause::None => exit::ERROR,
             Cause::NoMatch | Cause::AmbiguousMatch | Cause::KernelMismatch => exit::NO_FIT,
-            Cause::CodeBusy | Cause::NmiNotHeld | Cause::TextChanged => exit::BUSY,
+            Cause::CodeBusy | Cause::NmiNotHeld => exit::BUSY,
             Cause::TargetNotLoaded | Cause::UnresolvedSymbol => exit::MISSING,
             Cause::HookFailed => exit::HOOK,
             Cause::BadPack => exit::BAD_PACK,
-            Cause::ConflictingPack | Cause::Livepatched => exit::CONFLICT,
+            Cause::ConflictingPack | Cause::Livepatched | Cause::TextChanged => exit::CONFLICT,
             Cause::OutOfMemory => exit::NO_MEMORY,
             Cause::CannotRedirect => exit::CANNOT_REDIRECT,
         }
