@@ -1711,15 +1711,18 @@ fn refuse_unlearnable(
 fn new_globals(units: &[UnitInput]) -> HashSet<String> {
     units
         .iter()
-        .flat_map(|u| {
-            u.post
-                .symbols
-                .iter()
-                .filter(|y| y.global && !y.undefined && y.section.is_some())
-                .filter(|y| (y.is_func() || y.is_object()) && !y.name.is_empty())
-                .filter(|y| u.pre.defined(&y.name).is_none())
-                .map(|y| y.name.clone())
-        })
+        .flat_map(|u| added_globals(u.pre, u.post))
+        .collect()
+}
+
+/// The global functions and data `post` defines and `pre` does not.
+pub fn added_globals(pre: &Obj, post: &Obj) -> Vec<String> {
+    post.symbols
+        .iter()
+        .filter(|y| y.global && !y.undefined && y.section.is_some())
+        .filter(|y| (y.is_func() || y.is_object()) && !y.name.is_empty())
+        .filter(|y| pre.defined(&y.name).is_none())
+        .map(|y| y.name.clone())
         .collect()
 }
 

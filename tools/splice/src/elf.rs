@@ -480,6 +480,11 @@ impl Obj {
         self.by_name.get(name).map(|&i| &self.symbols[i])
     }
 
+    /// Whether the object uses `name` without defining it (an undefined symbol).
+    pub fn refers_to(&self, name: &str) -> bool {
+        self.symbols.iter().any(|s| s.undefined && s.name == name)
+    }
+
     /// FUNC/OBJECT symbols defined in section `sec`.
     pub fn section_symbols(&self, sec: usize) -> &[usize] {
         self.sec_syms.get(&sec).map(Vec::as_slice).unwrap_or(&[])

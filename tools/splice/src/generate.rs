@@ -32,6 +32,7 @@ use crate::equiv;
 use crate::kbuild::{self, CmdFile, Recompile};
 use crate::lines::Renumbering;
 use crate::loadrel;
+use crate::resolvable;
 use crate::symvers::Symvers;
 
 /// What to generate.
@@ -1055,6 +1056,9 @@ fn generate_with(o: &Options, pr: &mut Progress, work: &Work) -> Result<GenRepor
     }
     let mut units = Vec::new();
     let mut unchanged = Vec::new();
+    // Objects whose only change is new global functions or data: carried when code of the
+    // pack uses them (a function one file adds and another calls).
+    let mut spare = Vec::new();
     for (cf, raw, pre, post) in &loaded {
         if cf.is_asm() {
             if !assemble::same_object(raw, post)? {
@@ -1073,6 +1077,11 @@ fn generate_with(o: &Options, pr: &mut Progress, work: &Work) -> Result<GenRepor
         // hooks that convert the live data and no function to replace.
         let hooks_only = changed.is_empty() && assemble::declares_hooks(post);
         if changed.is_empty() && !hooks_only {
+            let added = assemble::added_globals(pre, post);
+            if !added.is_empty() {
+                spare.push((cf, pre, post, added));
+                continue;
+            }
             unchanged.push(cf.object.clone());
             continue;
         }
@@ -1088,6 +1097,33 @@ fn generate_with(o: &Options, pr: &mut Progress, work: &Work) -> Result<GenRepor
             post,
             targets: TargetSel::Explicit(changed),
         });
+    }
+    while let Some(i) = spare.iter().position(|(_, _, _, added)| {
+        added
+            .iter()
+            .any(|name| units.iter().any(|u: &UnitInput| u.post.refers_to(name)))
+    }) {
+        let (cf, pre, post, added) = spare.swap_remove(i);
+        pr.say(&format!(
+            "  {}: no function changes; carries new {}, which the pack calls",
+            cf.object,
+            added.join(" ")
+        ));
+        units.push(UnitInput {
+            object_name: cf.object.clone(),
+            module: cf.module.clone().unwrap_or_default(),
+            pre,
+            post,
+            targets: TargetSel::Explicit(Vec::new()),
+        });
+    }
+    for (cf, _, _, added) in spare {
+        pr.say(&format!(
+            "  {}: adds {}, which nothing the pack replaces uses",
+            cf.object,
+            added.join(" ")
+        ));
+        unchanged.push(cf.object.clone());
     }
     if units.is_empty() {
         return Err(stop(Kind::NoFunctionalChange)(anyhow::anyhow!(
@@ -1105,12 +1141,12 @@ fn generate_with(o: &Options, pr: &mut Progress, work: &Work) -> Result<GenRepor
             _ => bail!("{}/vmlinux: no GNU build-id", tree.display()),
         }
     };
+    let map = tree.join("System.map");
+    let system_map =
+        std::fs::read_to_string(&map).with_context(|| format!("{}: cannot read", map.display()))?;
     let mut symvers = Symvers::read(&tree.join("Module.symvers"))?;
     if config_value(&config, "CONFIG_LIVEPATCH") == Some("y".into()) {
-        let map = tree.join("System.map");
-        let text = std::fs::read_to_string(&map)
-            .with_context(|| format!("{}: cannot read", map.display()))?;
-        symvers = symvers.with_load_time_names(&text);
+        symvers = symvers.with_load_time_names(&system_map);
     }
     let info = PackInfo {
         name: name.clone(),
@@ -1120,6 +1156,9 @@ fn generate_with(o: &Options, pr: &mut Progress, work: &Work) -> Result<GenRepor
         layout: crate::special::Layout::of_config(&config),
     };
     let out = assemble_units(&info, &units, &symvers).map_err(stop(Kind::Refused))?;
+    // 4b. Every symbol left to the core is one it will find at check.
+    resolvable::refuse_unresolvable(&out, &resolvable::system_map_names(&system_map))
+        .map_err(stop(Kind::Refused))?;
     pr.phase("compare");
 
     // 5. Each target against an ordinary build of the patched file.

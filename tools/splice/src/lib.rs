@@ -14,6 +14,7 @@
 //! * [`layout`][]: `struct`/`union` layout changes in the patched sources.
 //! * [`macros`][]: headers that only gain macros, and the objects those cannot change.
 //! * [`loadrel`][]: livepatch relocations of the linked pack module.
+//! * [`resolvable`][]: every symbol left to the core is one it will find at `check`.
 //!
 //! # Canonical symbol names
 //!
@@ -55,6 +56,7 @@ pub mod layout;
 pub mod lines;
 pub mod loadrel;
 pub mod macros;
+pub mod resolvable;
 pub mod sites;
 pub mod special;
 pub mod split;

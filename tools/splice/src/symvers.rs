@@ -61,13 +61,7 @@ impl Symvers {
     /// entries may refer to unexported vmlinux symbols through livepatch relocations. Only
     /// for a kernel with `CONFIG_LIVEPATCH`: without it the module loader ignores them.
     pub fn with_load_time_names(mut self, system_map: &str) -> Self {
-        let mut names: HashMap<String, u32> = HashMap::new();
-        for line in system_map.lines() {
-            if let Some(name) = line.split_whitespace().nth(2) {
-                *names.entry(name.to_owned()).or_default() += 1;
-            }
-        }
-        self.vmlinux_names = Some(names);
+        self.vmlinux_names = Some(crate::resolvable::system_map_names(system_map));
         self
     }
 

@@ -60,6 +60,16 @@ is $target/value 42
 unload
 n=$((n + 1))
 
+# A new global function of another file (lib/cmdline.c), carried in the pack.
+use_pack cat-new-global
+load
+act apply
+is $target/value 100
+act reverse
+is $target/value 42
+unload
+n=$((n + 1))
+
 # New static data, carried in the pack: it starts at 0 and counts.
 use_pack cat-new-data
 load
