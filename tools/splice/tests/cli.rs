@@ -124,3 +124,38 @@ fn errors_name_the_file_and_symbol() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("no functional change"));
     let _ = std::fs::remove_dir_all(&d);
 }
+
+#[test]
+fn a_symbol_the_kernel_would_not_resolve_is_refused_with_a_system_map() {
+    let d = tmp("sysmap");
+    // The fix calls a global the running kernel lacks: no pack, the symbol named.
+    let post_src = format!(
+        "extern int new_helper(int);\n{}",
+        SRC.replace("calls++;", "calls = new_helper(calls);")
+    );
+    let (pre, post) = (gcc(&d, "pre", SRC), gcc(&d, "post", &post_src));
+    let map = d.join("System.map");
+    std::fs::write(&map, "ffffffff81000000 T show\nffffffff81000010 t calls\n").unwrap();
+    let m = map.to_str().unwrap();
+    let out = run(&d, &pre, &post, &["--auto-targets", "--system-map", m]);
+    assert!(!out.status.success());
+    let e = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        e.contains("unresolved_symbol: new_helper (used by fs/x.o)"),
+        "{e}"
+    );
+    assert!(!d.join("out").join("pack-meta.bin").exists());
+    // Once the kernel has it, the pack is made.
+    std::fs::write(
+        &map,
+        "ffffffff81000000 T show\nffffffff81000020 T new_helper\n",
+    )
+    .unwrap();
+    let out = run(&d, &pre, &post, &["--auto-targets", "--system-map", m]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let _ = std::fs::remove_dir_all(&d);
+}

@@ -141,6 +141,10 @@ struct AssembleArgs {
     /// The kernel's Module.symvers.
     #[arg(long)]
     symvers: PathBuf,
+    /// The kernel's System.map: refuse a pack whose code names a symbol the kernel would not
+    /// resolve at check (default: the System.map beside --vmlinux, if any).
+    #[arg(long, value_name = "FILE")]
+    system_map: Option<PathBuf>,
     /// The kernel's .config, for the entry sizes of its special sections (default: those
     /// of a kernel with CONFIG_DEBUG_BUGVERBOSE=y).
     #[arg(long, value_name = "FILE")]
@@ -209,6 +213,24 @@ fn run_assemble(a: AssembleArgs) -> Result<()> {
         layout,
     };
     let out = assemble(&opts, &pre, &post, &symvers)?;
+    let system_map = a
+        .system_map
+        .clone()
+        .or_else(|| a.vmlinux.as_ref().map(|v| v.with_file_name("System.map")))
+        .filter(|m| m.exists());
+    match &system_map {
+        Some(m) => {
+            let text =
+                std::fs::read_to_string(m).with_context(|| format!("{}: cannot read", m.display()))?;
+            splice_tools::resolvable::refuse_unresolvable(
+                &out,
+                &splice_tools::resolvable::system_map_names(&text),
+            )?;
+        }
+        None => eprintln!(
+            "splice-create: no System.map (--system-map): the symbols left to the kernel are not checked"
+        ),
+    }
     out.write_to(&a.out)?;
     for t in &out.report.targets {
         println!("target {} -> {}", t.function, t.replacement);
