@@ -69,6 +69,8 @@ pub struct Options {
     pub targets: TargetSel,
     /// The entry sizes of the kernel's special sections.
     pub layout: special::Layout,
+    /// The kernel's global `__noreturn` functions ([`PackInfo::noreturns`]).
+    pub noreturns: HashSet<String>,
 }
 
 /// One target, for the report.
@@ -167,6 +169,14 @@ const UNRESOLVED_SYMBOL: &str = "__splice_unresolved";
 /// Where the places the core resolves that are not calls or jumps point until it does.
 const UNRESOLVED_DATA_SECTION: &str = ".data.__splice_unresolved";
 const UNRESOLVED_DATA_SYMBOL: &str = "__splice_unresolved_data";
+/// Where the calls the core resolves to a function that never returns point until it does:
+/// a trap that, as objtool reads it, does not return either (`endbr64; int3; ud2`), as
+/// objtool read the callee when it checked the kernel. A call to the returning trap instead
+/// would be, in objtool's reading, a call that comes back to nothing ("unexpected end of
+/// section") and leaves the replacement's ORC data in doubt.
+const UNRESOLVED_NORETURN_SECTION: &str = ".text.__splice_unresolved_noreturn";
+const UNRESOLVED_NORETURN_SYMBOL: &str = "__splice_unresolved_noreturn";
+const UNRESOLVED_NORETURN_CODE: [u8; 7] = [0xf3, 0x0f, 0x1e, 0xfa, 0xcc, 0x0f, 0x0b];
 /// `endbr64; int3; ret; int3`.
 const UNRESOLVED_CODE: [u8; 7] = [0xf3, 0x0f, 0x1e, 0xfa, 0xcc, 0xc3, 0xcc];
 /// `endbr64; int3; jmp __x86_return_thunk; int3`, for code built with return thunks.
@@ -1464,6 +1474,7 @@ pub fn assemble(opts: &Options, pre: &Obj, post: &Obj, symvers: &Symvers) -> Res
         release: opts.release.clone(),
         build_id: opts.build_id.clone(),
         layout: opts.layout,
+        noreturns: opts.noreturns.clone(),
     };
     let unit = UnitInput {
         object_name: opts.object_name.clone(),
@@ -1484,6 +1495,9 @@ pub struct PackInfo {
     pub build_id: Vec<u8>,
     /// The entry sizes of the kernel's special sections.
     pub layout: special::Layout,
+    /// The kernel's global `__noreturn` functions, as objtool knows them
+    /// (`tools/objtool/noreturns.h`, [`noreturns_of`]).
+    pub noreturns: HashSet<String>,
 }
 
 /// One compilation unit of a pack: the object compiled before and after the patch.
@@ -1657,6 +1671,46 @@ fn is_branch_place(code: &[u8], offset: u64, rtype: u32) -> bool {
     let byte = |back: usize| at.checked_sub(back).and_then(|i| code.get(i)).copied();
     matches!(byte(1), Some(0xe8 | 0xe9))
         || (byte(2) == Some(0x0f) && byte(1).is_some_and(|b| b & 0xf0 == 0x80))
+}
+
+/// The functions `noreturns.h` (objtool's list of the kernel's global `__noreturn`
+/// functions, `NORETURN(name)` lines) names.
+pub fn noreturns_of(noreturns_h: &str) -> HashSet<String> {
+    noreturns_h
+        .lines()
+        .filter_map(|l| l.trim().strip_prefix("NORETURN(")?.strip_suffix(')'))
+        .map(str::to_owned)
+        .collect()
+}
+
+/// Whether the place the core resolves at `r` of `post`'s section `si` is a call to a
+/// function that does not return: one the kernel's list names, or a call its function ends
+/// with (nothing but `int3` after it), as the compiler ends code with a call it knows never
+/// comes back.
+fn is_noreturn_call(post: &Obj, si: usize, r: &CoreRel, noreturns: &HashSet<String>) -> bool {
+    let code = &post.sections[si].data;
+    let Some(at) = usize::try_from(r.offset).ok().filter(|&a| a >= 1) else {
+        return false;
+    };
+    if code.get(at - 1) != Some(&0xe8) {
+        return false;
+    }
+    if noreturns.contains(&r.canon.name) {
+        return true;
+    }
+    let end = at + 4;
+    let Some(func_end) = post
+        .section_symbols(si)
+        .iter()
+        .map(|&yi| &post.symbols[yi])
+        .filter(|y| y.is_func() && y.value <= r.offset && r.offset < y.value + y.size)
+        .map(|y| (y.value + y.size) as usize)
+        .next()
+    else {
+        return false;
+    };
+    code.get(end..func_end.min(code.len()))
+        .is_some_and(|rest| rest.iter().all(|&b| b == 0xcc))
 }
 
 /// Refuses relocations to a static symbol that run-pre matching cannot find: the kernel
@@ -2119,7 +2173,24 @@ fn assemble_unit(
                 vec![0u8; 16],
             )
         });
-    let placeholder = (!branches.is_empty()).then(|| {
+    let noreturn: HashSet<(usize, u64)> = c
+        .core
+        .iter()
+        .flat_map(|(si, v)| v.iter().map(move |r| (*si, r)))
+        .filter(|(si, r)| is_branch_in(*si, r) && is_noreturn_call(post, *si, r, &info.noreturns))
+        .map(|(si, r)| (si, r.offset))
+        .collect();
+    let noreturn_placeholder = (!noreturn.is_empty()).then(|| {
+        add_placeholder(
+            &mut o,
+            &mut entsizes,
+            (UNRESOLVED_NORETURN_SECTION, UNRESOLVED_NORETURN_SYMBOL),
+            SectionKind::Text,
+            elf::SHF_ALLOC | elf::SHF_EXECINSTR,
+            UNRESOLVED_NORETURN_CODE.to_vec(),
+        )
+    });
+    let placeholder = (branches.len() > noreturn.len()).then(|| {
         let code: &[u8] = if rethunk {
             &UNRESOLVED_CODE_RETHUNK
         } else {
@@ -2280,6 +2351,8 @@ fn assemble_unit(
         for r in c.core.get(&si).into_iter().flatten() {
             let to = if r.rtype == rtype::R_X86_64_32 {
                 None
+            } else if noreturn.contains(&(si, r.offset)) {
+                noreturn_placeholder
             } else if is_branch_in(si, r) {
                 placeholder
             } else {

@@ -49,6 +49,7 @@ fn resolved_and_carried(pre: &Obj, post: &Obj) -> (Vec<String>, Vec<String>) {
         build_id: vec![1; 20],
         targets: TargetSel::Explicit(changed),
         layout: Default::default(),
+        noreturns: Default::default(),
     };
     let symvers =
         Symvers::parse("Module.symvers", "0x0\tprintk\tvmlinux\tEXPORT_SYMBOL\t\n").unwrap();

@@ -1154,6 +1154,10 @@ fn generate_with(o: &Options, pr: &mut Progress, work: &Work) -> Result<GenRepor
         release: release.clone(),
         build_id,
         layout: crate::special::Layout::of_config(&config),
+        // objtool's list of the kernel's __noreturn functions (a tree older than it has none).
+        noreturns: std::fs::read_to_string(tree.join("tools/objtool/noreturns.h"))
+            .map(|t| assemble::noreturns_of(&t))
+            .unwrap_or_default(),
     };
     let out = assemble_units(&info, &units, &symvers).map_err(stop(Kind::Refused))?;
     // 4b. Every symbol left to the core is one it will find at check.

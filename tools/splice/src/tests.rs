@@ -98,6 +98,7 @@ fn opts(targets: TargetSel) -> Options {
         build_id: vec![0xab; 20],
         targets,
         layout: Default::default(),
+        noreturns: Default::default(),
     }
 }
 
@@ -302,6 +303,71 @@ fn an_existing_object_of_a_shared_section_keeps_its_live_instance() {
     assert!(!out.report.carried_data.iter().any(|d| d == "limit"));
     let r = repl(&out);
     assert!(r.symbols.iter().all(|s| s.name != "limit"));
+}
+
+#[test]
+fn calls_the_core_resolves_to_a_noreturn_function_point_at_a_trap_that_does_not_return() {
+    require_gcc();
+    // do_exit() ends with a call to do_task_dead(), which the core resolves: pointed at the
+    // returning trap, objtool reads the replacement as falling off its end.
+    let pre = format!(
+        "{BASE}extern void __attribute__((noreturn)) hidden_dead(void);\n\
+         void __attribute__((noreturn)) finish(int v) {{ counter = v; hidden_dead(); }}\n"
+    );
+    let post = pre.replace("counter = v;", "counter = v + hidden_kernel_fn(v);");
+    let out = build("noreturn", &pre, &post, TargetSel::Auto, &[]).unwrap();
+    let p = parsed(&out);
+    let place = |sym: &str| {
+        p.targets[0]
+            .relocs
+            .iter()
+            .find(|r| r.symbol == sym)
+            .unwrap_or_else(|| panic!("core relocation to {sym}"))
+            .offset
+    };
+    let r = repl(&out);
+    // The call the function ends with: the trap that does not return (by its place, no list).
+    assert_eq!(
+        place_symbol(&r, "finish", place("hidden_dead")),
+        "__splice_unresolved_noreturn"
+    );
+    let trap = r
+        .section_by_name(".text.__splice_unresolved_noreturn")
+        .unwrap();
+    assert_eq!(trap.data, [0xf3, 0x0f, 0x1e, 0xfa, 0xcc, 0x0f, 0x0b]);
+    // A call that comes back: the returning trap.
+    assert_eq!(
+        place_symbol(&r, "finish", place("hidden_kernel_fn")),
+        "__splice_unresolved"
+    );
+    // Named by objtool's list, a call in the middle of a function is one too.
+    let pre = format!(
+        "{BASE}extern void hidden_dead(void);\n\
+         int check(int v) {{ if (v > 3) hidden_dead(); return v; }}\n"
+    );
+    let post = pre.replace("v > 3", "v > 4");
+    let d = TempDir::new("noreturn-list");
+    let (pre, post) = (
+        compile(&d.0, "pre", &pre, &[]),
+        compile(&d.0, "post", &post, &[]),
+    );
+    let symvers = Symvers::parse("Module.symvers", SYMVERS).unwrap();
+    let mut o = opts(TargetSel::Auto);
+    o.noreturns =
+        crate::assemble::noreturns_of("/* list */\nNORETURN(hidden_dead)\nNORETURN(panic)\n");
+    assert!(o.noreturns.contains("panic"));
+    let out = assemble(&o, &pre, &post, &symvers).unwrap();
+    let p = parsed(&out);
+    let at = p.targets[0]
+        .relocs
+        .iter()
+        .find(|r| r.symbol == "hidden_dead")
+        .unwrap()
+        .offset;
+    assert_eq!(
+        place_symbol(&repl(&out), "check", at),
+        "__splice_unresolved_noreturn"
+    );
 }
 
 #[test]
@@ -1522,6 +1588,7 @@ fn new_global_function_called_from_another_object_is_linked_in_the_pack() {
         release: "7.2.12".into(),
         build_id: vec![0xab; 20],
         layout: Default::default(),
+        noreturns: Default::default(),
     };
     let out = crate::assemble::assemble_units(
         &info,

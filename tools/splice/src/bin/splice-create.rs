@@ -211,6 +211,7 @@ fn run_assemble(a: AssembleArgs) -> Result<()> {
             TargetSel::Explicit(a.targets)
         },
         layout,
+        noreturns: Default::default(),
     };
     let out = assemble(&opts, &pre, &post, &symvers)?;
     let system_map = a

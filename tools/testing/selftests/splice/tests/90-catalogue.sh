@@ -198,4 +198,19 @@ act apply
 act reverse
 unload
 n=$((n + 1))
+# A change in do_exit(), a __noreturn function every exiting task runs.
+use_pack cat-noreturn
+exits() {
+	sh -c 'exit 90'
+	dmesg | grep -c 'splice-cat: noreturn: exit 90'
+}
+load
+[ "$(exits)" = 0 ] || fail "the replacement of do_exit ran before apply"
+act apply
+[ "$(exits)" = 1 ] || fail "applied: exit 90 did not run the replacement of do_exit"
+[ "$(exits)" = 2 ] || fail "applied: a second exit 90 did not run the replacement of do_exit"
+act reverse
+[ "$(exits)" = 2 ] || fail "the replacement of do_exit still runs after reverse"
+unload
+n=$((n + 1))
 echo "ok: $n catalogue packs applied and reversed"
