@@ -721,6 +721,10 @@ fn run(
                 e.pins = KVec::new();
                 e.applied_seq = 0;
             } else {
+                // An oops report says the kernel runs code a pack changed, as for livepatch.
+                if let Some(own) = pins.first() {
+                    own.taint_livepatch();
+                }
                 e.targets = targets;
                 e.pins = pins;
                 e.applied_seq = seq;

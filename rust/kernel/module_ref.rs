@@ -99,6 +99,29 @@ impl ModuleRef {
         (start, start + mem.size as usize)
     }
 
+    /// Marks the module, and so the kernel, as one that changed the kernel's code while it
+    /// runs (`TAINT_LIVEPATCH`, `K` in `/proc/sys/kernel/tainted` and in oops reports, as the
+    /// module loader marks a livepatch module). Taints are never cleared.
+    ///
+    /// ```
+    /// use kernel::module_ref::ModuleRef;
+    ///
+    /// // A module reference is needed to taint anything: none for a module not loaded.
+    /// assert!(ModuleRef::by_name(c"no_such_module_here").map(|m| m.taint_livepatch()).is_none());
+    /// ```
+    pub fn taint_livepatch(&self) {
+        let flag = bindings::TAINT_LIVEPATCH;
+        // SAFETY: By the type invariants the module is loaded; its `taints` word is changed
+        // only by atomic bit operations (`add_taint_module()`'s `set_bit()`), as here.
+        let taints = unsafe {
+            core::sync::atomic::AtomicUsize::from_ptr(&raw mut (*self.ptr.as_ptr()).taints)
+        };
+        taints.fetch_or(1 << flag, core::sync::atomic::Ordering::Relaxed);
+        // SAFETY: `add_taint()` may be called from any context that may print; a lockdep
+        // state that stays valid is what a code change of a module leaves.
+        unsafe { bindings::add_taint(flag, bindings::lockdep_ok_LOCKDEP_STILL_OK) };
+    }
+
     /// The module's name.
     pub fn name(&self) -> &CStr {
         // SAFETY: By the type invariants the module is loaded.

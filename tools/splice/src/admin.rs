@@ -218,6 +218,9 @@ impl fmt::Display for Cause {
 pub struct Failure {
     pub code: i32,
     pub message: String,
+    /// For an action the kernel refused: the pack as the kernel left it (its
+    /// `abort_cause`, conflicts and tries), for `--json`.
+    pub pack: Option<Box<Pack>>,
 }
 
 impl Failure {
@@ -225,7 +228,27 @@ impl Failure {
         Failure {
             code,
             message: message.into(),
+            pack: None,
         }
+    }
+
+    /// The failure as `--json` prints it: the message and exit code, and for an action the
+    /// kernel refused the pack's stage, `abort_cause` (with its explanation and advice), the
+    /// tasks in the code and the number of tries.
+    pub fn to_json(&self) -> serde_json::Value {
+        let mut v = serde_json::json!({ "error": self.message, "exit_code": self.code });
+        if let Some(p) = &self.pack {
+            let cause = p.cause();
+            v["pack"] = p.name.clone().into();
+            v["stage"] = p.stage.clone().into();
+            v["abort_cause"] = p.abort_cause.clone().into();
+            v["abort_explanation"] = cause.map(|c| c.explain()).into();
+            v["advice"] = cause.map(|c| c.advice()).into();
+            v["conflicts"] = serde_json::to_value(&p.conflicts).unwrap_or_default();
+            v["more_conflicts"] = p.more_conflicts.into();
+            v["tries"] = p.timing("tries").into();
+        }
+        v
     }
 
     /// An I/O error on `path`, classified (no such file, permission, other).
@@ -418,6 +441,12 @@ impl Sysfs {
         Ok(self.read(Path::new(file))?.trim_end().to_string())
     }
 
+    /// Writes `value` to the root file `file` (a tunable: `tries`, `retry_delay_ms`).
+    pub fn set_root_value(&self, file: &str, value: &str) -> Result<(), Failure> {
+        let path = self.root.join(file);
+        fs::write(&path, value).map_err(|e| Failure::io(&path, "write", &e))
+    }
+
     /// The names of the loaded packs, sorted.
     pub fn pack_names(&self) -> Result<Vec<String>, Failure> {
         self.present()?;
@@ -558,7 +587,10 @@ pub fn cause_failure(p: &Pack, action: Action, cause: Cause) -> Failure {
         }
     }
     m.push_str(&format!("\nthe kernel is unchanged; {}", cause.advice()));
-    Failure::new(cause.exit_code(), m)
+    Failure {
+        pack: Some(Box::new(p.clone())),
+        ..Failure::new(cause.exit_code(), m)
+    }
 }
 
 /// `status` of the running kernel.
@@ -570,6 +602,8 @@ pub struct Status {
     pub build_id: Option<String>,
     pub tries: Option<u32>,
     pub retry_delay_ms: Option<u32>,
+    /// Whether tasks asleep in the code are parked on their way to user space.
+    pub park: Option<bool>,
     /// Applied packs: the running kernel's effective patch level.
     pub applied: Vec<String>,
     /// Loaded packs not applied.
@@ -589,6 +623,7 @@ impl Sysfs {
                 build_id: None,
                 tries: None,
                 retry_delay_ms: None,
+                park: None,
                 applied: vec![],
                 not_applied: vec![],
                 patch_level: release.to_string(),
@@ -616,6 +651,7 @@ impl Sysfs {
             build_id: Some(self.root_value("build_id")?),
             tries: num("tries"),
             retry_delay_ms: num("retry_delay_ms"),
+            park: num("park").map(|v: u32| v == 1),
             applied,
             not_applied,
             patch_level,
@@ -693,5 +729,42 @@ mod tests {
         }
         assert!(Action::Reverse.valid_in("applied"));
         assert!(!Action::Apply.valid_in("applied"));
+    }
+
+    #[test]
+    fn a_refused_action_in_json_carries_the_cause_the_tasks_and_the_tries() {
+        let p = Pack {
+            name: "fix-a".into(),
+            module: "splice_fix_a".into(),
+            stage: "loaded".into(),
+            description: String::new(),
+            nr_targets: 1,
+            targets: vec![],
+            abort_cause: "code_busy".into(),
+            conflicts: vec![Conflict {
+                comm: "splice-hold".into(),
+                pid: 77,
+                function: "splice_target_hold".into(),
+                address: "0xffffffff81000010".into(),
+            }],
+            more_conflicts: 0,
+            timings: vec![("tries".into(), 4)],
+            warnings: vec![],
+        };
+        let f = cause_failure(&p, Action::Apply, Cause::CodeBusy);
+        let v = f.to_json();
+        assert_eq!(v["exit_code"], exit::BUSY);
+        assert_eq!(v["abort_cause"], "code_busy");
+        assert_eq!(v["stage"], "loaded");
+        assert_eq!(v["tries"], 4);
+        assert_eq!(v["conflicts"][0]["pid"], 77);
+        assert!(v["advice"].as_str().is_some_and(|a| !a.is_empty()), "{v}");
+        assert!(
+            v["error"].as_str().is_some_and(|e| e.contains("code_busy")),
+            "{v}"
+        );
+        // A failure that is not the kernel's refusal has no pack.
+        let v = Failure::new(exit::NO_PACK, "no pack named x").to_json();
+        assert!(v.get("abort_cause").is_none(), "{v}");
     }
 }

@@ -33,6 +33,7 @@ use crate::kbuild::{self, CmdFile, Recompile};
 use crate::lines::Renumbering;
 use crate::loadrel;
 use crate::resolvable;
+use crate::room;
 use crate::symvers::Symvers;
 
 /// What to generate.
@@ -681,6 +682,27 @@ fn stop(kind: Kind) -> impl FnOnce(anyhow::Error) -> anyhow::Error {
     }
 }
 
+/// Refuses a target of vmlinux whose running code ends too soon after its entry for the
+/// core's jump ([`room`]): `check` would refuse it as `cannot_redirect`.
+fn refuse_short_targets(vmlinux: &object::File, units: &[UnitInput]) -> Result<()> {
+    for u in units.iter().filter(|u| u.module.is_empty()) {
+        let TargetSel::Explicit(names) = &u.targets else {
+            continue;
+        };
+        if let Some((name, after)) = room::too_short(vmlinux, names).first() {
+            bail!(
+                "{}: {name}: the running kernel's {name} has {after} byte(s) of code after its \
+                 entry (endbr64 and the ftrace call; vmlinux), fewer than the {} a jump needs, \
+                 so it cannot be redirected; make the fix in the functions it calls, or in \
+                 its callers",
+                u.object_name,
+                room::JMP_LEN
+            );
+        }
+    }
+    Ok(())
+}
+
 /// Makes a pack from `o.patch`; returns the report (also written as JSON).
 pub fn generate(o: &Options) -> Result<GenReport> {
     let t0 = Instant::now();
@@ -1136,6 +1158,7 @@ fn generate_with(o: &Options, pr: &mut Progress, work: &Work) -> Result<GenRepor
         let data = std::fs::read(tree.join("vmlinux"))?;
         let f = object::File::parse(&*data)
             .map_err(|e| anyhow::anyhow!("vmlinux: not an ELF file: {e}"))?;
+        refuse_short_targets(&f, &units).map_err(stop(Kind::Refused))?;
         match f.build_id() {
             Ok(Some(id)) => id.to_vec(),
             _ => bail!("{}/vmlinux: no GNU build-id", tree.display()),

@@ -15,6 +15,7 @@
 //! * [`macros`][]: headers that only gain macros, and the objects those cannot change.
 //! * [`loadrel`][]: livepatch relocations of the linked pack module.
 //! * [`resolvable`][]: every symbol left to the core is one it will find at `check`.
+//! * [`room`][]: targets whose running code has no room for the jump.
 //!
 //! # Canonical symbol names
 //!
@@ -57,6 +58,7 @@ pub mod lines;
 pub mod loadrel;
 pub mod macros;
 pub mod resolvable;
+pub mod room;
 pub mod sites;
 pub mod special;
 pub mod split;

@@ -17,6 +17,7 @@ fn fake_sysfs(tag: &str) -> PathBuf {
         ("build_id", "abcdef\n"),
         ("tries", "5\n"),
         ("retry_delay_ms", "200\n"),
+        ("park", "1\n"),
     ] {
         fs::write(root.join(f), v).unwrap();
     }
@@ -193,6 +194,42 @@ fn a_reader_that_goes_away_ends_the_command_quietly() {
         Some(libc::SIGPIPE),
         "{:?} {err}",
         o.status
+    );
+    let _ = fs::remove_dir_all(&root);
+}
+
+#[test]
+fn tries_and_retry_delay_are_set_for_one_action_and_put_back() {
+    let root = fake_sysfs("retry");
+    add_pack(&root, "fix-b", "loaded", "none", "");
+    let o = splice(
+        &root,
+        &["apply", "fix-b", "--tries", "9", "--retry-delay", "30"],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    // The fake stage file took the word the kernel would act on.
+    assert_eq!(
+        fs::read_to_string(root.join("fix-b/stage")).unwrap(),
+        "apply"
+    );
+    assert_eq!(fs::read_to_string(root.join("tries")).unwrap().trim(), "5");
+    assert_eq!(
+        fs::read_to_string(root.join("retry_delay_ms"))
+            .unwrap()
+            .trim(),
+        "200"
+    );
+    let o = splice(&root, &["apply", "fix-b", "--tries", "0"]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    let o = splice(&root, &["status"]);
+    let t = text(&o);
+    assert!(t.contains("park 1"), "{t}");
+    assert!(
+        t.contains(&format!(
+            "splice core 0.2.0 (tools {})",
+            env!("CARGO_PKG_VERSION")
+        )),
+        "{t}"
     );
     let _ = fs::remove_dir_all(&root);
 }

@@ -48,11 +48,31 @@ enum Cmd {
     /// Prove that the pack fits the running kernel (run-pre matching); changes nothing.
     Check { pack: String },
     /// Switch the running kernel to the pack's functions.
-    Apply { pack: String },
+    Apply {
+        pack: String,
+        #[command(flatten)]
+        retry: Retry,
+    },
     /// Switch back to the original functions.
-    Reverse { pack: String },
+    Reverse {
+        pack: String,
+        #[command(flatten)]
+        retry: Retry,
+    },
     /// Remove a pack module that is not applied.
     Unload { pack: String },
+}
+
+/// How hard an action tries while tasks are in the code (the kernel's `tries` and
+/// `retry_delay_ms`, set for this action and put back after it).
+#[derive(clap::Args, Clone, Copy)]
+struct Retry {
+    /// Tries before giving up with code_busy (1 to 100; default: /sys/kernel/splice/tries).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=100))]
+    tries: Option<u32>,
+    /// Milliseconds between tries (0 to 10000; default: /sys/kernel/splice/retry_delay_ms).
+    #[arg(long, value_name = "MS", value_parser = clap::value_parser!(u32).range(0..=10000))]
+    retry_delay: Option<u32>,
 }
 
 fn main() {
@@ -63,7 +83,7 @@ fn main() {
         Ok(code) => code,
         Err(f) => {
             if cli.json {
-                println!("{}", json!({ "error": f.message, "exit_code": f.code }));
+                println!("{}", f.to_json());
             }
             eprintln!("splice: {}", f.message);
             f.code
@@ -83,10 +103,39 @@ fn run(cli: &Cli, sys: &Sysfs) -> Result<i32, Failure> {
         }
         Cmd::Load { ko } => load(cli, sys, ko),
         Cmd::Check { pack } => act(cli, sys, pack, Action::Check),
-        Cmd::Apply { pack } => act(cli, sys, pack, Action::Apply),
-        Cmd::Reverse { pack } => act(cli, sys, pack, Action::Reverse),
+        Cmd::Apply { pack, retry } => {
+            with_retry(sys, *retry, || act(cli, sys, pack, Action::Apply))
+        }
+        Cmd::Reverse { pack, retry } => {
+            with_retry(sys, *retry, || act(cli, sys, pack, Action::Reverse))
+        }
         Cmd::Unload { pack } => unload(cli, sys, pack),
     }
+}
+
+/// Runs `f` with the kernel's tunables set as `retry` asks, and puts them back after.
+fn with_retry(
+    sys: &Sysfs,
+    retry: Retry,
+    f: impl FnOnce() -> Result<i32, Failure>,
+) -> Result<i32, Failure> {
+    let mut saved = Vec::new();
+    for (file, value) in [
+        ("tries", retry.tries),
+        ("retry_delay_ms", retry.retry_delay),
+    ] {
+        let Some(v) = value else { continue };
+        let old = sys.root_value(file)?;
+        sys.set_root_value(file, &v.to_string())?;
+        saved.push((file, old));
+    }
+    let r = f();
+    for (file, old) in saved {
+        if let Err(e) = sys.set_root_value(file, &old) {
+            eprintln!("splice: warning: {file} not put back to {old}: {e}");
+        }
+    }
+    r
 }
 
 fn release() -> String {
@@ -122,15 +171,21 @@ fn status(cli: &Cli, sys: &Sysfs) -> Result<i32, Failure> {
         return Ok(code);
     }
     println!(
-        "splice {} on Linux {} (build-id {})",
+        "splice core {} (tools {}) on Linux {} (build-id {})",
         st.version.as_deref().unwrap_or("?"),
+        env!("CARGO_PKG_VERSION"),
         st.kernel_release,
         st.build_id.as_deref().unwrap_or("?")
     );
     println!(
-        "retries: tries {}, retry_delay_ms {}",
+        "retries: tries {}, retry_delay_ms {}, park {}",
         st.tries.map_or("?".into(), |t| t.to_string()),
-        st.retry_delay_ms.map_or("?".into(), |t| t.to_string())
+        st.retry_delay_ms.map_or("?".into(), |t| t.to_string()),
+        st.park.map_or("?", |p| if p {
+            "1 (tasks asleep in the code are parked)"
+        } else {
+            "0"
+        })
     );
     println!("patch level: {}", st.patch_level);
     if st.applied.is_empty() {

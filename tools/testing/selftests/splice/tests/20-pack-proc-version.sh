@@ -21,6 +21,9 @@ cat $d/targets
 [ "$(cat /proc/version)" = "$before" ] || fail "check changed /proc/version"
 # Per-CPU NMI counts: the jump is written while every CPU is in an NMI.
 nmis() { awk '$1 == "NMI:" { for (i = 2; i <= NF; i++) if ($i ~ /^[0-9]+$/) printf "%s ", $i }' /proc/interrupts; }
+# Applied, the pack taints itself and the kernel as livepatch does (K, bit 15).
+mod_taints() { sed -n 's/^splice_proc_version .*(\([A-Z]*\))$/\1/p' /proc/modules; }
+case $(mod_taints) in *K*) fail "the pack module is tainted K before apply" ;; esac
 nmi_before=$(nmis)
 echo apply > $d/stage || fail "apply"
 stage applied
@@ -34,6 +37,9 @@ done
 echo "NMIs per CPU: $nmi_before before apply, $nmi_after after"
 dmesg | grep -q "text_patching:" && fail "$(dmesg | grep text_patching:)"
 cat /proc/version | grep -q "spliced: proc-version" || fail "applied pack did not change /proc/version"
+case $(mod_taints) in *K*) ;; *) fail "applied: /proc/modules shows no K for the pack: $(grep splice_proc_version /proc/modules)" ;; esac
+[ $(($(cat /proc/sys/kernel/tainted) >> 15 & 1)) = 1 ] ||
+	fail "applied: the kernel is not tainted K (tainted: $(cat /proc/sys/kernel/tainted))"
 echo apply > $d/stage 2>/dev/null && fail "apply accepted twice"
 rmmod splice_proc_version 2>/dev/null && fail "rmmod succeeded while applied"
 echo reverse > $d/stage || fail "reverse"

@@ -77,6 +77,14 @@ says "splice-hold (pid $pid) in splice_target_hold"
 says "tried 2 times"
 says "trying again later is safe"
 is $target/value 63
+# The same failure under --json, with tries set for this action alone.
+cli 11 --json reverse target-value --tries 3 --retry-delay 10
+says '"abort_cause":"code_busy"'
+says '"tries":3'
+says "\"pid\":$pid"
+says '"stage":"applied"'
+[ "$(cat $root/tries)" = 2 ] || fail "--tries 3 was not put back: tries is $(cat $root/tries)"
+is $target/value 63
 echo 0 >$target/hold
 wait_for $target/hold 0
 cli 0 reverse target-value
