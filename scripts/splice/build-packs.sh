@@ -51,8 +51,11 @@ done
 # (the build root) for the host's gcc test kernel. Run-pre matching must
 # refuse it with no_match (tests/41-other-compiler.sh). A kernel built with
 # Debian's compiler has no other one here to compare with; that test skips.
+# Debian's toolchain is the one its configuration of DEBIAN_TOOLCHAIN_VERSION
+# names (the build root has that compiler), whatever the tree's version: an
+# older point release's linux-config may have left the archive.
 if [ "$SPLICE_TOOLCHAIN" = host ]; then
-	"$SPLICE_SRC/scripts/splice/fetch-config.sh"
+	DEBIAN_CONFIG_VERSION=${DEBIAN_TOOLCHAIN_VERSION:-7.2.12-1} "$SPLICE_SRC/scripts/splice/fetch-config.sh"
 	SPLICE_TOOLCHAIN=debian bash -c '. "$SPLICE_SRC/scripts/splice/lib.sh"; tc "$@"' other \
 		"$tool" --any-compiler --tree "$tree" --patch "$packs/target-value.diff" \
 		--name target-other-compiler --description "target-value compiled by Debian's compiler" \

@@ -59,6 +59,34 @@ check "a version not in the index is named, with the versions there are" \
 	grep -q "linux-source-7.2 7.2.99-1 is not in Debian's archive .* available: 7.2.12-1" <<<"$out"
 check "... after the index was read once more" grep -q "index read again" <<<"$out"
 
+# fetch-config.sh: the configuration of the tree's Debian version, or with
+# DEBIAN_CONFIG_VERSION that of another, for the toolchain it names alone (a
+# 7.2.6 test tree whose linux-config left the archive).
+pkg=$dir/pkg
+mkdir -p "$pkg/DEBIAN" "$pkg/usr/src/linux-config-7.2"
+printf 'Package: linux-config-7.2\nVersion: 7.2.11-1~bpo13+1\nArchitecture: amd64\nMaintainer: t <t@t>\nDescription: t\n' >"$pkg/DEBIAN/control"
+printf '# Linux/x86 7.2.11 Kernel Configuration\nCONFIG_CC_VERSION_TEXT="x86_64-linux-gnu-gcc-16 (Debian 16.2.0-3) 16.2.0"\n' |
+	xz >"$pkg/usr/src/linux-config-7.2/config.amd64_none_cloud-amd64.xz"
+cdeb=$dir/cache/debs/linux-config-7.2_7.2.11-1~bpo13+1_amd64.deb
+dpkg-deb --build "$pkg" "$cdeb" >/dev/null
+sha256sum "$cdeb" | cut -d' ' -f1 >"$cdeb.sha256"
+tree=$dir/tree
+mkdir -p "$tree/.splice"
+echo 7.2.6-1~bpo13+1 >"$tree/.splice/debian-version"
+fetch_config() {
+	(SPLICE_BUILD=$dir/build SPLICE_CACHE=$dir/cache SPLICE_SRC=$src KERNEL_TREE=$tree KERNEL_VERSION=7.2.6 \
+		"$src/scripts/splice/fetch-config.sh" 2>&1)
+}
+out=$(DEBIAN_CONFIG_VERSION=7.2.11-1~bpo13+1 fetch_config)
+check "DEBIAN_CONFIG_VERSION takes another version's configuration for its toolchain" \
+	grep -q 'CONFIG_CC_VERSION_TEXT="x86_64-linux-gnu-gcc-16' "$tree/.splice/debian-cloud-amd64.config"
+rm -f "$tree/.splice/debian-cloud-amd64.config"*
+echo 7.2.11-1~bpo13+1 >"$tree/.splice/debian-version"
+out=$(fetch_config)
+check "without it, a configuration of another Linux version is refused by name" \
+	grep -q "holds a configuration of Linux 7.2.11, the tree is 7.2.6" <<<"$out"
+check "... and none is left in place" test ! -e "$tree/.splice/debian-cloud-amd64.config"
+
 cat >"$dir/debian" <<'CFG'
 CONFIG_A=y
 # CONFIG_B is not set
