@@ -227,6 +227,37 @@ fn resolve_writes(
     Ok(())
 }
 
+/// Runs an action's fail hooks when it goes, unless disarmed: once the pre hooks of an action
+/// have started, every way out of it but success lets the pack undo what they did.
+struct FailHooks {
+    hooks: Hooks,
+    reverse: bool,
+    armed: bool,
+}
+
+impl FailHooks {
+    fn new(hooks: Hooks, reverse: bool) -> Self {
+        Self {
+            hooks,
+            reverse,
+            armed: true,
+        }
+    }
+
+    /// The action succeeded: no fail hook runs.
+    fn disarm(&mut self) {
+        self.armed = false;
+    }
+}
+
+impl Drop for FailHooks {
+    fn drop(&mut self) {
+        if self.armed {
+            let _ = self.hooks.run(Kind::Fail, self.reverse);
+        }
+    }
+}
+
 /// Matches and resolves pack `id`; changes nothing.
 fn check(reg: &Registry, id: u64) -> core::result::Result<Checked, AbortCause> {
     let e = reg.get(id).ok_or(AbortCause::BadPack)?;
@@ -613,49 +644,25 @@ fn run(
         }
     }
     let hooks = e.hooks;
+    // From here on every way out but success runs the fail hooks (`FailHooks`).
+    let mut fail_hooks = FailHooks::new(hooks, reverse);
     if hooks.run(Kind::Pre, reverse).is_err() {
         // The pre hooks before the failing one may have done something to undo.
-        let _ = hooks.run(Kind::Fail, reverse);
         return Err(AbortCause::HookFailed);
     }
-    let ranges = match ranges(e, &targets, reverse) {
-        Ok(r) => r,
-        Err(_) => {
-            let _ = hooks.run(Kind::Fail, reverse);
-            return Err(AbortCause::OutOfMemory);
-        }
-    };
-    let mut scratch = match Scratch::new() {
-        Ok(s) => s,
-        Err(_) => {
-            let _ = hooks.run(Kind::Fail, reverse);
-            return Err(AbortCause::OutOfMemory);
-        }
-    };
+    let ranges = ranges(e, &targets, reverse).map_err(|_| AbortCause::OutOfMemory)?;
+    let mut scratch = Scratch::new().map_err(|_| AbortCause::OutOfMemory)?;
     // Writable aliases of the jump sites, mapped now: mapping may sleep. The sites stay
     // mapped: vmlinux text, or modules pinned (while applied, or by `pins` for apply).
     let mut aliases = KVec::new();
     for t in targets.iter() {
-        let alias = match TextAlias::<JMP_LEN>::new(t.site) {
-            Ok(a) => a,
-            Err(_) => {
-                let _ = hooks.run(Kind::Fail, reverse);
-                return Err(AbortCause::OutOfMemory);
-            }
-        };
-        if aliases.push(alias, GFP_KERNEL).is_err() {
-            let _ = hooks.run(Kind::Fail, reverse);
-            return Err(AbortCause::OutOfMemory);
-        }
+        let alias = TextAlias::<JMP_LEN>::new(t.site).map_err(|_| AbortCause::OutOfMemory)?;
+        aliases
+            .push(alias, GFP_KERNEL)
+            .map_err(|_| AbortCause::OutOfMemory)?;
     }
     let mut parking = if guard.park {
-        match Parking::new() {
-            Ok(p) => Some(p),
-            Err(_) => {
-                let _ = hooks.run(Kind::Fail, reverse);
-                return Err(AbortCause::OutOfMemory);
-            }
-        }
+        Some(Parking::new().map_err(|_| AbortCause::OutOfMemory)?)
     } else {
         None
     };
@@ -692,6 +699,10 @@ fn run(
             kernel::time::delay::fsleep(kernel::time::Delta::from_millis(i64::from(delay)))
         });
     };
+    // Switched: whatever follows, the pre hooks' work is not to be undone.
+    if outcome.is_ok() {
+        fail_hooks.disarm();
+    }
     let guard = lock.reg();
     // The parked tasks go on, into the code that is current now.
     let parked = parking.as_ref().map_or(0, |p| p.arrived());
@@ -732,7 +743,7 @@ fn run(
             Ok(())
         }
         Err(cause) => {
-            let _ = hooks.run(Kind::Fail, reverse);
+            // The fail hooks run as `fail_hooks` goes.
             if matches!(cause, AbortCause::CodeBusy | AbortCause::NmiNotHeld) {
                 pr_warn!("{:?}: {} after {attempt} tries\n", e.name, cause.name());
             }
