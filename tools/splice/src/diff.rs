@@ -28,8 +28,33 @@ pub struct Patch {
     pub files: Vec<FilePatch>,
     /// The first line of the commit message of a `git format-patch` mail (`Subject:`), if any.
     pub subject: Option<String>,
+    /// Every commit's subject, for a series of mails in one file (the first is `subject`).
+    pub subjects: Vec<String>,
+    /// The CVE ids the commit messages name (`CVE-2026-1234`), in order, once each.
+    pub cves: Vec<String>,
     /// Files whose mode alone the patch changes (git's `old mode`/`new mode`, no hunks).
     pub mode_only: Vec<String>,
+}
+
+/// The CVE ids (`CVE-YYYY-N`, four digits of year, four or more of number) in `line`.
+pub fn cve_ids(line: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let upper = line.to_ascii_uppercase();
+    let mut rest = upper.as_str();
+    while let Some(i) = rest.find("CVE-") {
+        let tail = &rest[i + 4..];
+        let year: String = tail.chars().take_while(char::is_ascii_digit).collect();
+        let after_year = &tail[year.len()..];
+        let number: String = after_year
+            .strip_prefix('-')
+            .map(|n| n.chars().take_while(char::is_ascii_digit).collect())
+            .unwrap_or_default();
+        if year.len() == 4 && number.len() >= 4 {
+            out.push(format!("CVE-{year}-{number}"));
+        }
+        rest = tail;
+    }
+    out
 }
 
 /// Strips the first path component (`patch -p1`) and any trailing tab and timestamp.
@@ -57,15 +82,22 @@ pub fn parse(text: &str) -> Result<Patch> {
         if let Some(g) = git.as_mut() {
             g.header_line(l)?;
         }
-        if p.subject.is_none() {
-            if let Some(s) = l.strip_prefix("Subject: ") {
-                let s = s.trim();
-                let s = if s.starts_with('[') {
-                    s.split_once("] ").map_or(s, |(_, r)| r)
-                } else {
-                    s
-                };
-                p.subject = Some(s.to_owned());
+        if let Some(s) = l.strip_prefix("Subject: ") {
+            let s = s.trim();
+            let s = if s.starts_with('[') {
+                s.split_once("] ").map_or(s, |(_, r)| r)
+            } else {
+                s
+            };
+            p.subject.get_or_insert_with(|| s.to_owned());
+            p.subjects.push(s.to_owned());
+        }
+        // Text outside the hunks: mail headers and commit messages.
+        if !l.starts_with([' ', '+', '-', '@', '\\']) {
+            for id in cve_ids(l) {
+                if !p.cves.contains(&id) {
+                    p.cves.push(id);
+                }
             }
         }
         let Some(old) = l.strip_prefix("--- ") else {
@@ -255,5 +287,20 @@ mod tests {
         assert!(parse("--- a/x.c\n+++ b/y.c\n").is_err());
         assert!(parse("hello\n").is_err());
         assert!(parse("--- a/../x.c\n+++ b/../x.c\n").is_err());
+    }
+
+    #[test]
+    fn every_subject_and_cve_of_a_series_is_recorded() {
+        let text = "From 1 Mon\nSubject: [PATCH 1/2] net: fix a leak\n\n\
+                    Fixes CVE-2026-1234 and cve-2026-99999.\n---\n\
+                    --- a/net/x.c\n+++ b/net/x.c\n@@ -1 +1 @@\n-a\n+b /* CVE-2026-0000 */\n\
+                    From 2 Mon\nSubject: [PATCH 2/2] net: check a length\n\nCVE-2026-1234 again\n---\n\
+                    --- a/net/y.c\n+++ b/net/y.c\n@@ -1 +1 @@\n-a\n+b\n";
+        let p = parse(text).unwrap();
+        assert_eq!(p.subject.as_deref(), Some("net: fix a leak"));
+        assert_eq!(p.subjects, ["net: fix a leak", "net: check a length"]);
+        // A CVE id in the code the patch changes is not a claim of the commit message.
+        assert_eq!(p.cves, ["CVE-2026-1234", "CVE-2026-99999"]);
+        assert!(cve_ids("CVE-26-1 CVE-2026-12").is_empty());
     }
 }

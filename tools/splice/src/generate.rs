@@ -682,6 +682,27 @@ fn stop(kind: Kind) -> impl FnOnce(anyhow::Error) -> anyhow::Error {
     }
 }
 
+/// What a pack says it fixes when `--description` does not: the subjects of the patch's
+/// commits (`; ` between them) and the CVE ids their messages name, as `splice status` and
+/// `splice show` list them.
+fn default_description(patch: &diff::Patch, file: &Path) -> String {
+    let mut d = if patch.subjects.is_empty() {
+        format!("fix from {}", file.display())
+    } else {
+        patch.subjects.join("; ")
+    };
+    let missing: Vec<&str> = patch
+        .cves
+        .iter()
+        .map(String::as_str)
+        .filter(|c| !d.contains(c))
+        .collect();
+    if !missing.is_empty() {
+        d.push_str(&format!(" ({})", missing.join(", ")));
+    }
+    d
+}
+
 /// Refuses a target of vmlinux whose running code ends too soon after its entry for the
 /// core's jump ([`room`]): `check` would refuse it as `cannot_redirect`.
 fn refuse_short_targets(vmlinux: &object::File, units: &[UnitInput]) -> Result<()> {
@@ -840,8 +861,7 @@ fn generate_with(o: &Options, pr: &mut Progress, work: &Work) -> Result<GenRepor
     let description = o
         .description
         .clone()
-        .or_else(|| patch.subject.clone())
-        .unwrap_or_else(|| format!("fix from {}", o.patch.display()));
+        .unwrap_or_else(|| default_description(&patch, &o.patch));
 
     let wd = &work.dir;
     let (pre_dir, post_dir, objs_dir, logs) = (

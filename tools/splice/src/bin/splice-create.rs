@@ -54,7 +54,8 @@ struct GenerateArgs {
     /// Name of the pack (letters, digits, '-', '_'); from the patch's file name by default.
     #[arg(long)]
     name: Option<String>,
-    /// One line describing the fix; from the patch's Subject: by default.
+    /// One line describing the fix; by default the subjects of the patch's commits
+    /// (`Subject:` of each mail) and the CVE ids their messages name.
     #[arg(long)]
     description: Option<String>,
     /// The pack module to write (default: splice_<name>.ko).
