@@ -568,6 +568,11 @@ fn run(
 ) -> core::result::Result<(), AbortCause> {
     let guard = lock.reg();
     let reverse = action == Action::Reverse;
+    // What blocked an earlier action says nothing of this one, whatever its outcome.
+    if let Some(e) = guard.get_mut(id) {
+        e.conflicts.clear();
+        e.busy = 0;
+    }
     if reverse {
         let e = guard.get(id).ok_or(AbortCause::BadPack)?;
         // Reversing under a pack stacked later would cut it off.
