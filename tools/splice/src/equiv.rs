@@ -140,9 +140,11 @@ fn reference(obj: &Obj, r: &Rel, tail: u64) -> Ref {
     let pc = rtype::is_pc_relative(r.rtype);
     let extra = if pc { tail as i64 } else { 0 };
     let Some(si) = s.section.filter(|&i| i < obj.sections.len()) else {
+        // Undefined: global, but for the statics of the running kernel the core resolves
+        // in a pack's code ([`resolved_as_the_core_will`]).
         return Ref::Symbol {
             name: s.name.clone(),
-            local: false,
+            local: !s.global,
             offset: r.addend + extra,
         };
     };
@@ -483,6 +485,53 @@ pub fn verdicts(
             function: name.clone(),
             difference: diff,
         });
+    }
+    Ok(out)
+}
+
+/// `repl`, a `repl<k>.o` of a pack, with each place the core resolves in the replacement
+/// `function` naming what the pack's metadata says it resolves to (`relocs`: symbol, addend,
+/// offset from the replacement's start), instead of the trap or the zeroes that are there
+/// until the core writes them. Compared with the generator's post object, it shows that
+/// assembling the pack (carrying, placeholders, the metadata) kept the code.
+pub fn resolved_as_the_core_will(
+    repl: &Obj,
+    function: &str,
+    relocs: &[crate::format::Reloc],
+) -> Result<Obj> {
+    let mut out = repl.clone();
+    let f = repl
+        .defined(function)
+        .ok_or_else(|| anyhow::anyhow!("{}: no replacement {function}", repl.path))?;
+    let (si, base) = (
+        f.section
+            .ok_or_else(|| anyhow::anyhow!("{}: {function} is not defined", repl.path))?,
+        f.value,
+    );
+    for r in relocs.iter().filter(|r| !r.symbol.is_empty()) {
+        let place = base + u64::from(r.offset);
+        let index = out.symbols.len();
+        out.symbols.push(Sym {
+            index,
+            name: r.symbol.clone(),
+            st_type: 0,
+            global: !r.local,
+            weak: false,
+            section: None,
+            undefined: true,
+            value: 0,
+            size: 0,
+        });
+        let sec = &mut out.sections[si];
+        sec.relocs.retain(|x| x.offset != place);
+        sec.relocs.push(Rel {
+            section: si,
+            offset: place,
+            rtype: r.rtype,
+            sym: index,
+            addend: r.addend,
+        });
+        sec.relocs.sort_by_key(|x| x.offset);
     }
     Ok(out)
 }

@@ -703,6 +703,43 @@ fn default_description(patch: &diff::Patch, file: &Path) -> String {
     d
 }
 
+/// The first target whose code in the assembled pack (its `repl<k>.o`, each place the core
+/// resolves named as the metadata names it) differs from its function in the post object,
+/// relocation-aware ([`equiv::resolved_as_the_core_will`]): (object, function, difference).
+fn assembled_difference(
+    units: &[UnitInput],
+    out: &assemble::Output,
+) -> Result<Option<(String, String, String)>> {
+    let registered = out.report.targets.len() + out.report.fixups.len();
+    let blob = crate::format::reader::parse(&out.blob, registered)
+        .context("reading back the pack's metadata")?
+        .pack;
+    for (i, (u, repl)) in units.iter().zip(&out.repl_objs).enumerate() {
+        let repl = Obj::parse(&format!("repl{i}.o"), repl)?;
+        let targets = out
+            .report
+            .targets
+            .iter()
+            .zip(&blob.targets)
+            .filter(|(t, _)| t.object == u.object_name);
+        for (t, b) in targets {
+            let resolved = equiv::resolved_as_the_core_will(&repl, &t.replacement, &b.relocs)?;
+            let (Some(a), Some(p)) = (resolved.defined(&t.function), u.post.defined(&t.function))
+            else {
+                return Ok(Some((
+                    u.object_name.clone(),
+                    t.function.clone(),
+                    "not in the assembled pack".into(),
+                )));
+            };
+            if let Some(d) = equiv::difference(&resolved, a, u.post, p, &Renumbering::default())? {
+                return Ok(Some((u.object_name.clone(), t.function.clone(), d)));
+            }
+        }
+    }
+    Ok(None)
+}
+
 /// Refuses a target of vmlinux whose running code ends too soon after its entry for the
 /// core's jump ([`room`]): `check` would refuse it as `cannot_redirect`.
 fn refuse_short_targets(vmlinux: &object::File, units: &[UnitInput]) -> Result<()> {
@@ -1213,6 +1250,13 @@ fn generate_with(o: &Options, pr: &mut Progress, work: &Work) -> Result<GenRepor
         "comparing the replacements with an ordinary build of {} object(s)",
         units.len()
     ));
+    // 5a. The assembled pack's code is the post object's (carrying and metadata kept it).
+    if let Some((object, function, d)) = assembled_difference(&units, &out)? {
+        return Err(stop(Kind::GeneratorBug)(anyhow::anyhow!(
+            "generator bug: {object}: {function}: the pack's assembled replacement differs from the compiled fix: {d} (work folder {}; please report it)",
+            wd.display()
+        )));
+    }
     let equivalence = rebuild_and_compare(
         &tree,
         &cmds,

@@ -1755,3 +1755,59 @@ fn a_shifted_line_number_in_a_message_is_no_change() {
     let out = build("line-text", &src(1134), &post, TargetSel::Auto, &[]).unwrap();
     assert_eq!(target_names(&out), ["warn_here"]);
 }
+
+#[test]
+fn the_assembled_replacement_is_compared_with_the_compiled_fix() {
+    require_gcc();
+    // A call the core resolves (hidden_kernel_fn), a static it finds by matching (counter),
+    // an exported call and a carried string: as the core will resolve them, the assembled
+    // code is the post object's.
+    let post_src = BASE.replace("counter++;", "counter += hidden_kernel_fn(2);");
+    let d = TempDir::new("assembled");
+    let pre = compile(&d.0, "pre", BASE, &[]);
+    let post = compile(&d.0, "post", &post_src, &[]);
+    let symvers = Symvers::parse("Module.symvers", SYMVERS).unwrap();
+    let out = assemble(&opts(TargetSel::Auto), &pre, &post, &symvers).unwrap();
+    let p = parsed(&out);
+    let t = &out.report.targets[0];
+    assert_eq!(t.function, "show_a");
+    let same = |relocs: &[crate::format::Reloc]| {
+        let r =
+            crate::equiv::resolved_as_the_core_will(&repl(&out), &t.replacement, relocs).unwrap();
+        crate::equiv::difference(
+            &r,
+            r.defined("show_a").unwrap(),
+            &post,
+            post.defined("show_a").unwrap(),
+            &Default::default(),
+        )
+        .unwrap()
+    };
+    assert_eq!(same(&p.targets[0].relocs), None);
+    // Metadata that would make the core resolve a place elsewhere is a difference.
+    let mut wrong = p.targets[0].relocs.clone();
+    let k = wrong
+        .iter()
+        .position(|r| r.symbol == "counter")
+        .expect("counter is resolved by the core");
+    wrong[k].addend += 4;
+    assert!(
+        same(&wrong).is_some_and(|d| d.contains("counter")),
+        "{:?}",
+        same(&wrong)
+    );
+    let mut wrong = p.targets[0].relocs.clone();
+    let k = wrong
+        .iter()
+        .position(|r| r.symbol == "hidden_kernel_fn")
+        .unwrap();
+    wrong[k].symbol = "another_fn".into();
+    assert!(
+        same(&wrong).is_some(),
+        "a call resolved to another function"
+    );
+    // A place the metadata leaves out points at the trap: a difference too.
+    let mut wrong = p.targets[0].relocs.clone();
+    wrong.remove(k);
+    assert!(same(&wrong).is_some(), "a core place left at its trap");
+}
