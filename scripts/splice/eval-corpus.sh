@@ -60,15 +60,24 @@ say "$(wc -l <"$out/changed-files") files differ between $base and $next"
 # futex_types.h with kernel/futex/core.c). Other changed headers belong to
 # other fixes.
 : >"$out/headers"
+: >"$out/kernel-objects"
+: >"$out/host-objects"
 while read -r f; do
 	case $f in *.c) ;; *) continue ;; esac
 	o=${f%.c}.o
 	[ -f "$KERNEL_TREE/$o" ] || continue
+	cmd=$KERNEL_TREE/$(dirname "$o")/.$(basename "$o").cmd
+	# Code of the kernel only: the objects of host programs (scripts/sorttable,
+	# tools/objtool) are built for the build machine, without -D__KERNEL__.
+	if ! grep -q -- '-D__KERNEL__' "$cmd" 2>/dev/null; then
+		echo "$f" >>"$out/host-objects"
+		continue
+	fi
+	echo "$f" >>"$out/kernel-objects"
 	name=$(echo "${f%.c}" | tr / -)
 	file_diff "$bt" "$nt" "$f" >"$out/patches/$name.diff"
 	stem=$(basename "${f%.c}")
 	dir=$(basename "$(dirname "$f")")
-	cmd=$KERNEL_TREE/$(dirname "$o")/.$(basename "$o").cmd
 	while read -r h; do
 		case $h in *.h) ;; *) continue ;; esac
 		hs=$(basename "${h%.h}")
@@ -83,11 +92,13 @@ python3 - "$out" "$KERNEL_TREE" <<'PY'
 import json, os, re, sys
 out, tree = sys.argv[1], sys.argv[2]
 subjects = [l.strip() for l in open(os.path.join(out, "changelog")) if ":" in l]
+kernel_objects = set(open(os.path.join(out, "kernel-objects")).read().split())
+host_objects = open(os.path.join(out, "host-objects")).read().split()
 rows = []
 for f in open(os.path.join(out, "changed-files")).read().split():
     name = f.rsplit(".", 1)[0].replace("/", "-")
     diff = os.path.join(out, "patches", name + ".diff")
-    built = f.endswith(".c") and os.path.exists(os.path.join(tree, f[:-2] + ".o"))
+    built = f in kernel_objects
     stem = os.path.basename(f).rsplit(".", 1)[0].lower()
     parts = f.lower().split("/")
     generic = stem in ("core", "main", "super", "file", "inode", "ops", "init", "util")
@@ -105,4 +116,6 @@ json.dump(rows, open(os.path.join(out, "corpus.json"), "w"), indent=1)
 kept = [r for r in rows if r["built"]]
 print("[eval-corpus] %d changed files, %d C files built in this config: %s" %
       (len(rows), len(kept), " ".join(r["patch"] for r in kept)))
+if host_objects:
+    print("[eval-corpus] left out, as host programs (no -D__KERNEL__): %s" % " ".join(host_objects))
 PY
