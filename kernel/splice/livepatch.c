@@ -15,9 +15,9 @@
 #include "livepatch.h"
 
 #ifdef CONFIG_LIVEPATCH
-/* From kernel/livepatch/core.h and patch.h. */
-extern struct mutex klp_mutex;
-struct klp_ops *klp_find_ops(void *old_func);
+/* klp_mutex and klp_find_ops(): livepatch's own declarations, not copies. */
+#include "../livepatch/core.h"
+#include "../livepatch/patch.h"
 
 /* Whether an enabled livepatch replaces the function at @addr. */
 bool splice_livepatched(unsigned long addr)
