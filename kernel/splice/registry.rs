@@ -87,7 +87,7 @@ unsafe impl Send for Entry {}
 
 /// All packs, and the tunables.
 pub(crate) struct Registry {
-    pub(crate) root: Option<Dir<Root>>,
+    pub(crate) root: Option<&'static Dir<Root>>,
     pub(crate) packs: KVec<Entry>,
     pub(crate) next_id: u64,
     pub(crate) next_seq: u64,
@@ -157,12 +157,16 @@ kernel::sync::global_lock! {
 }
 
 /// Initializes the registry and gives it the root directory.
-pub(crate) fn init(root: Dir<Root>) {
+pub(crate) fn init(root: Dir<Root>) -> Result {
+    // The core is built in: its root directory lives as long as the kernel, so a pack's
+    // directory can be made under it without the registry lock held (see `register`).
+    let root: &'static Dir<Root> = KBox::leak(KBox::new(root, GFP_KERNEL)?);
     // SAFETY: Called once, from the module initializer, before anything else uses the locks.
     unsafe { REGISTRY.init() };
     // SAFETY: As above.
     unsafe { ACTIONS.init() };
     REGISTRY.lock().root = Some(root);
+    Ok(())
 }
 
 /// Locks the registry.
@@ -227,20 +231,37 @@ fn register(desc: &bindings::splice_pack_desc) -> Result {
     }
     let build_id_differs = crate::buildid::differs(pack.build_id());
 
+    let loaded = |reg: &Registry| {
+        reg.packs
+            .iter()
+            .any(|e| e.name.to_bytes() == name.to_bytes())
+    };
+    let (id, root) = {
+        let mut reg = REGISTRY.lock();
+        if loaded(&reg) {
+            pr_err!("a pack named {name:?} is already loaded\n");
+            return Err(EEXIST);
+        }
+        let id = reg.next_id;
+        reg.next_id += 1;
+        (id, reg.root.ok_or(ENODEV)?)
+    };
+    // Made without the registry lock: if making its files fails, removing the directory
+    // waits for its readers, and they take the lock. Until the entry is there, a reader of
+    // a file of it finds no pack of that id.
+    let dir = Dir::new_child(root, name, PackFiles { id })?;
     let mut reg = REGISTRY.lock();
-    if reg
-        .packs
-        .iter()
-        .any(|e| e.name.to_bytes() == name.to_bytes())
-    {
+    // Another pack of that name may have been registered meanwhile (kernfs refuses a second
+    // directory of one name, but only while the first is there).
+    if loaded(&reg) {
+        drop(reg);
         pr_err!("a pack named {name:?} is already loaded\n");
         return Err(EEXIST);
     }
-    reg.packs.reserve(1, GFP_KERNEL)?;
-    let id = reg.next_id;
-    let root = reg.root.as_ref().ok_or(ENODEV)?;
-    let dir = Dir::new_child(root, name, PackFiles { id })?;
-    reg.next_id += 1;
+    if let Err(e) = reg.packs.reserve(1, GFP_KERNEL) {
+        drop(reg);
+        return Err(e.into());
+    }
     let entry = Entry {
         id,
         name,
@@ -262,10 +283,13 @@ fn register(desc: &bindings::splice_pack_desc) -> Result {
         desc: core::ptr::from_ref(desc) as usize,
         dir: Some(dir),
     };
-    if reg.packs.push_within_capacity(entry).is_err() {
-        // Cannot happen: reserved above. The directory has no readers yet.
+    if let Err(rejected) = reg.packs.push_within_capacity(entry) {
+        // Cannot happen: reserved above. The directory goes without the lock held.
+        drop(reg);
+        drop(rejected);
         return Err(ENOMEM);
     }
+    drop(reg);
     if build_id_differs {
         pr_warn!("pack {name:?} was made from a vmlinux with another build-id; run-pre matching decides whether it fits\n");
     }

@@ -42,7 +42,7 @@ impl kernel::Module for Splice {
     fn init(_module: &'static ThisModule) -> Result<Self> {
         shadow::init();
         let root = Dir::new_in_kernel(c"splice", sysfs::Root)?;
-        registry::init(root);
+        registry::init(root)?;
         pr_info!("version {}: /sys/kernel/splice ready\n", sysfs::VERSION);
         Ok(Splice)
     }
