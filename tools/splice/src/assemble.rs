@@ -263,9 +263,10 @@ fn merged_constant(obj: &Obj, c: &Canon, rtype: u32) -> Option<(String, i64)> {
     if c.sym.is_some() || !sec.is_mergeable() {
         return None;
     }
-    // As in `Obj::canon`: a PC-relative displacement ends its instruction.
+    // Where the reference points: for a PC-relative one, past the end of its displacement
+    // by what the instruction holds after it ([`Canon::bias`], from the decoded code).
     let at = if rtype::is_pc_relative(rtype) {
-        c.sec_offset.checked_add(4)?
+        c.sec_offset.checked_add(c.bias)?
     } else {
         c.sec_offset
     };

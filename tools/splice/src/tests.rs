@@ -1124,6 +1124,35 @@ fn strings_are_named_by_content() {
     assert!(!names.iter().any(|n| n.starts_with(".rodata")));
 }
 
+/// A string reached by an instruction with an immediate after its displacement
+/// (`cmpb $0x41, .LC0(%rip)`: the relocation says `.LC0 - 5`) is named by the string it
+/// points at, not by the byte before it, as a guess that the displacement ends the
+/// instruction would name it.
+#[test]
+fn a_string_compared_with_an_immediate_is_named_by_its_content() {
+    require_gcc();
+    let pre = format!(
+        "{BASE}const char *first(void) {{ return \"abc\"; }}\n\
+         int has_a(void) {{ int r = 0; asm volatile(\"cmpb $0x41, %1\\n\\tsete %b0\" \
+         : \"+q\"(r) : \"m\"(*(const char *)\"xhello\")); return r; }}\n"
+    );
+    let post = pre.replace("counter++;", "counter += 2;");
+    let out = build("str-imm", &pre, &post, TargetSel::Auto, &[]).unwrap();
+    let p = parsed(&out);
+    let f = p.objects[0]
+        .functions
+        .iter()
+        .find(|f| f.name == "has_a")
+        .unwrap();
+    let names: Vec<(&str, i64)> = f
+        .relocs
+        .iter()
+        .filter(|r| r.symbol.contains("str"))
+        .map(|r| (r.symbol.as_str(), r.addend))
+        .collect();
+    assert_eq!(names, [(".str1.1:xhello", -5)]);
+}
+
 #[test]
 fn pack_module_may_not_take_the_target_module_name() {
     require_gcc();
