@@ -7,13 +7,20 @@
 #   bindgen-cli       cargo install --locked, pinned, into $SPLICE_CACHE
 #   libclang          PyPI wheel libclang (ships libclang.so), pinned, in a
 #                     venv in $SPLICE_CACHE; used through LIBCLANG_PATH
+#
+#   deps.sh --packages  print the Debian packages it would install, and stop
 . "$(dirname "$0")/lib.sh"
 
 DEB_PACKAGES="bc bison busybox-static cpio flex gawk gcc git libelf-dev libssl-dev
 	libxxhash-dev make patch patchutils python3 python3-venv qemu-system-x86 rsync
-	xz-utils zstd dwarves"
-# Debian's toolchain comes in a build root made by mmdebstrap (buildroot.sh).
-[ "$SPLICE_TOOLCHAIN" = debian ] && DEB_PACKAGES="$DEB_PACKAGES mmdebstrap"
+	xz-utils zstd dwarves mmdebstrap"
+# mmdebstrap makes the build root of Debian's toolchain (buildroot.sh): for
+# SPLICE_TOOLCHAIN=debian, and in every make check, whose target-other-compiler
+# pack is compiled by Debian's compiler (build-packs.sh).
+if [ "${1:-}" = --packages ]; then
+	echo $DEB_PACKAGES
+	exit 0
+fi
 BINDGEN_VERSION=${BINDGEN_VERSION:-0.73.0}
 LIBCLANG_VERSION=${LIBCLANG_VERSION:-18.1.1}
 

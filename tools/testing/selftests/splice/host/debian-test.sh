@@ -107,4 +107,13 @@ check "config-diff names a derived change" grep -q "CONFIG_D: Debian unset, here
 check "config-diff names a module that is gone" grep -q "CONFIG_C: Debian m, here unset" <<<"$out"
 no_line() { ! grep -q "$1" <<<"$2"; }
 check "config-diff leaves an unchanged option out" no_line CONFIG_A "$out"
+# make check builds the target-other-compiler pack with Debian's compiler, in a
+# build root mmdebstrap makes, whatever the kernel's toolchain: a fresh machine
+# must get mmdebstrap from deps.sh with the default toolchain too.
+pkgs=$(SPLICE_SRC=$src SPLICE_BUILD=$dir/build SPLICE_CACHE=$dir/cache SPLICE_TOOLCHAIN= \
+	"$src/scripts/splice/deps.sh" --packages 2>&1)
+check "deps.sh --packages lists the Debian packages" grep -qw qemu-system-x86 <<<"$pkgs"
+check "... mmdebstrap among them with the host toolchain (make check's build root)" \
+	grep -qw mmdebstrap <<<"$pkgs"
+
 finish debian
