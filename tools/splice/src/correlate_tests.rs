@@ -6,10 +6,12 @@
 
 use std::process::Command;
 
-use crate::assemble::{assemble, changed_functions, correlate_locals, Options, TargetSel};
+use crate::assemble::{assemble, Options, TargetSel};
+use crate::correlate::correlate_locals;
 use crate::elf::Obj;
 use crate::format::reader;
-use crate::symvers::Symvers;
+use crate::input::symvers::Symvers;
+use crate::policy::code::patchable_changes as changed_functions;
 use crate::testing::KERNEL_LIKE_CFLAGS;
 
 fn compile(tag: &str, src: &str) -> Obj {
@@ -146,7 +148,7 @@ int b(int x) { COUNT(); return printk("b %d\n", x); }
 
 #[test]
 fn correlation_stems_leave_the_numbers_out() {
-    use crate::assemble::correlation_stem;
+    use crate::names::correlation_stem;
     assert_eq!(correlation_stem("count.3").as_deref(), Some("count"));
     assert_eq!(
         correlation_stem("__UNIQUE_ID_ddebug412").as_deref(),

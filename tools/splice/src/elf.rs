@@ -500,6 +500,14 @@ impl Obj {
         self.sections.iter().filter(move |s| s.name == name)
     }
 
+    /// Whether the object declares splice hooks (`splice_hook()` of
+    /// include/linux/splice_pack.h).
+    pub fn declares_hooks(&self) -> bool {
+        self.sections
+            .iter()
+            .any(|s| s.name == crate::format::HOOKS_SECTION)
+    }
+
     /// [`Obj::functions`] by name (the first of a name).
     pub fn functions_by_name(&self) -> HashMap<&str, &Sym> {
         self.functions()

@@ -29,7 +29,7 @@ use serde::Serialize;
 
 use crate::elf::{Obj, Rel, Sym};
 use crate::format::rtype;
-use crate::lines::Renumbering;
+use crate::input::lines::Renumbering;
 
 /// What a place of a function refers to, named the same way in both builds.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -315,7 +315,7 @@ fn same_instruction(built: &Obj, a: &Ref, rebuilt: &Obj, b: &Ref) -> Result<bool
 /// other instruction by its bytes, its places by what they refer to.
 ///
 /// The generator's build numbers unchanged lines as the running kernel does
-/// ([`crate::lines`]): an immediate that differs from the rebuild's exactly by `lines` is the
+/// ([`crate::input::lines`]): an immediate that differs from the rebuild's exactly by `lines` is the
 /// same line, kept.
 pub fn difference(
     built: &Obj,
@@ -716,7 +716,7 @@ int show(int v)
         assert_eq!(v[0].difference, None);
     }
 
-    /// A function below a change, built with the line numbers kept ([`crate::lines`]),
+    /// A function below a change, built with the line numbers kept ([`crate::input::lines`]),
     /// against the ordinary build that has them shifted: the same line, if and only if the
     /// renumbering explains it.
     #[test]
@@ -733,7 +733,7 @@ int show(int v)
             "/* pad the line numbers past what an 8-bit immediate holds */\n".repeat(200) + &post;
         let pre =
             "/* pad the line numbers past what an 8-bit immediate holds */\n".repeat(200) + pre;
-        let (kept, renumbering) = crate::lines::keep_line_numbers(&pre, &post);
+        let (kept, renumbering) = crate::input::lines::keep_line_numbers(&pre, &post);
         let built = compile("line-a", &kept, true);
         let rebuilt = compile("line-b", &post, false);
         let name = ["later".to_owned()];

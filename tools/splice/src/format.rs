@@ -665,6 +665,15 @@ pub mod reader {
     }
 }
 
+/// The section `splice_hook()` puts hook entries in, and the size of an entry
+/// (`struct splice_hook`).
+pub const HOOKS_SECTION: &str = ".splice.hooks";
+
+pub const HOOK_SIZE: u64 = 16;
+
+/// The symbol of `repl.o` at the start of the carried hook table.
+pub const HOOKS_SYMBOL: &str = "__splice_hooks";
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -26,15 +26,20 @@ use object::Object as _;
 use serde::Serialize;
 
 use crate::assemble::{self, assemble_units, PackInfo, TargetSel, UnitInput};
-use crate::diff::{self, Change};
+use crate::compare;
+use crate::correlate;
 use crate::elf::Obj;
+use crate::emit::loadrel;
+use crate::emit::Output;
 use crate::equiv;
-use crate::kbuild::{self, CmdFile, Recompile};
-use crate::lines::Renumbering;
-use crate::loadrel;
-use crate::resolvable;
-use crate::room;
-use crate::symvers::Symvers;
+use crate::input::diff;
+use crate::input::kbuild::{self, CmdFile, Recompile};
+use crate::input::lines::Renumbering;
+use crate::input::symvers::{system_map_names, Symvers};
+use crate::policy::files::refuse_files;
+use crate::policy::layout::refuse_layout_changes;
+use crate::policy::{code, data, resolvable, room, stop, Kind, Stop};
+use crate::report::Report;
 
 /// What to generate.
 #[derive(Clone, Debug, Default)]
@@ -82,7 +87,7 @@ pub struct GenReport {
     pub unchanged: Vec<String>,
     /// Changed files not built in this configuration, with what that means.
     pub not_built: Vec<String>,
-    pub pack: assemble::Report,
+    pub pack: Report,
     /// Each target against the same function of an ordinary build of the fixed source
     /// ([`crate::equiv`]); a pack is made only when all are the same.
     pub equivalence: Vec<equiv::Verdict>,
@@ -139,7 +144,7 @@ struct HeaderObjects {
 
 /// The objects that include one of `headers` (Kbuild's dependency lists), but not those
 /// that include only headers which gain macros or enumerators and name none of the names
-/// that changed (crate::macros): they compile as before. `included` are the `.c` files among the headers;
+/// that changed (crate::policy::macros): they compile as before. `included` are the `.c` files among the headers;
 /// `patched` the objects the patch changes anyway.
 fn header_objects(
     tree: &Path,
@@ -160,14 +165,14 @@ fn header_objects(
         }
     }
     // Of the objects that include a header which only gains macros, those that name
-    // none of them compile as before (crate::macros).
+    // none of them compile as before (crate::policy::macros).
     let mut additions: BTreeMap<&str, Vec<String>> = BTreeMap::new();
     for h in headers.iter().filter(|h| !included.contains(h)) {
         if let (Ok(a), Ok(b)) = (
             std::fs::read_to_string(pre_dir.join(h)),
             std::fs::read_to_string(post_dir.join(h)),
         ) {
-            if let Some(names) = crate::macros::changed_names(&a, &b) {
+            if let Some(names) = crate::policy::macros::changed_names(&a, &b) {
                 additions.insert(h.as_str(), names);
             }
         }
@@ -188,8 +193,9 @@ fn header_objects(
                 .any(|d| {
                     *named.entry(d.clone()).or_insert_with(|| {
                         // A file that cannot be read may name them.
-                        std::fs::read_to_string(tree.join(d))
-                            .map_or(true, |t| added.iter().any(|n| crate::macros::names(&t, n)))
+                        std::fs::read_to_string(tree.join(d)).map_or(true, |t| {
+                            added.iter().any(|n| crate::policy::macros::names(&t, n))
+                        })
                     })
                 });
             if !names_one {
@@ -385,29 +391,6 @@ fn apply(dir: &Path, patch: &Path, log: &Path) -> Result<()> {
     })
 }
 
-/// Refuses what splice cannot patch, naming the file and why.
-/// Refuses a patch that changes the layout of a `struct` or `union` ([`crate::layout`]).
-fn refuse_layout_changes(p: &diff::Patch, patch: &Path, pre: &Path, post: &Path) -> Result<()> {
-    for f in &p.files {
-        let (Ok(a), Ok(b)) = (
-            std::fs::read_to_string(pre.join(&f.path)),
-            std::fs::read_to_string(post.join(&f.path)),
-        ) else {
-            continue;
-        };
-        if let Some(t) = crate::layout::changed_types(&a, &b).first() {
-            bail!(
-                "{}: {}: {t}: layout changes (a member is added, removed or retyped); the \
-                 instances the running kernel already has keep the old layout. Keep the layout \
-                 and put new state in shadow data (Documentation/splice/hooks.rst)",
-                patch.display(),
-                f.path
-            );
-        }
-    }
-    Ok(())
-}
-
 /// Refuses a tree whose objects are not the code that runs: with link-time optimisation the
 /// `.o` files hold LLVM bitcode and the functions are only laid out at the final link, so
 /// neither pre nor post code can be compared with the running kernel's.
@@ -421,47 +404,9 @@ fn refuse_tree(config: &str) -> Result<()> {
     Ok(())
 }
 
-fn refuse_files(p: &diff::Patch, patch: &Path) -> Result<()> {
-    for f in &p.files {
-        let path = &f.path;
-        let base = path.rsplit('/').next().unwrap_or(path);
-        if path.ends_with(".S") || path.ends_with(".s") {
-            bail!(
-                "{}: {path}: assembly file; splice patches C code only",
-                patch.display()
-            );
-        }
-        if path.ends_with(".rs") {
-            bail!(
-                "{}: {path}: Rust code; splice patches C code only (a Rust crate is one object \
-                 whose functions it cannot yet correlate)",
-                patch.display()
-            );
-        }
-        if base == "Makefile" || base == "Kbuild" || base.starts_with("Kconfig") {
-            bail!(
-                "{}: {path}: build system change; a pack cannot change how the kernel is built",
-                patch.display()
-            );
-        }
-        match f.change {
-            Change::Deleted => bail!(
-                "{}: {path}: the patch deletes a file; splice cannot",
-                patch.display()
-            ),
-            Change::Added if path.ends_with(".c") => bail!(
-                "{}: {path}: the patch adds a new object file; add the code to an existing file",
-                patch.display()
-            ),
-            _ => {}
-        }
-    }
-    Ok(())
-}
-
 /// Copies `src_dir` into `out_dir`, the overlay a side is compiled from: each C file named
-/// as the tree's ([`crate::lines::named_as_in_tree`]) and, given `pre_dir`, every file it
-/// also has renumbered so that its unchanged lines keep their pre numbers ([`crate::lines`]).
+/// as the tree's ([`crate::input::lines::named_as_in_tree`]) and, given `pre_dir`, every file it
+/// also has renumbered so that its unchanged lines keep their pre numbers ([`crate::input::lines`]).
 fn compile_overlay(src_dir: &Path, pre_dir: Option<&Path>, out_dir: &Path) -> Result<Renumbering> {
     let _ = std::fs::remove_dir_all(out_dir);
     std::fs::create_dir_all(out_dir)?;
@@ -485,14 +430,14 @@ fn compile_overlay(src_dir: &Path, pre_dir: Option<&Path>, out_dir: &Path) -> Re
             };
             if let Some(pre) = pre_dir.and_then(|d| std::fs::read(d.join(&r)).ok()) {
                 let (kept, steps) =
-                    crate::lines::keep_line_numbers(&String::from_utf8_lossy(&pre), &text);
+                    crate::input::lines::keep_line_numbers(&String::from_utf8_lossy(&pre), &text);
                 text = kept;
                 if !steps.steps.is_empty() {
                     out.files.insert(name.clone(), steps);
                 }
             }
-            if crate::lines::is_c_text(&name) {
-                text = crate::lines::named_as_in_tree(&name, &text);
+            if crate::input::lines::is_c_text(&name) {
+                text = crate::input::lines::named_as_in_tree(&name, &text);
             }
             std::fs::write(&dst, text)?;
         }
@@ -504,10 +449,10 @@ fn compile_overlay(src_dir: &Path, pre_dir: Option<&Path>, out_dir: &Path) -> Re
 fn mirror_for_compile(tree: &Path, dir: &Path, rel: &str) -> Result<()> {
     mirror(tree, dir, rel)?;
     let dst = dir.join(rel);
-    if crate::lines::is_c_text(rel) && dst.exists() {
+    if crate::input::lines::is_c_text(rel) && dst.exists() {
         let text = std::fs::read_to_string(&dst)
             .with_context(|| format!("{}: cannot read", dst.display()))?;
-        std::fs::write(&dst, crate::lines::named_as_in_tree(rel, &text))?;
+        std::fs::write(&dst, crate::input::lines::named_as_in_tree(rel, &text))?;
     }
     Ok(())
 }
@@ -520,7 +465,7 @@ fn rebuild_and_compare(
     tree: &Path,
     cmds: &[CmdFile],
     units: &[UnitInput],
-    report: &assemble::Report,
+    report: &Report,
     post_dir: &Path,
     lines: &Renumbering,
     wd: &Path,
@@ -602,7 +547,7 @@ fn rebuild_and_compare(
 }
 
 /// `plain` (an ordinary build of the post source) with its symbols renamed as
-/// [`assemble::correlate_locals`] renamed those of the generator's post object (read raw
+/// [`correlate::correlate_locals`] renamed those of the generator's post object (read raw
 /// from `raw_post`): both builds number static locals and clones alike, from one source.
 fn named_as_post(plain: &Obj, post: &Obj, raw_post: &Path) -> Result<Obj> {
     let raw = Obj::read(raw_post)?;
@@ -625,61 +570,6 @@ fn named_as_post(plain: &Obj, post: &Obj, raw_post: &Path) -> Result<Obj> {
     let mut plain = plain.clone();
     plain.rename(&renames);
     Ok(plain)
-}
-
-/// Why `splice-create` made no pack, when it is not a failure of the tool itself: the
-/// exit code and the report's `kind` say which ([`Stop::exit_code`]).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Kind {
-    /// The fix is one splice cannot make live (the message names what and why).
-    Refused,
-    /// The fix changes no compiled code of this kernel.
-    NoFunctionalChange,
-    /// A replacement is not the code an ordinary build makes ([`crate::equiv`]).
-    GeneratorBug,
-}
-
-/// A stop of kind `kind`; the error chain it came from is its message.
-#[derive(Debug)]
-pub struct Stop {
-    pub kind: Kind,
-    pub message: String,
-}
-
-impl std::fmt::Display for Stop {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.message)
-    }
-}
-
-impl std::error::Error for Stop {}
-
-impl Stop {
-    /// `splice-create`'s exit code: 3 refused, 4 no functional change, 1 a tool error (a
-    /// generator bug is one).
-    pub fn exit_code(kind: Option<Kind>) -> u8 {
-        match kind {
-            Some(Kind::Refused) => 3,
-            Some(Kind::NoFunctionalChange) => 4,
-            Some(Kind::GeneratorBug) | None => 1,
-        }
-    }
-
-    /// The kind of `e`, if it is a stop rather than a failure of the tool.
-    pub fn kind_of(e: &anyhow::Error) -> Option<Kind> {
-        e.downcast_ref::<Stop>().map(|s| s.kind)
-    }
-}
-
-/// `e` as a stop of kind `kind`.
-fn stop(kind: Kind) -> impl FnOnce(anyhow::Error) -> anyhow::Error {
-    move |e| {
-        anyhow::Error::new(Stop {
-            kind,
-            message: format!("{e:#}"),
-        })
-    }
 }
 
 /// What a pack says it fixes when `--description` does not: the subjects of the patch's
@@ -708,7 +598,7 @@ fn default_description(patch: &diff::Patch, file: &Path) -> String {
 /// relocation-aware ([`equiv::resolved_as_the_core_will`]): (object, function, difference).
 fn assembled_difference(
     units: &[UnitInput],
-    out: &assemble::Output,
+    out: &Output,
 ) -> Result<Option<(String, String, String)>> {
     let registered = out.report.targets.len() + out.report.fixups.len();
     let blob = crate::format::reader::parse(&out.blob, registered)
@@ -1127,7 +1017,7 @@ fn generate_with(o: &Options, pr: &mut Progress, work: &Work) -> Result<GenRepor
         };
         let raw = read(&pre_o.with_extension("raw.o"), "pre")?;
         let pre = read(&pre_o, "pre")?;
-        let post = assemble::correlate_locals(
+        let post = correlate::correlate_locals(
             &raw,
             &read(&objs_dir.join("post").join(&cf.object), "post")?,
         );
@@ -1140,7 +1030,7 @@ fn generate_with(o: &Options, pr: &mut Progress, work: &Work) -> Result<GenRepor
     let mut spare = Vec::new();
     for (cf, raw, pre, post) in &loaded {
         if cf.is_asm() {
-            if !assemble::same_object(raw, post)? {
+            if !compare::same_object(raw, post)? {
                 return Err(stop(Kind::Refused)(anyhow::anyhow!(
                     "{}: assembled from {}, and the patch changes its code; splice patches C code only",
                     cf.object,
@@ -1150,11 +1040,11 @@ fn generate_with(o: &Options, pr: &mut Progress, work: &Work) -> Result<GenRepor
             unchanged.push(cf.object.clone());
             continue;
         }
-        let changed = assemble::changed_functions(raw, post).map_err(stop(Kind::Refused))?;
-        assemble::refuse_data_changes(raw, post).map_err(stop(Kind::Refused))?;
+        let changed = code::patchable_changes(raw, post).map_err(stop(Kind::Refused))?;
+        data::refuse_data_changes(raw, post).map_err(stop(Kind::Refused))?;
         // A fix of data alone (a new initial value the running kernel read long ago) has
         // hooks that convert the live data and no function to replace.
-        let hooks_only = changed.is_empty() && assemble::declares_hooks(post);
+        let hooks_only = changed.is_empty() && post.declares_hooks();
         if changed.is_empty() && !hooks_only {
             let added = assemble::added_globals(pre, post);
             if !added.is_empty() {
@@ -1241,7 +1131,7 @@ fn generate_with(o: &Options, pr: &mut Progress, work: &Work) -> Result<GenRepor
     };
     let out = assemble_units(&info, &units, &symvers).map_err(stop(Kind::Refused))?;
     // 4b. Every symbol left to the core is one it will find at check.
-    resolvable::refuse_unresolvable(&out, &resolvable::system_map_names(&system_map))
+    resolvable::refuse_unresolvable(&out.blob, out.registered(), &system_map_names(&system_map))
         .map_err(stop(Kind::Refused))?;
     pr.phase("compare");
 

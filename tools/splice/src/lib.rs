@@ -1,21 +1,28 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! splice userspace tools: the pack assembler behind `splice-create assemble`.
+//! splice userspace tools: the pack generator (`splice-create`) and the admin command
+//! (`splice`).
 //!
-//! * [`format`][]: the pack metadata blob, format v1 (`Documentation/splice/pack-format.rst`).
-//! * [`elf`][]: the pre/post objects, and canonical names of relocation targets.
-//! * [`sites`][]: run-time site markers of pre code.
-//! * [`special`][]: special sections (alternatives, exception table, ...) and their layouts.
-//! * [`assemble`][]: targets, carried code and data, `repl.o`, blob, report.
-//! * [`stub`][]: `stub.c` and `Kbuild` of the pack module.
-//! * [`symvers`][]: `Module.symvers`, and the names the module loader resolves.
-//! * [`split`][]: functions of a shared text section (`.sched.text`) carried alone.
-//! * [`tables`][]: boot- and load-time tables (initcalls, PCI fixups), which no pack changes.
-//! * [`layout`][]: `struct`/`union` layout changes in the patched sources.
-//! * [`macros`][]: headers that only gain macros, and the objects those cannot change.
-//! * [`loadrel`][]: livepatch relocations of the linked pack module.
-//! * [`resolvable`][]: every symbol left to the core is one it will find at `check`.
-//! * [`room`][]: targets whose running code has no room for the jump.
+//! The generator is laid out as passes, each a module, the data flowing one way (as in
+//! objtool's `klp-diff.c`); [`generate`] and [`assemble`] run them in this order:
+//!
+//! 1. [`input`][]: the patch ([`input::diff`]), what Kbuild recorded of the tree
+//!    ([`input::kbuild`]), the post source's kept line numbers ([`input::lines`]),
+//!    `Module.symvers` and `System.map` ([`input::symvers`]).
+//! 2. The object model: [`elf`][] (objects, canonical names of relocation targets),
+//!    [`x86`][] (decoded branches, relocation types), [`sites`][] (run-time site markers),
+//!    [`names`][] (names the compiler makes), [`special`][] (special sections' layouts).
+//! 3. [`correlate`][]: post symbols named as the pre symbols they correspond to.
+//! 4. [`compare`][]: which functions and data differ.
+//! 5. [`policy`][]: every refusal, with its kind ([`policy::Stop`]).
+//! 6. [`clone`][]: what is carried, and how each relocation is resolved.
+//! 7. [`register`][]: the entries the core must know, the blob's metadata of them.
+//! 8. [`emit`][]: `repl.o`, the module glue, the linked module's livepatch relocations;
+//!    [`format`](mod@format) is the metadata blob (format v1, `Documentation/splice/pack-format.rst`)
+//!    and [`report`][] the report.
+//! 9. [`equiv`][]: the evidence, every replacement against an ordinary rebuild.
+//!
+//! [`admin`][] is the `splice` command's side.
 //!
 //! # Canonical symbol names
 //!
@@ -37,7 +44,7 @@
 //! * Functions and objects are paired by name. Numbered function-local statics (`x.0`) and
 //!   compiler clones (`.constprop.N`, `.isra.N`, `.part.N`) renumbered between pre and post
 //!   are paired by their users or when the pairing is unique
-//!   ([`assemble::correlate_locals`]); others are new things (carried).
+//!   ([`correlate::correlate_locals`]); others are new things (carried).
 //! * A changed initial value of an existing writable variable is refused unless the patch
 //!   has hooks (its live state is kept); a changed read-only object is carried anew.
 //! * Special-section entries of carried code (jump labels, static calls, ...) are resolved
@@ -47,24 +54,22 @@
 
 pub mod admin;
 pub mod assemble;
-pub mod diff;
+pub mod clone;
+pub mod compare;
+pub mod correlate;
 pub mod elf;
+pub mod emit;
 pub mod equiv;
 pub mod format;
 pub mod generate;
-pub mod kbuild;
-pub mod layout;
-pub mod lines;
-pub mod loadrel;
-pub mod macros;
-pub mod resolvable;
-pub mod room;
+pub mod input;
+pub mod names;
+pub mod policy;
+pub mod register;
+pub mod report;
 pub mod sites;
 pub mod special;
-pub mod split;
-pub mod stub;
-pub mod symvers;
-pub mod tables;
+pub mod x86;
 
 /// Lets a write to a closed pipe end the process, as it ends `cat` or `grep`.
 ///

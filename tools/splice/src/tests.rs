@@ -7,10 +7,12 @@ use std::process::Command;
 
 use anyhow::Result;
 
-use crate::assemble::{assemble, changed_functions, Options, Output, TargetSel};
+use crate::assemble::{assemble, Options, TargetSel};
 use crate::elf::Obj;
+use crate::emit::Output;
 use crate::format::{reader, rtype, Pack};
-use crate::symvers::Symvers;
+use crate::input::symvers::Symvers;
+use crate::policy::code::patchable_changes as changed_functions;
 
 use crate::testing::KERNEL_LIKE_CFLAGS as FLAGS;
 
@@ -115,7 +117,7 @@ fn data_check(tag: &str, pre: &str, post: &str) -> Result<()> {
     let d = TempDir::new(tag);
     let pre = compile(&d.0, "pre", pre, &[]);
     let post = compile(&d.0, "post", post, &[]);
-    crate::assemble::refuse_data_changes(&pre, &post)
+    crate::policy::data::refuse_data_changes(&pre, &post)
 }
 
 /// The targets of a pack, by function name.
@@ -1230,7 +1232,7 @@ fn counter_numbered_objects_of_one_function_are_paired_by_content() {
     let d = TempDir::new("counter-pair");
     let pre_o = compile(&d.0, "pre", &pre, &[]);
     let post_o = compile(&d.0, "post", &post, &[]);
-    let paired = crate::assemble::correlate_locals(&pre_o, &post_o);
+    let paired = crate::correlate::correlate_locals(&pre_o, &post_o);
     // The pre name of what holds "alpha", in each object.
     let holder = |o: &Obj, what: &str| -> String {
         o.symbols
@@ -1325,7 +1327,7 @@ fn static_locals_renumbered_by_the_patch_keep_their_state() {
     );
     // z's count is new: its name is none of the pre object's.
     let post_o = compile(&d.0, "post", post, &[]);
-    let c = crate::assemble::correlate_locals(&pre_o, &post_o);
+    let c = crate::correlate::correlate_locals(&pre_o, &post_o);
     assert_eq!(a_count(&c, "a"), want);
     assert_eq!(a_count(&c, "b"), a_count(&pre_o, "b"));
     assert!(pre_o.defined(&a_count(&c, "z")).is_none());
@@ -1446,7 +1448,7 @@ int use_b(int x) { return scale(x, 7) + 2; }
         ["use_a", "use_b"],
         "renumbered, the callers differ"
     );
-    let paired = crate::assemble::correlate_locals(&pre, &post);
+    let paired = crate::correlate::correlate_locals(&pre, &post);
     assert!(paired.defined("scale.constprop.0").is_some());
     assert!(changed_functions(&pre, &paired).unwrap().is_empty());
 }

@@ -11,8 +11,9 @@ use object::Object as _;
 
 use splice_tools::assemble::{assemble, Options, TargetSel};
 use splice_tools::elf::Obj;
-use splice_tools::generate::{generate, Options as GenOptions, Stop};
-use splice_tools::symvers::Symvers;
+use splice_tools::generate::{generate, Options as GenOptions};
+use splice_tools::input::symvers::Symvers;
+use splice_tools::policy::Stop;
 
 #[derive(Parser)]
 #[command(
@@ -58,7 +59,7 @@ struct GenerateArgs {
     /// (`Subject:` of each mail) and the CVE ids their messages name.
     #[arg(long)]
     description: Option<String>,
-    /// The pack module to write (default: splice_<name>.ko).
+    /// The pack module to write (default: `splice_<name>.ko`).
     #[arg(short = 'o', long = "output")]
     output: Option<PathBuf>,
     /// The JSON report to write (default: the module's name with .json).
@@ -224,9 +225,10 @@ fn run_assemble(a: AssembleArgs) -> Result<()> {
         Some(m) => {
             let text =
                 std::fs::read_to_string(m).with_context(|| format!("{}: cannot read", m.display()))?;
-            splice_tools::resolvable::refuse_unresolvable(
-                &out,
-                &splice_tools::resolvable::system_map_names(&text),
+            splice_tools::policy::resolvable::refuse_unresolvable(
+                &out.blob,
+                out.registered(),
+                &splice_tools::input::symvers::system_map_names(&text),
             )?;
         }
         None => eprintln!(

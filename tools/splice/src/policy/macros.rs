@@ -22,7 +22,7 @@
 
 use std::collections::BTreeSet;
 
-use crate::layout::{is_ident, strip_comments};
+use crate::policy::layout::{is_ident, strip_comments};
 
 /// The lines of `src` with continuation lines joined, trimmed, empty ones left out.
 fn logical_lines(src: &str) -> Vec<String> {

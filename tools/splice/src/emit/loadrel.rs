@@ -19,7 +19,7 @@
 
 use anyhow::{bail, Context, Result};
 
-use crate::symvers::KLP_SYM_PREFIX;
+use crate::input::symvers::KLP_SYM_PREFIX;
 
 const SHT_SYMTAB: u32 = 2;
 const SHT_RELA: u32 = 4;

@@ -12,6 +12,11 @@
 //! configuration leaves it out: the refusal is on the safe side.
 
 use std::collections::BTreeMap;
+use std::path::Path;
+
+use anyhow::{bail, Result};
+
+use crate::input::diff;
 
 /// The source without comments, string and character literals kept.
 pub(crate) fn strip_comments(src: &str) -> String {
@@ -150,6 +155,29 @@ pub fn changed_types(pre: &str, post: &str) -> Vec<String> {
         .filter(|(k, v)| b.get(*k).is_some_and(|w| w != *v))
         .map(|(k, _)| k.clone())
         .collect()
+}
+
+/// Refuses what splice cannot patch, naming the file and why.
+/// Refuses a patch that changes the layout of a `struct` or `union` ([`crate::policy::layout`]).
+pub fn refuse_layout_changes(p: &diff::Patch, patch: &Path, pre: &Path, post: &Path) -> Result<()> {
+    for f in &p.files {
+        let (Ok(a), Ok(b)) = (
+            std::fs::read_to_string(pre.join(&f.path)),
+            std::fs::read_to_string(post.join(&f.path)),
+        ) else {
+            continue;
+        };
+        if let Some(t) = crate::policy::layout::changed_types(&a, &b).first() {
+            bail!(
+                "{}: {}: {t}: layout changes (a member is added, removed or retyped); the \
+                 instances the running kernel already has keep the old layout. Keep the layout \
+                 and put new state in shadow data (Documentation/splice/hooks.rst)",
+                patch.display(),
+                f.path
+            );
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]

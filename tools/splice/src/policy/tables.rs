@@ -12,7 +12,6 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use anyhow::{bail, Result};
 
-use crate::assemble;
 use crate::elf::{Obj, Sec};
 use crate::special;
 
@@ -60,7 +59,7 @@ fn tables(o: &Obj) -> BTreeMap<&str, &Sec> {
         .filter(|s| s.is_alloc() && !s.is_exec() && !s.is_nobits() && s.size > 0)
         .filter(|s| !s.is_mergeable() && s.name != ".modinfo" && !s.name.starts_with("__kcrctab"))
         // The patch's own hooks: the pack carries them.
-        .filter(|s| s.name != assemble::HOOKS_SECTION)
+        .filter(|s| s.name != crate::format::HOOKS_SECTION)
         .filter(|s| !is_sanitizer_data(&s.name))
         .filter(|s| {
             !special::is_dropped(&s.name) || is_boot_table(&s.name) || is_export_table(&s.name)
@@ -83,11 +82,11 @@ fn entries(o: &Obj, s: &Sec) -> Entries {
         .map(|r| {
             let c = o.canon(r);
             let at = r.offset as usize;
-            let end = (at + assemble::width(r.rtype) as usize).min(s.data.len());
+            let end = (at + crate::x86::width(r.rtype) as usize).min(s.data.len());
             if let Some(b) = bytes.get_mut(at..end) {
                 b.fill(0);
             }
-            let name = assemble::numbered_stem(&c.name)
+            let name = crate::names::numbered_stem(&c.name)
                 .map(str::to_owned)
                 .unwrap_or(c.name);
             (r.offset, r.rtype, name, c.addend)

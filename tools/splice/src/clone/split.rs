@@ -32,9 +32,10 @@
 use anyhow::{bail, Result};
 use object::elf;
 
-use crate::assemble::{branches_out, intra_section_branches};
 use crate::elf::{Obj, Rel, Sec, Sym};
 use crate::format::rtype;
+use crate::format::HOOKS_SECTION;
+use crate::x86::{branches_out, intra_section_branches};
 
 /// The function regions of section `si`: (start, end, function symbol), covering it.
 fn regions(o: &Obj, si: usize) -> Vec<(u64, u64, usize)> {
@@ -141,7 +142,7 @@ pub fn is_shared_data(o: &Obj, si: usize) -> bool {
     if s.name.starts_with(".data..percpu")
         || crate::special::table(&s.name).is_some()
         || crate::special::is_dropped(&s.name)
-        || s.name == crate::assemble::HOOKS_SECTION
+        || s.name == HOOKS_SECTION
     {
         return false;
     }

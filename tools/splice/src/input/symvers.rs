@@ -61,7 +61,7 @@ impl Symvers {
     /// entries may refer to unexported vmlinux symbols through livepatch relocations. Only
     /// for a kernel with `CONFIG_LIVEPATCH`: without it the module loader ignores them.
     pub fn with_load_time_names(mut self, system_map: &str) -> Self {
-        self.vmlinux_names = Some(crate::resolvable::system_map_names(system_map));
+        self.vmlinux_names = Some(system_map_names(system_map));
         self
     }
 
@@ -99,6 +99,17 @@ impl Symvers {
             .map(String::as_str)
             .filter(|s| !s.is_empty())
     }
+}
+
+/// How many vmlinux symbols have each name (`System.map`: `address type name` lines).
+pub fn system_map_names(system_map: &str) -> HashMap<String, u32> {
+    let mut names: HashMap<String, u32> = HashMap::new();
+    for line in system_map.lines() {
+        if let Some(name) = line.split_whitespace().nth(2) {
+            *names.entry(name.to_owned()).or_default() += 1;
+        }
+    }
+    names
 }
 
 #[cfg(test)]

@@ -17,19 +17,9 @@ use std::collections::{HashMap, HashSet};
 
 use anyhow::{bail, Context, Result};
 
-use crate::assemble::Output;
-use crate::format::{reader, Pack};
-
-/// How many vmlinux symbols have each name (`System.map`: `address type name` lines).
-pub fn system_map_names(system_map: &str) -> HashMap<String, u32> {
-    let mut names: HashMap<String, u32> = HashMap::new();
-    for line in system_map.lines() {
-        if let Some(name) = line.split_whitespace().nth(2) {
-            *names.entry(name.to_owned()).or_default() += 1;
-        }
-    }
-    names
-}
+use crate::elf::Obj;
+use crate::format::{self, reader, Pack};
+use crate::report::{ReportFixup, ReportTarget};
 
 /// A symbol the core would not resolve, and why.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -67,7 +57,7 @@ fn learnable(pack: &Pack) -> HashSet<Key<'_>> {
 }
 
 /// The symbols of `pack`'s targets and fixups the core could not resolve against a kernel
-/// whose `System.map` has `vmlinux` (see [`system_map_names`]); empty when every one is
+/// whose `System.map` has `vmlinux` (see [`crate::input::symvers::system_map_names`]); empty when every one is
 /// learned or unique.
 pub fn unresolvable(pack: &Pack, vmlinux: &HashMap<String, u32>) -> Vec<Unresolvable> {
     let learned = learnable(pack);
@@ -124,9 +114,12 @@ pub fn unresolvable(pack: &Pack, vmlinux: &HashMap<String, u32>) -> Vec<Unresolv
 
 /// Refuses the pack `out` when the core could not resolve a symbol it leaves to it, naming
 /// each one and what to do.
-pub fn refuse_unresolvable(out: &Output, vmlinux: &HashMap<String, u32>) -> Result<()> {
-    let registered = out.report.targets.len() + out.report.fixups.len();
-    let pack = reader::parse(&out.blob, registered)
+pub fn refuse_unresolvable(
+    blob: &[u8],
+    registered: usize,
+    vmlinux: &HashMap<String, u32>,
+) -> Result<()> {
+    let pack = reader::parse(blob, registered)
         .context("reading back the pack's metadata")?
         .pack;
     let missing = unresolvable(&pack, vmlinux);
@@ -142,11 +135,58 @@ pub fn refuse_unresolvable(out: &Output, vmlinux: &HashMap<String, u32>) -> Resu
     )
 }
 
+/// Refuses relocations to a static symbol that run-pre matching cannot find: the kernel
+/// learns a static symbol's address only from the live code of the object's pre functions
+/// (a static function by matching it, static data by a pre function that refers to it). A
+/// static object that only data or boot-time code refers to is out of its reach.
+pub fn refuse_unlearnable(
+    post: &Obj,
+    object: &format::Object,
+    targets: &[format::Target],
+    fixups: &[format::Fixup],
+    report_targets: &[ReportTarget],
+    report_fixups: &[ReportFixup],
+) -> Result<()> {
+    let mut learnable: HashSet<&str> = HashSet::new();
+    for f in &object.functions {
+        learnable.insert(&f.name);
+        for r in f.relocs.iter().filter(|r| r.local) {
+            learnable.insert(&r.symbol);
+        }
+    }
+    let carried = targets
+        .iter()
+        .zip(report_targets)
+        .map(|(t, r)| (&t.relocs, &r.function))
+        .chain(
+            fixups
+                .iter()
+                .zip(report_fixups)
+                .map(|(f, r)| (&f.relocs, &r.carried)),
+        );
+    for (relocs, name) in carried {
+        if let Some(r) = relocs
+            .iter()
+            .find(|r| r.local && !learnable.contains(r.symbol.as_str()))
+        {
+            bail!(
+                "{}: {name}: refers to {}, a static symbol that no function of the object \
+                 refers to (only data or boot-time code does), so run-pre matching cannot \
+                 find it in the running kernel; reach it through data that code refers to",
+                post.path,
+                r.symbol
+            );
+        }
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::format::rtype::R_X86_64_PLT32;
     use crate::format::{Fixup, Function, Object, Reloc, Target};
+    use crate::input::symvers::system_map_names;
 
     fn reloc(symbol: &str, local: bool) -> Reloc {
         Reloc {
