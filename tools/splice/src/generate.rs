@@ -739,70 +739,211 @@ pub struct Refusal {
 }
 
 fn generate_with(o: &Options, pr: &mut Progress, work: &Work) -> Result<GenReport> {
-    let t0 = pr.t0;
-    let tree = std::fs::canonicalize(&o.tree)
-        .with_context(|| format!("{}: no such kernel tree", o.tree.display()))?;
-    for need in [
-        ".config",
-        "vmlinux",
-        "Module.symvers",
-        "include/config/kernel.release",
-    ] {
-        if !tree.join(need).exists() {
-            bail!(
-                "{}: no {need}: the tree must be configured and built (make) first",
-                tree.display()
-            );
-        }
-    }
-    let config = std::fs::read_to_string(tree.join(".config"))?;
-    refuse_tree(&config)
-        .with_context(|| format!("{}", tree.display()))
-        .map_err(stop(Kind::Refused))?;
-    let compiler =
-        kbuild::Compiler::of_config(&config).with_context(|| format!("{}", tree.display()))?;
-    if let Some(why) = compiler.mismatch(compiler.installed_version().as_deref()) {
-        if !o.any_compiler {
-            bail!("{why}");
-        }
-        pr.say(&format!(
-            "warning: {why}; going on (--any-compiler): the pack will not match"
-        ));
-    }
-    let release = std::fs::read_to_string(tree.join("include/config/kernel.release"))?
-        .trim()
-        .to_owned();
-    let text = std::fs::read_to_string(&o.patch)
-        .with_context(|| format!("{}: cannot read", o.patch.display()))?;
-    let patch = diff::parse(&text)
-        .with_context(|| format!("{}", o.patch.display()))
-        .map_err(stop(Kind::Refused))?;
-    refuse_files(&patch, &o.patch).map_err(stop(Kind::Refused))?;
-    for f in &patch.mode_only {
-        pr.say(&format!(
-            "note: {f}: the patch changes only its mode, which no running code depends on"
-        ));
-    }
-    let name = o.name.clone().unwrap_or_else(|| default_name(&o.patch));
-    let modname = assemble::module_name(&name)?;
-    let description = o
-        .description
-        .clone()
-        .unwrap_or_else(|| default_description(&patch, &o.patch));
-
-    let wd = &work.dir;
-    let (pre_dir, post_dir, objs_dir, logs) = (
-        wd.join("pre-src"),
-        wd.join("post-src"),
-        wd.join("objects"),
-        wd.join("logs"),
-    );
-    for d in [&pre_dir, &post_dir, &objs_dir, &logs] {
-        let _ = std::fs::remove_dir_all(d);
-        std::fs::create_dir_all(d)?;
-    }
-
+    let tree = Tree::open(o, pr)?;
+    let fix = Fix::read(o, pr)?;
+    let dirs = Dirs::make(&work.dir)?;
     // 1. Sources: the running kernel's (the tree, plus base diffs) and the patched ones.
+    let touched = prepare_sources(o, &tree.path, &fix.patch, &dirs)?;
+    let files: Vec<&str> = fix.patch.files.iter().map(|f| f.path.as_str()).collect();
+    pr.say(&format!(
+        "{}: {} file(s): {}",
+        o.patch.display(),
+        files.len(),
+        files.join(" ")
+    ));
+    pr.phase("prepare");
+    // 2. The objects to compile.
+    let plan = plan_objects(o, &tree.path, &touched, &dirs, pr)?;
+    pr.phase("objects");
+    // 3. Compile, pre and post, in parallel.
+    compile_objects(o, &tree.path, &plan, &dirs, pr)?;
+    pr.phase("compile");
+    // 4. Compare, and assemble what changed.
+    pr.say("comparing pre and post objects");
+    let loaded = load_objects(&plan.cmds, &dirs.objects)?;
+    let (units, unchanged) = select_units(o, &loaded, pr)?;
+    let out = assemble_pack(&tree, &fix, &units)?;
+    pr.phase("compare");
+    // 5. Each target against an ordinary build of the patched file.
+    let equivalence = check_equivalence(o, &tree.path, &plan, &units, &out, &dirs, pr)?;
+    let mdir = dirs.work.join("module");
+    let _ = std::fs::remove_dir_all(&mdir);
+    out.write_to(&mdir)?;
+    pr.phase("rebuild");
+    // 6. The module, by Kbuild.
+    let module = build_module(o, &tree, &fix.modname, &mdir, &dirs.logs, pr)?;
+    pr.phase("module");
+
+    let report = GenReport {
+        patch: o.patch.display().to_string(),
+        tree: tree.path.display().to_string(),
+        kernel_release: tree.release.clone(),
+        module_file: module.dest.display().to_string(),
+        signed: module.signed,
+        compiled: plan.cmds.iter().map(|c| c.object.clone()).collect(),
+        unchanged,
+        not_built: plan.not_built,
+        pack: out.report.clone(),
+        equivalence,
+        warnings: module.warnings,
+        phases: pr.phases.clone(),
+    };
+    let rpath = o
+        .report
+        .clone()
+        .unwrap_or_else(|| module.dest.with_extension("json"));
+    std::fs::write(&rpath, serde_json::to_string_pretty(&report)? + "\n")
+        .with_context(|| format!("{}: cannot write", rpath.display()))?;
+    for t in &out.report.targets {
+        pr.say(&format!("target {}", t.function));
+    }
+    pr.say(&format!(
+        "{}: pack {}, {} target(s) in {} object(s); report {}",
+        module.dest.display(),
+        fix.name,
+        out.report.targets.len(),
+        out.report.objects.len(),
+        rpath.display()
+    ));
+    for p in &report.phases {
+        pr.say(&format!("  {:8} {:6.2} s", p.name, p.seconds));
+    }
+    Ok(report)
+}
+
+/// The built tree of the running kernel, as `splice-create` reads it.
+struct Tree {
+    path: PathBuf,
+    config: String,
+    compiler: kbuild::Compiler,
+    release: String,
+}
+
+impl Tree {
+    /// Opens `o.tree`: configured and built, of a configuration splice patches, with the
+    /// compiler it names (or `--any-compiler`).
+    fn open(o: &Options, pr: &Progress) -> Result<Tree> {
+        let tree = std::fs::canonicalize(&o.tree)
+            .with_context(|| format!("{}: no such kernel tree", o.tree.display()))?;
+        for need in [
+            ".config",
+            "vmlinux",
+            "Module.symvers",
+            "include/config/kernel.release",
+        ] {
+            if !tree.join(need).exists() {
+                bail!(
+                    "{}: no {need}: the tree must be configured and built (make) first",
+                    tree.display()
+                );
+            }
+        }
+        let config = std::fs::read_to_string(tree.join(".config"))?;
+        refuse_tree(&config)
+            .with_context(|| format!("{}", tree.display()))
+            .map_err(stop(Kind::Refused))?;
+        let compiler =
+            kbuild::Compiler::of_config(&config).with_context(|| format!("{}", tree.display()))?;
+        if let Some(why) = compiler.mismatch(compiler.installed_version().as_deref()) {
+            if !o.any_compiler {
+                bail!("{why}");
+            }
+            pr.say(&format!(
+                "warning: {why}; going on (--any-compiler): the pack will not match"
+            ));
+        }
+        let release = std::fs::read_to_string(tree.join("include/config/kernel.release"))?
+            .trim()
+            .to_owned();
+        Ok(Tree {
+            path: tree,
+            config,
+            compiler,
+            release,
+        })
+    }
+
+    /// Whether the configuration sets `key` to `y`.
+    fn is_set(&self, key: &str) -> bool {
+        config_value(&self.config, key) == Some("y".into())
+    }
+}
+
+/// The fix, and what the pack will be called.
+struct Fix {
+    patch: diff::Patch,
+    name: String,
+    modname: String,
+    description: String,
+}
+
+impl Fix {
+    /// Reads `o.patch`, refused if it touches what splice does not build.
+    fn read(o: &Options, pr: &Progress) -> Result<Fix> {
+        let text = std::fs::read_to_string(&o.patch)
+            .with_context(|| format!("{}: cannot read", o.patch.display()))?;
+        let patch = diff::parse(&text)
+            .with_context(|| format!("{}", o.patch.display()))
+            .map_err(stop(Kind::Refused))?;
+        refuse_files(&patch, &o.patch).map_err(stop(Kind::Refused))?;
+        for f in &patch.mode_only {
+            pr.say(&format!(
+                "note: {f}: the patch changes only its mode, which no running code depends on"
+            ));
+        }
+        let name = o.name.clone().unwrap_or_else(|| default_name(&o.patch));
+        let modname = assemble::module_name(&name)?;
+        let description = o
+            .description
+            .clone()
+            .unwrap_or_else(|| default_description(&patch, &o.patch));
+        Ok(Fix {
+            patch,
+            name,
+            modname,
+            description,
+        })
+    }
+}
+
+/// The folders of the work folder.
+struct Dirs {
+    work: PathBuf,
+    /// The touched files as the running kernel has them, and patched.
+    pre: PathBuf,
+    post: PathBuf,
+    /// The post sources compiled for the pack (unchanged lines numbered as before).
+    lines: PathBuf,
+    /// With base diffs, the pre sources compiled, named likewise.
+    pre_compile: PathBuf,
+    objects: PathBuf,
+    logs: PathBuf,
+}
+
+impl Dirs {
+    fn make(work: &Path) -> Result<Dirs> {
+        let d = Dirs {
+            work: work.to_owned(),
+            pre: work.join("pre-src"),
+            post: work.join("post-src"),
+            lines: work.join("post-lines-src"),
+            pre_compile: work.join("pre-compile-src"),
+            objects: work.join("objects"),
+            logs: work.join("logs"),
+        };
+        for dir in [&d.pre, &d.post, &d.objects, &d.logs] {
+            let _ = std::fs::remove_dir_all(dir);
+            std::fs::create_dir_all(dir)?;
+        }
+        Ok(d)
+    }
+}
+
+/// Copies the files the patch (and the base diffs) touch, with the local headers beside
+/// them, applies the base diffs to both copies and the patch to the post one; refused if
+/// the patch does not apply or changes a type layout. Returns the touched files.
+fn prepare_sources(o: &Options, tree: &Path, patch: &diff::Patch, d: &Dirs) -> Result<Vec<String>> {
+    let (pre_dir, post_dir, logs) = (&d.pre, &d.post, &d.logs);
     let mut bases = Vec::new();
     for b in &o.base {
         let t =
@@ -815,47 +956,55 @@ fn generate_with(o: &Options, pr: &mut Progress, work: &Work) -> Result<GenRepor
     }
     touched.sort();
     touched.dedup();
-    let siblings = local_header_siblings(&tree, &touched)?;
+    let siblings = local_header_siblings(tree, &touched)?;
     for f in touched.iter().chain(&siblings) {
-        mirror(&tree, &pre_dir, f)?;
+        mirror(tree, pre_dir, f)?;
     }
     for b in &o.base {
-        apply(&pre_dir, b, &logs.join("base.log"))?;
+        apply(pre_dir, b, &logs.join("base.log"))?;
     }
     for f in touched.iter().chain(&siblings) {
         let src = pre_dir.join(f);
         if src.exists() {
             let dst = post_dir.join(f);
-            std::fs::create_dir_all(dst.parent().unwrap_or(&post_dir))?;
+            std::fs::create_dir_all(dst.parent().unwrap_or(post_dir))?;
             std::fs::copy(&src, &dst)?;
         }
     }
-    apply(&post_dir, &o.patch, &logs.join("patch.log")).map_err(stop(Kind::Refused))?;
-    refuse_layout_changes(&patch, &o.patch, &pre_dir, &post_dir).map_err(stop(Kind::Refused))?;
-    pr.say(&format!(
-        "{}: {} file(s): {}",
-        o.patch.display(),
-        patch.files.len(),
-        patch
-            .files
-            .iter()
-            .map(|f| f.path.as_str())
-            .collect::<Vec<_>>()
-            .join(" ")
-    ));
-    pr.phase("prepare");
+    apply(post_dir, &o.patch, &logs.join("patch.log")).map_err(stop(Kind::Refused))?;
+    refuse_layout_changes(patch, &o.patch, pre_dir, post_dir).map_err(stop(Kind::Refused))?;
+    Ok(touched)
+}
 
-    // 2. The objects to compile.
+/// What to compile: the objects built from the touched files (or that include them), their
+/// recorded commands, the renumbering of the post sources.
+struct Plan {
+    cmds: Vec<CmdFile>,
+    not_built: Vec<String>,
+    renumbering: Renumbering,
+    /// objtool's arguments for objects linked into vmlinux.
+    vmlinux_objtool: String,
+}
+
+/// Finds the objects to compile: each changed `.c` file's, and the objects that include a
+/// changed header; lays out the post sources with the pre line numbers kept.
+fn plan_objects(
+    o: &Options,
+    tree: &Path,
+    touched: &[String],
+    d: &Dirs,
+    pr: &Progress,
+) -> Result<Plan> {
     let mut objects: Vec<String> = Vec::new();
     let mut not_built = Vec::new();
     let mut headers = Vec::new();
     // A .c file without an object of its own may be included by one
     // (kernel/sched/build_utility.c includes completion.c): it is then a header.
     let mut included = Vec::new();
-    for f in &touched {
+    for f in touched {
         if let Some(stem) = f.strip_suffix(".c") {
             let obj = format!("{stem}.o");
-            if kbuild::cmd_path(&tree, &obj).exists() {
+            if kbuild::cmd_path(tree, &obj).exists() {
                 objects.push(obj);
             } else {
                 included.push(f.clone());
@@ -870,9 +1019,7 @@ fn generate_with(o: &Options, pr: &mut Progress, work: &Work) -> Result<GenRepor
             "finding the objects that include {}",
             headers.join(" ")
         ));
-        let found = header_objects(
-            &tree, &pre_dir, &post_dir, &headers, &included, &objects, pr,
-        )?;
+        let found = header_objects(tree, &d.pre, &d.post, &headers, &included, &objects, pr)?;
         objects.extend(found.objects);
         not_built.extend(found.not_built);
     }
@@ -880,7 +1027,7 @@ fn generate_with(o: &Options, pr: &mut Progress, work: &Work) -> Result<GenRepor
     objects.dedup();
     let mut cmds: Vec<CmdFile> = Vec::new();
     for obj in &objects {
-        let cf = kbuild::read_cmd(&tree, obj)?;
+        let cf = kbuild::read_cmd(tree, obj)?;
         cmds.push(cf);
     }
     if cmds.is_empty() {
@@ -890,14 +1037,12 @@ fn generate_with(o: &Options, pr: &mut Progress, work: &Work) -> Result<GenRepor
             touched.join(", ")
         )));
     }
-    let vmlinux_objtool = kbuild::vmlinux_objtool_args(&tree)?;
+    let vmlinux_objtool = kbuild::vmlinux_objtool_args(tree)?;
     // The post sources compiled for the pack: unchanged lines numbered as before.
-    let lines_dir = wd.join("post-lines-src");
-    let renumbering = compile_overlay(&post_dir, Some(&pre_dir), &lines_dir)?;
+    let renumbering = compile_overlay(&d.post, Some(&d.pre), &d.lines)?;
     // With base diffs the pre side is compiled from an overlay too, named likewise.
-    let pre_compile_dir = wd.join("pre-compile-src");
     if !o.base.is_empty() {
-        compile_overlay(&pre_dir, None, &pre_compile_dir)?;
+        compile_overlay(&d.pre, None, &d.pre_compile)?;
     }
     if !renumbering.files.is_empty() {
         pr.say(&format!(
@@ -910,9 +1055,21 @@ fn generate_with(o: &Options, pr: &mut Progress, work: &Work) -> Result<GenRepor
                 .join(" ")
         ));
     }
-    pr.phase("objects");
+    Ok(Plan {
+        cmds,
+        not_built,
+        renumbering,
+        vmlinux_objtool,
+    })
+}
 
-    // 3. Compile, pre and post, in parallel.
+/// Compiles each planned object before and after the patch (`o.jobs` at a time), and runs
+/// objtool on the pre objects as the kernel's build did.
+fn compile_objects(o: &Options, tree: &Path, plan: &Plan, d: &Dirs, pr: &Progress) -> Result<()> {
+    let (cmds, t0) = (&plan.cmds, pr.t0);
+    let (objs_dir, logs, lines_dir, pre_compile_dir) =
+        (&d.objects, &d.logs, &d.lines, &d.pre_compile);
+    let vmlinux_objtool = &plan.vmlinux_objtool;
     pr.say(&format!(
         "compiling {} object(s) before and after the patch (-j{})",
         cmds.len(),
@@ -936,8 +1093,8 @@ fn generate_with(o: &Options, pr: &mut Progress, work: &Work) -> Result<GenRepor
                 let side = if post { "post" } else { "pre" };
                 let out = objs_dir.join(side).join(&cf.object);
                 let r = (|| -> Result<()> {
-                    std::fs::create_dir_all(out.parent().unwrap_or(&objs_dir))?;
-                    let src_dir = if post { &lines_dir } else { &pre_compile_dir };
+                    std::fs::create_dir_all(out.parent().unwrap_or(objs_dir))?;
+                    let src_dir = if post { lines_dir } else { pre_compile_dir };
                     let overlay = post || with_base;
                     let source = src_dir.join(&cf.source);
                     let rc = Recompile {
@@ -945,20 +1102,20 @@ fn generate_with(o: &Options, pr: &mut Progress, work: &Work) -> Result<GenRepor
                             // The source from the overlay (a copy of the tree's if the patch
                             // does not change it), so quoted includes find patched headers.
                             if !source.exists() {
-                                mirror_for_compile(&tree, src_dir, &cf.source)?;
+                                mirror_for_compile(tree, src_dir, &cf.source)?;
                             }
                             Some(source)
                         } else {
                             None
                         },
                         output: out.clone(),
-                        overlay: overlay.then(|| src_dir.clone()),
+                        overlay: overlay.then(|| src_dir.to_path_buf()),
                         plain: false,
                     };
                     let cmd = kbuild::recompile_command(cf, &rc)?;
                     let log = logs.join(format!("{}-{side}.log", cf.object.replace('/', "_")));
                     sh(
-                        &tree,
+                        tree,
                         &cmd,
                         &format!("compiling {} ({side})", cf.object),
                         &log,
@@ -967,9 +1124,9 @@ fn generate_with(o: &Options, pr: &mut Progress, work: &Work) -> Result<GenRepor
                         // The raw pre object, for the comparison with post; the one objtool
                         // annotated, for run-pre matching.
                         std::fs::copy(&out, out.with_extension("raw.o"))?;
-                        let args = cf.objtool.as_deref().unwrap_or(&vmlinux_objtool);
+                        let args = cf.objtool.as_deref().unwrap_or(vmlinux_objtool);
                         sh(
-                            &tree,
+                            tree,
                             &format!("./tools/objtool/objtool {args} {}", out.display()),
                             &format!("objtool on {} (pre)", cf.object),
                             &log.with_extension("objtool.log"),
@@ -1003,14 +1160,18 @@ fn generate_with(o: &Options, pr: &mut Progress, work: &Work) -> Result<GenRepor
     if let Some(e) = errors.first() {
         bail!("{e}");
     }
-    pr.phase("compile");
+    Ok(())
+}
 
-    // 4. Compare, and assemble what changed.
-    pr.say("comparing pre and post objects");
+/// A compiled object: its command, the raw pre object, the one objtool annotated, and the
+/// post object with its symbols correlated to the raw pre one.
+type Loaded<'a> = (&'a CmdFile, Obj, Obj, Obj);
+
+/// Reads the compiled objects, named in messages by their paths in the tree.
+fn load_objects<'a>(cmds: &'a [CmdFile], objs_dir: &Path) -> Result<Vec<Loaded<'a>>> {
     let mut loaded = Vec::new();
-    for cf in &cmds {
+    for cf in cmds {
         let pre_o = objs_dir.join("pre").join(&cf.object);
-        // Named in messages by the object's path in the tree.
         let read = |p: &Path, side: &str| -> Result<Obj> {
             let data = std::fs::read(p).with_context(|| format!("{}: cannot read", p.display()))?;
             Obj::parse(&format!("{} ({side})", cf.object), &data)
@@ -1023,12 +1184,24 @@ fn generate_with(o: &Options, pr: &mut Progress, work: &Work) -> Result<GenRepor
         );
         loaded.push((cf, raw, pre, post));
     }
+    Ok(loaded)
+}
+
+/// The units of the pack: each object whose code changed (its changed functions the
+/// targets, refused if a change is one no pack makes), and each that adds a global the
+/// pack uses; and the objects that are unchanged. Stops with no functional change if no
+/// object changed.
+fn select_units<'a>(
+    o: &Options,
+    loaded: &'a [Loaded<'a>],
+    pr: &Progress,
+) -> Result<(Vec<UnitInput<'a>>, Vec<String>)> {
     let mut units = Vec::new();
     let mut unchanged = Vec::new();
     // Objects whose only change is new global functions or data: carried when code of the
     // pack uses them (a function one file adds and another calls).
     let mut spare = Vec::new();
-    for (cf, raw, pre, post) in &loaded {
+    for (cf, raw, pre, post) in loaded {
         if cf.is_asm() {
             if !compare::same_object(raw, post)? {
                 return Err(stop(Kind::Refused)(anyhow::anyhow!(
@@ -1101,61 +1274,80 @@ fn generate_with(o: &Options, pr: &mut Progress, work: &Work) -> Result<GenRepor
             unchanged.join(", ")
         )));
     }
+    Ok((units, unchanged))
+}
+
+/// Assembles the pack of `units` for the kernel of `tree`; refused if a target has no room
+/// for the jump in the running kernel, or a symbol left to the core is one it will not
+/// find at `check`.
+fn assemble_pack(tree: &Tree, fix: &Fix, units: &[UnitInput]) -> Result<Output> {
     let build_id = {
-        let data = std::fs::read(tree.join("vmlinux"))?;
+        let data = std::fs::read(tree.path.join("vmlinux"))?;
         let f = object::File::parse(&*data)
             .map_err(|e| anyhow::anyhow!("vmlinux: not an ELF file: {e}"))?;
-        refuse_short_targets(&f, &units).map_err(stop(Kind::Refused))?;
+        refuse_short_targets(&f, units).map_err(stop(Kind::Refused))?;
         match f.build_id() {
             Ok(Some(id)) => id.to_vec(),
-            _ => bail!("{}/vmlinux: no GNU build-id", tree.display()),
+            _ => bail!("{}/vmlinux: no GNU build-id", tree.path.display()),
         }
     };
-    let map = tree.join("System.map");
+    let map = tree.path.join("System.map");
     let system_map =
         std::fs::read_to_string(&map).with_context(|| format!("{}: cannot read", map.display()))?;
-    let mut symvers = Symvers::read(&tree.join("Module.symvers"))?;
-    if config_value(&config, "CONFIG_LIVEPATCH") == Some("y".into()) {
+    let mut symvers = Symvers::read(&tree.path.join("Module.symvers"))?;
+    if tree.is_set("CONFIG_LIVEPATCH") {
         symvers = symvers.with_load_time_names(&system_map);
     }
     let info = PackInfo {
-        name: name.clone(),
-        description,
-        release: release.clone(),
+        name: fix.name.clone(),
+        description: fix.description.clone(),
+        release: tree.release.clone(),
         build_id,
-        layout: crate::special::Layout::of_config(&config),
+        layout: crate::special::Layout::of_config(&tree.config),
         // objtool's list of the kernel's __noreturn functions (a tree older than it has none).
-        noreturns: std::fs::read_to_string(tree.join("tools/objtool/noreturns.h"))
+        noreturns: std::fs::read_to_string(tree.path.join("tools/objtool/noreturns.h"))
             .map(|t| assemble::noreturns_of(&t))
             .unwrap_or_default(),
     };
-    let out = assemble_units(&info, &units, &symvers).map_err(stop(Kind::Refused))?;
-    // 4b. Every symbol left to the core is one it will find at check.
+    let out = assemble_units(&info, units, &symvers).map_err(stop(Kind::Refused))?;
+    // Every symbol left to the core is one it will find at check.
     resolvable::refuse_unresolvable(&out.blob, out.registered(), &system_map_names(&system_map))
         .map_err(stop(Kind::Refused))?;
-    pr.phase("compare");
+    Ok(out)
+}
 
-    // 5. Each target against an ordinary build of the patched file.
+/// The evidence that the pack is the fix: its assembled code is the post objects', and each
+/// replacement is the function an ordinary build of the fixed source makes. A difference
+/// is a generator bug.
+fn check_equivalence(
+    o: &Options,
+    tree: &Path,
+    plan: &Plan,
+    units: &[UnitInput],
+    out: &Output,
+    d: &Dirs,
+    pr: &Progress,
+) -> Result<Vec<equiv::Verdict>> {
     pr.say(&format!(
         "comparing the replacements with an ordinary build of {} object(s)",
         units.len()
     ));
-    // 5a. The assembled pack's code is the post object's (carrying and metadata kept it).
-    if let Some((object, function, d)) = assembled_difference(&units, &out)? {
+    // The assembled pack's code is the post object's (carrying and metadata kept it).
+    if let Some((object, function, diff)) = assembled_difference(units, out)? {
         return Err(stop(Kind::GeneratorBug)(anyhow::anyhow!(
-            "generator bug: {object}: {function}: the pack's assembled replacement differs from the compiled fix: {d} (work folder {}; please report it)",
-            wd.display()
+            "generator bug: {object}: {function}: the pack's assembled replacement differs from the compiled fix: {diff} (work folder {}; please report it)",
+            d.work.display()
         )));
     }
     let equivalence = rebuild_and_compare(
-        &tree,
-        &cmds,
-        &units,
+        tree,
+        &plan.cmds,
+        units,
         &out.report,
-        &post_dir,
-        &renumbering,
-        wd,
-        &logs,
+        &d.post,
+        &plan.renumbering,
+        &d.work,
+        &d.logs,
         o.jobs,
     )?;
     if let Some(v) = equivalence.iter().find(|v| v.difference.is_some()) {
@@ -1164,26 +1356,41 @@ fn generate_with(o: &Options, pr: &mut Progress, work: &Work) -> Result<GenRepor
             v.object,
             v.function,
             v.difference.as_deref().unwrap_or_default(),
-            wd.display()
+            d.work.display()
         )));
     }
     pr.say(&format!(
         "{} replacement(s) are the code an ordinary build of the fix makes",
         equivalence.len()
     ));
-    let mdir = wd.join("module");
-    let _ = std::fs::remove_dir_all(&mdir);
-    out.write_to(&mdir)?;
-    pr.phase("rebuild");
+    Ok(equivalence)
+}
 
-    // 6. The module, by Kbuild.
+/// The pack module as written.
+struct Module {
+    dest: PathBuf,
+    signed: bool,
+    warnings: Vec<String>,
+}
+
+/// Builds the pack module in `mdir` with Kbuild, converts its special-section references
+/// to unexported symbols into livepatch relocations, signs it as the kernel's modules are,
+/// and writes it (whole or not at all) to `o.output`.
+fn build_module(
+    o: &Options,
+    tree: &Tree,
+    modname: &str,
+    mdir: &Path,
+    logs: &Path,
+    pr: &Progress,
+) -> Result<Module> {
     pr.say(&format!("building {modname}.ko with Kbuild"));
     run(
         Command::new("make")
             .arg("-C")
-            .arg(&tree)
+            .arg(&tree.path)
             .arg(format!("M={}", mdir.display()))
-            .arg(format!("CC={}", compiler.program))
+            .arg(format!("CC={}", tree.compiler.program))
             .arg(format!("-j{}", o.jobs.max(1)))
             .arg("modules"),
         "building the pack module",
@@ -1202,14 +1409,14 @@ fn generate_with(o: &Options, pr: &mut Progress, work: &Work) -> Result<GenRepor
             "{moved} special-section entries refer to unexported vmlinux symbols, resolved by the module loader"
         ));
     }
-    let signed = config_value(&config, "CONFIG_MODULE_SIG") == Some("y".into());
+    let signed = tree.is_set("CONFIG_MODULE_SIG");
     if signed {
-        let hash = config_value(&config, "CONFIG_MODULE_SIG_HASH").unwrap_or("sha512".into());
-        let key = config_value(&config, "CONFIG_MODULE_SIG_KEY")
+        let hash = config_value(&tree.config, "CONFIG_MODULE_SIG_HASH").unwrap_or("sha512".into());
+        let key = config_value(&tree.config, "CONFIG_MODULE_SIG_KEY")
             .unwrap_or("certs/signing_key.pem".into());
         run(
-            Command::new(tree.join("scripts/sign-file"))
-                .current_dir(&tree)
+            Command::new(tree.path.join("scripts/sign-file"))
+                .current_dir(&tree.path)
                 .arg(&hash)
                 .arg(&key)
                 .arg("certs/signing_key.x509")
@@ -1231,42 +1438,11 @@ fn generate_with(o: &Options, pr: &mut Progress, work: &Work) -> Result<GenRepor
             let _ = std::fs::remove_file(&part);
         })
         .with_context(|| format!("{}: cannot write", dest.display()))?;
-    pr.phase("module");
-
-    let report = GenReport {
-        patch: o.patch.display().to_string(),
-        tree: tree.display().to_string(),
-        kernel_release: release,
-        module_file: dest.display().to_string(),
+    Ok(Module {
+        dest,
         signed,
-        compiled: cmds.iter().map(|c| c.object.clone()).collect(),
-        unchanged,
-        not_built,
-        pack: out.report.clone(),
-        equivalence,
         warnings,
-        phases: pr.phases.clone(),
-    };
-    let rpath = o
-        .report
-        .clone()
-        .unwrap_or_else(|| dest.with_extension("json"));
-    std::fs::write(&rpath, serde_json::to_string_pretty(&report)? + "\n")
-        .with_context(|| format!("{}: cannot write", rpath.display()))?;
-    for t in &out.report.targets {
-        pr.say(&format!("target {}", t.function));
-    }
-    pr.say(&format!(
-        "{}: pack {name}, {} target(s) in {} object(s); report {}",
-        dest.display(),
-        out.report.targets.len(),
-        out.report.objects.len(),
-        rpath.display()
-    ));
-    for p in &report.phases {
-        pr.say(&format!("  {:8} {:6.2} s", p.name, p.seconds));
-    }
-    Ok(report)
+    })
 }
 
 #[cfg(test)]
