@@ -8,7 +8,8 @@
 # trace_module MOD: start counting the calls of module MOD's functions;
 #   prints why and fails if it cannot.
 # module_calls: stop counting; prints "FUNCTION COUNT" for each function
-#   called, and leaves the tracer as it found it (nop, no filter).
+#   called, and leaves the tracer running on a function no test calls (or
+#   stopped: nop, no filter, if there is none).
 # exercised_targets DIR [UNREACHED...]: after trace_module and a workload,
 #   counts the targets of pack DIR (/sys/kernel/splice/NAME) that ran:
 #   prints "exercised: N of M targets ran (f=c ...)" and sets ex_ran, ex_all
@@ -28,11 +29,24 @@ trace_module() {
 	fi
 	echo "*:mod:$1" >$tracefs/set_ftrace_filter 2>/dev/null ||
 		{ echo "cannot trace the functions of $1"; return 1; }
-	echo function >$tracefs/current_tracer ||
-		{ echo "cannot start the function tracer"; return 1; }
+	if [ "$(cat $tracefs/current_tracer)" != function ]; then
+		echo function >$tracefs/current_tracer ||
+			{ echo "cannot start the function tracer"; return 1; }
+	fi
 	echo >$tracefs/trace
 	echo 1 >$tracefs/tracing_on
 }
+
+# The function the tracer is left filtered on between uses: one no test
+# calls. The function tracer is started once in a boot and kept: started again
+# (after 80-ftrace.sh or a module before), this kernel under QEMU TCG may call
+# a bad address from the ftrace trampoline (a NULL or NX fault, RIP 0x1), with
+# or without splice, depending on where the code lands (a run of
+# splice_target_mod traced twice, no pack, shows it). Without such a function
+# it is stopped, as before.
+trace_park=$(for f in __x64_sys_ni_syscall sys_ni_syscall; do
+	grep -qx "$f" $tracefs/available_filter_functions 2>/dev/null && { echo $f; break; }
+done)
 
 module_calls() {
 	[ -z "$untraced" ] || return 0
@@ -40,9 +54,18 @@ module_calls() {
 	echo 0 >$tracefs/tracing_on
 	grep -v '^#' $tracefs/trace | awk '{ sub(/:$/, "", $5); print $5 }' | sort | uniq -c |
 		awk '{ print $2, $1 }'
-	echo nop >$tracefs/current_tracer
-	echo >$tracefs/set_ftrace_filter
+	trace_park
 	echo 1 >$tracefs/tracing_on
+}
+
+# trace_park: leave the function tracer on trace_park's function (or stopped).
+trace_park() {
+	if [ -n "$trace_park" ] && echo "$trace_park" >$tracefs/set_ftrace_filter 2>/dev/null; then
+		echo >$tracefs/trace
+	else
+		echo nop >$tracefs/current_tracer
+		echo >$tracefs/set_ftrace_filter
+	fi
 }
 
 exercised_targets() {
