@@ -102,4 +102,18 @@ void *__splice_shadow_alloc(unsigned long caller, const void *obj,
 void *splice_shadow_get(const void *obj, unsigned long id);
 void splice_shadow_free(const void *obj, unsigned long id);
 
+/*
+ * Whether [start, end] overlaps the jump at a target of an applied pack, which
+ * no other code patcher may write over. kprobes asks, under kprobe_mutex, which
+ * the splice core holds while it writes or removes jumps (kprobe_lock()).
+ */
+#ifdef CONFIG_SPLICE
+bool splice_text_reserved(void *start, void *end);
+#else
+static inline bool splice_text_reserved(void *start, void *end)
+{
+	return false;
+}
+#endif
+
 #endif /* _LINUX_SPLICE_PACK_H */

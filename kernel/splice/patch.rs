@@ -14,12 +14,13 @@ use crate::hooks::{Hooks, Kind};
 use crate::matcher::JMP_LEN;
 use crate::park::Parking;
 use crate::registry::{self, Registry, TargetState};
+use crate::reserved;
 use crate::resolve::{self, Failure, Resolution};
 use crate::stackcheck::{self, Range, Scratch};
 use crate::stage::{AbortCause, Action};
 use kernel::module_ref::ModuleRef;
 use kernel::prelude::*;
-use kernel::text_patching::TextAlias;
+use kernel::text_patching::{KprobesHeld, TextAlias};
 use kernel::{bindings, kallsyms, text_patching};
 
 type Instant = kernel::time::Instant<kernel::time::Monotonic>;
@@ -450,8 +451,63 @@ fn prechecked(ranges: &[Range], scratch: &mut Scratch) -> core::result::Result<(
     }
 }
 
+/// Writable aliases of the jump sites of `targets`. The sites stay mapped while they live:
+/// vmlinux text, or modules pinned (while applied, or by `pins` for apply).
+fn aliases_of(
+    targets: &[TargetState],
+) -> core::result::Result<KVec<TextAlias<JMP_LEN>>, AbortCause> {
+    let mut aliases =
+        KVec::with_capacity(targets.len(), GFP_KERNEL).map_err(|_| AbortCause::OutOfMemory)?;
+    for t in targets {
+        let alias = TextAlias::<JMP_LEN>::new(t.site).map_err(|_| AbortCause::OutOfMemory)?;
+        aliases
+            .push(alias, GFP_KERNEL)
+            .map_err(|_| AbortCause::OutOfMemory)?;
+    }
+    Ok(aliases)
+}
+
 /// One try of the switch under `stop_machine`.
 fn switch(
+    hooks: Hooks,
+    targets: &[TargetState],
+    aliases: &[TextAlias<JMP_LEN>],
+    reverse: bool,
+    ranges: &[Range],
+    scratch: &mut Scratch,
+) -> core::result::Result<SwitchTimes, AbortCause> {
+    // No kprobe is registered, armed or optimized from the check of the sites to the record of
+    // what they hold now (`reserved`).
+    let kprobes = KprobesHeld::new();
+    if let Some(t) = targets.iter().find(|t| kprobes.registered(t.site, JMP_LEN)) {
+        pr_warn!(
+            "text_changed: a kprobe is registered on the jump site of {:?} (armed or not, it runs a copy of the bytes there): remove it (tracefs kprobe_events, perf probe -d) and try again; nothing was written\n",
+            t.name
+        );
+        return Err(AbortCause::TextChanged);
+    }
+    let mut sites =
+        KVec::with_capacity(targets.len(), GFP_KERNEL).map_err(|_| AbortCause::OutOfMemory)?;
+    for t in targets {
+        sites
+            .push((t.site, t.site + JMP_LEN), GFP_KERNEL)
+            .map_err(|_| AbortCause::OutOfMemory)?;
+    }
+    // Reserved before the jumps are written (so that nothing can fail after); given back if
+    // the try fails.
+    if !reverse {
+        reserved::reserve(&kprobes, &sites).map_err(|_| AbortCause::OutOfMemory)?;
+    }
+    let r = stopped_switch(hooks, targets, aliases, reverse, ranges, scratch);
+    let jumps_gone = if reverse { r.is_ok() } else { r.is_err() };
+    if jumps_gone {
+        reserved::release(&kprobes, &sites);
+    }
+    r
+}
+
+/// The stopped part of [`switch`].
+fn stopped_switch(
     hooks: Hooks,
     targets: &[TargetState],
     aliases: &[TextAlias<JMP_LEN>],
@@ -657,15 +713,6 @@ fn run(
     }
     let ranges = ranges(e, &targets, reverse).map_err(|_| AbortCause::OutOfMemory)?;
     let mut scratch = Scratch::new().map_err(|_| AbortCause::OutOfMemory)?;
-    // Writable aliases of the jump sites, mapped now: mapping may sleep. The sites stay
-    // mapped: vmlinux text, or modules pinned (while applied, or by `pins` for apply).
-    let mut aliases = KVec::new();
-    for t in targets.iter() {
-        let alias = TextAlias::<JMP_LEN>::new(t.site).map_err(|_| AbortCause::OutOfMemory)?;
-        aliases
-            .push(alias, GFP_KERNEL)
-            .map_err(|_| AbortCause::OutOfMemory)?;
-    }
     let mut parking = if guard.park {
         Some(Parking::new().map_err(|_| AbortCause::OutOfMemory)?)
     } else {
@@ -694,8 +741,12 @@ fn run(
         let Some(e) = lock.reg().get(id) else {
             break Err(AbortCause::BadPack);
         };
-        let r =
-            r.and_then(|()| switch(e.hooks, &targets, &aliases, reverse, &ranges, &mut scratch));
+        let r = r.and_then(|()| {
+            // Writable aliases of the jump sites for this try only, mapped before the stop
+            // (mapping may sleep) and unmapped, out of every TLB, when it ends.
+            let aliases = aliases_of(&targets)?;
+            switch(e.hooks, &targets, &aliases, reverse, &ranges, &mut scratch)
+        });
         if !matches!(r, Err(AbortCause::CodeBusy | AbortCause::NmiNotHeld)) || attempt >= tries {
             break r;
         }
@@ -835,6 +886,8 @@ mod tests {
         assert!(apply(t).is_ok());
         text_patching::read(site, &mut after)?;
         assert_eq!(after, before);
+        // What the successful try reserved, as a reverse would give it back.
+        reserved::release(&KprobesHeld::new(), &[(site, site + JMP_LEN)]);
         Ok(())
     }
 

@@ -9,7 +9,8 @@
 //! One concern per file: `pack` reads a pack's metadata, `registry` keeps the loaded packs,
 //! `sysfs` shows them, `matcher` and `resolve` prove a pack fits the running code, `stackcheck`
 //! finds tasks in code about to change, `park` moves those it can out of it, `patch` runs the
-//! actions, `hooks` and `shadow` serve patch authors.
+//! actions, `reserved` keeps kprobes off the jumps it writes, `hooks` and `shadow` serve patch
+//! authors.
 
 mod buildid;
 mod hooks;
@@ -18,6 +19,7 @@ mod pack;
 mod park;
 mod patch;
 mod registry;
+mod reserved;
 mod resolve;
 mod shadow;
 mod stackcheck;
@@ -41,6 +43,7 @@ struct Splice;
 impl kernel::Module for Splice {
     fn init(_module: &'static ThisModule) -> Result<Self> {
         shadow::init();
+        reserved::init();
         let root = Dir::new_in_kernel(c"splice", sysfs::Root)?;
         registry::init(root)?;
         pr_info!("version {}: /sys/kernel/splice ready\n", sysfs::VERSION);

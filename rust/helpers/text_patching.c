@@ -73,3 +73,21 @@ __rust_helper bool rust_helper_text_patching_in_nmi(void)
 {
 	return in_nmi();
 }
+
+#include <linux/kprobes.h>
+
+__rust_helper void rust_helper_kprobe_lock(void)
+{
+	kprobe_lock();
+}
+
+__rust_helper void rust_helper_kprobe_unlock(void)
+{
+	kprobe_unlock();
+}
+
+/* Whether a kprobe, armed or not, is registered at @addr; kprobe_mutex held. */
+__rust_helper bool rust_helper_kprobe_registered_at(unsigned long addr)
+{
+	return get_kprobe((void *)addr) != NULL;
+}

@@ -20,13 +20,16 @@
 //! afterwards).
 //!
 //! Both serialize with the kernel's other code patchers (ftrace, jump labels, static calls,
-//! kprobes) through `text_mutex`.
+//! kprobes) through `text_mutex`. kprobes also copy the instruction they probe when they
+//! register, well before they write over it: [`KprobesHeld`] keeps them out for as long as a
+//! patcher needs to check and write the bytes, and to tell kprobes which it keeps.
 //!
 //! C headers: [`arch/x86/include/asm/text-patching.h`](srctree/arch/x86/include/asm/text-patching.h),
 //! [`include/linux/stop_machine.h`](srctree/include/linux/stop_machine.h).
 
 use crate::{bindings, ffi::c_void, prelude::*};
 use core::cell::UnsafeCell;
+use core::marker::PhantomData;
 use core::sync::atomic::{AtomicBool, AtomicI32, Ordering};
 
 /// Writes `bytes` at `addr`, in code that no CPU runs or can reach yet.
@@ -40,6 +43,70 @@ pub unsafe fn write_unreached(addr: usize, bytes: &[u8]) {
     // SAFETY: By the safety requirements; `text_poke_copy()` takes `text_mutex` itself and maps
     // the pages through a private mm, so write protection is respected.
     unsafe { bindings::text_poke_copy(addr as *mut c_void, bytes.as_ptr().cast(), bytes.len()) };
+}
+
+/// kprobes held off kernel text: while this lives, no kprobe is registered, armed, optimized or
+/// removed (the task holds `kprobe_mutex`), so what [`KprobesHeld::registered`] says stays true,
+/// and a patcher can check, write and reserve code without a kprobe copying an instruction it
+/// is about to change. With `CONFIG_KPROBES` off there are no kprobes and this holds nothing.
+///
+/// Taken before [`stop_machine`] (kprobes take `kprobe_mutex` before the hotplug lock and
+/// `text_mutex`).
+///
+/// # Invariants
+///
+/// The current task holds `kprobe_mutex` from [`KprobesHeld::new`] until drop (hence not
+/// `Send`: a mutex is released by the task that took it).
+///
+/// # Examples
+///
+/// ```
+/// use kernel::{kallsyms, text_patching::KprobesHeld};
+///
+/// let addr = kallsyms::lookup_name(c"schedule").ok_or(ENOENT)?;
+/// let held = KprobesHeld::new();
+/// // Nothing probes the middle of an instruction of schedule().
+/// assert!(!held.registered(addr + 1, 1));
+/// drop(held);
+/// # Ok::<(), Error>(())
+/// ```
+pub struct KprobesHeld {
+    _not_send: PhantomData<*mut ()>,
+}
+
+impl KprobesHeld {
+    /// Takes `kprobe_mutex`; may sleep.
+    pub fn new() -> Self {
+        // SAFETY: Takes `kprobe_mutex`; released by `drop`.
+        unsafe { bindings::kprobe_lock() };
+        // INVARIANT: The mutex was taken above, by this task.
+        Self {
+            _not_send: PhantomData,
+        }
+    }
+
+    /// Whether a kprobe, armed or not, is registered at an address of `addr..addr + len`. A
+    /// kprobe that is not armed has not written its `int3` yet, but holds a copy of the
+    /// instruction it found, which it runs once armed.
+    pub fn registered(&self, addr: usize, len: usize) -> bool {
+        (addr..addr.saturating_add(len)).any(|a| {
+            // SAFETY: `kprobe_mutex` is held (type invariant), as `get_kprobe()` requires.
+            unsafe { bindings::kprobe_registered_at(a) }
+        })
+    }
+}
+
+impl Default for KprobesHeld {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Drop for KprobesHeld {
+    fn drop(&mut self) {
+        // SAFETY: Held by this task since `new` (type invariant).
+        unsafe { bindings::kprobe_unlock() };
+    }
 }
 
 /// Proof that every other CPU is stopped with interrupts disabled and that `text_mutex` is held
@@ -383,6 +450,10 @@ impl<const N: usize> TextAlias<N> {
 }
 
 impl<const N: usize> Drop for TextAlias<N> {
+    /// Unmaps the alias. `vunmap()` flushes the TLBs lazily: until the kernel purges its lazy
+    /// vmap areas, a CPU may keep a translation of the alias. (Purging at once with
+    /// `vm_unmap_aliases()` made freed ftrace trampolines' addresses come back so soon that
+    /// the test VM crashed in the next trampoline.)
     fn drop(&mut self) {
         // SAFETY: By the type invariants `base` comes from `vmap()` and is unmapped only here.
         unsafe { bindings::text_alias_vunmap(self.base.as_ptr().cast()) };

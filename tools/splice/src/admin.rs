@@ -151,7 +151,8 @@ impl Cause {
             }
             Cause::TextChanged => {
                 "the bytes a jump replaces changed since the check (another code patcher, \
-                 such as a kprobe, wrote there); nothing was changed"
+                 such as a kprobe, wrote there), or a kprobe is registered on them; nothing \
+                 was changed"
             }
         }
     }

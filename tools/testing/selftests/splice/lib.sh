@@ -19,6 +19,8 @@ saved_delay=$(cat /sys/kernel/splice/retry_delay_ms)
 cleanup() {
 	echo 0 >$target/hold 2>/dev/null
 	echo none >$target/fail_hook 2>/dev/null
+	# The kprobe 27-kprobes puts on a jump site, which would refuse later applies.
+	echo '-:splice_test/at_site' >>/sys/kernel/tracing/kprobe_events 2>/dev/null
 	sleep 0.2
 	for p in $loaded; do
 		pd=${p%%|*}
