@@ -38,7 +38,7 @@ use crate::input::lines::Renumbering;
 use crate::input::symvers::{system_map_names, Symvers};
 use crate::policy::files::refuse_files;
 use crate::policy::layout::refuse_layout_changes;
-use crate::policy::{code, data, resolvable, room, stop, Kind, Stop};
+use crate::policy::{code, data, resolvable, room, stop, types, Kind, Stop};
 use crate::report::Report;
 
 /// What to generate.
@@ -1213,6 +1213,7 @@ fn select_units<'a>(
             unchanged.push(cf.object.clone());
             continue;
         }
+        types::refuse_layout_changes(raw, post).map_err(stop(Kind::Refused))?;
         let changed = code::patchable_changes(raw, post).map_err(stop(Kind::Refused))?;
         data::refuse_data_changes(raw, post).map_err(stop(Kind::Refused))?;
         // A fix of data alone (a new initial value the running kernel read long ago) has

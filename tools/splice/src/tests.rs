@@ -1842,3 +1842,83 @@ fn the_assembled_replacement_is_compared_with_the_compiled_fix() {
     wrong.remove(k);
     assert!(same(&wrong).is_some(), "a core place left at its trap");
 }
+
+/// The type-layout policy on two sources compiled with `-g`
+/// ([`crate::policy::types::refuse_layout_changes`]).
+fn types_check(tag: &str, pre: &str, post: &str) -> Result<()> {
+    require_gcc();
+    let d = TempDir::new(tag);
+    let pre = compile(&d.0, "pre", pre, &["-g"]);
+    let post = compile(&d.0, "post", post, &["-g"]);
+    crate::policy::types::refuse_layout_changes(&pre, &post)
+}
+
+const TYPES: &str = r#"
+#define SLOTS 4
+typedef struct { int a; long b; } pair_t;
+struct box { int slots[SLOTS]; pair_t p; };
+struct __attribute__((aligned(8))) tag { char c; };
+enum state { IDLE, BUSY, NR_STATES };
+pair_t *get_pair(struct box *x) { return &x->p; }
+int first_slot(struct box *x, struct tag *t, enum state s) { return x->slots[0] + t->c + s; }
+"#;
+
+/// An anonymous struct known by its typedef: the source check, which reads named
+/// definitions, does not see it change.
+#[test]
+fn a_typedef_struct_that_changes_layout_is_refused() {
+    let post = TYPES.replace(
+        "typedef struct { int a; long b; }",
+        "typedef struct { long a; long b; }",
+    );
+    let e = types_check("types-typedef", TYPES, &post).unwrap_err();
+    let m = format!("{e:#}");
+    assert!(m.contains("typedef pair_t changes layout"), "{m}");
+    assert!(m.contains("member a@0:0 int becomes a@0:0 long int"), "{m}");
+}
+
+/// An array whose size a macro sets: the definition's text is the same before and after.
+#[test]
+fn an_array_sized_by_a_macro_that_grows_is_refused() {
+    let post = TYPES.replace("#define SLOTS 4", "#define SLOTS 8");
+    let e = types_check("types-macro", TYPES, &post).unwrap_err();
+    let m = format!("{e:#}");
+    assert!(
+        m.contains("struct box changes layout (its size changes from 32 to 48 bytes"),
+        "{m}"
+    );
+}
+
+#[test]
+fn an_alignment_from_an_attribute_that_changes_is_refused() {
+    let post = TYPES.replace("aligned(8)", "aligned(16)");
+    let e = types_check("types-align", TYPES, &post).unwrap_err();
+    assert!(
+        format!("{e:#}").contains("struct tag changes layout"),
+        "{e:#}"
+    );
+}
+
+/// Code changes, a new type, and a new enumerator (a change of values, not of layout) are
+/// not refused; nor is anything without DWARF.
+#[test]
+fn code_new_types_and_enumerators_keep_the_layouts() -> Result<()> {
+    let code = TYPES.replace("x->slots[0] + t->c", "x->slots[1] + t->c");
+    types_check("types-code", TYPES, &code)?;
+    let added = format!(
+        "{TYPES}struct fresh {{ int z; }};\nint use_fresh(struct fresh *f) {{ return f->z; }}\n"
+    );
+    types_check("types-new", TYPES, &added)?;
+    let enumerator = TYPES.replace("BUSY, NR_STATES", "BUSY, STOPPED, NR_STATES");
+    types_check("types-enum", TYPES, &enumerator)?;
+    let d = TempDir::new("types-nodwarf");
+    let pre = compile(&d.0, "pre", TYPES, &[]);
+    let post = compile(
+        &d.0,
+        "post",
+        &TYPES.replace("#define SLOTS 4", "#define SLOTS 8"),
+        &[],
+    );
+    assert!(crate::policy::types::layouts(&pre)?.is_empty());
+    crate::policy::types::refuse_layout_changes(&pre, &post)
+}

@@ -238,7 +238,7 @@ pub struct Recompile {
 }
 
 /// The command that compiles `cf` as `r` says, with `-ffunction-sections -fdata-sections`
-/// unless `r.plain`.
+/// (and `-g` if it has no debug info) unless `r.plain`.
 pub fn recompile_command(cf: &CmdFile, r: &Recompile) -> Result<String> {
     let mut cmd = cf.command.clone();
     let obj_path = Path::new(&cf.object);
@@ -314,7 +314,15 @@ pub fn recompile_command(cf: &CmdFile, r: &Recompile) -> Result<String> {
     if r.plain {
         return Ok(format!("{base} {src}"));
     }
-    Ok(format!("{base} -ffunction-sections -fdata-sections {src}"))
+    // The types the unit uses, for the layout check from the compiled types
+    // (`policy::types`); `-g` does not change the code GCC makes.
+    let debug = base
+        .split_whitespace()
+        .any(|t| matches!(t, "-g" | "-g2" | "-g3") || t.starts_with("-gdwarf"));
+    let g = if debug { "" } else { " -g" };
+    Ok(format!(
+        "{base}{g} -ffunction-sections -fdata-sections {src}"
+    ))
 }
 
 /// The C compiler a tree was configured with: Kbuild keeps its `--version` line in
@@ -430,6 +438,13 @@ mod tests {
         assert!(cmd.contains(" -o /w/pre/version.o "));
         assert!(cmd.contains("-Wp,-MMD,/w/pre/version.o.d "));
         assert!(cmd.ends_with(" -ffunction-sections -fdata-sections fs/proc/version.c"));
+        // The tree was built without debug info: the types come from `-g`, once.
+        assert!(cmd
+            .contains(" -O2 -DKBUILD_MODNAME='\"version\"' -c -o /w/pre/version.o -g -ffunction"));
+        let with_g = CMD.replace(" -O2 ", " -O2 -g ");
+        let c2 = parse_cmd("fs/proc/version.o", &with_g).unwrap();
+        let cmd2 = recompile_command(&c2, &Recompile::default()).unwrap();
+        assert_eq!(cmd2.matches(" -g ").count(), 1, "{cmd2}");
         // The ordinary build a pack is compared with: the recorded flags alone.
         let plain = recompile_command(
             &c,

@@ -5,7 +5,8 @@
 //! finds it is `generate` (the patch, the tree) or `assemble` (the objects).
 //!
 //! * [`files`][]: what the patch touches (file kinds, git-style diffs, Rust, assembly).
-//! * [`layout`][], [`macros`][]: type layouts and the headers that only gain macros.
+//! * [`layout`][], [`types`][], [`macros`][]: type layouts (from the source text and from
+//!   the compiled types) and the headers that only gain macros.
 //! * [`code`][]: changed code a pack cannot redirect (boot-time, idle, entry).
 //! * [`data`][]: changes of existing data, whose live copy would not follow.
 //! * [`tables`][]: boot- and load-time tables, which no pack changes.
@@ -23,6 +24,7 @@ pub mod macros;
 pub mod resolvable;
 pub mod room;
 pub mod tables;
+pub mod types;
 
 use serde::Serialize;
 
