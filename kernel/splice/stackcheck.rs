@@ -7,7 +7,10 @@
 //! reliably (a task preempted in the kernel has an interrupt frame on it) is scanned word by
 //! word from its saved stack pointer up, as Ksplice did: the interrupted instruction pointer
 //! and every return address are among those words, so a scan that finds nothing in the ranges
-//! proves the task is not in them. Tasks running on a CPU are the CPU stoppers themselves.
+//! proves the task is not in them. A return address that function_graph or a rethook
+//! (kretprobes, fprobe exit handlers) took off the stack is looked up where they keep it; one
+//! that cannot be found makes the task a conflict: its stack cannot be proven clear. Tasks
+//! running on a CPU are the CPU stoppers themselves.
 //!
 //! To keep the stop short, every stack is walked first while tasks run ([`precheck`]); inside
 //! the stop only the tasks that ran since (their context-switch count moved) are walked
@@ -15,6 +18,7 @@
 
 use core::ops::ControlFlow;
 use kernel::prelude::*;
+use kernel::stacktrace::StackWord;
 use kernel::sync::aref::ARef;
 use kernel::{stacktrace, task::Task, task_work};
 
@@ -88,6 +92,14 @@ impl Scratch {
     }
 }
 
+/// What a conflict names when a task's stack holds a return address that function_graph or a
+/// rethook (kretprobe, fprobe exit handler) moved off it and that cannot be found.
+const HIDDEN: Range = Range {
+    start: 0,
+    end: 0,
+    name: c"(a return address held by function_graph or a kretprobe)",
+};
+
 fn hit(ranges: &[Range], addr: usize) -> Option<&Range> {
     ranges.iter().find(|r| r.start <= addr && addr < r.end)
 }
@@ -114,9 +126,15 @@ fn find(task: &Task, ranges: &[Range], s: &mut Scratch) -> Option<(Range, usize)
             s.scanned += 1;
             let mut found = None;
             let _ = stacktrace::for_each_live_stack_word(task, |w| {
-                if found.is_none() {
-                    found = hit(ranges, w).map(|r| (*r, w));
+                if found.is_some() {
+                    return;
                 }
+                found = match w {
+                    StackWord::Word(w) => hit(ranges, w).map(|r| (*r, w)),
+                    // A return address function_graph or a rethook holds and that cannot be
+                    // found: the stack cannot be proven clear of the ranges.
+                    StackWord::Hidden => Some((HIDDEN, 0)),
+                };
             });
             found
         }

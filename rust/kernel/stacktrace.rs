@@ -126,14 +126,27 @@ pub fn save_reliable(task: &Task, buf: &mut [usize]) -> Result<usize> {
     Ok(n)
 }
 
+/// A word of a task's stack, as [`for_each_live_stack_word`] gives it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StackWord {
+    /// A word, or the return address that function_graph or a rethook (kretprobes, fprobe
+    /// exit handlers) took off the stack and left its trampoline for.
+    Word(usize),
+    /// The trampoline of function_graph or a rethook, whose return address cannot be found:
+    /// what the task returns into is unknown.
+    Hidden,
+}
+
 /// Calls `f` with every word of the live part of `task`'s kernel stack, from its saved stack
 /// pointer to the top, conservatively: return addresses, saved registers of interrupted code
-/// and stale data alike. Fails with `ESRCH` if the task no longer has a stack.
+/// and stale data alike; a return address that function_graph or a rethook moved off the
+/// stack is given as the address it keeps, or [`StackWord::Hidden`]. Fails with `ESRCH` if
+/// the task no longer has a stack.
 ///
 /// The task must not be running (its saved stack pointer is only meaningful then), and its
 /// stack must not change during the scan.
 #[cfg(CONFIG_X86)]
-pub fn for_each_live_stack_word(task: &Task, mut f: impl FnMut(usize)) -> Result {
+pub fn for_each_live_stack_word(task: &Task, mut f: impl FnMut(StackWord)) -> Result {
     // SAFETY: `task` is valid.
     let base = unsafe { bindings::try_get_task_stack(task.as_ptr()) };
     if base.is_null() {
@@ -150,13 +163,62 @@ pub fn for_each_live_stack_word(task: &Task, mut f: impl FnMut(usize)) -> Result
         base
     };
     let mut at = start;
+    let mut scan = ReturnScan::default();
     while at + word <= top {
         // SAFETY: `at` is an aligned word inside the task's stack, which is mapped and pinned
         // by `try_get_task_stack()`.
-        f(unsafe { core::ptr::read_volatile(at as *const usize) });
+        let w = unsafe { core::ptr::read_volatile(at as *const usize) };
+        f(scan.return_of(task, w, at));
         at += word;
     }
     // SAFETY: Pairs with the successful `try_get_task_stack()` above.
     unsafe { bindings::put_task_stack(task.as_ptr()) };
     Ok(())
+}
+
+/// The state of a scan of a stack for return addresses that function_graph and rethooks
+/// moved off it (the unwinder keeps the same).
+#[derive(Default)]
+pub struct ReturnScan {
+    graph_idx: i32,
+    rethook_cur: usize,
+}
+
+impl ReturnScan {
+    /// What the word `w` at address `at` of `task`'s stack stands for, words taken from the
+    /// innermost out.
+    ///
+    /// ```
+    /// use kernel::{current, kallsyms, stacktrace::{ReturnScan, StackWord}};
+    ///
+    /// let task = current!();
+    /// let mut scan = ReturnScan::default();
+    /// assert_eq!(scan.return_of(task, 0x1234, 0), StackWord::Word(0x1234));
+    /// // A trampoline no return address was taken for: what it stands for is unknown.
+    /// if let Some(tramp) = kallsyms::lookup_name(c"return_to_handler") {
+    ///     let slot = 0usize;
+    ///     let at = &raw const slot as usize;
+    ///     assert_eq!(scan.return_of(task, tramp, at), StackWord::Hidden);
+    /// }
+    /// # Ok::<(), Error>(())
+    /// ```
+    pub fn return_of(&mut self, task: &Task, w: usize, at: usize) -> StackWord {
+        let mut cur = self.rethook_cur as *mut c_void;
+        // SAFETY: `task` is valid; `at` is only compared with the addresses function_graph
+        // and rethooks recorded, never dereferenced; the state is this scan's.
+        let r = unsafe {
+            bindings::stack_return_of(
+                task.as_ptr(),
+                w,
+                at as *mut crate::ffi::c_ulong,
+                &mut self.graph_idx,
+                &mut cur,
+            )
+        };
+        self.rethook_cur = cur as usize;
+        match r {
+            0 if w != 0 => StackWord::Hidden,
+            r => StackWord::Word(r),
+        }
+    }
 }
