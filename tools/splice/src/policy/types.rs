@@ -153,6 +153,24 @@ fn udata(e: &Entry, at: gimli::DwAt) -> Result<Option<u64>> {
     Ok(e.attr_value(at)?.and_then(|v| v.udata_value()))
 }
 
+/// Calls `f` with each child of the entry at `off` that has tag `tag`.
+fn for_each_child(
+    unit: &Unit,
+    off: UnitOffset,
+    tag: gimli::DwTag,
+    mut f: impl FnMut(&Entry) -> Result<()>,
+) -> Result<()> {
+    let mut tree = unit.entries_tree(Some(off))?;
+    let root = tree.root()?;
+    let mut children = root.children();
+    while let Some(c) = children.next()? {
+        if c.entry().tag() == tag {
+            f(c.entry())?;
+        }
+    }
+    Ok(())
+}
+
 /// The layout of the aggregate at `off`; `None` for a declaration (incomplete type).
 fn aggregate(dwarf: &Dwarf, unit: &Unit, off: UnitOffset) -> Result<Option<TypeLayout>> {
     let e = unit.entry(off)?;
@@ -162,14 +180,7 @@ fn aggregate(dwarf: &Dwarf, unit: &Unit, off: UnitOffset) -> Result<Option<TypeL
     let size = udata(&e, gimli::DW_AT_byte_size)?.unwrap_or(0);
     let align = udata(&e, gimli::DW_AT_alignment)?;
     let mut members = Vec::new();
-    let mut tree = unit.entries_tree(Some(off))?;
-    let root = tree.root()?;
-    let mut children = root.children();
-    while let Some(child) = children.next()? {
-        let m = child.entry();
-        if m.tag() != gimli::DW_TAG_member {
-            continue;
-        }
+    for_each_child(unit, off, gimli::DW_TAG_member, |m| {
         let name = name_of(dwarf, unit, m)?.unwrap_or_default();
         let bits = match udata(m, gimli::DW_AT_data_bit_offset)? {
             Some(b) => b,
@@ -181,7 +192,8 @@ fn aggregate(dwarf: &Dwarf, unit: &Unit, off: UnitOffset) -> Result<Option<TypeL
             None => "?".into(),
         };
         members.push(format!("{name}@{bits}:{width} {ty}"));
-    }
+        Ok(())
+    })?;
     Ok(Some(TypeLayout {
         size,
         align,
@@ -212,14 +224,7 @@ fn describe(dwarf: &Dwarf, unit: &Unit, off: UnitOffset, depth: u32) -> Result<S
         gimli::DW_TAG_subroutine_type => "fn".into(),
         gimli::DW_TAG_array_type => {
             let mut dims = String::new();
-            let mut tree = unit.entries_tree(Some(off))?;
-            let root = tree.root()?;
-            let mut children = root.children();
-            while let Some(c) = children.next()? {
-                let s = c.entry();
-                if s.tag() != gimli::DW_TAG_subrange_type {
-                    continue;
-                }
+            for_each_child(unit, off, gimli::DW_TAG_subrange_type, |s| {
                 let n = match (
                     udata(s, gimli::DW_AT_count)?,
                     udata(s, gimli::DW_AT_upper_bound)?,
@@ -229,7 +234,8 @@ fn describe(dwarf: &Dwarf, unit: &Unit, off: UnitOffset, depth: u32) -> Result<S
                     _ => String::new(),
                 };
                 dims.push_str(&format!("[{n}]"));
-            }
+                Ok(())
+            })?;
             format!("{}{dims}", inner(&e)?)
         }
         tag @ (gimli::DW_TAG_structure_type
