@@ -69,6 +69,14 @@ pub fn index_by_name<'a>(syms: &[&'a Sym]) -> HashMap<&'a str, usize> {
 /// The pre function table of the blob, with relocations and run-time site markers.
 pub fn pre_functions(pre: &Obj) -> Result<(Vec<&Sym>, Vec<format::Function>)> {
     let mut funcs = pre.functions();
+    // Static call trampolines: the kernel rewrites their jump whenever the call's target
+    // changes (a probe on a tracepoint), so their live code tells nothing of what they
+    // jumped to when built. Code that calls one reaches it by name.
+    funcs.retain(|f| {
+        f.section
+            .and_then(|i| pre.sections.get(i))
+            .is_none_or(|s| s.name != STATIC_CALL_TEXT)
+    });
     funcs.sort_by_key(|f| (f.section, f.value, f.index));
     let sites = crate::sites::find(pre)?;
     let mut out = Vec::with_capacity(funcs.len());
@@ -141,6 +149,9 @@ pub fn pre_functions(pre: &Obj) -> Result<(Vec<&Sym>, Vec<format::Function>)> {
     }
     Ok((funcs, out))
 }
+
+/// The section of static call trampolines (`DEFINE_STATIC_CALL`, tracepoints).
+const STATIC_CALL_TEXT: &str = ".static_call.text";
 
 /// A registered entry: something carried that the core must know (it is exported from the
 /// pack module as `__splice_repl_<n>`).

@@ -1922,3 +1922,30 @@ fn code_new_types_and_enumerators_keep_the_layouts() -> Result<()> {
     assert!(crate::policy::types::layouts(&pre)?.is_empty());
     crate::policy::types::refuse_layout_changes(&pre, &post)
 }
+
+/// A static call trampoline (`__SCT__*` in `.static_call.text`, as DEFINE_STATIC_CALL and
+/// every tracepoint of a CREATE_TRACE_POINTS object make) is rewritten by the kernel whenever
+/// the call's target changes (one probe on a tracepoint: a running tracer's sched_wakeup
+/// probe, say): its live jump says nothing of the function it jumped to when it was built,
+/// so it is not part of run-pre matching. Matched, it taught the core a wrong address for
+/// `__traceiter_sched_wakeup`, and every pack of kernel/sched/core.o was `no_match` while
+/// a tracer ran.
+#[test]
+fn static_call_trampolines_are_left_out_of_run_pre_matching() {
+    require_gcc();
+    let sct = "int sct_target(int x) { return x + 7; }\n\
+        asm(\".pushsection .static_call.text, \\\"ax\\\"\\n.align 4\\n\
+        .globl __SCT__demo\\n.type __SCT__demo, @function\\n__SCT__demo:\\n\
+        jmp sct_target\\nint3\\nint3\\nint3\\n.size __SCT__demo, 8\\n.popsection\\n\");\n";
+    let pre = format!("{BASE}{sct}");
+    let post = pre.replace("counter++;", "counter += 2;");
+    let out = build("sct", &pre, &post, TargetSel::Auto, &[]).unwrap();
+    let p = parsed(&out);
+    let names: Vec<&str> = p.objects[0]
+        .functions
+        .iter()
+        .map(|f| f.name.as_str())
+        .collect();
+    assert!(names.contains(&"sct_target"), "{names:?}");
+    assert!(!names.contains(&"__SCT__demo"), "{names:?}");
+}
