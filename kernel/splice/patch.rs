@@ -743,7 +743,8 @@ fn run(
         };
         let r = r.and_then(|()| {
             // Writable aliases of the jump sites for this try only, mapped before the stop
-            // (mapping may sleep) and unmapped, out of every TLB, when it ends.
+            // (mapping may sleep) and unmapped when it ends (the TLB flush stays lazy:
+            // `TextAlias`).
             let aliases = aliases_of(&targets)?;
             switch(e.hooks, &targets, &aliases, reverse, &ranges, &mut scratch)
         });
