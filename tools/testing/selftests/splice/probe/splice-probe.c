@@ -11,6 +11,14 @@
  *					PID namespace waits in
  *					zap_pid_ns_processes() for a zombie
  *					(samples/splice/demo/pidns-freeze.c)
+ *	splice-probe uname-null		uname(NULL): the fault of the copy to
+ *					user space must come back as EFAULT
+ *	splice-probe waitid		waitid() of an exited child into a
+ *					siginfo, then into an unmapped page
+ *					(the unsafe_put_user()s of
+ *					__do_sys_waitid() fault: EFAULT, by
+ *					the exception table of the code that
+ *					runs)
  *	splice-probe without-cap-sys-module CMD...
  *					runs CMD as root without
  *					CAP_SYS_MODULE (dropped from the
@@ -27,7 +35,9 @@
 #include <sched.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -207,6 +217,61 @@ static int sched_change(void)
 	return 0;
 }
 
+/* uname(NULL): prints the errno, which must be EFAULT. */
+static int uname_null(void)
+{
+	long r = syscall(SYS_uname, NULL);
+
+	if (r == 0) {
+		printf("uname-null: uname(NULL) succeeded\n");
+		return 1;
+	}
+	printf("uname-null: uname(NULL): %s\n", strerror(errno));
+	return errno == EFAULT ? 0 : 1;
+}
+
+/* waitid() of an exited child into @si; returns 0 or -errno. */
+static int wait_child_into(siginfo_t *si)
+{
+	pid_t child = fork();
+	int err;
+
+	if (child < 0)
+		return -errno;
+	if (child == 0)
+		_exit(7);
+	err = waitid(P_PID, child, si, WEXITED | WNOWAIT) ? -errno : 0;
+	waitpid(child, NULL, 0);	/* reap it whatever waitid did */
+	return err;
+}
+
+/*
+ * The si_errno a waitid() of an exited child reports (the catalogue's
+ * user-access fix sets 94), then the error of a waitid() whose siginfo lies in
+ * a page that is no longer mapped: the first unsafe_put_user() faults, and the
+ * exception table entry of the running code turns the fault into EFAULT.
+ */
+static int waitid_probe(void)
+{
+	siginfo_t si = { 0 }, *gone;
+	int err;
+
+	err = wait_child_into(&si);
+	if (err) {
+		errno = -err;
+		return failed("waitid");
+	}
+	gone = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (gone == MAP_FAILED)
+		return failed("mmap");
+	if (munmap(gone, 4096))
+		return failed("munmap");
+	err = wait_child_into(gone);
+	printf("waitid: si_signo %d si_errno %d si_status %d; into an unmapped page: %s\n",
+	       si.si_signo, si.si_errno, si.si_status, err ? strerror(-err) : "succeeded");
+	return err == -EFAULT ? 0 : 1;
+}
+
 static const struct {
 	const char *name;
 	int (*run)(void);
@@ -214,6 +279,8 @@ static const struct {
 	{ "pipe-fasync", pipe_fasync },
 	{ "sched-change", sched_change },
 	{ "pidns-freeze", pidns_freeze },
+	{ "uname-null", uname_null },
+	{ "waitid", waitid_probe },
 };
 
 /* Runs argv[0...] as root without CAP_SYS_MODULE. */

@@ -101,8 +101,27 @@ load
 m=$(uname -m)
 act apply
 [ "$(uname -m)" = spliced ] || fail "uname -m is $(uname -m) while applied"
+# A fault on the copy to user space, from the replaced code's callee.
+splice-probe uname-null || fail "uname(NULL) while applied"
 act reverse
 [ "$(uname -m)" = "$m" ] || fail "uname -m is $(uname -m) after reverse"
+unload
+n=$((n + 1))
+# User memory written from replaced code: waitid(2) reports si_errno 94 while
+# applied, and a siginfo in an unmapped page faults inside the replacement,
+# which its own exception table entries turn into EFAULT (without them the
+# fault would oops the guest).
+use_pack cat-user-access
+load
+splice-probe waitid >/tmp/waitid.out || fail "waitid before apply: $(cat /tmp/waitid.out)"
+grep -q "si_errno 0 .*: Bad address" /tmp/waitid.out || fail "before apply: $(cat /tmp/waitid.out)"
+act apply
+splice-probe waitid >/tmp/waitid.out || fail "waitid while applied: $(cat /tmp/waitid.out)"
+grep -q "si_errno 94 .*: Bad address" /tmp/waitid.out || fail "while applied: $(cat /tmp/waitid.out)"
+echo "applied: $(cat /tmp/waitid.out)"
+act reverse
+splice-probe waitid >/tmp/waitid.out || fail "waitid after reverse: $(cat /tmp/waitid.out)"
+grep -q "si_errno 0 .*: Bad address" /tmp/waitid.out || fail "after reverse: $(cat /tmp/waitid.out)"
 unload
 n=$((n + 1))
 # A header change: an inline function of a header that an object of vmlinux
