@@ -9,7 +9,8 @@
 #
 #   config.sh [BASE_TARGET FRAGMENT...]
 #
-# Default, by SPLICE_CONFIG: test = tinyconfig + configs/test.config; eval =
+# Default, by SPLICE_CONFIG: test = tinyconfig + configs/test.config; debug =
+# tinyconfig + configs/test.config + configs/debug.config; eval =
 # defconfig + the tree's kernel/configs/kvm_guest.config + configs/eval.config;
 # debian = Debian's configuration of the version (fetch-config.sh) +
 # configs/debian.config, made with Debian's compiler (SPLICE_TOOLCHAIN); then
@@ -27,6 +28,7 @@ shift || true
 if [ $# -eq 0 ]; then
 	case $SPLICE_CONFIG in
 	test) set -- "$SPLICE_SRC/scripts/splice/configs/test.config" ;;
+	debug) set -- "$SPLICE_SRC/scripts/splice/configs/test.config" "$SPLICE_SRC/scripts/splice/configs/debug.config" ;;
 	eval)
 		[ "$BASE" = tinyconfig ] && BASE=defconfig
 		set -- "$TREE/kernel/configs/kvm_guest.config" "$SPLICE_SRC/scripts/splice/configs/eval.config"

@@ -11,8 +11,11 @@
 # "eval" (x86_64 defconfig + kvm_guest.config + splice, configs/eval.config;
 # make eval) or "debian" (Debian's own configuration of the same version,
 # from linux-config-7.2, flavour DEBIAN_FLAVOUR (cloud-amd64), plus splice;
-# configs/debian.config). Each has its own tree: build/linux-VERSION for test,
-# build/linux-VERSION-eval and build/linux-VERSION-debian for the others.
+# configs/debian.config) or "debug" (the test configuration with lockdep,
+# KFENCE, kmemleak and fault injection, configs/debug.config; make check
+# runs the guest tests on it too, debug-check.sh). Each has its own tree:
+# build/linux-VERSION for test, build/linux-VERSION-eval,
+# build/linux-VERSION-debian and build/linux-VERSION-debug for the others.
 #
 # SPLICE_TOOLCHAIN names the compilers: "host" (the host's gcc, rustc and
 # bindgen; the default for test and eval) or "debian" (the ones Debian's
@@ -31,7 +34,8 @@ case $SPLICE_CONFIG in
 test) SPLICE_TREE_SUFFIX= ;;
 eval) SPLICE_TREE_SUFFIX=-eval ;;
 debian) SPLICE_TREE_SUFFIX=-debian ;;
-*) printf 'error: SPLICE_CONFIG=%s: known configurations are test, eval and debian\n' "$SPLICE_CONFIG" >&2; exit 1 ;;
+debug) SPLICE_TREE_SUFFIX=-debug ;;
+*) printf 'error: SPLICE_CONFIG=%s: known configurations are test, eval, debian and debug\n' "$SPLICE_CONFIG" >&2; exit 1 ;;
 esac
 if [ "$SPLICE_CONFIG" = debian ]; then : "${SPLICE_TOOLCHAIN:=debian}"; else : "${SPLICE_TOOLCHAIN:=host}"; fi
 case $SPLICE_TOOLCHAIN in
@@ -46,7 +50,10 @@ SPLICE_LOGS="$SPLICE_BUILD/logs"
 mkdir -p "$SPLICE_LOGS"
 # The userspace tools (splice-create, splice), linked statically so that the
 # same binaries run on the host and in the guest (build_tools).
-SPLICE_TOOLS=$SPLICE_BUILD/tools-target/x86_64-unknown-linux-gnu/release
+# SPLICE_TOOLS_TARGET is their cargo target folder (the debug kernel's
+# run, debug-check.sh, shares the parent build's).
+: "${SPLICE_TOOLS_TARGET:=$SPLICE_BUILD/tools-target}"
+SPLICE_TOOLS=$SPLICE_TOOLS_TARGET/x86_64-unknown-linux-gnu/release
 
 # The script's name, for messages.
 SPLICE_ME=$(basename "$0" .sh)
@@ -120,7 +127,7 @@ build_tools() {
 	RUSTFLAGS="-C target-feature=+crt-static" run_logged "$SPLICE_LOGS/tools-build.log" \
 		cargo build --release -j "$(nproc)" --target x86_64-unknown-linux-gnu \
 		--manifest-path "$SPLICE_SRC/tools/splice/Cargo.toml" \
-		--target-dir "$SPLICE_BUILD/tools-target"
+		--target-dir "$SPLICE_TOOLS_TARGET"
 }
 
 # build_probe DIR: build splice-probe (the guest's probes of the code fixes

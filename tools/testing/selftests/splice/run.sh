@@ -22,6 +22,11 @@ if [ -n "$only" ]; then
 	done
 	tests=$picked
 fi
+# splice_debug=1 (the debug kernel, scripts/splice/debug-check.sh): then the
+# tests of tests/debug/, which need its fault injection and kmemleak.
+if tr ' ' '\n' </proc/cmdline | grep -qx 'splice_debug=1'; then
+	tests="$tests $(ls "$here"/tests/debug/*.sh 2>/dev/null)"
+fi
 n=0
 for t in $tests; do n=$((n + 1)); done
 echo "KTAP version 1"

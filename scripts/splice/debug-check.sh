@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+# The guest tests on the debug kernel (configs/debug.config: the test
+# configuration with lockdep, KFENCE, kmemleak and fault injection), beside
+# the test kernel's run in make check.
+#
+#   debug-check.sh build   fetch, overlay, configure and build the debug kernel
+#                          in $SPLICE_BUILD/debug, then its sample packs
+#   debug-check.sh test    boot it with panic_on_warn=1 and run the guest tests
+#                          and the debug-only ones (tests/debug/)
+#
+# The catalogue and the stable set are the generator's tests and stay on the
+# test kernel: they compare against its build (their expected targets are
+# what its compiler inlined), so their packs are not built here and 90-catalogue
+# and 91-stable are not run. Its own build folder keeps the test kernel's
+# packs, initramfs and logs apart; the tools are the parent build's.
+. "$(dirname "$0")/lib.sh"
+what=${1:?usage: debug-check.sh build|test}
+S=$SPLICE_SRC/scripts/splice
+parent=$SPLICE_BUILD
+export SPLICE_CONFIG=debug SPLICE_TOOLCHAIN=host
+export SPLICE_BUILD=$parent/debug
+export KERNEL_TREE=$SPLICE_BUILD/linux-$KERNEL_VERSION-debug
+export SPLICE_TOOLS_TARGET=$SPLICE_TOOLS_TARGET
+
+case $what in
+build)
+	for step in fetch-kernel overlay config build-kernel build-packs; do
+		"$S/$step.sh" || die "debug kernel: $step failed (logs: $SPLICE_BUILD/logs)"
+	done
+	;;
+test)
+	# Every guest test but the generator's two, then the debug-only ones.
+	tests=$(cd "$SPLICE_SRC/tools/testing/selftests/splice/tests" && ls ./*.sh |
+		sed 's|^\./||; s|\.sh$||' | grep -vE '^(90-catalogue|91-stable)$' | tr '\n' ',')
+	VM_NAME=debug VM_APPEND="splice_tests=${tests%,} splice_debug=1 panic_on_warn=1 kfence.sample_interval=10 ${VM_APPEND:-}" \
+		VM_TIMEOUT=${VM_TIMEOUT:-600} "$S/vm.sh" test "$SPLICE_BUILD/guest"
+	;;
+*) die "unknown step '$what' (build or test)" ;;
+esac
