@@ -19,6 +19,21 @@
  *					__do_sys_waitid() fault: EFAULT, by
  *					the exception table of the code that
  *					runs)
+ *	splice-probe read-loop FILE STOP VALUE...
+ *					reads FILE in a tight loop until the
+ *					file STOP exists; prints how often it
+ *					read each VALUE, and fails if it read
+ *					anything else or not every VALUE
+ *					(the stress test's callers)
+ *	splice-probe fail-nth N write FILE VALUE
+ *	splice-probe fail-nth N insmod MODULE.ko
+ *					the write of VALUE to FILE, or the
+ *					load of MODULE, with the N-th
+ *					allocation of this task made to fail
+ *					(/proc/thread-self/fail-nth, the
+ *					debug kernel's fault injection);
+ *					prints its result and whether the
+ *					fault was reached (tests/debug/)
  *	splice-probe without-cap-sys-module CMD...
  *					runs CMD as root without
  *					CAP_SYS_MODULE (dropped from the
@@ -34,6 +49,7 @@
 #include <fcntl.h>
 #include <sched.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
@@ -283,6 +299,92 @@ static const struct {
 	{ "waitid", waitid_probe },
 };
 
+/*
+ * Reads @file (a sysfs attribute that calls a patched function) from the
+ * start, again and again, until @stop exists, and counts what it read: each
+ * of the @n @values, or something else. Prints "read-loop: N reads: V=c ...
+ * other=c"; exits 0 only if every read was one of @values and each was read
+ * at least once.
+ */
+static int read_loop(const char *file, const char *stop, char **values, int n)
+{
+	unsigned long counts[8] = { 0 }, other = 0, reads = 0;
+	char buf[256], last_other[256] = "";
+	int fd, i, seen_all = 1;
+
+	if (n < 1 || n > 8) {
+		fprintf(stderr, "read-loop: 1 to 8 values\n");
+		return 2;
+	}
+	fd = open(file, O_RDONLY);
+	if (fd < 0)
+		return failed(file);
+	for (;;) {
+		ssize_t len;
+
+		if ((reads & 255) == 0 && access(stop, F_OK) == 0)
+			break;
+		len = pread(fd, buf, sizeof(buf) - 1, 0);
+		if (len < 0)
+			return failed("pread");
+		buf[len] = 0;
+		buf[strcspn(buf, "\n")] = 0;
+		reads++;
+		for (i = 0; i < n; i++)
+			if (!strcmp(buf, values[i])) {
+				counts[i]++;
+				break;
+			}
+		if (i == n) {
+			other++;
+			snprintf(last_other, sizeof(last_other), "%s", buf);
+		}
+	}
+	close(fd);
+	printf("read-loop: %lu reads:", reads);
+	for (i = 0; i < n; i++) {
+		printf(" %s=%lu", values[i], counts[i]);
+		seen_all &= counts[i] > 0;
+	}
+	printf(" other=%lu%s%s\n", other, other ? ", last: " : "", last_other);
+	return other || !seen_all;
+}
+
+/*
+ * @op with the @nth allocation of this thread failing. Everything the
+ * operation needs is opened first, and fail-nth is set and read through an
+ * open file, which allocates nothing: the count starts at the operation.
+ * Prints "fail-nth N: OP: ok|ERROR; fault injected|fault not reached".
+ */
+static int fail_nth(const char *nth, const char *op, const char *path, const char *value)
+{
+	char left[32] = "";
+	int ctl, fd, err = 0;
+	ssize_t n;
+
+	ctl = open("/proc/thread-self/fail-nth", O_RDWR);
+	if (ctl < 0)
+		return failed("/proc/thread-self/fail-nth (needs CONFIG_FAULT_INJECTION)");
+	fd = open(path, !strcmp(op, "write") ? O_WRONLY : O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return failed(path);
+	if (write(ctl, nth, strlen(nth)) < 0)
+		return failed("setting fail-nth");
+	if (!strcmp(op, "write"))
+		err = write(fd, value, strlen(value)) < 0 ? errno : 0;
+	else
+		err = syscall(SYS_finit_module, fd, "", 0) ? errno : 0;
+	n = pread(ctl, left, sizeof(left) - 1, 0);
+	if (write(ctl, "0", 1) < 0 || n < 0)
+		return failed("resetting fail-nth");
+	left[n] = 0;
+	close(fd);
+	close(ctl);
+	printf("fail-nth %s: %s: %s; %s\n", nth, op, err ? strerror(err) : "ok",
+	       atoi(left) ? "fault not reached" : "fault injected");
+	return 0;
+}
+
 /* Runs argv[0...] as root without CAP_SYS_MODULE. */
 static int without_cap_sys_module(char **cmd)
 {
@@ -298,6 +400,12 @@ int main(int argc, char **argv)
 
 	if (argc >= 3 && !strcmp(argv[1], "without-cap-sys-module"))
 		return without_cap_sys_module(argv + 2);
+	if (argc == 6 && !strcmp(argv[1], "fail-nth") && !strcmp(argv[3], "write"))
+		return fail_nth(argv[2], argv[3], argv[4], argv[5]);
+	if (argc == 5 && !strcmp(argv[1], "fail-nth") && !strcmp(argv[3], "insmod"))
+		return fail_nth(argv[2], argv[3], argv[4], NULL);
+	if (argc >= 5 && !strcmp(argv[1], "read-loop"))
+		return read_loop(argv[2], argv[3], argv + 4, argc - 4);
 
 	for (i = 0; argc == 2 && i < sizeof(probes) / sizeof(probes[0]); i++)
 		if (!strcmp(argv[1], probes[i].name))
