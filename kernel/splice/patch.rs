@@ -435,6 +435,8 @@ struct SwitchTimes {
     pause: u64,
     /// The stack check, part of `pause`.
     stack_check: u64,
+    /// The commit, part of `pause`: holding every other CPU in an NMI and writing the jumps.
+    commit: u64,
     /// The whole `stop_machine()` call: stopping the CPUs, the pause, letting them go.
     stop_machine: u64,
 }
@@ -519,6 +521,7 @@ fn stopped_switch(
     let mut times = SwitchTimes {
         pause: 0,
         stack_check: 0,
+        commit: 0,
         stop_machine: 0,
     };
     let start = Instant::now();
@@ -546,16 +549,17 @@ fn stopped_switch(
         // No NMI runs while the jumps are written (`Stopped::commit`); a CPU that does not
         // take its NMI in time may be in another NMI, in a target: nothing is written, and
         // the try is made again.
-        stopped
-            .commit(|c| {
-                for (t, alias) in targets.iter().zip(aliases) {
-                    let bytes = if reverse { &t.saved } else { &t.jump };
-                    // SAFETY: No task is in the bytes that change: the stack check above
-                    // found none in the function.
-                    unsafe { c.write(alias, bytes) };
-                }
-            })
-            .map_err(|_| AbortCause::NmiNotHeld)?;
+        let t1 = Instant::now();
+        let committed = stopped.commit(|c| {
+            for (t, alias) in targets.iter().zip(aliases) {
+                let bytes = if reverse { &t.saved } else { &t.jump };
+                // SAFETY: No task is in the bytes that change: the stack check above
+                // found none in the function.
+                unsafe { c.write(alias, bytes) };
+            }
+        });
+        times.commit = since(t1);
+        committed.map_err(|_| AbortCause::NmiNotHeld)?;
         let _ = hooks.run(Kind::Do, reverse);
         times.pause = since(t0);
         Ok(())
@@ -780,6 +784,7 @@ fn run(
         Ok(times) => {
             e.timings.pause_ns = times.pause;
             e.timings.stack_check_ns = times.stack_check;
+            e.timings.commit_ns = times.commit;
             e.timings.stop_walks = scratch.walked as u64;
             e.timings.stop_machine_ns = times.stop_machine;
             let _ = hooks.run(Kind::Post, reverse);

@@ -45,6 +45,8 @@ pub(crate) struct Timings {
     pub(crate) match_ns: u64,
     pub(crate) pause_ns: u64,
     pub(crate) stack_check_ns: u64,
+    /// NMIs held on the other CPUs and the jumps written, part of `pause_ns`.
+    pub(crate) commit_ns: u64,
     /// Stacks walked inside the stop (those of tasks that ran since the walk before it).
     pub(crate) stop_walks: u64,
     pub(crate) stop_machine_ns: u64,

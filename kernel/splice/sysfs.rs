@@ -232,6 +232,7 @@ impl Operations for PackFiles {
                 writeln!(page, "match_ns {}", t.match_ns)?;
                 writeln!(page, "pause_ns {}", t.pause_ns)?;
                 writeln!(page, "stack_check_ns {}", t.stack_check_ns)?;
+                writeln!(page, "commit_ns {}", t.commit_ns)?;
                 writeln!(page, "stop_walks {}", t.stop_walks)?;
                 writeln!(page, "stop_machine_ns {}", t.stop_machine_ns)?;
                 writeln!(page, "total_ns {}", t.total_ns)?;

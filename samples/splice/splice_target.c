@@ -29,8 +29,10 @@
  */
 #include <linux/kobject.h>
 #include <linux/kthread.h>
+#include <linux/ktime.h>
 #include <linux/module.h>
 #include <linux/splice_pack.h>
+#include <linux/stop_machine.h>
 #include <linux/string.h>
 #include <linux/sysfs.h>
 #include <linux/wait.h>
@@ -325,6 +327,52 @@ static ssize_t threshold_store(struct kobject *kobj, struct kobj_attribute *attr
 	return count;
 }
 
+/*
+ * Figures for tools/testing/selftests/splice/bench.sh (not in the comment at
+ * the top, whose lines the sample packs' diffs count):
+ *
+ *  call_cost	picoseconds per call of splice_target_compute() over
+ *		CALL_COST_CALLS calls, as it runs now: as built, replaced by
+ *		a pack, or livepatched (splice_target_klp.ko)
+ *  empty_stop	nanoseconds of one stop_machine() that does nothing: the
+ *		floor of a switch's pause, measured in the same guest
+ */
+#define CALL_COST_CALLS 200000
+
+static ssize_t call_cost_show(struct kobject *kobj, struct kobj_attribute *attr,
+			      char *buf)
+{
+	unsigned int sum = 0;
+	u64 t0, t1;
+	int i;
+
+	t0 = ktime_get_ns();
+	for (i = 0; i < CALL_COST_CALLS; i++)
+		sum += splice_target_compute(i);
+	t1 = ktime_get_ns();
+	/* The sum is printed so that the calls cannot be left out. */
+	return sysfs_emit(buf, "%llu %u\n", div_u64((t1 - t0) * 1000, CALL_COST_CALLS), sum);
+}
+
+static int splice_target_nothing(void *unused)
+{
+	return 0;
+}
+
+static ssize_t empty_stop_show(struct kobject *kobj, struct kobj_attribute *attr,
+			       char *buf)
+{
+	u64 t0 = ktime_get_ns();
+	int ret = stop_machine(splice_target_nothing, NULL, NULL);
+	u64 t1 = ktime_get_ns();
+
+	if (ret)
+		return ret;
+	return sysfs_emit(buf, "%llu\n", t1 - t0);
+}
+
+static struct kobj_attribute call_cost_attr = __ATTR(call_cost, 0400, call_cost_show, NULL);
+static struct kobj_attribute empty_stop_attr = __ATTR(empty_stop, 0400, empty_stop_show, NULL);
 static struct kobj_attribute value_attr = __ATTR_RO(value);
 static struct kobj_attribute bench_attr = __ATTR_RO(bench);
 static struct kobj_attribute biased_attr = __ATTR_RO(biased);
@@ -351,6 +399,8 @@ static struct attribute *splice_target_attrs[] = {
 	&biased_attr.attr,
 	&noinstr_value_attr.attr,
 	&threshold_attr.attr,
+	&call_cost_attr.attr,
+	&empty_stop_attr.attr,
 	NULL,
 };
 ATTRIBUTE_GROUPS(splice_target);

@@ -6,10 +6,35 @@
 # end of the stopped section: stack check, hooks, writes), the stack check
 # alone, the whole stop_machine() call (stopping and releasing the CPUs
 # included), the reverse pause, run-pre matching and the whole apply.
+# The pause is set beside an empty stop_machine() in the same guest (the
+# floor of any switch; /sys/kernel/splice_target/empty_stop) as a ratio of
+# medians, with its parts: the stack check and the commit (every other CPU
+# held in an NMI, the jumps written). Then the cost of one call of
+# splice_target_compute(): as built, replaced by the target-value pack (one
+# jump), and livepatched to the same code (splice_target_klp.ko: the ftrace
+# handler), in picoseconds per call and as ratios.
 # Figures, not a pass/fail test; the run fails only if an action fails.
 . "$(dirname "$0")/lib.sh"
 ROUNDS=${ROUNDS:-15}
 echo "# splice-bench: $(nproc) CPUs, $ROUNDS rounds, kernel $(uname -r)"
+
+# median FILE: the median of the numbers in FILE, as they are.
+median() {
+	sort -n "$1" | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'
+}
+
+# ratio A B: A / B to two decimals.
+ratio() {
+	awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }'
+}
+
+# The floor: ROUNDS empty stop_machine() calls.
+: >/tmp/empty_stop
+i=0
+while [ $i -lt "$ROUNDS" ]; do
+	cat $target/empty_stop >>/tmp/empty_stop || { echo "# splice-bench: FAILED (empty_stop)"; exit 0; }
+	i=$((i + 1))
+done
 
 # stats FILE: "min median max" of the numbers in FILE, in us.
 stats() {
@@ -21,7 +46,7 @@ bench() {
 	use_pack "$1"
 	load
 	: >/tmp/apply_pause; : >/tmp/reverse_pause; : >/tmp/match; : >/tmp/apply_total
-	: >/tmp/stack_check; : >/tmp/stop_machine; : >/tmp/stop_walks
+	: >/tmp/stack_check; : >/tmp/stop_machine; : >/tmp/stop_walks; : >/tmp/commit
 	i=0
 	while [ $i -lt "$ROUNDS" ]; do
 		act apply
@@ -29,6 +54,7 @@ bench() {
 		sed -n 's/^match_ns //p' "$d/timings" >>/tmp/match
 		sed -n 's/^total_ns //p' "$d/timings" >>/tmp/apply_total
 		sed -n 's/^stack_check_ns //p' "$d/timings" >>/tmp/stack_check
+		sed -n 's/^commit_ns //p' "$d/timings" >>/tmp/commit
 		sed -n 's/^stop_machine_ns //p' "$d/timings" >>/tmp/stop_machine
 		sed -n 's/^stop_walks //p' "$d/timings" | awk '{ print $1 * 1000 }' >>/tmp/stop_walks
 		act reverse
@@ -39,7 +65,10 @@ bench() {
 	echo "# $1: $2 function(s), $ROUNDS rounds; microseconds: min median max"
 	echo "#   apply pause           $(stats /tmp/apply_pause)"
 	echo "#     of which stack check $(stats /tmp/stack_check)"
+	echo "#     of which commit      $(stats /tmp/commit) (NMIs held, jumps written)"
 	echo "#   apply stop_machine()  $(stats /tmp/stop_machine)"
+	echo "#   empty stop_machine()  $(stats /tmp/empty_stop)"
+	echo "#   ratio to the empty stop_machine(), medians: whole call $(ratio "$(median /tmp/stop_machine)" "$(median /tmp/empty_stop)"), pause alone $(ratio "$(median /tmp/apply_pause)" "$(median /tmp/empty_stop)")"
 	echo "#   reverse pause         $(stats /tmp/reverse_pause)"
 	echo "#   match                 $(stats /tmp/match)"
 	echo "#   apply, whole action   $(stats /tmp/apply_total)"
@@ -47,6 +76,48 @@ bench() {
 	echo "#   tasks                 $(ls -d /proc/[0-9]* | wc -l)"
 }
 
-(bench proc-version 1) && (bench target-bench10 10) && echo "# splice-bench: ok" ||
+# call_cost: the median of 5 readings of picoseconds per call.
+call_cost() {
+	: >/tmp/call_cost
+	for i in 1 2 3 4 5; do
+		read -r ps sum <$target/call_cost || return 1
+		echo "$ps" >>/tmp/call_cost
+	done
+	median /tmp/call_cost
+}
+
+# The cost of a call: as built, through splice's jump, through livepatch.
+calls() {
+	plain=$(call_cost) || return 1
+	use_pack target-value
+	load
+	act apply
+	[ "$(cat $target/value)" = 63 ] || fail "target-value not in effect"
+	spliced=$(call_cost) || return 1
+	act reverse
+	unload
+	klp=/splice/modules/splice_target_klp.ko
+	lp=n/a
+	if [ -f $klp ]; then
+		insmod $klp || fail "insmod $klp"
+		wait_for /sys/kernel/livepatch/splice_target_klp/transition 0
+		[ "$(cat $target/value)" = 63 ] || fail "splice_target_klp not in effect"
+		lp=$(call_cost) || return 1
+		echo 0 >/sys/kernel/livepatch/splice_target_klp/enabled
+		# A disabled patch is freed, its directory with it, once unpatched.
+		i=0
+		while [ -d /sys/kernel/livepatch/splice_target_klp ]; do
+			i=$((i + 1))
+			[ $i -le 100 ] || fail "splice_target_klp still unpatching after 10 s"
+			sleep 0.1
+		done
+		rmmod splice_target_klp || fail "rmmod splice_target_klp"
+	fi
+	echo "# call of splice_target_compute(), picoseconds per call (median of 5 x 200000 calls):"
+	echo "#   as built $plain, through splice's jump $spliced, livepatched $lp"
+	echo "#   splice - as built: $(awk -v a="$spliced" -v b="$plain" 'BEGIN { printf "%d", a - b }') ps; livepatch / splice: $(ratio "$lp" "$spliced")"
+}
+
+(bench proc-version 1) && (bench target-bench10 10) && (calls) && echo "# splice-bench: ok" ||
 	echo "# splice-bench: FAILED"
 echo "# splice-guest: done"
