@@ -216,6 +216,10 @@ pub(crate) fn check(_stopped: &kernel::text_patching::Stopped, ranges: &[Range],
             return ControlFlow::Continue(());
         }
         s.walked += 1;
+        if s.walked % 64 == 0 {
+            // Many tasks may have run since the precheck; walking them is not a lockup.
+            kernel::text_patching::touch_nmi_watchdog();
+        }
         if let Some((r, a)) = find(task, ranges, s) {
             note(s, task, &r, a);
         }

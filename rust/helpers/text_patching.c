@@ -1,10 +1,17 @@
 // SPDX-License-Identifier: GPL-2.0
 
+#include <linux/nmi.h>
 #include <linux/sync_core.h>
 
 __rust_helper void rust_helper_sync_core(void)
 {
 	sync_core();
+}
+
+/* For the CPUs that spin with interrupts off in kernel::text_patching's stop. */
+__rust_helper void rust_helper_touch_nmi_watchdog(void)
+{
+	touch_nmi_watchdog();
 }
 
 #include <linux/kallsyms.h>

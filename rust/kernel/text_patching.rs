@@ -498,12 +498,22 @@ unsafe extern "C" fn stop_fn<F: FnOnce(&Stopped) -> T, T>(data: *mut c_void) -> 
         let mut seen = 0;
         while !d.done.load(Ordering::Acquire) {
             nmi::follow(&mut seen);
+            // Spinning with interrupts off for as long as the work takes is this CPU's
+            // purpose here, not a lockup (as in `multi_cpu_stop()`'s own loop).
+            touch_nmi_watchdog();
             core::hint::spin_loop();
         }
         // SAFETY: `sync_core()` only executes a serializing instruction.
         unsafe { bindings::sync_core() };
     }
     0
+}
+
+/// Tells the hard and soft lockup detectors that this CPU, though it runs with interrupts off,
+/// is not stuck: for work inside [`stop_machine`] that may take long (a walk of many stacks).
+pub fn touch_nmi_watchdog() {
+    // SAFETY: Writes this CPU's watchdog timestamps; callable in any context.
+    unsafe { bindings::touch_nmi_watchdog() };
 }
 
 /// Runs `f` on one CPU while every other online CPU waits with interrupts disabled, and
