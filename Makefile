@@ -14,7 +14,8 @@
 #
 # Variables: KERNEL_VERSION (7.2.12), KERNEL_DEB_VERSION ($(KERNEL_VERSION)-1),
 # SPLICE_BUILD (./build), SPLICE_CACHE (~/.cache/splice), JOBS (nproc),
-# SPLICE_CONFIG (test: the kernel configuration, test or eval), EVAL_CONFIG
+# SPLICE_CONFIG (test: the kernel configuration, test, eval, debian or debug;
+# make check also builds the debug one and runs the guest tests on it), EVAL_CONFIG
 # (eval: the configuration make eval uses), VM_SMP (2), VM_MEM (1G),
 # VM_TIMEOUT (300).
 

@@ -85,6 +85,13 @@ check)
 	test_phase stable "$SPLICE_SRC/tools/testing/selftests/splice/run-cases.sh" \
 		"$SPLICE_SRC/tools/testing/selftests/splice/stable"
 	test_phase vm-tests "$S/vm.sh" test "$SPLICE_BUILD/guest"
+	# The guest tests again on the debug kernel (lockdep, KFENCE, kmemleak,
+	# fault injection, signatures and lockdown), with its own tests/debug/:
+	# the test configuration's debug twin, so with that configuration only.
+	if [ "$SPLICE_CONFIG" = test ]; then
+		build_phase debug-kernel "$S/debug-check.sh" build
+		test_phase debug-vm-tests "$S/debug-check.sh" test
+	fi
 	SPLICE_IN_CHECK=1 test_phase demo "$S/demo.sh"
 	# A slice of make eval: two fixes that apply and one that is refused
 	# (init code) and then applied as rewritten by hand (eval/hand/), with

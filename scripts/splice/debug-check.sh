@@ -23,11 +23,32 @@ export SPLICE_BUILD=$parent/debug
 export KERNEL_TREE=$SPLICE_BUILD/linux-$KERNEL_VERSION-debug
 export SPLICE_TOOLS_TARGET=$SPLICE_TOOLS_TARGET
 
+# strip_signature SIGNED UNSIGNED: the module SIGNED without the signature
+# that scripts/sign-file appended (struct module_signature, then the magic).
+strip_signature() {
+	python3 - "$1" "$2" <<'PY' || die "cannot strip the signature of $1"
+import struct, sys
+data = open(sys.argv[1], "rb").read()
+magic = b"~Module signature appended~\n"
+if not data.endswith(magic):
+    sys.exit(f"{sys.argv[1]}: not signed")
+info = data[-len(magic) - 12:-len(magic)]
+_, _, _, signer_len, key_id_len, sig_len = struct.unpack(">BBBBB3xI", info)
+end = len(data) - len(magic) - 12 - sig_len - signer_len - key_id_len
+open(sys.argv[2], "wb").write(data[:end])
+PY
+}
+
 case $what in
 build)
 	for step in fetch-kernel overlay config build-kernel build-packs; do
 		"$S/$step.sh" || die "debug kernel: $step failed (logs: $SPLICE_BUILD/logs)"
 	done
+	# An unsigned copy of a pack, which tests/debug/90-signatures.sh expects
+	# sig_enforce and lockdown to refuse.
+	mkdir -p "$SPLICE_BUILD/guest/unsigned"
+	strip_signature "$SPLICE_BUILD/guest/packs/splice_target_value.ko" \
+		"$SPLICE_BUILD/guest/unsigned/splice_target_value.ko"
 	;;
 test)
 	# Every guest test but the generator's two, then the debug-only ones.

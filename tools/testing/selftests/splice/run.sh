@@ -26,6 +26,9 @@ fi
 # tests of tests/debug/, which need its fault injection and kmemleak.
 if tr ' ' '\n' </proc/cmdline | grep -qx 'splice_debug=1'; then
 	tests="$tests $(ls "$here"/tests/debug/*.sh 2>/dev/null)"
+	# What boot and KUnit left is not the guest tests' (80-kmemleak.sh).
+	echo scan >/sys/kernel/debug/kmemleak 2>/dev/null
+	echo clear >/sys/kernel/debug/kmemleak 2>/dev/null
 fi
 n=0
 for t in $tests; do n=$((n + 1)); done
