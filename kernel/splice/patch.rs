@@ -16,11 +16,11 @@ use crate::park::Parking;
 use crate::registry::{self, Registry, TargetState};
 use crate::reserved;
 use crate::resolve::{self, Failure, Resolution};
-use crate::stackcheck::{self, Range, Scratch};
+use crate::stackcheck::{self, Range, Requester, Scratch};
 use crate::stage::{AbortCause, Action};
 use kernel::module_ref::ModuleRef;
 use kernel::prelude::*;
-use kernel::text_patching::{KprobesHeld, TextAlias};
+use kernel::text_patching::{KprobesHeld, Resume, TextAlias};
 use kernel::{bindings, kallsyms, text_patching};
 
 type Instant = kernel::time::Instant<kernel::time::Monotonic>;
@@ -82,6 +82,8 @@ extern "C" {
     fn splice_idle_or_entry(addr: core::ffi::c_ulong) -> bool;
     /// `kernel/splice/noinstr.c`.
     fn splice_module_noinstr(addr: core::ffi::c_ulong) -> bool;
+    /// `kernel/splice/signature.c`.
+    fn splice_module_code_allowed(module: *mut core::ffi::c_void) -> core::ffi::c_int;
 }
 
 /// Whether `addr` is in noinstr code, vmlinux's (not counting the idle code) or a module's,
@@ -388,6 +390,8 @@ fn ranges(e: &registry::Entry, targets: &[TargetState], reverse: bool) -> Result
                     start: t.repl,
                     end: t.repl + t.repl_size,
                     name: t.name,
+                    // Reversing writes the saved bytes back at the site, out of this range.
+                    written: (0, 0),
                 },
                 GFP_KERNEL,
             )?;
@@ -397,6 +401,7 @@ fn ranges(e: &registry::Entry, targets: &[TargetState], reverse: bool) -> Result
                     start: t.addr,
                     end: t.addr + t.size,
                     name: t.name,
+                    written: (t.site, t.site + JMP_LEN),
                 },
                 GFP_KERNEL,
             )?;
@@ -406,6 +411,7 @@ fn ranges(e: &registry::Entry, targets: &[TargetState], reverse: bool) -> Result
                         start: t.live,
                         end: t.live + t.live_size,
                         name: t.name,
+                        written: (t.site, t.site + JMP_LEN),
                     },
                     GFP_KERNEL,
                 )?;
@@ -421,6 +427,7 @@ fn ranges(e: &registry::Entry, targets: &[TargetState], reverse: bool) -> Result
                 start,
                 end,
                 name: e.name,
+                written: (0, 0),
             },
             GFP_KERNEL,
         )?;
@@ -518,6 +525,7 @@ fn stopped_switch(
     scratch: &mut Scratch,
 ) -> core::result::Result<SwitchTimes, AbortCause> {
     let mut changed = None;
+    let mut on_stop_path = None;
     let mut times = SwitchTimes {
         pause: 0,
         stack_check: 0,
@@ -551,6 +559,19 @@ fn stopped_switch(
         // the try is made again.
         let t1 = Instant::now();
         let committed = stopped.commit(|c| {
+            // The CPUs go on where their NMI found them: in the stop's own code (the CPU
+            // stoppers' wait and what calls it), which runs, so no walk of the tasks saw it.
+            // Code in the ranges there would be returned into halfway: nothing is written.
+            for (cpu, at) in c.resume_addresses() {
+                let found = match at {
+                    Resume::At(a) => stackcheck::hit(ranges, a).map(|r| (r.name, a)),
+                    Resume::Unknown => Some((c"(a stack that could not be unwound)", 0)),
+                };
+                if found.is_some() {
+                    on_stop_path = found.map(|(name, a)| (cpu, name, a));
+                    return;
+                }
+            }
             for (t, alias) in targets.iter().zip(aliases) {
                 let bytes = if reverse { &t.saved } else { &t.jump };
                 // SAFETY: No task is in the bytes that change: the stack check above
@@ -560,6 +581,9 @@ fn stopped_switch(
         });
         times.commit = since(t1);
         committed.map_err(|_| AbortCause::NmiNotHeld)?;
+        if on_stop_path.is_some() {
+            return Err(AbortCause::CannotRedirect);
+        }
         let _ = hooks.run(Kind::Do, reverse);
         times.pause = since(t0);
         Ok(())
@@ -568,6 +592,11 @@ fn stopped_switch(
     if let Some(name) = changed {
         pr_warn!(
             "text_changed: the bytes at the jump site of {name:?} are not the ones checked: another code patcher (a kprobe?) wrote there; nothing was written\n"
+        );
+    }
+    if let Some((cpu, name, addr)) = on_stop_path {
+        pr_warn!(
+            "cannot_redirect: CPU {cpu} goes on at {addr:#x} in {name:?} after the switch: the stop itself runs that code (the CPU stoppers and what they call), so splice cannot replace it; nothing was written\n"
         );
     }
     match r {
@@ -579,10 +608,29 @@ fn stopped_switch(
 
 /// Runs `action` on pack `id`. The caller holds [`registry::ACTIONS`], so no other action runs
 /// meanwhile; `guard` is the registry lock, let go while the action sleeps between tries.
-pub(crate) fn perform(mut guard: Guard, id: u64, action: Action) -> Result {
+pub(crate) fn perform(
+    mut guard: Guard,
+    id: u64,
+    action: Action,
+    requester: Option<Requester>,
+) -> Result {
     let e = guard.get(id).ok_or(ENODEV)?;
     if !action.valid_in(e.life.stage()) {
         return Err(EINVAL);
+    }
+    if action == Action::Apply {
+        // The rules for loading modules as they are now: an unsigned pack loaded before
+        // signatures were enforced or lockdown was raised is not applied under them.
+        // SAFETY: `owner` is the live module of a registered pack: the registry lock is held.
+        let allowed = unsafe { splice_module_code_allowed(e.owner.cast()) };
+        if allowed != 0 {
+            pr_warn!(
+                "{:?}: not applied: its module {:?} is not signed, and signatures are enforced or the kernel is locked down ({allowed}); load a signed pack\n",
+                e.name,
+                e.module
+            );
+            return Err(Error::from_errno(allowed));
+        }
     }
     let t0 = Instant::now();
     // The timings are those of this action only.
@@ -590,7 +638,7 @@ pub(crate) fn perform(mut guard: Guard, id: u64, action: Action) -> Result {
         e.timings = registry::Timings::default();
     }
     let mut lock = ActionLock(Some(guard));
-    let result = run(&mut lock, id, action, t0);
+    let result = run(&mut lock, id, action, t0, requester);
     // Only actions change the stage, and this is the only one: it is still the one checked
     // above; `Life` moves it (or records the cause) and turns the cause into the error code.
     let e = lock.reg().get_mut(id).ok_or(ENODEV)?;
@@ -625,6 +673,7 @@ fn run(
     id: u64,
     action: Action,
     t0: Instant,
+    requester: Option<Requester>,
 ) -> core::result::Result<(), AbortCause> {
     let guard = lock.reg();
     let reverse = action == Action::Reverse;
@@ -716,7 +765,7 @@ fn run(
         return Err(AbortCause::HookFailed);
     }
     let ranges = ranges(e, &targets, reverse).map_err(|_| AbortCause::OutOfMemory)?;
-    let mut scratch = Scratch::new().map_err(|_| AbortCause::OutOfMemory)?;
+    let mut scratch = Scratch::new(requester).map_err(|_| AbortCause::OutOfMemory)?;
     let mut parking = if guard.park {
         Some(Parking::new().map_err(|_| AbortCause::OutOfMemory)?)
     } else {
@@ -867,7 +916,7 @@ mod tests {
             repl_size: 0,
         };
         let alias = TextAlias::<JMP_LEN>::new(site)?;
-        let mut scratch = Scratch::new()?;
+        let mut scratch = Scratch::new(None)?;
         // SAFETY: An empty table.
         let hooks = unsafe { Hooks::new(core::ptr::null(), 0) };
         let mut apply = |t: TargetState| {
@@ -894,6 +943,55 @@ mod tests {
         assert_eq!(after, before);
         // What the successful try reserved, as a reverse would give it back.
         reserved::release(&KprobesHeld::new(), &[(site, site + JMP_LEN)]);
+        Ok(())
+    }
+
+    /// Code the stop runs itself is never written: every CPU goes on inside
+    /// `multi_cpu_stop()` (its CPU stopper's loop) once the commit is over, and no walk of the
+    /// tasks sees that, as those tasks run. The try is `cannot_redirect`, nothing written.
+    #[test]
+    fn code_of_the_stop_itself_is_not_written() -> Result {
+        let site = victim as *const () as usize;
+        let mut before = [0u8; JMP_LEN];
+        text_patching::read(site, &mut before)?;
+        let t = TargetState {
+            name: c"victim",
+            addr: site,
+            size: 0,
+            live: site,
+            live_size: 0,
+            site,
+            saved: before,
+            // Would be written if the stop path were not checked: the bytes with the first
+            // one changed.
+            jump: [0xcc, before[1], before[2], before[3], before[4]],
+            repl: 0,
+            repl_size: 0,
+        };
+        let stop = kallsyms::lookup_name(c"multi_cpu_stop").ok_or(ENOENT)?;
+        let (size, _) = kallsyms::size_offset(stop).ok_or(ENOENT)?;
+        let ranges = [Range {
+            start: stop,
+            end: stop + size,
+            name: c"multi_cpu_stop",
+            written: (0, 0),
+        }];
+        let alias = TextAlias::<JMP_LEN>::new(site)?;
+        let mut scratch = Scratch::new(None)?;
+        // SAFETY: An empty table.
+        let hooks = unsafe { Hooks::new(core::ptr::null(), 0) };
+        let r = switch(
+            hooks,
+            &[t],
+            core::slice::from_ref(&alias),
+            false,
+            &ranges,
+            &mut scratch,
+        );
+        assert!(matches!(r, Err(AbortCause::CannotRedirect)));
+        let mut after = [0u8; JMP_LEN];
+        text_patching::read(site, &mut after)?;
+        assert_eq!(after, before);
         Ok(())
     }
 

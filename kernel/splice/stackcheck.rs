@@ -10,7 +10,16 @@
 //! proves the task is not in them. A return address that function_graph or a rethook
 //! (kretprobes, fprobe exit handlers) took off the stack is looked up where they keep it; one
 //! that cannot be found makes the task a conflict: its stack cannot be proven clear. Tasks
-//! running on a CPU are the CPU stoppers themselves.
+//! running on a CPU are the CPU stoppers themselves: where they go on is checked by the commit
+//! (`kernel::text_patching::Committing::resume_addresses`), not here.
+//!
+//! The task that asked for the action (it wrote `stage`) waits for it inside its `write()`:
+//! the frames of that system call from where it entered splice outward
+//! (`kernfs_fop_write_iter()`, `vfs_write()`, ...) are recorded when it enters
+//! ([`Requester`]) and are not conflicts. Once the action is over the task returns through
+//! them: for a function the action replaced, through the rest of its old code, once, for this
+//! write; every later call runs the new code. Without this, a fix to the write path could
+//! never be applied. A frame whose return lies in the bytes a jump overwrites is still one.
 //!
 //! To keep the stop short, every stack is walked first while tasks run ([`precheck`]); inside
 //! the stop only the tasks that ran since (their context-switch count moved) are walked
@@ -28,6 +37,46 @@ pub(crate) struct Range {
     pub(crate) start: usize,
     pub(crate) end: usize,
     pub(crate) name: &'static CStr,
+    /// The bytes the action writes in it (a jump site), or an empty range.
+    pub(crate) written: (usize, usize),
+}
+
+/// The task that asked for the action, and the return addresses of its system call from where
+/// it entered splice outward: see the module documentation.
+pub(crate) struct Requester {
+    task: usize,
+    /// Innermost first, as a walk gives them.
+    path: KVec<usize>,
+}
+
+impl Requester {
+    /// The current task, with the return addresses of its stack as it is now. Sleeps
+    /// (allocates).
+    pub(crate) fn current() -> Result<Self> {
+        let mut path = KVec::from_elem(0usize, MAX_FRAMES, GFP_KERNEL)?;
+        let n = stacktrace::save_current(&mut path);
+        // A full buffer may be a cut trace, whose outer end would not be the path's: nothing is
+        // set apart then.
+        path.truncate(if n < MAX_FRAMES { n } else { 0 });
+        Ok(Self {
+            task: kernel::current!().as_ptr() as usize,
+            path,
+        })
+    }
+
+    /// How many of `frames` (a walk of the task's stack, innermost first) are not its write
+    /// path: those before the frames it shares at the outer end with the path recorded when it
+    /// entered. The frame where it entered splice differs, so the path is the system call's
+    /// alone.
+    fn own(&self, frames: &[usize]) -> usize {
+        let shared = frames
+            .iter()
+            .rev()
+            .zip(self.path.iter().rev())
+            .take_while(|(a, b)| a == b)
+            .count();
+        frames.len() - shared
+    }
 }
 
 /// A task found inside one of the ranges.
@@ -68,10 +117,12 @@ pub(crate) struct Scratch {
     /// Conflicting tasks [`precheck`] found that return to user space: those
     /// [`crate::park`] can move out of the code.
     pub(crate) parkable: KVec<ARef<Task>>,
+    /// The task that asked for the action.
+    requester: Option<Requester>,
 }
 
 impl Scratch {
-    pub(crate) fn new() -> Result<Self> {
+    pub(crate) fn new(requester: Option<Requester>) -> Result<Self> {
         Ok(Self {
             frames: KVec::from_elem(0usize, MAX_FRAMES, GFP_KERNEL)?,
             conflicts: KVec::with_capacity(MAX_CONFLICTS, GFP_KERNEL)?,
@@ -80,6 +131,7 @@ impl Scratch {
             clean: KVec::new(),
             walked: 0,
             parkable: KVec::with_capacity(crate::park::MAX_PARKED, GFP_KERNEL)?,
+            requester,
         })
     }
 
@@ -98,10 +150,18 @@ const HIDDEN: Range = Range {
     start: 0,
     end: 0,
     name: c"(a return address held by function_graph or a kretprobe)",
+    written: (0, 0),
 };
 
-fn hit(ranges: &[Range], addr: usize) -> Option<&Range> {
+pub(crate) fn hit(ranges: &[Range], addr: usize) -> Option<&Range> {
     ranges.iter().find(|r| r.start <= addr && addr < r.end)
+}
+
+/// The range whose written bytes hold `addr`: a return there would run half of a jump.
+fn hit_written(ranges: &[Range], addr: usize) -> Option<&Range> {
+    ranges
+        .iter()
+        .find(|r| r.written.0 <= addr && addr < r.written.1)
 }
 
 fn note(s: &mut Scratch, task: &Task, range: &Range, addr: usize) {
@@ -119,9 +179,20 @@ fn note(s: &mut Scratch, task: &Task, range: &Range, addr: usize) {
 /// any word) lies in one of `ranges`.
 fn find(task: &Task, ranges: &[Range], s: &mut Scratch) -> Option<(Range, usize)> {
     match stacktrace::save_reliable(task, &mut s.frames) {
-        Ok(n) => s.frames[..n]
-            .iter()
-            .find_map(|&a| hit(ranges, a).map(|r| (*r, a))),
+        Ok(n) => {
+            let frames = &s.frames[..n];
+            let own = match &s.requester {
+                Some(r) if r.task == task.as_ptr() as usize => r.own(frames),
+                _ => n,
+            };
+            let (own, path) = frames.split_at(own);
+            own.iter()
+                .find_map(|&a| hit(ranges, a).map(|r| (*r, a)))
+                .or_else(|| {
+                    path.iter()
+                        .find_map(|&a| hit_written(ranges, a).map(|r| (*r, a)))
+                })
+        }
         Err(_) => {
             s.scanned += 1;
             let mut found = None;
@@ -164,7 +235,9 @@ pub(crate) fn precheck(ranges: &[Range], s: &mut Scratch) -> Result {
         let before = stacktrace::switch_count(task);
         let found = find(task, ranges, s);
         // A task that ran during its walk may have been walked inconsistently: its result
-        // is not used; the check inside the stop walks it again.
+        // is not used; the check inside the stop walks it again. The reads of its stack come
+        // before those of its state below (pairs with the scheduler's release of `on_cpu`).
+        kernel::sync::barrier::smp_rmb();
         let steady = !stacktrace::on_cpu(task) && stacktrace::switch_count(task) == before;
         match found {
             Some((r, a)) if steady => {
@@ -225,4 +298,45 @@ pub(crate) fn check(_stopped: &kernel::text_patching::Stopped, ranges: &[Range],
         }
         ControlFlow::Continue(())
     });
+}
+
+#[cfg(CONFIG_SPLICE_KUNIT_TEST)]
+#[kernel::macros::kunit_tests(splice_stackcheck)]
+mod tests {
+    use super::*;
+    use kernel::kallsyms;
+
+    /// The range of the function named `name`, its first five bytes written.
+    fn range_of(name: &'static CStr) -> Result<Range> {
+        let start = kallsyms::lookup_name(name).ok_or(ENOENT)?;
+        let (size, _) = kallsyms::size_offset(start).ok_or(ENOENT)?;
+        Ok(Range {
+            start,
+            end: start + size,
+            name,
+            written: (start, start + 5),
+        })
+    }
+
+    /// The task that asked for an action returns through its system call's frames (here, a
+    /// KUnit thread's: `kthread()`); those are not conflicts for it, and are for any other
+    /// task, or when a return lies in the bytes a jump overwrites.
+    #[test]
+    fn the_requesters_own_path_is_not_a_conflict() -> Result {
+        let me = kernel::current!();
+        let kthread = range_of(c"kthread")?;
+        let mut s = Scratch::new(None)?;
+        let found = find(me, &[kthread], &mut s);
+        // Nobody asked: kthread() is on this task's stack like on any other's.
+        assert!(matches!(found, Some((r, _)) if r.start == kthread.start));
+        let mut s = Scratch::new(Some(Requester::current()?))?;
+        assert!(find(me, &[kthread], &mut s).is_none());
+        // A return into the middle of the jump is a conflict all the same.
+        let whole = Range {
+            written: (kthread.start, kthread.end),
+            ..kthread
+        };
+        assert!(find(me, &[whole], &mut s).is_some());
+        Ok(())
+    }
 }

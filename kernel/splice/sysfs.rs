@@ -11,7 +11,7 @@ use kernel::kobject::{Attribute, Mode, Operations, Page};
 use kernel::prelude::*;
 
 /// The version of the splice core.
-pub(crate) const VERSION: &str = "0.2.0";
+pub(crate) const VERSION: &str = "0.3.0";
 
 /// The files of `/sys/kernel/splice/`.
 #[derive(Clone, Copy)]
@@ -260,9 +260,12 @@ impl Operations for PackFiles {
         match file {
             PackFile::Stage => {
                 let action = Action::parse(input)?;
+                // This task waits for the action in its write(): the frames of that system
+                // call outward from here are not conflicts (`stackcheck`).
+                let me = crate::stackcheck::Requester::current()?;
                 // One action at a time, taken before the registry lock.
                 let _one = registry::ACTIONS.lock();
-                crate::patch::perform(registry::lock(), self.id, action)
+                crate::patch::perform(registry::lock(), self.id, action, Some(me))
             }
             _ => Err(EPERM),
         }

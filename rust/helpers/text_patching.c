@@ -51,14 +51,14 @@ __rust_helper void rust_helper_text_alias_vunmap(void *addr)
  * The NMI handler of kernel::text_patching: NMI_LOCAL, first in line. @fn
  * says whether the NMI was one the module sent itself.
  */
-static bool (*text_patching_nmi_fn)(void);
+static bool (*text_patching_nmi_fn)(struct pt_regs *regs);
 
 static int text_patching_nmi(unsigned int type, struct pt_regs *regs)
 {
-	return text_patching_nmi_fn() ? NMI_HANDLED : NMI_DONE;
+	return text_patching_nmi_fn(regs) ? NMI_HANDLED : NMI_DONE;
 }
 
-__rust_helper int rust_helper_text_patching_register_nmi(bool (*fn)(void))
+__rust_helper int rust_helper_text_patching_register_nmi(bool (*fn)(struct pt_regs *))
 {
 	text_patching_nmi_fn = fn;
 	return register_nmi_handler(NMI_LOCAL, text_patching_nmi, NMI_FLAG_FIRST,
@@ -74,6 +74,12 @@ __rust_helper void rust_helper_text_patching_self_nmi(void)
 __rust_helper unsigned int rust_helper_text_patching_online_cpus(void)
 {
 	return num_online_cpus();
+}
+
+/* How many CPU numbers there can be (CPUs are numbered below it). */
+__rust_helper unsigned int rust_helper_text_patching_cpu_ids(void)
+{
+	return nr_cpu_ids;
 }
 
 __rust_helper bool rust_helper_text_patching_in_nmi(void)

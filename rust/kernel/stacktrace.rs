@@ -126,6 +126,29 @@ pub fn save_reliable(task: &Task, buf: &mut [usize]) -> Result<usize> {
     Ok(n)
 }
 
+/// Fills `buf` with the return addresses of the current task's kernel stack, from the caller
+/// of this function outward, and returns how many there are (at most `buf.len()`: a trace
+/// longer than that is cut at its outer end). Not for interrupt context: the walk starts on
+/// the task's stack.
+///
+/// ```
+/// use kernel::{kallsyms, stacktrace};
+///
+/// let mut buf = [0usize; 64];
+/// let n = stacktrace::save_current(&mut buf);
+/// // This doctest runs from a KUnit kthread: its stack ends in kthread().
+/// let kthread = kallsyms::lookup_name(c"kthread").ok_or(ENOENT)?;
+/// let (size, _) = kallsyms::size_offset(kthread).ok_or(ENOENT)?;
+/// assert!(buf[..n].iter().any(|&a| (kthread..kthread + size).contains(&a)));
+/// # Ok::<(), Error>(())
+/// ```
+pub fn save_current(buf: &mut [usize]) -> usize {
+    let size = u32::try_from(buf.len()).unwrap_or(u32::MAX);
+    // SAFETY: `buf` has room for `size` entries; the walk is of the current task's own stack.
+    let n = unsafe { bindings::stack_trace_save(buf.as_mut_ptr().cast(), size, 0) };
+    (n as usize).min(buf.len())
+}
+
 /// A word of a task's stack, as [`for_each_live_stack_word`] gives it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum StackWord {

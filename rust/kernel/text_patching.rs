@@ -139,6 +139,48 @@ impl Committing {
         unsafe { bindings::text_patching_in_nmi() }
     }
 
+    /// Where each CPU goes on once the commit is over: for every online CPU, the instruction it
+    /// was at when its NMI came and the return addresses above it, innermost first, then those
+    /// of the NMI it waits in (`nmi_handle()` and its callers). The other CPUs were in the
+    /// stop's own wait (their CPU stopper, `multi_cpu_stop()` and what it calls), this one in
+    /// the commit. A walk of the tasks' stacks does not see this code, as it runs; code written
+    /// here would be returned into halfway. [`Resume::Unknown`] stands for an interrupted stack
+    /// that could not be unwound whole.
+    ///
+    /// ```
+    /// use kernel::{kallsyms, text_patching::{stop_machine, Resume}};
+    ///
+    /// let stop = kallsyms::lookup_name(c"multi_cpu_stop").ok_or(ENOENT)?;
+    /// let (size, _) = kallsyms::size_offset(stop).ok_or(ENOENT)?;
+    /// // SAFETY: Reads the online count; no preconditions.
+    /// let online = unsafe { kernel::bindings::text_patching_online_cpus() };
+    /// let r = stop_machine(|stopped| {
+    ///     // The CPUs (at most 64 here) that go on inside multi_cpu_stop().
+    ///     let mut cpus = 0u64;
+    ///     stopped.commit(|c| {
+    ///         for (cpu, at) in c.resume_addresses() {
+    ///             if let Resume::At(a) = at {
+    ///                 if (stop..stop + size).contains(&a) && cpu < 64 {
+    ///                     cpus |= 1 << cpu;
+    ///                 }
+    ///             }
+    ///         }
+    ///     }).map(|()| cpus.count_ones())
+    /// })?;
+    /// // Every CPU, this one too, returns into multi_cpu_stop() once the commit is over.
+    /// if let Ok(n) = r {
+    ///     assert!(online > 64 || n == online);
+    /// }
+    /// # Ok::<(), Error>(())
+    /// ```
+    pub fn resume_addresses(&self) -> ResumeAddresses<'_> {
+        ResumeAddresses {
+            cpu: 0,
+            frame: 0,
+            _commit: PhantomData,
+        }
+    }
+
     /// Writes `bytes` through `alias`. The sizes agree by type, so the write cannot fail
     /// halfway through a stop. (The commit serializes this CPU afterwards: in an NMI,
     /// `sync_core()` could return with `iret` and let NMIs in.)
@@ -154,6 +196,46 @@ impl Committing {
         unsafe {
             core::ptr::copy_nonoverlapping(bytes.as_ptr(), alias.base.as_ptr().add(alias.offset), N)
         };
+    }
+}
+
+/// One entry of [`Committing::resume_addresses`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Resume {
+    /// An address the CPU executes from, or returns to, once the commit is over.
+    At(usize),
+    /// The CPU's stack could not be unwound whole: where it returns to is not known.
+    Unknown,
+}
+
+/// The iterator of [`Committing::resume_addresses`]: `(cpu, Resume)` pairs.
+pub struct ResumeAddresses<'a> {
+    cpu: usize,
+    frame: usize,
+    _commit: PhantomData<&'a Committing>,
+}
+
+impl Iterator for ResumeAddresses<'_> {
+    type Item = (usize, Resume);
+
+    fn next(&mut self) -> Option<(usize, Resume)> {
+        loop {
+            let slot = nmi::recorded(self.cpu)?;
+            match slot {
+                nmi::Recorded::Unknown if self.frame == 0 => {
+                    self.frame = 1;
+                    return Some((self.cpu, Resume::Unknown));
+                }
+                nmi::Recorded::Frames(n) if self.frame < n => {
+                    self.frame += 1;
+                    return Some((self.cpu, Resume::At(nmi::frame(self.cpu, self.frame - 1))));
+                }
+                _ => {
+                    self.cpu += 1;
+                    self.frame = 0;
+                }
+            }
+        }
     }
 }
 
@@ -245,6 +327,98 @@ mod nmi {
     static RUN: AtomicUsize = AtomicUsize::new(0);
     static DATA: AtomicPtr<c_void> = AtomicPtr::new(core::ptr::null_mut());
 
+    /// Where each CPU goes on after a commit, recorded by its NMI: a slot of
+    /// [`SLOT`] words per possible CPU, the count first (0: not recorded, [`CUT`]: not
+    /// unwound whole), then the addresses. Allocated by `stop_machine()` for its stop (null
+    /// otherwise); `text_mutex` makes it one stop's.
+    static RESUME: AtomicPtr<usize> = AtomicPtr::new(core::ptr::null_mut());
+    static RESUME_CPUS: AtomicUsize = AtomicUsize::new(0);
+    /// Addresses kept per CPU: the stop's own path and the NMI's are each about ten frames
+    /// deep.
+    const FRAMES: usize = 63;
+    pub(super) const SLOT: usize = FRAMES + 1;
+    const CUT: usize = usize::MAX;
+
+    /// What a CPU's slot holds.
+    pub(super) enum Recorded {
+        Frames(usize),
+        Unknown,
+    }
+
+    /// Gives the stop's slots (`cpus` of them, at `base`); null takes them back.
+    pub(super) fn set_slots(base: *mut usize, cpus: usize) {
+        RESUME_CPUS.store(cpus, Ordering::Relaxed);
+        RESUME.store(base, Ordering::Release);
+    }
+
+    fn slot(cpu: usize) -> Option<*mut usize> {
+        let base = RESUME.load(Ordering::Acquire);
+        if base.is_null() || cpu >= RESUME_CPUS.load(Ordering::Relaxed) {
+            return None;
+        }
+        // SAFETY: `base` has `RESUME_CPUS` slots of `SLOT` words; `cpu` is below that.
+        Some(unsafe { base.add(cpu * SLOT) })
+    }
+
+    /// Records, from its NMI, where this CPU goes on: the code it was interrupted in (`regs`)
+    /// and the return addresses above it, then those of the NMI itself (`nmi_handle()` and
+    /// what calls this handler), which it returns through first.
+    fn record(cpu: usize, regs: *mut bindings::pt_regs) {
+        let Some(slot) = slot(cpu) else {
+            return;
+        };
+        // SAFETY: The slot is this CPU's: no other CPU writes it, and the writer reads it only
+        // once this CPU is held (`HELD`, release) or, for its own, after its NMI recorded it.
+        // `regs` are the NMI's, valid during the handler; the unwinder may run in an NMI. Both
+        // walks write within the slot's `FRAMES` addresses.
+        unsafe {
+            let stop = bindings::stack_trace_save_regs(regs, slot.add(1).cast(), FRAMES as u32, 0)
+                as usize;
+            // A full part may be a cut trace of the interrupted code: not known whole.
+            if stop == 0 || stop >= FRAMES {
+                *slot = CUT;
+                return;
+            }
+            // The NMI's own frames come first on its way out; the walk goes on into the
+            // interrupted stack again, and what does not fit of it is known already.
+            let room = (FRAMES - stop) as u32;
+            let nmi = bindings::stack_trace_save(slot.add(1 + stop).cast(), room, 0) as usize;
+            *slot = stop + nmi.min(FRAMES - stop);
+        }
+    }
+
+    /// Forgets what the CPUs recorded for an earlier commit.
+    fn forget() {
+        for cpu in 0..RESUME_CPUS.load(Ordering::Relaxed) {
+            if let Some(slot) = slot(cpu) {
+                // SAFETY: No CPU records while no commit is asked for (the earlier one is
+                // done, and the held CPUs have left: `HELD` is 0).
+                unsafe { *slot = 0 };
+            }
+        }
+    }
+
+    /// What `cpu` recorded; `None` past the last CPU.
+    pub(super) fn recorded(cpu: usize) -> Option<Recorded> {
+        let slot = slot(cpu)?;
+        // SAFETY: Read by the writing CPU during its commit, after every CPU recorded.
+        let n = unsafe { *slot };
+        Some(if n == CUT {
+            Recorded::Unknown
+        } else {
+            Recorded::Frames(n)
+        })
+    }
+
+    /// The `i`-th address `cpu` recorded (`i` below its count).
+    pub(super) fn frame(cpu: usize, i: usize) -> usize {
+        match slot(cpu) {
+            // SAFETY: `i < FRAMES`, as the count is; read as for `recorded`.
+            Some(slot) if i < FRAMES => unsafe { *slot.add(1 + i) },
+            _ => 0,
+        }
+    }
+
     fn cpu() -> usize {
         // SAFETY: Called in a stop or an NMI: the CPU cannot change.
         (unsafe { bindings::raw_smp_processor_id() }) as usize
@@ -321,6 +495,7 @@ mod nmi {
         if !wait(wait_ns, || HELD.load(Ordering::Acquire) == 0) {
             return false;
         }
+        forget();
         let n = ASKED.load(Ordering::Relaxed) + 1;
         ASKED.store(n, Ordering::Release);
         let held = wait(wait_ns, || HELD.load(Ordering::Acquire) >= others);
@@ -344,7 +519,7 @@ mod nmi {
     }
 
     /// The NMI handler: takes the NMIs this code sent itself, and nothing else.
-    extern "C" fn handler() -> bool {
+    extern "C" fn handler(regs: *mut bindings::pt_regs) -> bool {
         let me = cpu();
         let Some(owed) = OWED.get(me) else {
             return false;
@@ -358,6 +533,7 @@ mod nmi {
         if WRITER.load(Ordering::Acquire) == me as u32 {
             let run = RUN.load(Ordering::Acquire);
             if run != 0 {
+                record(me, regs);
                 let data = DATA.load(Ordering::Relaxed);
                 // SAFETY: `run` is the `unsafe fn(*mut c_void)` that `commit` stored as a
                 // `usize`; `commit` waits for it with `data` alive, and this CPU is the only one
@@ -371,6 +547,7 @@ mod nmi {
         } else {
             let asked = ASKED.load(Ordering::Acquire);
             if DONE.load(Ordering::Acquire) < asked {
+                record(me, regs);
                 HELD.fetch_add(1, Ordering::AcqRel);
                 while DONE.load(Ordering::Acquire) < asked {
                     core::hint::spin_loop();
@@ -532,6 +709,10 @@ pub fn touch_nmi_watchdog() {
 /// # Ok::<(), Error>(())
 /// ```
 pub fn stop_machine<F: FnOnce(&Stopped) -> T + Send, T: Send>(f: F) -> Result<T> {
+    // SAFETY: Reads `nr_cpu_ids`; no preconditions.
+    let cpus = unsafe { bindings::text_patching_cpu_ids() } as usize;
+    // Where each CPU goes on after a commit (`Committing::resume_addresses`).
+    let mut resume = KVec::from_elem(0usize, cpus * nmi::SLOT, GFP_KERNEL)?;
     let data = StopData {
         work: UnsafeCell::new(Some(f)),
         result: UnsafeCell::new(None),
@@ -545,6 +726,7 @@ pub fn stop_machine<F: FnOnce(&Stopped) -> T + Send, T: Send>(f: F) -> Result<T>
         bindings::mutex_lock(&raw mut bindings::text_mutex);
     }
     nmi::prepare();
+    nmi::set_slots(resume.as_mut_ptr(), cpus);
     // SAFETY: `stop_fn::<F, T>` matches `cpu_stop_fn_t`; `data` outlives the call, which
     // returns only after every CPU left `stop_fn`. The hotplug lock is held, as
     // `stop_machine_cpuslocked()` requires, so the online mask does not change.
@@ -555,6 +737,8 @@ pub fn stop_machine<F: FnOnce(&Stopped) -> T + Send, T: Send>(f: F) -> Result<T>
             &raw const bindings::__cpu_online_mask,
         )
     };
+    nmi::set_slots(core::ptr::null_mut(), 0);
+    drop(resume);
     // SAFETY: Taken above.
     unsafe {
         bindings::mutex_unlock(&raw mut bindings::text_mutex);

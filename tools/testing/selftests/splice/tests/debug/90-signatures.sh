@@ -3,7 +3,8 @@
 # LSM, neither enforced at boot): a pack is a module, and the kernel's rules
 # for modules are its rules. Without enforcement an unsigned copy of a pack
 # loads (tainting the kernel). Under lockdown=integrity the unsigned copy is
-# refused (EPERM) and the signed pack loads, checks, applies and reverses as
+# refused (EPERM), one loaded before lockdown is not applied (EPERM), and the
+# signed pack loads, checks, applies and reverses as
 # without lockdown; with sig_enforce on as well, the unsigned copy is refused
 # for its missing signature (EKEYREJECTED). Neither can be turned off again
 # in this boot, so this test runs last (80-kmemleak.sh before it, as lockdown
@@ -39,13 +40,21 @@ signed_works() {
 
 insmod "$unsigned" || fail "the unsigned pack did not load without enforcement"
 [ -d "$d" ] || fail "the unsigned pack loaded but registered no $d"
-rmmod $mod || fail "rmmod $mod"
+# It stays loaded while lockdown comes: applying it then would put unsigned
+# code into the kernel all the same.
 
 mount -t securityfs securityfs /sys/kernel/security 2>/dev/null
 lockdown=/sys/kernel/security/lockdown
 [ -w $lockdown ] || fail "no $lockdown (the debug kernel has the lockdown LSM)"
 echo integrity >$lockdown || fail "setting lockdown=integrity"
 grep -q '\[integrity\]' $lockdown || fail "lockdown is '$(cat $lockdown)', expected integrity"
+act apply none "Operation not permitted"
+stage_is loaded
+is $target/value 42
+dmesg | grep -q "$mod.*is not signed" ||
+	fail "the kernel log does not say why the unsigned pack was not applied"
+echo "an unsigned pack loaded before lockdown is not applied under it"
+rmmod $mod || fail "rmmod $mod"
 refused "under lockdown=integrity" "Operation not permitted"
 signed_works
 
