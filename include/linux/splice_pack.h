@@ -87,20 +87,47 @@ void splice_unregister_pack(const struct splice_pack_desc *desc);
 
 /*
  * Shadow data: new fields attached to existing objects, for fixes that need
- * more state than the old structures hold. A shadow is keyed by the object's
- * address and an id chosen by the patch author; it belongs to the pack whose
- * code allocated it (found from the caller's address, since patched code is
- * compiled as part of vmlinux or of its original module and cannot name its
- * pack) and is freed when that pack is reversed or unloaded.
- * splice_shadow_alloc() returns zeroed memory, or NULL if the shadow exists
- * already, memory is short or the caller is not the code of a loaded pack.
+ * more state than the old structures hold (Documentation/splice/hooks.rst).
+ * A shadow is keyed by the object's address and an id chosen by the patch
+ * author; it belongs to the pack whose code allocated it (found from the
+ * caller's address, since patched code is compiled as part of vmlinux or of
+ * its original module and cannot name its pack) and is freed when that pack
+ * is reversed or unloaded; a pack frees only its own shadows.
+ *
+ * splice_shadow_get() takes no lock (RCU): any context may call it. The
+ * others take a raw spinlock with interrupts off: any context but NMI, with
+ * @gfp allowed there. A shadow is zeroed memory; @ctor (may be NULL) fills a
+ * new one under the lock and must not sleep; non-zero fails the allocation.
+ * @dtor (may be NULL) releases what a shadow holds before it is freed, after
+ * an RCU grace period.
+ *
+ * splice_shadow_alloc() returns NULL if the shadow exists already, memory is
+ * short or the caller is not the code of a loaded pack;
+ * splice_shadow_get_or_alloc() returns the existing shadow if there is one.
  */
+typedef int (*splice_shadow_ctor_t)(void *obj, void *shadow_data,
+				    void *ctor_data);
+typedef void (*splice_shadow_dtor_t)(void *obj, void *shadow_data);
+
+void *splice_shadow_get(const void *obj, unsigned long id);
 void *__splice_shadow_alloc(unsigned long caller, const void *obj,
 			    unsigned long id, size_t size, gfp_t gfp);
+void *__splice_shadow_get_or_alloc(unsigned long caller, const void *obj,
+				   unsigned long id, size_t size, gfp_t gfp,
+				   splice_shadow_ctor_t ctor, void *ctor_data);
+void __splice_shadow_free(unsigned long caller, const void *obj,
+			  unsigned long id, splice_shadow_dtor_t dtor);
+void __splice_shadow_free_all(unsigned long caller, unsigned long id,
+			      splice_shadow_dtor_t dtor);
 #define splice_shadow_alloc(obj, id, size, gfp)				\
 	__splice_shadow_alloc(_THIS_IP_, obj, id, size, gfp)
-void *splice_shadow_get(const void *obj, unsigned long id);
-void splice_shadow_free(const void *obj, unsigned long id);
+#define splice_shadow_get_or_alloc(obj, id, size, gfp, ctor, ctor_data)	\
+	__splice_shadow_get_or_alloc(_THIS_IP_, obj, id, size, gfp, ctor,	\
+				     ctor_data)
+#define splice_shadow_free(obj, id, dtor)				\
+	__splice_shadow_free(_THIS_IP_, obj, id, dtor)
+#define splice_shadow_free_all(id, dtor)				\
+	__splice_shadow_free_all(_THIS_IP_, id, dtor)
 
 /*
  * Whether [start, end] overlaps the jump at a target of an applied pack, which

@@ -11,4 +11,6 @@ EXPORT_SYMBOL_GPL(splice_register_pack);
 EXPORT_SYMBOL_GPL(splice_unregister_pack);
 EXPORT_SYMBOL_GPL(__splice_shadow_alloc);
 EXPORT_SYMBOL_GPL(splice_shadow_get);
-EXPORT_SYMBOL_GPL(splice_shadow_free);
+EXPORT_SYMBOL_GPL(__splice_shadow_get_or_alloc);
+EXPORT_SYMBOL_GPL(__splice_shadow_free);
+EXPORT_SYMBOL_GPL(__splice_shadow_free_all);

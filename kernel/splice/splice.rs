@@ -42,7 +42,6 @@ struct Splice;
 
 impl kernel::Module for Splice {
     fn init(_module: &'static ThisModule) -> Result<Self> {
-        shadow::init();
         reserved::init();
         let root = Dir::new_in_kernel(c"splice", sysfs::Root)?;
         registry::init(root)?;

@@ -129,7 +129,7 @@ fi
 # KUnit, as the kernel's own parser reads it. A configuration without KUnit
 # (Debian's) runs none: its suites are counted as skipped, not passed.
 if ! grep -q '^CONFIG_SPLICE_KUNIT_TEST=y' "$KERNEL_TREE/.config"; then
-	for suite in ${VM_KUNIT_SUITES:-rust_doctests_kernel splice_pack splice_stage splice_matcher splice_patch splice_resolve splice_sysfs splice_hooks splice_reserved splice_stackcheck}; do
+	for suite in ${VM_KUNIT_SUITES:-rust_doctests_kernel splice_pack splice_stage splice_matcher splice_patch splice_resolve splice_sysfs splice_hooks splice_reserved splice_stackcheck splice_shadow}; do
 		skipped "KUnit suite $suite (CONFIG_SPLICE_KUNIT_TEST is not set in this configuration)"
 	done
 else
@@ -164,7 +164,7 @@ else
 	notok "KUnit: $kp passed, $kf failed, $ks skipped (parser status $kunit_rc; see $dir/kunit.txt)"
 fi
 # The suites that must have run: a suite that silently vanished is a failure.
-for suite in ${VM_KUNIT_SUITES:-rust_doctests_kernel splice_pack splice_stage splice_matcher splice_patch splice_resolve splice_sysfs splice_hooks splice_reserved splice_stackcheck}; do
+for suite in ${VM_KUNIT_SUITES:-rust_doctests_kernel splice_pack splice_stage splice_matcher splice_patch splice_resolve splice_sysfs splice_hooks splice_reserved splice_stackcheck splice_shadow}; do
 	if python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); sys.exit(0 if any(g.get("name")==sys.argv[2] for g in d.get("sub_groups") or []) else 1)' \
 		"$kunit_json" "$suite" 2>/dev/null; then
 		ok "KUnit suite $suite ran"
