@@ -2,7 +2,7 @@
 # Hooks and shadow data (pack target-hooks, which has a hook of every kind and
 # counts reads of /sys/kernel/splice_target/value in shadow data). A failing
 # pre or check hook aborts with hook_failed, the fail hook runs, and nothing
-# stays applied; without failures the hooks run in order; the shadow counts
+# stays applied; a failing apply or post hook is logged and ignored; without failures the hooks run in order; the shadow counts
 # from 1 after each apply, because reverse frees it.
 . "$(dirname "$0")/../lib.sh"
 use_pack target-hooks
@@ -18,6 +18,22 @@ for kind in pre-apply check-apply; do
 	pre-apply) is $target/events "pre-apply fail-apply" ;;
 	check-apply) is $target/events "pre-apply check-apply fail-apply" ;;
 	esac
+done
+# Apply and post hooks run once the switch is done: they cannot fail. One that
+# returns an error is logged and ignored; the action stands, the fail hook
+# does not run.
+for kind in apply post-apply; do
+	echo $kind >$target/fail_hook
+	echo >$target/events
+	c=$(dmesg | grep -c "a hook that cannot fail returned")
+	act apply
+	is $target/events "pre-apply check-apply apply post-apply"
+	is $target/value "42 (read 1 times since the fix)"
+	[ "$(dmesg | grep -c "a hook that cannot fail returned")" -gt "$c" ] ||
+		fail "a failing $kind hook was not logged"
+	echo none >$target/fail_hook
+	act reverse
+	is $target/value 42
 done
 echo none >$target/fail_hook
 echo >$target/events

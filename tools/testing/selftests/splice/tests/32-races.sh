@@ -1,0 +1,100 @@
+#!/bin/sh
+# Races on the stage files: several tasks writing apply and reverse to one
+# pack at once; two packs acted on at the same time; rmmod of a pack while
+# its own action waits between tries. Meanwhile readers call the patched
+# code: every call returns the old result or the new one, and once the
+# writers are done the code is the one the stage says.
+. "$(dirname "$0")/../lib.sh"
+use_pack target-value
+d1=$d ko1=$ko
+use_pack proc-version
+d2=$d ko2=$ko
+ver=$(cat /proc/version)
+
+# flip DIR N: write apply and reverse to DIR/stage N times each; failures
+# (EINVAL when another writer got there first) are expected.
+flip() {
+	i=0
+	while [ $i -lt "$2" ]; do
+		echo apply >"$1/stage" 2>/dev/null
+		echo reverse >"$1/stage" 2>/dev/null
+		i=$((i + 1))
+	done
+}
+
+# watch_value OUT: read the patched code until /tmp/races.stop appears; write
+# to OUT every value that is neither the old result nor the new one.
+watch_value() {
+	: >"$1"
+	while [ ! -e /tmp/races.stop ]; do
+		v=$(cat $target/value)
+		case $v in 42 | 63) ;; *) echo "$v" >>"$1" ;; esac
+	done
+}
+
+rm -f /tmp/races.stop
+d=$d1 ko=$ko1
+load
+d=$d2 ko=$ko2
+load
+watch_value /tmp/races.odd &
+reader=$!
+
+# Four writers on one pack.
+flip "$d1" 25 & w1=$!
+flip "$d1" 25 & w2=$!
+flip "$d1" 25 & w3=$!
+flip "$d1" 25 & w4=$!
+wait $w1 $w2 $w3 $w4
+s=$(cat "$d1/stage")
+case $s in
+applied) [ "$(cat $target/value)" = 63 ] || fail "stage applied, value $(cat $target/value)" ;;
+reversed | checked | loaded) [ "$(cat $target/value)" = 42 ] || fail "stage $s, value $(cat $target/value)" ;;
+*) fail "stage '$s' after concurrent writes" ;;
+esac
+[ "$s" = applied ] && { echo reverse >"$d1/stage" || fail "reverse after the writers"; }
+echo "four writers on one pack: left $s, its code as the stage says"
+
+# Two packs at once.
+flip "$d1" 20 & w1=$!
+flip "$d2" 20 & w2=$!
+wait $w1 $w2
+for p in "$d1" "$d2"; do
+	[ "$(cat "$p/stage")" = reversed ] || fail "$p is $(cat "$p/stage") after its own writer's last reverse"
+done
+[ "$(cat /proc/version)" = "$ver" ] || fail "/proc/version is not the kernel's after both packs were reversed"
+is $target/value 42
+echo "two packs acted on at once: both reversed, the code the kernel's"
+
+touch /tmp/races.stop
+wait $reader
+[ -s /tmp/races.odd ] && fail "the patched code returned $(sort -u /tmp/races.odd | tr '\n' ' ')during the writes"
+
+# rmmod of a pack while its own apply waits between tries: refused (the
+# action holds the module), and the apply ends as it should.
+d=$d2 ko=$ko2
+unload
+d=$d1 ko=$ko1
+echo 1 >$target/hold || fail "starting the holder"
+wait_for $target/hold 1
+echo 10 >/sys/kernel/splice/tries
+echo 300 >/sys/kernel/splice/retry_delay_ms
+rm -f /tmp/races.done
+(echo apply >"$d/stage" 2>/tmp/races.err; echo $? >/tmp/races.done) &
+sleep 1
+[ -e /tmp/races.done ] && fail "the apply ended before the rmmod ($(cat /tmp/races.err)): the test shows nothing"
+rmmod splice_target_value 2>/tmp/races.rmmod && fail "rmmod of a pack during its own apply succeeded"
+[ -d "$d" ] || fail "$d is gone after a refused rmmod"
+echo "rmmod during the apply refused: $(cat /tmp/races.rmmod)"
+echo 0 >$target/hold
+i=0
+while [ ! -e /tmp/races.done ]; do
+	i=$((i + 1)); [ $i -le 100 ] || fail "the apply never ended"
+	sleep 0.1
+done
+[ "$(cat /tmp/races.done)" = 0 ] || fail "the apply failed: $(cat /tmp/races.err), $(cat $d/abort_cause)"
+is $target/value 63
+act reverse
+unload
+cleanup
+echo "ok: concurrent writers, two packs at once and rmmod during an action left the kernel consistent"
