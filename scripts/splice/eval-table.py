@@ -114,6 +114,10 @@ def pack_outcome(name, st, secs):
             ran, _, total = g.get("exercised", "0/0").partition("/")
             s["exercised"] = {"ran": int(ran or 0), "targets": int(total or 0),
                               "calls": g.get("ran", "none")}
+            # What the pack's case script observed of the fix (eval/guest.sh): "fixed",
+            # "unobservable" (it says why), "failed", or "unchecked" (no case script); and
+            # the old behaviour after the reverse: "back", "failed" or "-".
+            s["behaves"] = {"applied": g.get("behaves", "unchecked"), "reversed": g.get("old", "-")}
             verdicts = report.get("equivalence", [])
             s["equivalent"] = {"same": sum(1 for v in verdicts if not v.get("difference")),
                                "targets": len(report.get("pack", {}).get("targets", []))}
@@ -125,6 +129,12 @@ def pack_outcome(name, st, secs):
             elif signed and s["signature"] == "missing":
                 s.update(outcome="signature not accepted", bug=True,
                          message="splice-create signed the pack, the kernel could not verify it")
+            elif not failed and "failed" in s["behaves"].values():
+                # Applied, but it does not do what the fix does (or the reverse does not
+                # bring the old behaviour back): the worst failure a live patch can have.
+                s.update(outcome="does not behave as the fix", bug=True,
+                         message=f"behaviour while applied: {s['behaves']['applied']}, "
+                                 f"after reverse: {s['behaves']['reversed']}")
             elif not failed:
                 s.update(outcome="applied", bug=False)
             else:
@@ -237,6 +247,12 @@ totals = {
     "splice_targets_exercised": sum(r["splice"]["exercised"]["ran"] for r in ok),
     "splice_targets_of_applied_packs": sum(r["splice"]["exercised"]["targets"] for r in ok),
     "splice_targets_equivalent_to_a_rebuild": sum(r["splice"]["equivalent"]["same"] for r in ok),
+    "splice_applied_behaving_as_the_fix": sum(
+        1 for r in ok if r["splice"]["behaves"]["applied"] == "fixed"),
+    "splice_applied_behaviour_unobservable": sum(
+        1 for r in ok if r["splice"]["behaves"]["applied"] == "unobservable"),
+    "splice_applied_behaviour_unchecked": sum(
+        1 for r in ok if r["splice"]["behaves"]["applied"] == "unchecked"),
     "splice_success_rate": round(len(ok) / n, 3) if n else None,
     "patches_changing_compiled_code": code,
     "splice_success_rate_on_compiled_code_changes": round(len(ok) / code, 3) if code else None,
@@ -274,9 +290,9 @@ totals = {
 json.dump({"totals": totals, "rows": rows}, open(os.path.join(out, "results.json"), "w"), indent=1)
 
 md = [f"# splice evaluation: Debian linux-source-7.2 {base} -> {nxt}", "",
-      "| patch | upstream subject | splice | exercised | equivalent | time (s) | pause (µs) "
-      "| klp-build | time (s) | livepatch in VM | transition (ms) |",
-      "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
+      "| patch | upstream subject | splice | exercised | equivalent | behaves as the fix "
+      "| time (s) | pause (µs) | klp-build | time (s) | livepatch in VM | transition (ms) |",
+      "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
 for r in rows:
     s, k = r["splice"], r["klp_build"]
     what = s["outcome"] + (f": {s['reason']}" if s["outcome"] == "refused" else "")
@@ -286,7 +302,8 @@ for r in rows:
     if h:
         what += "; with hand work: " + h["outcome"] + \
             (f" ({h['covered_by']}'s)" if h.get("covered_by") else "") + \
-            (f", pause {h['pause_us']} µs" if h["outcome"] == "applied" else "") + \
+            (f", pause {h['pause_us']} µs, behaves as the fix: {h['behaves']['applied']}"
+             if h["outcome"] == "applied" else "") + \
             (f" ({h.get('reason') or h.get('abort_cause') or h.get('message', '')})"
              if h["outcome"] != "applied" else "")
     if s.get("bug"):
@@ -297,10 +314,12 @@ for r in rows:
     if vm == "applied" and s.get("reason") in HAND_WORK:
         vm = f"applied, but the fix needs hand work ({s['reason']})"
     ex, eq = s.get("exercised"), s.get("equivalent")
-    md.append("| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |".format(
+    bh = s.get("behaves")
+    md.append("| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |".format(
         r["patch"], "; ".join(r["subjects"]) or "-", what,
         f"{ex['ran']} of {ex['targets']} ({ex['calls']})" if ex else "-",
-        f"{eq['same']} of {eq['targets']}" if eq else "-", s["build_s"],
+        f"{eq['same']} of {eq['targets']}" if eq else "-",
+        f"{bh['applied']}; after reverse: {bh['reversed']}" if bh else "-", s["build_s"],
         s.get("pause_us", "-") if s["outcome"] == "applied" else "-",
         (k["outcome"] + (" (with kernel build)" if k["mode"] == "full" else "")
          + (f": {k['error'][:80]}" if k.get("error") else "")) if k else "not run",
@@ -319,6 +338,10 @@ print(f"  splice: {len(ok_evidence)} applied, exercised (every target ran while 
       f"targets of applied packs: {totals['splice_targets_exercised']} of "
       f"{totals['splice_targets_of_applied_packs']} ran, "
       f"{totals['splice_targets_equivalent_to_a_rebuild']} equivalent to a rebuild")
+print(f"  splice: of the {len(ok)} applied, {totals['splice_applied_behaving_as_the_fix']} "
+      f"observed to behave as the fix (and the old way after reverse where checked), "
+      f"{totals['splice_applied_behaviour_unobservable']} whose fix the VM cannot observe "
+      f"(each case says why), {totals['splice_applied_behaviour_unchecked']} without a case script")
 if hand:
     print(f"  splice with hand work (eval/hand/{base}-{nxt}: rewrites that keep the old layout): "
           f"{len(hand_ok)} more applied, {len(ok) + len(hand_ok)} in all "

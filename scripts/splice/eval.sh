@@ -165,6 +165,23 @@ for p in "${patches[@]}"; do
 	said "$p with hand work" "$p-hand"
 done
 
+# 2c. The case scripts that observe what a fix does (its workload, and its
+# fixed and unfixed checks or why the VM cannot observe it), beside each pack
+# for the guest: the hand work's (hand/BASE-NEXT/P.sh) for P-hand, the stable
+# set's (../stable/P.sh, the same fixes) for the pair it was made from.
+stable=$SPLICE_SRC/tools/testing/selftests/splice/stable
+for p in "${patches[@]}" "${patches[@]/%/-hand}"; do
+	ko=$guest/eval/splice_$(echo "$p" | tr - _).ko
+	[ -f "$ko" ] || continue
+	cs=
+	case $p in
+	*-hand) [ -f "$hand/${p%-hand}.sh" ] && cs=$hand/${p%-hand}.sh ;;
+	*) [ "$(cat "$stable/BASE" 2>/dev/null)" = "$base" ] && [ -f "$stable/$p.sh" ] && cs=$stable/$p.sh ;;
+	esac
+	rm -f "${ko%.ko}.sh"
+	[ -n "$cs" ] && cp "$cs" "${ko%.ko}.sh"
+done
+
 # 3. The guest.
 if ls "$guest"/eval/*.ko >/dev/null 2>&1; then
 	say "booting linux-$base to load, check, apply, exercise, reverse and unload the packs"
