@@ -37,6 +37,14 @@ pub(crate) trait Learner<'a> {
     fn start_of(&self, _reloc: &Reloc<'a>, _addr: u64) -> Option<u64> {
         None
     }
+
+    /// Whether the kernel may still rewrite its SMP lock prefixes (`ds` back into `lock` when
+    /// a second CPU comes online after a boot with one: `alternatives_enable_smp()`). A jump
+    /// must then cover none, as for the sites rewritten after load: the rewrite would land in
+    /// the jump, and a reverse would put back a `ds` where `lock` is needed.
+    fn lock_prefixes_may_change(&self) -> bool {
+        false
+    }
 }
 
 /// Why the live code is not the pre code.
@@ -47,6 +55,17 @@ pub(crate) struct Mismatch {
     pub(crate) reason: &'static str,
 }
 
+/// The reason of a [`Mismatch`] (or of a [`Learner`] refusal) that is no mismatch at all: an
+/// allocation failed, and nothing is known of the code.
+pub(crate) const OUT_OF_MEMORY: &str = "out of memory";
+
+impl Mismatch {
+    /// Whether matching stopped because an allocation failed, not because the code differs.
+    pub(crate) fn out_of_memory(&self) -> bool {
+        self.reason == OUT_OF_MEMORY
+    }
+}
+
 /// A successful match.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct Matched {
@@ -54,10 +73,11 @@ pub(crate) struct Matched {
     pub(crate) live_len: usize,
     /// Where a 5-byte jump to a replacement can go: the first instruction after the entry's
     /// `endbr` and ftrace sites, if five bytes from there belong to the function and to no
-    /// ftrace, jump label or static call site, which the kernel could rewrite under the jump.
-    /// The other sites (alternatives, retpolines, return thunks, `endbr`, lock prefixes) are
-    /// rewritten only when their code is loaded, so the jump may cover them; reverse puts
-    /// back what it covered.
+    /// ftrace, jump label or static call site, which the kernel could rewrite under the jump
+    /// (nor to a lock prefix while the kernel may still switch them: see
+    /// [`Learner::lock_prefixes_may_change`]). The other sites (alternatives, retpolines,
+    /// return thunks, `endbr`) are rewritten only when their code is loaded, so the jump may
+    /// cover them; reverse puts back what it covered.
     pub(crate) patch_offset: Option<usize>,
     /// Whether a branch of the function lands on the bytes the jump at the patch offset
     /// covers, its first byte included: code already running in the function would then
@@ -186,7 +206,7 @@ pub(crate) fn match_code<'a>(
             }
         }
         if starts.push((pi, li), GFP_KERNEL).is_err() {
-            return fail(pi, "out of memory");
+            return fail(pi, OUT_OF_MEMORY);
         }
         if let Some(site) = relocs
             .get(ri)
@@ -205,8 +225,10 @@ pub(crate) fn match_code<'a>(
             if !site_accepts(kind, l) {
                 return fail(pi, "unexpected code at a run-time site");
             }
-            if kind.rewritten_after_load() && sites.push((li, li + len), GFP_KERNEL).is_err() {
-                return fail(pi, "out of memory");
+            let rewritten = kind.rewritten_after_load()
+                || (kind == SiteKind::LockPrefix && learner.lock_prefixes_may_change());
+            if rewritten && sites.push((li, li + len), GFP_KERNEL).is_err() {
+                return fail(pi, OUT_OF_MEMORY);
             }
             // Skip the site and every relocation inside it.
             let site_start = li;
@@ -250,7 +272,7 @@ pub(crate) fn match_code<'a>(
                         let pd = (pi + plen) as i64 + pdisp;
                         let ld = (li + llen) as i64 + ldisp;
                         if branches.push((pd, ld), GFP_KERNEL).is_err() {
-                            return fail(pi, "out of memory");
+                            return fail(pi, OUT_OF_MEMORY);
                         }
                     }
                     [r] if r.kind.is_pc_relative() && r.offset + r.width() == pi + plen => {
@@ -314,7 +336,7 @@ pub(crate) fn match_code<'a>(
         li += llen;
     }
     if starts.push((pi, li), GFP_KERNEL).is_err() {
-        return fail(pi, "out of memory");
+        return fail(pi, OUT_OF_MEMORY);
     }
     for &(pd, ld) in branches.iter() {
         let ok = starts
@@ -366,7 +388,7 @@ mod tests {
             }
             self.0
                 .push((r.symbol, value), GFP_KERNEL)
-                .map_err(|_| "out of memory")
+                .map_err(|_| OUT_OF_MEMORY)
         }
 
         fn start_of(&self, r: &Reloc<'static>, addr: u64) -> Option<u64> {
@@ -628,6 +650,77 @@ mod tests {
         live[1] = 0x90;
         let (r, _) = run(&pre, &relocs, &live);
         assert!(r.is_err());
+    }
+
+    /// A learner whose memory is short.
+    struct Starved;
+
+    impl Learner<'static> for Starved {
+        fn learn(
+            &mut self,
+            _r: &Reloc<'static>,
+            _value: u64,
+        ) -> core::result::Result<(), &'static str> {
+            Err(OUT_OF_MEMORY)
+        }
+    }
+
+    /// An allocation failure while matching is told apart from code that differs: the
+    /// caller answers out_of_memory, not no_match.
+    #[test]
+    fn an_allocation_failure_is_not_a_mismatch() {
+        let relocs = pre_relocs();
+        let live = live_for(ADDR + 0x1000);
+        let (r, _) = run(&PRE, &relocs, &live);
+        assert!(r.is_ok());
+        let r = match_code(&PRE, &relocs, &live, ADDR, &mut Starved);
+        assert!(r.is_err_and(|m| m.out_of_memory()));
+        // A real difference is not one: `mov $1,%eax` for `mov $0,%eax`.
+        let mut other = live;
+        other[10] = 1;
+        let (r, _) = run(&PRE, &relocs, &other);
+        assert!(r.is_err_and(|m| !m.out_of_memory()));
+    }
+
+    /// A learner of a kernel that booted with one CPU and may still switch its lock prefixes.
+    struct UpTable(Table);
+
+    impl Learner<'static> for UpTable {
+        fn learn(
+            &mut self,
+            r: &Reloc<'static>,
+            value: u64,
+        ) -> core::result::Result<(), &'static str> {
+            self.0.learn(r, value)
+        }
+
+        fn lock_prefixes_may_change(&self) -> bool {
+            true
+        }
+    }
+
+    /// A lock prefix right after the entry: the jump may cover it once the kernel can no
+    /// longer switch it (booted SMP, or a second CPU came up), not before.
+    #[test]
+    fn a_lock_prefix_the_kernel_may_still_switch_is_not_covered() {
+        // endbr; nop5 (ftrace); lock incl (%rdi); xor %eax,%eax; xor %eax,%eax; ret
+        let pre = [
+            0xf3, 0x0f, 0x1e, 0xfa, 0x0f, 0x1f, 0x44, 0, 0, 0xf0, 0xff, 0x07, 0x31, 0xc0, 0x31,
+            0xc0, 0xc3,
+        ];
+        let relocs = [
+            site(0, SiteKind::Endbr, 4),
+            site(4, SiteKind::Ftrace, 5),
+            site(9, SiteKind::LockPrefix, 1),
+        ];
+        let (r, _) = run(&pre, &relocs, &pre);
+        assert_eq!(r.map(|m| m.patch_offset), Ok(Some(9)));
+        // Booted with one CPU: the prefix is `ds`, and becomes `lock` again later.
+        let mut live = pre;
+        live[9] = 0x3e;
+        let mut up = UpTable(Table(KVec::new()));
+        let r = match_code(&pre, &relocs, &live, ADDR, &mut up);
+        assert_eq!(r.map(|m| m.patch_offset), Ok(None));
     }
 
     #[test]

@@ -309,7 +309,7 @@ fn check(reg: &Registry, id: u64) -> core::result::Result<Checked, AbortCause> {
             None => match m.matched.patch_offset {
                 Some(off) => m.addr + off,
                 None => {
-                    let why = "has no room for a jump after its entry";
+                    let why = "has no room for a jump after its entry (too short, or a site the kernel may rewrite later follows it: an ftrace, jump label or static call site, or a lock prefix while the kernel may still switch to SMP)";
                     return Err(refuse(AbortCause::CannotRedirect, why));
                 }
             },
@@ -894,6 +894,23 @@ mod tests {
         core::hint::black_box(x).wrapping_mul(0x9e37_79b9_7f4a_7c15) ^ 0x5a5a
     }
 
+    /// `victim` as a target whose site was checked holding `saved`, to be written `jump`.
+    fn victim_target(saved: [u8; JMP_LEN], jump: [u8; JMP_LEN]) -> TargetState {
+        let site = victim as *const () as usize;
+        TargetState {
+            name: c"victim",
+            addr: site,
+            size: 0,
+            live: site,
+            live_size: 0,
+            site,
+            saved,
+            jump,
+            repl: 0,
+            repl_size: 0,
+        }
+    }
+
     /// The stop writes a jump only over the bytes it was checked with: when another patcher
     /// changed them, the try is `text_changed` and nothing is written.
     #[test]
@@ -903,18 +920,7 @@ mod tests {
         text_patching::read(site, &mut before)?;
         let nop5 = [0x0f, 0x1f, 0x44, 0x00, 0x00];
         assert_ne!(before, nop5);
-        let mut t = TargetState {
-            name: c"victim",
-            addr: site,
-            size: 0,
-            live: site,
-            live_size: 0,
-            site,
-            saved: [0xcc; JMP_LEN],
-            jump: nop5,
-            repl: 0,
-            repl_size: 0,
-        };
+        let mut t = victim_target([0xcc; JMP_LEN], nop5);
         let alias = TextAlias::<JMP_LEN>::new(site)?;
         let mut scratch = Scratch::new(None)?;
         // SAFETY: An empty table.
@@ -954,20 +960,9 @@ mod tests {
         let site = victim as *const () as usize;
         let mut before = [0u8; JMP_LEN];
         text_patching::read(site, &mut before)?;
-        let t = TargetState {
-            name: c"victim",
-            addr: site,
-            size: 0,
-            live: site,
-            live_size: 0,
-            site,
-            saved: before,
-            // Would be written if the stop path were not checked: the bytes with the first
-            // one changed.
-            jump: [0xcc, before[1], before[2], before[3], before[4]],
-            repl: 0,
-            repl_size: 0,
-        };
+        // Would be written if the stop path were not checked: the bytes with the first one
+        // changed.
+        let t = victim_target(before, [0xcc, before[1], before[2], before[3], before[4]]);
         let stop = kallsyms::lookup_name(c"multi_cpu_stop").ok_or(ENOENT)?;
         let (size, _) = kallsyms::size_offset(stop).ok_or(ENOENT)?;
         let ranges = [Range {

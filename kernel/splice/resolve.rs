@@ -67,7 +67,7 @@ impl Learned {
             None => self
                 .entries
                 .push((key, value), GFP_KERNEL)
-                .map_err(|_| "out of memory"),
+                .map_err(|_| matcher::OUT_OF_MEMORY),
         }
     }
 
@@ -107,6 +107,10 @@ impl Learner<'static> for Scope<'_> {
         // vmlinux's functions; a module's keep the pre offset's answer.
         kallsyms::for_each_vmlinux_match(reloc.symbol, &mut each);
         start
+    }
+
+    fn lock_prefixes_may_change(&self) -> bool {
+        kernel::text_patching::lock_prefixes_may_change()
     }
 }
 
@@ -244,6 +248,8 @@ fn match_function(
                     matched,
                 });
             }
+            // An allocation failure says nothing of the code: it is not a no_match.
+            Err(m) if m.out_of_memory() => return Err(Failure::OutOfMemory),
             Err(m) => {
                 first_miss.get_or_insert((addr, m));
             }
@@ -426,10 +432,16 @@ pub(crate) fn match_pack(
                 learned: &mut learned,
                 object: f.object,
             };
-            if matcher::match_code(f.code, &relocs[i], &code, w.live as u64, &mut scope).is_err()
-                || learned.set(own, w.addr as u64).is_err()
-            {
-                return Err(Failure::NoMatch(f.name, None));
+            // An allocation failure says nothing of the code: it is not a no_match.
+            match matcher::match_code(f.code, &relocs[i], &code, w.live as u64, &mut scope) {
+                Err(m) if m.out_of_memory() => return Err(Failure::OutOfMemory),
+                Err(_) => return Err(Failure::NoMatch(f.name, None)),
+                Ok(_) => {}
+            }
+            match learned.set(own, w.addr as u64) {
+                Err(e) if e == matcher::OUT_OF_MEMORY => return Err(Failure::OutOfMemory),
+                Err(_) => return Err(Failure::NoMatch(f.name, None)),
+                Ok(()) => {}
             }
             functions[i] = Some(w);
             Ok(())

@@ -748,6 +748,25 @@ pub fn stop_machine<F: FnOnce(&Stopped) -> T + Send, T: Send>(f: F) -> Result<T>
     data.result.into_inner().ok_or(EINVAL)
 }
 
+/// Whether the kernel may still rewrite the lock prefixes of its code and its modules' code. A
+/// kernel that booted with one CPU present turns them into `ds` prefixes, and back into `lock`
+/// when a second CPU comes online (`alternatives_enable_smp()`); once more than one CPU is
+/// online that has happened, and it never happens again. True whenever one CPU is online and
+/// more are possible (a kernel that booted with more and took them offline is counted too).
+///
+/// ```
+/// use kernel::text_patching;
+///
+/// // SAFETY: Reads the online count; no preconditions.
+/// if unsafe { kernel::bindings::text_patching_online_cpus() } > 1 {
+///     assert!(!text_patching::lock_prefixes_may_change());
+/// }
+/// ```
+pub fn lock_prefixes_may_change() -> bool {
+    // SAFETY: Both read counters; no preconditions.
+    unsafe { bindings::text_patching_online_cpus() == 1 && bindings::text_patching_cpu_ids() > 1 }
+}
+
 /// Copies the kernel memory at `addr` into `buf`; fails with `EFAULT`, without an oops, if
 /// any of it is not mapped.
 ///
