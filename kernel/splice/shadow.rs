@@ -284,20 +284,26 @@ pub(crate) extern "C" fn __splice_shadow_alloc(
     size: usize,
     gfp: bindings::gfp_t,
 ) -> *mut core::ffi::c_void {
+    let none = (None, null_mut());
+    attach_for(caller, obj, id, size, gfp, none, Existing::Fail)
+}
+
+/// [`attach`] for the pack whose code `caller` lies in, as the C interface returns it: null
+/// on any failure.
+fn attach_for(
+    caller: core::ffi::c_ulong,
+    obj: *const core::ffi::c_void,
+    id: core::ffi::c_ulong,
+    size: usize,
+    gfp: bindings::gfp_t,
+    ctor: (Ctor, *mut core::ffi::c_void),
+    existing: Existing,
+) -> *mut core::ffi::c_void {
     let Some(owner) = owner_of(caller, "allocation") else {
         return null_mut();
     };
-    let none = (None, null_mut());
-    attach(
-        owner,
-        obj as usize,
-        id as usize,
-        size,
-        gfp,
-        none,
-        Existing::Fail,
-    )
-    .map_or(null_mut(), |p| p.cast())
+    attach(owner, obj as usize, id as usize, size, gfp, ctor, existing)
+        .map_or(null_mut(), |p| p.cast())
 }
 
 /// The shadow (`obj`, `id`), made if there is none: `size` zeroed bytes filled by `ctor` (if
@@ -313,19 +319,15 @@ pub(crate) extern "C" fn __splice_shadow_get_or_alloc(
     ctor: Ctor,
     ctor_data: *mut core::ffi::c_void,
 ) -> *mut core::ffi::c_void {
-    let Some(owner) = owner_of(caller, "allocation") else {
-        return null_mut();
-    };
-    attach(
-        owner,
-        obj as usize,
-        id as usize,
+    attach_for(
+        caller,
+        obj,
+        id,
         size,
         gfp,
         (ctor, ctor_data),
         Existing::Return,
     )
-    .map_or(null_mut(), |p| p.cast())
 }
 
 /// The shadow (`obj`, `id`), or null. Takes no lock: any context may call it.

@@ -97,6 +97,27 @@ wait_for() {
 	done
 }
 
+# act_in_background ACTION: write ACTION to the current pack's stage in the
+# background; act_ended then says whether it ended, act_wait waits for it (10 s
+# at most) and fails unless it succeeded.
+act_in_background() {
+	rm -f /tmp/act.done
+	(echo "$1" >"$d/stage" 2>/tmp/act.bg.err; echo $? >/tmp/act.done) &
+}
+
+act_ended() {
+	[ -e /tmp/act.done ]
+}
+
+act_wait() {
+	i=0
+	while ! act_ended; do
+		i=$((i + 1)); [ $i -le 100 ] || fail "the background action never ended"
+		sleep 0.1
+	done
+	[ "$(cat /tmp/act.done)" = 0 ] || fail "the background action failed: $(cat /tmp/act.bg.err), $(cat "$d/abort_cause")"
+}
+
 # pid_of COMM: the pid of the task named COMM.
 pid_of() {
 	for p in /proc/[0-9]*; do

@@ -12,10 +12,9 @@ wait_for $target/hold 1
 # About 4 s of tries: 9 pauses of 500 ms.
 echo 10 >$root/tries
 echo 500 >$root/retry_delay_ms
-rm -f /tmp/readers.done
-(echo apply >"$d/stage" 2>/tmp/readers.err; echo $? >/tmp/readers.done) &
+act_in_background apply
 sleep 1
-[ -e /tmp/readers.done ] && fail "the apply ended before the reads ($(cat /tmp/readers.err)): the test shows nothing"
+act_ended && fail "the apply ended before the reads ($(cat /tmp/act.bg.err)): the test shows nothing"
 for f in "$d/stage" "$d/targets" "$d/abort_cause" $root/tries $root/version; do
 	timeout 1 cat "$f" >/dev/null || fail "reading $f waited for the action"
 done
@@ -24,15 +23,10 @@ stage_is loaded
 ko2=$packs/splice_proc_version.ko
 timeout 2 insmod "$ko2" || fail "insmod of another pack waited for the action"
 timeout 2 rmmod splice_proc_version || fail "rmmod of another pack waited for the action"
-[ -e /tmp/readers.done ] && fail "the apply ended while the holder still held"
+act_ended && fail "the apply ended while the holder still held"
 # The holder leaves: the next try goes through.
 echo 0 >$target/hold
-i=0
-while [ ! -e /tmp/readers.done ]; do
-	i=$((i + 1)); [ $i -le 100 ] || fail "the apply never ended"
-	sleep 0.1
-done
-[ "$(cat /tmp/readers.done)" = 0 ] || fail "the apply failed: $(cat /tmp/readers.err), $(cat $d/abort_cause)"
+act_wait
 stage_is applied
 is $target/value 63
 act reverse

@@ -79,20 +79,14 @@ echo 1 >$target/hold || fail "starting the holder"
 wait_for $target/hold 1
 echo 10 >/sys/kernel/splice/tries
 echo 300 >/sys/kernel/splice/retry_delay_ms
-rm -f /tmp/races.done
-(echo apply >"$d/stage" 2>/tmp/races.err; echo $? >/tmp/races.done) &
+act_in_background apply
 sleep 1
-[ -e /tmp/races.done ] && fail "the apply ended before the rmmod ($(cat /tmp/races.err)): the test shows nothing"
+act_ended && fail "the apply ended before the rmmod ($(cat /tmp/act.bg.err)): the test shows nothing"
 rmmod splice_target_value 2>/tmp/races.rmmod && fail "rmmod of a pack during its own apply succeeded"
 [ -d "$d" ] || fail "$d is gone after a refused rmmod"
 echo "rmmod during the apply refused: $(cat /tmp/races.rmmod)"
 echo 0 >$target/hold
-i=0
-while [ ! -e /tmp/races.done ]; do
-	i=$((i + 1)); [ $i -le 100 ] || fail "the apply never ended"
-	sleep 0.1
-done
-[ "$(cat /tmp/races.done)" = 0 ] || fail "the apply failed: $(cat /tmp/races.err), $(cat $d/abort_cause)"
+act_wait
 is $target/value 63
 act reverse
 unload
