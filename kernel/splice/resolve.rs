@@ -13,6 +13,7 @@
 use crate::matcher::{self, Learner, Matched, Mismatch};
 use crate::pack::{Pack, Reloc, RelocType};
 use core::ops::ControlFlow;
+use kernel::alloc::AllocError;
 use kernel::module_ref::ModuleRef;
 use kernel::prelude::*;
 use kernel::{kallsyms, text_patching};
@@ -88,8 +89,10 @@ impl Learner<'static> for Scope<'_> {
         reloc: &Reloc<'static>,
         value: u64,
     ) -> core::result::Result<(), &'static str> {
-        if !merged_constant_matches(reloc.symbol.to_bytes(), value) {
-            return Err("string or constant differs from the pre code's");
+        match merged_constant_matches(reloc.symbol.to_bytes(), value) {
+            Err(AllocError) => return Err(matcher::OUT_OF_MEMORY),
+            Ok(false) => return Err("string or constant differs from the pre code's"),
+            Ok(true) => {}
         }
         self.learned.set(Key::of(reloc, self.object), value)
     }
@@ -117,10 +120,11 @@ impl Learner<'static> for Scope<'_> {
 /// Whether `value` points at the string or constant a symbol name of the form `.str1.1:text`
 /// or `.cst8:hex` describes (other names: yes). The linker merges equal strings and
 /// constants across the kernel, so the pack names them by content (see
-/// `Documentation/splice/pack-format.rst`), and their content is part of the match.
-fn merged_constant_matches(name: &[u8], value: u64) -> bool {
+/// `Documentation/splice/pack-format.rst`), and their content is part of the match. A
+/// failed allocation is an error, not a mismatch.
+fn merged_constant_matches(name: &[u8], value: u64) -> core::result::Result<bool, AllocError> {
     let Some(colon) = name.iter().position(|&b| b == b':') else {
-        return true;
+        return Ok(true);
     };
     let (kind, content) = (&name[..colon], &name[colon + 1..]);
     let mut want = KVec::new();
@@ -132,7 +136,7 @@ fn merged_constant_matches(name: &[u8], value: u64) -> bool {
                     .get(i + 2..i + 4)
                     .and_then(|h| core::str::from_utf8(h).ok());
                 let Some(b) = hex.and_then(|h| u8::from_str_radix(h, 16).ok()) else {
-                    return false;
+                    return Ok(false);
                 };
                 i += 4;
                 b
@@ -140,31 +144,23 @@ fn merged_constant_matches(name: &[u8], value: u64) -> bool {
                 i += 1;
                 content[i - 1]
             };
-            if want.push(b, GFP_KERNEL).is_err() {
-                return false;
-            }
+            want.push(b, GFP_KERNEL)?;
         }
         // The string ends where the pre code's did.
-        if want.push(0, GFP_KERNEL).is_err() {
-            return false;
-        }
+        want.push(0, GFP_KERNEL)?;
     } else if kind.starts_with(b".cst") {
         for pair in content.chunks(2) {
             let hex = core::str::from_utf8(pair).ok();
             let Some(b) = hex.and_then(|h| u8::from_str_radix(h, 16).ok()) else {
-                return false;
+                return Ok(false);
             };
-            if want.push(b, GFP_KERNEL).is_err() {
-                return false;
-            }
+            want.push(b, GFP_KERNEL)?;
         }
     } else {
-        return true;
+        return Ok(true);
     }
-    let Ok(mut live) = KVec::from_elem(0u8, want.len(), GFP_KERNEL) else {
-        return false;
-    };
-    text_patching::read(value as usize, &mut live).is_ok() && live[..] == want[..]
+    let mut live = KVec::from_elem(0u8, want.len(), GFP_KERNEL)?;
+    Ok(text_patching::read(value as usize, &mut live).is_ok() && live[..] == want[..])
 }
 
 /// Where a pre function matched.
