@@ -4,6 +4,8 @@
 #
 #   make          install what is missing, fetch and build the kernel and tools
 #   make check    all of the above, then every test; ends with "N passed, N failed"
+#   make check-debug  the debug kernel (lockdep, KFENCE, kmemleak, fault injection,
+#                 signatures, lockdown) and the guest tests on it; .ci/run runs it after check
 #   make demo     build, then fix a real 7.2.12 bug in the running VM and reverse it
 #   make bench-klp  splice-create and upstream klp-build on the same fixes and tree
 #   make eval     every 7.2.12 -> 7.2.13 fix of built code: splice and klp-build side by side,
@@ -15,7 +17,7 @@
 # Variables: KERNEL_VERSION (7.2.12), KERNEL_DEB_VERSION ($(KERNEL_VERSION)-1),
 # SPLICE_BUILD (./build), SPLICE_CACHE (~/.cache/splice), JOBS (nproc),
 # SPLICE_CONFIG (test: the kernel configuration, test, eval, debian or debug;
-# make check also builds the debug one and runs the guest tests on it), EVAL_CONFIG
+# make check-debug builds the debug one and runs the guest tests on it), EVAL_CONFIG
 # (eval: the configuration make eval uses), VM_SMP (2), VM_MEM (1G),
 # VM_TIMEOUT (300).
 
@@ -36,7 +38,7 @@ export LIBCLANG_PATH := $(SPLICE_CACHE)/libclang-$(LIBCLANG_VERSION)/lib
 
 S := scripts/splice
 
-.PHONY: all build check demo eval bench-klp vm clean distclean
+.PHONY: all build check check-debug demo eval bench-klp vm clean distclean
 all: build
 
 build:
@@ -44,6 +46,9 @@ build:
 
 check:
 	@$(S)/check.sh check
+
+check-debug:
+	@$(S)/check.sh check-debug
 
 demo:
 	@$(S)/check.sh demo

@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: GPL-2.0
 # The guest tests on the debug kernel (configs/debug.config: the test
 # configuration with lockdep, KFENCE, kmemleak and fault injection), beside
-# the test kernel's run in make check.
+# the test kernel's run in make check; make check-debug runs it.
 #
 #   debug-check.sh build   fetch, overlay, configure and build the debug kernel
 #                          in $SPLICE_BUILD/debug, then its sample packs
