@@ -1,7 +1,7 @@
 #!/bin/sh
 # Allocation failures (debug kernel: failslab and fail_page_alloc through
-# /proc/thread-self/fail-nth): for N = 1, 2, ... the N-th allocation of the
-# writing task fails, in the insmod of a pack and in its check, apply and
+# /proc/thread-self/fail-nth): for N = 1, 2, ... the N-th allocation that the
+# writing task makes from splice's code fails, in the insmod of a pack and in its check, apply and
 # reverse, until an action no longer reaches the N-th allocation. Each
 # failure leaves everything as it was: no pack directory after a failed
 # insmod; the stage unchanged after a failed action, the error ENOMEM, the
@@ -20,6 +20,25 @@ for f in failslab fail_page_alloc; do
 	echo 0 >$dbg/$f/verbose || fail "$f/verbose"
 done
 echo 0 >$dbg/fail_page_alloc/min-order || fail "fail_page_alloc/min-order"
+# Only allocations with splice's code on their stack count and fail (the
+# stack-trace filter): the N-th is then the N-th of splice's, and the module
+# loader's, kernfs's and ftrace's own error paths are not what is tested
+# (failing those hung the guest). splice's code is the splice crate's
+# functions (their mangled names hold its crate name, _6splice), with the C
+# helpers beside them in kernel/splice/.
+range=$(awk '$3 ~ /_6splice[0-9]/ || $3 ~ /^(splice_livepatched|splice_noinstr|splice_module_code_allowed|splice_shadow_lock)$/ { print $1 }' /proc/kallsyms |
+	sort | sed -n '1p;$p' | tr '\n' ' ')
+set -- $range
+[ $# = 2 ] && [ "$1" != 0000000000000000 ] || fail "cannot find splice's code in /proc/kallsyms ('$range')"
+start=$(printf '%d' "0x$1")
+end=$(printf '%d' "0x$2")
+end=$((end + 4096))
+for f in failslab fail_page_alloc; do
+	echo $start >$dbg/$f/require-start || fail "$f/require-start"
+	echo $end >$dbg/$f/require-end || fail "$f/require-end"
+	echo 32 >$dbg/$f/stacktrace-depth || fail "$f/stacktrace-depth"
+done
+echo "allocations made from splice's code ($1 to $2) fail in turn"
 echo N >$dbg/fail_page_alloc/ignore-gfp-highmem
 use_pack target-value
 mod=$(basename "$ko" .ko)
