@@ -179,10 +179,10 @@ fn attach(
     let found = find(obj, id).map(|n| n.data.as_ptr().cast_mut());
     let failed = match found {
         Some(_) => true,
-        // SAFETY: `ctor` is a function of the pack with the documented contract; `p` is
-        // ours, not yet in the table.
-        None => ctor.is_some_and(|f| unsafe {
-            f(obj as *mut _, (*p).data.as_mut_ptr().cast(), ctor_data) != 0
+        None => ctor.is_some_and(|f| {
+            // SAFETY: `ctor` is a function of the pack with the documented contract; `p` is
+            // ours, not yet in the table.
+            unsafe { f(obj as *mut _, (*p).data.as_mut_ptr().cast(), ctor_data) != 0 }
         }),
     };
     if failed {
