@@ -17,7 +17,8 @@
 # Environment: VM_SMP (2; 4 for bench), VM_MEM (1G), VM_TIMEOUT (300 s), VM_NAME (the mode),
 # VM_KUNIT_SUITES (the KUnit suites that must have run), VM_APPEND (more
 # kernel command line), VM_TCG_THREAD (single; multi runs each vCPU on its
-# own host thread, see below).
+# own host thread, see below), VM_QEMU_ARGS (more QEMU options, split at
+# spaces: "-gdb tcp::1234" to look at a hung guest with gdb and vmlinux).
 #
 # TCG runs the vCPUs in turn on one host thread by default. With one thread
 # per vCPU (MTTCG), QEMU can go on running its translation of guest code that
@@ -53,6 +54,8 @@ THREAD=${VM_TCG_THREAD:-single}
 case $THREAD in single | multi) ;; *) die "VM_TCG_THREAD must be single or multi, not '$THREAD'" ;; esac
 qemu=(qemu-system-x86_64 -M pc -cpu max -accel "tcg,thread=$THREAD" -smp "$SMP" -m "$MEM"
 	-no-reboot -display none -kernel "$kernel" -initrd "$initrd")
+# shellcheck disable=SC2206 # split at spaces on purpose
+[ -z "${VM_QEMU_ARGS:-}" ] || qemu+=(${VM_QEMU_ARGS})
 append="console=ttyS0 panic=-1 oops=panic ${VM_APPEND:-}"
 
 if [ "$mode" = shell ]; then
