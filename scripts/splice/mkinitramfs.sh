@@ -21,7 +21,7 @@ mkdir -p "$root"/{bin,dev,proc,sys,tmp,root,splice/bin,splice/selftests}
 cp "$busybox" "$root/bin/busybox"
 sel=$SPLICE_SRC/tools/testing/selftests/splice
 cp "$sel/init" "$root/init"
-cp -r "$sel/run.sh" "$sel/bench.sh" "$sel/lib.sh" "$sel/trace.sh" "$sel/tests" "$sel/eval" "$root/splice/selftests/"
+cp -r "$sel/run.sh" "$sel/bench.sh" "$sel/lib.sh" "$sel/trace.sh" "$sel/stress.sh" "$sel/tests" "$sel/eval" "$root/splice/selftests/"
 for d in "$@"; do
 	[ -d "$d" ] || die "initramfs input $d is not a directory"
 	cp -r "$d"/. "$root/splice/"

@@ -12,7 +12,9 @@
 # held in an NMI, the jumps written). Then the cost of one call of
 # splice_target_compute(): as built, replaced by the target-value pack (one
 # jump), and livepatched to the same code (splice_target_klp.ko: the ftrace
-# handler), in picoseconds per call and as ratios.
+# handler), in picoseconds per call and as ratios. Last, the stress run of
+# tests/35-stress.sh (stress.sh) with STRESS_CYCLES (200) cycles and a caller
+# on every CPU: its cycles, aborts by cause and pause percentiles.
 # Figures, not a pass/fail test; the run fails only if an action fails.
 . "$(dirname "$0")/lib.sh"
 ROUNDS=${ROUNDS:-15}
@@ -118,6 +120,15 @@ calls() {
 	echo "#   splice - as built: $(awk -v a="$spliced" -v b="$plain" 'BEGIN { printf "%d", a - b }') ps; livepatch / splice: $(ratio "$lp" "$spliced")"
 }
 
-(bench proc-version 1) && (bench target-bench10 10) && (calls) && echo "# splice-bench: ok" ||
+# The stress run's figures, as comments.
+stress_figures() {
+	. "${SPLICE_SELFTESTS:-/splice/selftests}/stress.sh"
+	(stress target-value "${STRESS_CYCLES:-200}" $target/value 42 63) >/tmp/stress.out 2>&1 ||
+		{ sed 's/^/# /' /tmp/stress.out; return 1; }
+	sed -n 's/^stress: /# stress: /p' /tmp/stress.out
+}
+
+(bench proc-version 1) && (bench target-bench10 10) && (calls) && (stress_figures) &&
+	echo "# splice-bench: ok" ||
 	echo "# splice-bench: FAILED"
 echo "# splice-guest: done"
