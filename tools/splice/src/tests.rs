@@ -307,6 +307,54 @@ fn an_existing_object_of_a_shared_section_keeps_its_live_instance() {
     assert!(r.symbols.iter().all(|s| s.name != "limit"));
 }
 
+/// Per-CPU data (`DEFINE_PER_CPU`, all in `.data..percpu`): a counter the running kernel
+/// already has keeps its live per-CPU instances when the patch adds a per-CPU object beside
+/// it. Carried whole, the section would give the replacement a fresh, zeroed counter.
+#[test]
+fn an_existing_per_cpu_object_keeps_its_live_instance_beside_a_new_one() {
+    require_gcc();
+    let src = |body: &str, new: &str| {
+        format!(
+            "extern int hidden_kernel_fn(int);\n\
+             static int hits __attribute__((section(\".data..percpu\"))) = 0;\n\
+             static int limit __attribute__((section(\".data..percpu\"))) = 10;\n\
+             {new}\n\
+             void count(void) {{ hits++; }}\n\
+             int check(int v) {{ {body} }}\n"
+        )
+    };
+    let pre = src("return hidden_kernel_fn(v) > limit + hits;", "");
+    let post = src(
+        "seen++; return hidden_kernel_fn(v) > limit + hits + seen;",
+        "static int seen __attribute__((section(\".data..percpu\"))) = 0;",
+    );
+    let out = build("percpu", &pre, &post, TargetSel::Auto, &[]).unwrap();
+    assert_eq!(target_names(&out), ["check"]);
+    let p = parsed(&out);
+    let t = &p.targets[0];
+    for live in ["hits", "limit"] {
+        assert!(
+            t.relocs.iter().any(|r| r.symbol == live && r.local),
+            "{live} is not resolved to the running kernel's instance: {:?} (carried: {:?} {:?})",
+            t.relocs.iter().map(|r| &r.symbol).collect::<Vec<_>>(),
+            out.report.carried_data,
+            out.report.carried_sections
+        );
+        assert!(!out.report.carried_data.iter().any(|d| d == live));
+    }
+    assert!(
+        out.report.carried_data.iter().any(|d| d == "seen"),
+        "{:?}",
+        out.report.carried_data
+    );
+    // The new object goes in a section the module loader takes for per-CPU data.
+    let r = repl(&out);
+    let seen = r.defined("seen").expect("seen in repl.o");
+    let sec = seen.section.map(|i| r.sections[i].name.clone());
+    assert_eq!(sec.as_deref(), Some(".data..percpu"));
+    assert!(r.symbols.iter().all(|s| s.name != "hits" && s.name != "limit"));
+}
+
 #[test]
 fn calls_the_core_resolves_to_a_noreturn_function_point_at_a_trap_that_does_not_return() {
     require_gcc();

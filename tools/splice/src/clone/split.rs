@@ -129,18 +129,19 @@ pub fn shared_text(o: &Obj, targets: &[String]) -> Result<Option<Obj>> {
 }
 
 /// Whether section `si` is writable data that several named objects share
-/// (`.data..read_mostly`, `.data..ro_after_init`, `.data..once`): a section the source
-/// names, which `-fdata-sections` does not split. Per-CPU data (the module loader places it)
-/// and sections whose objects have made-up names (`__UNIQUE_ID_*`, numbered by the order of
-/// the source, so not paired by name with the running kernel's) are left whole, as are the
-/// special tables.
+/// (`.data..read_mostly`, `.data..ro_after_init`, `.data..once`, per-CPU data in
+/// `.data..percpu`): a section the source names, which `-fdata-sections` does not split.
+/// Per-CPU pieces keep the section's name, so the pieces carried are linked into the pack
+/// module's one `.data..percpu`, which the module loader gives a per-CPU area. Sections
+/// whose objects have made-up names (`__UNIQUE_ID_*`, numbered by the order of the source,
+/// so not paired by name with the running kernel's) are left whole, as are the special
+/// tables.
 pub fn is_shared_data(o: &Obj, si: usize) -> bool {
     let s = &o.sections[si];
     if !s.is_alloc() || !s.is_write() || s.is_exec() || s.is_mergeable() {
         return false;
     }
-    if s.name.starts_with(".data..percpu")
-        || crate::special::table(&s.name).is_some()
+    if crate::special::table(&s.name).is_some()
         || crate::special::is_dropped(&s.name)
         || s.name == HOOKS_SECTION
     {
