@@ -18,6 +18,7 @@ __rust_helper void rust_helper_touch_nmi_watchdog(void)
 #include <linux/mm.h>
 #include <linux/mmap_lock.h>
 #include <linux/vmalloc.h>
+#include <asm/tlbflush.h>
 
 /*
  * The page of kernel or module text at @addr, for a writable alias made
@@ -38,9 +39,21 @@ __rust_helper void *rust_helper_text_alias_vmap(struct page **pages, unsigned in
 	return vmap(pages, count, VM_MAP, PAGE_KERNEL);
 }
 
-__rust_helper void rust_helper_text_alias_vunmap(void *addr)
+/*
+ * asm/tlbflush.h declares this only outside modules, and the Rust bindings are
+ * generated as for a module; kernel::text_patching is built in (it serves
+ * CONFIG_SPLICE=y), where the function is there to call.
+ */
+void flush_tlb_kernel_range(unsigned long start, unsigned long end);
+
+/*
+ * Unmaps an alias of @count pages and flushes its translations from every CPU
+ * at once: vunmap() leaves that to the next purge of lazy vmap areas.
+ */
+__rust_helper void rust_helper_text_alias_vunmap(void *addr, unsigned int count)
 {
 	vunmap(addr);
+	flush_tlb_kernel_range((unsigned long)addr, (unsigned long)addr + count * PAGE_SIZE);
 }
 
 #include <asm/apic.h>

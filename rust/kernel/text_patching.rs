@@ -585,13 +585,34 @@ mod nmi {
 /// # Ok::<(), Error>(())
 /// ```
 ///
+/// Once dropped, the alias is gone on every CPU at once: its translations are flushed when it
+/// is unmapped, not at the kernel's next purge of lazy vmap areas, until which a CPU could
+/// still write kernel text through it.
+///
+/// ```
+/// use kernel::{alloc::VBox, text_patching::{self, TextAlias}};
+///
+/// // A vmalloc'd page stands for module text (the alias needs no more than its pages).
+/// let page = VBox::new([0x5au8; 4096], GFP_KERNEL)?;
+/// let alias = TextAlias::<8>::new(page.as_ptr() as usize)?;
+/// let at = alias.address();
+/// let mut seen = [0u8; 8];
+/// // Read through the alias: this CPU now holds its translation.
+/// text_patching::read(at, &mut seen)?;
+/// assert_eq!(seen, [0x5a; 8]);
+/// drop(alias);
+/// assert!(text_patching::read(at, &mut seen).is_err());
+/// # Ok::<(), Error>(())
+/// ```
+///
 /// # Invariants
 ///
-/// `base` is the start of a `vmap()` mapping, writable, of the one or two pages that hold
-/// `N` bytes of text from `offset` on; it is unmapped only by `drop`.
+/// `base` is the start of a `vmap()` mapping, writable, of the `pages` (one or two) pages
+/// that hold `N` bytes of text from `offset` on; it is unmapped only by `drop`.
 pub struct TextAlias<const N: usize> {
     base: core::ptr::NonNull<u8>,
     offset: usize,
+    pages: u32,
 }
 
 impl<const N: usize> TextAlias<N> {
@@ -617,23 +638,31 @@ impl<const N: usize> TextAlias<N> {
         // SAFETY: `pages` holds `count` valid pages.
         let base = unsafe { bindings::text_alias_vmap(pages.as_mut_ptr(), count as u32) };
         let base = core::ptr::NonNull::new(base.cast::<u8>()).ok_or(ENOMEM)?;
-        // INVARIANT: `base` maps the pages of `first..`, writable, and `N` bytes from
+        // INVARIANT: `base` maps the `count` pages of `first..`, writable, and `N` bytes from
         // `addr - first` lie in them.
         Ok(Self {
             base,
             offset: addr - first,
+            pages: count as u32,
         })
+    }
+
+    /// Where the alias maps the `N` bytes (to show that it is gone once dropped).
+    pub fn address(&self) -> usize {
+        self.base.as_ptr() as usize + self.offset
     }
 }
 
 impl<const N: usize> Drop for TextAlias<N> {
-    /// Unmaps the alias. `vunmap()` flushes the TLBs lazily: until the kernel purges its lazy
-    /// vmap areas, a CPU may keep a translation of the alias. (Purging at once with
-    /// `vm_unmap_aliases()` made freed ftrace trampolines' addresses come back so soon that
-    /// the test VM crashed in the next trampoline.)
+    /// Unmaps the alias and flushes its translations from every CPU: `vunmap()` alone leaves
+    /// the flush to the kernel's next purge of lazy vmap areas, and until then a CPU could
+    /// still write kernel text through the alias. The range is flushed, not purged: purging
+    /// the lazy areas at once (`vm_unmap_aliases()`) made freed ftrace trampolines' addresses
+    /// come back so soon that the test VM crashed in the next trampoline.
     fn drop(&mut self) {
-        // SAFETY: By the type invariants `base` comes from `vmap()` and is unmapped only here.
-        unsafe { bindings::text_alias_vunmap(self.base.as_ptr().cast()) };
+        // SAFETY: By the type invariants `base` comes from `vmap()`, maps `pages` pages, and
+        // is unmapped only here.
+        unsafe { bindings::text_alias_vunmap(self.base.as_ptr().cast(), self.pages) };
     }
 }
 
