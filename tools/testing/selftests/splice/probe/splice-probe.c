@@ -33,7 +33,19 @@
  *					(/proc/thread-self/fail-nth, the
  *					debug kernel's fault injection);
  *					prints its result and whether the
- *					fault was reached (tests/debug/)
+ *					fault was reached, and if not, how
+ *					many of N were left (tests/debug/)
+ *	splice-probe fail-sweep DIR ACTION FILE OLD NEW FOLLOW
+ *					ACTION written to DIR/stage with the
+ *					N-th allocation failing, N = 1, 2, ...
+ *					until it is not reached (after a run
+ *					that counts them); after each failure
+ *					the error is ENOMEM, the stage as
+ *					before, abort_cause out_of_memory or
+ *					none, and FILE reads OLD (NEW when
+ *					applied); after a success, the
+ *					actions of FOLLOW (a,b,...) are
+ *					written and must succeed
  *	splice-probe without-cap-sys-module CMD...
  *					runs CMD as root without
  *					CAP_SYS_MODULE (dropped from the
@@ -354,7 +366,9 @@ static int read_loop(const char *file, const char *stop, char **values, int n)
  * @op with the @nth allocation of this thread failing. Everything the
  * operation needs is opened first, and fail-nth is set and read through an
  * open file, which allocates nothing: the count starts at the operation.
- * Prints "fail-nth N: OP: ok|ERROR; fault injected|fault not reached".
+ * Prints "fail-nth N: OP: ok|ERROR; fault injected|fault not reached (K
+ * left)": when the fault was not reached, OP made N - K allocations that
+ * count (with a large N, the number OP makes).
  */
 static int fail_nth(const char *nth, const char *op, const char *path, const char *value)
 {
@@ -380,8 +394,186 @@ static int fail_nth(const char *nth, const char *op, const char *path, const cha
 	left[n] = 0;
 	close(fd);
 	close(ctl);
-	printf("fail-nth %s: %s: %s; %s\n", nth, op, err ? strerror(err) : "ok",
-	       atoi(left) ? "fault not reached" : "fault injected");
+	printf("fail-nth %s: %s: %s; ", nth, op, err ? strerror(err) : "ok");
+	if (atoi(left))
+		printf("fault not reached (%d left)\n", atoi(left));
+	else
+		printf("fault injected\n");
+	return 0;
+}
+
+/* The stage an action leaves a pack in when it succeeds. */
+static const char *stage_after(const char *action)
+{
+	if (!strcmp(action, "check"))
+		return "checked";
+	if (!strcmp(action, "apply"))
+		return "applied";
+	if (!strcmp(action, "reverse"))
+		return "reversed";
+	return NULL;
+}
+
+/* The first line of @dir/@file into @buf ("?" if it cannot be read). */
+static const char *first_line(const char *dir, const char *file, char *buf, size_t size)
+{
+	char path[256];
+
+	snprintf(path, sizeof(path), "%s%s%s", dir, *dir ? "/" : "", file);
+	if (read_file(path, buf, size))
+		snprintf(buf, size, "?");
+	buf[strcspn(buf, "\n")] = 0;
+	return buf;
+}
+
+struct sweep {
+	const char *dir, *action, *valuefile, *old, *new;
+	char *follow;		/* actions written after a success, comma-separated */
+	int ctl, stage;		/* /proc/thread-self/fail-nth, DIR/stage */
+};
+
+/*
+ * Checks that the pack is in @stage and that the target shows the value of
+ * that stage: NEW when applied, OLD otherwise. Prints what is wrong.
+ */
+static int consistent(const struct sweep *w, const char *stage, int n, const char *what)
+{
+	char got[64], cause[64], value[256];
+
+	first_line(w->dir, "stage", got, sizeof(got));
+	first_line(w->dir, "abort_cause", cause, sizeof(cause));
+	first_line("", w->valuefile, value, sizeof(value));
+	if (strcmp(got, stage)) {
+		printf("%s with allocation %d failing: %s left stage %s, expected %s (abort_cause %s)\n",
+		       w->action, n, what, got, stage, cause);
+		return 1;
+	}
+	if (strcmp(value, strcmp(stage, "applied") ? w->old : w->new)) {
+		printf("%s with allocation %d failing: %s left %s reading '%s' in stage %s\n",
+		       w->action, n, what, w->valuefile, value, stage);
+		return 1;
+	}
+	return 0;
+}
+
+/*
+ * One write of the action with the @n-th allocation failing. Returns the
+ * write's errno (0: it succeeded); *@reached says whether the fault was.
+ */
+static int faulted_write(const struct sweep *w, int n, int *reached)
+{
+	char nth[16], left[32] = "";
+	ssize_t got;
+	int err;
+
+	snprintf(nth, sizeof(nth), "%d", n);
+	if (pwrite(w->ctl, nth, strlen(nth), 0) < 0)
+		return -1;
+	err = pwrite(w->stage, w->action, strlen(w->action), 0) < 0 ? errno : 0;
+	got = pread(w->ctl, left, sizeof(left) - 1, 0);
+	if (pwrite(w->ctl, "0", 1, 0) < 0 || got < 0)
+		return -1;
+	left[got] = 0;
+	*reached = atoi(left) == 0;
+	return err;
+}
+
+/* The actions of w->follow, each of which must succeed. */
+static int follow(const struct sweep *w, int n)
+{
+	char list[64], *a, *save = NULL;
+
+	snprintf(list, sizeof(list), "%s", w->follow);
+	for (a = strtok_r(list, ",", &save); a; a = strtok_r(NULL, ",", &save)) {
+		if (!stage_after(a) || pwrite(w->stage, a, strlen(a), 0) < 0) {
+			printf("%s with allocation %d failing succeeded, then %s failed: %s\n",
+			       w->action, n, a, strerror(errno));
+			return 1;
+		}
+		if (consistent(w, stage_after(a), n, a))
+			return 1;
+	}
+	return 0;
+}
+
+/*
+ * fail-sweep: see the usage at the top. The loop runs here, not in the shell,
+ * because a sweep is long: a check makes about 1,500 allocations of splice's,
+ * and a fork of the shell's costs more than an action under lockdep and TCG.
+ */
+static int fail_sweep(struct sweep *w)
+{
+	char before[64], cause[64], left[32] = "";
+	int n, reached, err, kmsg, total;
+	ssize_t got;
+
+	if (!stage_after(w->action))
+		return printf("fail-sweep: unknown action %s\n", w->action), 2;
+	w->ctl = open("/proc/thread-self/fail-nth", O_RDWR);
+	if (w->ctl < 0)
+		return failed("/proc/thread-self/fail-nth (needs CONFIG_FAULT_INJECTION)");
+	snprintf(before, sizeof(before), "%s/stage", w->dir);
+	w->stage = open(before, O_WRONLY);
+	if (w->stage < 0)
+		return failed(before);
+	kmsg = open("/dev/kmsg", O_WRONLY);
+	/* Counting: the millionth allocation is not reached, and 10^6 - left were made. */
+	if (pwrite(w->ctl, "1000000", 7, 0) < 0)
+		return failed("setting fail-nth");
+	err = pwrite(w->stage, w->action, strlen(w->action), 0) < 0 ? errno : 0;
+	got = pread(w->ctl, left, sizeof(left) - 1, 0);
+	if (pwrite(w->ctl, "0", 1, 0) < 0 || got < 0)
+		return failed("resetting fail-nth");
+	left[got] = 0;
+	if (err)
+		return printf("%s without a fault failed: %s\n", w->action, strerror(err)), 1;
+	total = 1000000 - atoi(left);
+	if (consistent(w, stage_after(w->action), 0, "the counting run") || follow(w, 0))
+		return 1;
+	if (kmsg >= 0)
+		dprintf(kmsg, "splice-probe: %s makes %d allocations that can fail; failing each in turn\n",
+			w->action, total);
+	for (n = 1;; n++) {
+		first_line(w->dir, "stage", before, sizeof(before));
+		err = faulted_write(w, n, &reached);
+		if (err < 0)
+			return failed("fail-nth");
+		if (!reached) {
+			if (err)
+				return printf("%s without a fault (allocation %d not reached) failed: %s\n",
+					      w->action, n, strerror(err)), 1;
+			if (consistent(w, stage_after(w->action), n, "success") || follow(w, n))
+				return 1;
+			break;
+		}
+		if (!err) {
+			/* A failure splice tolerates: the action went through as without one. */
+			if (consistent(w, stage_after(w->action), n, "a tolerated failure") ||
+			    follow(w, n))
+				return 1;
+		} else {
+			if (err != ENOMEM)
+				return printf("%s with allocation %d failing: %s, expected ENOMEM\n",
+					      w->action, n, strerror(err)), 1;
+			first_line(w->dir, "abort_cause", cause, sizeof(cause));
+			if (strcmp(cause, "out_of_memory") && strcmp(cause, "none"))
+				return printf("%s with allocation %d failing: abort_cause %s\n",
+					      w->action, n, cause), 1;
+			if (consistent(w, before, n, "a failure"))
+				return 1;
+		}
+		if (n % 100 == 0 && kmsg >= 0)
+			dprintf(kmsg, "splice-probe: %s: allocation %d of %d failed as expected\n",
+				w->action, n, total);
+		if (n > total + 50)
+			return printf("%s: still reaching the fault at allocation %d, of %d counted\n",
+				      w->action, n, total), 1;
+	}
+	if (n == 1)
+		return printf("%s: no allocation reached the fault (is the filter's range splice's code?)\n",
+			      w->action), 1;
+	printf("%s: %d allocation(s) failed in turn (%d counted), each left the pack as it was\n",
+	       w->action, n - 1, total);
 	return 0;
 }
 
@@ -404,6 +596,11 @@ int main(int argc, char **argv)
 		return fail_nth(argv[2], argv[3], argv[4], argv[5]);
 	if (argc == 5 && !strcmp(argv[1], "fail-nth") && !strcmp(argv[3], "insmod"))
 		return fail_nth(argv[2], argv[3], argv[4], NULL);
+	if (argc == 8 && !strcmp(argv[1], "fail-sweep")) {
+		struct sweep w = { argv[2], argv[3], argv[4], argv[5], argv[6], argv[7] };
+
+		return fail_sweep(&w);
+	}
 	if (argc >= 5 && !strcmp(argv[1], "read-loop"))
 		return read_loop(argv[2], argv[3], argv + 4, argc - 4);
 
