@@ -328,6 +328,26 @@ static ssize_t threshold_store(struct kobject *kobj, struct kobj_attribute *attr
 }
 
 /*
+ * Per-CPU data (DEFINE_PER_CPU: every such object of the file shares
+ * .data..percpu): each read of "hits" counts on its CPU and shows the sum. The
+ * catalogue's percpu pack adds a per-CPU object beside it and must go on
+ * counting in these instances, not in fresh zeroed ones.
+ */
+static DEFINE_PER_CPU(unsigned long, splice_target_hits);
+
+static ssize_t hits_show(struct kobject *kobj, struct kobj_attribute *attr,
+			 char *buf)
+{
+	unsigned long sum = 0;
+	int cpu;
+
+	this_cpu_inc(splice_target_hits);
+	for_each_possible_cpu(cpu)
+		sum += per_cpu(splice_target_hits, cpu);
+	return sysfs_emit(buf, "%lu\n", sum);
+}
+
+/*
  * Figures for tools/testing/selftests/splice/bench.sh (not in the comment at
  * the top, whose lines the sample packs' diffs count):
  *
@@ -382,6 +402,7 @@ static struct kobj_attribute calls_attr = __ATTR_RO(calls);
 static struct kobj_attribute config_attr = __ATTR(config, 0644, config_show, config_store);
 static struct kobj_attribute threshold_attr =
 	__ATTR(threshold, 0644, threshold_show, threshold_store);
+static struct kobj_attribute hits_attr = __ATTR_RO(hits);
 static struct kobj_attribute hold_attr = __ATTR(hold, 0600, hold_show, hold_store);
 static struct kobj_attribute events_attr = __ATTR(events, 0600, events_show, events_store);
 static struct kobj_attribute fail_hook_attr =
@@ -399,6 +420,7 @@ static struct attribute *splice_target_attrs[] = {
 	&biased_attr.attr,
 	&noinstr_value_attr.attr,
 	&threshold_attr.attr,
+	&hits_attr.attr,
 	&call_cost_attr.attr,
 	&empty_stop_attr.attr,
 	NULL,

@@ -233,6 +233,23 @@ echo 10 >$target/threshold
 unload
 n=$((n + 1))
 
+# A new per-CPU counter beside one counted before the pack is applied: the
+# replacement goes on counting in the live per-CPU instances (each read counts
+# itself: h before, then h+1 and h+2), its new counter from 0; after reverse
+# the old code counts on.
+use_pack cat-percpu
+h=$(cat $target/hits)
+load
+act apply
+trace_pack
+is $target/hits "$((h + 1)) 1"
+is $target/hits "$((h + 2)) 2"
+exercised
+act reverse
+is $target/hits "$((h + 3))"
+unload
+n=$((n + 1))
+
 # Lines added above functions with WARN()s: proc_symlink() alone is replaced.
 # Nothing in the guest creates a /proc symlink after boot, so the new code
 # cannot be observed; apply and reverse must leave /proc as it was.
