@@ -356,6 +356,7 @@ pub(crate) struct Fixup {
 /// Every span and table lies inside `blob`; every index stored in an entry is below the count
 /// of its table; every relocation lies inside its function's code; every string reference
 /// points into `strings`, which ends with a NUL byte.
+#[derive(Clone, Copy)]
 pub(crate) struct Pack<'a> {
     blob: &'a [u8],
     strings: Span,

@@ -13,7 +13,7 @@
 use crate::hooks::{Hooks, Kind};
 use crate::matcher::JMP_LEN;
 use crate::park::Parking;
-use crate::registry::{self, Registry, TargetState};
+use crate::registry::{self, Matching, TargetState};
 use crate::reserved;
 use crate::resolve::{self, Failure, Resolution};
 use crate::stackcheck::{self, Range, Requester, Scratch};
@@ -189,7 +189,7 @@ fn kernel_release() -> &'static [u8] {
 }
 
 fn resolve_writes(
-    e: &registry::Entry,
+    e: &Matching,
     res: &Resolution,
     repl: usize,
     object: usize,
@@ -262,8 +262,8 @@ impl Drop for FailHooks {
 }
 
 /// Matches and resolves pack `id`; changes nothing.
-fn check(reg: &Registry, id: u64) -> core::result::Result<Checked, AbortCause> {
-    let e = reg.get(id).ok_or(AbortCause::BadPack)?;
+fn check(e: &Matching) -> core::result::Result<Checked, AbortCause> {
+    let reg = &e.applied;
     if e.pack.kernel_release().to_bytes() != kernel_release() {
         pr_warn!(
             "{:?}: kernel_mismatch: made for {:?}\n",
@@ -648,8 +648,8 @@ pub(crate) fn perform(
 
 type Guard = kernel::sync::GlobalGuard<registry::REGISTRY>;
 
-/// The registry lock of an action: held, except while the action sleeps between tries (sysfs
-/// readers and the loading of other packs do not wait for those sleeps). Nothing an action
+/// The registry lock of an action: held, except during run-pre matching and while the action
+/// sleeps between tries (sysfs readers and the loading of other packs do not wait for those). Nothing an action
 /// relies on changes meanwhile: actions are serialized by [`registry::ACTIONS`], and the pack's
 /// module cannot go away (it is pinned for apply, and stays pinned while applied).
 struct ActionLock(Option<Guard>);
@@ -698,7 +698,18 @@ fn run(
     let mut checked = if reverse {
         None
     } else {
-        let c = check(guard, id)?;
+        // Run-pre matching reads the pack and the kernel's code, not the registry: it runs
+        // with the lock let go (sysfs readers and insmod of other packs do not wait for it),
+        // on a copy of what it needs, the pack's module pinned.
+        let m = guard
+            .matching(id)
+            .map_err(|_| AbortCause::OutOfMemory)?
+            .ok_or(AbortCause::BadPack)?;
+        let mut c = Err(AbortCause::BadPack);
+        lock.unlocked(|| c = check(&m));
+        drop(m);
+        let c = c?;
+        let guard = lock.reg();
         if let Some(e) = guard.get_mut(id) {
             e.timings.match_ns = since(t0);
             // What this check found stays listed if the apply fails after it.
@@ -714,6 +725,7 @@ fn run(
         return Ok(());
     }
 
+    let guard = lock.reg();
     let e = guard.get(id).ok_or(AbortCause::BadPack)?;
     let owner = e.owner;
     // Those of the check above for apply, those applied for reverse.

@@ -2,8 +2,9 @@
 
 //! The registry of packs: what pack modules register, under one lock ([`REGISTRY`]), held
 //! for reads and state changes. Actions are serialized by another ([`ACTIONS`]), taken first:
-//! concurrent writes to `stage` of any packs run one after the other, while an action that
-//! sleeps between tries lets the registry lock go, so readers never wait for it.
+//! concurrent writes to `stage` of any packs run one after the other, while an action lets
+//! the registry lock go for run-pre matching (on a copy, [`Matching`]) and while it sleeps
+//! between tries, so readers do not wait for those.
 
 use crate::hooks::Hooks;
 use crate::pack::Pack;
@@ -120,32 +121,92 @@ impl Registry {
         self.packs.iter_mut().find(|e| e.id == id)
     }
 
-    /// The replacement an applied pack runs instead of the function at `addr`: the one applied
-    /// last.
-    pub(crate) fn redirect(&self, addr: usize) -> Option<usize> {
-        self.owner_of(addr).map(|(_, t)| t.repl)
+    /// The applied packs' targets: (order applied, pack id, target).
+    fn applied_targets(&self) -> impl Iterator<Item = (u64, u64, &TargetState)> {
+        self.packs
+            .iter()
+            .filter(|e| e.life.stage() == Stage::Applied)
+            .flat_map(|e| e.targets.iter().map(move |t| (e.applied_seq, e.id, t)))
     }
 
     /// The applied pack (id) and target that redirect `addr` now, if any.
     pub(crate) fn owner_of(&self, addr: usize) -> Option<(u64, TargetState)> {
-        // The pack applied last wins: it is the top of the stack of packs over `addr`.
-        let mut top: Option<(u64, u64, TargetState)> = None;
-        for e in self.packs.iter() {
-            if e.life.stage() != Stage::Applied {
-                continue;
-            }
-            for t in e.targets.iter() {
-                let above = match top {
-                    Some((seq, _, _)) => e.applied_seq > seq,
-                    None => true,
-                };
-                if t.addr == addr && above {
-                    top = Some((e.applied_seq, e.id, *t));
-                }
-            }
-        }
-        top.map(|(_, id, t)| (id, t))
+        top_of(self.applied_targets(), addr)
     }
+
+    /// What run-pre matching of pack `id` reads, copied out of the registry so that matching
+    /// runs with the registry lock let go; the pack's module is pinned meanwhile. `None` if
+    /// the pack is gone or its module is going away.
+    pub(crate) fn matching(&self, id: u64) -> Result<Option<Matching>> {
+        let Some(e) = self.get(id) else {
+            return Ok(None);
+        };
+        // SAFETY: `owner` is the live module of a registered pack: the registry lock is held.
+        let Some(pin) = (unsafe { ModuleRef::get(e.owner) }) else {
+            return Ok(None);
+        };
+        let mut applied = KVec::new();
+        for (seq, id, t) in self.applied_targets() {
+            applied.push((seq, id, *t), GFP_KERNEL)?;
+        }
+        // INVARIANT: `pin` holds the pack's module, where `pack` and `replacements` point.
+        Ok(Some(Matching {
+            name: e.name,
+            pack: e.pack,
+            replacements: e.replacements,
+            applied: Applied(applied),
+            _pin: pin,
+        }))
+    }
+}
+
+/// The target that redirects `addr` among `targets` (order applied, pack id, target): the
+/// pack applied last wins, the top of the stack of packs over `addr`.
+fn top_of<'a>(
+    targets: impl Iterator<Item = (u64, u64, &'a TargetState)>,
+    addr: usize,
+) -> Option<(u64, TargetState)> {
+    let mut top: Option<(u64, u64, TargetState)> = None;
+    for (seq, id, t) in targets {
+        let above = match top {
+            Some((s, _, _)) => seq > s,
+            None => true,
+        };
+        if t.addr == addr && above {
+            top = Some((seq, id, *t));
+        }
+    }
+    top.map(|(_, id, t)| (id, t))
+}
+
+/// The targets of the applied packs when an action began: only actions change them, one at a
+/// time ([`ACTIONS`]), so the copy stays true while that action runs.
+pub(crate) struct Applied(KVec<(u64, u64, TargetState)>);
+
+impl Applied {
+    /// The applied pack (id) and target that redirect `addr`, if any.
+    pub(crate) fn owner_of(&self, addr: usize) -> Option<(u64, TargetState)> {
+        top_of(self.0.iter().map(|(s, id, t)| (*s, *id, t)), addr)
+    }
+
+    /// The replacement an applied pack runs instead of the function at `addr`: the one
+    /// applied last.
+    pub(crate) fn redirect(&self, addr: usize) -> Option<usize> {
+        self.owner_of(addr).map(|(_, t)| t.repl)
+    }
+}
+
+/// What run-pre matching reads of a pack ([`Registry::matching`]).
+///
+/// # Invariants
+///
+/// `_pin` holds the pack's module, in which `pack` and `replacements` point.
+pub(crate) struct Matching {
+    pub(crate) name: Name,
+    pub(crate) pack: Pack<'static>,
+    pub(crate) replacements: &'static [*mut core::ffi::c_void],
+    pub(crate) applied: Applied,
+    _pin: ModuleRef,
 }
 
 kernel::sync::global_lock! {
