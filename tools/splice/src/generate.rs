@@ -670,13 +670,12 @@ pub fn generate(o: &Options) -> Result<GenReport> {
             }
         }
         None => {
-            let d = std::env::temp_dir().join(format!(
-                "splice-create-{}-{}",
-                std::process::id(),
-                t0.elapsed().as_nanos()
-            ));
-            std::fs::create_dir_all(&d)
-                .with_context(|| format!("{}: cannot create the work folder", d.display()))?;
+            // A fresh folder only this user can enter (mkdtemp); `Work` removes it.
+            let d = tempfile::Builder::new()
+                .prefix("splice-create-")
+                .tempdir()
+                .context("cannot create the work folder in the temporary directory")?
+                .keep();
             Work::temporary(d)
         }
     };

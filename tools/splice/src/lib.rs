@@ -78,11 +78,10 @@ pub mod x86;
 /// this first thing in `main()`: the kernel is never left half-changed by it, since every
 /// action is one `write(2)` to sysfs that is complete before its result is printed.
 pub fn default_sigpipe() {
-    // SAFETY: `signal()` with `SIG_DFL` installs no handler; the process is single-threaded
-    // when `main()` starts, so nothing races with the change of disposition.
-    unsafe {
-        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
-    }
+    use nix::sys::signal::{signal, SigHandler, Signal};
+    // SAFETY: `SigDfl` installs no handler; the process is single-threaded when `main()`
+    // starts, so nothing races with the change of disposition.
+    let _ = unsafe { signal(Signal::SIGPIPE, SigHandler::SigDfl) };
 }
 
 /// For the tests (unit and command line): compiler flags that make code shaped like the

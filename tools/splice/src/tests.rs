@@ -352,7 +352,10 @@ fn an_existing_per_cpu_object_keeps_its_live_instance_beside_a_new_one() {
     let seen = r.defined("seen").expect("seen in repl.o");
     let sec = seen.section.map(|i| r.sections[i].name.clone());
     assert_eq!(sec.as_deref(), Some(".data..percpu"));
-    assert!(r.symbols.iter().all(|s| s.name != "hits" && s.name != "limit"));
+    assert!(r
+        .symbols
+        .iter()
+        .all(|s| s.name != "hits" && s.name != "limit"));
 }
 
 #[test]

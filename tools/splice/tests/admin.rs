@@ -161,7 +161,6 @@ fn failures_are_explained_with_their_exit_codes() {
 
 #[test]
 fn a_reader_that_goes_away_ends_the_command_quietly() {
-    use std::os::fd::FromRawFd;
     use std::os::unix::process::ExitStatusExt;
     use std::process::Stdio;
 
@@ -169,16 +168,7 @@ fn a_reader_that_goes_away_ends_the_command_quietly() {
     add_pack(&root, "fix-a", "applied", "none", "");
     // A pipe whose reader is closed before the command writes, as `splice status | grep -q`
     // leaves it once grep has its match: the write fails with EPIPE.
-    let mut fds = [0; 2];
-    // SAFETY: `fds` has room for the two descriptors pipe(2) writes.
-    assert_eq!(unsafe { libc::pipe(fds.as_mut_ptr()) }, 0);
-    // SAFETY: pipe(2) returned these descriptors, and nothing else owns them.
-    let (reader, writer) = unsafe {
-        (
-            std::fs::File::from_raw_fd(fds[0]),
-            std::fs::File::from_raw_fd(fds[1]),
-        )
-    };
+    let (reader, writer) = nix::unistd::pipe().unwrap();
     drop(reader);
     let o = Command::new(env!("CARGO_BIN_EXE_splice"))
         .env("SPLICE_SYSFS", &root)
@@ -191,7 +181,7 @@ fn a_reader_that_goes_away_ends_the_command_quietly() {
     assert!(!err.contains("panicked"), "{err}");
     assert_eq!(
         o.status.signal(),
-        Some(libc::SIGPIPE),
+        Some(nix::sys::signal::Signal::SIGPIPE as i32),
         "{:?} {err}",
         o.status
     );

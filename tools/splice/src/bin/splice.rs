@@ -7,11 +7,12 @@
 //! (and [`splice_tools::admin::exit`]).
 
 use clap::{Parser, Subcommand};
+use nix::errno::Errno;
+use nix::kmod;
 use serde_json::json;
 use splice_tools::admin::{self, exit, human_ns, Action, Failure, Pack, Sysfs};
 use std::ffi::CString;
 use std::io;
-use std::os::fd::AsRawFd;
 use std::path::{Path, PathBuf};
 
 #[derive(Parser)]
@@ -139,16 +140,10 @@ fn with_retry(
 }
 
 fn release() -> String {
-    // SAFETY: `utsname` is plain data; uname() fills it.
-    let mut u: libc::utsname = unsafe { std::mem::zeroed() };
-    // SAFETY: `u` is a valid utsname to fill.
-    if unsafe { libc::uname(&mut u) } != 0 {
-        return "unknown".into();
-    }
-    // SAFETY: uname() NUL-terminates the field.
-    unsafe { std::ffi::CStr::from_ptr(u.release.as_ptr()) }
-        .to_string_lossy()
-        .into_owned()
+    nix::sys::utsname::uname().map_or_else(
+        |_| "unknown".into(),
+        |u| u.release().to_string_lossy().into_owned(),
+    )
 }
 
 fn status(cli: &Cli, sys: &Sysfs) -> Result<i32, Failure> {
@@ -368,30 +363,20 @@ fn load(cli: &Cli, sys: &Sysfs, ko: &Path) -> Result<i32, Failure> {
             format!("{module} is already loaded, as pack {n}"),
         ));
     }
-    let params = CString::default();
-    // SAFETY: finit_module(fd, params, flags) with an open fd and a NUL-terminated string.
-    let r = unsafe {
-        libc::syscall(
-            libc::SYS_finit_module,
-            file.as_raw_fd(),
-            params.as_ptr(),
-            0 as libc::c_int,
-        )
-    };
-    if r != 0 {
-        let e = io::Error::last_os_error();
-        let (code, why) = match e.raw_os_error() {
-            Some(libc::EPERM) => (exit::PERMISSION, "loading modules needs root (CAP_SYS_MODULE), and is refused when module loading is disabled"),
-            Some(libc::EEXIST) => (exit::CONFLICT, "a module or pack of that name is already loaded"),
-            Some(libc::EKEYREJECTED) | Some(libc::ENOKEY) | Some(libc::EBADMSG) => {
+    if let Err(e) = kmod::finit_module(&file, c"", kmod::ModuleInitFlags::empty()) {
+        let (code, why) = match e {
+            Errno::EPERM => (exit::PERMISSION, "loading modules needs root (CAP_SYS_MODULE), and is refused when module loading is disabled"),
+            Errno::EEXIST => (exit::CONFLICT, "a module or pack of that name is already loaded"),
+            Errno::EKEYREJECTED | Errno::ENOKEY | Errno::EBADMSG => {
                 (exit::BAD_PACK, "its signature was refused; sign it with this kernel's module key")
             }
-            Some(libc::ENOEXEC) | Some(libc::EINVAL) | Some(libc::ENOENT) => {
+            Errno::ENOEXEC | Errno::EINVAL | Errno::ENOENT => {
                 (exit::BAD_PACK, "the kernel refused it: it was built for another kernel, or its pack is malformed; dmesg says why")
             }
-            Some(libc::ENOMEM) => (exit::NO_MEMORY, "out of memory"),
+            Errno::ENOMEM => (exit::NO_MEMORY, "out of memory"),
             _ => (exit::ERROR, "see dmesg"),
         };
+        let e = io::Error::from(e);
         return Err(Failure::new(
             code,
             format!("cannot load {}: {e}: {why}", ko.display()),
@@ -428,24 +413,16 @@ fn unload(cli: &Cli, sys: &Sysfs, pack: &str) -> Result<i32, Failure> {
     }
     let module =
         CString::new(p.module.clone()).map_err(|_| Failure::new(exit::ERROR, "bad module name"))?;
-    // SAFETY: delete_module(name, flags) with a NUL-terminated name.
-    let r = unsafe {
-        libc::syscall(
-            libc::SYS_delete_module,
-            module.as_ptr(),
-            libc::O_NONBLOCK as libc::c_int,
-        )
-    };
-    if r != 0 {
-        let e = io::Error::last_os_error();
-        let (code, why) = match e.raw_os_error() {
-            Some(libc::EPERM) => (exit::PERMISSION, "removing modules needs root"),
-            Some(libc::EWOULDBLOCK) | Some(libc::EBUSY) => (
+    if let Err(e) = kmod::delete_module(&module, kmod::DeleteModuleFlags::O_NONBLOCK) {
+        let (code, why) = match e {
+            Errno::EPERM => (exit::PERMISSION, "removing modules needs root"),
+            Errno::EWOULDBLOCK | Errno::EBUSY => (
                 exit::STAGE,
                 "the module is in use (it was applied meanwhile?)",
             ),
             _ => (exit::ERROR, "see dmesg"),
         };
+        let e = io::Error::from(e);
         return Err(Failure::new(
             code,
             format!("cannot remove {}: {e}: {why}", p.module),

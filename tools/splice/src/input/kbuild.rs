@@ -465,7 +465,8 @@ mod tests {
     /// has): compiled from the overlay, its `__FILE__` is still the tree's `d/x.c`.
     #[test]
     fn the_overlay_keeps_the_file_name_of_the_source() {
-        let t = std::env::temp_dir().join(format!("splice-kbuild-file-{}", std::process::id()));
+        let tmp = tempfile::tempdir().unwrap();
+        let t = tmp.path();
         let ov = t.join("post");
         for d in [t.join("d"), ov.join("d")] {
             std::fs::create_dir_all(d).unwrap();
@@ -492,7 +493,7 @@ mod tests {
         let st = std::process::Command::new("sh")
             .arg("-c")
             .arg(&cmd)
-            .current_dir(&t)
+            .current_dir(t)
             .status()
             .unwrap();
         assert!(st.success(), "{cmd}");
@@ -503,7 +504,6 @@ mod tests {
             .filter(|s| s.name.starts_with(".rodata"))
             .flat_map(|s| s.data.clone())
             .collect();
-        let _ = std::fs::remove_dir_all(&t);
         let text = String::from_utf8_lossy(&strings);
         assert!(
             text.contains("d/x.c") && !text.contains("./d/x.c"),
@@ -513,8 +513,8 @@ mod tests {
 
     #[test]
     fn vmlinux_objtool_args_leave_out_link_only_checks() {
-        let dir = std::env::temp_dir().join(format!("splice-kbuild-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path();
         // As a defconfig kernel runs it.
         std::fs::write(
             dir.join(".vmlinux.o.cmd"),
@@ -523,8 +523,7 @@ mod tests {
              --uaccess --noinstr  --unret --link vmlinux.o\n",
         )
         .unwrap();
-        let a = vmlinux_objtool_args(&dir).unwrap();
-        std::fs::remove_dir_all(&dir).unwrap();
+        let a = vmlinux_objtool_args(dir).unwrap();
         assert_eq!(
             a,
             "--hacks=jump_label --hacks=noinstr --prefix=16 --orc --retpoline --rethunk \

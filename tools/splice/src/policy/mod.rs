@@ -42,19 +42,12 @@ pub enum Kind {
 }
 
 /// A stop of kind `kind`; the error chain it came from is its message.
-#[derive(Debug)]
+#[derive(Debug, thiserror::Error)]
+#[error("{message}")]
 pub struct Stop {
     pub kind: Kind,
     pub message: String,
 }
-
-impl std::fmt::Display for Stop {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.message)
-    }
-}
-
-impl std::error::Error for Stop {}
 
 impl Stop {
     /// `splice-create`'s exit code: 3 refused, 4 no functional change, 1 a tool error (a
