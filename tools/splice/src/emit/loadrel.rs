@@ -18,210 +18,117 @@
 //! and the symbols get `SHN_LIVEPATCH`. It must run before the module is signed.
 
 use anyhow::{bail, Context, Result};
+use object::build::elf::{Builder, Relocation, SectionData, SectionId};
+use object::build::ByteString;
+use object::elf::{R_X86_64_NONE, SHF_INFO_LINK, SHT_RELA, SHT_SYMTAB};
 
 use crate::input::symvers::KLP_SYM_PREFIX;
 
-const SHT_SYMTAB: u32 = 2;
-const SHT_RELA: u32 = 4;
-const SHF_INFO_LINK: u64 = 0x40;
 const SHF_RELA_LIVEPATCH: u64 = 0x0010_0000;
 const SHN_LIVEPATCH: u16 = 0xff20;
-const SHDR: usize = 64;
-const SYM: usize = 24;
-const RELA: usize = 24;
-
-fn rd<const N: usize>(d: &[u8], at: usize) -> Result<[u8; N]> {
-    d.get(at..at + N)
-        .and_then(|b| b.try_into().ok())
-        .with_context(|| format!("read of {N} bytes at {at:#x} out of bounds"))
-}
-fn u16_at(d: &[u8], at: usize) -> Result<u16> {
-    Ok(u16::from_le_bytes(rd(d, at)?))
-}
-fn u32_at(d: &[u8], at: usize) -> Result<u32> {
-    Ok(u32::from_le_bytes(rd(d, at)?))
-}
-fn u64_at(d: &[u8], at: usize) -> Result<u64> {
-    Ok(u64::from_le_bytes(rd(d, at)?))
-}
-fn put(d: &mut [u8], at: usize, b: &[u8]) -> Result<()> {
-    match d.get_mut(at..at + b.len()) {
-        Some(s) => {
-            s.copy_from_slice(b);
-            Ok(())
-        }
-        None => bail!("write of {} bytes at {at:#x} out of bounds", b.len()),
-    }
-}
-
-#[derive(Clone, Copy)]
-struct Shdr {
-    name: u32,
-    sh_type: u32,
-    offset: u64,
-    size: u64,
-    link: u32,
-    info: u32,
-}
-
-fn shdr(d: &[u8], shoff: usize, i: usize) -> Result<Shdr> {
-    let at = shoff + i * SHDR;
-    Ok(Shdr {
-        name: u32_at(d, at)?,
-        sh_type: u32_at(d, at + 4)?,
-        offset: u64_at(d, at + 24)?,
-        size: u64_at(d, at + 32)?,
-        link: u32_at(d, at + 40)?,
-        info: u32_at(d, at + 44)?,
-    })
-}
-
-fn cstr(d: &[u8], at: usize) -> Result<&str> {
-    let rest = d.get(at..).context("string out of bounds")?;
-    let end = rest
-        .iter()
-        .position(|&b| b == 0)
-        .context("unterminated string")?;
-    std::str::from_utf8(&rest[..end]).context("string is not UTF-8")
-}
-
-fn range(d: &[u8], h: &Shdr) -> Result<std::ops::Range<usize>> {
-    let (s, e) = (h.offset as usize, (h.offset + h.size) as usize);
-    if e > d.len() || s > e {
-        bail!("section contents out of bounds");
-    }
-    Ok(s..e)
-}
+const RELA: u64 = 24;
 
 /// Rewrites the linked module `ko` so that the module loader resolves its `.klp.sym.*`
 /// relocations (see the module documentation). Returns how many relocations moved; a
 /// module without such symbols is left as it is.
 pub fn convert(ko: &mut Vec<u8>) -> Result<usize> {
-    let d = &ko[..];
-    if d.get(..4) != Some(b"\x7fELF") || d.get(4) != Some(&2) || d.get(5) != Some(&1) {
+    match rewrite(ko)? {
+        Some((out, n)) => {
+            *ko = out;
+            Ok(n)
+        }
+        None => Ok(0),
+    }
+}
+
+/// The rewritten module and how many relocations moved, or `None` if it has no load-time
+/// symbols.
+fn rewrite(data: &[u8]) -> Result<Option<(Vec<u8>, usize)>> {
+    let mut b = Builder::read(data).context("not an ELF file")?;
+    if !b.is_64 || b.endian != object::Endianness::Little {
         bail!("not a 64-bit little-endian ELF file");
     }
-    let shoff = u64_at(d, 0x28)? as usize;
-    let shnum = usize::from(u16_at(d, 0x3c)?);
-    let shstrndx = usize::from(u16_at(d, 0x3e)?);
-    if usize::from(u16_at(d, 0x3a)?) != SHDR || shstrndx >= shnum {
-        bail!("unexpected section header table");
-    }
-    let sh: Vec<Shdr> = (0..shnum)
-        .map(|i| shdr(d, shoff, i))
-        .collect::<Result<_>>()?;
-    let name_of =
-        |h: &Shdr| -> Result<&str> { cstr(d, sh[shstrndx].offset as usize + h.name as usize) };
-    let Some(symtab) = sh.iter().position(|h| h.sh_type == SHT_SYMTAB) else {
-        bail!("no symbol table");
-    };
-    let strtab = sh
-        .get(sh[symtab].link as usize)
-        .context("symbol table without strings")?;
-    let syms = range(d, &sh[symtab])?;
     let mut klp = Vec::new();
-    for (i, at) in syms.clone().step_by(SYM).enumerate().skip(1) {
-        let name = cstr(d, strtab.offset as usize + u32_at(d, at)? as usize)?;
-        if name.starts_with(KLP_SYM_PREFIX) {
-            if u16_at(d, at + 6)? != 0 {
-                bail!("{name}: a load-time symbol must be undefined in the linked module");
+    for s in b.symbols.iter() {
+        if s.name.starts_with(KLP_SYM_PREFIX.as_bytes()) {
+            if s.section.is_some() || s.st_shndx != 0 {
+                bail!(
+                    "{}: a load-time symbol must be undefined in the linked module",
+                    s.name
+                );
             }
-            klp.push((i, at));
+            klp.push(s.id());
         }
     }
     if klp.is_empty() {
-        return Ok(0);
+        return Ok(None);
     }
-    let is_klp = |i: u64| klp.iter().any(|&(k, _)| k as u64 == i);
-
-    // The relocations to move, by the section they apply to.
-    let mut moved: Vec<(u32, String, Vec<u8>)> = Vec::new();
-    let mut nones: Vec<usize> = Vec::new();
-    for h in &sh {
-        if h.sh_type != SHT_RELA || h.link as usize != symtab {
+    let symtab = b
+        .sections
+        .iter()
+        .find(|s| s.sh_type == SHT_SYMTAB)
+        .map(|s| s.id())
+        .context("no symbol table")?;
+    // The relocations to move, by the section they apply to; where they were, they become
+    // R_X86_64_NONE.
+    let mut moved: Vec<(SectionId, Vec<Relocation>)> = Vec::new();
+    for sec in b.sections.iter_mut() {
+        if sec.sh_type != SHT_RELA || sec.sh_link_section != Some(symtab) {
             continue;
         }
-        for at in range(d, h)?.step_by(RELA) {
-            let info = u64_at(d, at + 8)?;
-            if !is_klp(info >> 32) {
-                continue;
-            }
-            let target = sh
-                .get(h.info as usize)
-                .context("relocation section without target")?;
-            let name = format!(".klp.rela.vmlinux.{}", name_of(target)?);
-            let e = match moved.iter().position(|m| m.0 == h.info) {
-                Some(e) => e,
-                None => {
-                    moved.push((h.info, name, Vec::new()));
-                    moved.len() - 1
+        let SectionData::Relocation(rels) = &mut sec.data else {
+            continue;
+        };
+        let target = sec.sh_info_section;
+        for r in rels.iter_mut() {
+            if r.symbol.is_some_and(|y| klp.contains(&y)) {
+                let target = target.context("relocation section without target")?;
+                match moved.iter_mut().find(|(t, _)| *t == target) {
+                    Some((_, list)) => list.push(*r),
+                    None => moved.push((target, vec![*r])),
                 }
-            };
-            moved[e].2.extend_from_slice(&d[at..at + RELA]);
-            nones.push(at);
+                r.r_type = R_X86_64_NONE;
+            }
         }
     }
-    let count = nones.len();
+    let count: usize = moved.iter().map(|(_, l)| l.len()).sum();
     if count == 0 {
         bail!("load-time symbols that no relocation uses");
     }
-
-    // New contents at the end: the relocation sections, a longer .shstrtab, and a new
-    // section header table (the old one stays behind, unused).
-    let old_shstr = d[range(d, &sh[shstrndx])?].to_vec();
-    let mut out = ko.clone();
-    for at in nones {
-        let info = u64_at(&out, at + 8)?;
-        put(&mut out, at + 8, &(info & !0xffff_ffff).to_le_bytes())?;
+    for (target, rels) in moved {
+        let name = format!(".klp.rela.vmlinux.{}", b.sections.get(target).name);
+        let s = b.sections.add();
+        s.name = ByteString::from(name.into_bytes());
+        s.sh_type = SHT_RELA;
+        s.sh_flags = u64::from(SHF_INFO_LINK) | SHF_RELA_LIVEPATCH;
+        s.sh_link_section = Some(symtab);
+        s.sh_info_section = Some(target);
+        s.sh_addralign = 8;
+        s.sh_entsize = RELA;
+        s.data = SectionData::Relocation(rels);
     }
-    for &(_, at) in &klp {
-        put(&mut out, at + 6, &SHN_LIVEPATCH.to_le_bytes())?;
+    for id in klp {
+        b.symbols.get_mut(id).st_shndx = SHN_LIVEPATCH;
     }
-    let align = |v: &mut Vec<u8>| {
-        while !v.len().is_multiple_of(8) {
-            v.push(0);
-        }
-    };
-    let mut headers: Vec<u8> = out[shoff..shoff + shnum * SHDR].to_vec();
-    let mut shstr = old_shstr;
-    for (target, name, relas) in &moved {
-        align(&mut out);
-        let offset = out.len() as u64;
-        out.extend_from_slice(relas);
-        let name_at = shstr.len() as u32;
-        shstr.extend_from_slice(name.as_bytes());
-        shstr.push(0);
-        let mut h = [0u8; SHDR];
-        h[0..4].copy_from_slice(&name_at.to_le_bytes());
-        h[4..8].copy_from_slice(&SHT_RELA.to_le_bytes());
-        h[8..16].copy_from_slice(&(SHF_INFO_LINK | SHF_RELA_LIVEPATCH).to_le_bytes());
-        h[24..32].copy_from_slice(&offset.to_le_bytes());
-        h[32..40].copy_from_slice(&(relas.len() as u64).to_le_bytes());
-        h[40..44].copy_from_slice(&(symtab as u32).to_le_bytes());
-        h[44..48].copy_from_slice(&target.to_le_bytes());
-        h[48..56].copy_from_slice(&8u64.to_le_bytes());
-        h[56..64].copy_from_slice(&(RELA as u64).to_le_bytes());
-        headers.extend_from_slice(&h);
-    }
-    let shstr_off = out.len() as u64;
-    out.extend_from_slice(&shstr);
-    let hs = shstrndx * SHDR;
-    headers[hs + 24..hs + 32].copy_from_slice(&shstr_off.to_le_bytes());
-    headers[hs + 32..hs + 40].copy_from_slice(&(shstr.len() as u64).to_le_bytes());
-    align(&mut out);
-    let new_shoff = out.len() as u64;
-    out.extend_from_slice(&headers);
-    let new_shnum = u16::try_from(shnum + moved.len()).context("too many sections")?;
-    put(&mut out, 0x28, &new_shoff.to_le_bytes())?;
-    put(&mut out, 0x3c, &new_shnum.to_le_bytes())?;
-    *ko = out;
-    Ok(count)
+    let mut out = Vec::new();
+    b.write(&mut out).context("cannot write the module back")?;
+    Ok(Some((out, count)))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use object::write::{Object, Relocation, Symbol, SymbolSection};
+
+    const SYM: usize = 24;
+
+    fn u64_at(d: &[u8], at: usize) -> Option<u64> {
+        Some(u64::from_le_bytes(d.get(at..at + 8)?.try_into().ok()?))
+    }
+
+    fn u16_at(d: &[u8], at: usize) -> Option<u16> {
+        Some(u16::from_le_bytes(d.get(at..at + 2)?.try_into().ok()?))
+    }
     use object::{
         Architecture, BinaryFormat, Endianness, Object as _, ObjectSection, ObjectSymbol,
         RelocationFlags, SectionKind, SymbolFlags, SymbolKind, SymbolScope,
@@ -271,7 +178,7 @@ mod tests {
         let object::SectionFlags::Elf { sh_flags } = klp.flags() else {
             panic!("not ELF flags");
         };
-        assert_eq!(sh_flags, SHF_INFO_LINK | SHF_RELA_LIVEPATCH);
+        assert_eq!(sh_flags, u64::from(SHF_INFO_LINK) | SHF_RELA_LIVEPATCH);
         assert_eq!(klp.size(), 24);
         let data = klp.data().unwrap();
         assert_eq!(u64_at(data, 0).unwrap(), 8);
