@@ -1,7 +1,8 @@
 #!/bin/sh
 # Leaks (debug kernel, kmemleak): after the other tests have loaded, applied,
 # reversed and unloaded their packs (35-stress 2400 actions, 30-faults every
-# failure path; only 90-signatures runs later, as lockdown closes debugfs),
+# failure path; 85-forced-unload and 90-signatures run later, the last as
+# lockdown closes debugfs),
 # a kmemleak scan finds no unreferenced object. run.sh scanned and cleared
 # once before the first test, so what boot and KUnit left is not counted;
 # objects younger than kmemleak's 5 s are not reported, hence the wait.

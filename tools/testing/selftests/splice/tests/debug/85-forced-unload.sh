@@ -1,0 +1,28 @@
+#!/bin/sh
+# A pack module forced out while applied (rmmod -f: CONFIG_MODULE_FORCE_UNLOAD,
+# which the debug kernel has, and Debian's configuration too). Its module's code
+# is about to be freed while the kernel's functions jump into it, so splice
+# reverses the pack first: the target behaves as before, the pack is gone,
+# the kernel log says what happened, and the kernel goes on working (the pack
+# loads, applies and reverses again).
+. "$(dirname "$0")/../../lib.sh"
+use_pack target-value
+mod=$(basename "$ko" .ko)
+load
+act apply
+is $target/value 63
+rmmod -f "$mod" || fail "rmmod -f $mod"
+grep -q "^$mod " /proc/modules && fail "$mod still loaded after rmmod -f"
+[ -d "$d" ] && fail "$d still there after rmmod -f"
+# Without the reverse, this read would run the freed replacement.
+is $target/value 42
+dmesg | grep -q "pack \"target-value\": its module was forced out while applied; reversed" ||
+	fail "the kernel log does not say the forced-out pack was reversed"
+load
+act apply
+is $target/value 63
+act reverse
+is $target/value 42
+unload
+cleanup
+echo "ok: a pack forced out while applied was reversed first; the kernel works on"
