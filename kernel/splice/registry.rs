@@ -380,14 +380,17 @@ pub(crate) unsafe extern "C" fn splice_register_pack(
     }
 }
 
-/// Unregisters a pack. Called by the exit function of a pack module; an applied pack holds a
-/// reference on its module, so this only happens to packs that are not applied.
+/// Unregisters a pack. Called by the exit function of a pack module. An applied pack holds a
+/// reference on its module, which only a forced unload (`rmmod -f`,
+/// `CONFIG_MODULE_FORCE_UNLOAD`) ignores: the module's code, which the kernel's functions
+/// jump to, is then about to be freed, so the pack is reversed first.
 ///
 /// # Safety
 ///
 /// `desc` is a descriptor passed to a successful [`splice_register_pack`].
 #[no_mangle]
 pub(crate) unsafe extern "C" fn splice_unregister_pack(desc: *const bindings::splice_pack_desc) {
+    reverse_forced_out(desc as usize);
     let mut reg = REGISTRY.lock();
     let Some(pos) = reg.packs.iter().position(|e| e.desc == desc as usize) else {
         return;
@@ -396,12 +399,37 @@ pub(crate) unsafe extern "C" fn splice_unregister_pack(desc: *const bindings::sp
     drop(reg);
     if let Some(e) = entry.as_mut() {
         if e.life.stage() == Stage::Applied {
-            // Cannot happen: an applied pack pins its module.
-            pr_err!("pack {:?} unregistered while applied\n", e.name);
+            // `reverse_forced_out` could not reverse it.
+            pr_crit!(
+                "pack {:?}: unregistered while applied: the kernel runs code of a module being freed; reboot\n",
+                e.name
+            );
         }
         crate::shadow::free_owned_by(e.owner);
         pr_info!("pack {:?} unloaded\n", e.name);
         // Removing the directory waits for its readers, which may wait for the lock.
         drop(e.dir.take());
+    }
+}
+
+/// Reverses the pack registered with descriptor `desc` if it is applied: its module is being
+/// forced out (`rmmod -f`), and its code is about to be freed.
+fn reverse_forced_out(desc: usize) {
+    let applied = {
+        let reg = REGISTRY.lock();
+        reg.packs
+            .iter()
+            .find(|e| e.desc == desc && e.life.stage() == Stage::Applied)
+            .map(|e| (e.id, e.name))
+    };
+    let Some((id, name)) = applied else {
+        return;
+    };
+    let _one = ACTIONS.lock();
+    match crate::patch::perform(REGISTRY.lock(), id, crate::stage::Action::Reverse, None) {
+        Ok(()) => pr_warn!("pack {name:?}: its module was forced out while applied; reversed\n"),
+        Err(e) => pr_crit!(
+            "pack {name:?}: its module was forced out while applied and cannot be reversed ({e:?}, abort cause in the log above)\n"
+        ),
     }
 }
