@@ -297,6 +297,14 @@ fn assemble_unit(
         }
         None => post,
     };
+    let post_aux_split;
+    let post = match split::aux_stubs(post)? {
+        Some(s) => {
+            post_aux_split = s;
+            &post_aux_split
+        }
+        None => post,
+    };
     let (pre_syms, pre_funcs) = matched_pre_functions(all_pre, &targets);
     let pre_index = index_by_name(&pre_syms);
     // Clone: what is carried, and how each of its relocations is resolved.

@@ -2000,3 +2000,50 @@ fn static_call_trampolines_are_left_out_of_run_pre_matching() {
     assert!(names.contains(&"sct_target"), "{names:?}");
     assert!(!names.contains(&"__SCT__demo"), "{names:?}");
 }
+
+/// `static_cpu_has()` jumps, until alternatives patch it, to a test in `.altinstr_aux` that
+/// jumps back into its function: one such stub per use, all of a file's in one section.
+/// Carried whole, the section would bring the other functions' stubs, and through their
+/// jumps back, copies of those functions. Only the stubs of the carried code go with it.
+#[test]
+fn only_the_altinstr_aux_stubs_of_the_carried_code_are_carried() {
+    require_gcc();
+    let src = |body_f: &str| {
+        format!(
+            "extern unsigned char cpu_caps[64];\n\
+             extern int hidden_kernel_fn(int);\n\
+             static inline __attribute__((always_inline)) int has(void) {{\n\
+             \tasm goto(\"jmp 6f\\n\"\n\
+             \t\t\".pushsection .altinstr_aux,\\\"ax\\\"\\n\"\n\
+             \t\t\"6: testb $8, cpu_caps+5(%%rip)\\n\"\n\
+             \t\t\"jnz %l[yes]\\n\"\n\
+             \t\t\"jmp %l[no]\\n\"\n\
+             \t\t\".popsection\\n\" : : : : yes, no);\n\
+             yes:\treturn 1;\n\
+             no:\treturn 0;\n\
+             }}\n\
+             int other(int v) {{ return has() ? hidden_kernel_fn(v) : v; }}\n\
+             int f(int v) {{ {body_f} }}\n"
+        )
+    };
+    let pre = src("return has() ? v + 1 : v;");
+    let post = src("return has() ? v + 2 : v;");
+    let out = build("altinstr-aux", &pre, &post, TargetSel::Auto, &[]).unwrap();
+    assert_eq!(target_names(&out), ["f"]);
+    let r = repl(&out);
+    assert!(
+        r.defined("other").is_none()
+            && !out
+                .report
+                .carried_sections
+                .iter()
+                .any(|s| s.contains("other")),
+        "other() was carried: {:?}",
+        out.report.carried_sections
+    );
+    let aux = r
+        .section_by_name(".altinstr_aux")
+        .expect("f's stub in repl.o");
+    // One stub: testb (7 bytes), jnz (6), jmp (5).
+    assert_eq!(aux.data.len(), 18, "{:?}", out.report.carried_sections);
+}

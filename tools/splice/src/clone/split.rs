@@ -28,6 +28,9 @@
 //!   another function, which a relocation cannot express, is refused.
 //!
 //! The old section keeps its bytes but nothing refers to it, so it is never carried.
+//!
+//! `.altinstr_aux` (the run-time tests of `static_cpu_has()`) is cut the same way, at the
+//! stubs code jumps to ([`aux_stubs`]): a replacement carries its own stubs, not the file's.
 
 use anyhow::{bail, Result};
 use object::elf;
@@ -191,6 +194,53 @@ pub fn shared_data(o: &Obj) -> Result<Option<Obj>> {
         return Ok(None);
     }
     cut(o, &cuts).map(Some)
+}
+
+/// The section of `static_cpu_has()`'s run-time tests (`arch/x86/include/asm/cpufeature.h`).
+pub const ALTINSTR_AUX: &str = ".altinstr_aux";
+
+/// The post object with `.altinstr_aux` cut into its stubs. Until alternatives patch it,
+/// `static_cpu_has()` jumps to a test there that jumps back into its function: one stub per
+/// use, every function's of the file in the one section. Carried whole, it would bring the
+/// stubs of functions the pack does not replace, whose jumps back the core would have to
+/// resolve into code run-pre matching never saw; cut at the places other sections point to,
+/// a replacement carries its own stubs only. `None` if nothing points into such a section.
+pub fn aux_stubs(o: &Obj) -> Result<Option<Obj>> {
+    let Some(si) = o.sections.iter().position(|s| s.name == ALTINSTR_AUX) else {
+        return Ok(None);
+    };
+    let size = o.sections[si].size;
+    let mut starts: Vec<u64> = Vec::new();
+    for sec in o.sections.iter().filter(|s| s.index != si) {
+        for r in &sec.relocs {
+            let y = &o.symbols[r.sym];
+            if y.section != Some(si) {
+                continue;
+            }
+            let t = y.value as i64 + r.addend + o.target_bias(r);
+            if let Ok(t) = u64::try_from(t) {
+                if t < size {
+                    starts.push(t);
+                }
+            }
+        }
+    }
+    starts.sort_unstable();
+    starts.dedup();
+    if starts.is_empty() {
+        return Ok(None);
+    }
+    // The bytes before the first stub go with it.
+    let pieces = starts
+        .iter()
+        .enumerate()
+        .map(|(k, &v)| Piece {
+            start: if k == 0 { 0 } else { v },
+            end: starts.get(k + 1).copied().unwrap_or(size),
+            extra: Vec::new(),
+        })
+        .collect();
+    cut(o, &[(si, pieces)]).map(Some)
 }
 
 /// One piece a section is cut into: its bytes `start..end`, and relocations to add (at
