@@ -168,27 +168,15 @@ pub fn is_shared_data(o: &Obj, si: usize) -> bool {
 pub fn shared_data(o: &Obj) -> Result<Option<Obj>> {
     let mut cuts = Vec::new();
     for si in (0..o.sections.len()).filter(|&si| is_shared_data(o, si)) {
-        let mut starts: Vec<u64> = o
+        let starts: Vec<u64> = o
             .section_symbols(si)
             .iter()
             .map(|&i| &o.symbols[i])
             .filter(|y| !y.is_section() && y.size > 0)
             .map(|y| y.value)
             .collect();
-        starts.sort_unstable();
-        starts.dedup();
         // The bytes before the first object, and the padding after each, go with it.
-        let size = o.sections[si].size;
-        let pieces = starts
-            .iter()
-            .enumerate()
-            .map(|(k, &v)| Piece {
-                start: if k == 0 { 0 } else { v },
-                end: starts.get(k + 1).copied().unwrap_or(size),
-                extra: Vec::new(),
-            })
-            .collect();
-        cuts.push((si, pieces));
+        cuts.push((si, pieces_at(starts, o.sections[si].size)));
     }
     if cuts.is_empty() {
         return Ok(None);
@@ -225,13 +213,19 @@ pub fn aux_stubs(o: &Obj) -> Result<Option<Obj>> {
             }
         }
     }
-    starts.sort_unstable();
-    starts.dedup();
     if starts.is_empty() {
         return Ok(None);
     }
     // The bytes before the first stub go with it.
-    let pieces = starts
+    cut(o, &[(si, pieces_at(starts, size))]).map(Some)
+}
+
+/// A section of `size` bytes cut at `starts` (in any order): one piece from each start to
+/// the next, the first from the section's start, the last to its end.
+fn pieces_at(mut starts: Vec<u64>, size: u64) -> Vec<Piece> {
+    starts.sort_unstable();
+    starts.dedup();
+    starts
         .iter()
         .enumerate()
         .map(|(k, &v)| Piece {
@@ -239,8 +233,7 @@ pub fn aux_stubs(o: &Obj) -> Result<Option<Obj>> {
             end: starts.get(k + 1).copied().unwrap_or(size),
             extra: Vec::new(),
         })
-        .collect();
-    cut(o, &[(si, pieces)]).map(Some)
+        .collect()
 }
 
 /// One piece a section is cut into: its bytes `start..end`, and relocations to add (at
