@@ -9,6 +9,12 @@ dir=$SPLICE_SRC/tools/testing/selftests/splice/stable
 out=$SPLICE_BUILD/bench-generator
 rm -rf "$out"
 mkdir -p "$out"
+# The fixes are diffs of stable/BASE: on another release there is nothing to time.
+base=$(cat "$dir/BASE")
+if [ "$KERNEL_VERSION" != "$base" ]; then
+	echo "bench-generator: not run: its fixes are diffs of $base, the tree is $KERNEL_VERSION"
+	exit 0
+fi
 echo "splice-create on $(nproc) CPUs, seconds by phase:"
 printf '  %-34s %8s %8s %8s %8s %8s %8s\n' fix prepare objects compile compare module total
 for fix in fs-pipe kernel-workqueue fs-namespace; do
