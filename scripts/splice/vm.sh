@@ -14,7 +14,8 @@
 #                            (KERNEL_TREE: klp-build's tree)
 #
 # DIRs are copied under /splice/ in the guest (see mkinitramfs.sh).
-# Environment: VM_SMP (2; 4 for bench), VM_MEM (1G), VM_TIMEOUT (300 s), VM_NAME (the mode),
+# Environment: VM_SMP (2; 4 for bench), VM_MEM (1G), VM_TIMEOUT (600 s: it only bounds
+# a hang; the test guest runs about 140 s on an idle host), VM_NAME (the mode),
 # VM_KUNIT_SUITES (the KUnit suites that must have run), VM_APPEND (more
 # kernel command line), VM_TCG_THREAD (single; multi runs each vCPU on its
 # own host thread, see below), VM_QEMU_ARGS (more QEMU options, split at
@@ -39,7 +40,7 @@
 mode=${1:-shell}; shift || true
 if [ "$mode" = bench ]; then SMP=${VM_SMP:-4}; else SMP=${VM_SMP:-2}; fi
 MEM=${VM_MEM:-1G}
-TIMEOUT=${VM_TIMEOUT:-300}
+TIMEOUT=${VM_TIMEOUT:-600}
 NAME=${VM_NAME:-$mode}
 kernel=$KERNEL_TREE/arch/x86/boot/bzImage
 [ -f "$kernel" ] || die "no kernel at $kernel (run make first)"
