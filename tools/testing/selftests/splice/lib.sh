@@ -118,6 +118,27 @@ act_wait() {
 	[ "$(cat /tmp/act.done)" = 0 ] || fail "the background action failed: $(cat /tmp/act.bg.err), $(cat "$d/abort_cause")"
 }
 
+# held_busy ACTION STAGE VALUE: with the kthread splice-hold asleep in
+# splice_target_hold() (the target-value pack's target), ACTION, tried 3 times,
+# fails with code_busy naming it, and leaves STAGE and the target's VALUE;
+# the kthread is still there on return (held_release lets it go).
+held_busy() {
+	echo 3 >/sys/kernel/splice/tries
+	echo 1 >$target/hold || fail "starting the holder"
+	wait_for $target/hold 1
+	pid=$(pid_of splice-hold) || fail "no splice-hold kthread"
+	act "$1" code_busy "busy"
+	stage_is "$2"
+	grep -q "^splice-hold $pid splice_target_hold 0x" $d/conflicts ||
+		fail "$1: conflicts does not name splice-hold $pid in splice_target_hold: '$(cat $d/conflicts)'"
+	is $target/value "$3"
+}
+
+held_release() {
+	echo 0 >$target/hold
+	wait_for $target/hold 0
+}
+
 # pid_of COMM: the pid of the task named COMM.
 pid_of() {
 	for p in /proc/[0-9]*; do

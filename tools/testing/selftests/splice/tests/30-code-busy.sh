@@ -16,24 +16,15 @@ load
 # fails with code_busy after 3 tries, naming it, and changes nothing; once the
 # kthread has left, ACTION goes through.
 blocked() {
-	echo 3 >$root/tries
-	echo 1 >$target/hold || fail "starting the holder"
-	wait_for $target/hold 1
-	pid=$(pid_of splice-hold) || fail "no splice-hold kthread"
-	act "$1" code_busy "busy"
-	stage_is "$2"
-	grep -q "^splice-hold $pid splice_target_hold 0x" $d/conflicts ||
-		fail "$1: conflicts does not name splice-hold $pid in splice_target_hold: $(cat $d/conflicts)"
+	held_busy "$1" "$2" "$3"
 	grep -q "^tries 3$" $d/timings || fail "$1: not tried 3 times: $(cat $d/timings)"
-	is $target/value "$3"
 	# A pack that was checked keeps its checked targets after a failed apply.
 	if [ "$2" = checked ]; then
 		grep -q "^splice_target_hold 0x[0-9a-f]* 0x[0-9a-f]* checked$" $d/targets ||
 			fail "$1 failed from checked: targets are '$(cat $d/targets)'"
 	fi
 	echo "$1 blocked as expected: $(cat $d/conflicts)"
-	echo 0 >$target/hold
-	wait_for $target/hold 0
+	held_release
 	# A check that succeeds is a success too: what blocked the last try is gone.
 	if [ "$2" = checked ]; then
 		act check

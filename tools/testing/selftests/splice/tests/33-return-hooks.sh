@@ -27,17 +27,8 @@ hits() {
 # while HOOK holds the return address of its schedule(), ACTION is code_busy
 # naming it; once it has left, ACTION goes through.
 held() {
-	echo 3 >$root/tries
-	echo 1 >$target/hold || fail "starting the holder"
-	wait_for $target/hold 1
-	pid=$(pid_of splice-hold) || fail "no splice-hold kthread"
-	act "$1" code_busy "busy"
-	stage_is "$2"
-	grep -q "^splice-hold $pid splice_target_hold 0x" $d/conflicts ||
-		fail "$1 with $4 hooking schedule(): conflicts does not name splice-hold $pid in splice_target_hold: '$(cat $d/conflicts)'"
-	is $target/value "$3"
-	echo 0 >$target/hold
-	wait_for $target/hold 0
+	held_busy "$1" "$2" "$3"
+	held_release
 	echo 10 >$root/tries
 	act "$1"
 	echo "$1 with $4 on schedule(): blocked by the holder, then went through"
