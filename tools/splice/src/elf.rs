@@ -476,6 +476,15 @@ impl Obj {
     }
 
     /// The defined non-section symbol called `name`.
+    /// The source file the object was compiled from, as the compiler was given it (its
+    /// first `STT_FILE` symbol: `samples/splice/splice_target.c` in a Kbuild tree).
+    pub fn source_file(&self) -> Option<&str> {
+        self.symbols
+            .iter()
+            .find(|y| y.st_type == elf::STT_FILE && !y.name.is_empty())
+            .map(|y| y.name.as_str())
+    }
+
     pub fn defined(&self, name: &str) -> Option<&Sym> {
         self.by_name.get(name).map(|&i| &self.symbols[i])
     }

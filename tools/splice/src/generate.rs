@@ -1281,23 +1281,29 @@ fn select_units<'a>(
 /// for the jump in the running kernel, or a symbol left to the core is one it will not
 /// find at `check`.
 fn assemble_pack(tree: &Tree, fix: &Fix, units: &[UnitInput]) -> Result<Output> {
+    let map = tree.path.join("System.map");
+    let system_map =
+        std::fs::read_to_string(&map).with_context(|| format!("{}: cannot read", map.display()))?;
+    let mut symvers = Symvers::read(&tree.path.join("Module.symvers"))?;
     let build_id = {
         let data = std::fs::read(tree.path.join("vmlinux"))?;
         let f = object::File::parse(&*data)
             .map_err(|e| anyhow::anyhow!("vmlinux: not an ELF file: {e}"))?;
         refuse_short_targets(&f, units).map_err(stop(Kind::Refused))?;
+        if tree.is_set("CONFIG_LIVEPATCH") {
+            use object::{Object, ObjectSymbol};
+            let symbols = f
+                .symbols()
+                .filter_map(|y| Some((y.kind(), y.name().ok()?, y.address(), y.is_local())));
+            symvers = symvers
+                .with_load_time_names(&system_map)
+                .with_local_positions(&system_map, symbols);
+        }
         match f.build_id() {
             Ok(Some(id)) => id.to_vec(),
             _ => bail!("{}/vmlinux: no GNU build-id", tree.path.display()),
         }
     };
-    let map = tree.path.join("System.map");
-    let system_map =
-        std::fs::read_to_string(&map).with_context(|| format!("{}: cannot read", map.display()))?;
-    let mut symvers = Symvers::read(&tree.path.join("Module.symvers"))?;
-    if tree.is_set("CONFIG_LIVEPATCH") {
-        symvers = symvers.with_load_time_names(&system_map);
-    }
     let info = PackInfo {
         name: fix.name.clone(),
         description: fix.description.clone(),

@@ -7,6 +7,16 @@ pub fn is_cold(name: &str) -> bool {
     name.ends_with(".cold") || name.contains(".cold.")
 }
 
+/// The name of a function as a string constant the compiler makes (`__func__.0`,
+/// `__FUNCTION__.3`, `__PRETTY_FUNCTION__.1`): characters nothing compares by address, so a
+/// copy is as good as the running kernel's.
+pub fn is_function_name_string(name: &str) -> bool {
+    matches!(
+        numbered_stem(name).unwrap_or(name),
+        "__func__" | "__FUNCTION__" | "__PRETTY_FUNCTION__"
+    )
+}
+
 /// The function a `.cold` part belongs to.
 pub fn cold_parent(name: &str) -> &str {
     name.rfind(".cold").map(|i| &name[..i]).unwrap_or(name)

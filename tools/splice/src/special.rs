@@ -15,8 +15,9 @@
 //!   `HAVE_ARCH_BUG_FORMAT` (x86-64): `s32 bug_addr_disp; s32 format_disp;`, with
 //!   `CONFIG_DEBUG_BUGVERBOSE` `s32 file_disp; u16 line;`, then `u16 flags;` (16, or 12
 //!   without `CONFIG_DEBUG_BUGVERBOSE`: [`Layout`]).
-//! * `.retpoline_sites`, `.return_sites`, `.call_sites`, `.smp_locks`, `.ibt_endbr_seal`:
-//!   `s32` relative pointers (4).
+//! * `.retpoline_sites`, `.return_sites`, `.call_sites`, `.smp_locks`, `.ibt_endbr_seal`,
+//!   `.kcfi_traps` (the `ud2` of each kCFI check, clang's `-fsanitize=kcfi`; a module's go to
+//!   its `__kcfi_traps`, `scripts/module.lds.S`): `s32` relative pointers (4).
 //! * `__mcount_loc`, `__patchable_function_entries`: absolute addresses (8).
 //! * `.orc_unwind_ip` (`s32`, 4) and `.orc_unwind` (`struct orc_entry`, 6, no relocations):
 //!   parallel arrays.
@@ -105,6 +106,11 @@ pub const TABLES: &[Table] = &[
     },
     Table {
         name: ".ibt_endbr_seal",
+        entry_size: 4,
+        key: 0,
+    },
+    Table {
+        name: ".kcfi_traps",
         entry_size: 4,
         key: 0,
     },

@@ -893,6 +893,34 @@ fn bug_entries_have_the_size_of_the_configuration() {
     assert_eq!((bt.size, bt.relocs.len()), (12, 2));
 }
 
+/// kCFI's trap table (`.kcfi_traps`, clang's `-fsanitize=kcfi`: one `s32` relative pointer
+/// per check's `ud2`, which the kernel reads to report a CFI failure instead of a plain BUG):
+/// the carried function's entries go with it, linked by the pack module's `__kcfi_traps`, and
+/// no entry of a function left in the running kernel.
+#[test]
+fn kcfi_trap_entries_follow_the_carried_code() {
+    require_gcc();
+    let src = "extern int hidden_kernel_fn(int);\n\
+        static inline void cfi_check(void)\n{\n\
+        \tasm volatile(\"1: ud2\\n.pushsection .kcfi_traps, \\\"a\\\"\\n\"\n\
+        \t\t\".long 1b - .\\n.popsection\\n\");\n}\n\
+        int kcfi_a(int v) { if (v > 3) cfi_check(); return hidden_kernel_fn(v) + VALUE; }\n\
+        int kcfi_b(int v) { if (v > 4) cfi_check(); return hidden_kernel_fn(v); }\n";
+    let pre = src.replace("VALUE", "1");
+    let post = src.replace("VALUE", "2");
+    let out = build("kcfi", &pre, &post, TargetSel::Auto, &[]).unwrap();
+    assert_eq!(target_names(&out), ["kcfi_a"]);
+    assert_eq!(
+        out.report.special_entries.get(".kcfi_traps"),
+        Some(&1),
+        "{:?}",
+        out.report.special_entries
+    );
+    let r = repl(&out);
+    let t = r.section_by_name(".kcfi_traps").unwrap();
+    assert_eq!((t.size, t.relocs.len()), (4, 1));
+}
+
 /// A jump label on a key vmlinux does not export (a tracepoint's): the module loader must
 /// link the entry before splice runs, so it is named for livepatch's load-time relocations,
 /// only when the kernel has them and the name is unique.
@@ -1818,6 +1846,64 @@ fn a_dynamic_debug_line_number_is_not_a_data_change() {
         "{e:#}"
     );
 }
+/// A `pr_debug()` kept in a changed function and a new one beside it (`CONFIG_DYNAMIC_DEBUG`):
+/// the kept descriptor is the running kernel's (which the admin may have turned on), the new
+/// one the pack's, and what the new one names that the running kernel has only for data
+/// (the function's name, `__func__`) is carried: constant characters, whose copy reads the
+/// same. Before, the pack was refused (nothing run-pre matching reads refers to `__func__`).
+#[test]
+fn a_kept_pr_debug_is_the_live_descriptor_and_a_new_one_is_carried() {
+    require_gcc();
+    let src = |new: &str, call: &str| {
+        format!(
+            "struct ddebug {{ const char *modname, *function, *filename, *format; \
+             unsigned int lineno:18, class_id:6, flags:8; long key[2]; }} \
+             __attribute__((aligned(8)));\n\
+             extern void __dynamic_pr_debug(struct ddebug *d, const char *fmt, ...);\n\
+             int debug_show(int n) {{\n\
+             static struct ddebug __UNIQUE_ID_ddebug10 __attribute__((used, \
+             section(\"__dyndbg\"))) = {{ \"m\", __func__, \"x.c\", \"read %d\", 100 }};\n\
+             {new}\n\
+             if (__UNIQUE_ID_ddebug10.flags) __dynamic_pr_debug(&__UNIQUE_ID_ddebug10, \"read %d\", n);\n\
+             {call}\n\
+             return n + 1; }}\n"
+        )
+    };
+    let pre = src("", "");
+    let post = src(
+        "static struct ddebug __UNIQUE_ID_ddebug11 __attribute__((used, \
+         section(\"__dyndbg\"))) = { \"m\", __func__, \"x.c\", \"read %d is odd\", 102 };",
+        "if (__UNIQUE_ID_ddebug11.flags) __dynamic_pr_debug(&__UNIQUE_ID_ddebug11, \"read %d is odd\", n);",
+    );
+    let out = build("ddebug", &pre, &post, TargetSel::Auto, &[]).unwrap();
+    assert_eq!(target_names(&out), ["debug_show"]);
+    let p = parsed(&out);
+    let t = &p.targets[0];
+    assert!(
+        t.relocs
+            .iter()
+            .any(|r| r.symbol.starts_with("__UNIQUE_ID_ddebug10.") && r.local),
+        "the kept descriptor is not the running kernel's: {:?} (carried: {:?})",
+        t.relocs
+            .iter()
+            .map(|r| (&r.symbol, r.local))
+            .collect::<Vec<_>>(),
+        out.report.carried_data
+    );
+    let carried = |name: &str| out.report.carried_data.iter().any(|d| d.starts_with(name));
+    assert!(
+        !carried("__UNIQUE_ID_ddebug10"),
+        "{:?}",
+        out.report.carried_data
+    );
+    assert!(
+        carried("__UNIQUE_ID_ddebug11"),
+        "{:?}",
+        out.report.carried_data
+    );
+    assert!(carried("__func__"), "{:?}", out.report.carried_data);
+}
+
 /// FORTIFY_SOURCE's message names the file and line (`"... at kernel/x.c:1134"`): a line
 /// removed above it shifts the number, and that alone makes no target.
 #[test]

@@ -16,7 +16,7 @@ use crate::compare::rodata_changed;
 use crate::elf::{rtype_name, Canon, Obj, Rel};
 use crate::format::{HOOKS_SECTION, HOOK_SIZE};
 use crate::input::symvers::Symvers;
-use crate::names::is_cold;
+use crate::names::{is_cold, is_function_name_string};
 use crate::special::{self, ALTINSTR_REPLACEMENT};
 use crate::x86::{LOCAL_TYPES, R_X86_64_PC64};
 
@@ -275,6 +275,9 @@ impl<'a> Carrier<'a> {
             || sec.is_mergeable()
             || c.sym.is_none()
             || is_cold(&c.name)
+            // What only carried data names (a new pr_debug()'s function), and run-pre
+            // matching could not find: a copy of the characters reads the same.
+            || (is_function_name_string(&c.name) && !sec.is_write())
             || self.targets.contains(&c.name)
             || self.pre.defined(&c.name).is_none()
             || rodata_changed(self.pre, post, &c.name)?;
@@ -283,9 +286,13 @@ impl<'a> Carrier<'a> {
             return Ok(Class::Keep(Dest::Sec(si, c.sec_offset)));
         }
         if let Some(sp) = special {
-            // A key this object defines (a static key of the file): the running kernel's
-            // instance, by name, if the name is unique in vmlinux.
+            // A key this object defines (a static key of the file, a pr_debug()'s
+            // descriptor): the running kernel's instance, by name if the name is unique in
+            // vmlinux, else by its position among those of that name.
             let resolved = match c.sym {
+                Some(_) if c.local => self
+                    .symvers
+                    .load_time_local(&c.name, self.pre.source_file()),
                 Some(_) if !self.symvers.is_exported(&c.name) => {
                     self.symvers.load_time_symbol(&c.name)
                 }

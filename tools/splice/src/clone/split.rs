@@ -133,12 +133,14 @@ pub fn shared_text(o: &Obj, targets: &[String]) -> Result<Option<Obj>> {
 
 /// Whether section `si` is writable data that several named objects share
 /// (`.data..read_mostly`, `.data..ro_after_init`, `.data..once`, per-CPU data in
-/// `.data..percpu`): a section the source names, which `-fdata-sections` does not split.
-/// Per-CPU pieces keep the section's name, so the pieces carried are linked into the pack
-/// module's one `.data..percpu`, which the module loader gives a per-CPU area. Sections
-/// whose objects have made-up names (`__UNIQUE_ID_*`, numbered by the order of the source,
-/// so not paired by name with the running kernel's) are left whole, as are the special
-/// tables.
+/// `.data..percpu`, `pr_debug()`'s descriptors in `__dyndbg`): a section the source names,
+/// which `-fdata-sections` does not split. Per-CPU pieces keep the section's name, so the
+/// pieces carried are linked into the pack module's one `.data..percpu`, which the module
+/// loader gives a per-CPU area; `__dyndbg` pieces go to the pack module's table of
+/// descriptors. Objects with made-up names (`__UNIQUE_ID_*`, numbered by the order of the
+/// source) carry the names of the running kernel's by now: correlation
+/// ([`crate::correlate::correlate_locals`]) paired them by content. The special tables are
+/// left whole.
 pub fn is_shared_data(o: &Obj, si: usize) -> bool {
     let s = &o.sections[si];
     if !s.is_alloc() || !s.is_write() || s.is_exec() || s.is_mergeable() {
@@ -156,10 +158,7 @@ pub fn is_shared_data(o: &Obj, si: usize) -> bool {
         .map(|&i| &o.symbols[i])
         .filter(|y| !y.is_section() && y.size > 0)
         .collect();
-    objects.len() > 1
-        && objects
-            .iter()
-            .all(|y| y.is_object() && !y.name.starts_with("__UNIQUE_ID_"))
+    objects.len() > 1 && objects.iter().all(|y| y.is_object())
 }
 
 /// The post object with each shared writable data section ([`is_shared_data`]) split by

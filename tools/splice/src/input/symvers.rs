@@ -6,6 +6,8 @@
 use std::collections::HashMap;
 use std::path::Path;
 
+use object::SymbolKind;
+
 use anyhow::{bail, Context, Result};
 
 /// Exported symbols and their namespaces.
@@ -17,6 +19,12 @@ pub struct Symvers {
     /// resolves livepatch relocations (`SHF_RELA_LIVEPATCH`) as it loads a module: only
     /// with `CONFIG_LIVEPATCH`, which [`Symvers::with_load_time_names`] is given.
     pub vmlinux_names: Option<HashMap<String, u32>>,
+    /// The static symbols vmlinux has more than one of, by the source file that defines
+    /// each and its name: the position livepatch's relocations name it by
+    /// (`.klp.sym.vmlinux.NAME,POS`, the POS-th of that name in kallsyms, which, as
+    /// `System.map`, orders them by address). `None` for a name one file defines twice.
+    /// Given by [`Symvers::with_local_positions`].
+    pub vmlinux_positions: HashMap<(String, String), Option<u32>>,
 }
 
 /// The prefix of the symbols the module loader resolves through kallsyms (livepatch's
@@ -54,6 +62,7 @@ impl Symvers {
         Ok(Self {
             symbols,
             vmlinux_names: None,
+            vmlinux_positions: HashMap::new(),
         })
     }
 
@@ -80,6 +89,101 @@ impl Symvers {
             n => Err(format!(
                 "vmlinux has {n} symbols of that name, so the module loader cannot tell which"
             )),
+        }
+    }
+
+    /// Adds the positions of the static symbols vmlinux has more than one of
+    /// ([`Symvers::vmlinux_positions`]): `symbols` are vmlinux's symbol table in order, as
+    /// (kind, name, address, local), where each object's static symbols follow the
+    /// `STT_FILE` symbol of its source (kind [`SymbolKind::File`]); positions count the
+    /// addresses of `System.map` (with [`Symvers::with_load_time_names`]). A symbol of a
+    /// name whose `System.map` entries are not all of one type (kallsyms may leave some
+    /// kinds out, and would count otherwise) gets none.
+    pub fn with_local_positions<'a>(
+        mut self,
+        system_map: &str,
+        symbols: impl Iterator<Item = (SymbolKind, &'a str, u64, bool)>,
+    ) -> Self {
+        let Some(names) = &self.vmlinux_names else {
+            return self;
+        };
+        // Name -> addresses in System.map order (by address), and whether one type letter.
+        let mut map: HashMap<&str, (Vec<u64>, Option<char>, bool)> = HashMap::new();
+        for line in system_map.lines() {
+            let mut f = line.split_whitespace();
+            let (Some(addr), Some(ty), Some(name)) = (f.next(), f.next(), f.next()) else {
+                continue;
+            };
+            if names.get(name).copied().unwrap_or(0) < 2 {
+                continue;
+            }
+            let Ok(addr) = u64::from_str_radix(addr, 16) else {
+                continue;
+            };
+            let ty = ty.chars().next();
+            let e = map.entry(name).or_insert((Vec::new(), ty, true));
+            e.0.push(addr);
+            e.2 &= e.1 == ty;
+        }
+        let mut file = String::new();
+        for (kind, name, addr, local) in symbols {
+            if kind == SymbolKind::File {
+                file = name.to_owned();
+                continue;
+            }
+            let Some((addrs, _, one_type)) = map.get(name) else {
+                continue;
+            };
+            if !local || file.is_empty() {
+                continue;
+            }
+            let pos = addrs
+                .iter()
+                .position(|&a| a == addr)
+                .filter(|_| *one_type)
+                .and_then(|i| u32::try_from(i + 1).ok());
+            self.vmlinux_positions
+                .entry((file.clone(), name.to_owned()))
+                .and_modify(|p| *p = None)
+                .or_insert(pos);
+        }
+        self
+    }
+
+    /// The name under which the module loader resolves `sym`, a static symbol that the
+    /// source `file` defines in vmlinux, as it loads the pack: by name if vmlinux has one of
+    /// that name ([`Symvers::load_time_symbol`]), else by its position among those of that
+    /// name (`.klp.sym.vmlinux.SYM,POS`); or why it cannot.
+    pub fn load_time_local(
+        &self,
+        sym: &str,
+        file: Option<&str>,
+    ) -> std::result::Result<String, String> {
+        match self.load_time_symbol(sym) {
+            Ok(k) => Ok(k),
+            Err(why)
+                if self
+                    .vmlinux_names
+                    .as_ref()
+                    .and_then(|n| n.get(sym))
+                    .copied()
+                    .unwrap_or(0)
+                    < 2 =>
+            {
+                Err(why)
+            }
+            Err(why) => {
+                let Some(file) = file else {
+                    return Err(format!("{why}, and the object names no source file"));
+                };
+                match self.vmlinux_positions.get(&(file.to_owned(), sym.to_owned())) {
+                    Some(Some(pos)) => Ok(format!("{KLP_SYM_PREFIX}vmlinux.{sym},{pos}")),
+                    Some(None) => Err(format!(
+                        "{why}: {file} defines it more than once, or kallsyms may count its kind otherwise"
+                    )),
+                    None => Err(format!("{why}, and none of them is {file}'s (vmlinux's symbol table)")),
+                }
+            }
         }
     }
 
@@ -115,6 +219,51 @@ pub fn system_map_names(system_map: &str) -> HashMap<String, u32> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A static symbol three objects define: each by its position in address order, as
+    /// kallsyms counts; one a file defines twice, and one whose entries are of two types
+    /// (kallsyms may leave one out), by none.
+    #[test]
+    fn static_symbols_vmlinux_repeats_are_named_by_position() {
+        let map = "ffff0010 d desc.1\nffff0020 d desc.1\nffff0030 d desc.1\n\
+                   ffff0040 d twice\nffff0050 d twice\nffff0060 d mixed\nffff0070 r mixed\n\
+                   ffff0080 d only\n";
+        use SymbolKind::{Data, File};
+        let syms = [
+            (File, "b.c", 0, true),
+            (Data, "desc.1", 0xffff0030, true),
+            (Data, "mixed", 0xffff0060, true),
+            (File, "a.c", 0, true),
+            (Data, "desc.1", 0xffff0010, true),
+            (Data, "twice", 0xffff0040, true),
+            (Data, "twice", 0xffff0050, true),
+            (Data, "only", 0xffff0080, true),
+            (File, "c.c", 0, true),
+            (Data, "desc.1", 0xffff0020, true),
+        ];
+        let s = Symvers::default()
+            .with_load_time_names(map)
+            .with_local_positions(map, syms.into_iter());
+        let at = |sym: &str, file: &str| s.load_time_local(sym, Some(file));
+        assert_eq!(
+            at("desc.1", "a.c").as_deref(),
+            Ok(".klp.sym.vmlinux.desc.1,1")
+        );
+        assert_eq!(
+            at("desc.1", "c.c").as_deref(),
+            Ok(".klp.sym.vmlinux.desc.1,2")
+        );
+        assert_eq!(
+            at("desc.1", "b.c").as_deref(),
+            Ok(".klp.sym.vmlinux.desc.1,3")
+        );
+        assert_eq!(at("only", "a.c").as_deref(), Ok(".klp.sym.vmlinux.only,0"));
+        assert!(at("twice", "a.c").unwrap_err().contains("more than once"));
+        assert!(at("mixed", "b.c").is_err());
+        assert!(at("desc.1", "d.c")
+            .unwrap_err()
+            .contains("none of them is d.c's"));
+    }
 
     #[test]
     fn parses_lines() {
