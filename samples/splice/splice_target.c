@@ -348,6 +348,25 @@ static ssize_t hits_show(struct kobject *kobj, struct kobj_attribute *attr,
 }
 
 /*
+ * Dynamic debug: with CONFIG_DYNAMIC_DEBUG each pr_debug() is a descriptor in
+ * __dyndbg, turned on and off at run time through
+ * /proc/dynamic_debug/control. The catalogue's dyndbg pack changes this
+ * function and moves its pr_debug() down a line: the replacement must print
+ * through the running kernel's descriptor, in the state the admin left it,
+ * and carry only its new one.
+ */
+static unsigned long splice_target_debug_reads;
+
+static ssize_t debug_show(struct kobject *kobj, struct kobj_attribute *attr,
+			  char *buf)
+{
+	unsigned long n = ++splice_target_debug_reads;
+
+	pr_debug("splice_target: debug read %lu\n", n);
+	return sysfs_emit(buf, "%lu\n", n);
+}
+
+/*
  * Figures for tools/testing/selftests/splice/bench.sh (not in the comment at
  * the top, whose lines the sample packs' diffs count):
  *
@@ -403,6 +422,7 @@ static struct kobj_attribute config_attr = __ATTR(config, 0644, config_show, con
 static struct kobj_attribute threshold_attr =
 	__ATTR(threshold, 0644, threshold_show, threshold_store);
 static struct kobj_attribute hits_attr = __ATTR_RO(hits);
+static struct kobj_attribute debug_attr = __ATTR_RO(debug);
 static struct kobj_attribute hold_attr = __ATTR(hold, 0600, hold_show, hold_store);
 static struct kobj_attribute events_attr = __ATTR(events, 0600, events_show, events_store);
 static struct kobj_attribute fail_hook_attr =
@@ -421,6 +441,7 @@ static struct attribute *splice_target_attrs[] = {
 	&noinstr_value_attr.attr,
 	&threshold_attr.attr,
 	&hits_attr.attr,
+	&debug_attr.attr,
 	&call_cost_attr.attr,
 	&empty_stop_attr.attr,
 	NULL,

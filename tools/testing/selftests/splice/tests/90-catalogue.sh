@@ -250,6 +250,45 @@ is $target/hits "$((h + 3))"
 unload
 n=$((n + 1))
 
+# A pr_debug() moved down a line in changed code, and a new one beside it
+# (DYNAMIC_DEBUG): the replacement prints through the running kernel's
+# descriptor, turned on before the pack came and turned off while applied; its
+# new pr_debug() is a descriptor of the pack module, off until turned on, and
+# gone with it. A copy of the old descriptor in the pack would print nothing
+# where the running kernel's was on, and twice where only the pack's was.
+use_pack cat-dyndbg
+ctl=/proc/dynamic_debug/control
+[ -w $ctl ] || fail "no $ctl: the dyndbg case needs CONFIG_DYNAMIC_DEBUG"
+logged() { dmesg | grep -q "splice_target: debug read $1\$"; }
+echo 'file splice_target.c func debug_show +p' >$ctl || fail "turning on debug_show's pr_debug"
+r=$(cat $target/debug)
+logged "$r" || fail "the running kernel's pr_debug did not print ($r)"
+load
+act apply
+trace_pack
+r=$((r + 1))
+is $target/debug "$r $((r % 2))"
+logged "$r" || fail "applied: the running kernel's descriptor, on, did not print for the replacement"
+logged "$r is .*" && fail "applied: the pack's new pr_debug printed while off"
+grep -q '\[splice_cat_dyndbg\]debug_show' $ctl ||
+	fail "applied: the pack's new descriptor is not in $ctl"
+echo 'file splice_target.c func debug_show -p' >$ctl
+r=$((r + 1))
+is $target/debug "$r $((r % 2))"
+logged "$r" && fail "applied: the replacement printed through a descriptor turned off"
+echo 'module splice_cat_dyndbg +p' >$ctl
+r=$((r + 1))
+is $target/debug "$r $((r % 2))"
+logged "$r is .*" || fail "applied: the pack's new pr_debug, on, did not print"
+logged "$r" && fail "applied: the old pr_debug printed through a descriptor of the pack"
+exercised
+act reverse
+r=$((r + 1))
+is $target/debug "$r"
+unload
+grep -q 'splice_cat_dyndbg' $ctl && fail "unloaded: the pack's descriptor is still in $ctl"
+n=$((n + 1))
+
 # Lines added above functions with WARN()s: proc_symlink() alone is replaced.
 # Nothing in the guest creates a /proc symlink after boot, so the new code
 # cannot be observed; apply and reverse must leave /proc as it was.
