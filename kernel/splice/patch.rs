@@ -633,25 +633,30 @@ pub(crate) fn perform(
         }
     }
     let t0 = Instant::now();
-    // The timings are those of this action only.
+    // The timings are those of this action only. While it runs, unregistering the pack waits
+    // for it (`acting`).
     if let Some(e) = guard.get_mut(id) {
         e.timings = registry::Timings::default();
+        e.acting = true;
     }
     let mut lock = ActionLock(Some(guard));
     let result = run(&mut lock, id, action, t0, requester);
     // Only actions change the stage, and this is the only one: it is still the one checked
     // above; `Life` moves it (or records the cause) and turns the cause into the error code.
     let e = lock.reg().get_mut(id).ok_or(ENODEV)?;
+    e.acting = false;
     e.timings.total_ns = since(t0);
     e.life.perform(action, || result)
 }
 
 type Guard = kernel::sync::GlobalGuard<registry::REGISTRY>;
 
-/// The registry lock of an action: held, except during run-pre matching and while the action
-/// sleeps between tries (sysfs readers and the loading of other packs do not wait for those). Nothing an action
-/// relies on changes meanwhile: actions are serialized by [`registry::ACTIONS`], and the pack's
-/// module cannot go away (it is pinned for apply, and stays pinned while applied).
+/// The registry lock of an action: held only to read what the action needs and to record what
+/// it did; let go during run-pre matching and from the pre hooks to the post or fail hooks (the
+/// walks, the stop, the sleeps between tries), so sysfs readers and the loading of other packs
+/// do not wait for an action. Nothing an action relies on changes meanwhile: actions are
+/// serialized by [`registry::ACTIONS`], which unregistering the pack waits for (even a forced
+/// unload, which ignores the pins: `Entry::acting`), and the pack's module is pinned.
 struct ActionLock(Option<Guard>);
 
 impl ActionLock {
@@ -665,6 +670,14 @@ impl ActionLock {
         self.0 = None;
         f();
         self.0 = Some(registry::lock());
+    }
+
+    /// Runs `f` with the registry unlocked and returns what it returns.
+    fn released<T>(&mut self, f: impl FnOnce() -> T) -> T {
+        self.0 = None;
+        let r = f();
+        self.0 = Some(registry::lock());
+        r
     }
 }
 
@@ -683,19 +696,9 @@ fn run(
         e.busy = 0;
     }
     if reverse {
-        let e = guard.get(id).ok_or(AbortCause::BadPack)?;
-        // Reversing under a pack stacked later would cut it off.
-        for t in e.targets.iter() {
-            if let Some((top, _)) = guard.owner_of(t.addr) {
-                if top != id {
-                    let top_name = guard.get(top).map_or(c"?", |o| o.name);
-                    pr_warn!("{:?}: conflicting_pack: {:?} is applied on top of it ({:?}); reverse that first\n", e.name, top_name, t.name);
-                    return Err(AbortCause::ConflictingPack);
-                }
-            }
-        }
+        not_under_another(guard, id)?;
     }
-    let mut checked = if reverse {
+    let checked = if reverse {
         None
     } else {
         // Run-pre matching reads the pack and the kernel's code, not the registry: it runs
@@ -724,20 +727,70 @@ fn run(
         // The targets were listed above.
         return Ok(());
     }
+    let p = prepare(lock.reg(), id, reverse, checked)?;
+    let mut scratch = Scratch::new(requester).map_err(|_| AbortCause::OutOfMemory)?;
+    // From here to the record of the outcome, the registry is let go: the hooks, the walks of
+    // the stacks, the stop and the sleeps between tries hold no lock a reader or the loading
+    // of another pack waits for.
+    let done = lock.released(|| switch_with_tries(&p, &mut scratch));
+    record(lock.reg(), id, p, done, &scratch)
+}
 
-    let guard = lock.reg();
+/// Refuses to reverse pack `id` while another pack applied after it replaces one of its
+/// targets: reversing it would cut that one off.
+fn not_under_another(guard: &Guard, id: u64) -> core::result::Result<(), AbortCause> {
     let e = guard.get(id).ok_or(AbortCause::BadPack)?;
-    let owner = e.owner;
-    // Those of the check above for apply, those applied for reverse.
+    for t in e.targets.iter() {
+        if let Some((top, _)) = guard.owner_of(t.addr) {
+            if top != id {
+                let top_name = guard.get(top).map_or(c"?", |o| o.name);
+                pr_warn!(
+                    "{:?}: conflicting_pack: {:?} is applied on top of it ({:?}); reverse that first\n",
+                    e.name,
+                    top_name,
+                    t.name
+                );
+                return Err(AbortCause::ConflictingPack);
+            }
+        }
+    }
+    Ok(())
+}
+
+/// What an apply or a reverse needs of its pack, copied out of the registry before the
+/// registry is let go.
+struct Prepared {
+    name: &'static CStr,
+    owner: *mut bindings::module,
+    hooks: Hooks,
+    reverse: bool,
+    /// Those of the check for apply, those applied for reverse.
+    targets: KVec<TargetState>,
+    /// For apply: the pack's own module and the modules it patches, kept while applied.
+    pins: KVec<ModuleRef>,
+    ranges: KVec<Range>,
+    park: bool,
+    tries: u32,
+    retry_delay_ms: u32,
+}
+
+/// Copies what the action needs out of the registry, pins the modules an apply keeps, and
+/// writes the resolved relocations into the pack's (unreachable) code.
+fn prepare(
+    guard: &Guard,
+    id: u64,
+    reverse: bool,
+    mut checked: Option<Checked>,
+) -> core::result::Result<Prepared, AbortCause> {
+    let e = guard.get(id).ok_or(AbortCause::BadPack)?;
     let mut targets: KVec<TargetState> = KVec::new();
     targets
         .extend_from_slice(&e.targets, GFP_KERNEL)
         .map_err(|_| AbortCause::OutOfMemory)?;
-    // Applied, the pack keeps its own module and the modules it patches loaded.
     let mut pins = KVec::new();
     if !reverse {
         // SAFETY: `owner` is the live module of a registered pack: the registry lock is held.
-        let own = unsafe { ModuleRef::get(owner) }.ok_or(AbortCause::BadPack)?;
+        let own = unsafe { ModuleRef::get(e.owner) }.ok_or(AbortCause::BadPack)?;
         pins.push(own, GFP_KERNEL)
             .map_err(|_| AbortCause::OutOfMemory)?;
         // The target modules were pinned before matching read their code; a target in
@@ -769,111 +822,149 @@ fn run(
             }
         }
     }
-    let hooks = e.hooks;
-    // From here on every way out but success runs the fail hooks (`FailHooks`).
-    let mut fail_hooks = FailHooks::new(hooks, reverse);
-    if hooks.run(Kind::Pre, reverse).is_err() {
-        // The pre hooks before the failing one may have done something to undo.
-        return Err(AbortCause::HookFailed);
-    }
     let ranges = ranges(e, &targets, reverse).map_err(|_| AbortCause::OutOfMemory)?;
-    let mut scratch = Scratch::new(requester).map_err(|_| AbortCause::OutOfMemory)?;
-    let mut parking = if guard.park {
-        Some(Parking::new().map_err(|_| AbortCause::OutOfMemory)?)
-    } else {
-        None
-    };
-    let (tries, delay) = (guard.tries.max(1), guard.retry_delay_ms);
-    let mut attempt = 0;
-    let outcome = loop {
-        attempt += 1;
+    Ok(Prepared {
+        name: e.name,
+        owner: e.owner,
+        hooks: e.hooks,
+        reverse,
+        targets,
+        pins,
+        ranges,
+        park: guard.park,
+        tries: guard.tries.max(1),
+        retry_delay_ms: guard.retry_delay_ms,
+    })
+}
+
+/// The pre hooks, then tries of the switch until one goes through, the code stays busy
+/// after the last try, or another cause stops it; the fail hooks run if it did not go
+/// through, the post hooks if it did. Runs with the registry let go: the pack cannot go
+/// meanwhile (its module is pinned, and unregistering waits for [`registry::ACTIONS`]).
+/// `scratch` keeps what the last walk of the stacks found.
+fn switch_with_tries(p: &Prepared, scratch: &mut Scratch) -> Done {
+    let mut parking = None;
+    let mut tries = 0;
+    let outcome = (|| {
+        // From here on every way out but success runs the fail hooks (`FailHooks`), before
+        // this returns.
+        let mut fail_hooks = FailHooks::new(p.hooks, p.reverse);
+        if p.hooks.run(Kind::Pre, p.reverse).is_err() {
+            // The pre hooks before the failing one may have done something to undo.
+            return Err(AbortCause::HookFailed);
+        }
+        if p.park {
+            parking = Some(Parking::new().map_err(|_| AbortCause::OutOfMemory)?);
+        }
+        let r = try_switch(p, scratch, parking.as_mut(), &mut tries);
+        if r.is_ok() {
+            // Switched: whatever follows, the pre hooks' work is not to be undone.
+            fail_hooks.disarm();
+            let _ = p.hooks.run(Kind::Post, p.reverse);
+        }
+        r
+    })();
+    // The parked tasks go on (as `parking` goes), into the code that is current now.
+    Done {
+        outcome,
+        tries,
+        parked: parking.as_ref().map_or(0, |p| p.arrived()),
+    }
+}
+
+/// How an apply or reverse ended ([`switch_with_tries`]).
+struct Done {
+    outcome: core::result::Result<SwitchTimes, AbortCause>,
+    tries: u32,
+    /// Tasks moved out of the code ([`crate::park`]).
+    parked: usize,
+}
+
+/// Tries the switch up to `p.tries` times, counting them in `attempt`.
+fn try_switch(
+    p: &Prepared,
+    scratch: &mut Scratch,
+    mut parking: Option<&mut Parking>,
+    attempt: &mut u32,
+) -> core::result::Result<SwitchTimes, AbortCause> {
+    loop {
+        *attempt += 1;
         // Every stack is walked first while tasks run; a task found in the code makes this
         // try busy without stopping the machine, and inside the stop only the tasks that ran
         // since are walked again.
-        let mut r = prechecked(&ranges, &mut scratch);
+        let mut r = prechecked(&p.ranges, scratch);
         // Tasks asleep in the code that return to user space are sent a fake signal and held
         // on their way out; once they are there, the stacks are walked again.
-        if let (Err(AbortCause::CodeBusy), Some(p)) = (r, parking.as_mut()) {
+        if let (Err(AbortCause::CodeBusy), Some(park)) = (r, parking.as_deref_mut()) {
             let mut moved = false;
             for t in scratch.parkable.iter() {
-                moved |= p.park(t);
+                moved |= park.park(t);
             }
             if moved {
-                lock.unlocked(|| p.wait_arrived(PARK_WAIT_MS.max(delay)));
-                r = prechecked(&ranges, &mut scratch);
+                park.wait_arrived(PARK_WAIT_MS.max(p.retry_delay_ms));
+                r = prechecked(&p.ranges, scratch);
             }
         }
-        let Some(e) = lock.reg().get(id) else {
-            break Err(AbortCause::BadPack);
-        };
         let r = r.and_then(|()| {
             // Writable aliases of the jump sites for this try only, mapped before the stop
-            // (mapping may sleep) and unmapped when it ends (the TLB flush stays lazy:
-            // `TextAlias`).
-            let aliases = aliases_of(&targets)?;
-            switch(e.hooks, &targets, &aliases, reverse, &ranges, &mut scratch)
+            // (mapping may sleep) and unmapped when it ends (`TextAlias`).
+            let aliases = aliases_of(&p.targets)?;
+            switch(p.hooks, &p.targets, &aliases, p.reverse, &p.ranges, scratch)
         });
-        if !matches!(r, Err(AbortCause::CodeBusy | AbortCause::NmiNotHeld)) || attempt >= tries {
-            break r;
+        if !matches!(r, Err(AbortCause::CodeBusy | AbortCause::NmiNotHeld)) || *attempt >= p.tries {
+            if let Err(cause @ (AbortCause::CodeBusy | AbortCause::NmiNotHeld)) = r {
+                pr_warn!("{:?}: {} after {} tries\n", p.name, cause.name(), *attempt);
+            }
+            return r;
         }
-        // Let the blocking tasks move on, with the registry unlocked.
-        lock.unlocked(|| {
-            kernel::time::delay::fsleep(kernel::time::Delta::from_millis(i64::from(delay)))
-        });
-    };
-    // Switched: whatever follows, the pre hooks' work is not to be undone.
-    if outcome.is_ok() {
-        fail_hooks.disarm();
+        // Let the blocking tasks move on.
+        kernel::time::delay::fsleep(kernel::time::Delta::from_millis(i64::from(
+            p.retry_delay_ms,
+        )));
     }
-    let guard = lock.reg();
-    // The parked tasks go on, into the code that is current now.
-    let parked = parking.as_ref().map_or(0, |p| p.arrived());
-    drop(parking);
+}
+
+/// Records the outcome of an apply or reverse in the registry.
+fn record(
+    guard: &mut Guard,
+    id: u64,
+    p: Prepared,
+    done: Done,
+    scratch: &Scratch,
+) -> core::result::Result<(), AbortCause> {
     let seq = guard.next_seq;
-    if outcome.is_ok() && !reverse {
+    if done.outcome.is_ok() && !p.reverse {
         guard.next_seq += 1;
     }
     let e = guard.get_mut(id).ok_or(AbortCause::BadPack)?;
-    e.timings.tries = attempt;
-    e.timings.parked = parked as u64;
+    e.timings.tries = done.tries;
+    e.timings.parked = done.parked as u64;
     e.conflicts.clear();
     e.busy = scratch.busy;
     let _ = e
         .conflicts
         .extend_from_slice(&scratch.conflicts, GFP_KERNEL);
-    match outcome {
-        Ok(times) => {
-            e.timings.pause_ns = times.pause;
-            e.timings.stack_check_ns = times.stack_check;
-            e.timings.commit_ns = times.commit;
-            e.timings.stop_walks = scratch.walked as u64;
-            e.timings.stop_machine_ns = times.stop_machine;
-            let _ = hooks.run(Kind::Post, reverse);
-            if reverse {
-                crate::shadow::free_owned_by(owner);
-                // Lets the pack module and the modules it patched go.
-                e.pins = KVec::new();
-                e.applied_seq = 0;
-            } else {
-                // An oops report says the kernel runs code a pack changed, as for livepatch.
-                if let Some(own) = pins.first() {
-                    own.taint_livepatch();
-                }
-                e.targets = targets;
-                e.pins = pins;
-                e.applied_seq = seq;
-            }
-            Ok(())
+    let times = done.outcome?;
+    e.timings.pause_ns = times.pause;
+    e.timings.stack_check_ns = times.stack_check;
+    e.timings.commit_ns = times.commit;
+    e.timings.stop_walks = scratch.walked as u64;
+    e.timings.stop_machine_ns = times.stop_machine;
+    if p.reverse {
+        crate::shadow::free_owned_by(p.owner);
+        // Lets the pack module and the modules it patched go.
+        e.pins = KVec::new();
+        e.applied_seq = 0;
+    } else {
+        // An oops report says the kernel runs code a pack changed, as for livepatch.
+        if let Some(own) = p.pins.first() {
+            own.taint_livepatch();
         }
-        Err(cause) => {
-            // The fail hooks run as `fail_hooks` goes.
-            if matches!(cause, AbortCause::CodeBusy | AbortCause::NmiNotHeld) {
-                pr_warn!("{:?}: {} after {attempt} tries\n", e.name, cause.name());
-            }
-            // The pins taken above go with `pins`.
-            Err(cause)
-        }
+        e.targets = p.targets;
+        e.pins = p.pins;
+        e.applied_seq = seq;
     }
+    Ok(())
 }
 
 #[cfg(CONFIG_SPLICE_KUNIT_TEST)]

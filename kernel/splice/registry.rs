@@ -2,9 +2,12 @@
 
 //! The registry of packs: what pack modules register, under one lock ([`REGISTRY`]), held
 //! for reads and state changes. Actions are serialized by another ([`ACTIONS`]), taken first:
-//! concurrent writes to `stage` of any packs run one after the other, while an action lets
-//! the registry lock go for run-pre matching (on a copy, [`Matching`]) and while it sleeps
-//! between tries, so readers do not wait for those.
+//! concurrent writes to `stage` of any packs run one after the other, while an action holds
+//! the registry lock only to read what it needs and to record what it did (run-pre matching
+//! runs on a copy, [`Matching`]; the hooks, the stop and the sleeps between tries on what
+//! the action copied), so readers do not wait for an action. Unregistering a pack whose
+//! action runs, or that is applied, takes [`ACTIONS`] too: the action ends before the pack
+//! goes; the loading and unloading of other packs waits for nothing.
 
 use crate::hooks::Hooks;
 use crate::pack::Pack;
@@ -81,6 +84,9 @@ pub(crate) struct Entry {
     pub(crate) build_id_differs: bool,
     /// The key of the registration: the descriptor the module passed.
     pub(crate) desc: usize,
+    /// An action of this pack runs (with the registry let go, on what it copied of the pack):
+    /// unregistering waits for it ([`ACTIONS`]).
+    pub(crate) acting: bool,
     pub(crate) dir: Option<Dir<PackFiles>>,
 }
 
@@ -344,6 +350,7 @@ fn register(desc: &bindings::splice_pack_desc) -> Result {
         applied_seq: 0,
         build_id_differs,
         desc: core::ptr::from_ref(desc) as usize,
+        acting: false,
         dir: Some(dir),
     };
     if let Err(rejected) = reg.packs.push_within_capacity(entry) {
@@ -390,6 +397,16 @@ pub(crate) unsafe extern "C" fn splice_register_pack(
 /// `desc` is a descriptor passed to a successful [`splice_register_pack`].
 #[no_mangle]
 pub(crate) unsafe extern "C" fn splice_unregister_pack(desc: *const bindings::splice_pack_desc) {
+    // An action of this pack (a forced unload ignores the references an action takes) runs
+    // with the registry let go, on what it copied of the pack: it ends first. An applied pack
+    // forced out is reversed, an action too. Whether either is so is read under the registry
+    // lock, under which an action marks its pack before it starts.
+    let acting_or_applied = REGISTRY
+        .lock()
+        .packs
+        .iter()
+        .any(|e| e.desc == desc as usize && (e.acting || e.life.stage() == Stage::Applied));
+    let _one = acting_or_applied.then(|| ACTIONS.lock());
     reverse_forced_out(desc as usize);
     let mut reg = REGISTRY.lock();
     let Some(pos) = reg.packs.iter().position(|e| e.desc == desc as usize) else {
@@ -413,7 +430,7 @@ pub(crate) unsafe extern "C" fn splice_unregister_pack(desc: *const bindings::sp
 }
 
 /// Reverses the pack registered with descriptor `desc` if it is applied: its module is being
-/// forced out (`rmmod -f`), and its code is about to be freed.
+/// forced out (`rmmod -f`), and its code is about to be freed. The caller holds [`ACTIONS`].
 fn reverse_forced_out(desc: usize) {
     let applied = {
         let reg = REGISTRY.lock();
@@ -425,7 +442,6 @@ fn reverse_forced_out(desc: usize) {
     let Some((id, name)) = applied else {
         return;
     };
-    let _one = ACTIONS.lock();
     match crate::patch::perform(REGISTRY.lock(), id, crate::stage::Action::Reverse, None) {
         Ok(()) => pr_warn!("pack {name:?}: its module was forced out while applied; reversed\n"),
         Err(e) => pr_crit!(
