@@ -150,6 +150,18 @@ fn padding(code: &[u8]) -> Option<usize> {
     }
 }
 
+/// The offset of the first instruction at or after `at` in `code` that is not padding; `at`
+/// itself when it lies outside `code`.
+fn past_padding(code: &[u8], at: i64) -> i64 {
+    let Ok(mut i) = usize::try_from(at) else {
+        return at;
+    };
+    while let Some(n) = code.get(i..).and_then(padding) {
+        i += n;
+    }
+    i64::try_from(i).unwrap_or(at)
+}
+
 /// Reads the `width`-byte little-endian value at `at` of `b`, sign- or zero-extended.
 fn read_value(b: &[u8], at: usize, kind: RelocType) -> Option<u64> {
     Some(match kind {
@@ -216,6 +228,19 @@ pub(crate) fn match_code<'a>(
                 return fail(pi, "bad site");
             };
             let len = site.width();
+            // A live nop before the site is the site's (ftrace's nop5) or padding that the
+            // pre side had too and skipped above (the nop after a WARN()'s ud2, before a
+            // return thunk): skipped only when the site is not there without it.
+            let accepts = |at: usize| {
+                live.get(at..at + len)
+                    .is_some_and(|l| site_accepts(kind, l))
+            };
+            if !accepts(li) {
+                let past = usize::try_from(past_padding(live, li as i64)).unwrap_or(li);
+                if accepts(past) {
+                    li = past;
+                }
+            }
             let Some(l) = live.get(li..li + len) else {
                 return fail(pi, "live code ends inside a run-time site");
             };
@@ -338,11 +363,16 @@ pub(crate) fn match_code<'a>(
     if starts.push((pi, li), GFP_KERNEL).is_err() {
         return fail(pi, OUT_OF_MEMORY);
     }
-    for &(pd, ld) in branches.iter() {
-        let ok = starts
+    // A branch lands on the same instruction on both sides; one that lands on padding (the
+    // nop before a WARN()'s ud2), which the walk skipped, lands on what follows it.
+    let lands = |pd: i64, ld: i64| {
+        starts
             .iter()
             .find(|&&(p, _)| p as i64 == pd)
-            .is_some_and(|&(_, l)| l as i64 == ld);
+            .is_some_and(|&(_, l)| l as i64 == ld)
+    };
+    for &(pd, ld) in branches.iter() {
+        let ok = lands(pd, ld) || lands(past_padding(pre, pd), past_padding(live, ld));
         if !ok {
             let off = usize::try_from(pd).unwrap_or(0);
             return fail(off, "branch lands elsewhere");
@@ -492,6 +522,48 @@ mod tests {
         let (r, t) = run(&pre, &relocs, &live);
         assert!(r.is_ok());
         assert_eq!(t.get(b"g"), Some(ADDR + 0x100 + 0x14 - 0x10));
+    }
+
+    /// A branch to the nop before a WARN()'s ud2 (eval configuration:
+    /// `regcache_cache_only()`), which the walk skips as padding: it lands on the same code
+    /// when both sides have the nop, or when only one has it; not when the ud2 is elsewhere.
+    #[test]
+    fn a_branch_to_padding_lands_on_what_follows() {
+        // test %edi,%edi; jne +1; ret; nop; ud2
+        let pre = [0x85, 0xff, 0x75, 0x01, 0xc3, 0x90, 0x0f, 0x0b];
+        let (r, _) = run(&pre, &[], &pre);
+        assert_eq!(r.map(|m| m.live_len), Ok(8));
+        let live = [0x85, 0xff, 0x75, 0x01, 0xc3, 0x0f, 0x0b];
+        let (r, _) = run(&pre, &[], &live);
+        assert_eq!(r.map(|m| m.live_len), Ok(7));
+        let (r, _) = run(&live, &[], &pre);
+        assert_eq!(r.map(|m| m.live_len), Ok(8));
+        // Landing on the ret instead.
+        let other = [0x85, 0xff, 0x75, 0xff, 0xc3, 0x90, 0x0f, 0x0b];
+        assert_eq!(
+            run(&pre, &[], &other).0.map_err(|m| m.reason),
+            Err("branch lands elsewhere")
+        );
+    }
+
+    /// The nop after a WARN()'s ud2, before a return thunk (eval configuration:
+    /// `calipso_pad_write()`): skipped on the pre side as padding, it is skipped on the live
+    /// side too, not taken for the start of the site.
+    #[test]
+    fn padding_before_a_run_time_site_is_skipped_on_both_sides() {
+        // ud2; nop; jmp __x86_return_thunk (a site)
+        let pre = [0x0f, 0x0b, 0x90, 0xe9, 0, 0, 0, 0];
+        let relocs = [site(3, SiteKind::ReturnThunk, 5)];
+        let live = [0x0f, 0x0b, 0x90, 0xe9, 0x10, 0x20, 0x30, 0x40];
+        let (r, _) = run(&pre, &relocs, &live);
+        assert_eq!(r.map(|m| m.live_len), Ok(8));
+        // Without it on the live side.
+        let short = [0x0f, 0x0b, 0xe9, 0x10, 0x20, 0x30, 0x40];
+        let (r, _) = run(&pre, &relocs, &short);
+        assert_eq!(r.map(|m| m.live_len), Ok(7));
+        // Something else than the site after the nop does not match.
+        let other = [0x0f, 0x0b, 0x90, 0x31, 0xc0, 0x90, 0x90, 0x90];
+        assert!(run(&pre, &relocs, &other).0.is_err());
     }
 
     #[test]
