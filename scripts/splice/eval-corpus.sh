@@ -12,10 +12,12 @@
 # Extracts both source packages whole (once, into $SPLICE_BUILD/sources/
 # tree-VERSION), lists the files that differ, and for each C file whose
 # object exists in $KERNEL_TREE (built from BASE) writes OUT/patches/NAME.diff
-# (NAME: the path with / as -). OUT/corpus.json records, for every changed
-# file, whether it is built, its hunks, and the upstream subjects of NEXT's
-# Debian changelog that name it (by the "subsystem:" prefix matching the
-# file's name or directory).
+# (NAME: the path with / as -); files one fix ties together (a function one
+# adds and another calls) are one patch, A+B (eval-group.py). OUT/corpus.json
+# records, for every changed file, whether it is built, its patch, why it was
+# grouped, its hunks, and the upstream subjects of NEXT's Debian changelog
+# that name it (by the "subsystem:" prefix matching the file's name or
+# directory).
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/apt.sh"
 
@@ -54,12 +56,12 @@ changelog_subjects "$deb" "$base" >"$out/changelog"
 	LC_ALL=C sort >"$out/changed-files"
 say "$(wc -l <"$out/changed-files") files differ between $base and $next"
 
-# A fix that also changes its own header (a field its code starts using) does
-# not compile without it: a changed header the object includes goes with the
-# file when it is named like it (power_supply.h with power_supply_core.c,
-# futex_types.h with kernel/futex/core.c). Other changed headers belong to
-# other fixes.
-: >"$out/headers"
+# Each built C file's own diff, and nothing else: a changed header goes with a
+# file only when the file does not compile without it, which eval.sh finds by
+# compiling it (with_headers, recorded in OUT/splice/headers-used with the
+# identifiers the compiler missed). Headers named like the file or its
+# directory used to be attached up front; over several point releases that
+# glued other fixes' layout changes (struct mm_struct) onto unrelated files.
 : >"$out/kernel-objects"
 : >"$out/host-objects"
 while read -r f; do
@@ -76,17 +78,11 @@ while read -r f; do
 	echo "$f" >>"$out/kernel-objects"
 	name=$(echo "${f%.c}" | tr / -)
 	file_diff "$bt" "$nt" "$f" >"$out/patches/$name.diff"
-	stem=$(basename "${f%.c}")
-	dir=$(basename "$(dirname "$f")")
-	while read -r h; do
-		case $h in *.h) ;; *) continue ;; esac
-		hs=$(basename "${h%.h}")
-		case $stem in "$hs"*) ;; *) case $hs in "$dir" | "${dir}_"*) ;; *) continue ;; esac ;; esac
-		grep -qF "$h" "$cmd" 2>/dev/null || continue
-		file_diff "$bt" "$nt" "$h" >>"$out/patches/$name.diff"
-		echo "$name $h" >>"$out/headers"
-	done <"$out/changed-files"
 done <"$out/changed-files"
+
+python3 "$SPLICE_SRC/scripts/splice/eval-group.py" "$out/patches" >"$out/groups" ||
+	die "grouping the corpus's files failed"
+[ -s "$out/groups" ] && say "grouped: $(cut -f1 "$out/groups" | tr '\n' ' ')"
 
 python3 - "$out" "$KERNEL_TREE" <<'PY'
 import json, os, re, sys
@@ -94,9 +90,18 @@ out, tree = sys.argv[1], sys.argv[2]
 subjects = [l.strip() for l in open(os.path.join(out, "changelog")) if ":" in l]
 kernel_objects = set(open(os.path.join(out, "kernel-objects")).read().split())
 host_objects = open(os.path.join(out, "host-objects")).read().split()
+# group name -> (member patch names, why), from eval-group.py
+groups = {}
+for l in open(os.path.join(out, "groups")):
+    g, members, why = l.rstrip("\n").split("\t")
+    groups[g] = (members.split(), why)
+group_of = {m: (g, why) for g, (ms, why) in groups.items() for m in ms}
 rows = []
 for f in open(os.path.join(out, "changed-files")).read().split():
     name = f.rsplit(".", 1)[0].replace("/", "-")
+    grouped = group_of.get(name)
+    if grouped:
+        name = grouped[0]
     diff = os.path.join(out, "patches", name + ".diff")
     built = f in kernel_objects
     stem = os.path.basename(f).rsplit(".", 1)[0].lower()
@@ -109,13 +114,12 @@ for f in open(os.path.join(out, "changed-files")).read().split():
         return p in keys or (not generic and p.endswith("/" + stem))
     named = [s for s in subjects if names(s)]
     hunks = sum(1 for l in open(diff) if l.startswith("@@")) if os.path.exists(diff) else None
-    headers = [l.split()[1] for l in open(os.path.join(out, "headers")) if l.split()[0] == name]
     rows.append({"file": f, "built": built, "patch": name if built else None,
-                 "headers": headers, "hunks": hunks, "subjects": named})
+                 "group": grouped[1] if grouped else None, "hunks": hunks, "subjects": named})
 json.dump(rows, open(os.path.join(out, "corpus.json"), "w"), indent=1)
 kept = [r for r in rows if r["built"]]
 print("[eval-corpus] %d changed files, %d C files built in this config: %s" %
-      (len(rows), len(kept), " ".join(r["patch"] for r in kept)))
+      (len(rows), len(kept), " ".join(sorted({r["patch"] for r in kept}))))
 if host_objects:
     print("[eval-corpus] left out, as host programs (no -D__KERNEL__): %s" % " ".join(host_objects))
 PY

@@ -36,7 +36,20 @@ def read_lines(path):
     return open(path).read().split("\n") if os.path.exists(path) else []
 
 
-corpus = {r["patch"]: r for r in json.load(open(os.path.join(out, "corpus.json"))) if r["patch"]}
+# The corpus by patch: a grouped patch (eval-group.py) has several files.
+corpus = {}
+for r in json.load(open(os.path.join(out, "corpus.json"))):
+    if r["patch"]:
+        c = corpus.setdefault(r["patch"], dict(r, files=[], subjects=[], hunks=0))
+        c["files"].append(r["file"])
+        c["subjects"] += [x for x in r.get("subjects", []) if x not in c["subjects"]]
+        c["hunks"] += r.get("hunks") or 0
+# The headers a patch was compiled with, and what pulled each in (eval.sh, with_headers).
+headers_used = {}
+for line in read_lines(os.path.join(out, "splice", "headers-used")):
+    f = line.split()
+    if len(f) == 3:
+        headers_used.setdefault(f[0], []).append({"header": f[1], "why": f[2]})
 made = {}
 for line in read_lines(os.path.join(out, "splice", "outcomes")):
     if line.strip():
@@ -156,11 +169,14 @@ for p, (st, secs, covers) in hand_made.items():
 rows = []
 for p in patches:
     c = corpus.get(p, {})
-    row = {"patch": p, "file": c.get("file"), "hunks": c.get("hunks"),
-           "subjects": c.get("subjects", []), "splice": None, "klp_build": None}
+    row = {"patch": p, "file": " + ".join(c.get("files", [])) or None, "hunks": c.get("hunks"),
+           "group": c.get("group"), "subjects": c.get("subjects", []), "splice": None,
+           "klp_build": None}
     st, secs, used = made.get(p, ("missing", 0.0, "alone"))
     s = pack_outcome(p, st, secs)
     s["diff"] = used
+    if used == "headers":
+        s["headers"] = headers_used.get(p, [])
     if p in hand and s["outcome"] == "refused":
         s["hand_work"] = hand[p]
         s["bug"] = s["bug"] or hand[p]["bug"]
@@ -297,7 +313,11 @@ for r in rows:
     s, k = r["splice"], r["klp_build"]
     what = s["outcome"] + (f": {s['reason']}" if s["outcome"] == "refused" else "")
     if s["diff"] == "headers":
-        what += " (with its headers)"
+        what += " (with the headers it does not compile without: " + ", ".join(
+            h["header"] + ("" if h["why"] == "all" else f" for {h['why'].split(':', 1)[1]}")
+            for h in s.get("headers", [])) + ")"
+    if r.get("group"):
+        what += f" (files grouped: {r['group']})"
     h = s.get("hand_work")
     if h:
         what += "; with hand work: " + h["outcome"] + \

@@ -56,26 +56,32 @@ fi
 say "evaluating ${#patches[@]} patches: ${patches[*]}"
 
 guest=$out/guest
+hand=$SPLICE_SRC/tools/testing/selftests/splice/eval/hand/$base-$next
 rm -rf "$guest" "$out/splice"
 mkdir -p "$guest/eval" "$guest/bin" "$out/splice"
 cp "$SPLICE_TOOLS/splice" "$guest/bin/"
 build_probe "$guest/bin"
 
 # with_headers P LOG: P's diff plus the diffs of the other headers that
-# changed between BASE and NEXT, that P's object includes (its .cmd file) and
+# changed between BASE and NEXT, that P's objects include (their .cmd files) and
 # whose added lines name what the compiler missed in LOG (an undeclared
 # identifier, a missing member); all of them if none does. Written to
-# $out/patches/P.headers.diff; fails if there is no such header.
+# $out/patches/P.headers.diff, and each header, with what pulled it in, to
+# $out/splice/headers-used ("P HEADER missed:ID" or "P HEADER all"); fails if
+# there is no such header.
 with_headers() {
-	local p=$1 log=$2 f o cmd n=0 h hs=() want=()
-	f=$(sed -n '1s|^--- a/||p' "$out/patches/$p.diff")
-	o=${f%.c}.o
-	cmd=$KERNEL_TREE/$(dirname "$o")/.$(basename "$o").cmd
+	local p=$1 log=$2 f o cmd n=0 h hs=() want=() why=()
 	while read -r h; do
 		case $h in *.h) ;; *) continue ;; esac
-		grep -qF "$h" "$cmd" 2>/dev/null || continue
 		grep -qxF -- "--- a/$h" "$out/patches/$p.diff" && continue
-		hs+=("$h")
+		for f in $(sed -n 's|^--- a/\(.*\.c\)$|\1|p' "$out/patches/$p.diff"); do
+			o=${f%.c}.o
+			cmd=$KERNEL_TREE/$(dirname "$o")/.$(basename "$o").cmd
+			if grep -qF "$h" "$cmd" 2>/dev/null; then
+				hs+=("$h")
+				break
+			fi
+		done
 	done <"$out/changed-files"
 	mapfile -t missed < <(grep -E ' error: ' "$log" | grep -oE "[‘'][A-Za-z_][A-Za-z0-9_]*[’']" |
 		tr -d "‘’'" | sort -u)
@@ -84,18 +90,37 @@ with_headers() {
 			if file_diff "$SPLICE_BUILD/sources/tree-$base_deb" "$SPLICE_BUILD/sources/tree-$next_deb" "$h" |
 				grep '^+' | grep -qw -- "$id"; then
 				want+=("$h")
+				why+=("missed:$id")
 				break
 			fi
 		done
 	done
-	[ ${#want[@]} -gt 0 ] || want=("${hs[@]}")
+	if [ ${#want[@]} = 0 ]; then
+		want=("${hs[@]}")
+		for h in "${hs[@]}"; do why+=(all); done
+	fi
 	cp "$out/patches/$p.diff" "$out/patches/$p.headers.diff"
-	for h in "${want[@]}"; do
+	for i in "${!want[@]}"; do
+		h=${want[$i]}
 		file_diff "$SPLICE_BUILD/sources/tree-$base_deb" "$SPLICE_BUILD/sources/tree-$next_deb" "$h" \
 			>>"$out/patches/$p.headers.diff"
+		echo "$p $h ${why[$i]}" >>"$out/splice/headers-used"
 		n=$((n + 1))
 	done
 	[ $n -gt 0 ]
+}
+
+# hand_work P EXT: the hand work (EXT: diff or sh) for patch P, or for one of
+# the files a grouped patch A+B joins; fails if there is none.
+hand_work() {
+	local m
+	for m in "$1" ${1//+/ }; do
+		if [ -f "$hand/$m.$2" ]; then
+			echo "$hand/$m.$2"
+			return 0
+		fi
+	done
+	return 1
 }
 
 # create P DIFF [LIMIT]: splice-create on DIFF, for at most LIMIT seconds;
@@ -152,15 +177,14 @@ done
 # P-hand and run like the others, and counted apart: the headline is what
 # splice applies with no hand work. "Covers: Q..." names the other per-file
 # patches of the same upstream fix that the rewrite takes whole.
-hand=$SPLICE_SRC/tools/testing/selftests/splice/eval/hand/$base-$next
 for p in "${patches[@]}"; do
-	[ -f "$hand/$p.diff" ] || continue
+	hd=$(hand_work "$p" diff) || continue
 	if ! grep -q "^$p refused " "$out/splice/outcomes"; then
-		warn "$hand/$p.diff: hand work for $p, which splice does not refuse: not used"
+		warn "$hd: hand work for $p, which splice does not refuse: not used"
 		continue
 	fi
-	create "$p-hand" "$hand/$p.diff"
-	covers=$(sed -n 's/^Covers: //p' "$hand/$p.diff" | head -n 1)
+	create "$p-hand" "$hd"
+	covers=$(sed -n 's/^Covers: //p' "$hd" | head -n 1)
 	echo "$p $st $secs ${covers// /,}" >>"$out/splice/hand-outcomes"
 	said "$p with hand work" "$p-hand"
 done
@@ -175,7 +199,7 @@ for p in "${patches[@]}" "${patches[@]/%/-hand}"; do
 	[ -f "$ko" ] || continue
 	cs=
 	case $p in
-	*-hand) [ -f "$hand/${p%-hand}.sh" ] && cs=$hand/${p%-hand}.sh ;;
+	*-hand) cs=$(hand_work "${p%-hand}" sh) || cs= ;;
 	*) [ "$(cat "$stable/BASE" 2>/dev/null)" = "$base" ] && [ -f "$stable/$p.sh" ] && cs=$stable/$p.sh ;;
 	esac
 	rm -f "${ko%.ko}.sh"
