@@ -236,9 +236,14 @@ pub(crate) fn match_code<'a>(
                     .is_some_and(|l| site_accepts(kind, l))
             };
             if !accepts(li) {
-                let past = usize::try_from(past_padding(live, li as i64)).unwrap_or(li);
-                if accepts(past) {
-                    li = past;
+                // Padding by padding: the site itself may be a nop (a jump label's nop5).
+                let mut at = li;
+                while let Some(n) = live.get(at..).and_then(padding) {
+                    at += n;
+                    if accepts(at) {
+                        li = at;
+                        break;
+                    }
                 }
             }
             let Some(l) = live.get(li..li + len) else {
@@ -564,6 +569,11 @@ mod tests {
         // Something else than the site after the nop does not match.
         let other = [0x0f, 0x0b, 0x90, 0x31, 0xc0, 0x90, 0x90, 0x90];
         assert!(run(&pre, &relocs, &other).0.is_err());
+        // A site that is a nop itself (a jump label off: set_task_cpu()).
+        let pre = [0x0f, 0x0b, 0x90, 0x0f, 0x1f, 0x44, 0, 0, 0xc3];
+        let relocs = [site(3, SiteKind::JumpLabel, 5)];
+        let (r, _) = run(&pre, &relocs, &pre);
+        assert_eq!(r.map(|m| m.live_len), Ok(9));
     }
 
     #[test]
