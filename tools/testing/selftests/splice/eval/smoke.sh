@@ -12,6 +12,15 @@ smoke() {
 	echo data | cat | cat >/dev/null || return 1
 	# Paths of fixes no common command takes (splice-probe, probe/).
 	splice-probe pipe-fasync >/dev/null || return 1
+	if [ -d /proc/sys/fs/inotify ]; then
+		splice-probe inotify >/dev/null || return 1
+	fi
+	if [ -e /proc/net/tcp ]; then
+		splice-probe tcp-getsockopt >/dev/null || return 1
+	fi
+	if [ -e /proc/sys/kernel/io_uring_disabled ]; then
+		splice-probe io-uring >/dev/null || return 1
+	fi
 	sh -c 'exit 3'; [ $? -eq 3 ] || return 1
 	mkdir -p /tmp/m && mount -t tmpfs none /tmp/m && echo x >/tmp/m/f &&
 		umount /tmp/m || return 1
@@ -38,6 +47,11 @@ smoke() {
 		ip link show lo >/dev/null || return 1
 		if [ -e /proc/self/ns/net ]; then
 			unshare -n ip link show lo >/dev/null || return 1
+			# A route with two next hops, where the kernel has them
+			# (fib_rebalance()); only to reach that code.
+			unshare -n sh -c 'ip link set lo up &&
+				ip route add 10.9.9.0/24 nexthop dev lo weight 1 nexthop dev lo weight 2' \
+				>/dev/null 2>&1
 		fi
 	fi
 	unshare -p -f true 2>/dev/null

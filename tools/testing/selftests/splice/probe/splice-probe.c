@@ -11,6 +11,14 @@
  *					PID namespace waits in
  *					zap_pid_ns_processes() for a zombie
  *					(samples/splice/demo/pidns-freeze.c)
+ *	splice-probe inotify		an inotify watch added and removed
+ *					(fsnotify_add_mark_locked())
+ *	splice-probe tcp-getsockopt	TCP_INFO of a TCP socket
+ *					(do_tcp_getsockopt())
+ *	splice-probe io-uring		a child sets up an io_uring instance
+ *					and exits with it (its exit cancels
+ *					the task's requests:
+ *					io_uring_cancel_generic())
  *	splice-probe uname-null		uname(NULL): the fault of the copy to
  *					user space must come back as EFAULT
  *	splice-probe waitid		waitid() of an exited child into a
@@ -72,6 +80,11 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+#include <linux/io_uring.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/inotify.h>
+#include <sys/socket.h>
 
 static int failed(const char *what)
 {
@@ -101,6 +114,62 @@ static int pipe_fasync(void)
 	close(fd);
 	unlink(path);
 	printf("pipe-fasync: O_ASYNC set and cleared on a FIFO open O_RDWR\n");
+	return 0;
+}
+
+/* An inotify watch on /tmp, added and removed. */
+static int inotify_probe(void)
+{
+	int fd = inotify_init1(IN_CLOEXEC), wd;
+
+	if (fd < 0)
+		return failed("inotify_init1");
+	wd = inotify_add_watch(fd, "/tmp", IN_CREATE);
+	if (wd < 0)
+		return failed("inotify_add_watch");
+	if (inotify_rm_watch(fd, wd))
+		return failed("inotify_rm_watch");
+	close(fd);
+	printf("inotify: a watch on /tmp added and removed\n");
+	return 0;
+}
+
+/* getsockopt(TCP_INFO) of a TCP socket, which need not be connected. */
+static int tcp_getsockopt(void)
+{
+	struct tcp_info info;
+	socklen_t len = sizeof(info);
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+	if (fd < 0)
+		return failed("socket(AF_INET, SOCK_STREAM)");
+	if (getsockopt(fd, IPPROTO_TCP, TCP_INFO, &info, &len))
+		return failed("getsockopt(TCP_INFO)");
+	close(fd);
+	printf("tcp-getsockopt: TCP_INFO of a socket in state %u\n", info.tcpi_state);
+	return 0;
+}
+
+/* A child that sets up an io_uring instance and exits with it still open. */
+static int io_uring_probe(void)
+{
+	struct io_uring_params p;
+	int status;
+	pid_t pid = fork();
+
+	if (pid < 0)
+		return failed("fork");
+	if (pid == 0) {
+		memset(&p, 0, sizeof(p));
+		_exit(syscall(__NR_io_uring_setup, 4, &p) < 0 ? 1 : 0);
+	}
+	if (waitpid(pid, &status, 0) != pid)
+		return failed("waitpid");
+	if (!WIFEXITED(status) || WEXITSTATUS(status)) {
+		errno = EIO;
+		return failed("io_uring_setup in the child");
+	}
+	printf("io-uring: a child set up an io_uring instance and exited with it\n");
 	return 0;
 }
 
@@ -306,6 +375,9 @@ static const struct {
 	int (*run)(void);
 } probes[] = {
 	{ "pipe-fasync", pipe_fasync },
+	{ "inotify", inotify_probe },
+	{ "tcp-getsockopt", tcp_getsockopt },
+	{ "io-uring", io_uring_probe },
 	{ "sched-change", sched_change },
 	{ "pidns-freeze", pidns_freeze },
 	{ "uname-null", uname_null },
