@@ -13,7 +13,7 @@
 # tree-VERSION), lists the files that differ, and for each C file whose
 # object exists in $KERNEL_TREE (built from BASE) writes OUT/patches/NAME.diff
 # (NAME: the path with / as -); files one fix ties together (a function one
-# adds and another calls) are one patch, A+B (eval-group.py). OUT/corpus.json
+# adds and another calls) are one patch, A__B (eval-group.py). OUT/corpus.json
 # records, for every changed file, whether it is built, its patch, why it was
 # grouped, its hunks, and the upstream subjects of NEXT's Debian changelog
 # that name it (by the "subsystem:" prefix matching the file's name or

@@ -8,7 +8,8 @@ adds a function that is not static and another file's diff adds a call of it
 (ext4's fix: extents_status.c adds ext4_es_destroy_stats(), super.c calls it),
 neither compiles into a pack that can be applied alone: each would name a
 function the running kernel does not have. Such files are grouped, transitively,
-into one patch named A+B (their names, sorted), whose diff is theirs
+into one patch named A__B (their names, sorted, joined by two underscores: a
+pack's name has letters, digits, "-" and "_" only), whose diff is theirs
 concatenated; their own diffs are removed. Prints one line per group:
 NAME, TAB, the member patches separated by spaces, TAB, why.
 """
@@ -79,7 +80,7 @@ def main(patches):
         if len(members) < 2:
             continue
         members.sort()
-        name = "+".join(members)
+        name = "__".join(members)
         with open(os.path.join(patches, name + ".diff"), "w") as f:
             for m in members:
                 f.write(diffs[m])

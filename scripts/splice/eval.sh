@@ -111,10 +111,10 @@ with_headers() {
 }
 
 # hand_work P EXT: the hand work (EXT: diff or sh) for patch P, or for one of
-# the files a grouped patch A+B joins; fails if there is none.
+# the files a grouped patch A__B joins; fails if there is none.
 hand_work() {
 	local m
-	for m in "$1" ${1//+/ }; do
+	for m in "$1" ${1//__/ }; do
 		if [ -f "$hand/$m.$2" ]; then
 			echo "$hand/$m.$2"
 			return 0

@@ -53,10 +53,10 @@ check "... with its patch" test -s "$dir/out/patches/kernel-c.diff"
 check "... without the changed header named like a file it includes" \
 	bash -c "! grep -q 'include/a.h' '$dir/out/patches/'*.diff"
 check "a file calling what another's change adds is one patch with it" \
-	test -s "$dir/out/patches/kernel-a+kernel-b.diff"
+	test -s "$dir/out/patches/kernel-a__kernel-b.diff"
 check "... instead of one each" test ! -e "$dir/out/patches/kernel-a.diff" -a ! -e "$dir/out/patches/kernel-b.diff"
 check "... both files in the corpus under it" \
-	test "$(patch_of kernel/a.c patch) $(patch_of kernel/b.c patch)" = "kernel-a+kernel-b kernel-a+kernel-b"
+	test "$(patch_of kernel/a.c patch) $(patch_of kernel/b.c patch)" = "kernel-a__kernel-b kernel-a__kernel-b"
 check "... saying why" grep -q "kernel-a adds f2(), which kernel-b calls" <<<"$(patch_of kernel/b.c group)"
 check "a changed host program is not" test "$(built scripts/host.c)" = False
 check "... and no patch is made of it" test ! -e "$dir/out/patches/scripts-host.diff"
