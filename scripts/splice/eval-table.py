@@ -63,6 +63,19 @@ for line in read_lines(os.path.join(out, "splice", "hand-outcomes")):
         hand_made[f[0]] = (f[1], float(f[2]), f[3].split(",") if len(f) > 3 else [])
 
 
+def why_lines(log):
+    """The "evalwhy NAME TEXT" lines of a guest log: why a case's targets are unreached."""
+    out_ = {}
+    for line in read_lines(os.path.join(out, log)):
+        if line.startswith("evalwhy "):
+            _, name, text = line.split(" ", 2)
+            out_[name] = text
+    return out_
+
+
+unreached_why = why_lines("guest.log")
+
+
 def guest_lines(log, tag):
     """The "TAG NAME key=value..." lines of a guest log, by NAME; and whether it ended."""
     rows, lines = {}, read_lines(os.path.join(out, log))
@@ -127,6 +140,12 @@ def pack_outcome(name, st, secs):
             ran, _, total = g.get("exercised", "0/0").partition("/")
             s["exercised"] = {"ran": int(ran or 0), "targets": int(total or 0),
                               "calls": g.get("ran", "none")}
+            # Targets the case script names unreached ("f:unreached"), and why.
+            unreached = [c.split(":")[0] for c in g.get("ran", "").split(",")
+                         if c.endswith(":unreached")]
+            if unreached:
+                s["exercised"]["unreached"] = unreached
+                s["exercised"]["why"] = unreached_why.get(name, "")
             # What the pack's case script observed of the fix (eval/guest.sh): "fixed",
             # "unobservable" (it says why), "failed", or "unchecked" (no case script); and
             # the old behaviour after the reverse: "back", "failed" or "-".
@@ -337,7 +356,8 @@ for r in rows:
     bh = s.get("behaves")
     md.append("| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |".format(
         r["patch"], "; ".join(r["subjects"]) or "-", what,
-        f"{ex['ran']} of {ex['targets']} ({ex['calls']})" if ex else "-",
+        (f"{ex['ran']} of {ex['targets']} ({ex['calls']})"
+         + (f"; unreached in the VM: {ex['why']}" if ex.get("unreached") else "")) if ex else "-",
         f"{eq['same']} of {eq['targets']}" if eq else "-",
         f"{bh['applied']}; after reverse: {bh['reversed']}" if bh else "-", s["build_s"],
         s.get("pause_us", "-") if s["outcome"] == "applied" else "-",

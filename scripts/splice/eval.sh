@@ -57,6 +57,7 @@ say "evaluating ${#patches[@]} patches: ${patches[*]}"
 
 guest=$out/guest
 hand=$SPLICE_SRC/tools/testing/selftests/splice/eval/hand/$base-$next
+cases=$SPLICE_SRC/tools/testing/selftests/splice/eval/cases/$base-$next
 rm -rf "$guest" "$out/splice"
 mkdir -p "$guest/eval" "$guest/bin" "$out/splice"
 cp "$SPLICE_TOOLS/splice" "$guest/bin/"
@@ -192,7 +193,9 @@ done
 # 2c. The case scripts that observe what a fix does (its workload, and its
 # fixed and unfixed checks or why the VM cannot observe it), beside each pack
 # for the guest: the hand work's (hand/BASE-NEXT/P.sh) for P-hand, the stable
-# set's (../stable/P.sh, the same fixes) for the pair it was made from.
+# set's (../stable/P.sh, the same fixes) for the pair it was made from, or
+# cases/BASE-NEXT/P.sh (P-hand.sh), which says which targets the VM cannot
+# reach and why (unreached, unreached_why) and observes what it can.
 stable=$SPLICE_SRC/tools/testing/selftests/splice/stable
 for p in "${patches[@]}" "${patches[@]/%/-hand}"; do
 	ko=$guest/eval/splice_$(echo "$p" | tr - _).ko
@@ -202,6 +205,8 @@ for p in "${patches[@]}" "${patches[@]/%/-hand}"; do
 	*-hand) cs=$(hand_work "${p%-hand}" sh) || cs= ;;
 	*) [ "$(cat "$stable/BASE" 2>/dev/null)" = "$base" ] && [ -f "$stable/$p.sh" ] && cs=$stable/$p.sh ;;
 	esac
+	# A fix of this pair outside the stable set: what the VM cannot reach of it.
+	[ -z "$cs" ] && [ -f "$cases/$p.sh" ] && cs=$cases/$p.sh
 	rm -f "${ko%.ko}.sh"
 	[ -n "$cs" ] && cp "$cs" "${ko%.ko}.sh"
 done

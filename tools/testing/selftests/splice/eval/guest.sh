@@ -87,7 +87,7 @@ for ko in /splice/eval/*.ko; do
 					fi
 				fi
 				if [ $traced = yes ]; then
-					exercised_targets "$d" >/tmp/eval.ex
+					exercised_targets "$d" $unreached >/tmp/eval.ex
 					ex=$ex_ran/$ex_all
 					ran=$(sed -n 's/.*(\(.*\))$/\1/p' /tmp/eval.ex | tr ' =' ',:')
 					[ -n "$ran" ] || ran=none
@@ -119,5 +119,7 @@ for ko in /splice/eval/*.ko; do
 		if rmmod "$mod" 2>/dev/null; then set_r unload ok; else set_r unload failed; fi
 	fi
 	echo "eval $name $r cause=$cause match_ns=$match pause_ns=$pause sig=$sig exercised=$ex ran=$ran behaves=$behaves old=$old"
+	# Why the targets the case names unreached cannot run in the VM.
+	[ -z "$unreached_why" ] || echo "evalwhy $name $unreached_why"
 done
 echo "eval: done"
