@@ -57,8 +57,7 @@ probe_module() {
 	local f n=0
 	probed=
 	[ -f $tracefs/kprobe_events ] || return 0
-	# Functions, not the padding before them (__pfx_, __cfi_), which never runs.
-	for f in $(awk -v m="[$1]" '$4 == m && ($2 == "t" || $2 == "T") && $3 !~ /^__(pfx|cfi)_/ { print $3 }' /proc/kallsyms); do
+	for f in $(awk -v m="[$1]" '$4 == m && ($2 == "t" || $2 == "T") { print $3 }' /proc/kallsyms); do
 		if echo "p:splice_ex/splice_ex_$n $1:$f" >>$tracefs/kprobe_events 2>/dev/null; then
 			probed="$probed
 splice_ex_$n $f"
