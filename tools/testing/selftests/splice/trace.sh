@@ -9,8 +9,7 @@
 #   prints why and fails if it cannot.
 # module_calls: stop counting; prints "FUNCTION COUNT" for each function
 #   called, and leaves the tracer running on a function no test calls (or
-#   stopped: nop, no filter, if there is none); removes the kprobes of a
-#   module without ftrace sites.
+#   stopped: nop, no filter, if there is none).
 # exercised_targets DIR [UNREACHED...]: after trace_module and a workload,
 #   counts the targets of pack DIR (/sys/kernel/splice/NAME) that ran:
 #   prints "exercised: N of M targets ran (f=c ...)" and sets ex_ran, ex_all
@@ -18,16 +17,14 @@
 tracefs=/sys/kernel/tracing
 
 # A module without an ftrace site (code built notrace, as kernel/trace is)
-# has nothing the function tracer can count: its functions' calls are counted
-# by a kprobe on each instead (kprobe_profile's hits), where the kernel has
-# kprobe events.
+# has nothing to count: then no call is counted, and the targets count as not
+# run unless the caller names them unreached.
 trace_module() {
 	[ -f $tracefs/set_ftrace_filter ] ||
 		{ echo "no function tracer: the replacements' calls cannot be counted"; return 1; }
 	untraced=
 	if ! grep -q " \[$1\]\$" $tracefs/available_filter_functions; then
 		untraced=1
-		probe_module "$1"
 		return 0
 	fi
 	echo "*:mod:$1" >$tracefs/set_ftrace_filter 2>/dev/null ||
@@ -51,40 +48,8 @@ trace_park=$(for f in __x64_sys_ni_syscall sys_ni_syscall; do
 	grep -qx "$f" $tracefs/available_filter_functions 2>/dev/null && { echo $f; break; }
 done)
 
-# probe_module MOD: a kprobe event (group splice_ex) on each function of MOD;
-# their names in $probed ("EVENT FUNCTION" lines).
-probe_module() {
-	local f n=0
-	probed=
-	[ -f $tracefs/kprobe_events ] || return 0
-	for f in $(awk -v m="[$1]" '$4 == m && ($2 == "t" || $2 == "T") { print $3 }' /proc/kallsyms); do
-		if echo "p:splice_ex/splice_ex_$n $1:$f" >>$tracefs/kprobe_events 2>/dev/null; then
-			probed="$probed
-splice_ex_$n $f"
-			n=$((n + 1))
-		fi
-	done
-	[ -z "$probed" ] || echo 1 >$tracefs/events/splice_ex/enable
-}
-
-# probed_calls: "FUNCTION COUNT" for each function probe_module probed that
-# was called; removes the probes.
-probed_calls() {
-	[ -n "$probed" ] || return 0
-	echo 0 >$tracefs/events/splice_ex/enable
-	echo "$probed" | while read -r e f; do
-		[ -n "$e" ] || continue
-		awk -v e="$e" -v f="$f" '$1 == e && $2 > 0 { print f, $2 }' $tracefs/kprobe_profile
-		echo "-:splice_ex/$e" >>$tracefs/kprobe_events
-	done
-	probed=
-}
-
 module_calls() {
-	if [ -n "$untraced" ]; then
-		probed_calls
-		return 0
-	fi
+	[ -z "$untraced" ] || return 0
 	# Stop first: a change of tracer empties the buffer.
 	echo 0 >$tracefs/tracing_on
 	grep -v '^#' $tracefs/trace | awk '{ sub(/:$/, "", $5); print $5 }' | sort | uniq -c |
