@@ -376,6 +376,7 @@ pub fn difference(
                 }
                 Some(q)
                     if !same_ref(&p.to, &q.to)
+                        && !kept_line_in_literal(&p.to, &q.to, lines)
                         && !same_instruction(built, &p.to, rebuilt, &q.to)? =>
                 {
                     return Ok(Some(format!(
@@ -423,6 +424,39 @@ pub fn difference(
         )));
     }
     Ok(None)
+}
+
+/// Whether literal `a` (the generator's) differs from `b` (the rebuild's) only in a line
+/// number after a file name (`"... at kernel/trace/trace_events_hist.c:5283"`, a message
+/// FORTIFY_SOURCE or a WARN() builds from `__FILE__` and `__LINE__`), the same line as
+/// `lines` renumbered it.
+fn kept_line_in_literal(a: &Ref, b: &Ref, lines: &Renumbering) -> bool {
+    let (Ref::Literal(a), Ref::Literal(b)) = (a, b) else {
+        return false;
+    };
+    let Some(first) = a.iter().zip(b.iter()).position(|(x, y)| x != y) else {
+        return false;
+    };
+    // The run of digits the first difference lies in, on each side.
+    let start = a[..first]
+        .iter()
+        .rposition(|c| !c.is_ascii_digit())
+        .map_or(0, |i| i + 1);
+    if start == 0 || a[start - 1] != b':' {
+        return false;
+    }
+    let end = |x: &[u8]| {
+        x[start..]
+            .iter()
+            .position(|c| !c.is_ascii_digit())
+            .map_or(x.len(), |i| start + i)
+    };
+    let (ea, eb) = (end(a), end(b));
+    let number = |x: &[u8]| std::str::from_utf8(x).ok()?.parse::<u64>().ok();
+    match (number(&a[start..ea]), number(&b[start..eb])) {
+        (Some(na), Some(nb)) => a[ea..] == b[eb..] && lines.explains(na, nb),
+        _ => false,
+    }
 }
 
 /// Whether instruction `a` (the generator's) differs from `b` (the rebuild's) only at bytes
@@ -714,6 +748,32 @@ int show(int v)
         )
         .unwrap();
         assert_eq!(v[0].difference, None);
+    }
+
+    /// A message that names its file and line, kept by the generator's build (5283) and
+    /// shifted in the rebuild (5290): the same literal where the renumbering says so, a
+    /// difference otherwise (another line, or a change beside the number).
+    #[test]
+    fn a_kept_line_number_in_a_literal_is_not_a_difference() {
+        let lit = |s: &str| Ref::Literal(s.as_bytes().to_vec());
+        let kept = lit("field \"x\" at kernel/trace/trace_events_hist.c:5283");
+        let plain = lit("field \"x\" at kernel/trace/trace_events_hist.c:5290");
+        let mut lines = Renumbering::default();
+        assert!(!kept_line_in_literal(&kept, &plain, &lines));
+        let (_, r) = crate::input::lines::keep_line_numbers(
+            &"x\n".repeat(5300),
+            &("x\n".repeat(10) + &"y\n".repeat(7) + &"x\n".repeat(5290)),
+        );
+        lines
+            .files
+            .insert("kernel/trace/trace_events_hist.c".into(), r);
+        assert!(kept_line_in_literal(&kept, &plain, &lines));
+        let other = lit("field \"x\" at kernel/trace/trace_events_hist.c:5291");
+        assert!(!kept_line_in_literal(&kept, &other, &lines));
+        let changed = lit("field \"y\" at kernel/trace/trace_events_hist.c:5290");
+        assert!(!kept_line_in_literal(&kept, &changed, &lines));
+        let no_file = lit("count 5283");
+        assert!(!kept_line_in_literal(&no_file, &lit("count 5290"), &lines));
     }
 
     /// A function below a change, built with the line numbers kept ([`crate::input::lines`]),

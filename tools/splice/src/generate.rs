@@ -633,16 +633,18 @@ fn assembled_difference(
 /// Refuses a target of vmlinux whose running code ends too soon after its entry for the
 /// core's jump ([`room`]): `check` would refuse it as `cannot_redirect`.
 fn refuse_short_targets(vmlinux: &object::File, units: &[UnitInput]) -> Result<()> {
+    let sites = room::run_time_sites(vmlinux);
     for u in units.iter().filter(|u| u.module.is_empty()) {
         let TargetSel::Explicit(names) = &u.targets else {
             continue;
         };
-        if let Some((name, after)) = room::too_short(vmlinux, names).first() {
+        if let Some((name, after)) = room::too_short(vmlinux, &sites, names).first() {
             bail!(
                 "{}: {name}: the running kernel's {name} has {after} byte(s) of code after its \
-                 entry (endbr64 and the ftrace call; vmlinux), fewer than the {} a jump needs, \
-                 so it cannot be redirected; make the fix in the functions it calls, or in \
-                 its callers",
+                 entry (endbr64 and the ftrace call; vmlinux) before its end or a jump label or \
+                 static call site the kernel may rewrite, fewer than the {} a jump needs, so \
+                 it cannot be redirected; make the fix in the functions it calls, or in its \
+                 callers",
                 u.object_name,
                 room::JMP_LEN
             );

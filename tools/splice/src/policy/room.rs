@@ -7,7 +7,10 @@
 //! a tail call in it is a 5-byte `jmp` to another section where the kernel's own build has
 //! a 2-byte one (`simple_strtoul`: `endbr64; jmp simple_strtoull`, 2 bytes after the entry;
 //! `__free_pages` of the test configuration, 4). The tree's `vmlinux` can: its functions are the
-//! running kernel's, so the generator refuses such a target before it makes a pack.
+//! running kernel's, so the generator refuses such a target before it makes a pack. The same
+//! holds when a jump label or static call site of the running kernel lies in those 5 bytes
+//! (Debian's `power_supply_dev_release()`: 4 bytes, then a jump label's 2-byte nop), which
+//! the kernel may rewrite later and the core never writes over.
 
 use object::{Object, ObjectSection, ObjectSymbol, SymbolKind};
 
@@ -27,10 +30,37 @@ pub fn entry_len(code: &[u8]) -> usize {
     }
 }
 
+/// The addresses of the run-time sites of `vmlinux` the kernel rewrites after boot, which
+/// the core never writes a jump over: jump labels (`__jump_table`: `s32 code`, relative to
+/// the entry, in 16-byte entries) and static calls (`.static_call_sites`: `s32 addr`, in
+/// 8-byte entries).
+pub fn run_time_sites(vmlinux: &object::File) -> std::collections::BTreeSet<u64> {
+    let mut out = std::collections::BTreeSet::new();
+    for (name, entry) in [("__jump_table", 16u64), (".static_call_sites", 8)] {
+        let Some(sec) = vmlinux.section_by_name(name) else {
+            continue;
+        };
+        let Ok(data) = sec.data() else {
+            continue;
+        };
+        for (i, e) in data.chunks_exact(entry as usize).enumerate() {
+            let rel = i64::from(i32::from_le_bytes([e[0], e[1], e[2], e[3]]));
+            let at = sec.address() + i as u64 * entry;
+            out.insert(at.wrapping_add_signed(rel));
+        }
+    }
+    out
+}
+
 /// For each of `names` that is a function of `vmlinux` with fewer than [`JMP_LEN`] bytes of
-/// code after its entry wherever it is defined (every function of that name is too short),
-/// the name and the largest such length.
-pub fn too_short<'a>(vmlinux: &object::File, names: &'a [String]) -> Vec<(&'a str, usize)> {
+/// code after its entry, before its end or the first run-time site of `sites` (a jump label
+/// the kernel may turn on later: [`run_time_sites`]), wherever it is defined (every function
+/// of that name is too short), the name and the largest such length.
+pub fn too_short<'a>(
+    vmlinux: &object::File,
+    sites: &std::collections::BTreeSet<u64>,
+    names: &'a [String],
+) -> Vec<(&'a str, usize)> {
     let mut out = Vec::new();
     for name in names {
         let mut room: Option<usize> = None;
@@ -51,7 +81,13 @@ pub fn too_short<'a>(vmlinux: &object::File, names: &'a [String]) -> Vec<(&'a st
                 room = Some(usize::MAX);
                 break;
             };
-            let after = code.len() - entry_len(code).min(code.len());
+            let entry = entry_len(code).min(code.len());
+            let start = sym.address() + entry as u64;
+            let before_site = sites
+                .range(start..sym.address() + code.len() as u64)
+                .next()
+                .map_or(code.len(), |&site| (site - sym.address()) as usize);
+            let after = before_site - entry;
             room = Some(room.map_or(after, |r| r.max(after)));
         }
         if let Some(r) = room.filter(|&r| r < JMP_LEN) {
@@ -87,7 +123,7 @@ mod tests {
         let f = object::File::parse(&*data).unwrap();
         let names = ["simple_strtoul".to_owned(), "do_exit".to_owned()];
         // A wrapper that tail-calls its neighbour with a 2-byte jmp; do_exit is long.
-        let short = too_short(&f, &names);
+        let short = too_short(&f, &run_time_sites(&f), &names);
         assert_eq!(short.len(), 1, "{short:?}");
         assert_eq!(short[0].0, "simple_strtoul");
         assert!(short[0].1 < JMP_LEN);
