@@ -32,21 +32,38 @@ pub fn entry_len(code: &[u8]) -> usize {
 
 /// The addresses of the run-time sites of `vmlinux` the kernel rewrites after boot, which
 /// the core never writes a jump over: jump labels (`__jump_table`: `s32 code`, relative to
-/// the entry, in 16-byte entries) and static calls (`.static_call_sites`: `s32 addr`, in
-/// 8-byte entries).
+/// the entry, in 16-byte entries) and static calls (`static_call_sites`: `s32 addr`, in
+/// 8-byte entries). The linker puts both tables into other output sections, between
+/// `__start_NAME` and `__stop_NAME`.
 pub fn run_time_sites(vmlinux: &object::File) -> std::collections::BTreeSet<u64> {
     let mut out = std::collections::BTreeSet::new();
-    for (name, entry) in [("__jump_table", 16u64), (".static_call_sites", 8)] {
-        let Some(sec) = vmlinux.section_by_name(name) else {
+    let address = |name: &str| {
+        vmlinux
+            .symbols()
+            .find(|s| s.name() == Ok(name))
+            .map(|s| s.address())
+    };
+    for (table, entry) in [("__jump_table", 16u64), ("static_call_sites", 8)] {
+        let (Some(start), Some(stop)) = (
+            address(&format!("__start_{table}")),
+            address(&format!("__stop_{table}")),
+        ) else {
             continue;
         };
-        let Ok(data) = sec.data() else {
+        let Some(data) = vmlinux.sections().find_map(|sec| {
+            let off = start.checked_sub(sec.address())?;
+            let len = stop.checked_sub(start)?;
+            if off.checked_add(len)? > sec.size() {
+                return None;
+            }
+            let data = sec.data().ok()?;
+            data.get(usize::try_from(off).ok()?..usize::try_from(off + len).ok()?)
+        }) else {
             continue;
         };
         for (i, e) in data.chunks_exact(entry as usize).enumerate() {
             let rel = i64::from(i32::from_le_bytes([e[0], e[1], e[2], e[3]]));
-            let at = sec.address() + i as u64 * entry;
-            out.insert(at.wrapping_add_signed(rel));
+            out.insert((start + i as u64 * entry).wrapping_add_signed(rel));
         }
     }
     out
