@@ -246,7 +246,19 @@ pub(crate) fn match_code<'a>(
                     }
                 }
             }
-            let Some(l) = live.get(li..li + len) else {
+            // A jump label whose target is near is 2 bytes in the kernel's build (a nop2 or
+            // a jmp rel8), 5 in the pre object, whose function sections put the target
+            // farther (Debian's vmbus_onmodifychannel_response()).
+            let llen = if len == 5
+                && kind == SiteKind::JumpLabel
+                && !accepts(li)
+                && live.get(li..li + 2).is_some_and(|l| site_accepts(kind, l))
+            {
+                2
+            } else {
+                len
+            };
+            let Some(l) = live.get(li..li + llen) else {
                 return fail(pi, "live code ends inside a run-time site");
             };
             if pre.len() < pi + len {
@@ -257,13 +269,13 @@ pub(crate) fn match_code<'a>(
             }
             let rewritten = kind.rewritten_after_load()
                 || (kind == SiteKind::LockPrefix && learner.lock_prefixes_may_change());
-            if rewritten && sites.push((li, li + len), GFP_KERNEL).is_err() {
+            if rewritten && sites.push((li, li + llen), GFP_KERNEL).is_err() {
                 return fail(pi, OUT_OF_MEMORY);
             }
             // Skip the site and every relocation inside it.
             let site_start = li;
             pi += len;
-            li += len;
+            li += llen;
             while relocs.get(ri).is_some_and(|r| r.offset < pi) {
                 ri += 1;
             }
@@ -574,6 +586,21 @@ mod tests {
         let relocs = [site(3, SiteKind::JumpLabel, 5)];
         let (r, _) = run(&pre, &relocs, &pre);
         assert_eq!(r.map(|m| m.live_len), Ok(9));
+    }
+
+    /// A jump label the kernel's build made 2 bytes long (its target near) where the pre
+    /// object, compiled with function sections, has 5: the same site.
+    #[test]
+    fn a_short_jump_label_matches_a_long_one() {
+        // nop5 (a jump label, off); ret
+        let pre = [0x0f, 0x1f, 0x44, 0, 0, 0xc3];
+        let relocs = [site(0, SiteKind::JumpLabel, 5)];
+        for live in [[0x66, 0x90, 0xc3], [0xeb, 0x01, 0xc3]] {
+            let (r, _) = run(&pre, &relocs, &live);
+            assert_eq!(r.map(|m| m.live_len), Ok(3));
+        }
+        // Other 2 bytes are not the site.
+        assert!(run(&pre, &relocs, &[0x31, 0xc0, 0xc3]).0.is_err());
     }
 
     #[test]
