@@ -71,10 +71,12 @@ build_probe "$guest/bin"
 # $out/splice/headers-used ("P HEADER missed:ID" or "P HEADER all"); fails if
 # there is no such header.
 with_headers() {
-	local p=$1 log=$2 f o cmd n=0 h hs=() want=() why=()
+	local p=$1 log=$2 f o cmd n=0 h hs=() want=() why=() from=$out/patches/$p.diff
+	# A later round adds to the headers of the one before.
+	[ -f "$out/patches/$p.headers.diff" ] && from=$out/patches/$p.headers.diff
 	while read -r h; do
 		case $h in *.h) ;; *) continue ;; esac
-		grep -qxF -- "--- a/$h" "$out/patches/$p.diff" && continue
+		grep -qxF -- "--- a/$h" "$from" && continue
 		for f in $(sed -n 's|^--- a/\(.*\.c\)$|\1|p' "$out/patches/$p.diff"); do
 			o=${f%.c}.o
 			cmd=$KERNEL_TREE/$(dirname "$o")/.$(basename "$o").cmd
@@ -100,7 +102,7 @@ with_headers() {
 		want=("${hs[@]}")
 		for h in "${hs[@]}"; do why+=(all); done
 	fi
-	cp "$out/patches/$p.diff" "$out/patches/$p.headers.diff"
+	[ "$from" = "$out/patches/$p.headers.diff" ] || cp "$from" "$out/patches/$p.headers.diff"
 	for i in "${!want[@]}"; do
 		h=${want[$i]}
 		file_diff "$SPLICE_BUILD/sources/tree-$base_deb" "$SPLICE_BUILD/sources/tree-$next_deb" "$h" \
@@ -156,17 +158,23 @@ said() {
 for p in "${patches[@]}"; do
 	diff=$out/patches/$p.diff
 	[ -f "$diff" ] || die "no patch $p in the corpus"
+	rm -f "$out/patches/$p.headers.diff"
 	create "$p" "$diff"
 	used=alone
-	if [ $st = refused ] && grep -q '^splice-create: compiling .* failed' "$out/splice/$p.log" &&
-		with_headers "$p" "$out/splice/$p.log"; then
-		mv "$out/splice/$p.log" "$out/splice/$p.alone.log"
-		say "splice-create $p: does not compile alone; again with the changed headers it includes"
+	# Up to three rounds: a header that makes the file compile further may
+	# show what else it misses (ext4's super.c: extents_status.h, then ext4.h).
+	round=0
+	while [ $st = refused ] && [ $round -lt 3 ] &&
+		grep -q '^splice-create: compiling .* failed' "$out/splice/$p.log" &&
+		with_headers "$p" "$out/splice/$p.log"; do
+		round=$((round + 1))
+		[ $round = 1 ] && mv "$out/splice/$p.log" "$out/splice/$p.alone.log"
+		say "splice-create $p: does not compile$([ $round = 1 ] && echo ' alone'); again with the changed headers it includes (round $round)"
 		# A header most of the kernel includes means compiling most of it
 		# twice: bounded, and reported as such.
 		create "$p" "$out/patches/$p.headers.diff" "${EVAL_HEADER_LIMIT:-300}"
 		used=headers
-	fi
+	done
 	echo "$p $st $secs $used" >>"$out/splice/outcomes"
 	said "$p" "$p"
 done
