@@ -14,7 +14,9 @@
  *	splice-probe inotify		an inotify watch added and removed
  *					(fsnotify_add_mark_locked())
  *	splice-probe tcp-getsockopt	TCP_INFO of a TCP socket
- *					(do_tcp_getsockopt())
+ *					(do_tcp_getsockopt()), and its
+ *					congestion control set to reno
+ *					(tcp_set_congestion_control())
  *	splice-probe io-uring		a child sets up an io_uring instance
  *					and exits with it (its exit cancels
  *					the task's requests:
@@ -145,8 +147,11 @@ static int tcp_getsockopt(void)
 		return failed("socket(AF_INET, SOCK_STREAM)");
 	if (getsockopt(fd, IPPROTO_TCP, TCP_INFO, &info, &len))
 		return failed("getsockopt(TCP_INFO)");
+	if (setsockopt(fd, IPPROTO_TCP, TCP_CONGESTION, "reno", 4))
+		return failed("setsockopt(TCP_CONGESTION, reno)");
 	close(fd);
-	printf("tcp-getsockopt: TCP_INFO of a socket in state %u\n", info.tcpi_state);
+	printf("tcp-getsockopt: TCP_INFO of a socket in state %u; congestion control reno\n",
+	       info.tcpi_state);
 	return 0;
 }
 
