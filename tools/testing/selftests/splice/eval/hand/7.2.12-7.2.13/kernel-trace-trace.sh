@@ -9,3 +9,5 @@ workload() {
 	rmdir $i || fail "rmdir $i"
 }
 unobservable="the fixed lines differ only when the tracer made current has neither flags nor default flags, where the old code stores NULL (which the option readers of 7.2.12 check for), and when ring_buffer_meta_seq_init() fails (an allocation failure this kernel cannot inject); kernel/trace is built notrace, so its calls are not counted either"
+unreached="tracing_buffer_meta_open tracing_set_tracer"
+unreached_why="kernel/trace is compiled without ftrace entry (notrace): not countable"
