@@ -665,13 +665,6 @@ impl ActionLock {
         self.0.get_or_insert_with(registry::lock)
     }
 
-    /// Runs `f` with the registry unlocked.
-    fn unlocked(&mut self, f: impl FnOnce()) {
-        self.0 = None;
-        f();
-        self.0 = Some(registry::lock());
-    }
-
     /// Runs `f` with the registry unlocked and returns what it returns.
     fn released<T>(&mut self, f: impl FnOnce() -> T) -> T {
         self.0 = None;
@@ -708,8 +701,7 @@ fn run(
             .matching(id)
             .map_err(|_| AbortCause::OutOfMemory)?
             .ok_or(AbortCause::BadPack)?;
-        let mut c = Err(AbortCause::BadPack);
-        lock.unlocked(|| c = check(&m));
+        let c = lock.released(|| check(&m));
         drop(m);
         let c = c?;
         let guard = lock.reg();
