@@ -17,18 +17,19 @@
 # a header fs.h includes) and count it against the next fix, and a failed run
 # can leave the tree so that later runs fail ("objtool: FILE symbol
 # mismatch"). After the first run the tree is brought back to the original
-# build (klp_keep_orig) and copied ($klp_tree.orig); after each run it is
-# restored from that copy. A run that reuses the original build is bounded
+# build (klp_keep_orig) and copied; after each run it is restored from that
+# copy (klp_restore). A run that reuses the original build is bounded
 # by EVAL_KLP_TIMEOUT seconds (900): a fix whose headers rebuild most of the
 # kernel is then reported as not finished, as splice-create's is.
-# The original build is also kept in $SPLICE_CACHE/klp (as tree-cache.sh keeps
-# the kernel tree), so that a fresh clone on this machine (CI runs in one)
-# does not build it again.
+# The copy is kept in $SPLICE_CACHE/klp (as tree-cache.sh keeps the kernel
+# tree), so that a fresh clone on this machine (CI runs in one) does not build
+# it again; with SPLICE_TREE_CACHE=0, beside the tree ($klp_tree.orig). One
+# copy, not two: Debian's configuration makes a 17 GB original build.
 
 klp_dir=$SPLICE_BUILD/klp
 klp_tree=$klp_dir/$(basename "$KERNEL_TREE")
-klp_snap=$klp_tree.orig
 klp_cache=$SPLICE_CACHE/klp/$(basename "$KERNEL_TREE")
+if [ "${SPLICE_TREE_CACHE:-1}" = 1 ]; then klp_snap=$klp_cache; else klp_snap=$klp_tree.orig; fi
 
 klp_prepare() {
 	# The kernel klp-build works on: its version and configuration. splice's
@@ -36,27 +37,20 @@ klp_prepare() {
 	klp_stamp=$( { echo "$KERNEL_VERSION"; cat "$KERNEL_TREE/.config"; } | sha256sum | cut -d' ' -f1)
 	klp_reuse=0
 	mkdir -p "$klp_dir"
-	# The copy earlier versions of this file kept after each success is not
-	# the original build: drop it.
+	# The copies earlier versions of this file kept beside the tree (after each
+	# success; of the original build, besides the cache's): drop them.
 	rm -rf "$klp_tree.snapshot"
+	[ "$klp_snap" = "$klp_tree.orig" ] || rm -rf "$klp_tree.orig"
 	if [ -f "$klp_tree/klp-tmp/1-orig/.complete" ] && [ -z "${KLP_FULL:-}" ] &&
 		[ "$(cat "$klp_tree.stamp" 2>/dev/null)" = "$klp_stamp" ]; then
 		say "klp-build reuses its build of the original kernel in $klp_tree"
 		klp_reuse=1
-		[ -f "$klp_snap/klp-tmp/1-orig/.complete" ] || klp_keep_orig
-	elif [ -f "$klp_cache/klp-tmp/1-orig/.complete" ] && [ -z "${KLP_FULL:-}" ] &&
-		[ "$(cat "$klp_cache.stamp" 2>/dev/null)" = "$klp_stamp" ]; then
-		say "klp-build reuses its build of the original kernel kept in $klp_cache"
-		rsync -a --delete "$klp_cache/" "$klp_tree/"
-		# Paths of klp-build's tree and of the kernel tree it was copied from.
-		retarget_tree "$klp_tree" "$(sed -n 1p "$klp_cache.origin" 2>/dev/null || true)" \
-			"$(realpath -m "$klp_tree")"
-		retarget_tree "$klp_tree" "$(sed -n 2p "$klp_cache.origin" 2>/dev/null || true)" \
-			"$(realpath -m "$KERNEL_TREE")"
+		klp_snap_holds "$klp_stamp" || klp_keep_orig
+	elif klp_snap_holds "$klp_stamp" && [ -z "${KLP_FULL:-}" ]; then
+		say "klp-build reuses its build of the original kernel kept in $klp_snap"
+		klp_restore
 		echo "$klp_stamp" >"$klp_tree.stamp"
 		klp_reuse=1
-		klp_keep_orig
-		# The cache has this build already: it is not saved again.
 	else
 		say "copying the built tree for klp-build ($klp_tree)"
 		rsync -a --delete "$KERNEL_TREE/" "$klp_tree/"
@@ -73,27 +67,38 @@ klp_make() {
 		"KCFLAGS=-ffunction-sections -fdata-sections" "$@"
 }
 
+# klp_snap_holds STAMP: whether the copy of the original build is whole and of
+# the kernel of STAMP.
+klp_snap_holds() {
+	[ -f "$klp_snap/klp-tmp/1-orig/.complete" ] &&
+		[ "$(cat "$klp_snap.stamp" 2>/dev/null)" = "$1" ]
+}
+
 # klp_keep_orig: bring klp-build's tree back to its original build and copy
-# it; every later run starts from the copy. The files a run patched and
-# reverted are newer than the objects built from the patched ones: a build
-# recompiles just those.
+# it ($klp_snap, with the paths it was built at and its stamp, written last:
+# a copy cut short has none); every later run starts from the copy. The
+# files a run patched and reverted are newer than the objects built from the
+# patched ones: a build recompiles just those.
 klp_keep_orig() {
 	say "bringing klp-build's tree back to the original build (log: $SPLICE_LOGS/klp-settle.log)"
 	klp_make "$SPLICE_LOGS/klp-settle.log" vmlinux modules
-	rm -rf "$klp_snap"
-	rsync -a --delete "$klp_tree/" "$klp_snap/"
+	rm -f "$klp_snap.stamp"
+	mkdir -p "$klp_snap"
+	rsync -a --delete "$klp_tree/" "$klp_snap/" ||
+		die "cannot copy klp-build's original build to $klp_snap (disk full? df -h $(dirname "$klp_snap"))"
+	printf '%s\n' "$(realpath -m "$klp_tree")" "$(realpath -m "$KERNEL_TREE")" >"$klp_snap.origin"
+	cat "$klp_tree.stamp" >"$klp_snap.stamp"
+	say "kept klp-build's original build in $klp_snap"
 }
 
-# klp_save_cache: keep the original build just made ($klp_snap) in
-# $klp_cache, with the paths it was built at and its stamp.
-klp_save_cache() {
-	[ "${SPLICE_TREE_CACHE:-1}" = 1 ] || return 0
-	mkdir -p "$klp_cache"
-	rm -f "$klp_cache.stamp"
-	rsync -a --delete "$klp_snap/" "$klp_cache/"
-	printf '%s\n' "$(realpath -m "$klp_tree")" "$(realpath -m "$KERNEL_TREE")" >"$klp_cache.origin"
-	cat "$klp_tree.stamp" >"$klp_cache.stamp"
-	say "saved klp-build's original build to $klp_cache"
+# klp_restore: klp-build's tree as the copy of the original build, with the
+# paths of this checkout (the copy may come from another one).
+klp_restore() {
+	rsync -a --delete "$klp_snap/" "$klp_tree/"
+	retarget_tree "$klp_tree" "$(sed -n 1p "$klp_snap.origin" 2>/dev/null || true)" \
+		"$(realpath -m "$klp_tree")"
+	retarget_tree "$klp_tree" "$(sed -n 2p "$klp_snap.origin" 2>/dev/null || true)" \
+		"$(realpath -m "$KERNEL_TREE")"
 }
 
 klp_build() {
@@ -120,13 +125,12 @@ klp_build() {
 	fi
 	klp_secs=$(echo "$(date +%s.%N) - $t0" | bc)
 	if [ $klp_reuse = 1 ]; then
-		rsync -a --delete "$klp_snap/" "$klp_tree/"
+		klp_restore
 	elif [ -f "$klp_tree/klp-tmp/1-orig/.complete" ]; then
 		# The original kernel was built, whatever became of the fix.
 		echo "$klp_stamp" >"$klp_tree.stamp"
 		klp_reuse=1
 		klp_keep_orig
-		klp_save_cache
 	fi
 }
 

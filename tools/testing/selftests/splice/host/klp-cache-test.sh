@@ -1,0 +1,70 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+# Host test of klp.sh's copy of klp-build's original build: one copy, kept in
+# the cache (Debian's configuration makes a 17 GB build: a second copy beside
+# the cache filled the disk), written with its stamp last, restored after
+# each run with this checkout's paths, and taken up by another checkout. The
+# builds are stood in for by files; klp_make, which would run make, does
+# nothing.
+set -uo pipefail
+src=$(cd "$(dirname "$0")/../../../../.." && pwd)
+t=$(mktemp -d)
+trap 'rm -rf "$t"' EXIT
+. "$(dirname "$0")/lib.sh"
+
+# checkout DIR: the variables of a checkout whose build folder is DIR/build,
+# sharing the cache $t/cache, then lib.sh and klp.sh.
+checkout() {
+	SPLICE_BUILD=$1/build SPLICE_CACHE=$t/cache KERNEL_VERSION=7.2.12 \
+		KERNEL_TREE=$1/build/linux-7.2.12 SPLICE_TREE_CACHE=1
+	export SPLICE_BUILD SPLICE_CACHE KERNEL_VERSION KERNEL_TREE SPLICE_TREE_CACHE
+	. "$src/scripts/splice/lib.sh"
+	. "$src/scripts/splice/klp.sh"
+	klp_make() { :; }
+	set +e
+}
+
+# A built tree of checkout A, with a .cmd file that names it.
+a=$t/a
+mkdir -p "$a/build/linux-7.2.12/kernel"
+printf 'CONFIG_SPLICE=y\n' >"$a/build/linux-7.2.12/.config"
+printf 'savedcmd_kernel/fork.o := gcc -I%s/include\n' "$a/build/klp/linux-7.2.12" \
+	>"$a/build/linux-7.2.12/kernel/.fork.o.cmd"
+checkout "$a"
+klp_prepare >/dev/null 2>&1
+check "the first run copies the built tree" test -f "$klp_tree/kernel/.fork.o.cmd"
+check "nothing to reuse yet" test "$klp_reuse" = 0
+
+# klp-build built the original kernel: it is kept once, in the cache.
+mkdir -p "$klp_tree/klp-tmp/1-orig"
+touch "$klp_tree/klp-tmp/1-orig/.complete"
+echo "$klp_stamp" >"$klp_tree.stamp"
+klp_keep_orig >/dev/null 2>&1
+check "the original build is in the cache" test -f "$t/cache/klp/linux-7.2.12/klp-tmp/1-orig/.complete"
+check "with its stamp" test "$(cat "$t/cache/klp/linux-7.2.12.stamp")" = "$klp_stamp"
+check "and no second copy beside the tree" test ! -e "$klp_tree.orig"
+
+# A run changes the tree; the restore brings back the original build.
+echo patched >"$klp_tree/kernel/fork.o"
+klp_restore
+check "a restore drops what a run left" test ! -e "$klp_tree/kernel/fork.o"
+check "and keeps this checkout's paths" grep -qF "$a/build/klp/linux-7.2.12/include" \
+	"$klp_tree/kernel/.fork.o.cmd"
+
+# Checkout B takes the original build from the cache, with its own paths.
+b=$t/b
+mkdir -p "$b/build/linux-7.2.12"
+cp "$a/build/linux-7.2.12/.config" "$b/build/linux-7.2.12/.config"
+checkout "$b"
+klp_prepare >/dev/null 2>&1
+check "another checkout reuses the cache" test "$klp_reuse" = 1
+check "with its paths" grep -qF "$b/build/klp/linux-7.2.12/include" "$klp_tree/kernel/.fork.o.cmd"
+check "without copying it again" test ! -e "$klp_tree.orig"
+
+# A copy cut short (no stamp: the disk filled) is not taken up.
+rm -rf "$b/build/klp"
+rm "$t/cache/klp/linux-7.2.12.stamp"
+klp_prepare >/dev/null 2>&1
+check "a copy without its stamp is not reused" test "$klp_reuse" = 0
+
+finish klp-cache
