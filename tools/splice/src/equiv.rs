@@ -203,17 +203,19 @@ fn places(obj: &Obj, f: &Sym) -> Result<BTreeMap<u64, Place>> {
         if had || insn.is_invalid() {
             continue;
         }
-        // A rel32 branch out of the function that the assembler resolved itself.
+        // A branch out of the function that the assembler resolved itself, near (rel32) or
+        // short (rel8: a tail call to a function close by in the same section).
         let branch = matches!(insn.op0_kind(), OpKind::NearBranch64 | OpKind::NearBranch32);
         let target = insn.near_branch_target();
-        if branch && insn.len() >= 5 && (target < f.value || target >= f.value + f.size) {
+        if branch && (target < f.value || target >= f.value + f.size) {
             let to = covering(obj, si, target as i64).unwrap_or_else(|| Ref::Anonymous {
                 family: family(&sec.name),
             });
+            let width = if insn.len() >= 5 { 4 } else { 1 };
             out.insert(
-                end - 4 - f.value,
+                end - width - f.value,
                 Place {
-                    width: 4,
+                    width,
                     pc_relative: true,
                     to,
                 },
@@ -232,6 +234,10 @@ struct Insn {
     /// For a branch that lands inside the function, the index (among the instructions
     /// that are not padding) of the instruction it lands on.
     inner: Option<usize>,
+    /// For a branch out of the function, where it lands: compared by that, not by its
+    /// form (the generator's build, one section per function, has a relocated `jmp rel32`
+    /// where an ordinary build may have a `jmp rel8` to a neighbour: `simple_strtoul()`).
+    out: Option<Ref>,
 }
 
 /// The instructions of `f`, padding (`nop` of any length, `int3`) left out. A branch whose
@@ -246,27 +252,34 @@ fn instructions(obj: &Obj, f: &Sym, places: &BTreeMap<u64, Place>) -> Result<Vec
         let insn = d.decode();
         let branch = matches!(insn.op0_kind(), OpKind::NearBranch64 | OpKind::NearBranch32);
         let target = insn.near_branch_target();
-        let placed = places.range(insn.ip()..insn.next_ip()).next().is_some();
+        let mut here = places.range(insn.ip()..insn.next_ip());
+        let placed = here.clone().next().is_some();
+        let out = here
+            .find(|(_, p)| p.pc_relative)
+            .filter(|_| branch)
+            .map(|(_, p)| p.to.clone());
         all.push((
             insn.ip(),
             insn.len() as u64,
             insn.mnemonic(),
             (branch && !placed && target < f.size).then_some(target),
+            out,
         ));
     }
     let kept: Vec<_> = all
         .into_iter()
-        .filter(|&(_, _, m, _)| !matches!(m, Mnemonic::Nop | Mnemonic::Int3))
+        .filter(|(_, _, m, _, _)| !matches!(m, Mnemonic::Nop | Mnemonic::Int3))
         .collect();
     // A branch inside the function names the first instruction at or after its target.
-    let index_of = |t: u64| kept.partition_point(|&(off, _, _, _)| off < t);
+    let index_of = |t: u64| kept.partition_point(|&(off, _, _, _, _)| off < t);
     Ok(kept
         .iter()
-        .map(|&(off, len, mnemonic, t)| Insn {
-            off,
-            len,
-            mnemonic,
+        .map(|(off, len, mnemonic, t, out)| Insn {
+            off: *off,
+            len: *len,
+            mnemonic: *mnemonic,
             inner: t.map(index_of),
+            out: out.clone(),
         })
         .collect())
 }
@@ -334,6 +347,22 @@ pub fn difference(
                 "+{at:#x}: {:?}, the rebuild's instruction {k} is {:?}",
                 x.mnemonic, y.mnemonic
             )));
+        }
+        if x.out.is_some() || y.out.is_some() {
+            match (&x.out, &y.out) {
+                (Some(a), Some(b)) if same_ref(a, b) || same_instruction(built, a, rebuilt, b)? => {
+                    continue
+                }
+                (a, b) => {
+                    let show =
+                        |r: &Option<Ref>| r.as_ref().map_or("inside".into(), |r| r.to_string());
+                    return Ok(Some(format!(
+                        "+{at:#x}: a branch to {}, the rebuild's to {}",
+                        show(a),
+                        show(b)
+                    )));
+                }
+            }
         }
         if x.inner.is_some() || y.inner.is_some() {
             if x.inner != y.inner {
@@ -652,6 +681,46 @@ int show(int v)
             .iter()
             .all(|r| rebuilt.symbols[r.sym].name != "helper"));
         assert_eq!(verdict(&built, &rebuilt), None);
+    }
+
+    /// A tail call to a global neighbour: in the generator's build a relocated `jmp rel32`,
+    /// in an ordinary build (as `simple_strtoul()` calls `simple_strtoull()`) a `jmp rel8`
+    /// the assembler resolved. The same branch; one to another function is not.
+    #[test]
+    fn a_short_tail_call_is_the_same_as_a_relocated_one() {
+        const TAIL: &str = r#"
+__attribute__((noinline)) unsigned long long to_ull(const char *cp, unsigned int base)
+{
+	unsigned long long r = 0;
+	while (*cp)
+		r = r * base + (unsigned char)*cp++ - '0';
+	return r;
+}
+__attribute__((noinline)) unsigned long long to_other(const char *cp, unsigned int base) { return base + *cp; }
+unsigned long to_ul(const char *cp, unsigned int base) { return to_ull(cp, base); }
+"#;
+        let built = compile("tail-a", TAIL, true);
+        let rebuilt = compile("tail-b", TAIL, false);
+        let f = rebuilt.defined("to_ul").unwrap();
+        let code = rebuilt.symbol_bytes(f).unwrap();
+        assert!(code.contains(&0xeb), "no short jump in {code:02x?}");
+        let v = |built: &Obj, rebuilt: &Obj| {
+            let names = ["to_ul".to_owned()];
+            verdicts("u.o", built, rebuilt, &names, &Renumbering::default()).unwrap()[0]
+                .difference
+                .clone()
+        };
+        assert_eq!(v(&built, &rebuilt), None);
+        let other = compile(
+            "tail-c",
+            &TAIL.replace("return to_ull(cp, base); }", "return to_other(cp, base); }"),
+            false,
+        );
+        let d = v(&built, &other).expect("a difference");
+        assert!(
+            d.contains("a branch to to_ull, the rebuild's to to_other"),
+            "{d}"
+        );
     }
 
     #[test]
