@@ -61,14 +61,31 @@ impl Learned {
             .map(|&(_, v)| v)
     }
 
-    fn set(&mut self, key: Key, value: u64) -> core::result::Result<(), &'static str> {
-        match self.get(&key) {
-            Some(v) if v == value => Ok(()),
-            Some(_) => Err("symbol value contradicts an earlier value"),
-            None => self
+    /// Learns that `key` is at `value`. A function an applied pack replaced is reached in the
+    /// live code at its own address or at its replacement's (`redirect`): a replacement calls
+    /// another replacement of its pack directly. Both are the function as it is now, and the
+    /// function's own address is kept.
+    fn set(
+        &mut self,
+        key: Key,
+        value: u64,
+        redirect: &dyn Fn(usize) -> Option<usize>,
+    ) -> core::result::Result<(), &'static str> {
+        let replaced_by = |f: u64, r: u64| redirect(f as usize) == Some(r as usize);
+        let Some(i) = self.entries.iter().position(|(k, _)| k.same(&key)) else {
+            return self
                 .entries
                 .push((key, value), GFP_KERNEL)
-                .map_err(|_| matcher::OUT_OF_MEMORY),
+                .map_err(|_| matcher::OUT_OF_MEMORY);
+        };
+        let v = self.entries[i].1;
+        if v == value || replaced_by(v, value) {
+            Ok(())
+        } else if replaced_by(value, v) {
+            self.entries[i].1 = value;
+            Ok(())
+        } else {
+            Err("symbol value contradicts an earlier value")
         }
     }
 
@@ -81,6 +98,8 @@ impl Learned {
 struct Scope<'a> {
     learned: &'a mut Learned,
     object: usize,
+    /// Where applied packs took functions to ([`Learned::set`]).
+    redirect: &'a dyn Fn(usize) -> Option<usize>,
 }
 
 impl Learner<'static> for Scope<'_> {
@@ -94,7 +113,8 @@ impl Learner<'static> for Scope<'_> {
             Ok(false) => return Err("string or constant differs from the pre code's"),
             Ok(true) => {}
         }
-        self.learned.set(Key::of(reloc, self.object), value)
+        self.learned
+            .set(Key::of(reloc, self.object), value, self.redirect)
     }
 
     fn start_of(&self, reloc: &Reloc<'static>, addr: u64) -> Option<u64> {
@@ -215,7 +235,8 @@ fn match_function(
     let mut wins = 0usize;
     let mut first_miss = None;
     for &addr in cands {
-        if known.is_some_and(|k| k != addr as u64) {
+        // Known by the live code: at its address, or at its replacement's ([`Learned::set`]).
+        if known.is_some_and(|k| k != addr as u64 && redirect(addr) != Some(k as usize)) {
             continue;
         }
         let live = redirect(addr).unwrap_or(addr);
@@ -230,7 +251,11 @@ fn match_function(
             relocs,
             &live_bytes,
             live as u64,
-            &mut Scope { learned, object },
+            &mut Scope {
+                learned,
+                object,
+                redirect,
+            },
         );
         learned.entries.truncate(mark);
         match r {
@@ -427,6 +452,7 @@ pub(crate) fn match_pack(
             let mut scope = Scope {
                 learned: &mut learned,
                 object: f.object,
+                redirect,
             };
             // An allocation failure says nothing of the code: it is not a no_match.
             match matcher::match_code(f.code, &relocs[i], &code, w.live as u64, &mut scope) {
@@ -434,7 +460,7 @@ pub(crate) fn match_pack(
                 Err(_) => return Err(Failure::NoMatch(f.name, None)),
                 Ok(_) => {}
             }
-            match learned.set(own, w.addr as u64) {
+            match learned.set(own, w.addr as u64, redirect) {
                 Err(e) if e == matcher::OUT_OF_MEMORY => return Err(Failure::OutOfMemory),
                 Err(_) => return Err(Failure::NoMatch(f.name, None)),
                 Ok(()) => {}
@@ -529,6 +555,30 @@ mod tests {
                 }
             }
         }
+    }
+
+    /// A function an applied pack replaced is the same symbol at its address and at its
+    /// replacement's (a replacement calls another of its pack directly); its own address is
+    /// the one kept. Any other second value contradicts the first.
+    #[test]
+    fn a_replaced_function_is_known_at_its_replacement_too() {
+        let (f, r, other) = (0x1000u64, 0x9000u64, 0x2000u64);
+        let redirect = |a: usize| (a == f as usize).then_some(r as usize);
+        let key = || Key {
+            object: None,
+            name: c"f",
+        };
+        let mut l = Learned::new();
+        assert!(l.set(key(), r, &redirect).is_ok());
+        assert!(l.set(key(), f, &redirect).is_ok());
+        assert_eq!(l.get(&key()), Some(f));
+        assert!(l.set(key(), r, &redirect).is_ok());
+        assert_eq!(l.get(&key()), Some(f));
+        assert!(l.set(key(), other, &redirect).is_err());
+        // Without the pack, the replacement's address is another value.
+        let mut l = Learned::new();
+        assert!(l.set(key(), f, &|_| None).is_ok());
+        assert!(l.set(key(), r, &|_| None).is_err());
     }
 
     /// More symbols of one name than matching tries is an ambiguity with its own message,
