@@ -79,6 +79,12 @@ pub(crate) struct Matched {
     /// return thunks, `endbr`) are rewritten only when their code is loaded, so the jump may
     /// cover them; reverse puts back what it covered.
     pub(crate) patch_offset: Option<usize>,
+    /// Where a 2-byte `jmp rel8` can go when a jump cannot ([`HOP_LEN`]): the same place, if
+    /// two bytes from there belong to the function and to no site the kernel rewrites later.
+    /// The core then writes the jump to the replacement into the function's prefix and hops
+    /// there (`simple_strtoul()`: `endbr64; jmp simple_strtoull`, a 2-byte tail call;
+    /// Debian's `power_supply_dev_release()`: 4 bytes, then a jump label).
+    pub(crate) hop_offset: Option<usize>,
     /// Whether a branch of the function lands on the bytes the jump at the patch offset
     /// covers, its first byte included: code already running in the function would then
     /// reach the jump, or the middle of it.
@@ -87,6 +93,8 @@ pub(crate) struct Matched {
 
 /// Length of the jump written at the patch offset.
 pub(crate) const JMP_LEN: usize = 5;
+/// Length of the short jump written at the hop offset.
+pub(crate) const HOP_LEN: usize = 2;
 
 const NOP5: [u8; 5] = [0x0f, 0x1f, 0x44, 0x00, 0x00];
 const NOP2: [u8; 2] = [0x66, 0x90];
@@ -395,9 +403,12 @@ pub(crate) fn match_code<'a>(
             return fail(off, "branch lands elsewhere");
         }
     }
-    let patch_offset = entry_end.filter(|&at| {
-        at + JMP_LEN <= li && !sites.iter().any(|&(s, e)| s < at + JMP_LEN && at < e)
-    });
+    let room = |len: usize| {
+        entry_end
+            .filter(|&at| at + len <= li && !sites.iter().any(|&(s, e)| s < at + len && at < e))
+    };
+    let patch_offset = room(JMP_LEN);
+    let hop_offset = room(HOP_LEN);
     let branch_under_jump = patch_offset.is_some_and(|at| {
         branches
             .iter()
@@ -406,6 +417,7 @@ pub(crate) fn match_code<'a>(
     Ok(Matched {
         live_len: li,
         patch_offset,
+        hop_offset,
         branch_under_jump,
     })
 }
@@ -625,6 +637,7 @@ mod tests {
             Ok(Matched {
                 live_len: 27,
                 patch_offset: Some(9),
+                hop_offset: Some(9),
                 branch_under_jump: false,
             })
         );
@@ -865,6 +878,46 @@ mod tests {
         ];
         let (r, _) = run(&pre, &relocs, &live);
         assert_eq!(r.map(|m| m.patch_offset), Ok(Some(9)));
+    }
+
+    /// A function too short for a jump has room for a hop when two bytes after its entry
+    /// are its own and no run-time site's.
+    #[test]
+    fn a_hop_fits_where_a_jump_does_not() {
+        // endbr64; jmp g: `simple_strtoul()`, a tail call the kernel's build made 2 bytes.
+        let pre = [0xf3, 0x0f, 0x1e, 0xfa, 0xe9, 0, 0, 0, 0];
+        let relocs = [
+            site(0, SiteKind::Endbr, 4),
+            rel(5, RelocType::Plt32, c"g", -4),
+        ];
+        let live = [0xf3, 0x0f, 0x1e, 0xfa, 0xeb, 0xdc];
+        let (r, t) = run(&pre, &relocs, &live);
+        assert_eq!(
+            r.map(|m| (m.patch_offset, m.hop_offset)),
+            Ok((None, Some(4)))
+        );
+        assert_eq!(t.get(b"g"), Some(ADDR + 6 - 0x24));
+        // endbr64; nop5 (ftrace); lea -0x30(%rdi),%rax; a jump label; mov %rax,%rdi; jmp g:
+        // Debian's `power_supply_dev_release()`, 4 bytes before the jump label.
+        let pre = [
+            0xf3, 0x0f, 0x1e, 0xfa, 0x0f, 0x1f, 0x44, 0, 0, 0x48, 0x8d, 0x47, 0xd0, 0x66, 0x90,
+            0x48, 0x89, 0xc7, 0xe9, 0, 0, 0, 0,
+        ];
+        let relocs = [
+            site(0, SiteKind::Endbr, 4),
+            site(4, SiteKind::Ftrace, 5),
+            site(13, SiteKind::JumpLabel, 2),
+            rel(19, RelocType::Plt32, c"g", -4),
+        ];
+        let (r, _) = run(&pre, &relocs, &pre);
+        assert_eq!(
+            r.map(|m| (m.patch_offset, m.hop_offset)),
+            Ok((None, Some(9)))
+        );
+        // endbr64; ret: one byte, no room for either.
+        let pre = [0xf3, 0x0f, 0x1e, 0xfa, 0xc3];
+        let (r, _) = run(&pre, &[site(0, SiteKind::Endbr, 4)], &pre);
+        assert_eq!(r.map(|m| (m.patch_offset, m.hop_offset)), Ok((None, None)));
     }
 
     #[test]

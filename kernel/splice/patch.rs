@@ -11,9 +11,9 @@
 //! with a pause.
 
 use crate::hooks::{Hooks, Kind};
-use crate::matcher::JMP_LEN;
+use crate::matcher::{HOP_LEN, JMP_LEN};
 use crate::park::Parking;
-use crate::registry::{self, Matching, TargetState};
+use crate::registry::{self, Hop, Matching, TargetState};
 use crate::reserved;
 use crate::resolve::{self, Failure, Resolution};
 use crate::stackcheck::{self, Range, Requester, Scratch};
@@ -177,6 +177,53 @@ fn jump(from: usize, to: usize) -> Option<[u8; 5]> {
     Some(j)
 }
 
+/// A `jmp rel8` at `from` to `to`, if in reach.
+fn short_jump(from: usize, to: usize) -> Option<[u8; HOP_LEN]> {
+    let rel = i8::try_from((to as i64).wrapping_sub((from + HOP_LEN) as i64)).ok()?;
+    Some([0xeb, rel as u8])
+}
+
+/// The longest prefix taken for one (`CALL_PADDING` puts 16 `nop`s before every function).
+const PREFIX_MAX: usize = 64;
+
+/// Where the jump of the target at `addr` goes when there is no room for it after the entry,
+/// only for a short jump at `hop_at`: the start of the function's prefix (`__pfx_NAME`), the
+/// `nop`s `CALL_PADDING` puts before every function. Only call depth tracking and FineIBT
+/// write there, at boot or when the code is loaded, and then it is no longer all `nop`;
+/// objtool gives the prefix the unwind data of the entry, so the jump there unwinds as the
+/// entry does. The jump sits at the start of the prefix: the bytes before it are another
+/// function's, which an optimized kprobe's jump never leaves.
+fn prefix_island(
+    addr: usize,
+    hop_at: usize,
+    name: &CStr,
+) -> core::result::Result<usize, (AbortCause, &'static str)> {
+    let refused = |why| (AbortCause::CannotRedirect, why);
+    let no_prefix = "has no room for a jump after its entry, and no prefix of nops before it to hold one (CALL_PADDING)";
+    let (size, offset) = kallsyms::size_offset(addr - 1).ok_or(refused(no_prefix))?;
+    if offset + 1 != size || !(JMP_LEN..=PREFIX_MAX).contains(&size) {
+        return Err(refused(no_prefix));
+    }
+    let start = addr - size;
+    let sym = kallsyms::name_of(start).map_err(|e| match e {
+        ENOMEM => (AbortCause::OutOfMemory, ""),
+        _ => refused(no_prefix),
+    })?;
+    if sym.strip_prefix(b"__pfx_") != Some(name.to_bytes()) {
+        return Err(refused(no_prefix));
+    }
+    let mut buf = [0u8; PREFIX_MAX];
+    let prefix = &mut buf[..size];
+    text_patching::read(start, prefix).map_err(|_| (AbortCause::BadPack, ""))?;
+    if prefix.iter().any(|&b| b != 0x90) {
+        return Err(refused("has no room for a jump after its entry, and its prefix is not all nops (call depth tracking, FineIBT or a kprobe wrote there)"));
+    }
+    if short_jump(hop_at, start).is_none() {
+        return Err(refused("has no room for a jump after its entry, and its prefix is out of reach of a short jump from there"));
+    }
+    Ok(start)
+}
+
 fn kernel_release() -> &'static [u8] {
     // SAFETY: `init_uts_ns` is the initial UTS namespace, which lives forever; `release` is a
     // NUL-terminated array of bytes that does not change after boot.
@@ -303,13 +350,25 @@ fn check(e: &Matching) -> core::result::Result<Checked, AbortCause> {
                        which kprobes leave alone";
             return Err(refuse(AbortCause::CannotRedirect, why));
         }
-        // Stacked on another pack: the jump goes where that pack put its own.
-        let site = match reg.owner_of(m.addr) {
-            Some((_, below)) => below.site,
-            None => match m.matched.patch_offset {
-                Some(off) => m.addr + off,
-                None => {
-                    let why = "has no room for a jump after its entry (too short, or a site the kernel may rewrite later follows it: an ftrace, jump label or static call site, or a lock prefix while the kernel may still switch to SMP)";
+        // Stacked on another pack: the jump goes where that pack put its own (and its hop
+        // stays).
+        let (site, hop_at) = match reg.owner_of(m.addr) {
+            Some((_, below)) => (below.site, None),
+            None => match (m.matched.patch_offset, m.matched.hop_offset) {
+                (Some(off), _) => (m.addr + off, None),
+                (None, Some(off)) if !noinstr => {
+                    let at = m.addr + off;
+                    let island = prefix_island(m.addr, at, f.name).map_err(|(c, why)| {
+                        if why.is_empty() {
+                            c
+                        } else {
+                            refuse(c, why)
+                        }
+                    })?;
+                    (island, Some(at))
+                }
+                _ => {
+                    let why = "has no room for a jump after its entry, nor for a short one to its prefix (too short, or a site the kernel may rewrite later follows it: an ftrace, jump label or static call site, or a lock prefix while the kernel may still switch to SMP; or noinstr code)";
                     return Err(refuse(AbortCause::CannotRedirect, why));
                 }
             },
@@ -330,6 +389,15 @@ fn check(e: &Matching) -> core::result::Result<Checked, AbortCause> {
         let mut saved = [0u8; 5];
         text_patching::read(site, &mut saved).map_err(|_| AbortCause::BadPack)?;
         let jump = jump(site, repl).ok_or(AbortCause::BadPack)?;
+        let hop = match hop_at {
+            Some(at) => {
+                let mut saved = [0u8; HOP_LEN];
+                text_patching::read(at, &mut saved).map_err(|_| AbortCause::BadPack)?;
+                let jump = short_jump(at, site).ok_or(AbortCause::BadPack)?;
+                Some(Hop { at, saved, jump })
+            }
+            None => None,
+        };
         targets
             .push(
                 TargetState {
@@ -341,6 +409,7 @@ fn check(e: &Matching) -> core::result::Result<Checked, AbortCause> {
                     site,
                     saved,
                     jump,
+                    hop,
                     repl,
                     repl_size,
                 },
@@ -401,7 +470,7 @@ fn ranges(e: &registry::Entry, targets: &[TargetState], reverse: bool) -> Result
                     start: t.addr,
                     end: t.addr + t.size,
                     name: t.name,
-                    written: (t.site, t.site + JMP_LEN),
+                    written: t.written(),
                 },
                 GFP_KERNEL,
             )?;
@@ -411,7 +480,7 @@ fn ranges(e: &registry::Entry, targets: &[TargetState], reverse: bool) -> Result
                         start: t.live,
                         end: t.live + t.live_size,
                         name: t.name,
-                        written: (t.site, t.site + JMP_LEN),
+                        written: t.written(),
                     },
                     GFP_KERNEL,
                 )?;
@@ -460,27 +529,68 @@ fn prechecked(ranges: &[Range], scratch: &mut Scratch) -> core::result::Result<(
     }
 }
 
+/// Writable aliases of a target's jump and hop.
+struct Aliases {
+    jump: TextAlias<JMP_LEN>,
+    hop: Option<TextAlias<HOP_LEN>>,
+}
+
 /// Writable aliases of the jump sites of `targets`. The sites stay mapped while they live:
 /// vmlinux text, or modules pinned (while applied, or by `pins` for apply).
-fn aliases_of(
-    targets: &[TargetState],
-) -> core::result::Result<KVec<TextAlias<JMP_LEN>>, AbortCause> {
+fn aliases_of(targets: &[TargetState]) -> core::result::Result<KVec<Aliases>, AbortCause> {
     let mut aliases =
         KVec::with_capacity(targets.len(), GFP_KERNEL).map_err(|_| AbortCause::OutOfMemory)?;
     for t in targets {
-        let alias = TextAlias::<JMP_LEN>::new(t.site).map_err(|_| AbortCause::OutOfMemory)?;
+        let jump = TextAlias::<JMP_LEN>::new(t.site).map_err(|_| AbortCause::OutOfMemory)?;
+        let hop = match t.hop {
+            Some(h) => Some(TextAlias::<HOP_LEN>::new(h.at).map_err(|_| AbortCause::OutOfMemory)?),
+            None => None,
+        };
         aliases
-            .push(alias, GFP_KERNEL)
+            .push(Aliases { jump, hop }, GFP_KERNEL)
             .map_err(|_| AbortCause::OutOfMemory)?;
     }
     Ok(aliases)
+}
+
+/// The text ranges the switch of `targets` writes: each jump, and each hop.
+fn written_sites(
+    targets: &[TargetState],
+) -> core::result::Result<KVec<(usize, usize)>, AbortCause> {
+    let mut sites =
+        KVec::with_capacity(targets.len(), GFP_KERNEL).map_err(|_| AbortCause::OutOfMemory)?;
+    for t in targets {
+        sites
+            .push((t.site, t.site + JMP_LEN), GFP_KERNEL)
+            .map_err(|_| AbortCause::OutOfMemory)?;
+        if let Some(h) = t.hop {
+            sites
+                .push((h.at, h.at + HOP_LEN), GFP_KERNEL)
+                .map_err(|_| AbortCause::OutOfMemory)?;
+        }
+    }
+    Ok(sites)
+}
+
+/// Whether the bytes of `t`'s jump (and hop) are the ones `reverse` expects there: the saved
+/// bytes to apply, the jump to reverse.
+fn holds_expected(t: &TargetState, reverse: bool) -> bool {
+    let mut live = [0u8; JMP_LEN];
+    let jump_ok = text_patching::read(t.site, &mut live).is_ok()
+        && live == if reverse { t.jump } else { t.saved };
+    let hop_ok = t.hop.is_none_or(|h| {
+        let mut live = [0u8; HOP_LEN];
+        text_patching::read(h.at, &mut live).is_ok()
+            && live == if reverse { h.jump } else { h.saved }
+    });
+    jump_ok && hop_ok
 }
 
 /// One try of the switch under `stop_machine`.
 fn switch(
     hooks: Hooks,
     targets: &[TargetState],
-    aliases: &[TextAlias<JMP_LEN>],
+    aliases: &[Aliases],
     reverse: bool,
     ranges: &[Range],
     scratch: &mut Scratch,
@@ -488,20 +598,18 @@ fn switch(
     // No kprobe is registered, armed or optimized from the check of the sites to the record of
     // what they hold now (`reserved`).
     let kprobes = KprobesHeld::new();
-    if let Some(t) = targets.iter().find(|t| kprobes.registered(t.site, JMP_LEN)) {
+    let on_site = |t: &&TargetState| {
+        kprobes.registered(t.site, JMP_LEN)
+            || t.hop.is_some_and(|h| kprobes.registered(h.at, HOP_LEN))
+    };
+    if let Some(t) = targets.iter().find(on_site) {
         pr_warn!(
             "text_changed: a kprobe is registered on the jump site of {:?} (armed or not, it runs a copy of the bytes there): remove it (tracefs kprobe_events, perf probe -d) and try again; nothing was written\n",
             t.name
         );
         return Err(AbortCause::TextChanged);
     }
-    let mut sites =
-        KVec::with_capacity(targets.len(), GFP_KERNEL).map_err(|_| AbortCause::OutOfMemory)?;
-    for t in targets {
-        sites
-            .push((t.site, t.site + JMP_LEN), GFP_KERNEL)
-            .map_err(|_| AbortCause::OutOfMemory)?;
-    }
+    let sites = written_sites(targets)?;
     // Reserved before the jumps are written (so that nothing can fail after); given back if
     // the try fails.
     if !reverse {
@@ -519,7 +627,7 @@ fn switch(
 fn stopped_switch(
     hooks: Hooks,
     targets: &[TargetState],
-    aliases: &[TextAlias<JMP_LEN>],
+    aliases: &[Aliases],
     reverse: bool,
     ranges: &[Range],
     scratch: &mut Scratch,
@@ -546,13 +654,9 @@ fn stopped_switch(
         // The bytes a jump replaces (or, to reverse, the jump) must still be the ones this
         // action was checked with: another code patcher (a kprobe, an optprobe) may have
         // written there since, and writing over it would leave neither whole.
-        for t in targets {
-            let expected = if reverse { &t.jump } else { &t.saved };
-            let mut live = [0u8; JMP_LEN];
-            if text_patching::read(t.site, &mut live).is_err() || live != *expected {
-                changed = Some(t.name);
-                return Err(AbortCause::TextChanged);
-            }
+        if let Some(t) = targets.iter().find(|t| !holds_expected(t, reverse)) {
+            changed = Some(t.name);
+            return Err(AbortCause::TextChanged);
         }
         // No NMI runs while the jumps are written (`Stopped::commit`); a CPU that does not
         // take its NMI in time may be in another NMI, in a target: nothing is written, and
@@ -575,8 +679,15 @@ fn stopped_switch(
             for (t, alias) in targets.iter().zip(aliases) {
                 let bytes = if reverse { &t.saved } else { &t.jump };
                 // SAFETY: No task is in the bytes that change: the stack check above
-                // found none in the function.
-                unsafe { c.write(alias, bytes) };
+                // found none in the function; nothing runs the prefix before the hop is
+                // written, and a task stopped at the jump there goes on into the function's
+                // code once it is `nop`s again.
+                unsafe { c.write(&alias.jump, bytes) };
+                if let (Some(h), Some(alias)) = (t.hop, &alias.hop) {
+                    let bytes = if reverse { &h.saved } else { &h.jump };
+                    // SAFETY: As for the jump; the hop is in the function.
+                    unsafe { c.write(alias, bytes) };
+                }
             }
         });
         times.commit = since(t1);
@@ -1001,6 +1112,7 @@ mod tests {
             site,
             saved,
             jump,
+            hop: None,
             repl: 0,
             repl_size: 0,
         }
@@ -1011,7 +1123,7 @@ mod tests {
     /// times.
     fn switch_retrying(
         t: TargetState,
-        alias: &TextAlias<JMP_LEN>,
+        alias: &Aliases,
         ranges: &[Range],
         scratch: &mut Scratch,
     ) -> core::result::Result<SwitchTimes, AbortCause> {
@@ -1044,7 +1156,10 @@ mod tests {
         let nop5 = [0x0f, 0x1f, 0x44, 0x00, 0x00];
         assert_ne!(before, nop5);
         let mut t = victim_target([0xcc; JMP_LEN], nop5);
-        let alias = TextAlias::<JMP_LEN>::new(site)?;
+        let alias = Aliases {
+            jump: TextAlias::<JMP_LEN>::new(site)?,
+            hop: None,
+        };
         let mut scratch = Scratch::new(None)?;
         let mut apply = |t: TargetState| switch_retrying(t, &alias, &[], &mut scratch);
         let r = apply(t);
@@ -1083,13 +1198,35 @@ mod tests {
             name: c"multi_cpu_stop",
             written: (0, 0),
         }];
-        let alias = TextAlias::<JMP_LEN>::new(site)?;
+        let alias = Aliases {
+            jump: TextAlias::<JMP_LEN>::new(site)?,
+            hop: None,
+        };
         let mut scratch = Scratch::new(None)?;
         let r = switch_retrying(t, &alias, &ranges, &mut scratch);
         assert!(matches!(r, Err(AbortCause::CannotRedirect)));
         let mut after = [0u8; JMP_LEN];
         text_patching::read(site, &mut after)?;
         assert_eq!(after, before);
+        Ok(())
+    }
+
+    /// A function too short for a jump gets one at the start of its prefix, the `nop`s before
+    /// it, and a short jump there from its entry: `simple_strtoul()` (`endbr64; jmp
+    /// simple_strtoull`, two bytes after its entry).
+    #[test]
+    fn a_short_function_jumps_from_its_prefix() -> Result {
+        let addr = kallsyms::lookup_name(c"simple_strtoul").ok_or(ENOENT)?;
+        let island = prefix_island(addr, addr + 4, c"simple_strtoul");
+        assert_eq!(island, Ok(addr - 16));
+        // The prefix is another function's name: no island.
+        let other = prefix_island(addr, addr + 4, c"simple_strtoull");
+        assert!(matches!(other, Err((AbortCause::CannotRedirect, _))));
+        // The hop reaches back 128 bytes from its end, no more.
+        assert_eq!(short_jump(addr + 4, addr - 16), Some([0xeb, 0xea]));
+        assert_eq!(short_jump(addr + 126, addr), Some([0xeb, 0x80]));
+        assert_eq!(short_jump(addr + 127, addr), None);
+        assert!(prefix_island(addr, addr + 200, c"simple_strtoul").is_err());
         Ok(())
     }
 

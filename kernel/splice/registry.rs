@@ -38,9 +38,30 @@ pub(crate) struct TargetState {
     pub(crate) site: usize,
     pub(crate) saved: [u8; 5],
     pub(crate) jump: [u8; 5],
+    /// For a function with no room for the jump after its entry: the short jump there to
+    /// `site`, the start of the function's prefix.
+    pub(crate) hop: Option<Hop>,
     /// The replacement.
     pub(crate) repl: usize,
     pub(crate) repl_size: usize,
+}
+
+/// A 2-byte `jmp rel8` after a target's entry to its jump, written with it.
+#[derive(Clone, Copy)]
+pub(crate) struct Hop {
+    pub(crate) at: usize,
+    pub(crate) saved: [u8; 2],
+    pub(crate) jump: [u8; 2],
+}
+
+impl TargetState {
+    /// The bytes of the function itself that the switch writes: the hop, or the jump.
+    pub(crate) fn written(&self) -> (usize, usize) {
+        match self.hop {
+            Some(h) => (h.at, h.at + crate::matcher::HOP_LEN),
+            None => (self.site, self.site + crate::matcher::JMP_LEN),
+        }
+    }
 }
 
 /// Figures of the last action.

@@ -11,7 +11,9 @@
 //!
 //! Other kprobes cannot reach a jump: the 5 bytes before a jump site are the function's ftrace
 //! call site or `endbr` (which kprobes probe through ftrace, or move past), or the end of
-//! another function (an optimized kprobe's jump stays inside its function).
+//! another function (an optimized kprobe's jump stays inside its function). The jump of a
+//! function too short for one after its entry is at the start of its prefix, after another
+//! function's end, and its 2-byte hop after the entry is reserved with it.
 
 use core::sync::atomic::{AtomicBool, Ordering};
 use kernel::ffi::c_void;

@@ -38,6 +38,31 @@ pub fn size_offset(addr: usize) -> Option<(usize, usize)> {
     (found != 0).then_some((size as usize, offset as usize))
 }
 
+/// The name of the symbol that contains `addr`, in vmlinux or a loaded module.
+///
+/// ```
+/// use kernel::kallsyms;
+///
+/// let addr = kallsyms::lookup_name(c"schedule").ok_or(ENOENT)?;
+/// assert_eq!(kallsyms::name_of(addr + 1)?.as_slice(), b"schedule");
+/// assert_eq!(kallsyms::name_of(0).err(), Some(ENOENT));
+/// # Ok::<(), Error>(())
+/// ```
+pub fn name_of(addr: usize) -> Result<KVec<u8>> {
+    let mut name = KVec::from_elem(0u8, bindings::KSYM_NAME_LEN as usize, GFP_KERNEL)?;
+    // SAFETY: `name` holds `KSYM_NAME_LEN` bytes, the most `lookup_symbol_name()` writes (the
+    // name and its NUL); any address may be asked about.
+    let r = unsafe {
+        bindings::lookup_symbol_name(addr as crate::ffi::c_ulong, name.as_mut_ptr().cast())
+    };
+    if r != 0 {
+        return Err(ENOENT);
+    }
+    let len = name.iter().position(|&b| b == 0).unwrap_or(name.len());
+    name.truncate(len);
+    Ok(name)
+}
+
 /// Calls `f` with the address of every vmlinux symbol named `name`, until `f` breaks.
 ///
 /// `static` functions of different files may share a name; each is a separate call.

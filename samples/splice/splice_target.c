@@ -410,7 +410,23 @@ static ssize_t empty_stop_show(struct kobject *kobj, struct kobj_attribute *attr
 	return sysfs_emit(buf, "%llu\n", t1 - t0);
 }
 
+/*
+ * A caller of simple_strtoul(), whose code after its entry is one 2-byte jump
+ * (a tail call): too short for the jump splice writes after a function's
+ * entry. The catalogue case tiny-function changes it, and simple_strtol(),
+ * which calls it: "11" in base 37 is 38; the fixed functions take a base past
+ * 36 as 0 (the base from the prefix, here 10), and read 11. The sample pack
+ * target-tiny-stacked, on top of it, takes it as 8 (9).
+ */
+static ssize_t strtoul_show(struct kobject *kobj, struct kobj_attribute *attr,
+			    char *buf)
+{
+	return sysfs_emit(buf, "%lu %ld\n", simple_strtoul("11", NULL, 37),
+			  simple_strtol("11", NULL, 37));
+}
+
 static struct kobj_attribute call_cost_attr = __ATTR(call_cost, 0400, call_cost_show, NULL);
+static struct kobj_attribute strtoul_attr = __ATTR_RO(strtoul);
 static struct kobj_attribute empty_stop_attr = __ATTR(empty_stop, 0400, empty_stop_show, NULL);
 static struct kobj_attribute value_attr = __ATTR_RO(value);
 static struct kobj_attribute bench_attr = __ATTR_RO(bench);
@@ -444,6 +460,7 @@ static struct attribute *splice_target_attrs[] = {
 	&debug_attr.attr,
 	&call_cost_attr.attr,
 	&empty_stop_attr.attr,
+	&strtoul_attr.attr,
 	NULL,
 };
 ATTRIBUTE_GROUPS(splice_target);

@@ -642,11 +642,13 @@ fn refuse_short_targets(vmlinux: &object::File, units: &[UnitInput]) -> Result<(
             bail!(
                 "{}: {name}: the running kernel's {name} has {after} byte(s) of code after its \
                  entry (endbr64 and the ftrace call; vmlinux) before its end or a jump label or \
-                 static call site the kernel may rewrite, fewer than the {} a jump needs, so \
+                 static call site the kernel may rewrite, fewer than the {} a jump needs, and \
+                 no room for the {}-byte jump to a prefix of nops before it (CALL_PADDING), so \
                  it cannot be redirected; make the fix in the functions it calls, or in its \
                  callers",
                 u.object_name,
-                room::JMP_LEN
+                room::JMP_LEN,
+                room::HOP_LEN
             );
         }
     }

@@ -58,6 +58,35 @@ is $target/calls "$((c1 + 3))"
 unload
 n=$((n + 1))
 
+# A function too short for a jump after its entry (simple_strtoul(): endbr64,
+# then a 2-byte tail call): the jump goes into its prefix, and a short jump
+# after the entry goes there; reverse puts back both. lib/ is built without
+# ftrace (lib/Makefile removes CC_FLAGS_FTRACE), so no tracer counts the
+# replacements' calls: what they return is the evidence that both ran.
+# The sample pack target-tiny-stacked, made on top of this fix, stacks on it:
+# it rewrites the jump in the prefix alone. simple_strtol()'s replacement
+# calls this pack's simple_strtoul() directly, so only the first figure moves.
+use_pack cat-tiny-function
+load
+is $target/strtoul "38 38"
+act apply
+is $target/strtoul "11 11"
+tiny_ko=$ko tiny_d=$d
+ko=/splice/packs/splice_target_tiny_stacked.ko d=/sys/kernel/splice/target-tiny-stacked
+[ -f "$ko" ] || fail "$ko not built"
+load
+act apply
+is $target/strtoul "9 11"
+d=$tiny_d act reverse conflicting_pack "File exists"
+act reverse
+is $target/strtoul "11 11"
+unload
+ko=$tiny_ko d=$tiny_d
+act reverse
+is $target/strtoul "38 38"
+unload
+n=$((n + 1))
+
 # A new function, carried in the pack.
 use_pack cat-new-function
 load
