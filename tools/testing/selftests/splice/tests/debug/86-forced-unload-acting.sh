@@ -1,0 +1,34 @@
+#!/bin/sh
+# A pack module forced out (rmmod -f) while an action of it runs: its pre
+# apply hook, code of that module, sleeps 3 s (target-slow-hooks). A forced
+# unload ignores the references an action takes, so the unload itself waits
+# for the action (Entry::acting), and then reverses the pack the action
+# applied before the module's code is freed: the apply ends well, the target
+# is as before once the module is gone, the kernel log says so, and the
+# kernel goes on (the pack loads, applies and reverses again).
+. "$(dirname "$0")/../../lib.sh"
+use_pack target-slow-hooks
+mod=$(basename "$ko" .ko)
+load
+is $target/value 42
+act_in_background apply
+sleep 1
+act_ended && fail "the apply ended before the unload ($(cat /tmp/act.bg.err)): the test shows nothing"
+rmmod -f "$mod" || fail "rmmod -f $mod"
+# The unload returned: the action it waited for is over, and so is the pack.
+act_ended || fail "rmmod -f $mod returned while the apply still ran"
+[ "$(cat /tmp/act.done)" = 0 ] || fail "the apply the unload waited for failed: $(cat /tmp/act.bg.err)"
+grep -q "^$mod " /proc/modules && fail "$mod still loaded after rmmod -f"
+[ -d "$d" ] && fail "$d still there after rmmod -f"
+# Without the reverse, this read would run the freed replacement.
+is $target/value 42
+dmesg | grep -q "pack \"target-slow-hooks\": its module was forced out while applied; reversed" ||
+	fail "the kernel log does not say the forced-out pack was reversed"
+load
+act apply
+is $target/value 105
+act reverse
+is $target/value 42
+unload
+cleanup
+echo "ok: a pack forced out during its apply: the unload waited for it, then reversed it; the kernel works on"
