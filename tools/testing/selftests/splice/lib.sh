@@ -63,6 +63,18 @@ unload() {
 	return 0
 }
 
+# forced_out_reversed MOD PACK: after rmmod -f MOD while its pack PACK was
+# applied, the module and the pack are gone, the target runs its own code
+# again (value 42: without the reverse, the read would run the freed
+# replacement), and the kernel log says the pack was reversed first.
+forced_out_reversed() {
+	grep -q "^$1 " /proc/modules && fail "$1 still loaded after rmmod -f"
+	[ -d "/sys/kernel/splice/$2" ] && fail "/sys/kernel/splice/$2 still there after rmmod -f"
+	is $target/value 42
+	dmesg | grep -q "pack \"$2\": its module was forced out while applied; reversed" ||
+		fail "the kernel log does not say the forced-out pack $2 was reversed"
+}
+
 stage_is() {
 	[ "$(cat "$d/stage")" = "$1" ] || fail "stage is $(cat "$d/stage"), expected $1"
 }
