@@ -47,14 +47,39 @@ for diff in "$packs"/*.diff; do
 		{ tail -n 20 "$out/$name.log"; die "splice-create failed for $name (log: $out/$name.log)"; }
 	say "pack $name: $(grep -o 'target [^ ]*' "$out/$name.log" | sed 's/target //' | tr '\n' ' ')"
 done
-# The same fix as target-value compiled by another compiler: Debian's gcc-16
-# (the build root) for the host's gcc test kernel. Run-pre matching must
-# refuse it with no_match (tests/41-other-compiler.sh). A kernel built with
-# Debian's compiler has no other one here to compare with; that test skips.
-# Debian's toolchain is the one its configuration of DEBIAN_TOOLCHAIN_VERSION
-# names (the build root has that compiler), whatever the tree's version: an
-# older point release's linux-config may have left the archive.
-if [ "$SPLICE_TOOLCHAIN" = host ]; then
+# The same fix as target-value compiled by another compiler. Run-pre matching
+# must refuse it with no_match (tests/41-other-compiler.sh). For the host's gcc
+# test kernel: Debian's gcc-16 (the build root; --any-compiler). Debian's
+# toolchain is the one its configuration of DEBIAN_TOOLCHAIN_VERSION names
+# (the build root has that compiler), whatever the tree's version: an older
+# point release's linux-config may have left the archive. For a kernel built
+# with Debian's compiler: the build root's gcc one major version before, from
+# a copy of the tree configured for it (a configuration records what its
+# compiler can do: gcc-15 does not compile headers configured for gcc-16's
+# counted_by on pointers), whose recorded compile commands (.cmd, which
+# splice-create runs) name it, without the option gcc-16 alone has
+# (-fdiagnostics-show-context, diagnostics only). gcc-15 and gcc-16 make
+# the same code of most of splice_target.c, not of splice_target_hold(), a
+# target of the fix. The copy, without the objects, is dropped after.
+if [ "$SPLICE_TOOLCHAIN" = debian ]; then
+	other=$("$SPLICE_SRC/scripts/splice/buildroot.sh" other-cc "$DEBIAN_CONFIG")
+	otree=$SPLICE_BUILD/other-cc/$(basename "$tree")
+	mkdir -p "$otree"
+	rsync -a --delete --exclude='*.o' --exclude='*.ko' --exclude='*.a' --exclude=klp-tmp \
+		"$tree/" "$otree/" || die "cannot copy $tree to $otree for the other compiler"
+	run_logged "$out/other-cc-config.log" tc make -C "$otree" -s CC="$other" olddefconfig syncconfig ||
+		die "cannot configure $otree for $other (log: $out/other-cc-config.log)"
+	cc=$(kbuild_cc)
+	find "$otree" -name '.*.cmd' -print0 | { xargs -0 -r grep -lZF -e "$cc " || true; } |
+		xargs -0 -r sed -i "s|$cc |$other |g; s| -fdiagnostics-show-context=[0-9]*||g"
+	tc "$tool" --tree "$otree" --patch "$packs/target-value.diff" \
+		--name target-other-compiler --description "target-value compiled by $other" \
+		-o "$dest/splice_target_other_compiler.ko" --report "$out/target-other-compiler.json" \
+		--work "$out/target-other-compiler" >"$out/target-other-compiler.log" 2>&1 ||
+		{ tail -n 20 "$out/target-other-compiler.log"; die "splice-create failed for target-other-compiler (log: $out/target-other-compiler.log)"; }
+	rm -rf "$otree"
+	say "pack target-other-compiler: $other for a kernel of $(sed -n 's/^CONFIG_CC_VERSION_TEXT="\(.*\)"$/\1/p' "$tree/.config")"
+elif [ "$SPLICE_TOOLCHAIN" = host ]; then
 	DEBIAN_CONFIG_VERSION=${DEBIAN_TOOLCHAIN_VERSION:-7.2.12-1} "$SPLICE_SRC/scripts/splice/fetch-config.sh"
 	SPLICE_TOOLCHAIN=debian bash -c '. "$SPLICE_SRC/scripts/splice/lib.sh"; tc "$@"' other \
 		"$tool" --any-compiler --tree "$tree" --patch "$packs/target-value.diff" \

@@ -5,6 +5,8 @@
 #   buildroot.sh ensure DOTCONFIG     make (once) the build root for the
 #                                     toolchain DOTCONFIG names, print its path
 #   buildroot.sh run DOTCONFIG CMD... run CMD inside it
+#   buildroot.sh other-cc DOTCONFIG   the other compiler it has (gcc one major
+#                                     version before the kernel's)
 #
 # A distro kernel is built with the distro's compiler: Debian's 7.2 configs
 # name it in CONFIG_CC_VERSION_TEXT ("x86_64-linux-gnu-gcc-16 (Debian
@@ -48,6 +50,12 @@ gcc_deb=$(echo "$cc_text" | sed -n 's/.*(Debian \([^)]*\)).*/\1/p')
 [ -n "$gcc_major" ] && [ -n "$gcc_deb" ] ||
 	die "$config: CONFIG_CC_VERSION_TEXT='$cc_text' names no Debian gcc-N package; a build root is made only for Debian's compilers (SPLICE_TOOLCHAIN=host builds with the host's)"
 
+# The compiler one major version before, for the pack tests/41-other-compiler.sh
+# expects run-pre matching to refuse (build-packs.sh): the test configuration
+# has the host's compiler and this one's for that; a kernel built here has no
+# other without it.
+other_gcc=gcc-$((gcc_major - 1))
+PACKAGES="$PACKAGES $other_gcc"
 key=$(printf '%s\n' "$SUITE" "$MIRROR" "gcc-$gcc_major=$gcc_deb" $PACKAGES | sha256sum | cut -c1-12)
 ROOT=$SPLICE_CACHE/buildroot/$SUITE-gcc$gcc_major-$key
 log=$SPLICE_LOGS/buildroot-$SUITE.log
@@ -99,6 +107,9 @@ ensure)
 	ensure
 	echo "$ROOT"
 	;;
+other-cc)
+	echo "x86_64-linux-gnu-$other_gcc"
+	;;
 run)
 	[ $# -gt 0 ] || die "buildroot.sh run: no command"
 	ensure >&2
@@ -125,5 +136,5 @@ run)
 		SPLICE_CONFIG="$SPLICE_CONFIG" SPLICE_TOOLCHAIN=inside KERNEL_VERSION="$KERNEL_VERSION" \
 		KERNEL_TREE="$KERNEL_TREE" JOBS="${JOBS:-}" "$@"
 	;;
-*) die "buildroot.sh: unknown command '$cmd' (ensure or run)" ;;
+*) die "buildroot.sh: unknown command '$cmd' (ensure, run or other-cc)" ;;
 esac

@@ -1,8 +1,9 @@
 #!/bin/sh
 # The fix of target-value, compiled by another compiler (Debian's gcc-16 for
-# this kernel built by the host's gcc, splice-create --any-compiler): the
-# source is the running kernel's, the code is not, and run-pre matching
-# refuses it with no_match on check and apply; nothing changes.
+# the test kernel built by the host's gcc, splice-create --any-compiler; gcc-15
+# for Debian's kernel built by gcc-16, from a copy of the tree configured for
+# it): the source is the running kernel's, the code is not, and run-pre
+# matching refuses it with no_match on check and apply; nothing changes.
 . "$(dirname "$0")/../lib.sh"
 use_pack target-other-compiler
 is $target/value 42
