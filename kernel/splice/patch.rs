@@ -192,13 +192,14 @@ const PREFIX_MAX: usize = 64;
 /// write there, at boot or when the code is loaded, and then it is no longer all `nop`;
 /// objtool gives the prefix the unwind data of the entry, so the jump there unwinds as the
 /// entry does. The jump sits at the start of the prefix: the bytes before it are another
-/// function's, which an optimized kprobe's jump never leaves.
+/// function's, which an optimized kprobe's jump never leaves. A refusal comes with the reason
+/// to log; a failure that says nothing of the function (no memory) without.
 fn prefix_island(
     addr: usize,
     hop_at: usize,
     name: &CStr,
-) -> core::result::Result<usize, (AbortCause, &'static str)> {
-    let refused = |why| (AbortCause::CannotRedirect, why);
+) -> core::result::Result<usize, (AbortCause, Option<&'static str>)> {
+    let refused = |why| (AbortCause::CannotRedirect, Some(why));
     let no_prefix = "has no room for a jump after its entry, and no prefix of nops before it to hold one (CALL_PADDING)";
     let (size, offset) = kallsyms::size_offset(addr - 1).ok_or(refused(no_prefix))?;
     if offset + 1 != size || !(JMP_LEN..=PREFIX_MAX).contains(&size) {
@@ -206,7 +207,7 @@ fn prefix_island(
     }
     let start = addr - size;
     let sym = kallsyms::name_of(start).map_err(|e| match e {
-        ENOMEM => (AbortCause::OutOfMemory, ""),
+        ENOMEM => (AbortCause::OutOfMemory, None),
         _ => refused(no_prefix),
     })?;
     if sym.strip_prefix(b"__pfx_") != Some(name.to_bytes()) {
@@ -214,7 +215,7 @@ fn prefix_island(
     }
     let mut buf = [0u8; PREFIX_MAX];
     let prefix = &mut buf[..size];
-    text_patching::read(start, prefix).map_err(|_| (AbortCause::BadPack, ""))?;
+    text_patching::read(start, prefix).map_err(|_| (AbortCause::BadPack, None))?;
     if prefix.iter().any(|&b| b != 0x90) {
         return Err(refused("has no room for a jump after its entry, and its prefix is not all nops (call depth tracking, FineIBT or a kprobe wrote there)"));
     }
@@ -358,13 +359,8 @@ fn check(e: &Matching) -> core::result::Result<Checked, AbortCause> {
                 (Some(off), _) => (m.addr + off, None),
                 (None, Some(off)) if !noinstr => {
                     let at = m.addr + off;
-                    let island = prefix_island(m.addr, at, f.name).map_err(|(c, why)| {
-                        if why.is_empty() {
-                            c
-                        } else {
-                            refuse(c, why)
-                        }
-                    })?;
+                    let island = prefix_island(m.addr, at, f.name)
+                        .map_err(|(c, why)| why.map_or(c, |why| refuse(c, why)))?;
                     (island, Some(at))
                 }
                 _ => {

@@ -70,8 +70,8 @@ if [ "$SPLICE_TOOLCHAIN" = debian ]; then
 	run_logged "$out/other-cc-config.log" tc make -C "$otree" -s CC="$other" olddefconfig syncconfig ||
 		die "cannot configure $otree for $other (log: $out/other-cc-config.log)"
 	cc=$(kbuild_cc)
-	find "$otree" -name '.*.cmd' -print0 | { xargs -0 -r grep -lZF -e "$cc " || true; } |
-		xargs -0 -r sed -i "s|$cc |$other |g; s| -fdiagnostics-show-context=[0-9]*||g"
+	retarget_tree "$otree" "$cc " "$other "
+	retarget_tree "$otree" " -fdiagnostics-show-context=2" ""
 	tc "$tool" --tree "$otree" --patch "$packs/target-value.diff" \
 		--name target-other-compiler --description "target-value compiled by $other" \
 		-o "$dest/splice_target_other_compiler.ko" --report "$out/target-other-compiler.json" \
