@@ -636,7 +636,120 @@ impl<'a> Pack<'a> {
     pub(crate) fn fixups(&self) -> impl Iterator<Item = Fixup> + '_ {
         (0..self.fixups.count).filter_map(move |i| self.raw_fixup(i).ok())
     }
+
+    /// The name of the function target `i` replaces, or `?` past the targets.
+    pub(crate) fn target_name(&self, i: usize) -> &'a CStr {
+        self.raw_target(i)
+            .ok()
+            .filter(|_| i < self.targets.count)
+            .and_then(|t| self.function(t.function))
+            .map_or(c"?", |f| f.name)
+    }
+
+    /// The same checked layout over `blob`. Only for the blob it was checked on ([`Held`]).
+    fn over<'b>(&self, blob: &'b [u8]) -> Pack<'b> {
+        Pack {
+            blob,
+            strings: self.strings,
+            code: self.code,
+            objects: self.objects,
+            functions: self.functions,
+            relocs: self.relocs,
+            targets: self.targets,
+            fixups: self.fixups,
+        }
+    }
 }
+
+/// A checked pack in the memory of the module that registered it, with the module's table of
+/// replacement functions, held by their raw parts. What is read of it ([`Held::pack`],
+/// [`Held::replacements`]) borrows the holder, so nothing of the blob outlives it: the
+/// registry's entry of the pack, which the module's exit removes, or a copy made for an
+/// action ([`Held::share`]), which the module outlives.
+///
+/// # Invariants
+///
+/// `blob` points to `len` bytes and `replacements` to `nr_replacements` pointers that stay
+/// readable and unchanged while this object lives; `layout` is [`Pack::parse`]'s view of those
+/// bytes, its blob left empty.
+pub(crate) struct Held {
+    blob: *const u8,
+    len: usize,
+    replacements: *const *mut core::ffi::c_void,
+    nr_replacements: usize,
+    layout: Pack<'static>,
+}
+
+impl Held {
+    /// Checks the blob a pack module passed ([`Pack::parse`]) and holds it.
+    ///
+    /// # Safety
+    ///
+    /// `blob` points to `len` readable bytes and `replacements` (unless `nr_replacements` is
+    /// 0) to `nr_replacements` pointers, all of which stay readable and unchanged while the
+    /// returned object and its [`Held::share`] copies live.
+    pub(crate) unsafe fn new(
+        blob: *const u8,
+        len: usize,
+        replacements: *const *mut core::ffi::c_void,
+        nr_replacements: usize,
+    ) -> PResult<Self> {
+        if blob.is_null() || (nr_replacements != 0 && replacements.is_null()) {
+            return Err(PackError::Truncated);
+        }
+        // SAFETY: By the safety requirements, `blob` points to `len` readable bytes.
+        let bytes = unsafe { core::slice::from_raw_parts(blob, len) };
+        let pack = Pack::parse(bytes, nr_replacements)?;
+        // INVARIANT: The memory is the caller's promise; `layout` was checked on its first
+        // `pack.blob.len()` bytes (the size the header states).
+        Ok(Self {
+            blob,
+            len: pack.blob.len(),
+            replacements,
+            nr_replacements,
+            layout: pack.over(&[]),
+        })
+    }
+
+    /// Another holder of the same pack, for an action that runs without the registry.
+    ///
+    /// # Safety
+    ///
+    /// The pack's module stays loaded while the copy lives: the caller holds a reference to
+    /// it, or its unregistering waits for the copy to go.
+    pub(crate) unsafe fn share(&self) -> Self {
+        // INVARIANT: The caller's promise; the rest is this object's.
+        Self {
+            blob: self.blob,
+            len: self.len,
+            replacements: self.replacements,
+            nr_replacements: self.nr_replacements,
+            layout: self.layout,
+        }
+    }
+
+    /// The pack, read from the module's blob for as long as `self` is borrowed.
+    pub(crate) fn pack(&self) -> Pack<'_> {
+        // SAFETY: By the type invariants the bytes are readable and unchanged while `self`
+        // lives, which the returned view cannot outlive.
+        let blob = unsafe { core::slice::from_raw_parts(self.blob, self.len) };
+        self.layout.over(blob)
+    }
+
+    /// The replacement functions of the pack's module, by index.
+    pub(crate) fn replacements(&self) -> &[*mut core::ffi::c_void] {
+        if self.nr_replacements == 0 {
+            return &[];
+        }
+        // SAFETY: By the type invariants the table is readable and unchanged while `self`
+        // lives, which the returned slice cannot outlive.
+        unsafe { core::slice::from_raw_parts(self.replacements, self.nr_replacements) }
+    }
+}
+
+// SAFETY: `Held` only reads memory that does not change while it lives (its invariants), from
+// any thread.
+unsafe impl Send for Held {}
 
 /// Header flags this core knows. Bit 0 (patch target modules when they load) is reserved:
 /// this core does not do it, so it refuses a pack that asks rather than answer
@@ -734,6 +847,37 @@ mod tests {
         fn err(&self) -> Option<PackError> {
             Pack::parse(&self.blob, 1).err()
         }
+    }
+
+    /// A pack held by the raw parts a module passes reads as the blob parses, up to the size
+    /// its header states, as a copy of the holder does; its targets are named by index.
+    #[test]
+    fn a_held_pack_reads_its_blob() -> Result {
+        let mut b = Builder::valid()?;
+        let total = b.blob.len();
+        // Bytes past the stated size are not the pack's.
+        b.blob.extend_from_slice(&[0xff; 8], GFP_KERNEL)?;
+        let repl = [core::ptr::null_mut::<core::ffi::c_void>(); 1];
+        // SAFETY: `b.blob` and `repl` outlive `held` and its copy, unchanged.
+        let held = unsafe { Held::new(b.blob.as_ptr(), b.blob.len(), repl.as_ptr(), 1) }
+            .map_err(|_| EINVAL)?;
+        let pack = held.pack();
+        assert_eq!(pack.name(), c"p");
+        assert_eq!(pack.target_name(0), c"f1");
+        assert_eq!(pack.target_name(1), c"?");
+        assert_eq!(pack.blob.len(), total);
+        assert_eq!(held.replacements().len(), 1);
+        // SAFETY: As above.
+        let copy = unsafe { held.share() };
+        assert_eq!(copy.pack().build_id(), pack.build_id());
+        // A target whose replacement the module does not pass, or no blob, is refused.
+        // SAFETY: As above; a null blob is not read.
+        let none = unsafe { Held::new(b.blob.as_ptr(), b.blob.len(), repl.as_ptr(), 0) };
+        assert!(none.is_err());
+        // SAFETY: As above.
+        let null = unsafe { Held::new(core::ptr::null(), 0, repl.as_ptr(), 1) };
+        assert!(null.is_err());
+        Ok(())
     }
 
     #[test]

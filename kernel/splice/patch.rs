@@ -12,11 +12,12 @@
 
 use crate::hooks::{Hooks, Kind};
 use crate::matcher::{HOP_LEN, JMP_LEN};
+use crate::pack::{Held, Pack};
 use crate::park::Parking;
 use crate::registry::{self, Hop, Matching, TargetState};
 use crate::reserved;
 use crate::resolve::{self, Failure, Resolution};
-use crate::stackcheck::{self, Range, Requester, Scratch};
+use crate::stackcheck::{self, Label, Range, Requester, Scratch};
 use crate::stage::{AbortCause, Action};
 use kernel::module_ref::ModuleRef;
 use kernel::prelude::*;
@@ -30,7 +31,7 @@ fn since(t0: Instant) -> u64 {
     u64::try_from(t0.elapsed().as_nanos()).unwrap_or(0)
 }
 
-fn report(name: &CStr, f: &Failure) -> AbortCause {
+fn report(name: &CStr, f: &Failure<'_>) -> AbortCause {
     match f {
         Failure::NoMatch(func, Some((addr, m))) => {
             pr_warn!(
@@ -238,7 +239,7 @@ fn kernel_release() -> &'static [u8] {
 
 fn resolve_writes(
     e: &Matching,
-    res: &Resolution,
+    res: &Resolution<'_>,
     repl: usize,
     object: usize,
     first: usize,
@@ -250,23 +251,26 @@ fn resolve_writes(
         _ => {
             pr_warn!(
                 "{:?}: bad_pack: replacement {repl:#x} is not a symbol\n",
-                e.name
+                e.name()
             );
             return Err(AbortCause::BadPack);
         }
     };
-    for r in e.pack.relocs(first, count) {
+    for r in e.pack().relocs(first, count) {
         if r.offset + r.width() > size {
-            pr_warn!("{:?}: bad_pack: relocation past its replacement\n", e.name);
+            pr_warn!(
+                "{:?}: bad_pack: relocation past its replacement\n",
+                e.name()
+            );
             return Err(AbortCause::BadPack);
         }
         let value =
-            resolve::symbol_value(&res.learned, &r, object).map_err(|f| report(e.name, &f))?;
+            resolve::symbol_value(&res.learned, &r, object).map_err(|f| report(e.name(), &f))?;
         let place = repl + r.offset;
         let Some((bytes, len)) = resolve::reloc_bytes(&r, value, place as u64) else {
             pr_warn!(
                 "{:?}: bad_pack: {:?} out of range of its relocation\n",
-                e.name,
+                e.name(),
                 r.symbol
             );
             return Err(AbortCause::BadPack);
@@ -312,30 +316,33 @@ impl Drop for FailHooks {
 /// Matches and resolves pack `id`; changes nothing.
 fn check(e: &Matching) -> core::result::Result<Checked, AbortCause> {
     let reg = &e.applied;
-    if e.pack.kernel_release().to_bytes() != kernel_release() {
+    let pack = e.pack();
+    if pack.kernel_release().to_bytes() != kernel_release() {
         pr_warn!(
             "{:?}: kernel_mismatch: made for {:?}\n",
-            e.name,
-            e.pack.kernel_release()
+            e.name(),
+            pack.kernel_release()
         );
         return Err(AbortCause::KernelMismatch);
     }
     let mut res =
-        resolve::match_pack(&e.pack, &|addr| reg.redirect(addr)).map_err(|f| report(e.name, &f))?;
+        resolve::match_pack(&pack, &|addr| reg.redirect(addr)).map_err(|f| report(e.name(), &f))?;
     let mut targets = KVec::new();
     let mut writes = KVec::new();
-    for t in e.pack.targets() {
-        let f = e.pack.function(t.function).ok_or(AbortCause::BadPack)?;
+    // Every target parsed (`Pack::parse`): the index counts them all.
+    for (index, t) in pack.targets().enumerate() {
+        let f = pack.function(t.function).ok_or(AbortCause::BadPack)?;
         let m = res.functions.get(t.function).ok_or(AbortCause::BadPack)?;
         let repl = *e
-            .replacements
+            .held
+            .replacements()
             .get(t.replacement)
             .ok_or(AbortCause::BadPack)? as usize;
         let repl_size = match kallsyms::size_offset(repl) {
             Some((s, 0)) => s,
             _ => return Err(AbortCause::BadPack),
         };
-        let refuse = |cause, why| refuse_target(&e.name, &f.name, cause, why);
+        let refuse = |cause, why| refuse_target(&e.name(), &f.name, cause, why);
         // A livepatch takes the function over at its ftrace site, before our jump.
         if livepatched(m.addr) {
             let why = "is replaced by an enabled livepatch; disable it first";
@@ -397,7 +404,7 @@ fn check(e: &Matching) -> core::result::Result<Checked, AbortCause> {
         targets
             .push(
                 TargetState {
-                    name: f.name,
+                    target: index,
                     addr: m.addr,
                     size: m.size,
                     live: m.live,
@@ -422,9 +429,10 @@ fn check(e: &Matching) -> core::result::Result<Checked, AbortCause> {
             &mut writes,
         )?;
     }
-    for x in e.pack.fixups() {
+    for x in pack.fixups() {
         let repl = *e
-            .replacements
+            .held
+            .replacements()
             .get(x.replacement)
             .ok_or(AbortCause::BadPack)? as usize;
         resolve_writes(
@@ -454,7 +462,7 @@ fn ranges(e: &registry::Entry, targets: &[TargetState], reverse: bool) -> Result
                 Range {
                     start: t.repl,
                     end: t.repl + t.repl_size,
-                    name: t.name,
+                    name: Label::Target(t.target),
                     // Reversing writes the saved bytes back at the site, out of this range.
                     written: (0, 0),
                 },
@@ -465,7 +473,7 @@ fn ranges(e: &registry::Entry, targets: &[TargetState], reverse: bool) -> Result
                 Range {
                     start: t.addr,
                     end: t.addr + t.size,
-                    name: t.name,
+                    name: Label::Target(t.target),
                     written: t.written(),
                 },
                 GFP_KERNEL,
@@ -475,7 +483,7 @@ fn ranges(e: &registry::Entry, targets: &[TargetState], reverse: bool) -> Result
                     Range {
                         start: t.live,
                         end: t.live + t.live_size,
-                        name: t.name,
+                        name: Label::Target(t.target),
                         written: t.written(),
                     },
                     GFP_KERNEL,
@@ -491,7 +499,7 @@ fn ranges(e: &registry::Entry, targets: &[TargetState], reverse: bool) -> Result
             Range {
                 start,
                 end,
-                name: e.name,
+                name: Label::Pack,
                 written: (0, 0),
             },
             GFP_KERNEL,
@@ -582,9 +590,19 @@ fn holds_expected(t: &TargetState, reverse: bool) -> bool {
     jump_ok && hop_ok
 }
 
-/// One try of the switch under `stop_machine`.
+/// The name of `label`, read from `pack` (none in the tests of the stop alone).
+fn name_in<'p>(pack: Option<&Pack<'p>>, label: Label) -> &'p CStr {
+    match (pack, label) {
+        (_, Label::Kernel(name)) => name,
+        (Some(p), l) => l.name(p),
+        (None, _) => c"?",
+    }
+}
+
+/// One try of the switch under `stop_machine`; `pack` names the targets in the log.
 fn switch(
     hooks: Hooks,
+    pack: Option<&Pack<'_>>,
     targets: &[TargetState],
     aliases: &[Aliases],
     reverse: bool,
@@ -601,7 +619,7 @@ fn switch(
     if let Some(t) = targets.iter().find(on_site) {
         pr_warn!(
             "text_changed: a kprobe is registered on the jump site of {:?} (armed or not, it runs a copy of the bytes there): remove it (tracefs kprobe_events, perf probe -d) and try again; nothing was written\n",
-            t.name
+            name_in(pack, Label::Target(t.target))
         );
         return Err(AbortCause::TextChanged);
     }
@@ -611,7 +629,7 @@ fn switch(
     if !reverse {
         reserved::reserve(&kprobes, &sites).map_err(|_| AbortCause::OutOfMemory)?;
     }
-    let r = stopped_switch(hooks, targets, aliases, reverse, ranges, scratch);
+    let r = stopped_switch(hooks, pack, targets, aliases, reverse, ranges, scratch);
     let jumps_gone = if reverse { r.is_ok() } else { r.is_err() };
     if jumps_gone {
         reserved::release(&kprobes, &sites);
@@ -622,6 +640,7 @@ fn switch(
 /// The stopped part of [`switch`].
 fn stopped_switch(
     hooks: Hooks,
+    pack: Option<&Pack<'_>>,
     targets: &[TargetState],
     aliases: &[Aliases],
     reverse: bool,
@@ -651,7 +670,7 @@ fn stopped_switch(
         // action was checked with: another code patcher (a kprobe, an optprobe) may have
         // written there since, and writing over it would leave neither whole.
         if let Some(t) = targets.iter().find(|t| !holds_expected(t, reverse)) {
-            changed = Some(t.name);
+            changed = Some(Label::Target(t.target));
             return Err(AbortCause::TextChanged);
         }
         // No NMI runs while the jumps are written (`Stopped::commit`); a CPU that does not
@@ -665,7 +684,9 @@ fn stopped_switch(
             for (cpu, at) in c.resume_addresses() {
                 let found = match at {
                     Resume::At(a) => stackcheck::hit(ranges, a).map(|r| (r.name, a)),
-                    Resume::Unknown => Some((c"(a stack that could not be unwound)", 0)),
+                    Resume::Unknown => {
+                        Some((Label::Kernel(c"(a stack that could not be unwound)"), 0))
+                    }
                 };
                 if found.is_some() {
                     on_stop_path = found.map(|(name, a)| (cpu, name, a));
@@ -696,12 +717,14 @@ fn stopped_switch(
         Ok(())
     });
     times.stop_machine = since(start);
-    if let Some(name) = changed {
+    if let Some(label) = changed {
+        let name = name_in(pack, label);
         pr_warn!(
             "text_changed: the bytes at the jump site of {name:?} are not the ones checked: another code patcher (a kprobe?) wrote there; nothing was written\n"
         );
     }
-    if let Some((cpu, name, addr)) = on_stop_path {
+    if let Some((cpu, label, addr)) = on_stop_path {
+        let name = name_in(pack, label);
         pr_warn!(
             "cannot_redirect: CPU {cpu} goes on at {addr:#x} in {name:?} after the switch: the stop itself runs that code (the CPU stoppers and what they call), so splice cannot replace it; nothing was written\n"
         );
@@ -733,8 +756,8 @@ pub(crate) fn perform(
         if allowed != 0 {
             pr_warn!(
                 "{:?}: not applied: its module {:?} is not signed, and signatures are enforced or the kernel is locked down ({allowed}); load a signed pack\n",
-                e.name,
-                e.module
+                e.name(),
+                e.module()
             );
             return Err(Error::from_errno(allowed));
         }
@@ -842,12 +865,12 @@ fn not_under_another(guard: &Guard, id: u64) -> core::result::Result<(), AbortCa
     for t in e.targets.iter() {
         if let Some((top, _)) = guard.owner_of(t.addr) {
             if top != id {
-                let top_name = guard.get(top).map_or(c"?", |o| o.name);
+                let top_name = guard.get(top).map_or(c"?", |o| o.name());
                 pr_warn!(
                     "{:?}: conflicting_pack: {:?} is applied on top of it ({:?}); reverse that first\n",
-                    e.name,
+                    e.name(),
                     top_name,
-                    t.name
+                    e.pack().target_name(t.target)
                 );
                 return Err(AbortCause::ConflictingPack);
             }
@@ -859,7 +882,8 @@ fn not_under_another(guard: &Guard, id: u64) -> core::result::Result<(), AbortCa
 /// What an apply or a reverse needs of its pack, copied out of the registry before the
 /// registry is let go.
 struct Prepared {
-    name: &'static CStr,
+    /// The pack: unregistering it waits for the action, so its module outlives the copy.
+    held: Held,
     owner: *mut bindings::module,
     hooks: Hooks,
     reverse: bool,
@@ -907,8 +931,8 @@ fn prepare(
             if !pins.iter().any(|p: &ModuleRef| p.as_ptr() as usize == m) {
                 pr_warn!(
                     "{:?}: target_not_loaded: {:?} lies in a module that was not matched\n",
-                    e.name,
-                    t.name
+                    e.name(),
+                    e.pack().target_name(t.target)
                 );
                 return Err(AbortCause::TargetNotLoaded);
             }
@@ -923,7 +947,9 @@ fn prepare(
     }
     let ranges = ranges(e, &targets, reverse).map_err(|_| AbortCause::OutOfMemory)?;
     Ok(Prepared {
-        name: e.name,
+        // SAFETY: Unregistering the pack (its module's exit) waits for its action
+        // (`registry::ACTIONS`, `Entry::acting`), which this copy does not outlive.
+        held: unsafe { e.held.share() },
         owner: e.owner,
         hooks: e.hooks,
         reverse,
@@ -1008,11 +1034,25 @@ fn try_switch(
             // Writable aliases of the jump sites for this try only, mapped before the stop
             // (mapping may sleep) and unmapped when it ends (`TextAlias`).
             let aliases = aliases_of(&p.targets)?;
-            switch(p.hooks, &p.targets, &aliases, p.reverse, &p.ranges, scratch)
+            let pack = p.held.pack();
+            switch(
+                p.hooks,
+                Some(&pack),
+                &p.targets,
+                &aliases,
+                p.reverse,
+                &p.ranges,
+                scratch,
+            )
         });
         if !matches!(r, Err(AbortCause::CodeBusy | AbortCause::NmiNotHeld)) || *attempt >= p.tries {
             if let Err(cause @ (AbortCause::CodeBusy | AbortCause::NmiNotHeld)) = r {
-                pr_warn!("{:?}: {} after {} tries\n", p.name, cause.name(), *attempt);
+                pr_warn!(
+                    "{:?}: {} after {} tries\n",
+                    p.held.pack().name(),
+                    cause.name(),
+                    *attempt
+                );
             }
             return r;
         }
@@ -1100,7 +1140,7 @@ mod tests {
     fn victim_target(saved: [u8; JMP_LEN], jump: [u8; JMP_LEN]) -> TargetState {
         let site = victim as *const () as usize;
         TargetState {
-            name: c"victim",
+            target: 0,
             addr: site,
             size: 0,
             live: site,
@@ -1129,6 +1169,7 @@ mod tests {
         for _ in 0..20 {
             r = switch(
                 hooks,
+                None,
                 &[t],
                 core::slice::from_ref(alias),
                 false,
@@ -1191,7 +1232,7 @@ mod tests {
         let ranges = [Range {
             start: stop,
             end: stop + size,
-            name: c"multi_cpu_stop",
+            name: Label::Kernel(c"multi_cpu_stop"),
             written: (0, 0),
         }];
         let alias = Aliases {

@@ -10,8 +10,7 @@
 //! goes; the loading and unloading of other packs waits for nothing.
 
 use crate::hooks::Hooks;
-use crate::pack::Pack;
-use crate::resolve::Name;
+use crate::pack::{Held, Pack};
 use crate::stackcheck::Conflict;
 use crate::stage::{Life, Stage};
 use crate::sysfs::{PackFiles, Root};
@@ -19,6 +18,7 @@ use kernel::bindings;
 use kernel::kobject::Dir;
 use kernel::module_ref::ModuleRef;
 use kernel::prelude::*;
+use kernel::str::CString;
 
 /// Number of tries of the safety check before `code_busy`, and the pause between them.
 pub(crate) const DEFAULT_TRIES: u32 = 5;
@@ -27,7 +27,8 @@ pub(crate) const DEFAULT_RETRY_DELAY_MS: u32 = 200;
 /// One target of a pack, once checked.
 #[derive(Clone, Copy)]
 pub(crate) struct TargetState {
-    pub(crate) name: Name,
+    /// Its index among the pack's targets ([`Pack::target_name`]).
+    pub(crate) target: usize,
     /// The function's entry and size in the running kernel.
     pub(crate) addr: usize,
     pub(crate) size: usize,
@@ -84,12 +85,9 @@ pub(crate) struct Timings {
 /// A registered pack.
 pub(crate) struct Entry {
     pub(crate) id: u64,
-    pub(crate) name: Name,
-    pub(crate) pack: Pack<'static>,
+    /// The pack and the replacements, in its module: the module's exit removes the entry.
+    pub(crate) held: Held,
     pub(crate) owner: *mut bindings::module,
-    /// The name of the pack's module (`owner`).
-    pub(crate) module: &'static CStr,
-    pub(crate) replacements: &'static [*mut core::ffi::c_void],
     pub(crate) hooks: Hooks,
     pub(crate) life: Life,
     pub(crate) targets: KVec<TargetState>,
@@ -114,6 +112,25 @@ pub(crate) struct Entry {
 // SAFETY: The raw pointers point into the pack module, which stays loaded while the entry is
 // registered; they are only used under the registry lock.
 unsafe impl Send for Entry {}
+
+impl Entry {
+    /// The pack, for as long as the entry is borrowed.
+    pub(crate) fn pack(&self) -> Pack<'_> {
+        self.held.pack()
+    }
+
+    /// The pack's name.
+    pub(crate) fn name(&self) -> &CStr {
+        self.held.pack().name()
+    }
+
+    /// The name of the pack's module (`owner`).
+    pub(crate) fn module(&self) -> &CStr {
+        // SAFETY: `owner` is the registering module; it stays loaded while its entry is
+        // registered, which `self` is borrowed from.
+        unsafe { kernel::module_ref::name_of(self.owner) }
+    }
+}
 
 /// All packs, and the tunables.
 pub(crate) struct Registry {
@@ -176,11 +193,10 @@ impl Registry {
         for (seq, id, t) in self.applied_targets() {
             applied.push((seq, id, *t), GFP_KERNEL)?;
         }
-        // INVARIANT: `pin` holds the pack's module, where `pack` and `replacements` point.
+        // INVARIANT: `pin` holds the pack's module, where `held` points.
         Ok(Some(Matching {
-            name: e.name,
-            pack: e.pack,
-            replacements: e.replacements,
+            // SAFETY: `pin` holds the pack's module while the copy lives (the invariant).
+            held: unsafe { e.held.share() },
             applied: Applied(applied),
             _pin: pin,
         }))
@@ -227,13 +243,23 @@ impl Applied {
 ///
 /// # Invariants
 ///
-/// `_pin` holds the pack's module, in which `pack` and `replacements` point.
+/// `_pin` holds the pack's module, in which `held` points.
 pub(crate) struct Matching {
-    pub(crate) name: Name,
-    pub(crate) pack: Pack<'static>,
-    pub(crate) replacements: &'static [*mut core::ffi::c_void],
+    pub(crate) held: Held,
     pub(crate) applied: Applied,
     _pin: ModuleRef,
+}
+
+impl Matching {
+    /// The pack, for as long as `self` is borrowed.
+    pub(crate) fn pack(&self) -> Pack<'_> {
+        self.held.pack()
+    }
+
+    /// The pack's name.
+    pub(crate) fn name(&self) -> &CStr {
+        self.held.pack().name()
+    }
 }
 
 kernel::sync::global_lock! {
@@ -268,21 +294,23 @@ fn register(desc: &bindings::splice_pack_desc) -> Result {
     if desc.abi != bindings::SPLICE_PACK_ABI || desc.blob.is_null() || desc.owner.is_null() {
         return Err(EINVAL);
     }
-    // SAFETY: The module passed its blob; it stays loaded until it unregisters, which
-    // removes the entry and everything that borrows the blob.
-    let blob: &'static [u8] = unsafe { core::slice::from_raw_parts(desc.blob, desc.blob_len) };
-    let replacements: &'static [*mut core::ffi::c_void] = if desc.nr_replacements == 0 {
-        &[]
-    } else if desc.replacements.is_null() {
-        return Err(EINVAL);
-    } else {
-        // SAFETY: As for the blob.
-        unsafe { core::slice::from_raw_parts(desc.replacements.cast(), desc.nr_replacements) }
-    };
-    let pack = Pack::parse(blob, replacements.len()).map_err(|e| {
+    // SAFETY: The module passed its blob and its replacements; they stay until it unregisters,
+    // which removes the entry, the holder of `held`, after every action of the pack ended
+    // (the holders of its copies).
+    let held = unsafe {
+        Held::new(
+            desc.blob,
+            desc.blob_len,
+            desc.replacements.cast(),
+            desc.nr_replacements,
+        )
+    }
+    .map_err(|e| {
         pr_err!("pack refused (bad_pack): {e:?}\n");
         EINVAL
     })?;
+    let pack = held.pack();
+    let replacements = held.replacements();
     // SAFETY: As for the blob.
     let hooks = unsafe { Hooks::new(desc.hooks, desc.nr_hooks) };
     if hooks.has_unknown_kind() {
@@ -292,7 +320,8 @@ fn register(desc: &bindings::splice_pack_desc) -> Result {
         );
         return Err(EINVAL);
     }
-    let name = pack.name();
+    // A copy: the logs below outlive the borrow of `held`, which the entry takes.
+    let name = CString::try_from(pack.name())?;
     if name.is_empty()
         || name
             .to_bytes()
@@ -324,7 +353,7 @@ fn register(desc: &bindings::splice_pack_desc) -> Result {
     let loaded = |reg: &Registry| {
         reg.packs
             .iter()
-            .any(|e| e.name.to_bytes() == name.to_bytes())
+            .any(|e| e.name().to_bytes() == name.to_bytes())
     };
     let (id, root) = {
         let mut reg = REGISTRY.lock();
@@ -339,7 +368,7 @@ fn register(desc: &bindings::splice_pack_desc) -> Result {
     // Made without the registry lock: if making its files fails, removing the directory
     // waits for its readers, and they take the lock. Until the entry is there, a reader of
     // a file of it finds no pack of that id.
-    let dir = Dir::new_child(root, name, PackFiles { id })?;
+    let dir = Dir::new_child(root, &name, PackFiles { id })?;
     let mut reg = REGISTRY.lock();
     // Another pack of that name may have been registered meanwhile (kernfs refuses a second
     // directory of one name, but only while the first is there).
@@ -354,13 +383,8 @@ fn register(desc: &bindings::splice_pack_desc) -> Result {
     }
     let entry = Entry {
         id,
-        name,
-        pack,
+        held,
         owner: desc.owner,
-        // SAFETY: `owner` is the registering module (checked non-null above); it stays loaded
-        // until it unregisters, which removes the entry.
-        module: unsafe { kernel::module_ref::name_of(desc.owner) },
-        replacements,
         hooks,
         life: Life::new(),
         targets: KVec::new(),
@@ -440,11 +464,11 @@ pub(crate) unsafe extern "C" fn splice_unregister_pack(desc: *const bindings::sp
             // `reverse_forced_out` could not reverse it.
             pr_crit!(
                 "pack {:?}: unregistered while applied: the kernel runs code of a module being freed; reboot\n",
-                e.name
+                e.name()
             );
         }
         crate::shadow::free_owned_by(e.owner);
-        pr_info!("pack {:?} unloaded\n", e.name);
+        pr_info!("pack {:?} unloaded\n", e.name());
         // Removing the directory waits for its readers, which may wait for the lock.
         drop(e.dir.take());
     }
@@ -458,11 +482,12 @@ fn reverse_forced_out(desc: usize) {
         reg.packs
             .iter()
             .find(|e| e.desc == desc && e.life.stage() == Stage::Applied)
-            .map(|e| (e.id, e.name))
+            .map(|e| (e.id, CString::try_from(e.name())))
     };
     let Some((id, name)) = applied else {
         return;
     };
+    let name = name.as_deref().unwrap_or(c"?");
     match crate::patch::perform(REGISTRY.lock(), id, crate::stage::Action::Reverse, None) {
         Ok(()) => pr_warn!("pack {name:?}: its module was forced out while applied; reversed\n"),
         Err(e) => pr_crit!(

@@ -18,23 +18,22 @@ use kernel::module_ref::ModuleRef;
 use kernel::prelude::*;
 use kernel::{kallsyms, text_patching};
 
-/// Symbol names live in the pack's blob, in its module, which stays while the pack is
-/// registered; the registry drops everything that borrows them before it lets the module go.
-pub(crate) type Name = &'static CStr;
+/// A symbol name, in the blob of the pack being matched ([`crate::pack::Held`]).
+pub(crate) type Name<'a> = &'a CStr;
 
 /// How a symbol is known: a local (static) one by its object and name, a global one by name.
 #[derive(Clone, Copy, Debug)]
-pub(crate) struct Key {
+pub(crate) struct Key<'a> {
     object: Option<usize>,
-    name: Name,
+    name: Name<'a>,
 }
 
-impl Key {
-    fn same(&self, other: &Key) -> bool {
+impl<'a> Key<'a> {
+    fn same(&self, other: &Key<'_>) -> bool {
         self.object == other.object && self.name.to_bytes() == other.name.to_bytes()
     }
 
-    fn of(reloc: &Reloc<'static>, object: usize) -> Self {
+    fn of(reloc: &Reloc<'a>, object: usize) -> Self {
         Key {
             object: reloc.local.then_some(object),
             name: reloc.symbol,
@@ -43,18 +42,18 @@ impl Key {
 }
 
 /// Symbol values learned from the live code.
-pub(crate) struct Learned {
-    entries: KVec<(Key, u64)>,
+pub(crate) struct Learned<'a> {
+    entries: KVec<(Key<'a>, u64)>,
 }
 
-impl Learned {
+impl<'a> Learned<'a> {
     pub(crate) fn new() -> Self {
         Self {
             entries: KVec::new(),
         }
     }
 
-    pub(crate) fn get(&self, key: &Key) -> Option<u64> {
+    pub(crate) fn get(&self, key: &Key<'_>) -> Option<u64> {
         self.entries
             .iter()
             .find(|(k, _)| k.same(key))
@@ -67,7 +66,7 @@ impl Learned {
     /// function's own address is kept.
     fn set(
         &mut self,
-        key: Key,
+        key: Key<'a>,
         value: u64,
         redirect: &dyn Fn(usize) -> Option<usize>,
     ) -> core::result::Result<(), &'static str> {
@@ -95,19 +94,15 @@ impl Learned {
 }
 
 /// Learns into a [`Learned`] on behalf of one object; can be rolled back.
-struct Scope<'a> {
-    learned: &'a mut Learned,
+struct Scope<'s, 'a> {
+    learned: &'s mut Learned<'a>,
     object: usize,
     /// Where applied packs took functions to ([`Learned::set`]).
-    redirect: &'a dyn Fn(usize) -> Option<usize>,
+    redirect: &'s dyn Fn(usize) -> Option<usize>,
 }
 
-impl Learner<'static> for Scope<'_> {
-    fn learn(
-        &mut self,
-        reloc: &Reloc<'static>,
-        value: u64,
-    ) -> core::result::Result<(), &'static str> {
+impl<'a> Learner<'a> for Scope<'_, 'a> {
+    fn learn(&mut self, reloc: &Reloc<'a>, value: u64) -> core::result::Result<(), &'static str> {
         match merged_constant_matches(reloc.symbol.to_bytes(), value) {
             Err(AllocError) => return Err(matcher::OUT_OF_MEMORY),
             Ok(false) => return Err("string or constant differs from the pre code's"),
@@ -117,7 +112,7 @@ impl Learner<'static> for Scope<'_> {
             .set(Key::of(reloc, self.object), value, self.redirect)
     }
 
-    fn start_of(&self, reloc: &Reloc<'static>, addr: u64) -> Option<u64> {
+    fn start_of(&self, reloc: &Reloc<'a>, addr: u64) -> Option<u64> {
         let mut start = None;
         let mut each = |a: usize| {
             if matches!(kallsyms::size_offset(a), Some((size, 0)) if (a..a + size).contains(&(addr as usize)))
@@ -198,15 +193,15 @@ pub(crate) struct FunctionMatch {
 
 /// Why a pack does not fit the running kernel.
 #[derive(Debug)]
-pub(crate) enum Failure {
-    NoMatch(Name, Option<(usize, Mismatch)>),
+pub(crate) enum Failure<'a> {
+    NoMatch(Name<'a>, Option<(usize, Mismatch)>),
     /// No symbol of the function's name (the function, then its object).
-    NoSymbol(Name, Name),
-    Ambiguous(Name, usize),
+    NoSymbol(Name<'a>, Name<'a>),
+    Ambiguous(Name<'a>, usize),
     /// More symbols of the name than matching tries ([`MAX_CANDIDATES`]).
-    TooMany(Name),
-    NotLoaded(Name),
-    Unresolved(Name),
+    TooMany(Name<'a>),
+    NotLoaded(Name<'a>),
+    Unresolved(Name<'a>),
     OutOfMemory,
 }
 
@@ -222,15 +217,15 @@ enum Candidates {
 /// Tries `code` with `relocs` at each of `cands` (all, or only `known` if its address was
 /// learned). Each candidate learns on its own and the learning is rolled back: the caller
 /// learns again from the one it keeps.
-fn match_function(
+fn match_function<'a>(
     code: &[u8],
-    relocs: &[Reloc<'static>],
+    relocs: &[Reloc<'a>],
     cands: &[usize],
     known: Option<u64>,
     object: usize,
-    learned: &mut Learned,
+    learned: &mut Learned<'a>,
     redirect: &dyn Fn(usize) -> Option<usize>,
-) -> core::result::Result<Candidates, Failure> {
+) -> core::result::Result<Candidates, Failure<'a>> {
     let mut winner: Option<FunctionMatch> = None;
     let mut wins = 0usize;
     let mut first_miss = None;
@@ -284,8 +279,8 @@ fn match_function(
 }
 
 /// The result of matching a whole pack.
-pub(crate) struct Resolution {
-    pub(crate) learned: Learned,
+pub(crate) struct Resolution<'a> {
+    pub(crate) learned: Learned<'a>,
     /// One per pre function, in the pack's order.
     pub(crate) functions: KVec<FunctionMatch>,
     /// The target modules, each pinned before its code was read.
@@ -298,10 +293,10 @@ pub(crate) const MAX_CANDIDATES: usize = 64;
 /// Collects the addresses `each` offers (it calls its argument once per symbol of `name`
 /// until told to stop): more than [`MAX_CANDIDATES`] is [`Failure::TooMany`], a failed
 /// allocation [`Failure::OutOfMemory`].
-fn collect_candidates(
-    name: Name,
+fn collect_candidates<'a>(
+    name: Name<'a>,
     each: impl FnOnce(&mut dyn FnMut(usize) -> ControlFlow<()>),
-) -> core::result::Result<KVec<usize>, Failure> {
+) -> core::result::Result<KVec<usize>, Failure<'a>> {
     let mut found = KVec::new();
     let mut failure = None;
     each(&mut |addr| {
@@ -321,7 +316,7 @@ fn collect_candidates(
 }
 
 /// The addresses kallsyms knows for `name` in `module` (vmlinux if empty).
-fn candidates(name: Name, module: &CStr) -> core::result::Result<KVec<usize>, Failure> {
+fn candidates<'a>(name: Name<'a>, module: &CStr) -> core::result::Result<KVec<usize>, Failure<'a>> {
     collect_candidates(name, |push| {
         if module.is_empty() {
             kallsyms::for_each_vmlinux_match(name, push);
@@ -338,7 +333,7 @@ fn candidates(name: Name, module: &CStr) -> core::result::Result<KVec<usize>, Fa
 }
 
 /// Copies `size` bytes of live code at `addr`.
-fn live_code(addr: usize, size: usize) -> core::result::Result<KVec<u8>, Failure> {
+fn live_code<'a>(addr: usize, size: usize) -> core::result::Result<KVec<u8>, Failure<'a>> {
     let mut buf = KVec::from_elem(0u8, size, GFP_KERNEL).map_err(|_| Failure::OutOfMemory)?;
     text_patching::read(addr, &mut buf).map_err(|_| Failure::OutOfMemory)?;
     Ok(buf)
@@ -346,10 +341,10 @@ fn live_code(addr: usize, size: usize) -> core::result::Result<KVec<u8>, Failure
 
 /// Matches every pre function of `pack`. `redirect` tells, for a function entry, the
 /// replacement an applied pack runs instead, if any.
-pub(crate) fn match_pack(
-    pack: &Pack<'static>,
+pub(crate) fn match_pack<'a>(
+    pack: &Pack<'a>,
     redirect: &dyn Fn(usize) -> Option<usize>,
-) -> core::result::Result<Resolution, Failure> {
+) -> core::result::Result<Resolution<'a>, Failure<'a>> {
     let n = pack.function_count();
     let mut learned = Learned::new();
     let mut modules: KVec<ModuleRef> = KVec::new();
@@ -357,7 +352,7 @@ pub(crate) fn match_pack(
         KVec::with_capacity(n, GFP_KERNEL).map_err(|_| Failure::OutOfMemory)?;
     let mut order: KVec<usize> =
         KVec::with_capacity(n, GFP_KERNEL).map_err(|_| Failure::OutOfMemory)?;
-    let mut relocs: KVec<KVec<Reloc<'static>>> =
+    let mut relocs: KVec<KVec<Reloc<'a>>> =
         KVec::with_capacity(n, GFP_KERNEL).map_err(|_| Failure::OutOfMemory)?;
     for i in 0..n {
         let f = pack.function(i).ok_or(Failure::OutOfMemory)?;
@@ -411,63 +406,65 @@ pub(crate) fn match_pack(
     // function is the pack's at one of them, and whichever it is has the pre code: nothing is
     // learned from it, so that a replacement that needs its address meets
     // `unresolved_symbol`.
-    let mut step =
-        |i: usize, last: bool, deferred: &mut KVec<usize>| -> core::result::Result<(), Failure> {
-            let f = pack.function(i).ok_or(Failure::OutOfMemory)?;
-            let own = Key {
-                object: f.local.then_some(f.object),
-                name: f.name,
-            };
-            let known = learned.get(&own);
-            let w = match match_function(
-                f.code,
-                &relocs[i],
-                &cands[i],
-                known,
-                f.object,
-                &mut learned,
-                redirect,
-            )? {
-                Candidates::One(w) => w,
-                Candidates::None(first_miss) => return Err(Failure::NoMatch(f.name, first_miss)),
-                Candidates::Several(k, _) if last && is_target[i] => {
-                    return Err(Failure::Ambiguous(f.name, k))
-                }
-                Candidates::Several(k, w) if last => {
-                    pr_debug!(
-                        "{:?} matches at {k} addresses; nothing learned from it\n",
-                        f.name
-                    );
-                    functions[i] = Some(w);
-                    return Ok(());
-                }
-                Candidates::Several(..) => {
-                    deferred
-                        .push(i, GFP_KERNEL)
-                        .map_err(|_| Failure::OutOfMemory)?;
-                    return Ok(());
-                }
-            };
-            let code = live_code(w.live, w.live_size)?;
-            let mut scope = Scope {
-                learned: &mut learned,
-                object: f.object,
-                redirect,
-            };
-            // An allocation failure says nothing of the code: it is not a no_match.
-            match matcher::match_code(f.code, &relocs[i], &code, w.live as u64, &mut scope) {
-                Err(m) if m.out_of_memory() => return Err(Failure::OutOfMemory),
-                Err(_) => return Err(Failure::NoMatch(f.name, None)),
-                Ok(_) => {}
-            }
-            match learned.set(own, w.addr as u64, redirect) {
-                Err(e) if e == matcher::OUT_OF_MEMORY => return Err(Failure::OutOfMemory),
-                Err(_) => return Err(Failure::NoMatch(f.name, None)),
-                Ok(()) => {}
-            }
-            functions[i] = Some(w);
-            Ok(())
+    let mut step = |i: usize,
+                    last: bool,
+                    deferred: &mut KVec<usize>|
+     -> core::result::Result<(), Failure<'a>> {
+        let f = pack.function(i).ok_or(Failure::OutOfMemory)?;
+        let own = Key {
+            object: f.local.then_some(f.object),
+            name: f.name,
         };
+        let known = learned.get(&own);
+        let w = match match_function(
+            f.code,
+            &relocs[i],
+            &cands[i],
+            known,
+            f.object,
+            &mut learned,
+            redirect,
+        )? {
+            Candidates::One(w) => w,
+            Candidates::None(first_miss) => return Err(Failure::NoMatch(f.name, first_miss)),
+            Candidates::Several(k, _) if last && is_target[i] => {
+                return Err(Failure::Ambiguous(f.name, k))
+            }
+            Candidates::Several(k, w) if last => {
+                pr_debug!(
+                    "{:?} matches at {k} addresses; nothing learned from it\n",
+                    f.name
+                );
+                functions[i] = Some(w);
+                return Ok(());
+            }
+            Candidates::Several(..) => {
+                deferred
+                    .push(i, GFP_KERNEL)
+                    .map_err(|_| Failure::OutOfMemory)?;
+                return Ok(());
+            }
+        };
+        let code = live_code(w.live, w.live_size)?;
+        let mut scope = Scope {
+            learned: &mut learned,
+            object: f.object,
+            redirect,
+        };
+        // An allocation failure says nothing of the code: it is not a no_match.
+        match matcher::match_code(f.code, &relocs[i], &code, w.live as u64, &mut scope) {
+            Err(m) if m.out_of_memory() => return Err(Failure::OutOfMemory),
+            Err(_) => return Err(Failure::NoMatch(f.name, None)),
+            Ok(_) => {}
+        }
+        match learned.set(own, w.addr as u64, redirect) {
+            Err(e) if e == matcher::OUT_OF_MEMORY => return Err(Failure::OutOfMemory),
+            Err(_) => return Err(Failure::NoMatch(f.name, None)),
+            Ok(()) => {}
+        }
+        functions[i] = Some(w);
+        Ok(())
+    };
     let mut deferred = KVec::new();
     for &i in order.iter() {
         step(i, false, &mut deferred)?;
@@ -490,11 +487,11 @@ pub(crate) fn match_pack(
 
 /// The value of the symbol of `reloc` (of object `object`): learned, or for a global symbol
 /// the one vmlinux symbol of that name.
-pub(crate) fn symbol_value(
-    learned: &Learned,
-    reloc: &Reloc<'static>,
+pub(crate) fn symbol_value<'a>(
+    learned: &Learned<'_>,
+    reloc: &Reloc<'a>,
     object: usize,
-) -> core::result::Result<u64, Failure> {
+) -> core::result::Result<u64, Failure<'a>> {
     if let Some(v) = learned.get(&Key::of(reloc, object)) {
         return Ok(v);
     }

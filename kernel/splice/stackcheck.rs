@@ -25,18 +25,42 @@
 //! the stop only the tasks that ran since (their context-switch count moved) are walked
 //! again: a task that has not run has the stack that was walked.
 
+use crate::pack::Pack;
 use core::ops::ControlFlow;
 use kernel::prelude::*;
 use kernel::stacktrace::StackWord;
 use kernel::sync::aref::ARef;
 use kernel::{stacktrace, task::Task, task_work};
 
-/// A range of code, and the name of the function it belongs to.
+/// What a range of code or a conflict is in, named when it is shown ([`Label::name`]): nothing
+/// read of a pack's blob is kept past the borrow of the pack.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Label {
+    /// The function the pack's target of this index replaces, or its replacement.
+    Target(usize),
+    /// Code of the pack's module.
+    Pack,
+    /// Code of the kernel, known by name.
+    Kernel(&'static CStr),
+}
+
+impl Label {
+    /// The name, read from `pack` for the pack's own code.
+    pub(crate) fn name<'p>(self, pack: &Pack<'p>) -> &'p CStr {
+        match self {
+            Label::Target(i) => pack.target_name(i),
+            Label::Pack => pack.name(),
+            Label::Kernel(name) => name,
+        }
+    }
+}
+
+/// A range of code, and the function it belongs to.
 #[derive(Clone, Copy)]
 pub(crate) struct Range {
     pub(crate) start: usize,
     pub(crate) end: usize,
-    pub(crate) name: &'static CStr,
+    pub(crate) name: Label,
     /// The bytes the action writes in it (a jump site), or an empty range.
     pub(crate) written: (usize, usize),
 }
@@ -84,7 +108,7 @@ impl Requester {
 pub(crate) struct Conflict {
     pub(crate) comm: [u8; 16],
     pub(crate) pid: i32,
-    pub(crate) name: &'static CStr,
+    pub(crate) name: Label,
     pub(crate) addr: usize,
 }
 
@@ -149,7 +173,7 @@ impl Scratch {
 const HIDDEN: Range = Range {
     start: 0,
     end: 0,
-    name: c"(a return address held by function_graph or a kretprobe)",
+    name: Label::Kernel(c"(a return address held by function_graph or a kretprobe)"),
     written: (0, 0),
 };
 
@@ -313,7 +337,7 @@ mod tests {
         Ok(Range {
             start,
             end: start + size,
-            name,
+            name: Label::Kernel(name),
             written: (start, start + 5),
         })
     }

@@ -190,7 +190,7 @@ impl Operations for PackFiles {
                         "{} {} {} {:#x}",
                         comm,
                         c.pid,
-                        c.name.to_str().unwrap_or("?"),
+                        c.name.name(&e.pack()).to_str().unwrap_or("?"),
                         c.addr
                     )?;
                 }
@@ -219,7 +219,7 @@ impl Operations for PackFiles {
                         writeln!(
                             w,
                             "{} {:#x} {:#x} {}",
-                            t.name.to_str().unwrap_or("?"),
+                            e.pack().target_name(t.target).to_str().unwrap_or("?"),
                             t.addr,
                             t.repl,
                             state
@@ -240,14 +240,14 @@ impl Operations for PackFiles {
                 writeln!(page, "parked {}", t.parked)?;
             }
             PackFile::Description => {
-                writeln!(page, "{}", e.pack.description().to_str().unwrap_or("?"))?
+                writeln!(page, "{}", e.pack().description().to_str().unwrap_or("?"))?
             }
-            PackFile::Module => writeln!(page, "{}", e.module.to_str().unwrap_or("?"))?,
-            PackFile::NrTargets => writeln!(page, "{}", e.pack.target_count())?,
+            PackFile::Module => writeln!(page, "{}", e.module().to_str().unwrap_or("?"))?,
+            PackFile::NrTargets => writeln!(page, "{}", e.pack().target_count())?,
             PackFile::Warnings => {
                 if e.build_id_differs {
                     write!(page, "build_id_differs: made from ")?;
-                    hex(page, e.pack.build_id())?;
+                    hex(page, e.pack().build_id())?;
                     writeln!(page)?;
                 }
             }
