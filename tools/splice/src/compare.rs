@@ -66,8 +66,9 @@ fn same_literal(pre: &Obj, a: &Canon, post: &Obj, b: &Canon) -> Option<bool> {
     (merged(pre, a) && merged(post, b)).then(|| {
         let (x, y) = (pre.merged_value(a), post.merged_value(b));
         x == y
-            || x.zip(y)
-                .is_some_and(|(x, y)| without_line_numbers(&x) == without_line_numbers(&y))
+            || x.zip(y).is_some_and(|((x, i), (y, j))| {
+                i == j && without_line_numbers(&x) == without_line_numbers(&y)
+            })
     })
 }
 

@@ -74,6 +74,28 @@ impl Sec {
             || merge_section_kind(&self.name) == Some("str")
     }
 
+    /// The literal of this mergeable section that offset `off` points into, and where it
+    /// starts: for strings, the NUL-terminated string that holds `off`, whose NUL counts as
+    /// its own (a pointer to the end of a string, `s + strlen(s)`, is of that string, not
+    /// the empty string that starts at the NUL: the linker keeps a string whole wherever it
+    /// puts it, and puts an empty string of the object elsewhere); for constants, the entry
+    /// of `entsize` bytes that holds `off`. The bytes of a string are without its NUL.
+    pub fn literal_at(&self, off: usize) -> Option<(usize, &[u8])> {
+        if self.is_strings() {
+            self.data.get(off)?;
+            let start = self.data[..off]
+                .iter()
+                .rposition(|&b| b == 0)
+                .map_or(0, |i| i + 1);
+            let len = self.data[start..].iter().position(|&b| b == 0)?;
+            Some((start, &self.data[start..start + len]))
+        } else {
+            let n = usize::try_from(self.entsize).ok()?.max(1);
+            let start = off - off % n;
+            Some((start, self.data.get(start..start.checked_add(n)?)?))
+        }
+    }
+
     /// Sections of init or exit code and data, which are never carried.
     pub fn is_init_or_exit(&self) -> bool {
         self.name.starts_with(".init.")
@@ -672,19 +694,13 @@ impl Obj {
         }
     }
 
-    /// The bytes a relocation into a mergeable section refers to: the NUL-terminated string
-    /// (for string sections) or one entry of `entsize` bytes.
-    pub fn merged_value(&self, c: &Canon) -> Option<Vec<u8>> {
+    /// The literal a relocation into a mergeable section refers to ([`Sec::literal_at`]),
+    /// and how far into it.
+    pub fn merged_value(&self, c: &Canon) -> Option<(Vec<u8>, usize)> {
         let sec = self.sections.get(c.section?)?;
         let off = usize::try_from(c.sec_offset + c.bias).ok()?;
-        let rest = sec.data.get(off..)?;
-        if sec.is_strings() {
-            let end = rest.iter().position(|&b| b == 0)?;
-            Some(rest[..end].to_vec())
-        } else {
-            let n = (sec.entsize as usize).max(1);
-            rest.get(..n).map(<[u8]>::to_vec)
-        }
+        let (start, bytes) = sec.literal_at(off)?;
+        Some((bytes.to_vec(), off - start))
     }
 
     /// Reads a little-endian i32 at `off` of `sec`.

@@ -44,8 +44,9 @@ enum Ref {
     /// Where a section-relative place lands on objects that share an address (objects of
     /// size zero, such as lockdep's keys without lockdep): any of them.
     AnyOf { names: Vec<String>, offset: i64 },
-    /// A literal of a mergeable section, by content.
-    Literal(Vec<u8>),
+    /// A literal of a mergeable section, by content, and how far into it the place points
+    /// (the length of a string, for a pointer to its end).
+    Literal(Vec<u8>, usize),
     /// Data no symbol covers, by the family of its section (`.rodata`, `.data`, ...).
     Anonymous { family: String },
 }
@@ -56,7 +57,8 @@ impl std::fmt::Display for Ref {
             Ref::Symbol { name, offset, .. } if *offset == 0 => write!(f, "{name}"),
             Ref::Symbol { name, offset, .. } => write!(f, "{name}{offset:+}"),
             Ref::AnyOf { names, offset } => write!(f, "{}{offset:+}", names.join(" or ")),
-            Ref::Literal(b) => write!(f, "literal {:?}", String::from_utf8_lossy(b)),
+            Ref::Literal(b, 0) => write!(f, "literal {:?}", String::from_utf8_lossy(b)),
+            Ref::Literal(b, k) => write!(f, "literal {:?}+{k}", String::from_utf8_lossy(b)),
             Ref::Anonymous { family } => write!(f, "anonymous {family} data"),
         }
     }
@@ -151,16 +153,11 @@ fn reference(obj: &Obj, r: &Rel, tail: u64) -> Ref {
     let sec = &obj.sections[si];
     let t = (s.value as i64).wrapping_add(r.addend).wrapping_add(extra);
     if sec.is_mergeable() {
-        let at = usize::try_from(t).ok().and_then(|o| sec.data.get(o..));
-        let lit = match at {
-            Some(rest) if sec.is_strings() => {
-                let end = rest.iter().position(|&b| b == 0).unwrap_or(rest.len());
-                rest[..end].to_vec()
-            }
-            Some(rest) => rest[..rest.len().min((sec.entsize as usize).max(1))].to_vec(),
-            None => Vec::new(),
+        let at = usize::try_from(t).ok();
+        return match at.and_then(|o| Some((o, sec.literal_at(o)?))) {
+            Some((o, (start, lit))) => Ref::Literal(lit.to_vec(), o - start),
+            None => Ref::Literal(Vec::new(), 0),
         };
-        return Ref::Literal(lit);
     }
     if !s.is_section() {
         return Ref::Symbol {
@@ -460,9 +457,12 @@ pub fn difference(
 /// FORTIFY_SOURCE or a WARN() builds from `__FILE__` and `__LINE__`), the same line as
 /// `lines` renumbered it.
 fn kept_line_in_literal(a: &Ref, b: &Ref, lines: &Renumbering) -> bool {
-    let (Ref::Literal(a), Ref::Literal(b)) = (a, b) else {
+    let (Ref::Literal(a, i), Ref::Literal(b, j)) = (a, b) else {
         return false;
     };
+    if i != j {
+        return false;
+    }
     let Some(first) = a.iter().zip(b.iter()).position(|(x, y)| x != y) else {
         return false;
     };
@@ -824,7 +824,7 @@ unsigned long to_ul(const char *cp, unsigned int base) { return to_ull(cp, base)
     /// difference otherwise (another line, or a change beside the number).
     #[test]
     fn a_kept_line_number_in_a_literal_is_not_a_difference() {
-        let lit = |s: &str| Ref::Literal(s.as_bytes().to_vec());
+        let lit = |s: &str| Ref::Literal(s.as_bytes().to_vec(), 0);
         let kept = lit("field \"x\" at kernel/trace/trace_events_hist.c:5283");
         let plain = lit("field \"x\" at kernel/trace/trace_events_hist.c:5290");
         let mut lines = Renumbering::default();

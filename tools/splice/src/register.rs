@@ -32,15 +32,15 @@ fn merged_constant(obj: &Obj, c: &Canon, rtype: u32) -> Option<(String, i64)> {
     } else {
         c.sec_offset
     };
-    let start = usize::try_from(at).ok()?;
+    // The literal it points into (to the end of a string, too), which the addend then
+    // counts from.
+    let (start, bytes) = sec.literal_at(usize::try_from(at).ok()?)?;
     let flavor = sec.name.rfind(".str").or_else(|| sec.name.rfind(".cst"))?;
     let flavor = &sec.name[flavor..];
     let strings = sec.flags & u64::from(elf::SHF_STRINGS) != 0 || flavor.starts_with(".str");
     let name = if strings {
-        let rest = sec.data.get(start..)?;
-        let end = rest.iter().position(|&b| b == 0)?;
         let mut n = format!("{flavor}:");
-        for &b in &rest[..end] {
+        for &b in bytes {
             if (0x20..0x7f).contains(&b) && b != b'\\' {
                 n.push(b as char);
             } else {
@@ -49,12 +49,10 @@ fn merged_constant(obj: &Obj, c: &Canon, rtype: u32) -> Option<(String, i64)> {
         }
         n
     } else {
-        let size = usize::try_from(sec.entsize.max(1)).ok()?;
-        let bytes = sec.data.get(start..start.checked_add(size)?)?;
         let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
         format!("{flavor}:{hex}")
     };
-    Some((name, c.addend - at))
+    Some((name, c.addend - i64::try_from(start).ok()?))
 }
 
 /// Positions in `syms` by name (the first of a name).

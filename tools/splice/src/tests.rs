@@ -1234,6 +1234,41 @@ fn a_string_compared_with_an_immediate_is_named_by_its_content() {
     assert_eq!(names, [(".str1.1:xhello", -5)]);
 }
 
+/// A pointer to the end of a string (`s + strlen(s)`, its NUL, as a loop that copies it
+/// compares with: the relocation says `.LC0+6`) is named by the string it ends, with the
+/// length as its addend: not as the empty string that starts at that NUL, which the linker
+/// puts elsewhere (gcc-16 made this of vsprintf.c's `clock()`, and matching then found two
+/// values for `.str1.1:`).
+#[test]
+fn the_end_of_a_string_is_named_by_the_string_it_ends() {
+    require_gcc();
+    let pre = format!(
+        "{BASE}char *copy_str(char *buf, char *end) {{ const char *s = \"(%pC?)\"; \
+         const char *p = s; while (buf < end && p != s + 6) *buf++ = *p++; return buf; }}\n\
+         const char *empty(void) {{ return \"\"; }}\n"
+    );
+    let post = pre.replace("counter++;", "counter += 2;");
+    let out = build("str-end", &pre, &post, TargetSel::Auto, &[]).unwrap();
+    let p = parsed(&out);
+    let refs = |name: &str| -> Vec<(String, i64)> {
+        let f = p.objects[0]
+            .functions
+            .iter()
+            .find(|f| f.name == name)
+            .unwrap();
+        f.relocs
+            .iter()
+            .filter(|r| r.symbol.starts_with(".str"))
+            .map(|r| (r.symbol.clone(), r.addend))
+            .collect()
+    };
+    let copy = refs("copy_str");
+    assert!(copy.contains(&(".str1.1:(%pC?)".into(), 0)), "{copy:?}");
+    assert!(copy.contains(&(".str1.1:(%pC?)".into(), 6)), "{copy:?}");
+    assert!(!copy.iter().any(|(n, _)| n == ".str1.1:"), "{copy:?}");
+    assert_eq!(refs("empty"), [(".str1.1:".to_string(), 0)]);
+}
+
 #[test]
 fn pack_module_may_not_take_the_target_module_name() {
     require_gcc();
