@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! The metadata table of a splice pack, format version 1.
+//! The metadata table of a splice pack, format versions 1 and 2.
 //!
 //! A pack module hands the core one read-only byte blob that describes the pack: its identity,
 //! the pre-patch code of every function of each changed object (for run-pre matching), the
@@ -16,10 +16,21 @@ use kernel::prelude::*;
 
 /// The first eight bytes of every blob.
 pub(crate) const MAGIC: [u8; 8] = *b"SPLCPACK";
-/// The format version this core reads.
-pub(crate) const VERSION: u32 = 1;
-/// Size of the fixed header.
-pub(crate) const HEADER_SIZE: usize = 128;
+/// The newest format version this core reads (it reads version 1 too).
+pub(crate) const VERSION: u32 = 2;
+/// Size of the fixed header of version 1.
+pub(crate) const HEADER_SIZE_V1: usize = 128;
+/// Size of the fixed header of version 2: version 1's, then the fixes the pack carries.
+pub(crate) const HEADER_SIZE: usize = 136;
+
+/// The size of the header of format `version`, if this core reads it.
+fn header_size_of(version: u32) -> Option<usize> {
+    match version {
+        1 => Some(HEADER_SIZE_V1),
+        2 => Some(HEADER_SIZE),
+        _ => None,
+    }
+}
 /// Longest build-id a header can hold.
 pub(crate) const BUILD_ID_MAX: usize = 32;
 
@@ -48,6 +59,9 @@ mod hdr {
     pub(super) const RELOCS: usize = 104;
     pub(super) const TARGETS: usize = 112;
     pub(super) const FIXUPS: usize = 120;
+    /// Version 2.
+    pub(super) const FIXES: usize = 128;
+    pub(super) const FIXED_IN: usize = 132;
 }
 
 /// Why a blob is not a valid pack. Every variant is reported as the abort cause `bad_pack`.
@@ -76,7 +90,7 @@ impl core::fmt::Display for PackError {
         match self {
             Self::Truncated => f.write_str("truncated"),
             Self::BadMagic => f.write_str("bad magic"),
-            Self::BadVersion(v) => write!(f, "format version {v}, this kernel reads {VERSION}"),
+            Self::BadVersion(v) => write!(f, "format version {v}, this kernel reads 1 to {VERSION}"),
             Self::BadHeader(what) => write!(f, "bad header field {what}"),
             Self::OutOfBounds(what) => write!(f, "{what} out of bounds"),
             Self::BadString => f.write_str("bad string reference"),
@@ -116,9 +130,15 @@ struct Span {
 }
 
 impl Span {
-    fn new(start: usize, len: usize, limit: usize, what: &'static str) -> PResult<Self> {
+    /// `len` bytes at `start`, inside `area` (after the header, before the end of the blob).
+    fn new(
+        start: usize,
+        len: usize,
+        area: (usize, usize),
+        what: &'static str,
+    ) -> PResult<Self> {
         let end = start.checked_add(len).ok_or(PackError::OutOfBounds(what))?;
-        if len > 0 && (start < HEADER_SIZE || end > limit) {
+        if len > 0 && (start < area.0 || end > area.1) {
             return Err(PackError::OutOfBounds(what));
         }
         Ok(Self { start, len })
@@ -145,14 +165,20 @@ struct Table {
 }
 
 impl Table {
-    fn new(b: &[u8], at: usize, size: usize, limit: usize, what: &'static str) -> PResult<Self> {
+    fn new(
+        b: &[u8],
+        at: usize,
+        size: usize,
+        area: (usize, usize),
+        what: &'static str,
+    ) -> PResult<Self> {
         let off = usize_at(b, at)?;
         let count = usize_at(b, at + 4)?;
         let len = count
             .checked_mul(size)
             .ok_or(PackError::OutOfBounds(what))?;
         Ok(Self {
-            span: Span::new(off, len, limit, what)?,
+            span: Span::new(off, len, area, what)?,
             count,
             size,
         })
@@ -359,6 +385,8 @@ pub(crate) struct Fixup {
 #[derive(Clone, Copy)]
 pub(crate) struct Pack<'a> {
     blob: &'a [u8],
+    /// The size of the header, by the format version.
+    header: usize,
     strings: Span,
     code: Span,
     objects: Table,
@@ -372,21 +400,22 @@ impl<'a> Pack<'a> {
     /// Checks `blob` and returns a view of it. `replacements` is how many replacement
     /// functions the pack module provides.
     pub(crate) fn parse(blob: &'a [u8], replacements: usize) -> PResult<Self> {
-        if blob.len() < HEADER_SIZE {
+        if blob.len() < HEADER_SIZE_V1 {
             return Err(PackError::Truncated);
         }
         if blob.get(..MAGIC.len()) != Some(&MAGIC[..]) {
             return Err(PackError::BadMagic);
         }
         let version = u32_at(blob, hdr::VERSION)?;
-        if version != VERSION {
-            return Err(PackError::BadVersion(version));
+        let header = header_size_of(version).ok_or(PackError::BadVersion(version))?;
+        if blob.len() < header {
+            return Err(PackError::Truncated);
         }
-        if usize_at(blob, hdr::HEADER_SIZE)? != HEADER_SIZE {
+        if usize_at(blob, hdr::HEADER_SIZE)? != header {
             return Err(PackError::BadHeader("header_size"));
         }
         let total = usize_at(blob, hdr::TOTAL_SIZE)?;
-        if total < HEADER_SIZE {
+        if total < header {
             return Err(PackError::BadHeader("total_size"));
         }
         if total > blob.len() {
@@ -401,7 +430,7 @@ impl<'a> Pack<'a> {
         let strings = Span::new(
             usize_at(blob, hdr::STRINGS)?,
             usize_at(blob, hdr::STRINGS + 4)?,
-            total,
+            (header, total),
             "string table",
         )?;
         // The table starts with the empty string and ends with a NUL, so every offset into it
@@ -415,18 +444,20 @@ impl<'a> Pack<'a> {
         let code = Span::new(
             usize_at(blob, hdr::CODE)?,
             usize_at(blob, hdr::CODE + 4)?,
-            total,
+            (header, total),
             "code",
         )?;
+        let area = (header, total);
         let pack = Self {
             blob: &blob[..total],
+            header,
             strings,
             code,
-            objects: Table::new(blob, hdr::OBJECTS, OBJECT_SIZE, total, "object table")?,
-            functions: Table::new(blob, hdr::FUNCTIONS, FUNCTION_SIZE, total, "function table")?,
-            relocs: Table::new(blob, hdr::RELOCS, RELOC_SIZE, total, "relocation table")?,
-            targets: Table::new(blob, hdr::TARGETS, TARGET_SIZE, total, "target table")?,
-            fixups: Table::new(blob, hdr::FIXUPS, FIXUP_SIZE, total, "fixup table")?,
+            objects: Table::new(blob, hdr::OBJECTS, OBJECT_SIZE, area, "object table")?,
+            functions: Table::new(blob, hdr::FUNCTIONS, FUNCTION_SIZE, area, "function table")?,
+            relocs: Table::new(blob, hdr::RELOCS, RELOC_SIZE, area, "relocation table")?,
+            targets: Table::new(blob, hdr::TARGETS, TARGET_SIZE, area, "target table")?,
+            fixups: Table::new(blob, hdr::FIXUPS, FIXUP_SIZE, area, "fixup table")?,
         };
         pack.check_strings()?;
         for i in 0..pack.objects.count {
@@ -471,7 +502,32 @@ impl<'a> Pack<'a> {
         for at in [hdr::NAME, hdr::DESCRIPTION, hdr::RELEASE] {
             self.string(u32_at(self.blob, at)?)?;
         }
+        if self.header >= HEADER_SIZE {
+            for at in [hdr::FIXES, hdr::FIXED_IN] {
+                self.string(u32_at(self.blob, at)?)?;
+            }
+        }
         Ok(())
+    }
+
+    /// The string of header field `at` of version 2, empty in a version 1 pack.
+    fn v2_string(&self, at: usize) -> &'a CStr {
+        if self.header < HEADER_SIZE {
+            return c"";
+        }
+        self.string(u32_at(self.blob, at).unwrap_or(0))
+            .unwrap_or(c"")
+    }
+
+    /// The fixes the pack carries, one subject a line (empty if it does not say).
+    pub(crate) fn fixes(&self) -> &'a CStr {
+        self.v2_string(hdr::FIXES)
+    }
+
+    /// The kernel version whose fixes the pack carries, such as `7.2.13` (empty if it does
+    /// not say).
+    pub(crate) fn fixed_in(&self) -> &'a CStr {
+        self.v2_string(hdr::FIXED_IN)
     }
 
     fn check_relocs(&self, first: usize, count: usize, code_len: usize) -> PResult<()> {
@@ -650,6 +706,7 @@ impl<'a> Pack<'a> {
     fn over<'b>(&self, blob: &'b [u8]) -> Pack<'b> {
         Pack {
             blob,
+            header: self.header,
             strings: self.strings,
             code: self.code,
             objects: self.objects,
@@ -783,18 +840,24 @@ mod tests {
         }
 
         fn valid() -> Result<Self> {
+            Self::of_version(VERSION)
+        }
+
+        fn of_version(version: u32) -> Result<Self> {
+            let header = header_size_of(version).ok_or(EINVAL)?;
             let mut s = Self { blob: KVec::new() };
             s.blob.extend_from_slice(&[0u8; HEADER_SIZE], GFP_KERNEL)?;
+            s.blob.truncate(header);
             s.blob[..8].copy_from_slice(&MAGIC);
-            s.put(hdr::VERSION, VERSION);
-            s.put(hdr::HEADER_SIZE, HEADER_SIZE as u32);
+            s.put(hdr::VERSION, version);
+            s.put(hdr::HEADER_SIZE, header as u32);
             s.put(hdr::BUILD_ID_LEN, 20);
             for i in 0..20 {
                 s.blob[hdr::BUILD_ID + i] = i as u8;
             }
             // Strings: "" at 0, "p" at 1, "fix" at 3, "7.2.12" at 7, "fs/x.o" at 14,
-            // "f1" at 21, "f2" at 24, "sym" at 27.
-            let strings = b"\0p\0fix\x007.2.12\0fs/x.o\0f1\0f2\0sym\0";
+            // "f1" at 21, "f2" at 24, "sym" at 27, "7.2.13" at 31, two subjects at 38.
+            let strings = b"\0p\0fix\x007.2.12\0fs/x.o\0f1\0f2\0sym\x007.2.13\0x: fix a\ny: fix b\0";
             let at = s.blob.len() as u32;
             s.blob.extend_from_slice(strings, GFP_KERNEL)?;
             s.put(hdr::STRINGS, at);
@@ -802,6 +865,10 @@ mod tests {
             s.put(hdr::NAME, 1);
             s.put(hdr::DESCRIPTION, 3);
             s.put(hdr::RELEASE, 7);
+            if header >= HEADER_SIZE {
+                s.put(hdr::FIXED_IN, 31);
+                s.put(hdr::FIXES, 38);
+            }
             // Code: f1 = 16 bytes, f2 = 8 bytes.
             let at = s.blob.len() as u32;
             s.blob
@@ -880,6 +947,27 @@ mod tests {
         Ok(())
     }
 
+    /// A version 2 pack says which fixes it carries, and from which kernel version; a
+    /// version 1 pack, made before, parses as it did and says nothing of them.
+    #[test]
+    fn the_fixes_a_pack_carries() -> Result {
+        let b = Builder::valid()?;
+        let p = Pack::parse(&b.blob, 1).map_err(|_| EINVAL)?;
+        assert_eq!(p.fixes(), c"x: fix a\ny: fix b");
+        assert_eq!(p.fixed_in(), c"7.2.13");
+        let b = Builder::of_version(1)?;
+        let p = Pack::parse(&b.blob, 1).map_err(|_| EINVAL)?;
+        assert_eq!(p.name(), c"p");
+        assert_eq!(p.target_name(0), c"f1");
+        assert_eq!(p.fixes(), c"");
+        assert_eq!(p.fixed_in(), c"");
+        // A fixes string outside the string table is refused like any other.
+        let mut b = Builder::valid()?;
+        b.put(hdr::FIXES, 0x7fff);
+        assert_eq!(b.err(), Some(PackError::BadString));
+        Ok(())
+    }
+
     #[test]
     fn valid_pack_parses() -> Result {
         let b = Builder::valid()?;
@@ -946,8 +1034,15 @@ mod tests {
         b.blob[0] = b'X';
         assert_eq!(b.err(), Some(PackError::BadMagic));
         let mut b = Builder::valid()?;
+        b.put(hdr::VERSION, 3);
+        assert_eq!(b.err(), Some(PackError::BadVersion(3)));
+        // Each version has its header size.
+        let mut b = Builder::valid()?;
+        b.put(hdr::VERSION, 1);
+        assert_eq!(b.err(), Some(PackError::BadHeader("header_size")));
+        let mut b = Builder::of_version(1)?;
         b.put(hdr::VERSION, 2);
-        assert_eq!(b.err(), Some(PackError::BadVersion(2)));
+        assert_eq!(b.err(), Some(PackError::BadHeader("header_size")));
         let mut b = Builder::valid()?;
         b.put(hdr::FLAGS, 0x80);
         assert_eq!(b.err(), Some(PackError::BadHeader("flags")));

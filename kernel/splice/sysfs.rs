@@ -154,6 +154,8 @@ pub(crate) enum PackFile {
     Warnings,
     Module,
     NrTargets,
+    Fixes,
+    FixedIn,
 }
 
 /// A pack's directory; finds its pack in the registry by id.
@@ -173,6 +175,8 @@ impl Operations for PackFiles {
         Attribute::new(c"warnings", Mode::ROOT_READ_ONLY, PackFile::Warnings),
         Attribute::new(c"module", Mode::ROOT_READ_ONLY, PackFile::Module),
         Attribute::new(c"nr_targets", Mode::ROOT_READ_ONLY, PackFile::NrTargets),
+        Attribute::new(c"fixes", Mode::ROOT_READ_ONLY, PackFile::Fixes),
+        Attribute::new(c"fixed_in", Mode::ROOT_READ_ONLY, PackFile::FixedIn),
     ];
 
     fn show(&self, file: PackFile, page: &mut Page<'_>) -> Result {
@@ -244,6 +248,24 @@ impl Operations for PackFiles {
             }
             PackFile::Module => writeln!(page, "{}", e.module().to_str().unwrap_or("?"))?,
             PackFile::NrTargets => writeln!(page, "{}", e.pack().target_count())?,
+            PackFile::Fixes => {
+                // One subject a line, as many as a page holds.
+                let fixes = e.pack().fixes().to_str().unwrap_or("?");
+                let lines = || fixes.lines().filter(|l| !l.is_empty());
+                lines_within(
+                    page,
+                    |p| p.len(),
+                    kernel::page::PAGE_SIZE,
+                    lines().count(),
+                    |i, w| match lines().nth(i) {
+                        Some(l) => writeln!(w, "{l}"),
+                        None => Ok(()),
+                    },
+                )?;
+            }
+            PackFile::FixedIn => {
+                writeln!(page, "{}", e.pack().fixed_in().to_str().unwrap_or("?"))?
+            }
             PackFile::Warnings => {
                 if e.build_id_differs {
                     write!(page, "build_id_differs: made from ")?;

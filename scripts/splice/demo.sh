@@ -51,11 +51,13 @@ cp "$SPLICE_TOOLS/splice" "$guest/bin/"
 gcc -O2 -Wall -static -o "$guest/bin/pidns-freeze" "$SPLICE_SRC/samples/splice/demo/pidns-freeze.c" ||
 	die "cannot build the reproducer (gcc -static)"
 cp "$SPLICE_SRC/samples/splice/demo/demo.sh" "$guest/demo/"
+printf '%s\n' "$next" "$subject" >"$guest/demo/fix"
 
 say "splice-create: diff -> pack, against $KERNEL_TREE"
 t0=$(date +%s.%N)
 tc "$SPLICE_TOOLS/splice-create" --tree "$KERNEL_TREE" --patch "$diff" --name pidns-freeze \
-	--description "$subject (Linux $next)" -o "$guest/packs/splice_pidns_freeze.ko" \
+	--description "$subject (Linux $next)" --fix "$subject" --fixed-in "$next" \
+	-o "$guest/packs/splice_pidns_freeze.ko" \
 	--report "$dir/pack.json" --work "$dir/work" 2>&1 | sed 's/^/    /'
 [ "${PIPESTATUS[0]}" = 0 ] || die "splice-create failed"
 say "pack made in $(printf '%.1f' "$(echo "$(date +%s.%N) - $t0" | bc)") s: $(du -k "$guest/packs/splice_pidns_freeze.ko" | cut -f1) KiB"

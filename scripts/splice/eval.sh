@@ -132,7 +132,7 @@ create() {
 	local p=$1 diff=$2 limit=${3:-0} t0 rc=0
 	t0=$(date +%s.%N)
 	timeout -s INT "$limit" "${TC[@]}" "$SPLICE_TOOLS/splice-create" --tree "$KERNEL_TREE" --patch "$diff" \
-		--name "$p" --description "$p ($base -> $next)" \
+		--name "$p" --description "$p ($base -> $next)" --fixed-in "${next%%-*}" \
 		-o "$guest/eval/splice_$(echo "$p" | tr - _).ko" --report "$out/splice/$p.json" \
 		--work "$out/splice/$p.work" >"$out/splice/$p.log" 2>&1 || rc=$?
 	st=$([ $rc = 0 ] && echo pack || echo refused)

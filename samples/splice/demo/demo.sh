@@ -8,9 +8,13 @@
 #   /splice/bin/pidns-freeze                  the reproducer (pidns-freeze.c)
 #   /splice/bin/splice                        the admin command
 #   /splice/packs/splice_pidns_freeze.ko      the pack splice-create made
+#   /splice/demo/fix                          the release the fix is from, and
+#                                             its subject (a line each)
 export PATH=/splice/bin:/bin
 pack=pidns-freeze
 ko=/splice/packs/splice_pidns_freeze.ko
+fixed_in=$(sed -n 1p /splice/demo/fix)
+subject=$(sed -n 2p /splice/demo/fix)
 checks=0
 workload=
 holder=
@@ -84,6 +88,11 @@ done
 run splice show $pack
 run splice status
 splice status | grep -q "patch level: $(uname -r) + $pack" || fail "status does not show the pack applied"
+# What the running kernel now is, as uptrack-uname says it: the release plus
+# the fixes of the release the pack's fix comes from, which show lists.
+splice status | grep -qxF "effective version: $(uname -r) + fixes of $fixed_in" ||
+	fail "status does not say the kernel is $(uname -r) + fixes of $fixed_in"
+splice show $pack | grep -qxF "fix:         $subject" || fail "show does not list the fix '$subject'"
 ok "applied while the workload runs (pid $workload)"
 
 step "5. The reproducer again, on the same running kernel"

@@ -299,6 +299,10 @@ pub struct Pack {
     pub module: String,
     pub stage: String,
     pub description: String,
+    /// The fixes the pack carries, a subject each (none if it does not say).
+    pub fixes: Vec<String>,
+    /// The kernel version whose fixes it carries (`7.2.13`), or empty.
+    pub fixed_in: String,
     pub nr_targets: usize,
     pub targets: Vec<Target>,
     pub abort_cause: String,
@@ -503,12 +507,27 @@ impl Sysfs {
     /// Everything about pack `name` (a name [`Sysfs::resolve`] returned).
     pub fn pack(&self, name: &str) -> Result<Pack, Failure> {
         let f = |file: &str| self.read(&Path::new(name).join(file));
+        // Files a core older than these tools does not have: as if the pack said nothing.
+        let since_v2 = |file: &str| {
+            let p = self.root.join(name).join(file);
+            match fs::read_to_string(&p) {
+                Ok(s) => Ok(s),
+                Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(String::new()),
+                Err(e) => Err(Failure::io(&p, "read", &e)),
+            }
+        };
         let (conflicts, more_conflicts) = parse_conflicts(&f("conflicts")?);
         Ok(Pack {
             name: name.to_string(),
             module: f("module")?.trim().to_string(),
             stage: f("stage")?.trim().to_string(),
             description: f("description")?.trim().to_string(),
+            fixes: since_v2("fixes")?
+                .lines()
+                .filter(|l| !l.trim().is_empty())
+                .map(str::to_string)
+                .collect(),
+            fixed_in: since_v2("fixed_in")?.trim().to_string(),
             nr_targets: f("nr_targets")?.trim().parse().unwrap_or(0),
             targets: parse_targets(&f("targets")?),
             abort_cause: f("abort_cause")?.trim().to_string(),
@@ -611,6 +630,82 @@ pub struct Status {
     pub not_applied: Vec<String>,
     /// "7.2.12 + fix-a + fix-b".
     pub patch_level: String,
+    /// What the running kernel now is: "7.2.12 + fixes of 7.2.13" ([`effective_version`]).
+    pub effective_version: String,
+    /// The fixes of the applied packs, in the order the packs are listed.
+    pub carried: Vec<Carried>,
+    /// Every loaded pack, for inventories and monitoring.
+    pub packs: Vec<PackState>,
+}
+
+/// What an inventory keeps of one loaded pack.
+#[derive(Clone, Debug, Serialize)]
+pub struct PackState {
+    pub name: String,
+    pub module: String,
+    pub stage: String,
+    pub description: String,
+    pub fixed_in: String,
+    pub fixes: Vec<String>,
+    pub nr_targets: usize,
+    /// Of the last action: `none` after a success.
+    pub abort_cause: String,
+}
+
+impl From<&Pack> for PackState {
+    fn from(p: &Pack) -> Self {
+        PackState {
+            name: p.name.clone(),
+            module: p.module.clone(),
+            stage: p.stage.clone(),
+            description: p.description.clone(),
+            fixed_in: p.fixed_in.clone(),
+            fixes: p.fixes.clone(),
+            nr_targets: p.nr_targets,
+            abort_cause: p.abort_cause.clone(),
+        }
+    }
+}
+
+/// The fixes one applied pack carries.
+#[derive(Clone, Debug, Serialize)]
+pub struct Carried {
+    pub pack: String,
+    pub fixed_in: String,
+    pub fixes: Vec<String>,
+}
+
+/// What the running kernel is with `applied` packs (name, the version whose fixes it carries):
+/// the release, then "fixes of V" for each version the packs carry fixes of (oldest first),
+/// then the name of each pack that does not say. Like Ksplice's `uptrack-uname` and
+/// KernelCare's `kcarectl --uname`, but it says "fixes of": a pack carries some of that
+/// release's fixes, not the release.
+pub fn effective_version(release: &str, applied: &[(&str, &str)]) -> String {
+    let mut versions: Vec<&str> = applied
+        .iter()
+        .map(|&(_, v)| v)
+        .filter(|v| !v.is_empty())
+        .collect();
+    versions.sort_by_key(|v| version_key(v));
+    versions.dedup();
+    let mut s = release.to_string();
+    for v in versions {
+        s.push_str(&format!(" + fixes of {v}"));
+    }
+    for (name, _) in applied.iter().filter(|(_, v)| v.is_empty()) {
+        s.push_str(&format!(" + {name}"));
+    }
+    s
+}
+
+/// Orders versions by their numbers (7.2.9 before 7.2.13), then as text.
+fn version_key(v: &str) -> (Vec<u64>, String) {
+    let nums = v
+        .split(|c: char| !c.is_ascii_digit())
+        .filter(|p| !p.is_empty())
+        .filter_map(|p| p.parse().ok())
+        .collect();
+    (nums, v.to_string())
 }
 
 impl Sysfs {
@@ -628,22 +723,39 @@ impl Sysfs {
                 applied: vec![],
                 not_applied: vec![],
                 patch_level: release.to_string(),
+                effective_version: release.to_string(),
+                carried: vec![],
+                packs: vec![],
             });
         }
         let mut applied = Vec::new();
         let mut not_applied = Vec::new();
+        let mut packs = Vec::new();
         for n in self.pack_names()? {
-            if self.read(&Path::new(&n).join("stage"))?.trim() == "applied" {
+            let p = self.pack(&n)?;
+            if p.stage == "applied" {
                 applied.push(n);
             } else {
                 not_applied.push(n);
             }
+            packs.push(PackState::from(&p));
         }
         let mut patch_level = release.to_string();
-        for a in &applied {
+        let mut carried = Vec::new();
+        for p in packs.iter().filter(|p| p.stage == "applied") {
             patch_level.push_str(" + ");
-            patch_level.push_str(a);
+            patch_level.push_str(&p.name);
+            carried.push(Carried {
+                pack: p.name.clone(),
+                fixed_in: p.fixed_in.clone(),
+                fixes: p.fixes.clone(),
+            });
         }
+        let by_pack: Vec<(&str, &str)> = carried
+            .iter()
+            .map(|c| (c.pack.as_str(), c.fixed_in.as_str()))
+            .collect();
+        let effective_version = effective_version(release, &by_pack);
         let num = |f: &str| self.root_value(f).ok().and_then(|v| v.parse().ok());
         Ok(Status {
             present: true,
@@ -656,6 +768,9 @@ impl Sysfs {
             applied,
             not_applied,
             patch_level,
+            effective_version,
+            carried,
+            packs,
         })
     }
 }
@@ -711,6 +826,25 @@ mod tests {
         assert_eq!(c[1].function, "f");
     }
 
+    /// The effective version names each release whose fixes packs carry once, oldest
+    /// first, then the packs that do not say; with nothing applied it is the release.
+    #[test]
+    fn the_effective_version() {
+        assert_eq!(effective_version("7.2.12", &[]), "7.2.12");
+        assert_eq!(
+            effective_version(
+                "7.2.12",
+                &[
+                    ("b", "7.2.13"),
+                    ("local-fix", ""),
+                    ("a", "7.2.9"),
+                    ("c", "7.2.13")
+                ]
+            ),
+            "7.2.12 + fixes of 7.2.9 + fixes of 7.2.13 + local-fix"
+        );
+    }
+
     #[test]
     fn targets_and_timings() {
         let t = parse_targets("f 0x1 0x2 applied\nbad line\n");
@@ -739,6 +873,8 @@ mod tests {
             module: "splice_fix_a".into(),
             stage: "loaded".into(),
             description: String::new(),
+            fixes: vec![],
+            fixed_in: String::new(),
             nr_targets: 1,
             targets: vec![],
             abort_cause: "code_busy".into(),

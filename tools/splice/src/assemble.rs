@@ -76,6 +76,8 @@ pub fn assemble(opts: &Options, pre: &Obj, post: &Obj, symvers: &Symvers) -> Res
     let info = PackInfo {
         name: opts.name.clone(),
         description: opts.description.clone(),
+        fixes: Vec::new(),
+        fixed_in: String::new(),
         release: opts.release.clone(),
         build_id: opts.build_id.clone(),
         layout: opts.layout,
@@ -96,6 +98,10 @@ pub fn assemble(opts: &Options, pre: &Obj, post: &Obj, symvers: &Symvers) -> Res
 pub struct PackInfo {
     pub name: String,
     pub description: String,
+    /// The subjects of the fixes the pack carries.
+    pub fixes: Vec<String>,
+    /// The kernel version whose fixes it carries, or empty.
+    pub fixed_in: String,
     pub release: String,
     pub build_id: Vec<u8>,
     /// The entry sizes of the kernel's special sections.
@@ -157,6 +163,8 @@ pub fn assemble_units(info: &PackInfo, units: &[UnitInput], symvers: &Symvers) -
     let mut pack = format::Pack {
         name: info.name.clone(),
         description: info.description.clone(),
+        fixes: info.fixes.clone(),
+        fixed_in: info.fixed_in.clone(),
         kernel_release: info.release.clone(),
         build_id: info.build_id.clone(),
         flags: 0,

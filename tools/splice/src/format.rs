@@ -23,10 +23,10 @@ use anyhow::{bail, Result};
 
 /// The first eight bytes of every blob.
 pub const MAGIC: [u8; 8] = *b"SPLCPACK";
-/// The format version written.
-pub const VERSION: u32 = 1;
+/// The format version written: 2, version 1 and the fixes the pack carries.
+pub const VERSION: u32 = 2;
 /// Size of the fixed header.
-pub const HEADER_SIZE: usize = 128;
+pub const HEADER_SIZE: usize = 136;
 /// Longest build-id a header can hold.
 pub const BUILD_ID_MAX: usize = 32;
 
@@ -63,6 +63,8 @@ pub mod hdr {
     pub const RELOCS: usize = 104;
     pub const TARGETS: usize = 112;
     pub const FIXUPS: usize = 120;
+    pub const FIXES: usize = 128;
+    pub const FIXED_IN: usize = 132;
 }
 
 /// ELF x86-64 relocation types a pack may use, and the run-time site types.
@@ -184,6 +186,10 @@ pub struct Fixup {
 pub struct Pack {
     pub name: String,
     pub description: String,
+    /// The fixes the pack carries: one subject each (`Documentation/splice/pack-format.rst`).
+    pub fixes: Vec<String>,
+    /// The kernel version whose fixes it carries, such as `7.2.13`, or empty.
+    pub fixed_in: String,
     pub kernel_release: String,
     pub build_id: Vec<u8>,
     pub flags: u32,
@@ -282,7 +288,7 @@ impl Pack {
         Ok(())
     }
 
-    /// Lays the pack out as a format v1 blob. `replacements` is the number of entries of the
+    /// Lays the pack out as a format v2 blob. `replacements` is the number of entries of the
     /// registered table.
     pub fn to_bytes(&self, replacements: usize) -> Result<Vec<u8>> {
         if self.build_id.len() > BUILD_ID_MAX {
@@ -299,6 +305,11 @@ impl Pack {
         let name = strings.add(&self.name)?;
         let description = strings.add(&self.description)?;
         let release = strings.add(&self.kernel_release)?;
+        if let Some(f) = self.fixes.iter().find(|f| f.is_empty() || f.contains('\n')) {
+            bail!("fix subject {f:?} is empty or has a line break: one line each");
+        }
+        let fixes = strings.add(&self.fixes.join("\n"))?;
+        let fixed_in = strings.add(&self.fixed_in)?;
 
         // Relocation table, in order: functions, targets, fixups.
         let mut relocs: Vec<&Reloc> = Vec::new();
@@ -375,6 +386,8 @@ impl Pack {
         put32(&mut b, hdr::NAME, name);
         put32(&mut b, hdr::DESCRIPTION, description);
         put32(&mut b, hdr::RELEASE, release);
+        put32(&mut b, hdr::FIXES, fixes);
+        put32(&mut b, hdr::FIXED_IN, fixed_in);
         put32(&mut b, hdr::BUILD_ID_LEN, self.build_id.len() as u32);
         b[hdr::BUILD_ID..hdr::BUILD_ID + self.build_id.len()].copy_from_slice(&self.build_id);
 
@@ -448,7 +461,7 @@ impl Pack {
     }
 }
 
-/// A reader of format v1 that applies the checks of `kernel/splice/pack.rs` (with the fixup
+/// A reader of format v2 that applies the checks of `kernel/splice/pack.rs` (with the fixup
 /// table at header offset 120 and the run-time site types, as documented), independent of the
 /// writer above. Used by tests and by `splice-create` as a self-check of what it wrote.
 pub mod reader {
@@ -580,6 +593,11 @@ pub mod reader {
             name: string(u32_at(blob, hdr::NAME)?)?,
             description: string(u32_at(blob, hdr::DESCRIPTION)?)?,
             kernel_release: string(u32_at(blob, hdr::RELEASE)?)?,
+            fixes: string(u32_at(blob, hdr::FIXES)?)?
+                .lines()
+                .map(str::to_owned)
+                .collect(),
+            fixed_in: string(u32_at(blob, hdr::FIXED_IN)?)?,
             build_id: blob[hdr::BUILD_ID..hdr::BUILD_ID + bid_len].to_vec(),
             flags,
             ..Pack::default()
@@ -682,6 +700,11 @@ mod tests {
         Pack {
             name: "fix-version".into(),
             description: "a test pack".into(),
+            fixes: vec![
+                "proc: fix the version string".into(),
+                "proc: and its length".into(),
+            ],
+            fixed_in: "7.2.13".into(),
             kernel_release: "7.2.12".into(),
             build_id: (0..20).collect(),
             flags: 0,
@@ -750,6 +773,8 @@ mod tests {
         let r = reader::parse(&b, 2).unwrap().pack;
         assert_eq!(r.name, "fix-version");
         assert_eq!(r.description, "a test pack");
+        assert_eq!(r.fixes, p.fixes);
+        assert_eq!(r.fixed_in, "7.2.13");
         assert_eq!(r.kernel_release, "7.2.12");
         assert_eq!(r.build_id, p.build_id);
         assert_eq!(r.objects.len(), 1);
@@ -777,8 +802,18 @@ mod tests {
     fn layout_is_as_documented() {
         let b = sample().to_bytes(2).unwrap();
         let at = |o: usize| u32::from_le_bytes(b[o..o + 4].try_into().unwrap()) as usize;
-        assert_eq!(at(hdr::VERSION), 1);
-        assert_eq!(at(hdr::HEADER_SIZE), 128);
+        assert_eq!(at(hdr::VERSION), 2);
+        assert_eq!(at(hdr::HEADER_SIZE), 136);
+        // The fixes, one line each, and the version they come from, in the string table.
+        let string = |o: usize| {
+            let s = &b[at(hdr::STRINGS) + at(o)..];
+            String::from_utf8(s[..s.iter().position(|&c| c == 0).unwrap()].to_vec()).unwrap()
+        };
+        assert_eq!(
+            string(hdr::FIXES),
+            "proc: fix the version string\nproc: and its length"
+        );
+        assert_eq!(string(hdr::FIXED_IN), "7.2.13");
         let strings = at(hdr::STRINGS);
         assert_eq!(strings, HEADER_SIZE);
         assert_eq!(b[strings], 0);
@@ -859,6 +894,13 @@ mod tests {
         assert!(p.to_bytes(2).is_err());
         let mut p = sample();
         p.fixups[0].object = 1;
+        assert!(p.to_bytes(2).is_err());
+        // A subject is one line: the kernel lists them a line each.
+        let mut p = sample();
+        p.fixes.push("two\nlines".into());
+        assert!(p.to_bytes(2).is_err());
+        let mut p = sample();
+        p.fixes.push(String::new());
         assert!(p.to_bytes(2).is_err());
     }
 }

@@ -53,6 +53,11 @@ pub struct Options {
     pub base: Vec<PathBuf>,
     pub name: Option<String>,
     pub description: Option<String>,
+    /// The fixes the pack carries, a subject each; by default the subjects of the patch's
+    /// commits.
+    pub fixes: Vec<String>,
+    /// The kernel version whose fixes the pack carries (`7.2.13`), if it is one's.
+    pub fixed_in: Option<String>,
     /// The pack module to write; `splice_<name>.ko` in the current directory by default.
     pub output: Option<PathBuf>,
     /// The JSON report; `<output without .ko>.json` by default.
@@ -878,6 +883,10 @@ struct Fix {
     name: String,
     modname: String,
     description: String,
+    /// The subjects of the fixes it carries.
+    fixes: Vec<String>,
+    /// The kernel version whose fixes it carries, or empty.
+    fixed_in: String,
 }
 
 impl Fix {
@@ -900,11 +909,30 @@ impl Fix {
             .description
             .clone()
             .unwrap_or_else(|| default_description(&patch, &o.patch));
+        if let Some(v) = o.fixed_in.as_deref() {
+            if v.is_empty() || v.chars().any(|c| c.is_whitespace() || c.is_control()) {
+                bail!("--fixed-in {v:?}: a kernel version such as 7.2.13, one word");
+            }
+        }
+        if let Some(f) = o
+            .fixes
+            .iter()
+            .find(|f| f.trim().is_empty() || f.contains('\n'))
+        {
+            bail!("--fix {f:?}: a fix is one line, its commit's subject");
+        }
+        let fixes = if o.fixes.is_empty() {
+            patch.subjects.clone()
+        } else {
+            o.fixes.clone()
+        };
         Ok(Fix {
             patch,
             name,
             modname,
             description,
+            fixes,
+            fixed_in: o.fixed_in.clone().unwrap_or_default(),
         })
     }
 }
@@ -1311,6 +1339,8 @@ fn assemble_pack(tree: &Tree, fix: &Fix, units: &[UnitInput]) -> Result<Output> 
     let info = PackInfo {
         name: fix.name.clone(),
         description: fix.description.clone(),
+        fixes: fix.fixes.clone(),
+        fixed_in: fix.fixed_in.clone(),
         release: tree.release.clone(),
         build_id,
         layout: crate::special::Layout::of_config(&tree.config),

@@ -63,6 +63,7 @@ pub mod equiv;
 pub mod format;
 pub mod generate;
 pub mod input;
+pub mod inventory;
 pub mod names;
 pub mod policy;
 pub mod register;

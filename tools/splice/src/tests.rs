@@ -1730,6 +1730,8 @@ fn new_global_function_called_from_another_object_is_linked_in_the_pack() {
     let info = crate::assemble::PackInfo {
         name: "test-pack".into(),
         description: "two objects".into(),
+        fixes: vec!["ext4: free the stats".into()],
+        fixed_in: "7.2.13".into(),
         release: "7.2.12".into(),
         build_id: vec![0xab; 20],
         layout: Default::default(),
@@ -1755,6 +1757,9 @@ fn new_global_function_called_from_another_object_is_linked_in_the_pack() {
     )
     .unwrap()
     .pack;
+    // What it carries is in the metadata as given.
+    assert_eq!(p.fixes, ["ext4: free the stats"]);
+    assert_eq!(p.fixed_in, "7.2.13");
     let core: Vec<&str> = p
         .targets
         .iter()

@@ -111,6 +111,65 @@ fn list_show_and_status() {
     let _ = fs::remove_dir_all(&root);
 }
 
+/// What the running kernel now is, for an admin, an inventory and a monitoring system: the
+/// fixes each applied pack carries make the effective version; a pack whose files a core
+/// older than the tools lacks says nothing of them.
+#[test]
+fn the_effective_version_for_admins_inventories_and_monitoring() {
+    let root = fake_sysfs("effective");
+    add_pack(&root, "fix-a", "applied", "none", "");
+    fs::write(root.join("fix-a/fixes"), "pipe: fix a\nnet: fix b\n").unwrap();
+    fs::write(root.join("fix-a/fixed_in"), "7.2.13\n").unwrap();
+    add_pack(&root, "fix-b", "checked", "code_busy", "");
+    fs::write(root.join("fix-b/fixes"), "").unwrap();
+    fs::write(root.join("fix-b/fixed_in"), "\n").unwrap();
+    // An older core: no fixes, no fixed_in.
+    add_pack(&root, "local", "applied", "none", "");
+
+    let o = splice(&root, &["status"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let t = text(&o);
+    assert!(t.contains("\neffective version: "), "{t}");
+    assert!(t.contains(" + fixes of 7.2.13 + local\n"), "{t}");
+    assert!(t.contains("  fix: pipe: fix a\n  fix: net: fix b\n"), "{t}");
+
+    let o = splice(&root, &["--json", "status"]);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert!(v["effective_version"]
+        .as_str()
+        .is_some_and(|e| e.ends_with(" + fixes of 7.2.13 + local")));
+    assert_eq!(v["carried"][0]["fixes"][1], "net: fix b");
+    assert_eq!(v["build_id"], "abcdef");
+    let b = v["packs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == "fix-b")
+        .unwrap();
+    assert_eq!(b["stage"], "checked");
+    assert_eq!(b["abort_cause"], "code_busy");
+
+    let o = splice(&root, &["show", "fix-a"]);
+    let t = text(&o);
+    assert!(
+        t.contains("fixes of:    7.2.13\nfix:         pipe: fix a\n"),
+        "{t}"
+    );
+
+    let o = splice(&root, &["status", "--prometheus"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let t = text(&o);
+    assert!(t.contains("splice_packs_applied 2\n"), "{t}");
+    assert!(
+        t.contains("splice_pack_last_action_failed{pack=\"fix-b\"} 1\n"),
+        "{t}"
+    );
+    assert!(t.contains("splice_pack_fixes{pack=\"fix-a\"} 2\n"), "{t}");
+    let o = splice(&root, &["--json", "status", "--prometheus"]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    let _ = fs::remove_dir_all(&root);
+}
+
 #[test]
 fn failures_are_explained_with_their_exit_codes() {
     let root = fake_sysfs("fail");

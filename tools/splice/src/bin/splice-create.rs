@@ -59,6 +59,15 @@ struct GenerateArgs {
     /// (`Subject:` of each mail) and the CVE ids their messages name.
     #[arg(long)]
     description: Option<String>,
+    /// A fix the pack carries, as one line (its commit's subject), listed by `splice show`
+    /// (repeatable; by default the subjects of the patch's commits).
+    #[arg(long = "fix", value_name = "SUBJECT")]
+    fixes: Vec<String>,
+    /// The kernel version whose fixes the pack carries (for example 7.2.13, when it is a
+    /// fix of that stable release): `splice status` then says the running kernel is this
+    /// release plus fixes of that version.
+    #[arg(long, value_name = "VERSION")]
+    fixed_in: Option<String>,
     /// The pack module to write (default: `splice_<name>.ko`).
     #[arg(short = 'o', long = "output")]
     output: Option<PathBuf>,
@@ -94,6 +103,8 @@ fn run_generate(a: GenerateArgs) -> Result<()> {
         base: a.base,
         name: a.name,
         description: a.description,
+        fixes: a.fixes,
+        fixed_in: a.fixed_in,
         output: a.output,
         report: a.report,
         work: a.work,

@@ -38,8 +38,14 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Cmd {
-    /// Is splice present, which kernel, what is applied (the effective patch level).
-    Status,
+    /// Is splice present, which kernel, what it now is (the effective version), what is
+    /// applied and which fixes.
+    Status {
+        /// Print node_exporter textfile metrics (for a .prom file of its textfile
+        /// collector) instead of text; not with --json.
+        #[arg(long)]
+        prometheus: bool,
+    },
     /// Every loaded pack: name, stage, number of targets, description.
     List,
     /// One pack: targets and addresses, last failure explained, timings.
@@ -95,7 +101,7 @@ fn main() {
 
 fn run(cli: &Cli, sys: &Sysfs) -> Result<i32, Failure> {
     match &cli.cmd {
-        Cmd::Status => status(cli, sys),
+        Cmd::Status { prometheus } => status(cli, sys, *prometheus),
         Cmd::List => list(cli, sys),
         Cmd::Show { pack } => {
             let name = sys.resolve(pack)?;
@@ -146,13 +152,23 @@ fn release() -> String {
     )
 }
 
-fn status(cli: &Cli, sys: &Sysfs) -> Result<i32, Failure> {
+fn status(cli: &Cli, sys: &Sysfs, prometheus: bool) -> Result<i32, Failure> {
+    if prometheus && cli.json {
+        return Err(Failure::new(
+            exit::USAGE,
+            "status: --prometheus and --json are two formats: choose one",
+        ));
+    }
     let st = sys.status(&release())?;
     let code = if st.present {
         exit::OK
     } else {
         exit::NO_SPLICE
     };
+    if prometheus {
+        print!("{}", splice_tools::inventory::prometheus(&st));
+        return Ok(code);
+    }
     if cli.json {
         println!("{}", json!(st));
         return Ok(code);
@@ -182,6 +198,7 @@ fn status(cli: &Cli, sys: &Sysfs) -> Result<i32, Failure> {
             "0"
         })
     );
+    println!("effective version: {}", st.effective_version);
     println!("patch level: {}", st.patch_level);
     if st.applied.is_empty() {
         println!("applied: none");
@@ -189,6 +206,9 @@ fn status(cli: &Cli, sys: &Sysfs) -> Result<i32, Failure> {
     for n in &st.applied {
         let p = sys.pack(n)?;
         println!("applied: {n} ({} targets) {}", p.nr_targets, p.description);
+        for f in &p.fixes {
+            println!("  fix: {f}");
+        }
     }
     for n in &st.not_applied {
         let p = sys.pack(n)?;
@@ -241,7 +261,8 @@ fn print_pack(cli: &Cli, p: &Pack) {
             "{}",
             json!({
                 "name": p.name, "module": p.module, "stage": p.stage,
-                "description": p.description, "nr_targets": p.nr_targets,
+                "description": p.description, "fixes": p.fixes, "fixed_in": p.fixed_in,
+                "nr_targets": p.nr_targets,
                 "targets": p.targets, "abort_cause": p.abort_cause,
                 "abort_explanation": cause.map(|c| c.explain()),
                 "advice": cause.map(|c| c.advice()),
@@ -254,6 +275,12 @@ fn print_pack(cli: &Cli, p: &Pack) {
     println!("pack:        {}", p.name);
     println!("module:      {}", p.module);
     println!("description: {}", p.description);
+    if !p.fixed_in.is_empty() {
+        println!("fixes of:    {}", p.fixed_in);
+    }
+    for f in &p.fixes {
+        println!("fix:         {f}");
+    }
     println!("stage:       {}", p.stage);
     for w in &p.warnings {
         println!("warning:     {w}");

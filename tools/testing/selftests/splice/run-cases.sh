@@ -24,6 +24,13 @@ if [ -f "$here/BASE" ] && [ "$(cat "$here/BASE")" != "$KERNEL_VERSION" ]; then
 	echo "$group: 0 passed, 0 failed, $n skipped"
 	exit 0
 fi
+# A set of real fixes of one point release names the release they come from
+# (DIR/NEXT): its packs say they carry fixes of it; the guest checks they say so.
+next=
+if [ -f "$here/NEXT" ]; then
+	next=$(cat "$here/NEXT")
+	cp "$here/NEXT" "$dest/NEXT"
+fi
 # Pack names: cat-NAME for the catalogue, the directory's name otherwise.
 prefix=$group
 [ "$group" = catalogue ] && prefix=cat
@@ -56,6 +63,7 @@ while IFS=$'\t' read -r name outcome message; do
 	esac
 	log=$out/$name.log
 	if tc "$tool" --tree "$KERNEL_TREE" --patch "$here/$name.diff" --name "$prefix-$name" \
+		${next:+--fixed-in "$next"} \
 		-o "$out/splice_${prefix}_$(echo "$name" | tr - _).ko" --report "$out/$name.json" \
 		>"$log" 2>&1; then made=yes; else made=no; fi
 	case $outcome in

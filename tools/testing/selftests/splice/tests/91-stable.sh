@@ -43,8 +43,18 @@ load_case() {
 	fi
 }
 
+# While applied: the pack says it carries fixes of the release the set is
+# from (NEXT), and the admin command says the kernel is this release plus them.
+carries() {
+	next=$(cat $dir/NEXT) || fail "no $dir/NEXT"
+	[ "$(cat $d/fixed_in)" = "$next" ] || fail "$name: fixed_in '$(cat $d/fixed_in)', not $next"
+	splice status | grep -qxF "effective version: $(uname -r) + fixes of $next" ||
+		fail "$name: splice status does not say $(uname -r) + fixes of $next: $(splice status 2>&1 | grep effective)"
+}
+
 # While applied: the replacements run, and behave as the fix.
 evidence_applied() {
+	carries
 	trace_pack
 	workload
 	printf "%s: " "$name"

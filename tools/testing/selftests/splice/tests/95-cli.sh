@@ -28,6 +28,7 @@ load_cli() {
 
 cli 0 status
 says "patch level: $(uname -r)"
+says "^effective version: $(uname -r)$"
 cli 0 --json status
 says '"present":true'
 
@@ -48,6 +49,17 @@ says '"stage":"applied"'
 says '"function":"splice_target_compute"'
 cli 0 status
 says "patch level: $(uname -r) + target-value"
+# A pack that does not say whose fixes it carries is named in the effective
+# version (the stable set's and the demo's say: tests 91, make demo).
+says "^effective version: $(uname -r) + target-value$"
+cli 0 --json status
+says '"effective_version":"'"$(uname -r)"' + target-value"'
+says '"carried":\[{"fixed_in":"","fixes":\[\],"pack":"target-value"}\]'
+# For monitoring (node_exporter's textfile collector).
+cli 0 status --prometheus
+says '^splice_pack_applied{pack="target-value"} 1$'
+says '^splice_packs_applied 1$'
+says "^splice_present{kernel_release=\"$(uname -r)\",.*} 1$"
 cli 6 apply target-value
 says "already applied"
 cli 6 unload target-value
