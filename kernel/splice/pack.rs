@@ -90,7 +90,9 @@ impl core::fmt::Display for PackError {
         match self {
             Self::Truncated => f.write_str("truncated"),
             Self::BadMagic => f.write_str("bad magic"),
-            Self::BadVersion(v) => write!(f, "format version {v}, this kernel reads 1 to {VERSION}"),
+            Self::BadVersion(v) => {
+                write!(f, "format version {v}, this kernel reads 1 to {VERSION}")
+            }
             Self::BadHeader(what) => write!(f, "bad header field {what}"),
             Self::OutOfBounds(what) => write!(f, "{what} out of bounds"),
             Self::BadString => f.write_str("bad string reference"),
@@ -131,12 +133,7 @@ struct Span {
 
 impl Span {
     /// `len` bytes at `start`, inside `area` (after the header, before the end of the blob).
-    fn new(
-        start: usize,
-        len: usize,
-        area: (usize, usize),
-        what: &'static str,
-    ) -> PResult<Self> {
+    fn new(start: usize, len: usize, area: (usize, usize), what: &'static str) -> PResult<Self> {
         let end = start.checked_add(len).ok_or(PackError::OutOfBounds(what))?;
         if len > 0 && (start < area.0 || end > area.1) {
             return Err(PackError::OutOfBounds(what));
@@ -857,7 +854,8 @@ mod tests {
             }
             // Strings: "" at 0, "p" at 1, "fix" at 3, "7.2.12" at 7, "fs/x.o" at 14,
             // "f1" at 21, "f2" at 24, "sym" at 27, "7.2.13" at 31, two subjects at 38.
-            let strings = b"\0p\0fix\x007.2.12\0fs/x.o\0f1\0f2\0sym\x007.2.13\0x: fix a\ny: fix b\0";
+            let strings =
+                b"\0p\0fix\x007.2.12\0fs/x.o\0f1\0f2\0sym\x007.2.13\0x: fix a\ny: fix b\0";
             let at = s.blob.len() as u32;
             s.blob.extend_from_slice(strings, GFP_KERNEL)?;
             s.put(hdr::STRINGS, at);

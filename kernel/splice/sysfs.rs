@@ -263,9 +263,7 @@ impl Operations for PackFiles {
                     },
                 )?;
             }
-            PackFile::FixedIn => {
-                writeln!(page, "{}", e.pack().fixed_in().to_str().unwrap_or("?"))?
-            }
+            PackFile::FixedIn => writeln!(page, "{}", e.pack().fixed_in().to_str().unwrap_or("?"))?,
             PackFile::Warnings => {
                 if e.build_id_differs {
                     write!(page, "build_id_differs: made from ")?;
