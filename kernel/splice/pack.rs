@@ -516,6 +516,11 @@ impl<'a> Pack<'a> {
             .unwrap_or(c"")
     }
 
+    /// Whether the pack replaces every applied pack ([`FLAG_REPLACE`]).
+    pub(crate) fn replaces_all(&self) -> bool {
+        u32_at(self.blob, hdr::FLAGS).is_ok_and(|f| f & FLAG_REPLACE != 0)
+    }
+
     /// The fixes the pack carries, one subject a line (empty if it does not say).
     pub(crate) fn fixes(&self) -> &'a CStr {
         self.v2_string(hdr::FIXES)
@@ -805,10 +810,13 @@ impl Held {
 // any thread.
 unsafe impl Send for Held {}
 
+/// Header flag: the pack replaces every applied pack (a cumulative pack, `splice-create
+/// --replace`): applying it takes over their targets and reverses the others, in one stop.
+pub(crate) const FLAG_REPLACE: u32 = 2;
 /// Header flags this core knows. Bit 0 (patch target modules when they load) is reserved:
 /// this core does not do it, so it refuses a pack that asks rather than answer
 /// `target_not_loaded` to a pack that expects otherwise.
-const FLAGS_KNOWN: u32 = 0;
+const FLAGS_KNOWN: u32 = FLAG_REPLACE;
 /// Function flag: the function is local (static) to its object.
 pub(crate) const FUNCTION_LOCAL: u32 = 1;
 /// Relocation flag: the symbol is local to its object.
@@ -1048,6 +1056,12 @@ mod tests {
         let mut b = Builder::valid()?;
         b.put(hdr::FLAGS, 1);
         assert_eq!(b.err(), Some(PackError::BadHeader("flags")));
+        // A replace pack says so.
+        let b = Builder::valid()?;
+        assert!(!Pack::parse(&b.blob, 1).map_err(|_| EINVAL)?.replaces_all());
+        let mut b = Builder::valid()?;
+        b.put(hdr::FLAGS, FLAG_REPLACE);
+        assert!(Pack::parse(&b.blob, 1).map_err(|_| EINVAL)?.replaces_all());
         Ok(())
     }
 

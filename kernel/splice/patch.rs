@@ -169,6 +169,10 @@ struct Checked {
     writes: KVec<Write>,
     /// The target modules, pinned before matching read their code.
     modules: KVec<ModuleRef>,
+    /// For a replace pack: the targets of the applied packs it does not take over, reversed
+    /// in the same stop ([`released_by`]), and the packs it supersedes.
+    released: KVec<TargetState>,
+    superseded: KVec<u64>,
 }
 
 fn jump(from: usize, to: usize) -> Option<[u8; 5]> {
@@ -317,6 +321,7 @@ impl Drop for FailHooks {
 fn check(e: &Matching) -> core::result::Result<Checked, AbortCause> {
     let reg = &e.applied;
     let pack = e.pack();
+    let replace = pack.replaces_all();
     if pack.kernel_release().to_bytes() != kernel_release() {
         pr_warn!(
             "{:?}: kernel_mismatch: made for {:?}\n",
@@ -325,8 +330,14 @@ fn check(e: &Matching) -> core::result::Result<Checked, AbortCause> {
         );
         return Err(AbortCause::KernelMismatch);
     }
-    let mut res =
-        resolve::match_pack(&pack, &|addr| reg.redirect(addr)).map_err(|f| report(e.name(), &f))?;
+    // A replace pack is matched against the kernel's own code: that of the packs it
+    // replaces does not run once it is applied.
+    let matched = if replace {
+        resolve::match_pack(&pack, &|_| None, &|addr, code| reg.own_code(addr, code))
+    } else {
+        resolve::match_pack(&pack, &|addr| reg.redirect(addr), &|_, _| {})
+    };
+    let mut res = matched.map_err(|f| report(e.name(), &f))?;
     let mut targets = KVec::new();
     let mut writes = KVec::new();
     // Every target parsed (`Pack::parse`): the index counts them all.
@@ -389,17 +400,31 @@ fn check(e: &Matching) -> core::result::Result<Checked, AbortCause> {
                 return Err(refuse(AbortCause::CannotRedirect, why));
             }
         }
-        let mut saved = [0u8; 5];
-        text_patching::read(site, &mut saved).map_err(|_| AbortCause::BadPack)?;
+        let mut before = [0u8; 5];
+        text_patching::read(site, &mut before).map_err(|_| AbortCause::BadPack)?;
         let jump = jump(site, repl).ok_or(AbortCause::BadPack)?;
-        let hop = match hop_at {
-            Some(at) => {
+        // A replace pack takes the target over from the packs below it, which it reverses:
+        // reversed itself, it writes back the kernel's own code, which the first of them
+        // saved (with its hop).
+        let bottom = if replace { reg.bottom_of(m.addr) } else { None };
+        let saved = bottom.map_or(before, |b| b.saved);
+        let hop = match (hop_at, bottom.and_then(|b| b.hop)) {
+            (Some(at), _) => {
                 let mut saved = [0u8; HOP_LEN];
                 text_patching::read(at, &mut saved).map_err(|_| AbortCause::BadPack)?;
                 let jump = short_jump(at, site).ok_or(AbortCause::BadPack)?;
-                Some(Hop { at, saved, jump })
+                Some(Hop {
+                    at,
+                    saved,
+                    jump,
+                    before: saved,
+                })
             }
-            None => None,
+            (None, Some(h)) => Some(Hop {
+                before: h.jump,
+                ..h
+            }),
+            (None, None) => None,
         };
         targets
             .push(
@@ -412,6 +437,7 @@ fn check(e: &Matching) -> core::result::Result<Checked, AbortCause> {
                     site,
                     saved,
                     jump,
+                    before,
                     hop,
                     repl,
                     repl_size,
@@ -446,11 +472,58 @@ fn check(e: &Matching) -> core::result::Result<Checked, AbortCause> {
         )?;
     }
     let modules = core::mem::take(&mut res.modules);
+    let (released, superseded) = if replace {
+        released_by(reg, &targets)?
+    } else {
+        (KVec::new(), KVec::new())
+    };
     Ok(Checked {
         targets,
         writes,
         modules,
+        released,
+        superseded,
     })
+}
+
+/// What applying a replace pack with `targets` does to the applied packs (`reg`): the
+/// functions they redirect that it does not, to be given back their own code in the same
+/// stop (from the jump of the pack on top to the bytes the pack below all saved, hop
+/// included), and the packs it supersedes.
+fn released_by(
+    reg: &registry::Applied,
+    targets: &[TargetState],
+) -> core::result::Result<(KVec<TargetState>, KVec<u64>), AbortCause> {
+    let oom = |_| AbortCause::OutOfMemory;
+    let mut released: KVec<TargetState> = KVec::new();
+    let mut superseded: KVec<u64> = KVec::new();
+    for &(_, id, t) in reg.all() {
+        if !superseded.contains(&id) {
+            superseded.push(id, GFP_KERNEL).map_err(oom)?;
+        }
+        let kept = targets.iter().any(|k| k.addr == t.addr);
+        if kept || released.iter().any(|r| r.addr == t.addr) {
+            continue;
+        }
+        let (Some((_, top)), Some(bottom)) = (reg.owner_of(t.addr), reg.bottom_of(t.addr)) else {
+            continue;
+        };
+        released
+            .push(
+                TargetState {
+                    saved: bottom.saved,
+                    before: top.jump,
+                    hop: bottom.hop.map(|h| Hop {
+                        before: h.jump,
+                        ..h
+                    }),
+                    ..top
+                },
+                GFP_KERNEL,
+            )
+            .map_err(oom)?;
+    }
+    Ok((released, superseded))
 }
 
 /// The ranges a task must not be in for `action`.
@@ -581,11 +654,11 @@ fn written_sites(
 fn holds_expected(t: &TargetState, reverse: bool) -> bool {
     let mut live = [0u8; JMP_LEN];
     let jump_ok = text_patching::read(t.site, &mut live).is_ok()
-        && live == if reverse { t.jump } else { t.saved };
+        && live == if reverse { t.jump } else { t.before };
     let hop_ok = t.hop.is_none_or(|h| {
         let mut live = [0u8; HOP_LEN];
         text_patching::read(h.at, &mut live).is_ok()
-            && live == if reverse { h.jump } else { h.saved }
+            && live == if reverse { h.jump } else { h.before }
     });
     jump_ok && hop_ok
 }
@@ -599,13 +672,25 @@ fn name_in<'p>(pack: Option<&Pack<'p>>, label: Label) -> &'p CStr {
     }
 }
 
+/// What the apply of a replace pack gives back besides its own switch: the targets of the
+/// packs it supersedes that it does not take over, written back to the kernel's code in the
+/// same stop (with their aliases), and the sites those packs reserved against kprobes.
+#[derive(Clone, Copy, Default)]
+struct Superseded<'a> {
+    released: &'a [TargetState],
+    aliases: &'a [Aliases],
+    sites: &'a [(usize, usize)],
+}
+
 /// One try of the switch under `stop_machine`; `pack` names the targets in the log.
+#[expect(clippy::too_many_arguments)]
 fn switch(
     hooks: Hooks,
     pack: Option<&Pack<'_>>,
     targets: &[TargetState],
     aliases: &[Aliases],
     reverse: bool,
+    also: Superseded<'_>,
     ranges: &[Range],
     scratch: &mut Scratch,
 ) -> core::result::Result<SwitchTimes, AbortCause> {
@@ -623,27 +708,40 @@ fn switch(
         );
         return Err(AbortCause::TextChanged);
     }
+    // Those sites are reserved while the packs that wrote them are applied: none can be there.
+    if also.released.iter().any(|t| on_site(&t)) {
+        pr_warn!("text_changed: a kprobe is registered on a jump site of a pack it replaces; nothing was written\n");
+        return Err(AbortCause::TextChanged);
+    }
     let sites = written_sites(targets)?;
     // Reserved before the jumps are written (so that nothing can fail after); given back if
     // the try fails.
     if !reverse {
         reserved::reserve(&kprobes, &sites).map_err(|_| AbortCause::OutOfMemory)?;
     }
-    let r = stopped_switch(hooks, pack, targets, aliases, reverse, ranges, scratch);
+    let r = stopped_switch(
+        hooks, pack, targets, aliases, reverse, also, ranges, scratch,
+    );
     let jumps_gone = if reverse { r.is_ok() } else { r.is_err() };
     if jumps_gone {
         reserved::release(&kprobes, &sites);
+    }
+    // The packs a replace pack superseded no longer hold their sites; it holds its own.
+    if r.is_ok() {
+        reserved::release(&kprobes, also.sites);
     }
     r
 }
 
 /// The stopped part of [`switch`].
+#[expect(clippy::too_many_arguments)]
 fn stopped_switch(
     hooks: Hooks,
     pack: Option<&Pack<'_>>,
     targets: &[TargetState],
     aliases: &[Aliases],
     reverse: bool,
+    also: Superseded<'_>,
     ranges: &[Range],
     scratch: &mut Scratch,
 ) -> core::result::Result<SwitchTimes, AbortCause> {
@@ -671,6 +769,10 @@ fn stopped_switch(
         // written there since, and writing over it would leave neither whole.
         if let Some(t) = targets.iter().find(|t| !holds_expected(t, reverse)) {
             changed = Some(Label::Target(t.target));
+            return Err(AbortCause::TextChanged);
+        }
+        if also.released.iter().any(|t| !holds_expected(t, true)) {
+            changed = Some(Label::Kernel(c"(a target of a pack it replaces)"));
             return Err(AbortCause::TextChanged);
         }
         // No NMI runs while the jumps are written (`Stopped::commit`); a CPU that does not
@@ -704,6 +806,16 @@ fn stopped_switch(
                     let bytes = if reverse { &h.saved } else { &h.jump };
                     // SAFETY: As for the jump; the hop is in the function.
                     unsafe { c.write(alias, bytes) };
+                }
+            }
+            // A replace pack's: the functions of the packs it supersedes that it does not
+            // take over get their own code back, as a reverse of those packs would give it.
+            for (t, alias) in also.released.iter().zip(also.aliases) {
+                // SAFETY: As above: the ranges hold the code of the packs it supersedes.
+                unsafe { c.write(&alias.jump, &t.saved) };
+                if let (Some(h), Some(alias)) = (t.hop, &alias.hop) {
+                    // SAFETY: As for the jump.
+                    unsafe { c.write(alias, &h.saved) };
                 }
             }
         });
@@ -889,6 +1001,12 @@ struct Prepared {
     reverse: bool,
     /// Those of the check for apply, those applied for reverse.
     targets: KVec<TargetState>,
+    /// For a replace pack: the targets of the packs it supersedes that it gives back to the
+    /// kernel's code, written (as a reverse writes) in the same stop ([`released_by`]); the
+    /// packs; and the sites they reserved against kprobes, given back when it went through.
+    released: KVec<TargetState>,
+    superseded: KVec<u64>,
+    superseded_sites: KVec<(usize, usize)>,
     /// For apply: the pack's own module and the modules it patches, kept while applied.
     pins: KVec<ModuleRef>,
     ranges: KVec<Range>,
@@ -945,8 +1063,40 @@ fn prepare(
             }
         }
     }
-    let ranges = ranges(e, &targets, reverse).map_err(|_| AbortCause::OutOfMemory)?;
+    let mut ranges = ranges(e, &targets, reverse).map_err(|_| AbortCause::OutOfMemory)?;
+    let (released, superseded) = match checked.as_mut() {
+        Some(c) => (
+            core::mem::take(&mut c.released),
+            core::mem::take(&mut c.superseded),
+        ),
+        None => (KVec::new(), KVec::new()),
+    };
+    // No task may be in the code of a pack it supersedes, which goes back to `reversed` and
+    // may be unloaded (as for a reverse of that pack), and their sites are given back.
+    let mut superseded_sites = KVec::new();
+    for &sid in superseded.iter() {
+        let s = guard.get(sid).ok_or(AbortCause::BadPack)?;
+        let oom = |_| AbortCause::OutOfMemory;
+        superseded_sites
+            .extend_from_slice(&written_sites(&s.targets)?, GFP_KERNEL)
+            .map_err(oom)?;
+        let (start, end) = s.pins.first().ok_or(AbortCause::BadPack)?.text();
+        ranges
+            .push(
+                Range {
+                    start,
+                    end,
+                    name: Label::Kernel(c"(code of a pack it replaces)"),
+                    written: (0, 0),
+                },
+                GFP_KERNEL,
+            )
+            .map_err(oom)?;
+    }
     Ok(Prepared {
+        released,
+        superseded,
+        superseded_sites,
         // SAFETY: Unregistering the pack (its module's exit) waits for its action
         // (`registry::ACTIONS`, `Entry::acting`), which this copy does not outlive.
         held: unsafe { e.held.share() },
@@ -1034,13 +1184,20 @@ fn try_switch(
             // Writable aliases of the jump sites for this try only, mapped before the stop
             // (mapping may sleep) and unmapped when it ends (`TextAlias`).
             let aliases = aliases_of(&p.targets)?;
+            let released = aliases_of(&p.released)?;
             let pack = p.held.pack();
+            let also = Superseded {
+                released: &p.released,
+                aliases: &released,
+                sites: &p.superseded_sites,
+            };
             switch(
                 p.hooks,
                 Some(&pack),
                 &p.targets,
                 &aliases,
                 p.reverse,
+                also,
                 &p.ranges,
                 scratch,
             )
@@ -1103,6 +1260,19 @@ fn record(
         e.pins = p.pins;
         e.applied_seq = seq;
     }
+    // A replace pack went through: the packs it supersedes are reversed, as if each had been
+    // (their hooks do not run: its own take over what theirs did), and may be unloaded.
+    let by = p.held.pack();
+    for &sid in p.superseded.iter() {
+        let Some(s) = guard.get_mut(sid) else {
+            continue;
+        };
+        crate::shadow::free_owned_by(s.owner);
+        s.pins = KVec::new();
+        s.applied_seq = 0;
+        s.life.superseded();
+        pr_info!("{:?}: superseded by {:?}; reversed\n", s.name(), by.name());
+    }
     Ok(())
 }
 
@@ -1148,6 +1318,7 @@ mod tests {
             site,
             saved,
             jump,
+            before: saved,
             hop: None,
             repl: 0,
             repl_size: 0,
@@ -1173,6 +1344,7 @@ mod tests {
                 &[t],
                 core::slice::from_ref(alias),
                 false,
+                Superseded::default(),
                 ranges,
                 scratch,
             );
@@ -1207,6 +1379,7 @@ mod tests {
         // Checked with the bytes that are there: the write goes through (here it writes
         // them again).
         t.saved = before;
+        t.before = before;
         t.jump = before;
         assert!(apply(t).is_ok());
         text_patching::read(site, &mut after)?;

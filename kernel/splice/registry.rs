@@ -35,10 +35,14 @@ pub(crate) struct TargetState {
     /// The code that ran before this pack (another pack's replacement when stacked).
     pub(crate) live: usize,
     pub(crate) live_size: usize,
-    /// Where the jump goes, the bytes it replaces, and the jump.
+    /// Where the jump goes, the bytes a reverse writes back, and the jump.
     pub(crate) site: usize,
     pub(crate) saved: [u8; 5],
     pub(crate) jump: [u8; 5],
+    /// The bytes at the site when the pack is applied: `saved`, but for a replace pack taking
+    /// over a target of the packs it replaces (their jump there; `saved` is then the code
+    /// the kernel had before any of them).
+    pub(crate) before: [u8; 5],
     /// For a function with no room for the jump after its entry: the short jump there to
     /// `site`, the start of the function's prefix.
     pub(crate) hop: Option<Hop>,
@@ -53,6 +57,8 @@ pub(crate) struct Hop {
     pub(crate) at: usize,
     pub(crate) saved: [u8; 2],
     pub(crate) jump: [u8; 2],
+    /// The bytes there when the pack is applied ([`TargetState::before`]).
+    pub(crate) before: [u8; 2],
 }
 
 impl TargetState {
@@ -230,6 +236,42 @@ impl Applied {
     /// The applied pack (id) and target that redirect `addr`, if any.
     pub(crate) fn owner_of(&self, addr: usize) -> Option<(u64, TargetState)> {
         top_of(self.0.iter().map(|(s, id, t)| (*s, *id, t)), addr)
+    }
+
+    /// The target of the applied pack applied first over `addr`, the bottom of the stack of
+    /// packs there: the one whose saved bytes are the kernel's own code.
+    pub(crate) fn bottom_of(&self, addr: usize) -> Option<TargetState> {
+        self.0
+            .iter()
+            .filter(|(_, _, t)| t.addr == addr)
+            .min_by_key(|(s, _, _)| *s)
+            .map(|(_, _, t)| *t)
+    }
+
+    /// Puts back, in `code` (a copy of live code read at `addr`), the bytes the applied packs
+    /// wrote over: each jump and hop as the first pack over the function saved them, the
+    /// kernel's own.
+    pub(crate) fn own_code(&self, addr: usize, code: &mut [u8]) {
+        let mut put = |at: usize, bytes: &[u8]| {
+            for (i, &b) in bytes.iter().enumerate() {
+                if let Some(c) = (at + i).checked_sub(addr).and_then(|o| code.get_mut(o)) {
+                    *c = b;
+                }
+            }
+        };
+        for (_, _, t) in self.0.iter() {
+            if let Some(bottom) = self.bottom_of(t.addr) {
+                put(bottom.site, &bottom.saved);
+                if let Some(h) = bottom.hop {
+                    put(h.at, &h.saved);
+                }
+            }
+        }
+    }
+
+    /// Every applied target: (order applied, pack id, target).
+    pub(crate) fn all(&self) -> &[(u64, u64, TargetState)] {
+        &self.0
     }
 
     /// The replacement an applied pack runs instead of the function at `addr`: the one

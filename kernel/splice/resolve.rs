@@ -214,6 +214,13 @@ enum Candidates {
     None(Option<(usize, Mismatch)>),
 }
 
+/// How matching reads the running kernel's code ([`match_pack`]).
+#[derive(Clone, Copy)]
+struct View<'v> {
+    redirect: &'v dyn Fn(usize) -> Option<usize>,
+    own_code: &'v dyn Fn(usize, &mut [u8]),
+}
+
 /// Tries `code` with `relocs` at each of `cands` (all, or only `known` if its address was
 /// learned). Each candidate learns on its own and the learning is rolled back: the caller
 /// learns again from the one it keeps.
@@ -224,8 +231,9 @@ fn match_function<'a>(
     known: Option<u64>,
     object: usize,
     learned: &mut Learned<'a>,
-    redirect: &dyn Fn(usize) -> Option<usize>,
+    view: View<'_>,
 ) -> core::result::Result<Candidates, Failure<'a>> {
+    let View { redirect, own_code } = view;
     let mut winner: Option<FunctionMatch> = None;
     let mut wins = 0usize;
     let mut first_miss = None;
@@ -239,7 +247,8 @@ fn match_function<'a>(
             (Some((s, 0)), Some((ls, 0))) => (s, ls),
             _ => continue,
         };
-        let live_bytes = live_code(live, live_size)?;
+        let mut live_bytes = live_code(live, live_size)?;
+        own_code(live, &mut live_bytes);
         let mark = learned.len();
         let r = matcher::match_code(
             code,
@@ -340,10 +349,14 @@ fn live_code<'a>(addr: usize, size: usize) -> core::result::Result<KVec<u8>, Fai
 }
 
 /// Matches every pre function of `pack`. `redirect` tells, for a function entry, the
-/// replacement an applied pack runs instead, if any.
+/// replacement an applied pack runs instead, if any, whose code is compared instead of the
+/// function's. `own_code(addr, code)` puts back, in a copy of live code read at `addr`, the
+/// kernel's own bytes where applied packs wrote (a replace pack is matched against the code
+/// the packs it replaces were: the kernel's own, with no redirect).
 pub(crate) fn match_pack<'a>(
     pack: &Pack<'a>,
     redirect: &dyn Fn(usize) -> Option<usize>,
+    own_code: &dyn Fn(usize, &mut [u8]),
 ) -> core::result::Result<Resolution<'a>, Failure<'a>> {
     let n = pack.function_count();
     let mut learned = Learned::new();
@@ -423,7 +436,7 @@ pub(crate) fn match_pack<'a>(
             known,
             f.object,
             &mut learned,
-            redirect,
+            View { redirect, own_code },
         )? {
             Candidates::One(w) => w,
             Candidates::None(first_miss) => return Err(Failure::NoMatch(f.name, first_miss)),
@@ -445,7 +458,8 @@ pub(crate) fn match_pack<'a>(
                 return Ok(());
             }
         };
-        let code = live_code(w.live, w.live_size)?;
+        let mut code = live_code(w.live, w.live_size)?;
+        own_code(w.live, &mut code);
         let mut scope = Scope {
             learned: &mut learned,
             object: f.object,

@@ -164,6 +164,13 @@ impl Life {
         self.cause
     }
 
+    /// An applied pack that a replace pack took over from: its code no longer runs, as after
+    /// a reverse ([`Stage::Reversed`]).
+    pub(crate) fn superseded(&mut self) {
+        self.stage = Stage::Reversed;
+        self.cause = AbortCause::None;
+    }
+
     /// Runs `action` if it is valid in the current stage: `run` does the work and returns the
     /// cause of its failure, if any. The stage moves only on success; the cause is recorded
     /// either way. An invalid action returns `EINVAL` without calling `run` or changing the

@@ -9,6 +9,8 @@
 #                that the running kernel's source has on top of the tree:
 #                another pack's fix for a stacked pack, or other source
 #                altogether (base/*.diff) for the no_match test
+#   NAME.args    optional: more options of splice-create, on one line
+#                (--replace for the cumulative packs of tests/52-replace.sh)
 #
 # Output: $SPLICE_BUILD/guest/packs/splice_NAME.ko (and NAME.json, the
 # generator's report, in $SPLICE_BUILD/packs/), and the sample target modules
@@ -40,8 +42,10 @@ for diff in "$packs"/*.diff; do
 			[ -n "$b" ] && base+=(--base "$packs/$b")
 		done <"$packs/$name.base"
 	fi
+	args=()
+	[ -f "$packs/$name.args" ] && read -ra args <"$packs/$name.args"
 	mod=splice_$(echo "$name" | tr - _)
-	tc "$tool" --tree "$tree" --patch "$diff" "${base[@]}" --name "$name" \
+	tc "$tool" --tree "$tree" --patch "$diff" "${base[@]}" "${args[@]}" --name "$name" \
 		--description "sample pack $name" -o "$dest/$mod.ko" \
 		--report "$out/$name.json" --work "$out/$name" >"$out/$name.log" 2>&1 ||
 		{ tail -n 20 "$out/$name.log"; die "splice-create failed for $name (log: $out/$name.log)"; }

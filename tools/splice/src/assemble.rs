@@ -78,6 +78,7 @@ pub fn assemble(opts: &Options, pre: &Obj, post: &Obj, symvers: &Symvers) -> Res
         description: opts.description.clone(),
         fixes: Vec::new(),
         fixed_in: String::new(),
+        replace: false,
         release: opts.release.clone(),
         build_id: opts.build_id.clone(),
         layout: opts.layout,
@@ -102,6 +103,8 @@ pub struct PackInfo {
     pub fixes: Vec<String>,
     /// The kernel version whose fixes it carries, or empty.
     pub fixed_in: String,
+    /// Whether it replaces every applied pack (a cumulative pack).
+    pub replace: bool,
     pub release: String,
     pub build_id: Vec<u8>,
     /// The entry sizes of the kernel's special sections.
@@ -167,7 +170,11 @@ pub fn assemble_units(info: &PackInfo, units: &[UnitInput], symvers: &Symvers) -
         fixed_in: info.fixed_in.clone(),
         kernel_release: info.release.clone(),
         build_id: info.build_id.clone(),
-        flags: 0,
+        flags: if info.replace {
+            format::FLAG_REPLACE
+        } else {
+            0
+        },
         objects: Vec::new(),
         targets: Vec::new(),
         fixups: Vec::new(),

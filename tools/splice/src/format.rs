@@ -39,6 +39,10 @@ pub const FIXUP_SIZE: usize = 16;
 
 /// Header flag: patch target modules when they load.
 pub const FLAG_PATCH_ON_LOAD: u32 = 1;
+/// Header flag: the pack replaces every applied pack (`splice-create --replace`).
+pub const FLAG_REPLACE: u32 = 2;
+/// The flags a pack may have.
+const FLAGS_KNOWN: u32 = FLAG_PATCH_ON_LOAD | FLAG_REPLACE;
 /// Relocation flag: the symbol is local to its object.
 pub const RELOC_LOCAL: u32 = 1;
 /// Function flag: the function is local to its object (`static`).
@@ -297,7 +301,7 @@ impl Pack {
                 self.build_id.len()
             );
         }
-        if self.flags & !FLAG_PATCH_ON_LOAD != 0 {
+        if self.flags & !FLAGS_KNOWN != 0 {
             bail!("unknown pack flags {:#x}", self.flags);
         }
         let nfunc = self.function_count();
@@ -524,7 +528,7 @@ pub mod reader {
             bail!("truncated");
         }
         let flags = u32_at(blob, hdr::FLAGS)?;
-        if flags & !FLAG_PATCH_ON_LOAD != 0 {
+        if flags & !FLAGS_KNOWN != 0 {
             bail!("bad header field flags");
         }
         let bid_len = u32_at(blob, hdr::BUILD_ID_LEN)? as usize;

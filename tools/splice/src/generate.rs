@@ -58,6 +58,8 @@ pub struct Options {
     pub fixes: Vec<String>,
     /// The kernel version whose fixes the pack carries (`7.2.13`), if it is one's.
     pub fixed_in: Option<String>,
+    /// A cumulative pack: applying it replaces every applied pack.
+    pub replace: bool,
     /// The pack module to write; `splice_<name>.ko` in the current directory by default.
     pub output: Option<PathBuf>,
     /// The JSON report; `<output without .ko>.json` by default.
@@ -887,6 +889,8 @@ struct Fix {
     fixes: Vec<String>,
     /// The kernel version whose fixes it carries, or empty.
     fixed_in: String,
+    /// Whether it replaces every applied pack.
+    replace: bool,
 }
 
 impl Fix {
@@ -933,6 +937,7 @@ impl Fix {
             description,
             fixes,
             fixed_in: o.fixed_in.clone().unwrap_or_default(),
+            replace: o.replace,
         })
     }
 }
@@ -1341,6 +1346,7 @@ fn assemble_pack(tree: &Tree, fix: &Fix, units: &[UnitInput]) -> Result<Output> 
         description: fix.description.clone(),
         fixes: fix.fixes.clone(),
         fixed_in: fix.fixed_in.clone(),
+        replace: fix.replace,
         release: tree.release.clone(),
         build_id,
         layout: crate::special::Layout::of_config(&tree.config),

@@ -1732,6 +1732,7 @@ fn new_global_function_called_from_another_object_is_linked_in_the_pack() {
         description: "two objects".into(),
         fixes: vec!["ext4: free the stats".into()],
         fixed_in: "7.2.13".into(),
+        replace: true,
         release: "7.2.12".into(),
         build_id: vec![0xab; 20],
         layout: Default::default(),
@@ -1760,6 +1761,7 @@ fn new_global_function_called_from_another_object_is_linked_in_the_pack() {
     // What it carries is in the metadata as given.
     assert_eq!(p.fixes, ["ext4: free the stats"]);
     assert_eq!(p.fixed_in, "7.2.13");
+    assert_eq!(p.flags, crate::format::FLAG_REPLACE);
     let core: Vec<&str> = p
         .targets
         .iter()

@@ -68,6 +68,11 @@ struct GenerateArgs {
     /// release plus fixes of that version.
     #[arg(long, value_name = "VERSION")]
     fixed_in: Option<String>,
+    /// A cumulative pack, carrying every fix so far: applying it takes over the targets of
+    /// every applied pack and gives back the kernel's code to those it does not carry, in
+    /// one stop; the packs it replaces are left reversed and can be unloaded.
+    #[arg(long)]
+    replace: bool,
     /// The pack module to write (default: `splice_<name>.ko`).
     #[arg(short = 'o', long = "output")]
     output: Option<PathBuf>,
@@ -105,6 +110,7 @@ fn run_generate(a: GenerateArgs) -> Result<()> {
         description: a.description,
         fixes: a.fixes,
         fixed_in: a.fixed_in,
+        replace: a.replace,
         output: a.output,
         report: a.report,
         work: a.work,
