@@ -11,6 +11,8 @@
 #                altogether (base/*.diff) for the no_match test
 #   NAME.args    optional: more options of splice-create, on one line
 #                (--replace for the cumulative packs of tests/52-replace.sh)
+#   NAME.series  instead of NAME.diff: diffs (one per line, relative to that
+#                directory) given as several --patch, applied in order
 #
 # Output: $SPLICE_BUILD/guest/packs/splice_NAME.ko (and NAME.json, the
 # generator's report, in $SPLICE_BUILD/packs/), and the sample target modules
@@ -34,8 +36,15 @@ cp "$SPLICE_TOOLS/splice" "$SPLICE_BUILD/guest/bin/"
 # The programs the guest tests reach a fix's code with and observe it by.
 build_probe "$SPLICE_BUILD/guest/bin"
 
-for diff in "$packs"/*.diff; do
-	name=$(basename "$diff" .diff)
+for diff in "$packs"/*.diff "$packs"/*.series; do
+	name=$(basename "${diff%.*}")
+	patches=(--patch "$diff")
+	if [ "${diff##*.}" = series ]; then
+		patches=()
+		while read -r p; do
+			[ -n "$p" ] && patches+=(--patch "$packs/$p")
+		done <"$diff"
+	fi
 	base=()
 	if [ -f "$packs/$name.base" ]; then
 		while read -r b; do
@@ -45,7 +54,7 @@ for diff in "$packs"/*.diff; do
 	args=()
 	[ -f "$packs/$name.args" ] && read -ra args <"$packs/$name.args"
 	mod=splice_$(echo "$name" | tr - _)
-	tc "$tool" --tree "$tree" --patch "$diff" "${base[@]}" "${args[@]}" --name "$name" \
+	tc "$tool" --tree "$tree" "${patches[@]}" "${base[@]}" "${args[@]}" --name "$name" \
 		--description "sample pack $name" -o "$dest/$mod.ko" \
 		--report "$out/$name.json" --work "$out/$name" >"$out/$name.log" 2>&1 ||
 		{ tail -n 20 "$out/$name.log"; die "splice-create failed for $name (log: $out/$name.log)"; }

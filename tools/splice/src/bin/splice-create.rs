@@ -45,9 +45,11 @@ struct GenerateArgs {
     /// The configured and built kernel tree the running kernel was built from.
     #[arg(long, required = true)]
     tree: Option<PathBuf>,
-    /// The fix, as a unified diff (-p1, as git and diff -u write them).
+    /// The fix, as a unified diff (-p1, as git and diff -u write them), or a series of
+    /// mails (git format-patch) in one file. Repeatable: the diffs apply in order, each on
+    /// top of the ones before, and the pack carries them all (a cumulative pack's fixes).
     #[arg(long, required = true)]
-    patch: Option<PathBuf>,
+    patch: Vec<PathBuf>,
     /// A diff the running kernel's source has on top of the tree, such as the patch of a pack
     /// applied before this one (repeatable, applied in order).
     #[arg(long, value_name = "DIFF")]
@@ -96,9 +98,12 @@ struct GenerateArgs {
 }
 
 fn run_generate(a: GenerateArgs) -> Result<()> {
-    let (Some(tree), Some(patch)) = (a.tree, a.patch) else {
+    let (Some(tree), false) = (a.tree, a.patch.is_empty()) else {
         bail!("--tree and --patch are required");
     };
+    // Several diffs: one series, in order, in a file named after the last.
+    let series = splice_tools::input::diff::Series::of(&a.patch)?;
+    let patch = series.path().to_path_buf();
     let jobs = a
         .jobs
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));

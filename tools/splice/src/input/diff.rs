@@ -57,6 +57,54 @@ pub fn cve_ids(line: &str) -> Vec<String> {
     out
 }
 
+/// Several diffs given as one fix (`splice-create --patch A --patch B`): a file holding
+/// them in order, which `patch` applies as it would each in turn and [`parse`] reads as a
+/// series (every file once, every subject). One diff is used where it is.
+pub struct Series {
+    path: std::path::PathBuf,
+    _dir: Option<tempfile::TempDir>,
+}
+
+impl Series {
+    pub fn of(patches: &[std::path::PathBuf]) -> Result<Series> {
+        use anyhow::Context;
+        let [first, rest @ ..] = patches else {
+            bail!("no patch");
+        };
+        if rest.is_empty() {
+            return Ok(Series {
+                path: first.clone(),
+                _dir: None,
+            });
+        }
+        let mut text = String::new();
+        for p in patches {
+            let t = std::fs::read_to_string(p)
+                .with_context(|| format!("{}: cannot read", p.display()))?;
+            text.push_str(&t);
+            if !t.ends_with('\n') {
+                text.push('\n');
+            }
+        }
+        let dir = tempfile::Builder::new()
+            .prefix("splice-series-")
+            .tempdir()
+            .context("cannot create a folder for the series of patches")?;
+        let last = patches.last().unwrap_or(first);
+        let path = dir.path().join(last.file_name().unwrap_or_default());
+        std::fs::write(&path, text).with_context(|| format!("{}: cannot write", path.display()))?;
+        Ok(Series {
+            path,
+            _dir: Some(dir),
+        })
+    }
+
+    /// The file to give the generator.
+    pub fn path(&self) -> &std::path::Path {
+        &self.path
+    }
+}
+
 /// Strips the first path component (`patch -p1`) and any trailing tab and timestamp.
 fn strip(name: &str) -> Option<String> {
     let name = name.split('\t').next().unwrap_or(name).trim_end();
@@ -207,6 +255,40 @@ fn finish_git_block(g: Option<GitBlock>, p: &mut Patch) {
 
 #[cfg(test)]
 mod tests {
+    /// Several diffs are one series: in order, each file once, every subject; one diff is
+    /// used where it is.
+    #[test]
+    fn several_diffs_are_one_series() {
+        let d = tempfile::tempdir().unwrap();
+        let a = d.path().join("a.diff");
+        let b = d.path().join("b.patch");
+        std::fs::write(
+            &a,
+            "Subject: [PATCH] x: fix one\n---\n--- a/x.c\n+++ b/x.c\n@@ -1 +1 @@\n-a\n+b",
+        )
+        .unwrap();
+        std::fs::write(
+            &b,
+            "Subject: y: fix two\n--- a/x.c\n+++ b/x.c\n@@ -1 +1 @@\n-b\n+c\n--- a/y.c\n+++ b/y.c\n@@ -1 +1 @@\n-d\n+e\n",
+        )
+        .unwrap();
+        let one = Series::of(std::slice::from_ref(&a)).unwrap();
+        assert_eq!(one.path(), a.as_path());
+        let s = Series::of(&[a.clone(), b.clone()]).unwrap();
+        assert_eq!(s.path().file_name().unwrap(), "b.patch");
+        let text = std::fs::read_to_string(s.path()).unwrap();
+        assert!(text.contains("+b\nSubject: y: fix two\n"), "{text}");
+        let p = parse(&text).unwrap();
+        let files: Vec<&str> = p.files.iter().map(|f| f.path.as_str()).collect();
+        assert_eq!(files, ["x.c", "y.c"]);
+        assert_eq!(p.subjects, ["x: fix one", "y: fix two"]);
+        let dir = s.path().parent().unwrap().to_path_buf();
+        drop(s);
+        assert!(!dir.exists(), "the series' folder outlives it");
+        assert!(Series::of(&[]).is_err());
+        assert!(Series::of(&[a, d.path().join("missing.diff")]).is_err());
+    }
+
     use super::*;
 
     #[test]
