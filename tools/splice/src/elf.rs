@@ -179,6 +179,10 @@ pub struct Canon {
     pub bias: i64,
     /// Offset of `symbol + addend` in `section` (for defined targets).
     pub sec_offset: i64,
+    /// For a place named by a local symbol of a mergeable section (`.LC1+5`): where that
+    /// symbol is in the section. The linker adds the addend to where it put the literal
+    /// that starts there, wherever the offset falls (one past the string's NUL, even).
+    pub anchor: Option<usize>,
 }
 
 /// ELF names of x86-64 relocation types, for messages.
@@ -628,6 +632,7 @@ impl Obj {
                 sym: None,
                 section: None,
                 sec_offset: r.addend,
+                anchor: None,
             };
         };
         let sec_offset = (s.value as i64).wrapping_add(r.addend);
@@ -639,6 +644,7 @@ impl Obj {
             sym: None,
             section: Some(sec.index),
             sec_offset,
+            anchor: None,
         };
         if s.is_section() {
             if sec.is_mergeable() {
@@ -675,13 +681,17 @@ impl Obj {
                         sym: Some(i),
                         section: Some(sec.index),
                         sec_offset,
+                        anchor: None,
                     }
                 }
                 None => by_section(sec),
             };
         }
         if !s.global && sec.is_mergeable() {
-            return by_section(sec);
+            return Canon {
+                anchor: usize::try_from(s.value).ok(),
+                ..by_section(sec)
+            };
         }
         Canon {
             name: s.name.clone(),
@@ -691,16 +701,17 @@ impl Obj {
             sym: Some(s.index),
             section: Some(sec.index),
             sec_offset,
+            anchor: None,
         }
     }
 
-    /// The literal a relocation into a mergeable section refers to ([`Sec::literal_at`]),
-    /// and how far into it.
-    pub fn merged_value(&self, c: &Canon) -> Option<(Vec<u8>, usize)> {
+    /// The literal a relocation into a mergeable section refers to ([`Sec::literal_at`], or
+    /// the one at its symbol, [`Canon::anchor`]), and how far into it.
+    pub fn merged_value(&self, c: &Canon) -> Option<(Vec<u8>, i64)> {
         let sec = self.sections.get(c.section?)?;
-        let off = usize::try_from(c.sec_offset + c.bias).ok()?;
-        let (start, bytes) = sec.literal_at(off)?;
-        Some((bytes.to_vec(), off - start))
+        let off = c.sec_offset + c.bias;
+        let (start, bytes) = sec.literal_at(c.anchor.or(usize::try_from(off).ok())?)?;
+        Some((bytes.to_vec(), off - i64::try_from(start).ok()?))
     }
 
     /// Reads a little-endian i32 at `off` of `sec`.

@@ -46,7 +46,7 @@ enum Ref {
     AnyOf { names: Vec<String>, offset: i64 },
     /// A literal of a mergeable section, by content, and how far into it the place points
     /// (the length of a string, for a pointer to its end).
-    Literal(Vec<u8>, usize),
+    Literal(Vec<u8>, i64),
     /// Data no symbol covers, by the family of its section (`.rodata`, `.data`, ...).
     Anonymous { family: String },
 }
@@ -153,9 +153,15 @@ fn reference(obj: &Obj, r: &Rel, tail: u64) -> Ref {
     let sec = &obj.sections[si];
     let t = (s.value as i64).wrapping_add(r.addend).wrapping_add(extra);
     if sec.is_mergeable() {
-        let at = usize::try_from(t).ok();
-        return match at.and_then(|o| Some((o, sec.literal_at(o)?))) {
-            Some((o, (start, lit))) => Ref::Literal(lit.to_vec(), o - start),
+        // Named by a local symbol (`.LC1+5`): of the literal at the symbol, as the linker
+        // takes it ([`crate::elf::Canon::anchor`]).
+        let anchor = if s.is_section() { t } else { s.value as i64 };
+        let found = usize::try_from(anchor)
+            .ok()
+            .and_then(|a| sec.literal_at(a))
+            .and_then(|(start, lit)| Some((lit, t - i64::try_from(start).ok()?)));
+        return match found {
+            Some((lit, inner)) => Ref::Literal(lit.to_vec(), inner),
             None => Ref::Literal(Vec::new(), 0),
         };
     }

@@ -32,9 +32,9 @@ fn merged_constant(obj: &Obj, c: &Canon, rtype: u32) -> Option<(String, i64)> {
     } else {
         c.sec_offset
     };
-    // The literal it points into (to the end of a string, too), which the addend then
-    // counts from.
-    let (start, bytes) = sec.literal_at(usize::try_from(at).ok()?)?;
+    // The literal it points into (to the end of a string, too), or the one at the local
+    // symbol it names ([`Canon::anchor`]), which the addend then counts from.
+    let (start, bytes) = sec.literal_at(c.anchor.or(usize::try_from(at).ok())?)?;
     let flavor = sec.name.rfind(".str").or_else(|| sec.name.rfind(".cst"))?;
     let flavor = &sec.name[flavor..];
     let strings = sec.flags & u64::from(elf::SHF_STRINGS) != 0 || flavor.starts_with(".str");

@@ -1269,6 +1269,40 @@ fn the_end_of_a_string_is_named_by_the_string_it_ends() {
     assert_eq!(refs("empty"), [(".str1.1:".to_string(), 0)]);
 }
 
+/// A pointer one past a string's NUL (`s + sizeof(s)`, as a loop that copies the whole
+/// array compares with) that gcc writes against the string's own local symbol (`.LC1+5`,
+/// vsprintf.c's `resource_string()` on Debian's gcc-16) is of that string: the linker adds
+/// the 5 to where it put the string, though the object has another string there.
+#[test]
+fn one_past_a_string_by_its_symbol_is_named_by_that_string() {
+    require_gcc();
+    let pre = format!(
+        "{BASE}char *copy5(char *buf, char *end, int q) {{ const char *s = q ? \"??? \" : \"bus \"; \
+         const char *p = s; while (buf < end && p != s + 5) *buf++ = *p++; return buf; }}\n\
+         char *copyb(char *buf, char *end) {{ const char *s = \"bus \"; const char *p = s; \
+         while (buf < end && p != s + 5) *buf++ = *p++; *buf = *\"??? \"; return buf; }}\n"
+    );
+    let post = pre.replace("counter++;", "counter += 2;");
+    let out = build("str-past", &pre, &post, TargetSel::Auto, &[]).unwrap();
+    let p = parsed(&out);
+    let f = p.objects[0]
+        .functions
+        .iter()
+        .find(|f| f.name == "copyb")
+        .unwrap();
+    let refs: Vec<(&str, i64)> = f
+        .relocs
+        .iter()
+        .filter(|r| r.rtype == crate::format::rtype::R_X86_64_32S)
+        .map(|r| (r.symbol.as_str(), r.addend))
+        .collect();
+    assert!(refs.contains(&(".str1.1:bus ", 5)), "{refs:?}");
+    assert!(
+        !refs.iter().any(|(n, _)| n.starts_with(".rodata")),
+        "{refs:?}"
+    );
+}
+
 #[test]
 fn pack_module_may_not_take_the_target_module_name() {
     require_gcc();
