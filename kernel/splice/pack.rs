@@ -516,6 +516,11 @@ impl<'a> Pack<'a> {
             .unwrap_or(c"")
     }
 
+    /// Whether the pack patches its target modules when they load ([`FLAG_ON_LOAD`]).
+    pub(crate) fn patches_on_load(&self) -> bool {
+        u32_at(self.blob, hdr::FLAGS).is_ok_and(|f| f & FLAG_ON_LOAD != 0)
+    }
+
     /// Whether the pack replaces every applied pack ([`FLAG_REPLACE`]).
     pub(crate) fn replaces_all(&self) -> bool {
         u32_at(self.blob, hdr::FLAGS).is_ok_and(|f| f & FLAG_REPLACE != 0)
@@ -813,10 +818,11 @@ unsafe impl Send for Held {}
 /// Header flag: the pack replaces every applied pack (a cumulative pack, `splice-create
 /// --replace`): applying it takes over their targets and reverses the others, in one stop.
 pub(crate) const FLAG_REPLACE: u32 = 2;
-/// Header flags this core knows. Bit 0 (patch target modules when they load) is reserved:
-/// this core does not do it, so it refuses a pack that asks rather than answer
-/// `target_not_loaded` to a pack that expects otherwise.
-const FLAGS_KNOWN: u32 = FLAG_REPLACE;
+/// Header flag: the pack patches its target modules when they load (`splice-create
+/// --on-load`): applied, it patches those loaded and arms the others.
+pub(crate) const FLAG_ON_LOAD: u32 = 1;
+/// Header flags this core knows.
+const FLAGS_KNOWN: u32 = FLAG_REPLACE | FLAG_ON_LOAD;
 /// Function flag: the function is local (static) to its object.
 pub(crate) const FUNCTION_LOCAL: u32 = 1;
 /// Relocation flag: the symbol is local to its object.
@@ -1052,10 +1058,12 @@ mod tests {
         let mut b = Builder::valid()?;
         b.put(hdr::FLAGS, 0x80);
         assert_eq!(b.err(), Some(PackError::BadHeader("flags")));
-        // Patching modules when they load is reserved: refused.
+        // A pack that patches modules when they load says so.
         let mut b = Builder::valid()?;
-        b.put(hdr::FLAGS, 1);
-        assert_eq!(b.err(), Some(PackError::BadHeader("flags")));
+        b.put(hdr::FLAGS, FLAG_ON_LOAD);
+        assert!(Pack::parse(&b.blob, 1)
+            .map_err(|_| EINVAL)?
+            .patches_on_load());
         // A replace pack says so.
         let b = Builder::valid()?;
         assert!(!Pack::parse(&b.blob, 1).map_err(|_| EINVAL)?.replaces_all());

@@ -16,7 +16,7 @@ use crate::pack::{Held, Pack};
 use crate::park::Parking;
 use crate::registry::{self, Hop, Matching, TargetState};
 use crate::reserved;
-use crate::resolve::{self, Failure, Resolution};
+use crate::resolve::{self, Failure, Modules, Resolution};
 use crate::stackcheck::{self, Label, Range, Requester, Scratch};
 use crate::stage::{AbortCause, Action};
 use kernel::module_ref::ModuleRef;
@@ -173,6 +173,9 @@ struct Checked {
     /// in the same stop ([`released_by`]), and the packs it supersedes.
     released: KVec<TargetState>,
     superseded: KVec<u64>,
+    /// For a pack that patches modules when they load: its targets in modules not loaded
+    /// now (their index), armed once it is applied.
+    waiting: KVec<usize>,
 }
 
 fn jump(from: usize, to: usize) -> Option<[u8; 5]> {
@@ -317,11 +320,130 @@ impl Drop for FailHooks {
     }
 }
 
+/// The state of target `index` (`t`) of `e`'s pack, matched at `m`: where its jump goes,
+/// what it writes and saves, or why it cannot be redirected ([`check`], and the targets of a
+/// module when it loads, [`crate::modules`]). `replace` for a replace pack.
+pub(crate) fn target_state(
+    e: &Matching,
+    pack: &Pack<'_>,
+    replace: bool,
+    index: usize,
+    t: &crate::pack::Target,
+    m: &resolve::FunctionMatch,
+) -> core::result::Result<TargetState, AbortCause> {
+    let reg = &e.applied;
+
+    let f = pack.function(t.function).ok_or(AbortCause::BadPack)?;
+    let repl = *e
+        .held
+        .replacements()
+        .get(t.replacement)
+        .ok_or(AbortCause::BadPack)? as usize;
+    let repl_size = match kallsyms::size_offset(repl) {
+        Some((s, 0)) => s,
+        _ => return Err(AbortCause::BadPack),
+    };
+    let refuse = |cause, why| refuse_target(&e.name(), &f.name, cause, why);
+    // A livepatch takes the function over at its ftrace site, before our jump.
+    if livepatched(m.addr) {
+        let why = "is replaced by an enabled livepatch; disable it first";
+        return Err(refuse(AbortCause::Livepatched, why));
+    }
+    if idle_or_entry(m.addr) {
+        let why = "is idle or entry code, which a replacement in module text cannot take over";
+        return Err(refuse(AbortCause::CannotRedirect, why));
+    }
+    let noinstr = noinstr(m.addr);
+    if noinstr && !module_noinstr(repl) {
+        let why = "is noinstr code, and its replacement is not in the pack's .noinstr.text, \
+                   which kprobes leave alone";
+        return Err(refuse(AbortCause::CannotRedirect, why));
+    }
+    // Stacked on another pack: the jump goes where that pack put its own (and its hop
+    // stays).
+    let (site, hop_at) = match reg.owner_of(m.addr) {
+        Some((_, below)) => (below.site, None),
+        None => match (m.matched.patch_offset, m.matched.hop_offset) {
+            (Some(off), _) => (m.addr + off, None),
+            (None, Some(off)) if !noinstr => {
+                let at = m.addr + off;
+                let island = prefix_island(m.addr, at, f.name)
+                    .map_err(|(c, why)| why.map_or(c, |why| refuse(c, why)))?;
+                (island, Some(at))
+            }
+            _ => {
+                let why = "has no room for a jump after its entry, nor for a short one to its prefix (too short, or a site the kernel may rewrite later follows it: an ftrace, jump label or static call site, or a lock prefix while the kernel may still switch to SMP; or noinstr code)";
+                return Err(refuse(AbortCause::CannotRedirect, why));
+            }
+        },
+    };
+    // Checked on the function's own code; a pack below checked it for its jump.
+    if noinstr && reg.owner_of(m.addr).is_none() {
+        if call_returns_under(site)? {
+            let why = "is noinstr code with a call under its jump, to which an NMI's \
+                       stack could return";
+            return Err(refuse(AbortCause::CannotRedirect, why));
+        }
+        if m.matched.branch_under_jump {
+            let why = "is noinstr code with a branch to the bytes under its jump, which \
+                       code running in an NMI could take";
+            return Err(refuse(AbortCause::CannotRedirect, why));
+        }
+    }
+    let mut before = [0u8; 5];
+    text_patching::read(site, &mut before).map_err(|_| AbortCause::BadPack)?;
+    let jump = jump(site, repl).ok_or(AbortCause::BadPack)?;
+    // A replace pack takes the target over from the packs below it, which it reverses:
+    // reversed itself, it writes back the kernel's own code, which the first of them
+    // saved (with its hop).
+    let bottom = if replace { reg.bottom_of(m.addr) } else { None };
+    let saved = bottom.map_or(before, |b| b.saved);
+    let hop = match (hop_at, bottom.and_then(|b| b.hop)) {
+        (Some(at), _) => {
+            let mut saved = [0u8; HOP_LEN];
+            text_patching::read(at, &mut saved).map_err(|_| AbortCause::BadPack)?;
+            let jump = short_jump(at, site).ok_or(AbortCause::BadPack)?;
+            Some(Hop {
+                at,
+                saved,
+                jump,
+                before: saved,
+            })
+        }
+        (None, Some(h)) => Some(Hop {
+            before: h.jump,
+            ..h
+        }),
+        (None, None) => None,
+    };
+    Ok(TargetState {
+        target: index,
+        addr: m.addr,
+        size: m.size,
+        live: m.live,
+        live_size: m.live_size,
+        site,
+        saved,
+        jump,
+        before,
+        hop,
+        repl,
+        repl_size,
+    })
+}
+
 /// Matches and resolves pack `id`; changes nothing.
 fn check(e: &Matching) -> core::result::Result<Checked, AbortCause> {
     let reg = &e.applied;
     let pack = e.pack();
     let replace = pack.replaces_all();
+    if replace && pack.patches_on_load() {
+        pr_warn!(
+            "{:?}: bad_pack: a replace pack cannot wait for modules to load\n",
+            e.name()
+        );
+        return Err(AbortCause::BadPack);
+    }
     if pack.kernel_release().to_bytes() != kernel_release() {
         pr_warn!(
             "{:?}: kernel_mismatch: made for {:?}\n",
@@ -332,118 +454,41 @@ fn check(e: &Matching) -> core::result::Result<Checked, AbortCause> {
     }
     // A replace pack is matched against the kernel's own code: that of the packs it
     // replaces does not run once it is applied.
-    let matched = if replace {
-        resolve::match_pack(&pack, &|_| None, &|addr, code| reg.own_code(addr, code))
+    // A pack that patches modules when they load reads those that are loaded now.
+    let scope = if pack.patches_on_load() {
+        Modules::Loaded
     } else {
-        resolve::match_pack(&pack, &|addr| reg.redirect(addr), &|_, _| {})
+        Modules::All
+    };
+    let matched = if replace {
+        resolve::match_pack(
+            &pack,
+            &|_| None,
+            &|addr, code| reg.own_code(addr, code),
+            scope,
+        )
+    } else {
+        resolve::match_pack(&pack, &|addr| reg.redirect(addr), &|_, _| {}, scope)
     };
     let mut res = matched.map_err(|f| report(e.name(), &f))?;
     let mut targets = KVec::new();
     let mut writes = KVec::new();
+    let mut waiting = KVec::new();
     // Every target parsed (`Pack::parse`): the index counts them all.
     for (index, t) in pack.targets().enumerate() {
+        let Some(m) = res.functions.get(t.function).ok_or(AbortCause::BadPack)? else {
+            // Of a module that is not loaded: it waits for it (a pack that patches modules
+            // when they load).
+            waiting
+                .push(index, GFP_KERNEL)
+                .map_err(|_| AbortCause::OutOfMemory)?;
+            continue;
+        };
         let f = pack.function(t.function).ok_or(AbortCause::BadPack)?;
-        let m = res.functions.get(t.function).ok_or(AbortCause::BadPack)?;
-        let repl = *e
-            .held
-            .replacements()
-            .get(t.replacement)
-            .ok_or(AbortCause::BadPack)? as usize;
-        let repl_size = match kallsyms::size_offset(repl) {
-            Some((s, 0)) => s,
-            _ => return Err(AbortCause::BadPack),
-        };
-        let refuse = |cause, why| refuse_target(&e.name(), &f.name, cause, why);
-        // A livepatch takes the function over at its ftrace site, before our jump.
-        if livepatched(m.addr) {
-            let why = "is replaced by an enabled livepatch; disable it first";
-            return Err(refuse(AbortCause::Livepatched, why));
-        }
-        if idle_or_entry(m.addr) {
-            let why = "is idle or entry code, which a replacement in module text cannot take over";
-            return Err(refuse(AbortCause::CannotRedirect, why));
-        }
-        let noinstr = noinstr(m.addr);
-        if noinstr && !module_noinstr(repl) {
-            let why = "is noinstr code, and its replacement is not in the pack's .noinstr.text, \
-                       which kprobes leave alone";
-            return Err(refuse(AbortCause::CannotRedirect, why));
-        }
-        // Stacked on another pack: the jump goes where that pack put its own (and its hop
-        // stays).
-        let (site, hop_at) = match reg.owner_of(m.addr) {
-            Some((_, below)) => (below.site, None),
-            None => match (m.matched.patch_offset, m.matched.hop_offset) {
-                (Some(off), _) => (m.addr + off, None),
-                (None, Some(off)) if !noinstr => {
-                    let at = m.addr + off;
-                    let island = prefix_island(m.addr, at, f.name)
-                        .map_err(|(c, why)| why.map_or(c, |why| refuse(c, why)))?;
-                    (island, Some(at))
-                }
-                _ => {
-                    let why = "has no room for a jump after its entry, nor for a short one to its prefix (too short, or a site the kernel may rewrite later follows it: an ftrace, jump label or static call site, or a lock prefix while the kernel may still switch to SMP; or noinstr code)";
-                    return Err(refuse(AbortCause::CannotRedirect, why));
-                }
-            },
-        };
-        // Checked on the function's own code; a pack below checked it for its jump.
-        if noinstr && reg.owner_of(m.addr).is_none() {
-            if call_returns_under(site)? {
-                let why = "is noinstr code with a call under its jump, to which an NMI's \
-                           stack could return";
-                return Err(refuse(AbortCause::CannotRedirect, why));
-            }
-            if m.matched.branch_under_jump {
-                let why = "is noinstr code with a branch to the bytes under its jump, which \
-                           code running in an NMI could take";
-                return Err(refuse(AbortCause::CannotRedirect, why));
-            }
-        }
-        let mut before = [0u8; 5];
-        text_patching::read(site, &mut before).map_err(|_| AbortCause::BadPack)?;
-        let jump = jump(site, repl).ok_or(AbortCause::BadPack)?;
-        // A replace pack takes the target over from the packs below it, which it reverses:
-        // reversed itself, it writes back the kernel's own code, which the first of them
-        // saved (with its hop).
-        let bottom = if replace { reg.bottom_of(m.addr) } else { None };
-        let saved = bottom.map_or(before, |b| b.saved);
-        let hop = match (hop_at, bottom.and_then(|b| b.hop)) {
-            (Some(at), _) => {
-                let mut saved = [0u8; HOP_LEN];
-                text_patching::read(at, &mut saved).map_err(|_| AbortCause::BadPack)?;
-                let jump = short_jump(at, site).ok_or(AbortCause::BadPack)?;
-                Some(Hop {
-                    at,
-                    saved,
-                    jump,
-                    before: saved,
-                })
-            }
-            (None, Some(h)) => Some(Hop {
-                before: h.jump,
-                ..h
-            }),
-            (None, None) => None,
-        };
+        let state = target_state(e, &pack, replace, index, &t, m)?;
+        let repl = state.repl;
         targets
-            .push(
-                TargetState {
-                    target: index,
-                    addr: m.addr,
-                    size: m.size,
-                    live: m.live,
-                    live_size: m.live_size,
-                    site,
-                    saved,
-                    jump,
-                    before,
-                    hop,
-                    repl,
-                    repl_size,
-                },
-                GFP_KERNEL,
-            )
+            .push(state, GFP_KERNEL)
             .map_err(|_| AbortCause::OutOfMemory)?;
         resolve_writes(
             e,
@@ -456,6 +501,12 @@ fn check(e: &Matching) -> core::result::Result<Checked, AbortCause> {
         )?;
     }
     for x in pack.fixups() {
+        // Code carried for an object of a module that is not loaded is resolved when it loads.
+        if pack.object(x.object).is_some_and(|o| {
+            !o.module.is_empty() && !res.modules.iter().any(|m| m.name() == o.module)
+        }) {
+            continue;
+        }
         let repl = *e
             .held
             .replacements()
@@ -483,6 +534,7 @@ fn check(e: &Matching) -> core::result::Result<Checked, AbortCause> {
         modules,
         released,
         superseded,
+        waiting,
     })
 }
 
@@ -848,6 +900,123 @@ fn stopped_switch(
     }
 }
 
+/// What arming a module's targets found: their states, the relocation writes into their
+/// replacements, and their indices among the pack's targets.
+pub(crate) struct Armed {
+    pub(crate) targets: KVec<TargetState>,
+    writes: KVec<Write>,
+    pub(crate) indices: KVec<usize>,
+}
+
+/// Matches the targets of `e`'s applied pack that wait for `module` (`waiting`: their
+/// indices), the module being loaded, against its code, and resolves their replacements'
+/// relocations. Changes nothing.
+pub(crate) fn arm(
+    e: &Matching,
+    module: &CStr,
+    waiting: &[usize],
+) -> core::result::Result<Armed, AbortCause> {
+    let reg = &e.applied;
+    let pack = e.pack();
+    let res = resolve::match_pack(
+        &pack,
+        &|addr| reg.redirect(addr),
+        &|_, _| {},
+        Modules::Coming(module),
+    )
+    .map_err(|f| report(e.name(), &f))?;
+    let oom = |_| AbortCause::OutOfMemory;
+    let mut armed = Armed {
+        targets: KVec::new(),
+        writes: KVec::new(),
+        indices: KVec::new(),
+    };
+    for (index, t) in pack.targets().enumerate() {
+        if !waiting.contains(&index) {
+            continue;
+        }
+        let Some(m) = res.functions.get(t.function).ok_or(AbortCause::BadPack)? else {
+            continue;
+        };
+        let f = pack.function(t.function).ok_or(AbortCause::BadPack)?;
+        let state = target_state(e, &pack, false, index, &t, m)?;
+        let repl = state.repl;
+        armed.targets.push(state, GFP_KERNEL).map_err(oom)?;
+        armed.indices.push(index, GFP_KERNEL).map_err(oom)?;
+        resolve_writes(
+            e,
+            &res,
+            repl,
+            f.object,
+            t.first_reloc,
+            t.reloc_count,
+            &mut armed.writes,
+        )?;
+    }
+    for x in pack.fixups() {
+        if pack
+            .object(x.object)
+            .is_none_or(|o| o.module.to_bytes() != module.to_bytes())
+        {
+            continue;
+        }
+        let repl = *e
+            .held
+            .replacements()
+            .get(x.replacement)
+            .ok_or(AbortCause::BadPack)? as usize;
+        resolve_writes(
+            e,
+            &res,
+            repl,
+            x.object,
+            x.first_reloc,
+            x.reloc_count,
+            &mut armed.writes,
+        )?;
+    }
+    Ok(armed)
+}
+
+/// Redirects the targets `armed` found in a module being loaded: its code does not run yet
+/// (its init has not), so no stop is needed. The relocations go into the replacements first
+/// (unreached until the jumps are there), the sites are reserved against kprobes, and the
+/// bytes there are those matched, or nothing is written.
+pub(crate) fn write_armed(armed: &Armed) -> core::result::Result<(), AbortCause> {
+    let kprobes = KprobesHeld::new();
+    for t in armed.targets.iter() {
+        let on_site = kprobes.registered(t.site, JMP_LEN)
+            || t.hop.is_some_and(|h| kprobes.registered(h.at, HOP_LEN));
+        if on_site || !holds_expected(t, false) {
+            return Err(AbortCause::TextChanged);
+        }
+    }
+    let sites = written_sites(&armed.targets)?;
+    reserved::reserve(&kprobes, &sites).map_err(|_| AbortCause::OutOfMemory)?;
+    for w in armed.writes.iter() {
+        // SAFETY: The place lies in a replacement of the pack module (checked against its
+        // size), which no CPU runs: no jump reaches it yet.
+        unsafe { text_patching::write_unreached(w.place, &w.bytes[..w.len]) };
+    }
+    for t in armed.targets.iter() {
+        // SAFETY: The site lies in the module being loaded, which stays while its notifiers
+        // run and whose code no CPU runs before its init; the hop likewise.
+        unsafe { text_patching::write_unreached(t.site, &t.jump) };
+        if let Some(h) = t.hop {
+            // SAFETY: As for the jump.
+            unsafe { text_patching::write_unreached(h.at, &h.jump) };
+        }
+    }
+    Ok(())
+}
+
+/// Gives back the kprobe reservations of `targets`, whose module goes.
+pub(crate) fn release_sites(targets: &[TargetState]) {
+    if let Ok(sites) = written_sites(targets) {
+        reserved::release(&KprobesHeld::new(), &sites);
+    }
+}
+
 /// Runs `action` on pack `id`. The caller holds [`registry::ACTIONS`], so no other action runs
 /// meanwhile; `guard` is the registry lock, let go while the action sleeps between tries.
 pub(crate) fn perform(
@@ -1007,6 +1176,11 @@ struct Prepared {
     released: KVec<TargetState>,
     superseded: KVec<u64>,
     superseded_sites: KVec<(usize, usize)>,
+    /// Targets armed for their module's load ([`Checked::waiting`]).
+    waiting: KVec<usize>,
+    /// Whether the pack patches modules when they load: it keeps no module pinned but its
+    /// own, and a target module may go and come back while it is applied.
+    on_load: bool,
     /// For apply: the pack's own module and the modules it patches, kept while applied.
     pins: KVec<ModuleRef>,
     ranges: KVec<Range>,
@@ -1064,12 +1238,13 @@ fn prepare(
         }
     }
     let mut ranges = ranges(e, &targets, reverse).map_err(|_| AbortCause::OutOfMemory)?;
-    let (released, superseded) = match checked.as_mut() {
+    let (released, superseded, waiting) = match checked.as_mut() {
         Some(c) => (
             core::mem::take(&mut c.released),
             core::mem::take(&mut c.superseded),
+            core::mem::take(&mut c.waiting),
         ),
-        None => (KVec::new(), KVec::new()),
+        None => (KVec::new(), KVec::new(), KVec::new()),
     };
     // No task may be in the code of a pack it supersedes, which goes back to `reversed` and
     // may be unloaded (as for a reverse of that pack), and their sites are given back.
@@ -1097,6 +1272,8 @@ fn prepare(
         released,
         superseded,
         superseded_sites,
+        waiting,
+        on_load: e.pack().patches_on_load(),
         // SAFETY: Unregistering the pack (its module's exit) waits for its action
         // (`registry::ACTIONS`, `Entry::acting`), which this copy does not outlive.
         held: unsafe { e.held.share() },
@@ -1251,6 +1428,7 @@ fn record(
         // Lets the pack module and the modules it patched go.
         e.pins = KVec::new();
         e.applied_seq = 0;
+        e.waiting = KVec::new();
     } else {
         // An oops report says the kernel runs code a pack changed, as for livepatch.
         if let Some(own) = p.pins.first() {
@@ -1259,6 +1437,12 @@ fn record(
         e.targets = p.targets;
         e.pins = p.pins;
         e.applied_seq = seq;
+        e.waiting = p.waiting;
+        if p.on_load {
+            // The target modules may go (their targets then wait for them again,
+            // `crate::modules`); the pack's own module stays.
+            e.pins.truncate(1);
+        }
     }
     // A replace pack went through: the packs it supersedes are reversed, as if each had been
     // (their hooks do not run: its own take over what theirs did), and may be unloaded.

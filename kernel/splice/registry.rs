@@ -86,6 +86,9 @@ pub(crate) struct Timings {
     pub(crate) tries: u32,
     /// Tasks moved out of the code to let the switch happen ([`crate::park`]).
     pub(crate) parked: u64,
+    /// For a pack that patches modules when they load: how long the last module's load
+    /// spent matching and redirecting its targets ([`crate::modules`]).
+    pub(crate) load_ns: u64,
 }
 
 /// A registered pack.
@@ -100,6 +103,9 @@ pub(crate) struct Entry {
     pub(crate) conflicts: KVec<Conflict>,
     /// How many tasks blocked the last try (more than `conflicts` may hold).
     pub(crate) busy: usize,
+    /// While applied, for a pack that patches modules when they load: its targets whose
+    /// module is not loaded (their index), redirected when it loads.
+    pub(crate) waiting: KVec<usize>,
     pub(crate) timings: Timings,
     /// Order in which applied packs were applied; 0 when not applied.
     pub(crate) applied_seq: u64,
@@ -148,6 +154,9 @@ pub(crate) struct Registry {
     pub(crate) retry_delay_ms: u32,
     /// Whether tasks asleep in the code are moved out of it ([`crate::park`]).
     pub(crate) park: bool,
+    /// Whether a module whose code does not match an applied pack that waits for it is
+    /// refused (or loads unpatched, its targets still waiting: [`crate::modules`]).
+    pub(crate) refuse_mismatched_modules: bool,
 }
 
 impl Registry {
@@ -160,6 +169,7 @@ impl Registry {
             tries: DEFAULT_TRIES,
             retry_delay_ms: DEFAULT_RETRY_DELAY_MS,
             park: true,
+            refuse_mismatched_modules: true,
         }
     }
 
@@ -432,6 +442,7 @@ fn register(desc: &bindings::splice_pack_desc) -> Result {
         targets: KVec::new(),
         conflicts: KVec::new(),
         busy: 0,
+        waiting: KVec::new(),
         pins: KVec::new(),
         timings: Timings::default(),
         applied_seq: 0,

@@ -287,11 +287,25 @@ fn match_function<'a>(
     })
 }
 
+/// Which objects of a pack matching reads ([`match_pack`]).
+#[derive(Clone, Copy)]
+pub(crate) enum Modules<'m> {
+    /// All of them: an object of a module that is not loaded is `target_not_loaded`.
+    All,
+    /// Those of vmlinux and of the modules loaded now; the others wait for their module (a
+    /// pack that patches modules when they load).
+    Loaded,
+    /// Only those of the module being loaded now, by this name: its loader holds it, before
+    /// its init runs.
+    Coming(&'m CStr),
+}
+
 /// The result of matching a whole pack.
 pub(crate) struct Resolution<'a> {
     pub(crate) learned: Learned<'a>,
-    /// One per pre function, in the pack's order.
-    pub(crate) functions: KVec<FunctionMatch>,
+    /// One per pre function, in the pack's order; `None` for those matching did not read
+    /// ([`Modules`]).
+    pub(crate) functions: KVec<Option<FunctionMatch>>,
     /// The target modules, each pinned before its code was read.
     pub(crate) modules: KVec<ModuleRef>,
 }
@@ -357,6 +371,7 @@ pub(crate) fn match_pack<'a>(
     pack: &Pack<'a>,
     redirect: &dyn Fn(usize) -> Option<usize>,
     own_code: &dyn Fn(usize, &mut [u8]),
+    scope: Modules<'_>,
 ) -> core::result::Result<Resolution<'a>, Failure<'a>> {
     let n = pack.function_count();
     let mut learned = Learned::new();
@@ -370,13 +385,33 @@ pub(crate) fn match_pack<'a>(
     for i in 0..n {
         let f = pack.function(i).ok_or(Failure::OutOfMemory)?;
         let obj = pack.object(f.object).ok_or(Failure::OutOfMemory)?;
+        let read = match scope {
+            Modules::Coming(m) => obj.module.to_bytes() == m.to_bytes(),
+            _ => true,
+        };
         // The module is pinned before its code is read, and stays pinned with the result:
         // it cannot go away, nor another take its place, between matching and the switch.
-        if !obj.module.is_empty() && !modules.iter().any(|m| m.name() == obj.module) {
-            let m = ModuleRef::by_name(obj.module).ok_or(Failure::NotLoaded(obj.module))?;
-            modules
-                .push(m, GFP_KERNEL)
+        let pinned = |m: &ModuleRef| m.name() == obj.module;
+        let coming = matches!(scope, Modules::Coming(_));
+        if read && !coming && !obj.module.is_empty() && !modules.iter().any(pinned) {
+            match (ModuleRef::by_name(obj.module), scope) {
+                (Some(m), _) => modules
+                    .push(m, GFP_KERNEL)
+                    .map_err(|_| Failure::OutOfMemory)?,
+                (None, Modules::Loaded) => {}
+                (None, _) => return Err(Failure::NotLoaded(obj.module)),
+            }
+        }
+        let read = read && (obj.module.is_empty() || coming || modules.iter().any(pinned));
+        if !read {
+            // Not read: it waits for its module, with no candidate and no place in `order`.
+            cands
+                .push(KVec::new(), GFP_KERNEL)
                 .map_err(|_| Failure::OutOfMemory)?;
+            relocs
+                .push(KVec::new(), GFP_KERNEL)
+                .map_err(|_| Failure::OutOfMemory)?;
+            continue;
         }
         let c = candidates(f.name, obj.module)?;
         if c.is_empty() {
@@ -487,14 +522,9 @@ pub(crate) fn match_pack<'a>(
     for &i in again.iter() {
         step(i, true, &mut deferred)?;
     }
-    let mut out = KVec::with_capacity(n, GFP_KERNEL).map_err(|_| Failure::OutOfMemory)?;
-    for f in functions.into_iter() {
-        out.push(f.ok_or(Failure::OutOfMemory)?, GFP_KERNEL)
-            .map_err(|_| Failure::OutOfMemory)?;
-    }
     Ok(Resolution {
         learned,
-        functions: out,
+        functions,
         modules,
     })
 }

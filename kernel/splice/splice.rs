@@ -9,12 +9,13 @@
 //! One concern per file: `pack` reads a pack's metadata, `registry` keeps the loaded packs,
 //! `sysfs` shows them, `matcher` and `resolve` prove a pack fits the running code, `stackcheck`
 //! finds tasks in code about to change, `park` moves those it can out of it, `patch` runs the
-//! actions, `reserved` keeps kprobes off the jumps it writes, `hooks` and `shadow` serve patch
-//! authors.
+//! actions, `modules` patches modules as they load, `reserved` keeps kprobes off the jumps it
+//! writes, `hooks` and `shadow` serve patch authors.
 
 mod buildid;
 mod hooks;
 mod matcher;
+mod modules;
 mod pack;
 mod park;
 mod patch;
@@ -45,6 +46,7 @@ impl kernel::Module for Splice {
         reserved::init();
         let root = Dir::new_in_kernel(c"splice", sysfs::Root)?;
         registry::init(root)?;
+        modules::init()?;
         pr_info!("version {}: /sys/kernel/splice ready\n", sysfs::VERSION);
         Ok(Splice)
     }

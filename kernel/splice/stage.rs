@@ -171,6 +171,12 @@ impl Life {
         self.cause = AbortCause::None;
     }
 
+    /// Records why something the pack did on its own failed (a module it waits for did not
+    /// match, and was refused); the stage stays.
+    pub(crate) fn note(&mut self, cause: AbortCause) {
+        self.cause = cause;
+    }
+
     /// Runs `action` if it is valid in the current stage: `run` does the work and returns the
     /// cause of its failure, if any. The stage moves only on success; the cause is recorded
     /// either way. An invalid action returns `EINVAL` without calling `run` or changing the

@@ -21,6 +21,7 @@ pub(crate) enum RootFile {
     Tries,
     RetryDelayMs,
     Park,
+    RefuseMismatchedModules,
 }
 
 /// What `/sys/kernel/splice/` carries.
@@ -109,6 +110,11 @@ impl Operations for Root {
             RootFile::RetryDelayMs,
         ),
         Attribute::new(c"park", Mode::ROOT_READ_WRITE, RootFile::Park),
+        Attribute::new(
+            c"refuse_mismatched_modules",
+            Mode::ROOT_READ_WRITE,
+            RootFile::RefuseMismatchedModules,
+        ),
     ];
 
     fn show(&self, file: RootFile, page: &mut Page<'_>) -> Result {
@@ -123,6 +129,11 @@ impl Operations for Root {
             RootFile::Tries => writeln!(page, "{}", registry::lock().tries)?,
             RootFile::RetryDelayMs => writeln!(page, "{}", registry::lock().retry_delay_ms)?,
             RootFile::Park => writeln!(page, "{}", u32::from(registry::lock().park))?,
+            RootFile::RefuseMismatchedModules => writeln!(
+                page,
+                "{}",
+                u32::from(registry::lock().refuse_mismatched_modules)
+            )?,
         }
         Ok(())
     }
@@ -136,6 +147,9 @@ impl Operations for Root {
             }
             RootFile::RetryDelayMs => registry::lock().retry_delay_ms = parse_u32(input, 10_000)?,
             RootFile::Park => registry::lock().park = parse_u32(input, 1)? == 1,
+            RootFile::RefuseMismatchedModules => {
+                registry::lock().refuse_mismatched_modules = parse_u32(input, 1)? == 1
+            }
             _ => return Err(EPERM),
         }
         Ok(())
@@ -209,10 +223,15 @@ impl Operations for PackFiles {
                     page,
                     |p| p.len(),
                     kernel::page::PAGE_SIZE,
-                    targets.len(),
+                    targets.len() + e.waiting.len(),
                     |i, w| {
+                        // Then those waiting for their module to load.
                         let Some(t) = targets.get(i) else {
-                            return Ok(());
+                            let Some(&k) = e.waiting.get(i - targets.len()) else {
+                                return Ok(());
+                            };
+                            let name = e.pack().target_name(k);
+                            return writeln!(w, "{} - - waiting", name.to_str().unwrap_or("?"));
                         };
                         let owner = reg.owner_of(t.addr).map(|(id, _)| id);
                         let state = match (applied, owner) {
@@ -242,6 +261,7 @@ impl Operations for PackFiles {
                 writeln!(page, "total_ns {}", t.total_ns)?;
                 writeln!(page, "tries {}", t.tries)?;
                 writeln!(page, "parked {}", t.parked)?;
+                writeln!(page, "load_ns {}", t.load_ns)?;
             }
             PackFile::Description => {
                 writeln!(page, "{}", e.pack().description().to_str().unwrap_or("?"))?

@@ -129,6 +129,20 @@ impl ModuleRef {
     }
 }
 
+/// The start and end of the core text (`MOD_TEXT`) of `module`, without taking a reference.
+///
+/// # Safety
+///
+/// `module` points to a module that stays allocated for the duration of the call, such as
+/// the module a module notifier is called for.
+pub unsafe fn text_of(module: *mut bindings::module) -> (usize, usize) {
+    // SAFETY: By the safety requirements the module is allocated; its memory layout does not
+    // change while it is.
+    let mem = unsafe { &(*module).mem[bindings::mod_mem_type_MOD_TEXT as usize] };
+    let start = mem.base as usize;
+    (start, start + mem.size as usize)
+}
+
 /// The name of `module`, without taking a reference.
 ///
 /// # Safety

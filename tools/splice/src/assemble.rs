@@ -79,6 +79,7 @@ pub fn assemble(opts: &Options, pre: &Obj, post: &Obj, symvers: &Symvers) -> Res
         fixes: Vec::new(),
         fixed_in: String::new(),
         replace: false,
+        on_load: false,
         release: opts.release.clone(),
         build_id: opts.build_id.clone(),
         layout: opts.layout,
@@ -105,6 +106,8 @@ pub struct PackInfo {
     pub fixed_in: String,
     /// Whether it replaces every applied pack (a cumulative pack).
     pub replace: bool,
+    /// Whether it patches its target modules when they load.
+    pub on_load: bool,
     pub release: String,
     pub build_id: Vec<u8>,
     /// The entry sizes of the kernel's special sections.
@@ -172,6 +175,10 @@ pub fn assemble_units(info: &PackInfo, units: &[UnitInput], symvers: &Symvers) -
         build_id: info.build_id.clone(),
         flags: if info.replace {
             format::FLAG_REPLACE
+        } else {
+            0
+        } | if info.on_load {
+            format::FLAG_PATCH_ON_LOAD
         } else {
             0
         },

@@ -60,6 +60,8 @@ pub struct Options {
     pub fixed_in: Option<String>,
     /// A cumulative pack: applying it replaces every applied pack.
     pub replace: bool,
+    /// The pack patches its target modules when they load.
+    pub on_load: bool,
     /// The pack module to write; `splice_<name>.ko` in the current directory by default.
     pub output: Option<PathBuf>,
     /// The JSON report; `<output without .ko>.json` by default.
@@ -891,6 +893,8 @@ struct Fix {
     fixed_in: String,
     /// Whether it replaces every applied pack.
     replace: bool,
+    /// Whether it patches its target modules when they load.
+    on_load: bool,
 }
 
 impl Fix {
@@ -938,6 +942,7 @@ impl Fix {
             fixes,
             fixed_in: o.fixed_in.clone().unwrap_or_default(),
             replace: o.replace,
+            on_load: o.on_load,
         })
     }
 }
@@ -1347,6 +1352,7 @@ fn assemble_pack(tree: &Tree, fix: &Fix, units: &[UnitInput]) -> Result<Output> 
         fixes: fix.fixes.clone(),
         fixed_in: fix.fixed_in.clone(),
         replace: fix.replace,
+        on_load: fix.on_load,
         release: tree.release.clone(),
         build_id,
         layout: crate::special::Layout::of_config(&tree.config),

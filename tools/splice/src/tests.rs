@@ -1767,6 +1767,7 @@ fn new_global_function_called_from_another_object_is_linked_in_the_pack() {
         fixes: vec!["ext4: free the stats".into()],
         fixed_in: "7.2.13".into(),
         replace: true,
+        on_load: false,
         release: "7.2.12".into(),
         build_id: vec![0xab; 20],
         layout: Default::default(),

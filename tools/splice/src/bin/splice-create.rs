@@ -75,6 +75,11 @@ struct GenerateArgs {
     /// one stop; the packs it replaces are left reversed and can be unloaded.
     #[arg(long)]
     replace: bool,
+    /// The pack patches its target modules when they load: applied, it redirects the
+    /// modules loaded then and the others as they load (before their init runs); a module
+    /// whose code does not match is refused.
+    #[arg(long, conflicts_with = "replace")]
+    on_load: bool,
     /// The pack module to write (default: `splice_<name>.ko`).
     #[arg(short = 'o', long = "output")]
     output: Option<PathBuf>,
@@ -116,6 +121,7 @@ fn run_generate(a: GenerateArgs) -> Result<()> {
         fixes: a.fixes,
         fixed_in: a.fixed_in,
         replace: a.replace,
+        on_load: a.on_load,
         output: a.output,
         report: a.report,
         work: a.work,

@@ -25,6 +25,9 @@ for t in tries retry_delay_ms park; do
 	as_bounded_root "echo 1 >$f" && fail "root without CAP_SYS_MODULE could write $t"
 	[ "$(cat $f)" = "$v" ] || fail "$t changed from $v to $(cat $f)"
 done
+f=/sys/kernel/splice/refuse_mismatched_modules
+as_bounded_root "echo 0 >$f" && fail "root without CAP_SYS_MODULE could write refuse_mismatched_modules"
+is $f 1
 # An unprivileged user: the modes let nobody but root write, nor read addresses.
 for f in stage:600 targets:400 conflicts:400 abort_cause:400; do
 	m=$(stat -c %a "$d/${f%%:*}")

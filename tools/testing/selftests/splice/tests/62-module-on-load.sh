@@ -1,0 +1,66 @@
+#!/bin/sh
+# A pack that patches its module when it loads (splice-create --on-load):
+# applied while the module is not loaded, its target waits; insmod then runs
+# the fixed code from the first call (the target is redirected before the
+# module's init); the module can be removed while the pack is applied, and
+# loaded again still fixed; reversing while the module is absent leaves
+# nothing behind. A module whose code is not the code such a pack was made
+# for (mod-greeting-other, made from other source) refuses to load, and the
+# pack says why; with refuse_mismatched_modules 0 it loads unpatched.
+. "$(dirname "$0")/../lib.sh"
+mod=/splice/modules/splice_target_mod.ko
+[ -f $mod ] || { echo "SKIP: $mod not built"; exit 4; }
+g=/sys/kernel/splice_target_mod/greeting
+grep -q "^splice_target_mod " /proc/modules && fail "splice_target_mod loaded before the test"
+use_pack mod-greeting-onload
+load
+act check
+act apply
+stage_is applied
+grep -q "^splice_target_mod_greeting - - waiting$" $d/targets || fail "not waiting: $(cat $d/targets)"
+insmod $mod || fail "insmod $mod with the pack applied"
+grep -q "spliced" $g || fail "greeting as the module loads: $(cat $g)"
+grep -q "^splice_target_mod_greeting 0x[0-9a-f]* 0x[0-9a-f]* applied$" $d/targets ||
+	fail "after insmod: $(cat $d/targets)"
+# The module may go while the pack is applied, and comes back fixed.
+rmmod splice_target_mod || fail "rmmod of the module while the pack is applied"
+grep -q "waiting$" $d/targets || fail "after rmmod: $(cat $d/targets)"
+insmod $mod || fail "insmod $mod again"
+grep -q "spliced" $g || fail "greeting after the second insmod: $(cat $g)"
+# Reverse while loaded: the module's own code again; apply: fixed again.
+act reverse
+grep -q "spliced" $g && fail "greeting after reverse: $(cat $g)"
+act apply
+grep -q "spliced" $g || fail "greeting after a second apply: $(cat $g)"
+# Reverse while absent: nothing waits any more.
+rmmod splice_target_mod || fail "rmmod before reversing"
+act reverse
+[ -n "$(cat $d/targets)" ] && fail "targets after a reverse while absent: $(cat $d/targets)"
+insmod $mod || fail "insmod after the reverse"
+grep -q "spliced" $g && fail "greeting after the reverse while absent: $(cat $g)"
+rmmod splice_target_mod || fail "rmmod after the reverse"
+unload
+
+# Not the code the pack was made for: the module refuses to load.
+use_pack mod-greeting-other
+load
+act apply
+insmod $mod 2>/tmp/insmod.err && fail "a module that does not match the applied pack loaded"
+grep -q "^splice_target_mod " /proc/modules && fail "the refused module is listed"
+is $d/abort_cause no_match
+dmesg | grep -q "mod-greeting-other.*module \"splice_target_mod\" refused: no_match" ||
+	fail "no refusal in the kernel log: $(dmesg | grep splice | tail -3)"
+stage_is applied
+# Unless the admin lets such a module load unpatched: its target still waits.
+echo 0 >/sys/kernel/splice/refuse_mismatched_modules
+insmod $mod || { echo 1 >/sys/kernel/splice/refuse_mismatched_modules; fail "insmod with refuse_mismatched_modules=0"; }
+echo 1 >/sys/kernel/splice/refuse_mismatched_modules
+grep -q "spliced" $g && fail "a mismatched module loaded patched: $(cat $g)"
+grep -q "waiting$" $d/targets || fail "after an unpatched load: $(cat $d/targets)"
+dmesg | grep -q "module \"splice_target_mod\" loads unpatched: no_match" || fail "no warning of the unpatched load"
+rmmod splice_target_mod || fail "rmmod of the unpatched module"
+act reverse
+insmod $mod || fail "insmod once the mismatched pack is reversed"
+rmmod splice_target_mod || fail "rmmod at the end"
+unload
+echo "ok: armed while absent, fixed from the module's first call, rmmod and insmod still fixed, reverse absent, a mismatched module refused"
