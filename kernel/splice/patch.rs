@@ -289,6 +289,29 @@ fn resolve_writes(
     Ok(())
 }
 
+/// Resolves the relocations of the pack's fixups (the other code it carries) of the objects
+/// `of` selects, into `writes`.
+fn fixup_writes(
+    e: &Matching,
+    res: &Resolution<'_>,
+    of: impl Fn(&crate::pack::Object<'_>) -> bool,
+    writes: &mut KVec<Write>,
+) -> core::result::Result<(), AbortCause> {
+    let pack = e.pack();
+    for x in pack.fixups() {
+        if !pack.object(x.object).is_some_and(|o| of(&o)) {
+            continue;
+        }
+        let repl = *e
+            .held
+            .replacements()
+            .get(x.replacement)
+            .ok_or(AbortCause::BadPack)? as usize;
+        resolve_writes(e, res, repl, x.object, x.first_reloc, x.reloc_count, writes)?;
+    }
+    Ok(())
+}
+
 /// Runs an action's fail hooks when it goes, unless disarmed: once the pre hooks of an action
 /// have started, every way out of it but success lets the pack undo what they did.
 struct FailHooks {
@@ -500,28 +523,11 @@ fn check(e: &Matching) -> core::result::Result<Checked, AbortCause> {
             &mut writes,
         )?;
     }
-    for x in pack.fixups() {
-        // Code carried for an object of a module that is not loaded is resolved when it loads.
-        if pack.object(x.object).is_some_and(|o| {
-            !o.module.is_empty() && !res.modules.iter().any(|m| m.name() == o.module)
-        }) {
-            continue;
-        }
-        let repl = *e
-            .held
-            .replacements()
-            .get(x.replacement)
-            .ok_or(AbortCause::BadPack)? as usize;
-        resolve_writes(
-            e,
-            &res,
-            repl,
-            x.object,
-            x.first_reloc,
-            x.reloc_count,
-            &mut writes,
-        )?;
-    }
+    // Code carried for an object of a module that is not loaded is resolved when it loads.
+    let loaded = |o: &crate::pack::Object<'_>| {
+        o.module.is_empty() || res.modules.iter().any(|m| m.name() == o.module)
+    };
+    fixup_writes(e, &res, loaded, &mut writes)?;
     let modules = core::mem::take(&mut res.modules);
     let (released, superseded) = if replace {
         released_by(reg, &targets)?
@@ -953,28 +959,8 @@ pub(crate) fn arm(
             &mut armed.writes,
         )?;
     }
-    for x in pack.fixups() {
-        if pack
-            .object(x.object)
-            .is_none_or(|o| o.module.to_bytes() != module.to_bytes())
-        {
-            continue;
-        }
-        let repl = *e
-            .held
-            .replacements()
-            .get(x.replacement)
-            .ok_or(AbortCause::BadPack)? as usize;
-        resolve_writes(
-            e,
-            &res,
-            repl,
-            x.object,
-            x.first_reloc,
-            x.reloc_count,
-            &mut armed.writes,
-        )?;
-    }
+    let of_module = |o: &crate::pack::Object<'_>| o.module.to_bytes() == module.to_bytes();
+    fixup_writes(e, &res, of_module, &mut armed.writes)?;
     Ok(armed)
 }
 
@@ -1621,6 +1607,62 @@ mod tests {
         assert_eq!(short_jump(addr + 126, addr), Some([0xeb, 0x80]));
         assert_eq!(short_jump(addr + 127, addr), None);
         assert!(prefix_island(addr, addr + 200, c"simple_strtoul").is_err());
+        Ok(())
+    }
+
+    /// A target as the tests of replace packs lay them out: `saved` before it, `jump` written.
+    fn laid(
+        addr: usize,
+        saved: [u8; JMP_LEN],
+        jump: [u8; JMP_LEN],
+        hop: Option<Hop>,
+    ) -> TargetState {
+        TargetState {
+            target: 0,
+            addr,
+            size: 32,
+            live: addr,
+            live_size: 32,
+            site: addr + 4,
+            saved,
+            jump,
+            before: saved,
+            hop,
+            repl: 0x9000,
+            repl_size: 16,
+        }
+    }
+
+    /// A replace pack is matched against the kernel's own code under the packs it replaces:
+    /// in a copy of live code, each jump and hop as the first pack over the function saved
+    /// them (not the bytes of a pack stacked on it); and it gives the kernel's code back to
+    /// what they redirect and it does not carry, from the jump of the pack on top.
+    #[test]
+    fn a_replace_pack_sees_and_gives_back_the_kernels_own_code() -> Result {
+        let (a, b) = (0x1000usize, 0x2000usize);
+        let hop = Hop {
+            at: a + 2,
+            saved: [7, 8],
+            jump: [0xeb, 0xf0],
+            before: [7, 8],
+        };
+        let bottom = laid(a, [1, 2, 3, 4, 5], [0xe9, 0, 0, 0, 0], Some(hop));
+        let top = laid(a, [0xe9, 0, 0, 0, 0], [0xe9, 1, 1, 1, 1], None);
+        let other = laid(b, [9; JMP_LEN], [0xe9, 2, 2, 2, 2], None);
+        let applied = registry::Applied::of(&[(1, 10, bottom), (2, 11, top), (3, 12, other)])?;
+        let mut code = [0xccu8; 16];
+        applied.own_code(a, &mut code);
+        assert_eq!(code[..2], [0xcc, 0xcc]);
+        assert_eq!(code[2..4], [7, 8]);
+        assert_eq!(code[4..9], [1, 2, 3, 4, 5]);
+        assert_eq!(code[9..], [0xcc; 7]);
+        // It carries `a` alone: `b` is given back, and the three packs are superseded.
+        let (released, superseded) =
+            released_by(&applied, &[laid(a, [0; 5], [0; 5], None)]).map_err(|_| EINVAL)?;
+        assert_eq!(released.len(), 1);
+        assert_eq!((released[0].addr, released[0].saved), (b, [9; JMP_LEN]));
+        assert_eq!(released[0].jump, [0xe9, 2, 2, 2, 2]);
+        assert_eq!(superseded[..], [10, 11, 12]);
         Ok(())
     }
 

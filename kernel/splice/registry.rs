@@ -243,6 +243,14 @@ fn top_of<'a>(
 pub(crate) struct Applied(KVec<(u64, u64, TargetState)>);
 
 impl Applied {
+    /// Applied targets as a test lays them out: (order applied, pack id, target).
+    #[cfg(CONFIG_SPLICE_KUNIT_TEST)]
+    pub(crate) fn of(targets: &[(u64, u64, TargetState)]) -> Result<Self> {
+        let mut v = KVec::new();
+        v.extend_from_slice(targets, GFP_KERNEL)?;
+        Ok(Self(v))
+    }
+
     /// The applied pack (id) and target that redirect `addr`, if any.
     pub(crate) fn owner_of(&self, addr: usize) -> Option<(u64, TargetState)> {
         top_of(self.0.iter().map(|(s, id, t)| (*s, *id, t)), addr)
