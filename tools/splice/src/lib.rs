@@ -54,6 +54,7 @@
 
 pub mod admin;
 pub mod assemble;
+pub mod boot;
 pub mod clone;
 pub mod compare;
 pub mod correlate;

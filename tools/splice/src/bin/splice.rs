@@ -12,7 +12,7 @@ use nix::kmod;
 use serde_json::json;
 use splice_tools::admin::{self, exit, human_ns, Action, Failure, Pack, Sysfs};
 use std::ffi::CString;
-use std::io;
+use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
 #[derive(Parser)]
@@ -56,7 +56,34 @@ enum Cmd {
     Check { pack: String },
     /// Switch the running kernel to the pack's functions.
     Apply {
-        pack: String,
+        /// The pack (its name or its module's), or --all.
+        #[arg(required_unless_present = "all", conflicts_with = "all")]
+        pack: Option<String>,
+        /// Load and apply every pack installed for the running kernel (in --dir), in the
+        /// order they were installed, stopping at the first failure: what splice.service
+        /// runs at boot. Skipped with splice.enable=0 on the kernel command line; refused
+        /// while the marker of an apply that never ended is there (a crash during it).
+        #[arg(long)]
+        all: bool,
+        /// Where --all finds the packs (default: /lib/modules/$(uname -r)/splice).
+        #[arg(long, value_name = "DIR", requires = "all")]
+        dir: Option<PathBuf>,
+        /// Where --all keeps its marker (default: /var/lib/splice).
+        #[arg(
+            long,
+            value_name = "DIR",
+            requires = "all",
+            default_value = "/var/lib/splice"
+        )]
+        state: PathBuf,
+        /// The kernel command line --all reads (for tests).
+        #[arg(
+            long,
+            env = "SPLICE_CMDLINE",
+            hide = true,
+            default_value = "/proc/cmdline"
+        )]
+        cmdline: PathBuf,
         #[command(flatten)]
         retry: Retry,
     },
@@ -110,8 +137,22 @@ fn run(cli: &Cli, sys: &Sysfs) -> Result<i32, Failure> {
         }
         Cmd::Load { ko } => load(cli, sys, ko),
         Cmd::Check { pack } => act(cli, sys, pack, Action::Check),
-        Cmd::Apply { pack, retry } => {
-            with_retry(sys, *retry, || act(cli, sys, pack, Action::Apply))
+        Cmd::Apply {
+            pack: Some(pack),
+            retry,
+            ..
+        } => with_retry(sys, *retry, || act(cli, sys, pack, Action::Apply)),
+        Cmd::Apply {
+            dir,
+            state,
+            cmdline,
+            retry,
+            ..
+        } => {
+            let dir = dir
+                .clone()
+                .unwrap_or_else(|| splice_tools::boot::pack_dir(&release()));
+            with_retry(sys, *retry, || apply_all(cli, sys, &dir, state, cmdline))
         }
         Cmd::Reverse { pack, retry } => {
             with_retry(sys, *retry, || act(cli, sys, pack, Action::Reverse))
@@ -370,6 +411,87 @@ fn act(cli: &Cli, sys: &Sysfs, pack: &str, action: Action) -> Result<i32, Failur
         for w in &p.warnings {
             println!("{name}: warning: {w}");
         }
+    }
+    Ok(exit::OK)
+}
+
+/// `splice apply --all` ([`splice_tools::boot`]).
+fn apply_all(
+    cli: &Cli,
+    sys: &Sysfs,
+    dir: &Path,
+    state: &Path,
+    cmdline: &Path,
+) -> Result<i32, Failure> {
+    use splice_tools::boot;
+    let line = std::fs::read_to_string(cmdline).map_err(|e| Failure::io(cmdline, "read", &e))?;
+    if boot::disabled(&line) {
+        println!("splice: splice.enable=0 on the kernel command line: no pack applied");
+        return Ok(exit::OK);
+    }
+    sys.present()?;
+    let marker = boot::marker(state);
+    if let Ok(was) = std::fs::read_to_string(&marker) {
+        return Err(Failure::new(
+            exit::ERROR,
+            format!(
+                "a boot stopped while applying {} ({} is still there): no pack applied, to keep a pack that crashes the kernel from doing it again; once the cause is known, remove {} to apply at the next boot",
+                was.trim(),
+                marker.display(),
+                marker.display()
+            ),
+        ));
+    }
+    let packs = match boot::packs_in_order(dir) {
+        Ok(p) => p,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {
+            println!(
+                "splice: no pack installed for this kernel ({} does not exist)",
+                dir.display()
+            );
+            return Ok(exit::OK);
+        }
+        Err(e) => return Err(Failure::io(dir, "list", &e)),
+    };
+    std::fs::create_dir_all(state).map_err(|e| Failure::io(state, "create", &e))?;
+    let mut applied = 0;
+    for ko in &packs {
+        let bytes = std::fs::read(ko).map_err(|e| Failure::io(ko, "read", &e))?;
+        let module = admin::module_name_of(&bytes).ok_or_else(|| {
+            Failure::new(
+                exit::BAD_PACK,
+                format!("{} is not a kernel module", ko.display()),
+            )
+        })?;
+        if let Some(n) = sys.pack_of_module(&module)? {
+            if sys.pack(&n)?.stage == "applied" {
+                continue;
+            }
+        }
+        // Written before the apply, and synced: if the kernel dies in it, the next boot sees
+        // it ([`boot::marker`]).
+        let f = std::fs::File::create(&marker).map_err(|e| Failure::io(&marker, "create", &e))?;
+        let write = (&f)
+            .write_all(format!("{}\n", ko.display()).as_bytes())
+            .and_then(|()| f.sync_all());
+        write.map_err(|e| Failure::io(&marker, "write", &e))?;
+        let r = match sys.pack_of_module(&module)? {
+            Some(n) => act(cli, sys, &n, Action::Apply),
+            None => load(cli, sys, ko).and_then(|_| {
+                let n = sys.pack_of_module(&module)?.unwrap_or_default();
+                act(cli, sys, &n, Action::Apply)
+            }),
+        };
+        // A failure is no crash: the marker goes either way.
+        std::fs::remove_file(&marker).map_err(|e| Failure::io(&marker, "remove", &e))?;
+        r?;
+        applied += 1;
+    }
+    if !cli.json {
+        println!(
+            "splice: {applied} of {} installed packs applied now; the others were already",
+            packs.len()
+        );
     }
     Ok(exit::OK)
 }
