@@ -66,6 +66,7 @@ pub mod generate;
 pub mod input;
 pub mod inventory;
 pub mod names;
+pub mod package;
 pub mod policy;
 pub mod register;
 pub mod report;

@@ -95,6 +95,15 @@ enum Cmd {
     },
     /// Remove a pack module that is not applied.
     Unload { pack: String },
+    /// Make a Debian package of a pack module (splice-pack-NAME), for apt: it installs
+    /// under /lib/modules/RELEASE/splice, applies it when installed on that kernel and at
+    /// each boot, and reverses it when removed.
+    Package {
+        ko: PathBuf,
+        /// Where to write the .deb.
+        #[arg(short, long, default_value = ".")]
+        output: PathBuf,
+    },
 }
 
 /// How hard an action tries while tasks are in the code (the kernel's `tries` and
@@ -158,6 +167,16 @@ fn run(cli: &Cli, sys: &Sysfs) -> Result<i32, Failure> {
             with_retry(sys, *retry, || act(cli, sys, pack, Action::Reverse))
         }
         Cmd::Unload { pack } => unload(cli, sys, pack),
+        Cmd::Package { ko, output } => {
+            let deb = splice_tools::package::build(ko, output)
+                .map_err(|e| Failure::new(exit::BAD_PACK, format!("{e:#}")))?;
+            if cli.json {
+                println!("{}", json!({ "deb": deb }));
+            } else {
+                println!("{}", deb.display());
+            }
+            Ok(exit::OK)
+        }
     }
 }
 
