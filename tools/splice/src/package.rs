@@ -31,8 +31,8 @@ pub struct Meta {
 impl Meta {
     /// Reads a pack module: its `.modinfo` name and the metadata blob it carries.
     pub fn of(ko: &[u8]) -> Result<Meta> {
-        let module = crate::admin::module_name_of(ko)
-            .context("not a kernel module (no .modinfo name)")?;
+        let module =
+            crate::admin::module_name_of(ko).context("not a kernel module (no .modinfo name)")?;
         let at = ko
             .windows(format::MAGIC.len())
             .position(|w| w == format::MAGIC)
@@ -57,7 +57,13 @@ impl Meta {
             .name
             .to_ascii_lowercase()
             .chars()
-            .map(|c| if c.is_ascii_alphanumeric() || c == '+' || c == '.' { c } else { '-' })
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || c == '+' || c == '.' {
+                    c
+                } else {
+                    '-'
+                }
+            })
             .collect();
         format!("splice-pack-{n}")
     }
@@ -73,7 +79,13 @@ impl Meta {
         };
         let clean = |s: &str| -> String {
             s.chars()
-                .map(|c| if c.is_ascii_alphanumeric() || c == '.' || c == '+' { c } else { '.' })
+                .map(|c| {
+                    if c.is_ascii_alphanumeric() || c == '.' || c == '+' {
+                        c
+                    } else {
+                        '.'
+                    }
+                })
                 .collect()
         };
         format!("{}+k{}", clean(fix), clean(&self.release))
@@ -187,7 +199,11 @@ pub fn build(ko: &Path, out: &Path) -> Result<PathBuf> {
         .tempdir()
         .context("cannot create a folder to build the package in")?;
     let file = format!("{}.ko", m.module);
-    let dir = root.path().join("lib/modules").join(&m.release).join("splice");
+    let dir = root
+        .path()
+        .join("lib/modules")
+        .join(&m.release)
+        .join("splice");
     fs::create_dir_all(&dir)?;
     fs::write(dir.join(&file), &bytes)?;
     let doc = root.path().join("usr/share/doc").join(m.package());
@@ -278,12 +294,21 @@ mod tests {
         let deb = build(&ko, &d.path().join("out")).unwrap();
         assert!(deb.ends_with("splice-pack-fix-pipe_7.2.13+k7.2.12.cloud.amd64_amd64.deb"));
         let field = |f: &str| {
-            let o = Command::new("dpkg-deb").arg("-f").arg(&deb).arg(f).output().unwrap();
+            let o = Command::new("dpkg-deb")
+                .arg("-f")
+                .arg(&deb)
+                .arg(f)
+                .output()
+                .unwrap();
             String::from_utf8(o.stdout).unwrap().trim().to_string()
         };
         assert_eq!(field("Depends"), "linux-image-7.2.12-cloud-amd64");
         assert!(field("Description").contains("* pipe: and its test"));
-        let o = Command::new("dpkg-deb").arg("-c").arg(&deb).output().unwrap();
+        let o = Command::new("dpkg-deb")
+            .arg("-c")
+            .arg(&deb)
+            .output()
+            .unwrap();
         let files = String::from_utf8(o.stdout).unwrap();
         assert!(files.contains("./lib/modules/7.2.12-cloud-amd64/splice/splice_fix_pipe.ko"));
         // Not a pack: refused, naming why.
