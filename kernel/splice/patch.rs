@@ -530,7 +530,7 @@ fn check(e: &Matching) -> core::result::Result<Checked, AbortCause> {
     fixup_writes(e, &res, loaded, &mut writes)?;
     let modules = core::mem::take(&mut res.modules);
     let (released, superseded) = if replace {
-        released_by(reg, &targets)?
+        released_by(reg, &e.applied_packs, &targets)?
     } else {
         (KVec::new(), KVec::new())
     };
@@ -550,11 +550,16 @@ fn check(e: &Matching) -> core::result::Result<Checked, AbortCause> {
 /// included), and the packs it supersedes.
 fn released_by(
     reg: &registry::Applied,
+    packs: &[u64],
     targets: &[TargetState],
 ) -> core::result::Result<(KVec<TargetState>, KVec<u64>), AbortCause> {
     let oom = |_| AbortCause::OutOfMemory;
     let mut released: KVec<TargetState> = KVec::new();
+    // Every applied pack, those whose targets all wait for their module too.
     let mut superseded: KVec<u64> = KVec::new();
+    superseded
+        .extend_from_slice(packs, GFP_KERNEL)
+        .map_err(oom)?;
     for &(_, id, t) in reg.all() {
         if !superseded.contains(&id) {
             superseded.push(id, GFP_KERNEL).map_err(oom)?;
@@ -1440,6 +1445,7 @@ fn record(
         crate::shadow::free_owned_by(s.owner);
         s.pins = KVec::new();
         s.applied_seq = 0;
+        s.waiting = KVec::new();
         s.life.superseded();
         pr_info!("{:?}: superseded by {:?}; reversed\n", s.name(), by.name());
     }
@@ -1658,11 +1664,12 @@ mod tests {
         assert_eq!(code[9..], [0xcc; 7]);
         // It carries `a` alone: `b` is given back, and the three packs are superseded.
         let (released, superseded) =
-            released_by(&applied, &[laid(a, [0; 5], [0; 5], None)]).map_err(|_| EINVAL)?;
+            released_by(&applied, &[13], &[laid(a, [0; 5], [0; 5], None)]).map_err(|_| EINVAL)?;
         assert_eq!(released.len(), 1);
         assert_eq!((released[0].addr, released[0].saved), (b, [9; JMP_LEN]));
         assert_eq!(released[0].jump, [0xe9, 2, 2, 2, 2]);
-        assert_eq!(superseded[..], [10, 11, 12]);
+        // Pack 13 is applied with no target redirected (they wait for their module).
+        assert_eq!(superseded[..], [13, 10, 11, 12]);
         Ok(())
     }
 

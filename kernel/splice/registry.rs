@@ -209,11 +209,18 @@ impl Registry {
         for (seq, id, t) in self.applied_targets() {
             applied.push((seq, id, *t), GFP_KERNEL)?;
         }
+        let mut applied_packs = KVec::new();
+        for p in self.packs.iter() {
+            if p.id != id && p.life.stage() == Stage::Applied {
+                applied_packs.push(p.id, GFP_KERNEL)?;
+            }
+        }
         // INVARIANT: `pin` holds the pack's module, where `held` points.
         Ok(Some(Matching {
             // SAFETY: `pin` holds the pack's module while the copy lives (the invariant).
             held: unsafe { e.held.share() },
             applied: Applied(applied),
+            applied_packs,
             _pin: pin,
         }))
     }
@@ -307,6 +314,8 @@ impl Applied {
 pub(crate) struct Matching {
     pub(crate) held: Held,
     pub(crate) applied: Applied,
+    /// The applied packs (ids), this one aside: those a replace pack supersedes.
+    pub(crate) applied_packs: KVec<u64>,
     _pin: ModuleRef,
 }
 

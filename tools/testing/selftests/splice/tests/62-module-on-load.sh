@@ -39,6 +39,21 @@ act reverse
 insmod $mod || fail "insmod after the reverse"
 grep -q "spliced" $g && fail "greeting after the reverse while absent: $(cat $g)"
 rmmod splice_target_mod || fail "rmmod after the reverse"
+# Superseded by a replace pack while its target waits: nothing of it waits
+# any more, and the module loads unpatched.
+act apply
+onload_d=$d onload_ko=$ko
+use_pack target-replace2
+load
+act apply
+d=$onload_d stage_is reversed
+[ -n "$(cat $onload_d/targets)" ] && fail "a superseded pack still lists: $(cat $onload_d/targets)"
+insmod $mod || fail "insmod under the replace pack"
+grep -q "spliced" $g && fail "a superseded pack patched the module as it loaded: $(cat $g)"
+rmmod splice_target_mod || fail "rmmod under the replace pack"
+act reverse
+unload
+d=$onload_d ko=$onload_ko
 unload
 
 # Not the code the pack was made for: the module refuses to load.
