@@ -496,9 +496,13 @@ fn apply_all(
         write.map_err(|e| Failure::io(&marker, "write", &e))?;
         let r = match sys.pack_of_module(&module)? {
             Some(n) => act(cli, sys, &n, Action::Apply),
-            None => load(cli, sys, ko).and_then(|_| {
-                let n = sys.pack_of_module(&module)?.unwrap_or_default();
-                act(cli, sys, &n, Action::Apply)
+            // `load` fails if the module registers no pack.
+            None => load(cli, sys, ko).and_then(|_| match sys.pack_of_module(&module)? {
+                Some(n) => act(cli, sys, &n, Action::Apply),
+                None => Err(Failure::new(
+                    exit::BAD_PACK,
+                    format!("{module} registered no pack"),
+                )),
             }),
         };
         // A failure is no crash: the marker goes either way.
