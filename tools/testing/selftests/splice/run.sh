@@ -32,6 +32,19 @@ if tr ' ' '\n' </proc/cmdline | grep -qx 'splice_debug=1'; then
 fi
 n=0
 for t in $tests; do n=$((n + 1)); done
+
+# leftovers: the packs a test left registered (it must leave the kernel as it
+# found it, or the tests after it fail for its sake). Each is reversed and
+# unloaded (a test pack's module is splice_NAME), and named.
+leftovers() {
+	for s in /sys/kernel/splice/*/stage; do
+		[ -f "$s" ] || continue
+		p=$(basename "$(dirname "$s")")
+		echo "$p ($(cat "$s"))"
+		[ "$(cat "$s")" = applied ] && echo reverse >"$s" 2>/dev/null
+		rmmod "splice_$(echo "$p" | tr - _)" 2>/dev/null
+	done
+}
 echo "KTAP version 1"
 echo "1..$n"
 i=0
@@ -41,6 +54,12 @@ for t in $tests; do
 	name=${name#[0-9][0-9]-}
 	out=$(sh "$t" 2>&1)
 	rc=$?
+	left=$(leftovers)
+	if [ -n "$left" ]; then
+		out="$out
+FAIL: the test left packs registered: $(echo $left)"
+		[ $rc = 0 ] || [ $rc = 4 ] && rc=1
+	fi
 	[ -n "$out" ] && echo "$out" | sed 's/^/# /'
 	case $rc in
 	0) echo "ok $i $name" ;;

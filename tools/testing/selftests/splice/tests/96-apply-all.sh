@@ -49,4 +49,5 @@ is $target/value 42
 rm $state/applying
 all /tmp/cmdline.on || fail "apply --all once the marker is gone: $(cat /tmp/all.out)"
 is $target/value 63
+cleanup
 echo "ok: apply --all in install order, stops at the first failure, the crash guard, splice.enable=0"
