@@ -21,6 +21,9 @@ fn same_target(pre: &Obj, a: &Canon, post: &Obj, b: &Canon) -> Result<bool> {
     if let Some(same) = same_sanitizer_data(pre, a, post, b)? {
         return Ok(same);
     }
+    if let Some(same) = same_rust_constant(pre, a, post, b, 0)? {
+        return Ok(same);
+    }
     if a.name != b.name || a.local != b.local {
         return Ok(false);
     }
@@ -56,6 +59,91 @@ fn same_sanitizer_data(pre: &Obj, a: &Canon, post: &Obj, b: &Canon) -> Result<Op
         }
     }
     Ok(Some(true))
+}
+
+/// The section of `c` if it is one of rustc's anonymous constants (`.rodata..Lanon.<crate
+/// hash>.<n>`: panic locations, the bytes of string slices, vtables).
+fn rust_constant<'o>(o: &'o Obj, c: &Canon) -> Option<&'o crate::elf::Sec> {
+    c.section
+        .and_then(|i| o.sections.get(i))
+        .filter(|s| s.name.contains("..Lanon."))
+}
+
+/// Whether the constant `s` is a panic location, `core::panic::Location`: the file name (a
+/// pointer to bytes ending in `.rs`, in the strings or another constant, and its length),
+/// then line and column, 24 bytes.
+fn is_panic_location(o: &Obj, s: &crate::elf::Sec) -> bool {
+    let [r] = s.relocs.as_slice() else {
+        return false;
+    };
+    if s.data.len() != 24 || r.offset != 0 {
+        return false;
+    }
+    let len = s.data[8..16]
+        .try_into()
+        .map(u64::from_le_bytes)
+        .unwrap_or(0) as usize;
+    let c = o.canon(r);
+    let Some(name) = c.section.and_then(|i| o.sections.get(i)) else {
+        return false;
+    };
+    let at = c.sec_offset.max(0) as usize;
+    name.data
+        .get(at..at + len)
+        .is_some_and(|f| f.ends_with(b".rs"))
+}
+
+/// For two targets among rustc's anonymous constants, whether they hold the same: rustc
+/// numbers them in the order it makes them, so a constant the patch adds renumbers those
+/// after it, and they are compared by contents (what they point at likewise, a few levels
+/// deep). A panic location is the same whatever its line, which a line the patch added
+/// above moves (Rust has no `#line`; C's file:line strings are read the same way,
+/// [`without_line_numbers`]). `None` if either target is not such a constant.
+fn same_rust_constant(
+    pre: &Obj,
+    a: &Canon,
+    post: &Obj,
+    b: &Canon,
+    depth: u32,
+) -> Result<Option<bool>> {
+    let (Some(x), Some(y)) = (rust_constant(pre, a), rust_constant(post, b)) else {
+        return Ok(None);
+    };
+    if a.sec_offset != b.sec_offset
+        || x.data.len() != y.data.len()
+        || x.relocs.len() != y.relocs.len()
+    {
+        return Ok(Some(false));
+    }
+    if depth > 4 {
+        return Ok(Some(x.data == y.data));
+    }
+    let mut mask = vec![false; x.data.len()];
+    if is_panic_location(pre, x) && is_panic_location(post, y) {
+        mask[16..20].fill(true);
+    }
+    for (r, q) in x.relocs.iter().zip(&y.relocs) {
+        if r.offset != q.offset || r.rtype != q.rtype {
+            return Ok(Some(false));
+        }
+        let (cr, cq) = (pre.canon(r), post.canon(q));
+        let same = match same_rust_constant(pre, &cr, post, &cq, depth + 1)? {
+            Some(same) => same,
+            None => same_target(pre, &cr, post, &cq)?,
+        };
+        if !same {
+            return Ok(Some(false));
+        }
+        let end = (r.offset + width(r.rtype)).min(x.data.len() as u64);
+        mask[r.offset as usize..end as usize].fill(true);
+    }
+    Ok(Some(
+        x.data
+            .iter()
+            .zip(&y.data)
+            .zip(&mask)
+            .all(|((p, q), &m)| m || p == q),
+    ))
 }
 
 /// For two targets in mergeable sections (strings, constants), whether they hold the same

@@ -437,7 +437,10 @@ fn compile_overlay(src_dir: &Path, pre_dir: Option<&Path>, out_dir: &Path) -> Re
                 std::fs::write(&dst, &bytes)?;
                 continue;
             };
-            if let Some(pre) = pre_dir.and_then(|d| std::fs::read(d.join(&r)).ok()) {
+            // Rust has no #line: its line numbers stay as the post source has them, and the
+            // compare pass reads panic locations without them (`crate::compare`).
+            let renumber = pre_dir.filter(|_| !name.ends_with(".rs"));
+            if let Some(pre) = renumber.and_then(|d| std::fs::read(d.join(&r)).ok()) {
                 let (kept, steps) =
                     crate::input::lines::keep_line_numbers(&String::from_utf8_lossy(&pre), &text);
                 text = kept;
@@ -482,6 +485,7 @@ fn rebuild_and_compare(
     jobs: usize,
 ) -> Result<Vec<equiv::Verdict>> {
     let plain_dir = wd.join("objects").join("plain");
+    let post_objects = wd.join("objects").join("post");
     let work: Vec<(&CmdFile, &UnitInput)> = units
         .iter()
         .filter_map(|u| {
@@ -506,6 +510,11 @@ fn rebuild_and_compare(
                     if !source.exists() {
                         mirror(tree, post_dir, &cf.source)?;
                     }
+                    for f in crate::input::rustc::crate_sources(cf) {
+                        if cf.is_rust() && !post_dir.join(&f).exists() {
+                            mirror(tree, post_dir, &f)?;
+                        }
+                    }
                     let cmd = kbuild::recompile_command(
                         cf,
                         &Recompile {
@@ -513,6 +522,8 @@ fn rebuild_and_compare(
                             output: out.clone(),
                             overlay: Some(post_dir.to_path_buf()),
                             plain: true,
+                            externs: crate::crates::post_externs(cmds, &post_objects),
+                            metadata: None,
                         },
                     )?;
                     let log = logs.join(format!("{}-plain.log", cf.object.replace('/', "_")));
@@ -807,7 +818,10 @@ fn generate_with(o: &Options, pr: &mut Progress, work: &Work) -> Result<GenRepor
     std::fs::write(&rpath, serde_json::to_string_pretty(&report)? + "\n")
         .with_context(|| format!("{}: cannot write", rpath.display()))?;
     for t in &out.report.targets {
-        pr.say(&format!("target {}", t.function));
+        match &t.rust {
+            Some(path) => pr.say(&format!("target {} ({path})", t.function)),
+            None => pr.say(&format!("target {}", t.function)),
+        }
     }
     pr.say(&format!(
         "{}: pack {}, {} target(s) in {} object(s); report {}",
@@ -1042,8 +1056,11 @@ fn plan_objects(
     // A .c file without an object of its own may be included by one
     // (kernel/sched/build_utility.c includes completion.c): it is then a header.
     let mut included = Vec::new();
+    let mut rust_files = Vec::new();
     for f in touched {
-        if let Some(stem) = f.strip_suffix(".c") {
+        if f.ends_with(".rs") {
+            rust_files.push(f.clone());
+        } else if let Some(stem) = f.strip_suffix(".c") {
             let obj = format!("{stem}.o");
             if kbuild::cmd_path(tree, &obj).exists() {
                 objects.push(obj);
@@ -1061,6 +1078,15 @@ fn plan_objects(
             headers.join(" ")
         ));
         let found = header_objects(tree, &d.pre, &d.post, &headers, &included, &objects, pr)?;
+        objects.extend(found.objects);
+        not_built.extend(found.not_built);
+    }
+    if !rust_files.is_empty() {
+        pr.say(&format!(
+            "finding the crates built from {}, and the crates built against them",
+            rust_files.join(" ")
+        ));
+        let found = crate::crates::plan(tree, &rust_files)?;
         objects.extend(found.objects);
         not_built.extend(found.not_built);
     }
@@ -1117,7 +1143,9 @@ fn compile_objects(o: &Options, tree: &Path, plan: &Plan, d: &Dirs, pr: &Progres
         o.jobs.max(1)
     ));
     let with_base = !o.base.is_empty();
+    compile_crates(o, tree, plan, d, pr)?;
     let jobs: Vec<(usize, bool)> = (0..cmds.len())
+        .filter(|&i| !cmds[i].is_rust())
         .flat_map(|i| [(i, false), (i, true)])
         .collect();
     let next = AtomicUsize::new(0);
@@ -1152,6 +1180,7 @@ fn compile_objects(o: &Options, tree: &Path, plan: &Plan, d: &Dirs, pr: &Progres
                         output: out.clone(),
                         overlay: overlay.then(|| src_dir.to_path_buf()),
                         plain: false,
+                        ..Default::default()
                     };
                     let cmd = kbuild::recompile_command(cf, &rc)?;
                     let log = logs.join(format!("{}-{side}.log", cf.object.replace('/', "_")));
@@ -1200,6 +1229,76 @@ fn compile_objects(o: &Options, tree: &Path, plan: &Plan, d: &Dirs, pr: &Progres
     let errors = errors.into_inner().unwrap_or_default();
     if let Some(e) = errors.first() {
         bail!("{e}");
+    }
+    Ok(())
+}
+
+/// Compiles the Rust crates of the plan before and after the patch, one at a time: a crate
+/// after the crates it reads, whose post metadata its post side reads
+/// ([`crate::crates`]). objtool runs on the pre objects as for C.
+fn compile_crates(o: &Options, tree: &Path, plan: &Plan, d: &Dirs, pr: &Progress) -> Result<()> {
+    let with_base = !o.base.is_empty();
+    let post_objects = d.objects.join("post");
+    for cf in crate::crates::order(&plan.cmds) {
+        let krate = crate::input::rustc::crate_of_cmd(cf)?;
+        for post in [false, true] {
+            let side = if post { "post" } else { "pre" };
+            let src_dir = if post { &d.lines } else { &d.pre_compile };
+            let overlay = post || with_base;
+            if overlay {
+                for f in crate::input::rustc::crate_sources(cf) {
+                    if !src_dir.join(&f).exists() {
+                        mirror_for_compile(tree, src_dir, &f)?;
+                    }
+                }
+            }
+            let out = d.objects.join(side).join(&cf.object);
+            std::fs::create_dir_all(out.parent().unwrap_or(&d.objects))?;
+            let rc = Recompile {
+                source: overlay.then(|| src_dir.join(&krate.root)),
+                output: out.clone(),
+                overlay: overlay.then(|| src_dir.to_path_buf()),
+                externs: if post {
+                    crate::crates::post_externs(&plan.cmds, &post_objects)
+                } else {
+                    Vec::new()
+                },
+                metadata: if post {
+                    crate::input::rustc::post_metadata(&krate, &post_objects)
+                } else {
+                    None
+                },
+                plain: false,
+            };
+            let cmd = kbuild::recompile_command(cf, &rc)?;
+            let log = d
+                .logs
+                .join(format!("{}-{side}.log", cf.object.replace('/', "_")));
+            sh(
+                tree,
+                &cmd,
+                &format!("compiling {} ({side})", cf.object),
+                &log,
+            )?;
+            if !post {
+                std::fs::copy(&out, out.with_extension("raw.o"))?;
+                let args = cf.objtool.as_deref().unwrap_or(&plan.vmlinux_objtool);
+                sh(
+                    tree,
+                    &format!("./tools/objtool/objtool {args} {}", out.display()),
+                    &format!("objtool on {} (pre)", cf.object),
+                    &log.with_extension("objtool.log"),
+                )?;
+            }
+            if !o.quiet {
+                eprintln!(
+                    "[splice-create {:6.1}s]   RUSTC {side:4} {} (crate {})",
+                    pr.t0.elapsed().as_secs_f64(),
+                    cf.object,
+                    krate.name
+                );
+            }
+        }
     }
     Ok(())
 }
@@ -1523,9 +1622,12 @@ mod tests {
         assert!(refuse_files(&p, Path::new("f.diff")).is_err());
         let p = diff::parse("--- /dev/null\n+++ b/fs/new.h\n").unwrap();
         assert!(refuse_files(&p, Path::new("f.diff")).is_ok());
+        // Rust: a crate is compiled from its root, so a new file of a crate is not a new
+        // object either.
         let p = diff::parse("--- a/rust/kernel/fs.rs\n+++ b/rust/kernel/fs.rs\n").unwrap();
-        let e = refuse_files(&p, Path::new("f.diff")).unwrap_err();
-        assert!(format!("{e}").contains("rust/kernel/fs.rs: Rust code"));
+        assert!(refuse_files(&p, Path::new("f.diff")).is_ok());
+        let p = diff::parse("--- /dev/null\n+++ b/rust/kernel/new.rs\n").unwrap();
+        assert!(refuse_files(&p, Path::new("f.diff")).is_ok());
     }
 
     #[test]

@@ -58,6 +58,7 @@ pub mod boot;
 pub mod clone;
 pub mod compare;
 pub mod correlate;
+pub mod crates;
 pub mod elf;
 pub mod emit;
 pub mod equiv;

@@ -42,3 +42,31 @@ pub(crate) fn correlation_stem(name: &str) -> Option<String> {
     }
     numbered_stem(name).map(str::to_owned)
 }
+
+/// A Rust symbol (`_RNvCs..._18splice_target_rust7compute`, mangled v0 as the kernel's
+/// `-Csymbol-mangling-version=v0` makes it) as its path without the crate's hash
+/// (`splice_target_rust::compute`); `None` for any other symbol.
+pub fn rust_path(name: &str) -> Option<String> {
+    if !name.starts_with("_R") {
+        return None;
+    }
+    rustc_demangle::try_demangle(name)
+        .ok()
+        .map(|d| format!("{d:#}"))
+}
+
+#[cfg(test)]
+mod rust_path_tests {
+    #[test]
+    fn v0_symbols_read_as_paths() {
+        assert_eq!(
+            super::rust_path("_RNvCslCy5zVk4MON_18splice_target_rust7compute").as_deref(),
+            Some("splice_target_rust::compute")
+        );
+        assert_eq!(
+            super::rust_path("_RNvNtCs1EKtwoKEMO2_6kernel3str16kstrtobool_bytes").as_deref(),
+            Some("kernel::str::kstrtobool_bytes")
+        );
+        assert_eq!(super::rust_path("splice_target_compute"), None);
+    }
+}

@@ -311,6 +311,7 @@ pub fn metadata(
                 };
                 m.report_targets.push(ReportTarget {
                     function: t.clone(),
+                    rust: crate::names::rust_path(t),
                     object: object_name.to_owned(),
                     replacement: format!("__splice_repl_{replacement}"),
                     core_relocs: relocs.len(),

@@ -11,6 +11,9 @@ use serde::Serialize;
 #[derive(Clone, Debug, Serialize)]
 pub struct ReportTarget {
     pub function: String,
+    /// A Rust function's path (`kernel::str::kstrtobool_bytes`), from its mangled name.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rust: Option<String>,
     /// The object the function is compiled in (two objects may each have a static of the
     /// same name).
     pub object: String,

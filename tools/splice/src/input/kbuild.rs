@@ -36,6 +36,11 @@ impl CmdFile {
     pub fn is_asm(&self) -> bool {
         self.source.ends_with(".S")
     }
+
+    /// Whether the object is a Rust crate ([`super::rustc`]).
+    pub fn is_rust(&self) -> bool {
+        self.source.ends_with(".rs")
+    }
 }
 
 /// The `.cmd` file of `object`.
@@ -88,11 +93,20 @@ pub fn parse_cmd(object: &str, text: &str) -> Result<CmdFile> {
         }
         None => (full.trim().to_owned(), None),
     };
-    let source = match source {
-        Some(s) => s.trim_start_matches("./").to_owned(),
-        None => bail!("{object}: no source_ line in its .cmd file"),
+    // A rustc command's source is its crate root (with CLIPPY=1 Kbuild records clippy's
+    // configuration file as the source).
+    let source = match (super::rustc::crate_of(&command), source) {
+        (Some(krate), _) => krate.root,
+        (None, Some(s)) => s.trim_start_matches("./").to_owned(),
+        (None, None) => bail!("{object}: no source_ line in its .cmd file"),
     };
-    let module = if command.contains(" -DMODULE ") {
+    let module = if command.contains(" --cfg MODULE ") {
+        // A Rust module: Kbuild passes its name as the path of its .mod file.
+        command
+            .split_whitespace()
+            .find_map(|t| t.strip_prefix("RUST_MODFILE="))
+            .map(|m| m.rsplit('/').next().unwrap_or(m).to_owned())
+    } else if command.contains(" -DMODULE ") {
         command
             .split_once("-DKBUILD_MODNAME='\"")
             .and_then(|(_, r)| r.split_once('"'))
@@ -235,11 +249,20 @@ pub struct Recompile {
     /// Compile as the tree's build did, without `-ffunction-sections -fdata-sections`: the
     /// ordinary build a pack's code is compared with ([`crate::equiv`]).
     pub plain: bool,
+    /// Rust: crates read from another metadata file than the tree's (`--extern NAME=PATH`),
+    /// the post metadata of a crate compiled before this one.
+    pub externs: Vec<(String, PathBuf)>,
+    /// Rust: where the crate's metadata goes, for the crates compiled after it; none is
+    /// written without.
+    pub metadata: Option<PathBuf>,
 }
 
 /// The command that compiles `cf` as `r` says, with `-ffunction-sections -fdata-sections`
 /// (and `-g` if it has no debug info) unless `r.plain`.
 pub fn recompile_command(cf: &CmdFile, r: &Recompile) -> Result<String> {
+    if cf.is_rust() {
+        return super::rustc::recompile_command(cf, r);
+    }
     let mut cmd = cf.command.clone();
     let obj_path = Path::new(&cf.object);
     let dir = obj_path.parent().unwrap_or(Path::new("")).to_string_lossy();
@@ -487,6 +510,7 @@ mod tests {
                 output: out.clone(),
                 overlay: Some(ov.clone()),
                 plain: true,
+                ..Default::default()
             },
         )
         .unwrap();

@@ -7,4 +7,5 @@
 pub mod diff;
 pub mod kbuild;
 pub mod lines;
+pub mod rustc;
 pub mod symvers;

@@ -19,13 +19,6 @@ pub fn refuse_files(p: &diff::Patch, patch: &Path) -> Result<()> {
                 patch.display()
             );
         }
-        if path.ends_with(".rs") {
-            bail!(
-                "{}: {path}: Rust code; splice patches C code only (a Rust crate is one object \
-                 whose functions it cannot yet correlate)",
-                patch.display()
-            );
-        }
         if base == "Makefile" || base == "Kbuild" || base.starts_with("Kconfig") {
             bail!(
                 "{}: {path}: build system change; a pack cannot change how the kernel is built",

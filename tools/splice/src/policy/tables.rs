@@ -36,6 +36,13 @@ fn is_sanitizer_data(name: &str) -> bool {
     name.contains("..Lubsan_")
 }
 
+/// rustc's anonymous constants (`.rodata..Lanon.<hash>.12`: panic locations, string slices,
+/// vtables): data its code refers to, never a table. One that nothing refers to is left over
+/// from code the optimizer folded (a panic location of a check it removed).
+fn is_rust_constant(name: &str) -> bool {
+    name.contains("..Lanon.")
+}
+
 /// The tables of `o`, by name: allocated, non-executable sections with contents, that no other
 /// section of the object refers to and that define no global symbol (a global object is data
 /// other objects use, compared as data). Special sections splice rewrites ([`special::TABLES`]),
@@ -60,7 +67,7 @@ fn tables(o: &Obj) -> BTreeMap<&str, &Sec> {
         .filter(|s| !s.is_mergeable() && s.name != ".modinfo" && !s.name.starts_with("__kcrctab"))
         // The patch's own hooks: the pack carries them.
         .filter(|s| s.name != crate::format::HOOKS_SECTION)
-        .filter(|s| !is_sanitizer_data(&s.name))
+        .filter(|s| !is_sanitizer_data(&s.name) && !is_rust_constant(&s.name))
         .filter(|s| {
             !special::is_dropped(&s.name) || is_boot_table(&s.name) || is_export_table(&s.name)
         })

@@ -86,7 +86,7 @@ while IFS=$'\t' read -r name outcome message; do
 			# others do not (the case file says why).
 			got=$(python3 -c '
 import json, re, sys
-names = (t["function"] for t in json.load(open(sys.argv[1]))["pack"]["targets"])
+names = (t.get("rust") or t["function"] for t in json.load(open(sys.argv[1]))["pack"]["targets"])
 want = [w for w in sys.argv[2].split(",") if w]
 must = {w for w in want if not w.endswith("?")}
 may = {w[:-1] for w in want if w.endswith("?")}

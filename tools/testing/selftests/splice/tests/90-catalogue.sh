@@ -388,4 +388,35 @@ dmesg | grep -q "cannot_redirect: CPU [0-9]* goes on at .* in \"multi_cpu_stop\"
 	fail "the kernel log does not name multi_cpu_stop as code of the stop"
 unload
 n=$((n + 1))
+# Rust. Rust code has no ftrace site, in the kernel as in a pack, so the
+# evidence that a replacement runs is its behaviour alone.
+rust=/sys/kernel/splice_target_rust
+insmod /splice/modules/splice_target_rust.ko || fail "insmod splice_target_rust.ko"
+# A function of the module's crate: value is compute(21), 42, then 43.
+use_pack cat-rust-module
+load
+is $rust/value 42
+act apply
+is $rust/value 43
+act reverse
+is $rust/value 42
+unload
+n=$((n + 1))
+
+# A function of the kernel crate, kstrtobool_bytes(), which the module's
+# enabled file reads its input with: the fix skips leading blanks.
+use_pack cat-rust-kernel-crate
+load
+echo " on" >$rust/enabled 2>/dev/null && fail "' on' was accepted before the fix"
+is $rust/enabled 0
+act apply
+echo " on" >$rust/enabled || fail "' on' was refused with the fix applied"
+is $rust/enabled 1
+echo off >$rust/enabled || fail "off was refused with the fix applied"
+act reverse
+echo " on" >$rust/enabled 2>/dev/null && fail "' on' was accepted after reverse"
+is $rust/enabled 0
+unload
+rmmod splice_target_rust || fail "rmmod splice_target_rust"
+n=$((n + 1))
 echo "ok: $n catalogue packs applied and reversed"
