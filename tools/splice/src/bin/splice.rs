@@ -487,12 +487,13 @@ fn apply_all(
                 continue;
             }
         }
-        // Written before the apply, and synced: if the kernel dies in it, the next boot sees
-        // it ([`boot::marker`]).
+        // Written before the apply, and synced with its directory entry: if the kernel dies
+        // in it, the next boot sees it ([`boot::marker`]).
         let f = std::fs::File::create(&marker).map_err(|e| Failure::io(&marker, "create", &e))?;
         let write = (&f)
             .write_all(format!("{}\n", ko.display()).as_bytes())
-            .and_then(|()| f.sync_all());
+            .and_then(|()| f.sync_all())
+            .and_then(|()| std::fs::File::open(state)?.sync_all());
         write.map_err(|e| Failure::io(&marker, "write", &e))?;
         let r = match sys.pack_of_module(&module)? {
             Some(n) => act(cli, sys, &n, Action::Apply),
