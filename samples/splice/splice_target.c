@@ -16,6 +16,9 @@
  *  events	which pack hooks ran (through splice_target_hook_ran()),
  *		by name; any write clears it
  *  fail_hook	the name of a hook kind that is to fail, or "none"
+ *		(splice_target.crash_hook=KIND on the command line makes a
+ *		hook of that kind panic instead: a crash while a pack applies,
+ *		for the boot-time guard of splice.service)
  *  scaled	splice_target_scale_a() and _b() of the input, which share the
  *		inline helper splice_target_scale()
  *  calls	how many times it was read, counted in a static local
@@ -58,6 +61,8 @@ static long splice_target_base;
 
 static unsigned long splice_target_events;
 static int splice_target_fail = -1;
+static char *crash_hook = "";
+module_param(crash_hook, charp, 0400);
 
 /*
  * For the hooks of sample packs: records that a hook of @kind ran and says
@@ -68,6 +73,8 @@ noinline int splice_target_hook_ran(unsigned int kind)
 	if (kind >= SPLICE_HOOK_KINDS)
 		return -EINVAL;
 	set_bit(kind, &splice_target_events);
+	if (crash_hook[0] && sysfs_streq(crash_hook, splice_target_kinds[kind]))
+		panic("splice_target: a %s hook crashed (crash_hook, a test)\n", crash_hook);
 	return READ_ONCE(splice_target_fail) == kind ? -EAGAIN : 0;
 }
 
