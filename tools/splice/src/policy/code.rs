@@ -27,6 +27,8 @@ pub fn refuse_unpatchable(pre: &Obj, post: &Obj, changed: &[String]) -> Result<(
         );
     }
     for name in changed {
+        refuse_merged(pre, name)?;
+        refuse_merged(post, name)?;
         let Some(sec) = pre
             .defined(name)
             .and_then(|s| s.section)
@@ -48,6 +50,38 @@ pub fn refuse_unpatchable(pre: &Obj, post: &Obj, changed: &[String]) -> Result<(
         );
     }
     Ok(())
+}
+
+/// Refuses `name` if, in `o`, its code is also that of other function symbols: one body
+/// under several names, as rustc makes of functions whose code is the same
+/// (`-Zmerge-functions`, generic instances such as `ParseInt::from_str` for `i32` and
+/// `u32`), or a C alias. A pack replaces one function's code by one name; the names would
+/// not stay one body after the fix.
+fn refuse_merged(o: &Obj, name: &str) -> Result<()> {
+    let Some(f) = o.defined(name).filter(|s| s.is_func()) else {
+        return Ok(());
+    };
+    let names: Vec<&str> = o
+        .symbols
+        .iter()
+        .filter(|s| s.is_func() && s.size > 0 && s.section == f.section && s.value == f.value)
+        .map(|s| s.name.as_str())
+        .collect();
+    if names.len() < 2 {
+        return Ok(());
+    }
+    let how = if name.starts_with("_R") {
+        "rustc merged functions whose code is the same (-Zmerge-functions)"
+    } else {
+        "aliases of one function"
+    };
+    bail!(
+        "{}: {name}: one body under {} names ({}): {how}; splice cannot replace a body of \
+         several names yet (the fix needs a reboot)",
+        o.path,
+        names.len(),
+        names.join(", ")
+    );
 }
 
 /// The functions that differ between `pre` and `post` ([`changed_functions`]), refused if
