@@ -6,6 +6,8 @@
 #   make check    all of the above, then every test; ends with "N passed, N failed"
 #   make check-debug  the debug kernel (lockdep, KFENCE, kmemleak, fault injection,
 #                 signatures, lockdown) and the guest tests on it; .ci/run runs it after check
+#   make check-fleet  Debian's configuration, packs as Debian packages on a real Debian
+#                 guest: apt install, reboot (splice.service), apt remove, a crash at apply
 #   make demo     build, then fix a real 7.2.12 bug in the running VM and reverse it
 #   make bench-klp  splice-create and upstream klp-build on the same fixes and tree
 #   make eval     every 7.2.12 -> 7.2.13 fix of built code: splice and klp-build side by side,
@@ -38,7 +40,7 @@ export LIBCLANG_PATH := $(SPLICE_CACHE)/libclang-$(LIBCLANG_VERSION)/lib
 
 S := scripts/splice
 
-.PHONY: all build check check-debug demo eval bench-klp vm clean distclean
+.PHONY: all build check check-debug check-fleet demo eval bench-klp vm clean distclean
 all: build
 
 build:
@@ -49,6 +51,10 @@ check:
 
 check-debug:
 	@$(S)/check.sh check-debug
+
+check-fleet: SPLICE_CONFIG = debian
+check-fleet:
+	@$(S)/check.sh check-fleet
 
 demo:
 	@$(S)/check.sh demo

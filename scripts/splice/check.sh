@@ -6,6 +6,8 @@
 #   check.sh check    build, then every test; ends with "N passed, N failed, N skipped"
 #   check.sh check-debug  the debug kernel (configs/debug.config) and the guest
 #                     tests on it; the same closing line (.ci/run runs both)
+#   check.sh check-fleet  the Debian configuration's kernel, packs as Debian
+#                     packages on a Debian guest (fleet.sh); the same closing line
 #   check.sh demo     build, then the demo (demo.sh)
 #   check.sh eval     build, then the evaluation on real fixes (eval.sh)
 #
@@ -124,6 +126,19 @@ check-debug)
 	build_phase fetch "$S/fetch-kernel.sh"
 	build_phase debug-kernel "$S/debug-check.sh" build
 	test_phase debug-vm-tests "$S/debug-check.sh" test
+	print_timings
+	echo
+	echo "$passed passed, $failed failed, $skipped skipped"
+	[ "$failed" -eq 0 ]
+	;;
+check-fleet)
+	# Packs as Debian packages on a real Debian guest (fleet.sh): on the
+	# Debian configuration's kernel, whose build root and build check.sh
+	# shares with SPLICE_CONFIG=debian make check.
+	[ "$SPLICE_CONFIG" = debian ] || die "the fleet tests run on Debian's configuration: run check-fleet with SPLICE_CONFIG=debian (the Makefile sets it)"
+	build
+	build_phase packs "$S/build-packs.sh"
+	test_phase fleet "$S/fleet.sh"
 	print_timings
 	echo
 	echo "$passed passed, $failed failed, $skipped skipped"
