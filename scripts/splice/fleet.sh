@@ -38,7 +38,8 @@ debs=$SPLICE_BUILD/fleet-debs
 rm -rf "$debs"
 mkdir -p "$debs"
 for p in target_value target_hooks target_other_source; do
-	"$SPLICE_TOOLS/splice" package "$SPLICE_BUILD/guest/packs/splice_$p.ko" -o "$debs" >/dev/null ||
+	"$SPLICE_TOOLS/splice" package "$SPLICE_BUILD/guest/packs/splice_$p.ko" -o "$debs" \
+		--maintainer "splice fleet test <fleet@splice.invalid>" >/dev/null ||
 		die "splice package splice_$p.ko failed"
 done
 value_deb=$(ls "$debs"/splice-pack-target-value_*.deb)

@@ -164,8 +164,23 @@ exit 0
     [("postinst", postinst), ("prerm", prerm), ("postrm", postrm)]
 }
 
+/// Who the package names as its maintainer when `splice package` is not told: the
+/// `DEBFULLNAME` and `DEBEMAIL` of the environment, as `dch` takes them.
+pub fn maintainer_from_env() -> Option<String> {
+    let mail = std::env::var("DEBEMAIL").ok().filter(|m| !m.is_empty())?;
+    if mail.contains('<') {
+        return Some(mail);
+    }
+    let name = std::env::var("DEBFULLNAME").unwrap_or_default();
+    Some(if name.is_empty() {
+        mail
+    } else {
+        format!("{name} <{mail}>")
+    })
+}
+
 /// The `control` file.
-fn control(m: &Meta, size_kib: u64) -> String {
+fn control(m: &Meta, size_kib: u64, maintainer: &str) -> String {
     let mut fixes = String::new();
     for f in &m.fixes {
         fixes.push_str(&format!(" * {f}\n"));
@@ -179,7 +194,7 @@ fn control(m: &Meta, size_kib: u64) -> String {
         m.description.clone()
     };
     format!(
-        "Package: {pkg}\nVersion: {ver}\nArchitecture: amd64\nMaintainer: splice maintainers <splice@localhost>\nDepends: linux-image-{rel}\nSection: kernel\nPriority: optional\nInstalled-Size: {size_kib}\nDescription: {summary}\n A rebootless update of the running kernel (splice pack {name}),\n applied when installed on Linux {rel} and at each boot of it.\n{fixes}",
+        "Package: {pkg}\nVersion: {ver}\nArchitecture: amd64\nMaintainer: {maintainer}\nDepends: linux-image-{rel}\nSection: kernel\nPriority: optional\nInstalled-Size: {size_kib}\nDescription: {summary}\n A rebootless update of the running kernel (splice pack {name}),\n applied when installed on Linux {rel} and at each boot of it.\n{fixes}",
         pkg = m.package(),
         ver = m.version(),
         rel = m.release,
@@ -187,8 +202,52 @@ fn control(m: &Meta, size_kib: u64) -> String {
     )
 }
 
-/// Writes `<package>_<version>_amd64.deb` of pack module `ko` into `out`; returns its path.
-pub fn build(ko: &Path, out: &Path) -> Result<PathBuf> {
+/// The package's `changelog.gz` text: one entry for this version, with the fixes.
+fn changelog(m: &Meta, maintainer: &str, date: &str) -> String {
+    let mut items = String::new();
+    for f in &m.fixes {
+        items.push_str(&format!("  * {f}\n"));
+    }
+    if items.is_empty() {
+        items = format!("  * splice pack {} for Linux {}.\n", m.name, m.release);
+    }
+    format!(
+        "{pkg} ({ver}) unstable; urgency=medium\n\n{items}\n -- {maintainer}  {date}\n",
+        pkg = m.package(),
+        ver = m.version()
+    )
+}
+
+/// `text` compressed as Debian wants documentation compressed (`gzip -9n`).
+fn gzip(text: &str) -> Result<Vec<u8>> {
+    use std::io::Write;
+    let mut child = Command::new("gzip")
+        .arg("-9n")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .context("cannot run gzip")?;
+    child
+        .stdin
+        .take()
+        .context("gzip has no input")?
+        .write_all(text.as_bytes())?;
+    let o = child.wait_with_output()?;
+    if !o.status.success() {
+        bail!("gzip failed");
+    }
+    Ok(o.stdout)
+}
+
+/// Writes `<package>_<version>_amd64.deb` of pack module `ko` into `out`, naming
+/// `maintainer` ("Name <mail>"); returns its path.
+pub fn build(ko: &Path, out: &Path, maintainer: &str) -> Result<PathBuf> {
+    if !maintainer.contains('@') {
+        bail!(
+            "the maintainer '{maintainer}' has no mail address: give --maintainer 'Name <mail>', \
+             or set DEBFULLNAME and DEBEMAIL"
+        );
+    }
     let bytes = fs::read(ko).with_context(|| format!("{}: cannot read", ko.display()))?;
     let m = Meta::of(&bytes).with_context(|| format!("{}", ko.display()))?;
     if m.release.is_empty() {
@@ -210,13 +269,31 @@ pub fn build(ko: &Path, out: &Path) -> Result<PathBuf> {
     fs::create_dir_all(&doc)?;
     fs::write(
         doc.join("copyright"),
-        "Format: https://www.debian.org/doc/packaging-manuals/copyright-format/1.0/\n\
-         Files: *\nCopyright: the authors of the Linux kernel and of splice\nLicense: GPL-2.0\n",
+        "Format: https://www.debian.org/doc/packaging-manuals/copyright-format/1.0/\n\n\
+         Files: *\n\
+         Copyright: 1991-2026 Linus Torvalds and the authors of the Linux kernel\n \
+         2026 the splice developers\n\
+         License: GPL-2\n \
+         The pack holds code of the Linux kernel compiled from its sources.\n \
+         .\n \
+         On Debian systems, the full text of the GNU General Public License\n \
+         version 2 can be found in the file `/usr/share/common-licenses/GPL-2'.\n",
+    )?;
+    let date = Command::new("date")
+        .arg("-R")
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
+        .context("cannot run date -R")?;
+    fs::write(
+        doc.join("changelog.gz"),
+        gzip(&changelog(&m, maintainer, &date))?,
     )?;
     let debian = root.path().join("DEBIAN");
     fs::create_dir_all(&debian)?;
     let size_kib = (bytes.len() as u64).div_ceil(1024);
-    fs::write(debian.join("control"), control(&m, size_kib))?;
+    fs::write(debian.join("control"), control(&m, size_kib, maintainer))?;
     for (name, text) in scripts(&m, &file) {
         let p = debian.join(name);
         fs::write(&p, text)?;
@@ -291,7 +368,7 @@ mod tests {
             ..m.clone()
         };
         assert_eq!(no_fix.version(), "0+k7.2.12.cloud.amd64");
-        let deb = build(&ko, &d.path().join("out")).unwrap();
+        let deb = build(&ko, &d.path().join("out"), MAINTAINER).unwrap();
         assert!(deb.ends_with("splice-pack-fix-pipe_7.2.13+k7.2.12.cloud.amd64_amd64.deb"));
         let field = |f: &str| {
             let o = Command::new("dpkg-deb")
@@ -313,8 +390,32 @@ mod tests {
         assert!(files.contains("./lib/modules/7.2.12-cloud-amd64/splice/splice_fix_pipe.ko"));
         // Not a pack: refused, naming why.
         fs::write(d.path().join("x.ko"), b"not an elf").unwrap();
-        let e = build(&d.path().join("x.ko"), d.path()).unwrap_err();
+        let e = build(&d.path().join("x.ko"), d.path(), MAINTAINER).unwrap_err();
         assert!(format!("{e:#}").contains("not a kernel module"), "{e:#}");
+        // A maintainer without a mail address: refused, saying what to give.
+        let e = build(&ko, d.path(), "nobody").unwrap_err();
+        assert!(format!("{e:#}").contains("--maintainer"), "{e:#}");
+    }
+
+    const MAINTAINER: &str = "Kernel Team <kernel@example.org>";
+
+    /// lintian finds nothing to say of a pack package (deps.sh installs lintian).
+    #[test]
+    fn lintian_is_clean() {
+        let d = tempfile::tempdir().unwrap();
+        let ko = fake_ko(d.path(), "7.2.13");
+        let deb = build(&ko, &d.path().join("out"), MAINTAINER).unwrap();
+        let o = Command::new("lintian")
+            .args(["--tag-display-limit", "0"])
+            .arg(&deb)
+            .output()
+            .expect("lintian runs (deps.sh installs it)");
+        let out = String::from_utf8_lossy(&o.stdout);
+        let tags: Vec<&str> = out
+            .lines()
+            .filter(|l| l.starts_with("E: ") || l.starts_with("W: "))
+            .collect();
+        assert!(tags.is_empty(), "lintian: {tags:#?}");
     }
 
     /// The scripts, run as dpkg runs them, against a stand-in `splice`, `uname` and sysfs:

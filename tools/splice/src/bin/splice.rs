@@ -103,6 +103,9 @@ enum Cmd {
         /// Where to write the .deb.
         #[arg(short, long, default_value = ".")]
         output: PathBuf,
+        /// The package's maintainer, "Name <mail>" (default: DEBFULLNAME and DEBEMAIL).
+        #[arg(long)]
+        maintainer: Option<String>,
     },
 }
 
@@ -167,8 +170,23 @@ fn run(cli: &Cli, sys: &Sysfs) -> Result<i32, Failure> {
             with_retry(sys, *retry, || act(cli, sys, pack, Action::Reverse))
         }
         Cmd::Unload { pack } => unload(cli, sys, pack),
-        Cmd::Package { ko, output } => {
-            let deb = splice_tools::package::build(ko, output)
+        Cmd::Package {
+            ko,
+            output,
+            maintainer,
+        } => {
+            let Some(who) = maintainer
+                .clone()
+                .or_else(splice_tools::package::maintainer_from_env)
+            else {
+                return Err(Failure::new(
+                    exit::USAGE,
+                    "the package needs a maintainer: give --maintainer 'Name <mail>', or set \
+                     DEBFULLNAME and DEBEMAIL"
+                        .to_string(),
+                ));
+            };
+            let deb = splice_tools::package::build(ko, output, &who)
                 .map_err(|e| Failure::new(exit::BAD_PACK, format!("{e:#}")))?;
             if cli.json {
                 println!("{}", json!({ "deb": deb }));
