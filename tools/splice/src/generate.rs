@@ -1182,27 +1182,7 @@ fn compile_objects(o: &Options, tree: &Path, plan: &Plan, d: &Dirs, pr: &Progres
                         plain: false,
                         ..Default::default()
                     };
-                    let cmd = kbuild::recompile_command(cf, &rc)?;
-                    let log = logs.join(format!("{}-{side}.log", cf.object.replace('/', "_")));
-                    sh(
-                        tree,
-                        &cmd,
-                        &format!("compiling {} ({side})", cf.object),
-                        &log,
-                    )?;
-                    if !post {
-                        // The raw pre object, for the comparison with post; the one objtool
-                        // annotated, for run-pre matching.
-                        std::fs::copy(&out, out.with_extension("raw.o"))?;
-                        let args = cf.objtool.as_deref().unwrap_or(vmlinux_objtool);
-                        sh(
-                            tree,
-                            &format!("./tools/objtool/objtool {args} {}", out.display()),
-                            &format!("objtool on {} (pre)", cf.object),
-                            &log.with_extension("objtool.log"),
-                        )?;
-                    }
-                    Ok(())
+                    compile_one(tree, cf, &rc, post, logs, vmlinux_objtool)
                 })();
                 let n = done.fetch_add(1, Ordering::SeqCst) + 1;
                 match r {
@@ -1229,6 +1209,40 @@ fn compile_objects(o: &Options, tree: &Path, plan: &Plan, d: &Dirs, pr: &Progres
     let errors = errors.into_inner().unwrap_or_default();
     if let Some(e) = errors.first() {
         bail!("{e}");
+    }
+    Ok(())
+}
+
+/// Compiles `cf` as `rc` says, logging under `logs`; for the pre side, keeps the raw object
+/// (`.raw.o`, for the comparison with post) and runs objtool on the other as the kernel's
+/// build did (for run-pre matching).
+fn compile_one(
+    tree: &Path,
+    cf: &CmdFile,
+    rc: &Recompile,
+    post: bool,
+    logs: &Path,
+    vmlinux_objtool: &str,
+) -> Result<()> {
+    let side = if post { "post" } else { "pre" };
+    let cmd = kbuild::recompile_command(cf, rc)?;
+    let log = logs.join(format!("{}-{side}.log", cf.object.replace('/', "_")));
+    sh(
+        tree,
+        &cmd,
+        &format!("compiling {} ({side})", cf.object),
+        &log,
+    )?;
+    if !post {
+        let out = &rc.output;
+        std::fs::copy(out, out.with_extension("raw.o"))?;
+        let args = cf.objtool.as_deref().unwrap_or(vmlinux_objtool);
+        sh(
+            tree,
+            &format!("./tools/objtool/objtool {args} {}", out.display()),
+            &format!("objtool on {} (pre)", cf.object),
+            &log.with_extension("objtool.log"),
+        )?;
     }
     Ok(())
 }
@@ -1270,26 +1284,7 @@ fn compile_crates(o: &Options, tree: &Path, plan: &Plan, d: &Dirs, pr: &Progress
                 },
                 plain: false,
             };
-            let cmd = kbuild::recompile_command(cf, &rc)?;
-            let log = d
-                .logs
-                .join(format!("{}-{side}.log", cf.object.replace('/', "_")));
-            sh(
-                tree,
-                &cmd,
-                &format!("compiling {} ({side})", cf.object),
-                &log,
-            )?;
-            if !post {
-                std::fs::copy(&out, out.with_extension("raw.o"))?;
-                let args = cf.objtool.as_deref().unwrap_or(&plan.vmlinux_objtool);
-                sh(
-                    tree,
-                    &format!("./tools/objtool/objtool {args} {}", out.display()),
-                    &format!("objtool on {} (pre)", cf.object),
-                    &log.with_extension("objtool.log"),
-                )?;
-            }
+            compile_one(tree, cf, &rc, post, &d.logs, &plan.vmlinux_objtool)?;
             if !o.quiet {
                 eprintln!(
                     "[splice-create {:6.1}s]   RUSTC {side:4} {} (crate {})",
