@@ -63,7 +63,7 @@ klp_prepare() {
 klp_make() {
 	local log=$1
 	shift
-	run_logged "$log" make -C "$klp_tree" -s -j"$(nproc)" KBUILD_MODPOST_WARN=1 KLP_SYMIDS=1 \
+	run_logged "$log" kmake -C "$klp_tree" -s -j"$(nproc)" KBUILD_MODPOST_WARN=1 KLP_SYMIDS=1 \
 		"KCFLAGS=-ffunction-sections -fdata-sections" "$@"
 }
 
@@ -111,8 +111,14 @@ klp_build() {
 	klp_mode=$([ $klp_reuse = 1 ] && echo reuse || echo full)
 	say "klp-build $(basename "$diff" .diff)$([ $klp_reuse = 0 ] && echo ' (builds the original kernel first: minutes)')"
 	t0=$(date +%s.%N)
-	if (cd "$klp_tree" && "${bound[@]}" ./scripts/livepatch/klp-build -T -j "$(nproc)" "${short[@]}" \
-		-o "$ko" "$diff") >"$log" 2>&1; then
+	# With the kernel's toolchain, as the kernel was built: Debian's in its build
+	# root (the make variable CC reaches klp-build's makes through MAKEFLAGS).
+	# Another compiler would make Kbuild build the whole original kernel again
+	# with it, and the livepatch would be for that kernel, not the running one.
+	local cc
+	cc=$(kbuild_cc)
+	if (cd "$klp_tree" && "${bound[@]}" "${TC[@]}" env ${cc:+MAKEFLAGS=CC=$cc} \
+		./scripts/livepatch/klp-build -T -j "$(nproc)" "${short[@]}" -o "$ko" "$diff") >"$log" 2>&1; then
 		klp_status=ok klp_error=
 	else
 		klp_status=failed

@@ -67,4 +67,20 @@ rm "$t/cache/klp/linux-7.2.12.stamp"
 klp_prepare >/dev/null 2>&1
 check "a copy without its stamp is not reused" test "$klp_reuse" = 0
 
+# klp-build runs with the kernel's toolchain: through the build root's
+# command prefix (TC), with the configuration's compiler as make's CC. With
+# the host's gcc, Kbuild rebuilt Debian's gcc-16 kernel with gcc 12 and the
+# livepatches were for that kernel.
+mkdir -p "$klp_tree/scripts/livepatch"
+printf '#!/bin/sh
+echo "MAKEFLAGS=$MAKEFLAGS" >"%s/klp-env"
+' "$t" >"$klp_tree/scripts/livepatch/klp-build"
+chmod +x "$klp_tree/scripts/livepatch/klp-build"
+kbuild_cc() { echo x86_64-linux-gnu-gcc-16; }
+TC=(env SPLICE_IN_BUILDROOT=yes)
+klp_reuse=0
+klp_build "$t/fix.diff" "$t/fix.ko" "$t/klp.log" >/dev/null 2>&1
+check "klp-build is run with the configuration's compiler as make's CC" \
+	grep -qx "MAKEFLAGS=CC=x86_64-linux-gnu-gcc-16" "$t/klp-env"
+
 finish klp-cache
