@@ -34,7 +34,13 @@ if [ "${SPLICE_TREE_CACHE:-1}" = 1 ]; then klp_snap=$klp_cache; else klp_snap=$k
 klp_prepare() {
 	# The kernel klp-build works on: its version and configuration. splice's
 	# own code, which the kernel it copies includes, does not matter to it.
-	klp_stamp=$( { echo "$KERNEL_VERSION"; cat "$KERNEL_TREE/.config"; } | sha256sum | cut -d' ' -f1)
+	# With Debian's toolchain, its compiler too: outcomes of runs before
+	# klp-build ran in the build root (with the host's compiler, on a kernel
+	# it rebuilt) are not taken up.
+	local cc
+	cc=$(kbuild_cc)
+	klp_stamp=$( { echo "$KERNEL_VERSION"; cat "$KERNEL_TREE/.config"; [ -z "$cc" ] || echo "klp-cc=$cc"; } |
+		sha256sum | cut -d' ' -f1)
 	klp_reuse=0
 	mkdir -p "$klp_dir"
 	# The copies earlier versions of this file kept beside the tree (after each
