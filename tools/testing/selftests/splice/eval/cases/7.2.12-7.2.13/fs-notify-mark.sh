@@ -1,0 +1,3 @@
+# SPDX-License-Identifier: GPL-2.0
+# fs-notify-mark (make eval, 7.2.12 -> 7.2.13): what the VM cannot observe of it.
+unobservable="the old fsnotify_destroy_marks() drops the connector's lock for each mark it destroys, and a mark that fsnotify_add_mark_locked() adds to the same object in that window outlives the connector's detachment: a race between adding a watch and the teardown of the watched inode, mount or superblock, which nothing in the VM runs (busybox has no inotify or fanotify tool; the smoke workload's splice-probe inotify adds one watch and removes it), and whose leak or use-after-free this kernel has no KASAN to report"

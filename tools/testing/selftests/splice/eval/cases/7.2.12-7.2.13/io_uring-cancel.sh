@@ -1,0 +1,3 @@
+# SPDX-License-Identifier: GPL-2.0
+# io_uring-cancel (make eval, 7.2.12 -> 7.2.13): what the VM cannot observe of it.
+unobservable="the changed test runs only when a task exits or execs with requests in flight while a ring it uses, set up with IORING_SETUP_DEFER_TASKRUN, has local task work that only the ring's submitter task may run: the old io_uring_cancel_generic() warns (WARN_ON_ONCE) and skips the sleep, spinning until that task runs the work; busybox makes no io_uring calls, and the child of the smoke workload's splice-probe io-uring exits with no request in flight, so io_uring_cancel_generic() leaves its loop before the test"

@@ -1,0 +1,3 @@
+# SPDX-License-Identifier: GPL-2.0
+# kernel-cgroup-cgroup (make eval, 7.2.12 -> 7.2.13): what the VM cannot observe of it.
+unobservable="the versions differ only for clone3() with CLONE_INTO_CGROUP, where the old cgroup_css_set_fork() (in cgroup_can_fork()) takes the kill sequence of the parent's cgroup instead of the target cgroup's, and cgroup_post_fork() kills the child when the two differ (a target cgroup once emptied through cgroup.kill); no busybox applet calls clone3() with CLONE_INTO_CGROUP, and splice-probe has no probe that does; an ordinary fork reads the same cgroup in both versions"

@@ -1,0 +1,3 @@
+# SPDX-License-Identifier: GPL-2.0
+# kernel-irq-proc-hand (make eval, 7.2.12 -> 7.2.13): what the VM cannot observe of it.
+unobservable="the CPU header of /proc/interrupts went missing only when its first record does not fit seq_file's first buffer of a page and is not interrupt 0: seq_read_iter() then starts over with a larger buffer at a position other than 0, where irq_seq_start() does not set print_header again, which the old irq_seq_show() had cleared; the header and the first line grow by 22 bytes a CPU, so they outgrow a page only with some 180 CPUs online, and with the VM's 2 both versions print the header once, which the smoke workload checks"

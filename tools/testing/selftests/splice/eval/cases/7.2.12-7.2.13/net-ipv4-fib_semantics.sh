@@ -1,0 +1,3 @@
+# SPDX-License-Identifier: GPL-2.0
+# net-ipv4-fib_semantics (make eval, 7.2.12 -> 7.2.13): what the VM cannot observe of it.
+unobservable="fib_rebalance()'s first loop sums the weights of the next hops that are neither dead nor link-down with ignore_routes_with_linkdown set, and its second loop divides by that sum for each next hop it finds alive; the sum is 0 there only if the second loop counts a next hop the first did not: all links down (RTNH_F_LINKDOWN) and ignore_routes_with_linkdown, a sysctl written without RTNL, cleared between the two loops, a race; the VM's only device is lo, whose carrier never goes down (the smoke workload's route over two next hops on lo runs fib_rebalance() with both alive)"

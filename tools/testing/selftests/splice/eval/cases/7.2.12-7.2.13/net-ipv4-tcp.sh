@@ -1,0 +1,3 @@
+# SPDX-License-Identifier: GPL-2.0
+# net-ipv4-tcp (make eval, 7.2.12 -> 7.2.13): what the VM cannot observe of it.
+unobservable="the old do_tcp_getsockopt() reads the socket's congestion control ops (TCP_CONGESTION's name, TCP_CC_INFO's get_info) outside RCU, a use-after-free only when another thread changes the socket's congestion control at that moment and the old one is freed (its module unloaded, or a BPF struct_ops one released); the VM can load neither (the congestion controls but cubic and reno are modules here and the initramfs holds none, and busybox loads no BPF), cubic and reno are built in and never freed, and it is a race this kernel has no KASAN to report"
