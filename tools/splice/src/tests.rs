@@ -1519,6 +1519,109 @@ fn calls_within_a_named_section_are_matched_by_callee() {
     assert!(repl(&out).defined("outer").is_none());
 }
 
+/// A changed function that is one body under several names (a C alias here; rustc's merged
+/// functions in the catalogue's rust-merged case) is refused by name, in pre and post alike.
+#[test]
+fn one_body_under_several_names_is_refused() {
+    require_gcc();
+    let d = TempDir::new("alias");
+    let src = r#"
+int level(int x) { return x + ONE; }
+int level_alias(int x) __attribute__((alias("level")));
+int other(int x) { return x * 3; }
+"#;
+    let pre = compile(&d.0, "pre", &src.replace("ONE", "1"), &[]);
+    let post = compile(&d.0, "post", &src.replace("ONE", "2"), &[]);
+    let e = changed_functions(&pre, &post).unwrap_err();
+    let m = format!("{e:#}");
+    assert!(m.contains("one body under 2 names"), "{m}");
+    assert!(
+        m.contains("level_alias") && m.contains("aliases of one function"),
+        "{m}"
+    );
+    // A change elsewhere in the object is not refused for the alias.
+    let post = compile(
+        &d.0,
+        "post2",
+        &src.replace("ONE", "1").replace("* 3", "* 4"),
+        &[],
+    );
+    assert_eq!(changed_functions(&pre, &post).unwrap(), ["other"]);
+}
+
+/// `src` compiled by the host's rustc as a crate `t`, one section per function and constant
+/// (rustc's default on Linux), overflow checks on: every `*` has a panic location.
+fn compile_rust(dir: &Path, name: &str, src: &str) -> Obj {
+    // Each side as t.rs, named so in its panic locations, as the generator's overlay is
+    // (--remap-path-prefix).
+    let dir = dir.join(name);
+    std::fs::create_dir_all(&dir).unwrap();
+    let rs = Path::new("t.rs");
+    let o = dir.join("t.o");
+    std::fs::write(dir.join(rs), src).unwrap();
+    let out = Command::new("rustc")
+        .current_dir(&dir)
+        .args([
+            "--edition",
+            "2021",
+            "--crate-type",
+            "lib",
+            "--crate-name",
+            "t",
+        ])
+        .args([
+            "--emit",
+            "obj",
+            "-C",
+            "opt-level=2",
+            "-C",
+            "overflow-checks=on",
+        ])
+        .args(["-C", "panic=abort", "-C", "force-unwind-tables=no"])
+        .args(["-C", "symbol-mangling-version=v0", "-o"])
+        .arg(&o)
+        .arg(&rs)
+        .output()
+        .expect("rustc runs (the tools are built with it)");
+    assert!(
+        out.status.success(),
+        "rustc failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    Obj::parse(&format!("{name}.o"), &std::fs::read(&o).unwrap()).unwrap()
+}
+
+/// Rust: a line added above moves the panic locations below it (Rust has no `#line`), and
+/// rustc's anonymous constants are numbered, not named: the function whose code changed is
+/// the only one that differs.
+#[test]
+fn a_moved_panic_location_is_no_change() {
+    let d = TempDir::new("rust-lines");
+    let src = r#"#![no_std]
+#[inline(never)]
+pub fn twice(x: u32) -> u32 {
+    x * 2
+}
+
+#[inline(never)]
+pub fn thrice(x: u32) -> u32 {
+    x * 3
+}
+"#;
+    let pre = compile_rust(&d.0, "pre", src);
+    let post = compile_rust(
+        &d.0,
+        "post",
+        &src.replace("    x * 2\n", "    // one more than twice\n    x * 2 + 1\n"),
+    );
+    let changed = changed_functions(&pre, &post).unwrap();
+    let paths: Vec<String> = changed
+        .iter()
+        .filter_map(|n| crate::names::rust_path(n))
+        .collect();
+    assert_eq!(paths, ["t::twice"], "{changed:?}");
+}
+
 /// A table of strings whose strings move in the merged string section, because the patch
 /// adds a string before them, is unchanged: its user is not a target.
 #[test]
