@@ -1580,7 +1580,7 @@ fn compile_rust(dir: &Path, name: &str, src: &str) -> Obj {
         .args(["-C", "panic=abort", "-C", "force-unwind-tables=no"])
         .args(["-C", "symbol-mangling-version=v0", "-o"])
         .arg(&o)
-        .arg(&rs)
+        .arg(rs)
         .output()
         .expect("rustc runs (the tools are built with it)");
     assert!(
