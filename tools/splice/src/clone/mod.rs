@@ -328,27 +328,7 @@ impl<'a> Carrier<'a> {
             let post = self.post;
             let sec = &post.sections[si];
             let owner = label(post, si);
-            let syms = post.section_symbols(si);
-            if sec.is_exec() && syms.len() > 1 {
-                let first = &post.symbols[syms[0]];
-                if syms.iter().all(|&i| {
-                    let s = &post.symbols[i];
-                    s.value == first.value && s.size == first.size
-                }) {
-                    let names: Vec<&str> = syms
-                        .iter()
-                        .map(|&i| post.symbols[i].name.as_str())
-                        .collect();
-                    bail!(
-                        "{}: {}: one body under {} names ({}): rustc merged functions whose \
-                         code is the same (-Zmerge-functions); splice cannot replace a merged \
-                         body yet (the fix needs a reboot)",
-                        post.path,
-                        label_targets(post, si, &self.targets),
-                        names.len(),
-                        names.join(", ")
-                    );
-                }
+            if sec.is_exec() && post.section_symbols(si).len() > 1 {
                 bail!(
                     "{}: {}: in section {} with other functions (a named section, or an \
                      object compiled without -ffunction-sections); splice cannot replace a \
