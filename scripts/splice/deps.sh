@@ -12,13 +12,14 @@
 . "$(dirname "$0")/lib.sh"
 
 DEB_PACKAGES="bc bison busybox-static cpio flex gawk gcc git libelf-dev libssl-dev
-	libxxhash-dev make patch patchutils python3 python3-venv qemu-system-x86 rsync
+	libxxhash-dev make patch patchutils python3 python3-venv qemu-system-x86 rsync strace
 	xz-utils zstd dwarves mmdebstrap lintian openssh-client e2fsprogs"
 # mmdebstrap makes the build root of Debian's toolchain (buildroot.sh): for
 # SPLICE_TOOLCHAIN=debian, and in every make check, whose target-other-compiler
 # pack is compiled by Debian's compiler (build-packs.sh); and the Debian guest
 # of make check-fleet (debian-guest.sh), reached with ssh. lintian checks the
-# packages `splice package` makes (its test in tools/splice).
+# packages `splice package` makes (its test in tools/splice); strace shows the
+# syscalls of `splice apply --all` (its crash marker is synced before the apply).
 if [ "${1:-}" = --packages ]; then
 	echo $DEB_PACKAGES
 	exit 0

@@ -282,3 +282,84 @@ fn tries_and_retry_delay_are_set_for_one_action_and_put_back() {
     );
     let _ = fs::remove_dir_all(&root);
 }
+
+/// A relocatable ELF with only a `.modinfo` naming `module`: what `splice apply --all`
+/// reads of an installed pack before it asks the kernel.
+fn fake_ko(module: &str) -> Vec<u8> {
+    use object::write::Object;
+    use object::{Architecture, BinaryFormat, Endianness, SectionKind};
+    let mut o = Object::new(BinaryFormat::Elf, Architecture::X86_64, Endianness::Little);
+    let s = o.add_section(Vec::new(), b".modinfo".to_vec(), SectionKind::Data);
+    o.append_section_data(s, format!("license=GPL\0name={module}\0").as_bytes(), 1);
+    o.write().unwrap()
+}
+
+#[test]
+fn apply_all_makes_its_crash_marker_durable_before_the_apply() {
+    // The marker keeps a pack that crashes the kernel from doing it again at the next boot.
+    // It holds only if it is on disk when the kernel dies in the apply: the file's data
+    // and its directory entry (fsync of a new file alone does not make its name durable on
+    // ext4), both before the apply is asked of the kernel. The syscalls show it.
+    let root = fake_sysfs("marker");
+    add_pack(&root, "fix-c", "loaded", "none", "");
+    let dir = root.join("installed");
+    let state = root.join("state");
+    fs::create_dir_all(&dir).unwrap();
+    fs::write(dir.join("splice_fix_c.ko"), fake_ko("splice_fix_c")).unwrap();
+    let cmdline = root.join("cmdline");
+    fs::write(&cmdline, "root=/dev/vda quiet\n").unwrap();
+    let trace = root.join("trace");
+    let o = Command::new("strace")
+        .arg("-f")
+        .args(["-e", "trace=openat,fsync,fdatasync,unlink,unlinkat"])
+        .arg("-o")
+        .arg(&trace)
+        .arg(env!("CARGO_BIN_EXE_splice"))
+        .env("SPLICE_SYSFS", &root)
+        .env("SPLICE_CMDLINE", &cmdline)
+        .args(["apply", "--all", "--dir"])
+        .arg(&dir)
+        .arg("--state")
+        .arg(&state)
+        .output()
+        .expect("strace (deps.sh installs it)");
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert_eq!(
+        fs::read_to_string(root.join("fix-c/stage")).unwrap(),
+        "apply"
+    );
+    assert!(!state.join("applying").exists(), "the marker stays");
+
+    // Each line: "PID syscall(args) = result". Find the marker's descriptor, the state
+    // folder's, their syncs and where the kernel is asked to apply.
+    let lines: Vec<String> = fs::read_to_string(&trace)
+        .unwrap()
+        .lines()
+        .map(|l| l.split_once(' ').map_or(l, |(_, r)| r).trim().to_string())
+        .collect();
+    let fd_of = |path: &Path, flag: &str| {
+        let quoted = format!("\"{}\"", path.display());
+        lines.iter().enumerate().find_map(|(i, l)| {
+            (l.starts_with("openat(") && l.contains(&quoted) && l.contains(flag))
+                .then(|| (i, l.rsplit("= ").next().unwrap().trim().to_string()))
+        })
+    };
+    let synced_after = |from: usize, fd: &str| {
+        lines[from..]
+            .iter()
+            .position(|l| l.starts_with(&format!("fsync({fd})")))
+            .map(|p| from + p)
+    };
+    let all = lines.join("\n");
+    let (created, mfd) = fd_of(&state.join("applying"), "O_CREAT").expect(&all);
+    let marker_synced = synced_after(created, &mfd).expect("the marker's data is synced");
+    let (opened, dfd) = fd_of(&state, "O_RDONLY").expect("the state folder is opened");
+    let dir_synced = synced_after(opened.max(created), &dfd)
+        .expect("the state folder is synced after the marker is made");
+    let (asked, _) = fd_of(&root.join("fix-c/stage"), "O_WRONLY").expect(&all);
+    assert!(
+        marker_synced < asked && dir_synced < asked,
+        "the marker is durable only after the apply is asked:\n{all}"
+    );
+    let _ = fs::remove_dir_all(&root);
+}
