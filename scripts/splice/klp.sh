@@ -47,7 +47,10 @@ klp_prepare() {
 	# success; of the original build, besides the cache's): drop them.
 	rm -rf "$klp_tree.snapshot"
 	[ "$klp_snap" = "$klp_tree.orig" ] || rm -rf "$klp_tree.orig"
+	# A run cut short (the evaluation stopped while klp-build ran) left the
+	# tree patched ($klp_tree.busy): it is not the original build any more.
 	if [ -f "$klp_tree/klp-tmp/1-orig/.complete" ] && [ -z "${KLP_FULL:-}" ] &&
+		[ ! -e "$klp_tree.busy" ] &&
 		[ "$(cat "$klp_tree.stamp" 2>/dev/null)" = "$klp_stamp" ]; then
 		say "klp-build reuses its build of the original kernel in $klp_tree"
 		klp_reuse=1
@@ -62,6 +65,7 @@ klp_prepare() {
 		rsync -a --delete "$KERNEL_TREE/" "$klp_tree/"
 		rm -rf "$klp_tree/klp-tmp" "$klp_tree.stamp" "$klp_snap"
 	fi
+	rm -f "$klp_tree.busy"
 }
 
 # klp_make LOG TARGET...: make TARGETs in klp-build's tree with klp-build's own
@@ -117,6 +121,9 @@ klp_build() {
 	klp_mode=$([ $klp_reuse = 1 ] && echo reuse || echo full)
 	say "klp-build $(basename "$diff" .diff)$([ $klp_reuse = 0 ] && echo ' (builds the original kernel first: minutes)')"
 	t0=$(date +%s.%N)
+	# Until the tree is the original build again: a run that never gets there
+	# (the evaluation stopped) leaves this for klp_prepare.
+	: >"$klp_tree.busy"
 	# With the kernel's toolchain, as the kernel was built: Debian's in its build
 	# root (the make variable CC reaches klp-build's makes through MAKEFLAGS).
 	# Another compiler would make Kbuild build the whole original kernel again
@@ -144,6 +151,7 @@ klp_build() {
 		klp_reuse=1
 		klp_keep_orig
 	fi
+	rm -f "$klp_tree.busy"
 }
 
 # klp_kernel: build the bzImage of klp-build's tree, the kernel its livepatch

@@ -61,6 +61,26 @@ check "another checkout reuses the cache" test "$klp_reuse" = 1
 check "with its paths" grep -qF "$b/build/klp/linux-7.2.12/include" "$klp_tree/kernel/.fork.o.cmd"
 check "without copying it again" test ! -e "$klp_tree.orig"
 
+# An evaluation stopped while klp-build ran (a session's end, ^C) leaves the
+# tree patched: the next run starts from the original build again, not from
+# what the stopped run left.
+mkdir -p "$klp_tree/scripts/livepatch"
+printf '#!/bin/sh
+echo patched >kernel/fork.o
+kill -9 "$(cat %s/pid)"
+' "$t" >"$klp_tree/scripts/livepatch/klp-build"
+chmod +x "$klp_tree/scripts/livepatch/klp-build"
+{ (
+	echo "$BASHPID" >"$t/pid"
+	TC=()
+	kbuild_cc() { :; }
+	klp_build "$t/fix.diff" "$t/fix.ko" "$t/klp.log"
+) >/dev/null; } 2>/dev/null
+check "the stopped run left the tree patched" test -f "$klp_tree/kernel/fork.o"
+klp_prepare >/dev/null 2>&1
+check "the next run undoes it" test ! -e "$klp_tree/kernel/fork.o"
+check "and reuses the original build" test "$klp_reuse" = 1
+
 # A copy cut short (no stamp: the disk filled) is not taken up.
 rm -rf "$b/build/klp"
 rm "$t/cache/klp/linux-7.2.12.stamp"
