@@ -103,4 +103,59 @@ klp_build "$t/fix.diff" "$t/fix.ko" "$t/klp.log" >/dev/null 2>&1
 check "klp-build is run with the configuration's compiler as make's CC" \
 	grep -qx "MAKEFLAGS=CC=x86_64-linux-gnu-gcc-16" "$t/klp-env"
 
+# klp-build stopped for want of a tool is no outcome of the fix: the
+# evaluation stops and names the tool (a build root without patchutils had
+# every fix of the Debian evaluation "failed" in 0.1 s, and kept so).
+printf '#!/bin/sh
+echo "error: klp-build: recountdiff not found (install patchutils)" >&2
+exit 1
+' >"$klp_tree/scripts/livepatch/klp-build"
+out=$( (klp_build "$t/fix.diff" "$t/fix.ko" "$t/klp.log") 2>&1)
+rc=$?
+check "a klp-build that cannot run stops the evaluation" test "$rc" != 0
+check "naming what it lacks" grep -q "recountdiff not found (install patchutils)" <<<"$out"
+check "and leaves no busy mark (it changed nothing)" test ! -e "$klp_tree.busy"
+
+# The toolchain klp-build runs with must have recountdiff: said before any
+# build, with the package.
+mkdir -p "$t/bin"
+ln -s "$(command -v sh)" "$t/bin/sh"
+out=$( (TC=(env PATH="$t/bin"); klp_prepare) 2>&1)
+rc=$?
+check "a toolchain without recountdiff is refused up front" test "$rc" != 0
+check "naming its package" grep -q "recountdiff (package patchutils)" <<<"$out"
+
+# An objtool built without libxxhash has no klp subcommand: klp-build's copy
+# of the tree gets one rebuilt, or the run stops naming libxxhash-dev.
+rm -rf "$klp_tree" "$klp_tree.stamp" "$t/cache/klp"
+mkdir -p "$a/build/linux-7.2.12/tools/objtool"
+printf '#!/bin/sh
+echo "objtool: klp: not implemented" >&2
+' >"$a/build/linux-7.2.12/tools/objtool/objtool"
+chmod +x "$a/build/linux-7.2.12/tools/objtool/objtool"
+cp "$a/build/linux-7.2.12/.config" "$b/build/linux-7.2.12/"
+cp -r "$a/build/linux-7.2.12/tools" "$b/build/linux-7.2.12/"
+# A rebuild where libxxhash is missing makes the same objtool again.
+out=$( (
+	TC=()
+	klp_make() { cp "$KERNEL_TREE/tools/objtool/objtool" "$klp_tree/tools/objtool/objtool"; }
+	klp_prepare
+) 2>&1)
+rc=$?
+check "an objtool that stays without klp stops the run" test "$rc" != 0
+check "naming libxxhash-dev" grep -q "libxxhash-dev" <<<"$out"
+out=$( (
+	TC=()
+	klp_make() {
+		printf '#!/bin/sh\nexit 0\n' >"$klp_tree/tools/objtool/objtool"
+		chmod +x "$klp_tree/tools/objtool/objtool"
+		echo "made $2"
+	}
+	klp_prepare
+) 2>&1)
+rc=$?
+check "it is rebuilt in klp-build's tree" grep -q "made tools/objtool" <<<"$out"
+check "and the run goes on" test "$rc" = 0
+check "the kernel's tree keeps its own" grep -q "not implemented" "$b/build/linux-7.2.12/tools/objtool/objtool"
+
 finish klp-cache
