@@ -13,11 +13,15 @@ trap 'rm -rf "$t"' EXIT
 . "$(dirname "$0")/lib.sh"
 
 # checkout DIR: the variables of a checkout whose build folder is DIR/build,
-# sharing the cache $t/cache, then lib.sh and klp.sh.
+# sharing the cache $t/cache, then lib.sh and klp.sh. The host's toolchain
+# whatever make check runs with (SPLICE_CONFIG=debian's is a build root): the
+# tests stand in for the toolchain where it matters.
 checkout() {
 	SPLICE_BUILD=$1/build SPLICE_CACHE=$t/cache KERNEL_VERSION=7.2.12 \
-		KERNEL_TREE=$1/build/linux-7.2.12 SPLICE_TREE_CACHE=1
-	export SPLICE_BUILD SPLICE_CACHE KERNEL_VERSION KERNEL_TREE SPLICE_TREE_CACHE
+		KERNEL_TREE=$1/build/linux-7.2.12 SPLICE_TREE_CACHE=1 \
+		SPLICE_CONFIG=test SPLICE_TOOLCHAIN=host
+	export SPLICE_BUILD SPLICE_CACHE KERNEL_VERSION KERNEL_TREE SPLICE_TREE_CACHE \
+		SPLICE_CONFIG SPLICE_TOOLCHAIN
 	. "$src/scripts/splice/lib.sh"
 	. "$src/scripts/splice/klp.sh"
 	klp_make() { :; }

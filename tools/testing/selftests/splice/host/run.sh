@@ -13,6 +13,8 @@ for t in "$here"/*-test.sh; do
 	p=$(echo "$line" | sed -nE 's/^(.*[^0-9])?([0-9]+) passed, ([0-9]+) failed.*/\2/p')
 	f=$(echo "$line" | sed -nE 's/^(.*[^0-9])?([0-9]+) passed, ([0-9]+) failed.*/\3/p')
 	[ $rc -ne 0 ] && [ "${f:-0}" -eq 0 ] && f=1
+	# A test that died (a die() of the script it tests) says nothing itself.
+	[ -n "$line" ] || echo "$(basename "$t" .sh): ended with exit $rc before its totals"
 	pass=$((pass + ${p:-0}))
 	fail=$((fail + ${f:-0}))
 done
