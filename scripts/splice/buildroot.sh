@@ -28,11 +28,11 @@ SUITE=${BUILDROOT_SUITE:-forky}
 MIRROR=${BUILDROOT_MIRROR:-http://deb.debian.org/debian}
 # What a Kbuild of the kernel and of splice's packs needs, besides the
 # pinned compiler; and what klp-build needs beside them (make eval runs it
-# here, with the kernel's compiler): recountdiff (patchutils), and objtool
-# built with its klp subcommand, which needs libxxhash.
+# here, with the kernel's compiler): recountdiff (patchutils), gawk, and
+# objtool built with its klp subcommand, which needs libxxhash.
 PACKAGES="make bc bison flex libelf-dev libssl-dev dwarves python3 perl cpio kmod
 	xz-utils zstd openssl rsync patch rustc rust-src rust-clippy bindgen libclang-dev libc6-dev file
-	patchutils libxxhash-dev"
+	patchutils gawk libxxhash-dev"
 
 cmd=${1:-}
 config=${2:-}

@@ -67,8 +67,20 @@ klp_prepare() {
 		klp_objtool
 	fi
 	rm -f "$klp_tree.busy"
-	tc sh -c 'command -v recountdiff' >/dev/null ||
-		die "klp-build needs recountdiff (package patchutils), which the toolchain it runs with lacks${TC[*]:+ (the build root: buildroot.sh installs it)}"
+	klp_tools
+}
+
+# klp_tools: the programs klp-build runs besides the compiler and make, each
+# with its Debian package, must be where it runs (the build root, with
+# Debian's toolchain): said before any build, all of them at once.
+klp_tools() {
+	local missing
+	missing=$(tc sh -c 'for p in recountdiff:patchutils gawk:gawk patch:patch \
+		objcopy:binutils cmp:diffutils; do
+		command -v "${p%%:*}" >/dev/null || printf "%s (package %s), " "${p%%:*}" "${p#*:}"
+	done')
+	[ -z "$missing" ] ||
+		die "klp-build needs ${missing%, }, which the toolchain it runs with lacks${TC[*]:+ (the build root: buildroot.sh installs them)}"
 }
 
 # klp_objtool: objtool with its klp subcommand, which klp-build runs. objtool
@@ -157,9 +169,9 @@ klp_build() {
 	else
 		# klp-build stopped before it looked at the fix, for want of a tool:
 		# no outcome of the fix, and none of the next ones would be either.
-		if grep -qE 'klp-build: .*(not found \(install|not built with KLP support)' "$log"; then
+		if grep -qE 'klp-build: .*(not found \(install|not built with KLP support|command not found)' "$log"; then
 			rm -f "$klp_tree.busy"
-			die "klp-build cannot run: $(grep -m1 -E 'klp-build: ' "$log") (log: $log)"
+			die "klp-build cannot run: $(grep -m1 -E 'klp-build: .*(not found|KLP support)' "$log") (log: $log)"
 		fi
 		klp_status=failed
 		klp_error=$(grep -m1 -E 'error' "$log" | cut -c1-120)

@@ -119,15 +119,24 @@ rc=$?
 check "a klp-build that cannot run stops the evaluation" test "$rc" != 0
 check "naming what it lacks" grep -q "recountdiff not found (install patchutils)" <<<"$out"
 check "and leaves no busy mark (it changed nothing)" test ! -e "$klp_tree.busy"
+printf '#!/bin/sh
+echo "./scripts/livepatch/klp-build: line 336: gawk: command not found" >&2
+echo "error: klp-build: line 338: '"'"'sort -u'"'"'" >&2
+exit 1
+' >"$klp_tree/scripts/livepatch/klp-build"
+out=$( (klp_build "$t/fix.diff" "$t/fix.ko" "$t/klp.log") 2>&1)
+rc=$?
+check "so does one that finds no program it runs" test "$rc" != 0
+check "naming the program" grep -q "gawk: command not found" <<<"$out"
 
-# The toolchain klp-build runs with must have recountdiff: said before any
-# build, with the package.
+# The toolchain klp-build runs with must have the programs it runs: said
+# before any build, with their packages.
 mkdir -p "$t/bin"
 ln -s "$(command -v sh)" "$t/bin/sh"
 out=$( (TC=(env PATH="$t/bin"); klp_prepare) 2>&1)
 rc=$?
-check "a toolchain without recountdiff is refused up front" test "$rc" != 0
-check "naming its package" grep -q "recountdiff (package patchutils)" <<<"$out"
+check "a toolchain without klp-build's programs is refused up front" test "$rc" != 0
+check "naming each with its package" grep -q "recountdiff (package patchutils), gawk (package gawk)" <<<"$out"
 
 # An objtool built without libxxhash has no klp subcommand: klp-build's copy
 # of the tree gets one rebuilt, or the run stops naming libxxhash-dev.
