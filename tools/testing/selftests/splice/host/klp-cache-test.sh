@@ -110,22 +110,23 @@ check "klp-build is run with the configuration's compiler as make's CC" \
 # klp-build stopped for want of a tool is no outcome of the fix: the
 # evaluation stops and names the tool (a build root without patchutils had
 # every fix of the Debian evaluation "failed" in 0.1 s, and kept so).
-printf '#!/bin/sh
-echo "error: klp-build: recountdiff not found (install patchutils)" >&2
-exit 1
-' >"$klp_tree/scripts/livepatch/klp-build"
-out=$( (klp_build "$t/fix.diff" "$t/fix.ko" "$t/klp.log") 2>&1)
-rc=$?
+# failing_klp_build LINE...: klp_build with a klp-build that prints the LINEs
+# and fails; sets out (what klp_build said) and rc.
+failing_klp_build() {
+	{
+		echo '#!/bin/sh'
+		printf "echo '%s' >&2\n" "$@"
+		echo 'exit 1'
+	} >"$klp_tree/scripts/livepatch/klp-build"
+	out=$( (klp_build "$t/fix.diff" "$t/fix.ko" "$t/klp.log") 2>&1)
+	rc=$?
+}
+failing_klp_build "error: klp-build: recountdiff not found (install patchutils)"
 check "a klp-build that cannot run stops the evaluation" test "$rc" != 0
 check "naming what it lacks" grep -q "recountdiff not found (install patchutils)" <<<"$out"
 check "and leaves no busy mark (it changed nothing)" test ! -e "$klp_tree.busy"
-printf '#!/bin/sh
-echo "./scripts/livepatch/klp-build: line 336: gawk: command not found" >&2
-echo "error: klp-build: line 338: '"'"'sort -u'"'"'" >&2
-exit 1
-' >"$klp_tree/scripts/livepatch/klp-build"
-out=$( (klp_build "$t/fix.diff" "$t/fix.ko" "$t/klp.log") 2>&1)
-rc=$?
+failing_klp_build "./scripts/livepatch/klp-build: line 336: gawk: command not found" \
+	"error: klp-build: line 338: sort -u"
 check "so does one that finds no program it runs" test "$rc" != 0
 check "naming the program" grep -q "gawk: command not found" <<<"$out"
 
