@@ -64,7 +64,6 @@ klp_prepare() {
 		say "copying the built tree for klp-build ($klp_tree)"
 		rsync -a --delete "$KERNEL_TREE/" "$klp_tree/"
 		rm -rf "$klp_tree/klp-tmp" "$klp_tree.stamp" "$klp_snap"
-		klp_objtool
 	fi
 	rm -f "$klp_tree.busy"
 	klp_tools
@@ -81,24 +80,6 @@ klp_tools() {
 	done')
 	[ -z "$missing" ] ||
 		die "klp-build needs ${missing%, }, which the toolchain it runs with lacks${TC[*]:+ (the build root: buildroot.sh installs them)}"
-}
-
-# klp_objtool: objtool with its klp subcommand, which klp-build runs. objtool
-# has it only where it was built with libxxhash (0.8 or later); a kernel built
-# where that was missing (a build root made before it had libxxhash-dev) has
-# an objtool without it, and klp-build stops. Rebuilt then in klp-build's
-# tree only: every object names objtool as a prerequisite, and klp-build's
-# first build compiles all of them again anyway (with its own flags).
-klp_objtool() {
-	local objtool=$klp_tree/tools/objtool/objtool log=$SPLICE_LOGS/klp-objtool.log
-	tc "$objtool" klp 2>&1 | grep -q 'not implemented' || return 0
-	say "rebuilding objtool in $klp_tree with its klp subcommand (log: $log)"
-	find "$klp_tree/tools/objtool" \( -name '*.o' -o -name '*.cmd' -o -name '*.a' \) -delete
-	rm -f "$objtool"
-	klp_make "$log" tools/objtool
-	[ -x "$objtool" ] || die "objtool in $klp_tree was not rebuilt (log: $log)"
-	! tc "$objtool" klp 2>&1 | grep -q 'not implemented' ||
-		die "objtool in $klp_tree has no klp subcommand though rebuilt: libxxhash-dev (0.8 or later) is missing from the toolchain klp-build runs with (log: $log)"
 }
 
 # klp_make LOG TARGET...: make TARGETs in klp-build's tree with klp-build's own
