@@ -243,23 +243,16 @@ if [ "${EVAL_KLP:-1}" = 1 ]; then
 	for p in "${order[@]}"; do
 		diff=$out/patches/$p.diff
 		[ -f "$out/splice/$p.alone.log" ] && diff=$out/patches/$p.headers.diff
-		# Outcomes are kept by diff and kernel: an evaluation that stopped
-		# (or EVAL_KLP_LIMIT) goes on where it was.
-		cache=$klp_dir/cache/$( { cat "$diff"; echo "$klp_stamp"; } | sha256sum | cut -c1-16)
-		if [ -f "$cache/outcome" ]; then
-			read -r klp_status klp_secs klp_mode <"$cache/outcome"
-			cp "$cache/log" "$out/klp/$p.log"
-			[ -f "$cache/livepatch.ko" ] && cp "$cache/livepatch.ko" "$out/klp/livepatch-$p.ko"
+		# Outcomes are kept by diff and kernel (klp.sh): an evaluation that
+		# stopped (or EVAL_KLP_LIMIT) goes on where it was.
+		if klp_kept "$diff" "$out/klp/$p.log" "$out/klp/livepatch-$p.ko"; then
 			say "klp-build $p: $klp_status ($(printf '%.1f' "$klp_secs") s, from an earlier run)"
 		elif [ -n "${EVAL_KLP_LIMIT:-}" ] && [ $ran -ge "$EVAL_KLP_LIMIT" ]; then
 			continue
 		else
 			klp_build "$diff" "$out/klp/livepatch-$p.ko" "$out/klp/$p.log"
 			ran=$((ran + 1))
-			mkdir -p "$cache"
-			cp "$out/klp/$p.log" "$cache/log"
-			[ -f "$out/klp/livepatch-$p.ko" ] && cp "$out/klp/livepatch-$p.ko" "$cache/livepatch.ko"
-			echo "$klp_status $klp_secs $klp_mode" >"$cache/outcome"
+			klp_keep "$diff" "$out/klp/$p.log" "$out/klp/livepatch-$p.ko"
 			say "klp-build $p: $klp_status ($(printf '%.1f' "$klp_secs") s)${klp_error:+: $klp_error}"
 		fi
 		echo "$p $klp_status $klp_secs $klp_mode" >>"$out/klp/outcomes"

@@ -5,6 +5,9 @@
 #   klp_prepare             the tree klp-build may clean and rebuild
 #   klp_build DIFF KO LOG   klp-build on DIFF; sets klp_status (ok, failed),
 #                           klp_secs, klp_mode (full, reuse), klp_error
+#   klp_keep DIFF LOG KO    keep that outcome of DIFF on this kernel
+#   klp_kept DIFF LOG KO    an outcome kept earlier: sets klp_status, klp_secs
+#                           and klp_mode, writes LOG (and KO when it built one)
 #
 # klp-build builds the whole original kernel with -ffunction-sections
 # -fdata-sections, so it runs in a copy of the built tree with the same source
@@ -25,11 +28,19 @@
 # tree), so that a fresh clone on this machine (CI runs in one) does not build
 # it again; with SPLICE_TREE_CACHE=0, beside the tree ($klp_tree.orig). One
 # copy, not two: Debian's configuration makes a 17 GB original build.
+# The outcome of each fix is kept beside it, by the fix's diff and the kernel
+# (klp_stamp): an evaluation that stopped goes on where it was, and a fresh
+# clone does not run klp-build again on fixes it ran on (45 of them take
+# three hours on Debian's configuration).
 
 klp_dir=$SPLICE_BUILD/klp
 klp_tree=$klp_dir/$(basename "$KERNEL_TREE")
 klp_cache=$SPLICE_CACHE/klp/$(basename "$KERNEL_TREE")
-if [ "${SPLICE_TREE_CACHE:-1}" = 1 ]; then klp_snap=$klp_cache; else klp_snap=$klp_tree.orig; fi
+if [ "${SPLICE_TREE_CACHE:-1}" = 1 ]; then
+	klp_snap=$klp_cache klp_outcomes=$SPLICE_CACHE/klp/outcomes
+else
+	klp_snap=$klp_tree.orig klp_outcomes=$klp_dir/cache
+fi
 
 klp_prepare() {
 	# The kernel klp-build works on: its version and configuration. splice's
@@ -172,6 +183,31 @@ klp_build() {
 		klp_keep_orig
 	fi
 	rm -f "$klp_tree.busy"
+}
+
+# klp_outcome DIFF: the folder of DIFF's outcome on this kernel.
+klp_outcome() {
+	echo "$klp_outcomes/$( { cat "$1"; echo "$klp_stamp"; } | sha256sum | cut -c1-16)"
+}
+
+klp_keep() {
+	local kept
+	kept=$(klp_outcome "$1")
+	rm -rf "$kept"
+	mkdir -p "$kept"
+	cp "$2" "$kept/log"
+	[ ! -f "$3" ] || cp "$3" "$kept/livepatch.ko"
+	# Written last: a folder without it (a run cut short) is no outcome.
+	echo "$klp_status $klp_secs $klp_mode" >"$kept/outcome"
+}
+
+klp_kept() {
+	local kept
+	kept=$(klp_outcome "$1")
+	[ -f "$kept/outcome" ] || return 1
+	read -r klp_status klp_secs klp_mode <"$kept/outcome"
+	cp "$kept/log" "$2"
+	[ ! -f "$kept/livepatch.ko" ] || cp "$kept/livepatch.ko" "$3"
 }
 
 # klp_kernel: build the bzImage of klp-build's tree, the kernel its livepatch

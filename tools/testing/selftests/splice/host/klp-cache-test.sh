@@ -28,6 +28,8 @@ checkout() {
 	set +e
 }
 
+not() { ! "$@"; }
+
 # A built tree of checkout A, with a .cmd file that names it.
 a=$t/a
 mkdir -p "$a/build/linux-7.2.12/kernel"
@@ -64,6 +66,36 @@ klp_prepare >/dev/null 2>&1
 check "another checkout reuses the cache" test "$klp_reuse" = 1
 check "with its paths" grep -qF "$b/build/klp/linux-7.2.12/include" "$klp_tree/kernel/.fork.o.cmd"
 check "without copying it again" test ! -e "$klp_tree.orig"
+
+# klp-build's outcome of a fix is kept beside the original build: another
+# checkout on this machine (CI clones one) takes it up as it takes up the
+# build, instead of an hour of klp-build runs on Debian's configuration.
+printf 'diff of a fix\n' >"$t/kept.diff"
+check "no outcome before a run" not klp_kept "$t/kept.diff" "$t/kept.log" "$t/kept.ko"
+checkout "$a"
+klp_prepare >/dev/null 2>&1
+echo "log of the run" >"$t/run.log"
+echo "module" >"$t/run.ko"
+klp_status=ok klp_secs=261.5 klp_mode=reuse
+klp_keep "$t/kept.diff" "$t/run.log" "$t/run.ko"
+checkout "$b"
+klp_prepare >/dev/null 2>&1
+klp_status= klp_secs= klp_mode=
+check "another checkout takes up a kept outcome" klp_kept "$t/kept.diff" "$t/kept.log" "$t/kept.ko"
+check "with its status, time and mode" test "$klp_status $klp_secs $klp_mode" = "ok 261.5 reuse"
+check "its log" grep -qx "log of the run" "$t/kept.log"
+check "and its module" grep -qx "module" "$t/kept.ko"
+printf 'another fix\n' >"$t/other.diff"
+check "not another fix's" not klp_kept "$t/other.diff" "$t/kept.log" "$t/kept.ko"
+stamp=$klp_stamp klp_stamp=another-kernel
+check "nor on another kernel" not klp_kept "$t/kept.diff" "$t/kept.log" "$t/kept.ko"
+klp_stamp=$stamp
+# A failed run keeps no module: none is taken up.
+rm -f "$t/kept.ko"
+klp_status=failed klp_secs=3.2 klp_mode=reuse
+klp_keep "$t/other.diff" "$t/run.log" "$t/none.ko"
+check "a failure is kept too" klp_kept "$t/other.diff" "$t/kept.log" "$t/kept.ko"
+check "without a module" test ! -e "$t/kept.ko"
 
 # An evaluation stopped while klp-build ran (a session's end, ^C) leaves the
 # tree patched: the next run starts from the original build again, not from
