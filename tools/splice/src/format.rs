@@ -254,6 +254,189 @@ fn align8(b: &mut Vec<u8>) {
     }
 }
 
+/// Appends rows of 32-bit words, as the fixed-size table entries are laid out.
+fn push_rows<const N: usize>(b: &mut Vec<u8>, rows: &[[u32; N]]) {
+    for row in rows {
+        for &v in row {
+            push32(b, v);
+        }
+    }
+}
+
+// The string table follows the header with no padding: aligning it changes nothing.
+const _: () = assert!(HEADER_SIZE.is_multiple_of(8));
+
+/// Writes one area of the blob: pads it to 8 bytes, lets `write` append the area and records
+/// its offset and `count` (entries, or bytes for the strings and the code) in the header
+/// field at `at`.
+fn put_area(
+    b: &mut Vec<u8>,
+    at: usize,
+    count: usize,
+    write: impl FnOnce(&mut Vec<u8>),
+) -> Result<()> {
+    align8(b);
+    let off = b.len();
+    write(b);
+    let off = to_u32(off, "blob")?;
+    let n = to_u32(count, "blob")?;
+    put32(b, at, off);
+    put32(b, at + 4, n);
+    Ok(())
+}
+
+/// A pack's tables as the blob holds them, collected by [`Pack::tables`]: every name is an
+/// offset in the string table, every list of relocations a range of the one relocation table,
+/// and every entry the row of 32-bit words it is written as.
+struct Tables<'a> {
+    strings: Strings,
+    /// String offsets of the header's name, description, kernel release, fixes and fixed-in.
+    name: u32,
+    description: u32,
+    release: u32,
+    fixes: u32,
+    fixed_in: u32,
+    /// The pre code of every function, one after another.
+    code: Vec<u8>,
+    /// Name, module, first function, function count.
+    objects: Vec<[u32; 4]>,
+    /// Name, object, code offset, code length, first relocation, relocation count, flags and a
+    /// reserved zero.
+    functions: Vec<[u32; 8]>,
+    /// The relocations of the functions, then of the targets, then of the fixups.
+    relocs: Vec<&'a Reloc>,
+    /// String offset of the symbol of each of `relocs`.
+    reloc_syms: Vec<u32>,
+    /// Function, replacement, first relocation, relocation count and two reserved zeros.
+    targets: Vec<[u32; 6]>,
+    /// Replacement, first relocation, relocation count, object.
+    fixups: Vec<[u32; 4]>,
+}
+
+impl<'a> Tables<'a> {
+    /// Checks every object's functions and adds them: their names, their code and their
+    /// relocations, in function order.
+    fn add_objects(&mut self, objects: &'a [Object]) -> Result<()> {
+        for (oi, o) in objects.iter().enumerate() {
+            self.objects.push([
+                self.strings.add(&o.name)?,
+                self.strings.add(&o.module)?,
+                to_u32(self.functions.len(), "function table")?,
+                to_u32(o.functions.len(), "function table")?,
+            ]);
+            for f in &o.functions {
+                Pack::check_relocs(&f.relocs, Some(f.code.len()), &f.name)?;
+                self.functions.push([
+                    self.strings.add(&f.name)?,
+                    to_u32(oi, "object table")?,
+                    to_u32(self.code.len(), "code")?,
+                    to_u32(f.code.len(), "code")?,
+                    to_u32(self.relocs.len(), "relocation table")?,
+                    to_u32(f.relocs.len(), "relocation table")?,
+                    if f.local { FUNCTION_LOCAL } else { 0 },
+                    0,
+                ]);
+                self.code.extend_from_slice(&f.code);
+                self.relocs.extend(f.relocs.iter());
+            }
+        }
+        Ok(())
+    }
+
+    /// Checks the targets against the `nfunc` functions and the `replacements` registered
+    /// replacements and adds them, their relocations after the functions' ones.
+    fn add_targets(
+        &mut self,
+        targets: &'a [Target],
+        nfunc: usize,
+        replacements: usize,
+    ) -> Result<()> {
+        for t in targets {
+            if t.function as usize >= nfunc {
+                bail!("target function index {} out of range", t.function);
+            }
+            if t.replacement as usize >= replacements {
+                bail!("target replacement index {} out of range", t.replacement);
+            }
+            Pack::check_relocs(&t.relocs, None, "target")?;
+            self.targets.push([
+                t.function,
+                t.replacement,
+                to_u32(self.relocs.len(), "relocation table")?,
+                to_u32(t.relocs.len(), "relocation table")?,
+                0,
+                0,
+            ]);
+            self.relocs.extend(t.relocs.iter());
+        }
+        Ok(())
+    }
+
+    /// Checks the fixups against the `nobj` objects and the `replacements` registered
+    /// replacements and adds them, their relocations last.
+    fn add_fixups(&mut self, fixups: &'a [Fixup], nobj: usize, replacements: usize) -> Result<()> {
+        for x in fixups {
+            if x.replacement as usize >= replacements {
+                bail!("fixup replacement index {} out of range", x.replacement);
+            }
+            if x.object as usize >= nobj {
+                bail!("fixup object index {} out of range", x.object);
+            }
+            Pack::check_relocs(&x.relocs, None, "fixup")?;
+            self.fixups.push([
+                x.replacement,
+                to_u32(self.relocs.len(), "relocation table")?,
+                to_u32(x.relocs.len(), "relocation table")?,
+                x.object,
+            ]);
+            self.relocs.extend(x.relocs.iter());
+        }
+        Ok(())
+    }
+
+    /// Adds the symbols of the relocations to the string table, after every other string.
+    fn add_reloc_symbols(&mut self) -> Result<()> {
+        self.reloc_syms = self
+            .relocs
+            .iter()
+            .map(|r| self.strings.add(&r.symbol))
+            .collect::<Result<Vec<_>>>()?;
+        Ok(())
+    }
+
+    /// Writes the areas after the header, in the documented order, and records each in the
+    /// header.
+    fn write_areas(&self, b: &mut Vec<u8>) -> Result<()> {
+        let strings = &self.strings.bytes;
+        put_area(b, hdr::STRINGS, strings.len(), |b| {
+            b.extend_from_slice(strings)
+        })?;
+        put_area(b, hdr::CODE, self.code.len(), |b| {
+            b.extend_from_slice(&self.code)
+        })?;
+        put_area(b, hdr::OBJECTS, self.objects.len(), |b| {
+            push_rows(b, &self.objects)
+        })?;
+        put_area(b, hdr::FUNCTIONS, self.functions.len(), |b| {
+            push_rows(b, &self.functions)
+        })?;
+        put_area(b, hdr::RELOCS, self.relocs.len(), |b| {
+            for (r, &sym) in self.relocs.iter().zip(&self.reloc_syms) {
+                let flags = if r.local { RELOC_LOCAL } else { 0 };
+                push_rows(b, &[[r.offset, r.rtype, sym, flags]]);
+                b.extend_from_slice(&r.addend.to_le_bytes());
+            }
+        })?;
+        put_area(b, hdr::TARGETS, self.targets.len(), |b| {
+            push_rows(b, &self.targets)
+        })?;
+        put_area(b, hdr::FIXUPS, self.fixups.len(), |b| {
+            push_rows(b, &self.fixups)
+        })?;
+        Ok(())
+    }
+}
+
 impl Pack {
     /// Number of pre functions across all objects.
     pub fn function_count(&self) -> usize {
@@ -294,7 +477,23 @@ impl Pack {
 
     /// Lays the pack out as a format v2 blob. `replacements` is the number of entries of the
     /// registered table.
+    ///
+    /// It runs in three steps: `tables` checks the pack and collects its tables, `header`
+    /// writes the fixed header and `Tables::write_areas` lays out the areas after it; the total
+    /// size, known last, completes the header.
     pub fn to_bytes(&self, replacements: usize) -> Result<Vec<u8>> {
+        let tables = self.tables(replacements)?;
+        let mut b = self.header(&tables);
+        tables.write_areas(&mut b)?;
+        let total = to_u32(b.len(), "blob")?;
+        put32(&mut b, hdr::TOTAL_SIZE, total);
+        Ok(b)
+    }
+
+    /// Checks the pack and collects its tables. The string table takes the header's strings
+    /// first, then the names of the objects and functions, then the relocation symbols, so the
+    /// blob is the same for the same pack.
+    fn tables(&self, replacements: usize) -> Result<Tables<'_>> {
         if self.build_id.len() > BUILD_ID_MAX {
             bail!(
                 "build-id is {} bytes, at most {BUILD_ID_MAX}",
@@ -314,154 +513,44 @@ impl Pack {
         }
         let fixes = strings.add(&self.fixes.join("\n"))?;
         let fixed_in = strings.add(&self.fixed_in)?;
+        let mut t = Tables {
+            strings,
+            name,
+            description,
+            release,
+            fixes,
+            fixed_in,
+            code: Vec::new(),
+            objects: Vec::with_capacity(self.objects.len()),
+            functions: Vec::with_capacity(nfunc),
+            relocs: Vec::new(),
+            reloc_syms: Vec::new(),
+            targets: Vec::with_capacity(self.targets.len()),
+            fixups: Vec::with_capacity(self.fixups.len()),
+        };
+        t.add_objects(&self.objects)?;
+        t.add_targets(&self.targets, nfunc, replacements)?;
+        t.add_fixups(&self.fixups, self.objects.len(), replacements)?;
+        t.add_reloc_symbols()?;
+        Ok(t)
+    }
 
-        // Relocation table, in order: functions, targets, fixups.
-        let mut relocs: Vec<&Reloc> = Vec::new();
-        let mut code: Vec<u8> = Vec::new();
-        // (name, object, code_off, code_len, first_reloc, reloc_count, flags)
-        let mut funcs = Vec::with_capacity(nfunc);
-        let mut objs = Vec::with_capacity(self.objects.len());
-        for (oi, o) in self.objects.iter().enumerate() {
-            objs.push((
-                strings.add(&o.name)?,
-                strings.add(&o.module)?,
-                to_u32(funcs.len(), "function table")?,
-                to_u32(o.functions.len(), "function table")?,
-            ));
-            for f in &o.functions {
-                Self::check_relocs(&f.relocs, Some(f.code.len()), &f.name)?;
-                funcs.push((
-                    strings.add(&f.name)?,
-                    to_u32(oi, "object table")?,
-                    to_u32(code.len(), "code")?,
-                    to_u32(f.code.len(), "code")?,
-                    to_u32(relocs.len(), "relocation table")?,
-                    to_u32(f.relocs.len(), "relocation table")?,
-                    if f.local { FUNCTION_LOCAL } else { 0 },
-                ));
-                code.extend_from_slice(&f.code);
-                relocs.extend(f.relocs.iter());
-            }
-        }
-        let mut targets = Vec::with_capacity(self.targets.len());
-        for t in &self.targets {
-            if t.function as usize >= nfunc {
-                bail!("target function index {} out of range", t.function);
-            }
-            if t.replacement as usize >= replacements {
-                bail!("target replacement index {} out of range", t.replacement);
-            }
-            Self::check_relocs(&t.relocs, None, "target")?;
-            targets.push((
-                t.function,
-                t.replacement,
-                to_u32(relocs.len(), "relocation table")?,
-                to_u32(t.relocs.len(), "relocation table")?,
-            ));
-            relocs.extend(t.relocs.iter());
-        }
-        let mut fixups = Vec::with_capacity(self.fixups.len());
-        for x in &self.fixups {
-            if x.replacement as usize >= replacements {
-                bail!("fixup replacement index {} out of range", x.replacement);
-            }
-            if x.object as usize >= self.objects.len() {
-                bail!("fixup object index {} out of range", x.object);
-            }
-            Self::check_relocs(&x.relocs, None, "fixup")?;
-            fixups.push((
-                x.replacement,
-                to_u32(relocs.len(), "relocation table")?,
-                to_u32(x.relocs.len(), "relocation table")?,
-                x.object,
-            ));
-            relocs.extend(x.relocs.iter());
-        }
-        let reloc_syms = relocs
-            .iter()
-            .map(|r| strings.add(&r.symbol))
-            .collect::<Result<Vec<_>>>()?;
-
+    /// Writes the fixed header, all but the areas and the total size, which
+    /// [`Tables::write_areas`] and [`Pack::to_bytes`] fill in.
+    fn header(&self, t: &Tables) -> Vec<u8> {
         let mut b = vec![0u8; HEADER_SIZE];
         b[hdr::MAGIC..hdr::MAGIC + 8].copy_from_slice(&MAGIC);
         put32(&mut b, hdr::VERSION, VERSION);
         put32(&mut b, hdr::HEADER_SIZE, HEADER_SIZE as u32);
         put32(&mut b, hdr::FLAGS, self.flags);
-        put32(&mut b, hdr::NAME, name);
-        put32(&mut b, hdr::DESCRIPTION, description);
-        put32(&mut b, hdr::RELEASE, release);
-        put32(&mut b, hdr::FIXES, fixes);
-        put32(&mut b, hdr::FIXED_IN, fixed_in);
+        put32(&mut b, hdr::NAME, t.name);
+        put32(&mut b, hdr::DESCRIPTION, t.description);
+        put32(&mut b, hdr::RELEASE, t.release);
+        put32(&mut b, hdr::FIXES, t.fixes);
+        put32(&mut b, hdr::FIXED_IN, t.fixed_in);
         put32(&mut b, hdr::BUILD_ID_LEN, self.build_id.len() as u32);
         b[hdr::BUILD_ID..hdr::BUILD_ID + self.build_id.len()].copy_from_slice(&self.build_id);
-
-        let area = |b: &mut Vec<u8>, at: usize, off: usize, n: usize| -> Result<()> {
-            let off = to_u32(off, "blob")?;
-            let n = to_u32(n, "blob")?;
-            put32(b, at, off);
-            put32(b, at + 4, n);
-            Ok(())
-        };
-
-        let off = b.len();
-        b.extend_from_slice(&strings.bytes);
-        area(&mut b, hdr::STRINGS, off, strings.bytes.len())?;
-
-        align8(&mut b);
-        let off = b.len();
-        b.extend_from_slice(&code);
-        area(&mut b, hdr::CODE, off, code.len())?;
-
-        align8(&mut b);
-        let off = b.len();
-        for &(n, m, first, count) in &objs {
-            for v in [n, m, first, count] {
-                push32(&mut b, v);
-            }
-        }
-        area(&mut b, hdr::OBJECTS, off, objs.len())?;
-
-        align8(&mut b);
-        let off = b.len();
-        for &(n, o, co, cl, fr, rc, fl) in &funcs {
-            for v in [n, o, co, cl, fr, rc, fl, 0] {
-                push32(&mut b, v);
-            }
-        }
-        area(&mut b, hdr::FUNCTIONS, off, funcs.len())?;
-
-        align8(&mut b);
-        let off = b.len();
-        for (r, &sym) in relocs.iter().zip(&reloc_syms) {
-            let flags = if r.local { RELOC_LOCAL } else { 0 };
-            for v in [r.offset, r.rtype, sym, flags] {
-                push32(&mut b, v);
-            }
-            b.extend_from_slice(&r.addend.to_le_bytes());
-        }
-        area(&mut b, hdr::RELOCS, off, relocs.len())?;
-
-        align8(&mut b);
-        let off = b.len();
-        for &(f, r, fr, rc) in &targets {
-            for v in [f, r, fr, rc, 0, 0] {
-                push32(&mut b, v);
-            }
-        }
-        area(&mut b, hdr::TARGETS, off, targets.len())?;
-
-        align8(&mut b);
-        let off = b.len();
-        for &(r, fr, rc, o) in &fixups {
-            for v in [r, fr, rc, o] {
-                push32(&mut b, v);
-            }
-        }
-        area(&mut b, hdr::FIXUPS, off, fixups.len())?;
-
-        let total = to_u32(b.len(), "blob")?;
-        put32(&mut b, hdr::TOTAL_SIZE, total);
-        Ok(b)
+        b
     }
 }
 
@@ -484,7 +573,15 @@ pub mod reader {
         Ok(lo | hi << 32)
     }
 
-    fn span(b: &[u8], at: usize, size: usize, total: usize, what: &str) -> Result<(usize, usize)> {
+    /// Where an area lies: its offset, and its count of entries (of bytes for the strings and
+    /// the code).
+    #[derive(Clone, Copy)]
+    struct Span {
+        off: usize,
+        count: usize,
+    }
+
+    fn span(b: &[u8], at: usize, size: usize, total: usize, what: &str) -> Result<Span> {
         let off = u32_at(b, at)? as usize;
         let count = u32_at(b, at + 4)? as usize;
         let len = match count.checked_mul(size) {
@@ -498,7 +595,7 @@ pub mod reader {
         if len > 0 && (off < HEADER_SIZE || end > total) {
             bail!("{what} out of bounds");
         }
-        Ok((off, count))
+        Ok(Span { off, count })
     }
 
     /// A parsed, checked blob.
@@ -507,7 +604,44 @@ pub mod reader {
     }
 
     /// Parses and checks `blob` as the kernel does; `replacements` is the registered count.
+    ///
+    /// It runs in steps: `header` checks the fixed header, `View::new` finds the string table
+    /// and the other areas, then the header's strings, the objects, the functions, the
+    /// targets and the fixups are read and checked in that order.
     pub fn parse(blob: &[u8], replacements: usize) -> Result<Parsed> {
+        let (total, flags, bid_len) = header(blob)?;
+        let view = View::new(blob, total)?;
+        let mut pack = Pack {
+            name: view.string(u32_at(blob, hdr::NAME)?)?,
+            description: view.string(u32_at(blob, hdr::DESCRIPTION)?)?,
+            kernel_release: view.string(u32_at(blob, hdr::RELEASE)?)?,
+            fixes: view
+                .string(u32_at(blob, hdr::FIXES)?)?
+                .lines()
+                .map(str::to_owned)
+                .collect(),
+            fixed_in: view.string(u32_at(blob, hdr::FIXED_IN)?)?,
+            build_id: blob[hdr::BUILD_ID..hdr::BUILD_ID + bid_len].to_vec(),
+            flags,
+            ..Pack::default()
+        };
+        let objects = view.objects()?;
+        let functions = view.functions()?;
+        pack.objects = objects
+            .into_iter()
+            .map(|(mut o, (first, count))| {
+                o.functions = functions[first..first + count].to_vec();
+                o
+            })
+            .collect();
+        pack.targets = view.targets(replacements)?;
+        pack.fixups = view.fixups(replacements)?;
+        Ok(Parsed { pack })
+    }
+
+    /// Checks the fixed header: magic, version, sizes, flags and build-id length. Returns the
+    /// total size, the flags and the length of the build-id.
+    fn header(blob: &[u8]) -> Result<(usize, u32, usize)> {
         if blob.len() < HEADER_SIZE {
             bail!("truncated");
         }
@@ -535,42 +669,81 @@ pub mod reader {
         if bid_len > BUILD_ID_MAX {
             bail!("bad header field build_id_len");
         }
-        let (soff, slen) = span(blob, hdr::STRINGS, 1, total, "string table")?;
-        if slen == 0 || blob[soff] != 0 || blob[soff + slen - 1] != 0 {
-            bail!("bad string reference");
+        Ok((total, flags, bid_len))
+    }
+
+    /// Checks that entries `first .. first + count` lie within a table of `n`.
+    fn check_range(first: u32, count: u32, n: usize, what: &str) -> Result<()> {
+        match (first as usize).checked_add(count as usize) {
+            Some(end) if end <= n => Ok(()),
+            _ => bail!("bad {what} index"),
         }
-        let strings = &blob[soff..soff + slen];
-        let string = |off: u32| -> Result<String> {
-            let off = off as usize;
-            if off >= strings.len() {
+    }
+
+    /// A blob whose header is checked: its string table, and where each of the other areas
+    /// lies within it.
+    struct View<'a> {
+        blob: &'a [u8],
+        strings: &'a [u8],
+        code: Span,
+        objects: Span,
+        functions: Span,
+        relocs: Span,
+        targets: Span,
+        fixups: Span,
+    }
+
+    impl<'a> View<'a> {
+        /// Finds the areas of `blob`, whose header says it is `total` bytes long. The string
+        /// table must start and end with a NUL, so that every string in it ends.
+        fn new(blob: &'a [u8], total: usize) -> Result<Self> {
+            let Span {
+                off: soff,
+                count: slen,
+            } = span(blob, hdr::STRINGS, 1, total, "string table")?;
+            if slen == 0 || blob[soff] != 0 || blob[soff + slen - 1] != 0 {
                 bail!("bad string reference");
             }
-            let s = &strings[off..];
+            Ok(Self {
+                blob,
+                strings: &blob[soff..soff + slen],
+                code: span(blob, hdr::CODE, 1, total, "code")?,
+                objects: span(blob, hdr::OBJECTS, OBJECT_SIZE, total, "object table")?,
+                functions: span(blob, hdr::FUNCTIONS, FUNCTION_SIZE, total, "function table")?,
+                relocs: span(blob, hdr::RELOCS, RELOC_SIZE, total, "relocation table")?,
+                targets: span(blob, hdr::TARGETS, TARGET_SIZE, total, "target table")?,
+                fixups: span(blob, hdr::FIXUPS, FIXUP_SIZE, total, "fixup table")?,
+            })
+        }
+
+        /// The string at offset `off` of the string table.
+        fn string(&self, off: u32) -> Result<String> {
+            let off = off as usize;
+            if off >= self.strings.len() {
+                bail!("bad string reference");
+            }
+            let s = &self.strings[off..];
             let end = s.iter().position(|&c| c == 0).unwrap_or(s.len());
             Ok(String::from_utf8_lossy(&s[..end]).into_owned())
-        };
-        let (coff, clen) = span(blob, hdr::CODE, 1, total, "code")?;
-        let (ooff, ocount) = span(blob, hdr::OBJECTS, OBJECT_SIZE, total, "object table")?;
-        let (foff, fcount) = span(blob, hdr::FUNCTIONS, FUNCTION_SIZE, total, "function table")?;
-        let (roff, rcount) = span(blob, hdr::RELOCS, RELOC_SIZE, total, "relocation table")?;
-        let (toff, tcount) = span(blob, hdr::TARGETS, TARGET_SIZE, total, "target table")?;
-        let (xoff, xcount) = span(blob, hdr::FIXUPS, FIXUP_SIZE, total, "fixup table")?;
+        }
 
-        let range = |first: u32, count: u32, n: usize, what: &str| -> Result<()> {
-            match (first as usize).checked_add(count as usize) {
-                Some(end) if end <= n => Ok(()),
-                _ => bail!("bad {what} index"),
-            }
-        };
-        let relocs = |first: u32, count: u32, code_len: Option<usize>| -> Result<Vec<Reloc>> {
-            range(first, count, rcount, "relocation")?;
+        /// Relocations `first .. first + count`, checked to lie within `code_len` bytes of pre
+        /// code; `None` for a target's or fixup's, whose code the reader does not see and
+        /// which may not hold run-time sites.
+        fn relocs(&self, first: u32, count: u32, code_len: Option<usize>) -> Result<Vec<Reloc>> {
+            let Span {
+                off: roff,
+                count: rcount,
+            } = self.relocs;
+            check_range(first, count, rcount, "relocation")?;
+            let blob = self.blob;
             let mut v = Vec::new();
             for i in first as usize..first as usize + count as usize {
                 let at = roff + i * RELOC_SIZE;
                 let r = Reloc {
                     offset: u32_at(blob, at)?,
                     rtype: u32_at(blob, at + 4)?,
-                    symbol: string(u32_at(blob, at + 8)?)?,
+                    symbol: self.string(u32_at(blob, at + 8)?)?,
                     local: u32_at(blob, at + 12)? & RELOC_LOCAL != 0,
                     addend: u64_at(blob, at + 16)? as i64,
                 };
@@ -591,99 +764,134 @@ pub mod reader {
                 v.push(r);
             }
             Ok(v)
-        };
+        }
 
-        let mut pack = Pack {
-            name: string(u32_at(blob, hdr::NAME)?)?,
-            description: string(u32_at(blob, hdr::DESCRIPTION)?)?,
-            kernel_release: string(u32_at(blob, hdr::RELEASE)?)?,
-            fixes: string(u32_at(blob, hdr::FIXES)?)?
-                .lines()
-                .map(str::to_owned)
-                .collect(),
-            fixed_in: string(u32_at(blob, hdr::FIXED_IN)?)?,
-            build_id: blob[hdr::BUILD_ID..hdr::BUILD_ID + bid_len].to_vec(),
-            flags,
-            ..Pack::default()
-        };
-        let mut ranges = Vec::new();
-        for i in 0..ocount {
-            let at = ooff + i * OBJECT_SIZE;
-            let first = u32_at(blob, at + 8)?;
-            let count = u32_at(blob, at + 12)?;
-            range(first, count, fcount, "object function")?;
-            ranges.push((first as usize, count as usize));
-            pack.objects.push(Object {
-                name: string(u32_at(blob, at)?)?,
-                module: string(u32_at(blob, at + 4)?)?,
-                functions: Vec::new(),
-            });
+        /// The objects, without their functions, each with the range of the function table
+        /// that holds them.
+        fn objects(&self) -> Result<Vec<(Object, (usize, usize))>> {
+            let Span {
+                off: ooff,
+                count: ocount,
+            } = self.objects;
+            let blob = self.blob;
+            let mut v = Vec::new();
+            for i in 0..ocount {
+                let at = ooff + i * OBJECT_SIZE;
+                let first = u32_at(blob, at + 8)?;
+                let count = u32_at(blob, at + 12)?;
+                check_range(first, count, self.functions.count, "object function")?;
+                let object = Object {
+                    name: self.string(u32_at(blob, at)?)?,
+                    module: self.string(u32_at(blob, at + 4)?)?,
+                    functions: Vec::new(),
+                };
+                v.push((object, (first as usize, count as usize)));
+            }
+            Ok(v)
         }
-        let mut functions = Vec::new();
-        for i in 0..fcount {
-            let at = foff + i * FUNCTION_SIZE;
-            let object = u32_at(blob, at + 4)? as usize;
-            if object >= ocount {
-                bail!("bad function object index");
+
+        /// The functions of the whole function table, with their code and relocations.
+        fn functions(&self) -> Result<Vec<Function>> {
+            let Span {
+                off: foff,
+                count: fcount,
+            } = self.functions;
+            let Span {
+                off: coff,
+                count: clen,
+            } = self.code;
+            let blob = self.blob;
+            let mut v = Vec::new();
+            for i in 0..fcount {
+                let at = foff + i * FUNCTION_SIZE;
+                let object = u32_at(blob, at + 4)? as usize;
+                if object >= self.objects.count {
+                    bail!("bad function object index");
+                }
+                let co = u32_at(blob, at + 8)? as usize;
+                let cl = u32_at(blob, at + 12)? as usize;
+                if co.checked_add(cl).is_none_or(|e| e > clen) {
+                    bail!("function code out of bounds");
+                }
+                let fflags = u32_at(blob, at + 24)?;
+                if fflags & !FUNCTION_LOCAL != 0 {
+                    bail!("bad function flags");
+                }
+                if u32_at(blob, at + 28)? != 0 {
+                    bail!("reserved function word not 0");
+                }
+                v.push(Function {
+                    name: self.string(u32_at(blob, at)?)?,
+                    local: fflags & FUNCTION_LOCAL != 0,
+                    code: blob[coff + co..coff + co + cl].to_vec(),
+                    relocs: self.relocs(
+                        u32_at(blob, at + 16)?,
+                        u32_at(blob, at + 20)?,
+                        Some(cl),
+                    )?,
+                });
             }
-            let co = u32_at(blob, at + 8)? as usize;
-            let cl = u32_at(blob, at + 12)? as usize;
-            if co.checked_add(cl).is_none_or(|e| e > clen) {
-                bail!("function code out of bounds");
-            }
-            let fflags = u32_at(blob, at + 24)?;
-            if fflags & !FUNCTION_LOCAL != 0 {
-                bail!("bad function flags");
-            }
-            if u32_at(blob, at + 28)? != 0 {
-                bail!("reserved function word not 0");
-            }
-            functions.push(Function {
-                name: string(u32_at(blob, at)?)?,
-                local: fflags & FUNCTION_LOCAL != 0,
-                code: blob[coff + co..coff + co + cl].to_vec(),
-                relocs: relocs(u32_at(blob, at + 16)?, u32_at(blob, at + 20)?, Some(cl))?,
-            });
+            Ok(v)
         }
-        for (o, &(first, count)) in pack.objects.iter_mut().zip(&ranges) {
-            o.functions = functions[first..first + count].to_vec();
+
+        /// The targets, checked against the function table and the `replacements` registered
+        /// replacements.
+        fn targets(&self, replacements: usize) -> Result<Vec<Target>> {
+            let Span {
+                off: toff,
+                count: tcount,
+            } = self.targets;
+            let blob = self.blob;
+            let mut v = Vec::new();
+            for i in 0..tcount {
+                let at = toff + i * TARGET_SIZE;
+                let function = u32_at(blob, at)?;
+                let replacement = u32_at(blob, at + 4)?;
+                if function as usize >= self.functions.count {
+                    bail!("bad target function index");
+                }
+                if replacement as usize >= replacements {
+                    bail!("bad target replacement index");
+                }
+                if u32_at(blob, at + 16)? != 0 || u32_at(blob, at + 20)? != 0 {
+                    bail!("reserved target word not 0");
+                }
+                v.push(Target {
+                    function,
+                    replacement,
+                    relocs: self.relocs(u32_at(blob, at + 8)?, u32_at(blob, at + 12)?, None)?,
+                });
+            }
+            Ok(v)
         }
-        for i in 0..tcount {
-            let at = toff + i * TARGET_SIZE;
-            let function = u32_at(blob, at)?;
-            let replacement = u32_at(blob, at + 4)?;
-            if function as usize >= fcount {
-                bail!("bad target function index");
+
+        /// The fixups, checked against the object table and the `replacements` registered
+        /// replacements.
+        fn fixups(&self, replacements: usize) -> Result<Vec<Fixup>> {
+            let Span {
+                off: xoff,
+                count: xcount,
+            } = self.fixups;
+            let blob = self.blob;
+            let mut v = Vec::new();
+            for i in 0..xcount {
+                let at = xoff + i * FIXUP_SIZE;
+                let replacement = u32_at(blob, at)?;
+                if replacement as usize >= replacements {
+                    bail!("bad fixup replacement index");
+                }
+                let object = u32_at(blob, at + 12)?;
+                if object as usize >= self.objects.count {
+                    bail!("bad fixup object index");
+                }
+                v.push(Fixup {
+                    replacement,
+                    object,
+                    relocs: self.relocs(u32_at(blob, at + 4)?, u32_at(blob, at + 8)?, None)?,
+                });
             }
-            if replacement as usize >= replacements {
-                bail!("bad target replacement index");
-            }
-            if u32_at(blob, at + 16)? != 0 || u32_at(blob, at + 20)? != 0 {
-                bail!("reserved target word not 0");
-            }
-            pack.targets.push(Target {
-                function,
-                replacement,
-                relocs: relocs(u32_at(blob, at + 8)?, u32_at(blob, at + 12)?, None)?,
-            });
+            Ok(v)
         }
-        for i in 0..xcount {
-            let at = xoff + i * FIXUP_SIZE;
-            let replacement = u32_at(blob, at)?;
-            if replacement as usize >= replacements {
-                bail!("bad fixup replacement index");
-            }
-            let object = u32_at(blob, at + 12)?;
-            if object as usize >= ocount {
-                bail!("bad fixup object index");
-            }
-            pack.fixups.push(Fixup {
-                replacement,
-                object,
-                relocs: relocs(u32_at(blob, at + 4)?, u32_at(blob, at + 8)?, None)?,
-            });
-        }
-        Ok(Parsed { pack })
     }
 }
 
