@@ -1,13 +1,13 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! Writer of the splice pack metadata table, format v1.
+//! Writer of the splice pack metadata table, format v2 (`VERSION`).
 //!
 //! The layout is documented in `Documentation/splice/pack-format.rst` and read by the kernel in
 //! `kernel/splice/pack.rs`. All integers are little-endian; offsets are from the start of the
 //! blob. [`Pack::to_bytes`] lays the blob out as
 //!
 //! ```text
-//! header (128) | strings | code | objects | functions | relocs | targets | fixups
+//! header (136) | strings | code | objects | functions | relocs | targets | fixups
 //! ```
 //!
 //! with every table aligned to 8 bytes (padding between areas is zero and lies inside
@@ -236,7 +236,7 @@ impl Strings {
 fn to_u32(v: usize, what: &str) -> Result<u32> {
     match u32::try_from(v) {
         Ok(v) => Ok(v),
-        Err(_) => bail!("{what} too large for format v1 ({v})"),
+        Err(_) => bail!("{what} too large for format v2 ({v})"),
     }
 }
 
