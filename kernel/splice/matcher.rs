@@ -21,7 +21,7 @@
 //! synthetic buffers.
 
 use crate::pack::{Reloc, RelocType, SiteKind};
-use kernel::insn::Insn;
+use kernel::insn::{BranchKind, Insn};
 use kernel::prelude::*;
 
 /// Receives the symbol values the live code reveals.
@@ -191,235 +191,329 @@ pub(crate) fn match_code<'a>(
     live_addr: u64,
     learner: &mut dyn Learner<'a>,
 ) -> core::result::Result<Matched, Mismatch> {
-    let fail = |offset, reason| Err(Mismatch { offset, reason });
-    // Instruction starts: (pre offset, live offset).
-    let mut starts: KVec<(usize, usize)> = KVec::new();
-    // Branches inside the function: (pre destination, live destination), as offsets.
-    let mut branches: KVec<(i64, i64)> = KVec::new();
-    // Live ranges of the run-time sites the kernel may rewrite after boot.
-    let mut sites: KVec<(usize, usize)> = KVec::new();
-    let mut entry_end = None;
-    let (mut pi, mut li) = (0usize, 0usize);
-    let mut ri = 0usize;
+    let mut walk = Walk {
+        pre,
+        relocs,
+        live,
+        live_addr,
+        learner,
+        starts: KVec::new(),
+        branches: KVec::new(),
+        sites: KVec::new(),
+        entry_end: None,
+        pi: 0,
+        li: 0,
+        ri: 0,
+    };
+    while walk.pi < pre.len() {
+        walk.step()?;
+    }
+    walk.finish()
+}
 
-    while pi < pre.len() {
+/// A [`Mismatch`] at `offset` of the pre code.
+fn mismatch(offset: usize, reason: &'static str) -> Mismatch {
+    Mismatch { offset, reason }
+}
+
+const SITE_INSIDE: &str = "run-time site inside an instruction";
+
+/// One step of the walk: `Err` stops it.
+type Step = core::result::Result<(), Mismatch>;
+
+/// The walk of [`match_code`] through both codes, an instruction at a time: where it is on
+/// each side, and what it has seen that [`Walk::finish`] checks at the end.
+struct Walk<'c, 'a, 'l> {
+    pre: &'c [u8],
+    relocs: &'c [Reloc<'a>],
+    live: &'c [u8],
+    live_addr: u64,
+    learner: &'l mut dyn Learner<'a>,
+    /// Instruction starts: (pre offset, live offset).
+    starts: KVec<(usize, usize)>,
+    /// Branches inside the function: (pre destination, live destination), as offsets.
+    branches: KVec<(i64, i64)>,
+    /// Live ranges of the run-time sites the kernel may rewrite after boot.
+    sites: KVec<(usize, usize)>,
+    /// Where the function's entry (its `endbr` and ftrace sites) ends in the live code.
+    entry_end: Option<usize>,
+    /// The offset in the pre code, in the live code, and the next relocation.
+    pi: usize,
+    li: usize,
+    ri: usize,
+}
+
+impl<'c, 'a> Walk<'c, 'a, '_> {
+    /// Takes the relocations that start before `end`, none of which may be a run-time site (a
+    /// site inside an instruction); on one, the offset of that site.
+    fn take_relocs(&mut self, end: usize) -> core::result::Result<&'c [Reloc<'a>], usize> {
+        let relocs = self.relocs;
+        let first = self.ri;
+        while let Some(r) = relocs.get(self.ri).filter(|r| r.offset < end) {
+            if r.kind.is_site() {
+                return Err(r.offset);
+            }
+            self.ri += 1;
+        }
+        Ok(relocs.get(first..self.ri).unwrap_or(&[]))
+    }
+
+    /// Matches what starts at the pre offset: padding, a run-time site or an instruction.
+    fn step(&mut self) -> Step {
+        let (pre, relocs, pi) = (self.pre, self.relocs, self.pi);
         // Relocations before this instruction belong to no instruction.
-        while relocs.get(ri).is_some_and(|r| r.offset < pi) {
-            if relocs[ri].kind.is_site() {
-                return fail(relocs[ri].offset, "run-time site inside an instruction");
-            }
-            ri += 1;
-        }
+        self.take_relocs(pi)
+            .map_err(|at| mismatch(at, SITE_INSIDE))?;
         // Padding, where no relocation or run-time site is: skipped on both sides. A live
-        // nop under a pre site is the site's (ftrace's nop5), compared below.
-        let no_reloc = |n: usize| relocs.get(ri).is_none_or(|r| r.offset >= pi + n);
-        if let Some(n) = padding(&pre[pi..]).filter(|&n| no_reloc(n)) {
-            pi += n;
-            continue;
-        }
-        if !relocs
-            .get(ri)
-            .is_some_and(|r| r.offset == pi && r.kind.is_site())
+        // nop under a pre site is the site's (ftrace's nop5), compared in `site()`.
+        let next = relocs.get(self.ri);
+        if let Some(n) = pre
+            .get(pi..)
+            .and_then(padding)
+            .filter(|&n| next.is_none_or(|r| r.offset >= pi + n))
         {
-            while let Some(n) = padding(live.get(li..).unwrap_or(&[])) {
-                li += n;
+            self.pi += n;
+            return Ok(());
+        }
+        let site = next.filter(|r| r.offset == pi && r.kind.is_site());
+        if site.is_none() {
+            while let Some(n) = self.live.get(self.li..).and_then(padding) {
+                self.li += n;
             }
         }
-        if starts.push((pi, li), GFP_KERNEL).is_err() {
-            return fail(pi, OUT_OF_MEMORY);
+        self.starts
+            .push((pi, self.li), GFP_KERNEL)
+            .map_err(|_| mismatch(pi, OUT_OF_MEMORY))?;
+        match site {
+            Some(site) => self.site(site),
+            None => {
+                self.entry_end.get_or_insert(self.li);
+                self.insn()
+            }
         }
-        if let Some(site) = relocs
-            .get(ri)
-            .filter(|r| r.offset == pi && r.kind.is_site())
-        {
-            let RelocType::Site(kind) = site.kind else {
-                return fail(pi, "bad site");
-            };
-            let len = site.width();
-            // A live nop before the site is the site's (ftrace's nop5) or padding that the
-            // pre side had too and skipped above (the nop after a WARN()'s ud2, before a
-            // return thunk): skipped only when the site is not there without it.
-            let accepts = |at: usize| {
-                live.get(at..at + len)
-                    .is_some_and(|l| site_accepts(kind, l))
-            };
-            if !accepts(li) {
-                // Padding by padding: the site itself may be a nop (a jump label's nop5).
-                let mut at = li;
-                while let Some(n) = live.get(at..).and_then(padding) {
-                    at += n;
-                    if accepts(at) {
-                        li = at;
-                        break;
-                    }
+    }
+
+    /// Matches the run-time site `site` at the pre offset: any form the kernel may have left
+    /// there, and the relocations inside it are not compared.
+    fn site(&mut self, site: &Reloc<'a>) -> Step {
+        let (pre, live, pi) = (self.pre, self.live, self.pi);
+        let RelocType::Site(kind) = site.kind else {
+            return Err(mismatch(pi, "bad site"));
+        };
+        let len = site.width();
+        // A live nop before the site is the site's (ftrace's nop5) or padding that the pre
+        // side had too and skipped in `step()` (the nop after a WARN()'s ud2, before a return
+        // thunk): skipped only when the site is not there without it.
+        let accepts = |at: usize| {
+            live.get(at..at + len)
+                .is_some_and(|l| site_accepts(kind, l))
+        };
+        if !accepts(self.li) {
+            // Padding by padding: the site itself may be a nop (a jump label's nop5).
+            let mut at = self.li;
+            while let Some(n) = live.get(at..).and_then(padding) {
+                at += n;
+                if accepts(at) {
+                    self.li = at;
+                    break;
                 }
             }
-            // A jump label whose target is near is 2 bytes in the kernel's build (a nop2 or
-            // a jmp rel8), 5 in the pre object, whose function sections put the target
-            // farther (Debian's vmbus_onmodifychannel_response()).
-            let llen = if len == 5
-                && kind == SiteKind::JumpLabel
-                && !accepts(li)
-                && live.get(li..li + 2).is_some_and(|l| site_accepts(kind, l))
-            {
-                2
-            } else {
-                len
-            };
-            let Some(l) = live.get(li..li + llen) else {
-                return fail(pi, "live code ends inside a run-time site");
-            };
-            if pre.len() < pi + len {
-                return fail(pi, "run-time site past the end of the function");
-            }
-            if !site_accepts(kind, l) {
-                return fail(pi, "unexpected code at a run-time site");
-            }
-            let rewritten = kind.rewritten_after_load()
-                || (kind == SiteKind::LockPrefix && learner.lock_prefixes_may_change());
-            if rewritten && sites.push((li, li + llen), GFP_KERNEL).is_err() {
-                return fail(pi, OUT_OF_MEMORY);
-            }
-            // Skip the site and every relocation inside it.
-            let site_start = li;
-            pi += len;
-            li += llen;
-            while relocs.get(ri).is_some_and(|r| r.offset < pi) {
-                ri += 1;
-            }
-            if entry_end.is_none() && !matches!(kind, SiteKind::Endbr | SiteKind::Ftrace) {
-                entry_end = Some(site_start);
-            }
-            continue;
         }
-        entry_end.get_or_insert(li);
-
-        let Ok(p) = Insn::decode(&pre[pi..]) else {
-            return fail(pi, "pre code does not decode");
+        let li = self.li;
+        // A jump label whose target is near is 2 bytes in the kernel's build (a nop2 or a jmp
+        // rel8), 5 in the pre object, whose function sections put the target farther
+        // (Debian's vmbus_onmodifychannel_response()).
+        let llen = if len == 5
+            && kind == SiteKind::JumpLabel
+            && !accepts(li)
+            && live.get(li..li + 2).is_some_and(|l| site_accepts(kind, l))
+        {
+            2
+        } else {
+            len
         };
-        let Ok(l) = Insn::decode(live.get(li..).unwrap_or(&[])) else {
-            return fail(pi, "live code does not decode");
+        let Some(l) = live.get(li..li + llen) else {
+            return Err(mismatch(pi, "live code ends inside a run-time site"));
         };
-        let (plen, llen) = (p.len(), l.len());
-        let first = ri;
-        while relocs.get(ri).is_some_and(|r| r.offset < pi + plen) {
-            if relocs[ri].kind.is_site() {
-                return fail(pi, "run-time site inside an instruction");
-            }
-            ri += 1;
+        if pre.len() < pi + len {
+            return Err(mismatch(pi, "run-time site past the end of the function"));
         }
-        let here = &relocs[first..ri];
+        if !site_accepts(kind, l) {
+            return Err(mismatch(pi, "unexpected code at a run-time site"));
+        }
+        let rewritten = kind.rewritten_after_load()
+            || (kind == SiteKind::LockPrefix && self.learner.lock_prefixes_may_change());
+        if rewritten {
+            self.sites
+                .push((li, li + llen), GFP_KERNEL)
+                .map_err(|_| mismatch(pi, OUT_OF_MEMORY))?;
+        }
+        // Skip the site and every relocation inside it.
+        self.pi += len;
+        self.li += llen;
+        while self.relocs.get(self.ri).is_some_and(|r| r.offset < self.pi) {
+            self.ri += 1;
+        }
+        if self.entry_end.is_none() && !matches!(kind, SiteKind::Endbr | SiteKind::Ftrace) {
+            self.entry_end = Some(li);
+        }
+        Ok(())
+    }
 
+    /// Matches the instruction at the pre offset with the live one: a branch by its
+    /// destination, anything else by its bytes outside relocations.
+    fn insn(&mut self) -> Step {
+        let pi = self.pi;
+        let Ok(p) = Insn::decode(self.pre.get(pi..).unwrap_or(&[])) else {
+            return Err(mismatch(pi, "pre code does not decode"));
+        };
+        let Ok(l) = Insn::decode(self.live.get(self.li..).unwrap_or(&[])) else {
+            return Err(mismatch(pi, "live code does not decode"));
+        };
+        let here = self
+            .take_relocs(pi + p.len())
+            .map_err(|_| mismatch(pi, SITE_INSIDE))?;
         match (p.branch(), l.branch()) {
-            (Some((pk, pdisp)), Some((lk, ldisp))) => {
-                if pk != lk || pre[pi..pi + p.prefix_len()] != live[li..li + l.prefix_len()] {
-                    return fail(pi, "different branch");
-                }
-                let live_next = live_addr + (li + llen) as u64;
-                let live_dest = live_next.wrapping_add(ldisp as u64);
-                match here {
-                    [] => {
-                        let pd = (pi + plen) as i64 + pdisp;
-                        let ld = (li + llen) as i64 + ldisp;
-                        if branches.push((pd, ld), GFP_KERNEL).is_err() {
-                            return fail(pi, OUT_OF_MEMORY);
-                        }
-                    }
-                    [r] if r.kind.is_pc_relative() && r.offset + r.width() == pi + plen => {
-                        // The place holds S + A - P and the CPU adds the end of the
-                        // instruction: destination = S + A + (end - P).
-                        let tail = (pi + plen - r.offset) as u64;
-                        let mut value = live_dest.wrapping_sub(r.addend as u64).wrapping_sub(tail);
-                        if value != live_dest {
-                            value = learner.start_of(r, live_dest).unwrap_or(value);
-                        }
-                        if let Err(why) = learner.learn(r, value) {
-                            return fail(pi, why);
-                        }
-                    }
-                    _ => return fail(pi, "unexpected relocation on a branch"),
-                }
-            }
-            (None, None) => {
-                if plen != llen {
-                    return fail(pi, "different instruction length");
-                }
-                let mut covered = 0usize;
-                for j in 0..plen {
-                    let at = pi + j;
-                    if here
-                        .iter()
-                        .any(|r| r.offset <= at && at < r.offset + r.width())
-                    {
-                        covered += 1;
-                        continue;
-                    }
-                    if pre[at] != live[li + j] {
-                        return fail(pi, "different bytes");
-                    }
-                }
-                if covered == plen && plen > 0 {
-                    return fail(pi, "relocation covers a whole instruction");
-                }
-                for r in here {
-                    let place = li + (r.offset - pi);
-                    if r.offset + r.width() > pi + plen {
-                        return fail(pi, "relocation crosses an instruction");
-                    }
-                    let Some(v) = read_value(live, place, r.kind) else {
-                        return fail(pi, "bad relocation");
-                    };
-                    let value = if r.kind.is_pc_relative() {
-                        v.wrapping_add(live_addr + place as u64)
-                            .wrapping_sub(r.addend as u64)
-                    } else {
-                        v.wrapping_sub(r.addend as u64)
-                    };
-                    if let Err(why) = learner.learn(r, value) {
-                        return fail(pi, why);
-                    }
-                }
-            }
-            _ => return fail(pi, "branch where the other code has none"),
+            (Some(pb), Some(lb)) => self.branch(&p, pb, &l, lb, here)?,
+            (None, None) => self.bytes(&p, &l, here)?,
+            _ => return Err(mismatch(pi, "branch where the other code has none")),
         }
-        pi += plen;
-        li += llen;
+        self.pi += p.len();
+        self.li += l.len();
+        Ok(())
     }
-    if starts.push((pi, li), GFP_KERNEL).is_err() {
-        return fail(pi, OUT_OF_MEMORY);
-    }
-    // A branch lands on the same instruction on both sides; one that lands on padding (the
-    // nop before a WARN()'s ud2), which the walk skipped, lands on what follows it.
-    let lands = |pd: i64, ld: i64| {
-        starts
-            .iter()
-            .find(|&&(p, _)| p as i64 == pd)
-            .is_some_and(|&(_, l)| l as i64 == ld)
-    };
-    for &(pd, ld) in branches.iter() {
-        let ok = lands(pd, ld) || lands(past_padding(pre, pd), past_padding(live, ld));
-        if !ok {
-            let off = usize::try_from(pd).unwrap_or(0);
-            return fail(off, "branch lands elsewhere");
+
+    /// Matches the relative branches `p` (with displacement `pdisp`) and `l`: the same kind
+    /// and prefixes; a destination inside the function is checked by [`Walk::finish`], one
+    /// outside (a relocation at the end of the instruction) is learned.
+    fn branch(
+        &mut self,
+        p: &Insn,
+        (pk, pdisp): (BranchKind, i64),
+        l: &Insn,
+        (lk, ldisp): (BranchKind, i64),
+        here: &[Reloc<'a>],
+    ) -> Step {
+        let (pi, li) = (self.pi, self.li);
+        let (plen, llen) = (p.len(), l.len());
+        if pk != lk
+            || self.pre.get(pi..pi + p.prefix_len()) != self.live.get(li..li + l.prefix_len())
+        {
+            return Err(mismatch(pi, "different branch"));
+        }
+        let live_next = self.live_addr + (li + llen) as u64;
+        let live_dest = live_next.wrapping_add(ldisp as u64);
+        match here {
+            [] => {
+                let pd = (pi + plen) as i64 + pdisp;
+                let ld = (li + llen) as i64 + ldisp;
+                self.branches
+                    .push((pd, ld), GFP_KERNEL)
+                    .map_err(|_| mismatch(pi, OUT_OF_MEMORY))
+            }
+            [r] if r.kind.is_pc_relative() && r.offset + r.width() == pi + plen => {
+                // The place holds S + A - P and the CPU adds the end of the instruction:
+                // destination = S + A + (end - P).
+                let tail = (pi + plen - r.offset) as u64;
+                let mut value = live_dest.wrapping_sub(r.addend as u64).wrapping_sub(tail);
+                if value != live_dest {
+                    value = self.learner.start_of(r, live_dest).unwrap_or(value);
+                }
+                self.learner
+                    .learn(r, value)
+                    .map_err(|why| mismatch(pi, why))
+            }
+            _ => Err(mismatch(pi, "unexpected relocation on a branch")),
         }
     }
-    let room = |len: usize| {
-        entry_end
-            .filter(|&at| at + len <= li && !sites.iter().any(|&(s, e)| s < at + len && at < e))
-    };
-    let patch_offset = room(JMP_LEN);
-    let hop_offset = room(HOP_LEN);
-    let branch_under_jump = patch_offset.is_some_and(|at| {
-        branches
-            .iter()
-            .any(|&(_, ld)| ld >= at as i64 && ld < (at + JMP_LEN) as i64)
-    });
-    Ok(Matched {
-        live_len: li,
-        patch_offset,
-        hop_offset,
-        branch_under_jump,
-    })
+
+    /// Matches the instructions `p` and `l`, neither a branch: the same bytes outside the
+    /// relocations `here`, whose values the live bytes tell.
+    fn bytes(&mut self, p: &Insn, l: &Insn, here: &[Reloc<'a>]) -> Step {
+        let (pi, li, plen) = (self.pi, self.li, p.len());
+        if plen != l.len() {
+            return Err(mismatch(pi, "different instruction length"));
+        }
+        let (Some(pre), Some(live)) = (self.pre.get(pi..pi + plen), self.live.get(li..li + plen))
+        else {
+            return Err(mismatch(pi, "code ends inside an instruction"));
+        };
+        let relocated = |j: usize| {
+            here.iter()
+                .any(|r| r.offset <= pi + j && pi + j < r.offset + r.width())
+        };
+        let mut covered = 0usize;
+        for (j, (a, b)) in pre.iter().zip(live).enumerate() {
+            if relocated(j) {
+                covered += 1;
+            } else if a != b {
+                return Err(mismatch(pi, "different bytes"));
+            }
+        }
+        if covered == plen && plen > 0 {
+            return Err(mismatch(pi, "relocation covers a whole instruction"));
+        }
+        for r in here {
+            let place = li + (r.offset - pi);
+            if r.offset + r.width() > pi + plen {
+                return Err(mismatch(pi, "relocation crosses an instruction"));
+            }
+            let Some(v) = read_value(self.live, place, r.kind) else {
+                return Err(mismatch(pi, "bad relocation"));
+            };
+            let value = if r.kind.is_pc_relative() {
+                v.wrapping_add(self.live_addr + place as u64)
+                    .wrapping_sub(r.addend as u64)
+            } else {
+                v.wrapping_sub(r.addend as u64)
+            };
+            self.learner
+                .learn(r, value)
+                .map_err(|why| mismatch(pi, why))?;
+        }
+        Ok(())
+    }
+
+    /// The end of the walk: every branch inside the function lands on corresponding
+    /// instructions, and where a jump to a replacement can go.
+    fn finish(mut self) -> core::result::Result<Matched, Mismatch> {
+        let (pi, li) = (self.pi, self.li);
+        self.starts
+            .push((pi, li), GFP_KERNEL)
+            .map_err(|_| mismatch(pi, OUT_OF_MEMORY))?;
+        // A branch lands on the same instruction on both sides; one that lands on padding (the
+        // nop before a WARN()'s ud2), which the walk skipped, lands on what follows it.
+        let lands = |pd: i64, ld: i64| {
+            self.starts
+                .iter()
+                .find(|&&(p, _)| p as i64 == pd)
+                .is_some_and(|&(_, l)| l as i64 == ld)
+        };
+        for &(pd, ld) in self.branches.iter() {
+            if !lands(pd, ld) && !lands(past_padding(self.pre, pd), past_padding(self.live, ld)) {
+                let off = usize::try_from(pd).unwrap_or(0);
+                return Err(mismatch(off, "branch lands elsewhere"));
+            }
+        }
+        let room = |len: usize| {
+            self.entry_end.filter(|&at| {
+                at + len <= li && !self.sites.iter().any(|&(s, e)| s < at + len && at < e)
+            })
+        };
+        let patch_offset = room(JMP_LEN);
+        let hop_offset = room(HOP_LEN);
+        let branch_under_jump = patch_offset.is_some_and(|at| {
+            self.branches
+                .iter()
+                .any(|&(_, ld)| ld >= at as i64 && ld < (at + JMP_LEN) as i64)
+        });
+        Ok(Matched {
+            live_len: li,
+            patch_offset,
+            hop_offset,
+            branch_under_jump,
+        })
+    }
 }
 
 #[cfg(CONFIG_SPLICE_KUNIT_TEST)]
