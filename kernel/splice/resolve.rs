@@ -367,75 +367,17 @@ fn live_code<'a>(addr: usize, size: usize) -> core::result::Result<KVec<u8>, Fai
 /// function's. `own_code(addr, code)` puts back, in a copy of live code read at `addr`, the
 /// kernel's own bytes where applied packs wrote (a replace pack is matched against the code
 /// the packs it replaces were: the kernel's own, with no redirect).
+///
+/// Two passes: [`find_functions`] finds the candidates of each function matching reads,
+/// then a [`Resolver`] matches them, those with the fewest candidates first.
 pub(crate) fn match_pack<'a>(
     pack: &Pack<'a>,
     redirect: &dyn Fn(usize) -> Option<usize>,
     own_code: &dyn Fn(usize, &mut [u8]),
     scope: Modules<'_>,
 ) -> core::result::Result<Resolution<'a>, Failure<'a>> {
+    let found = find_functions(pack, scope)?;
     let n = pack.function_count();
-    let mut learned = Learned::new();
-    let mut modules: KVec<ModuleRef> = KVec::new();
-    let mut cands: KVec<KVec<usize>> =
-        KVec::with_capacity(n, GFP_KERNEL).map_err(|_| Failure::OutOfMemory)?;
-    let mut order: KVec<usize> =
-        KVec::with_capacity(n, GFP_KERNEL).map_err(|_| Failure::OutOfMemory)?;
-    let mut relocs: KVec<KVec<Reloc<'a>>> =
-        KVec::with_capacity(n, GFP_KERNEL).map_err(|_| Failure::OutOfMemory)?;
-    for i in 0..n {
-        let f = pack.function(i).ok_or(Failure::OutOfMemory)?;
-        let obj = pack.object(f.object).ok_or(Failure::OutOfMemory)?;
-        let read = match scope {
-            Modules::Coming(m) => obj.module.to_bytes() == m.to_bytes(),
-            _ => true,
-        };
-        // The module is pinned before its code is read, and stays pinned with the result:
-        // it cannot go away, nor another take its place, between matching and the switch.
-        let pinned = |m: &ModuleRef| m.name() == obj.module;
-        let coming = matches!(scope, Modules::Coming(_));
-        if read && !coming && !obj.module.is_empty() && !modules.iter().any(pinned) {
-            match (ModuleRef::by_name(obj.module), scope) {
-                (Some(m), _) => modules
-                    .push(m, GFP_KERNEL)
-                    .map_err(|_| Failure::OutOfMemory)?,
-                (None, Modules::Loaded) => {}
-                (None, _) => return Err(Failure::NotLoaded(obj.module)),
-            }
-        }
-        let read = read && (obj.module.is_empty() || coming || modules.iter().any(pinned));
-        if !read {
-            // Not read: it waits for its module, with no candidate and no place in `order`.
-            cands
-                .push(KVec::new(), GFP_KERNEL)
-                .map_err(|_| Failure::OutOfMemory)?;
-            relocs
-                .push(KVec::new(), GFP_KERNEL)
-                .map_err(|_| Failure::OutOfMemory)?;
-            continue;
-        }
-        let c = candidates(f.name, obj.module)?;
-        if c.is_empty() {
-            return Err(Failure::NoSymbol(f.name, obj.name));
-        }
-        cands
-            .push(c, GFP_KERNEL)
-            .map_err(|_| Failure::OutOfMemory)?;
-        order
-            .push(i, GFP_KERNEL)
-            .map_err(|_| Failure::OutOfMemory)?;
-        let mut r =
-            KVec::with_capacity(f.reloc_count, GFP_KERNEL).map_err(|_| Failure::OutOfMemory)?;
-        for reloc in pack.relocs(f.first_reloc, f.reloc_count) {
-            r.push(reloc, GFP_KERNEL)
-                .map_err(|_| Failure::OutOfMemory)?;
-        }
-        r.sort_unstable_by_key(|r| r.offset);
-        relocs
-            .push(r, GFP_KERNEL)
-            .map_err(|_| Failure::OutOfMemory)?;
-    }
-    order.sort_unstable_by_key(|&i| cands[i].len());
-
     let mut functions = KVec::with_capacity(n, GFP_KERNEL).map_err(|_| Failure::OutOfMemory)?;
     for _ in 0..n {
         functions
@@ -448,34 +390,154 @@ pub(crate) fn match_pack<'a>(
             *x = true;
         }
     }
-    // A function whose code matches at more than one address (the same static function in
-    // two objects, as macros make them) waits until the others are matched: what they learn
-    // may name its address. If it still matches at several, a target is ambiguous; any other
-    // function is the pack's at one of them, and whichever it is has the pre code: nothing is
-    // learned from it, so that a replacement that needs its address meets
-    // `unresolved_symbol`.
-    let mut step = |i: usize,
-                    last: bool,
-                    deferred: &mut KVec<usize>|
-     -> core::result::Result<(), Failure<'a>> {
+    let mut resolver = Resolver {
+        pack,
+        view: View { redirect, own_code },
+        cands: found.cands,
+        relocs: found.relocs,
+        is_target,
+        learned: Learned::new(),
+        functions,
+    };
+    let mut deferred = KVec::new();
+    for &i in found.order.iter() {
+        resolver.step(i, false, &mut deferred)?;
+    }
+    let again = core::mem::take(&mut deferred);
+    for &i in again.iter() {
+        resolver.step(i, true, &mut deferred)?;
+    }
+    Ok(Resolution {
+        learned: resolver.learned,
+        functions: resolver.functions,
+        modules: found.modules,
+    })
+}
+
+/// The functions of a pack that matching reads ([`find_functions`]).
+struct Found<'a> {
+    /// The target modules, each pinned before its code is read.
+    modules: KVec<ModuleRef>,
+    /// One per pre function: its candidate addresses (none for a function not read).
+    cands: KVec<KVec<usize>>,
+    /// One per pre function: its relocations, sorted by offset (none for a function not read).
+    relocs: KVec<KVec<Reloc<'a>>>,
+    /// The functions read, those with the fewest candidates first.
+    order: KVec<usize>,
+}
+
+/// The first pass of [`match_pack`]: pins the modules of the objects `scope` reads, and
+/// finds each function's candidates and relocations.
+fn find_functions<'a>(
+    pack: &Pack<'a>,
+    scope: Modules<'_>,
+) -> core::result::Result<Found<'a>, Failure<'a>> {
+    let n = pack.function_count();
+    let oom = |_| Failure::OutOfMemory;
+    let mut found = Found {
+        modules: KVec::new(),
+        cands: KVec::with_capacity(n, GFP_KERNEL).map_err(oom)?,
+        relocs: KVec::with_capacity(n, GFP_KERNEL).map_err(oom)?,
+        order: KVec::with_capacity(n, GFP_KERNEL).map_err(oom)?,
+    };
+    let coming = matches!(scope, Modules::Coming(_));
+    for i in 0..n {
         let f = pack.function(i).ok_or(Failure::OutOfMemory)?;
+        let obj = pack.object(f.object).ok_or(Failure::OutOfMemory)?;
+        let read = match scope {
+            Modules::Coming(m) => obj.module.to_bytes() == m.to_bytes(),
+            _ => true,
+        };
+        // The module is pinned before its code is read, and stays pinned with the result:
+        // it cannot go away, nor another take its place, between matching and the switch.
+        let pinned = |m: &ModuleRef| m.name() == obj.module;
+        if read && !coming && !obj.module.is_empty() && !found.modules.iter().any(pinned) {
+            match (ModuleRef::by_name(obj.module), scope) {
+                (Some(m), _) => found.modules.push(m, GFP_KERNEL).map_err(oom)?,
+                (None, Modules::Loaded) => {}
+                (None, _) => return Err(Failure::NotLoaded(obj.module)),
+            }
+        }
+        let read = read && (obj.module.is_empty() || coming || found.modules.iter().any(pinned));
+        if !read {
+            // Not read: it waits for its module, with no candidate and no place in `order`.
+            found.cands.push(KVec::new(), GFP_KERNEL).map_err(oom)?;
+            found.relocs.push(KVec::new(), GFP_KERNEL).map_err(oom)?;
+            continue;
+        }
+        let c = candidates(f.name, obj.module)?;
+        if c.is_empty() {
+            return Err(Failure::NoSymbol(f.name, obj.name));
+        }
+        found.cands.push(c, GFP_KERNEL).map_err(oom)?;
+        found.order.push(i, GFP_KERNEL).map_err(oom)?;
+        let mut r = KVec::with_capacity(f.reloc_count, GFP_KERNEL).map_err(oom)?;
+        for reloc in pack.relocs(f.first_reloc, f.reloc_count) {
+            r.push(reloc, GFP_KERNEL).map_err(oom)?;
+        }
+        r.sort_unstable_by_key(|r| r.offset);
+        found.relocs.push(r, GFP_KERNEL).map_err(oom)?;
+    }
+    let cands = &found.cands;
+    found
+        .order
+        .sort_unstable_by_key(|&i| cands.get(i).map_or(0, |c| c.len()));
+    Ok(found)
+}
+
+/// The second pass of [`match_pack`]: matches the functions [`find_functions`] found, one at
+/// a time, learning symbol values from each.
+struct Resolver<'a, 'p> {
+    pack: &'p Pack<'a>,
+    view: View<'p>,
+    cands: KVec<KVec<usize>>,
+    relocs: KVec<KVec<Reloc<'a>>>,
+    /// Whether each pre function is a target.
+    is_target: KVec<bool>,
+    learned: Learned<'a>,
+    /// Where each pre function matched, once it has.
+    functions: KVec<Option<FunctionMatch>>,
+}
+
+impl<'a> Resolver<'a, '_> {
+    /// Matches pre function `i`, or defers it to `deferred` while it matches at several
+    /// addresses and this is not the `last` round.
+    ///
+    /// A function whose code matches at more than one address (the same static function in
+    /// two objects, as macros make them) waits until the others are matched: what they learn
+    /// may name its address. If it still matches at several, a target is ambiguous; any other
+    /// function is the pack's at one of them, and whichever it is has the pre code: nothing
+    /// is learned from it, so that a replacement that needs its address meets
+    /// `unresolved_symbol`.
+    fn step(
+        &mut self,
+        i: usize,
+        last: bool,
+        deferred: &mut KVec<usize>,
+    ) -> core::result::Result<(), Failure<'a>> {
+        let pack = self.pack;
+        let f = pack.function(i).ok_or(Failure::OutOfMemory)?;
+        let (Some(relocs), Some(cands)) = (self.relocs.get(i), self.cands.get(i)) else {
+            return Err(Failure::OutOfMemory);
+        };
         let own = Key {
             object: f.local.then_some(f.object),
             name: f.name,
         };
-        let known = learned.get(&own);
+        let known = self.learned.get(&own);
+        let is_target = self.is_target.get(i).copied().unwrap_or(false);
         let w = match match_function(
             f.code,
-            &relocs[i],
-            &cands[i],
+            relocs,
+            cands,
             known,
             f.object,
-            &mut learned,
-            View { redirect, own_code },
+            &mut self.learned,
+            self.view,
         )? {
             Candidates::One(w) => w,
             Candidates::None(first_miss) => return Err(Failure::NoMatch(f.name, first_miss)),
-            Candidates::Several(k, _) if last && is_target[i] => {
+            Candidates::Several(k, _) if last && is_target => {
                 return Err(Failure::Ambiguous(f.name, k))
             }
             Candidates::Several(k, w) if last => {
@@ -483,50 +545,41 @@ pub(crate) fn match_pack<'a>(
                     "{:?} matches at {k} addresses; nothing learned from it\n",
                     f.name
                 );
-                functions[i] = Some(w);
-                return Ok(());
+                return self.matched(i, w);
             }
             Candidates::Several(..) => {
-                deferred
+                return deferred
                     .push(i, GFP_KERNEL)
-                    .map_err(|_| Failure::OutOfMemory)?;
-                return Ok(());
+                    .map_err(|_| Failure::OutOfMemory);
             }
         };
         let mut code = live_code(w.live, w.live_size)?;
-        own_code(w.live, &mut code);
+        (self.view.own_code)(w.live, &mut code);
+        let redirect = self.view.redirect;
         let mut scope = Scope {
-            learned: &mut learned,
+            learned: &mut self.learned,
             object: f.object,
             redirect,
         };
         // An allocation failure says nothing of the code: it is not a no_match.
-        match matcher::match_code(f.code, &relocs[i], &code, w.live as u64, &mut scope) {
+        match matcher::match_code(f.code, relocs, &code, w.live as u64, &mut scope) {
             Err(m) if m.out_of_memory() => return Err(Failure::OutOfMemory),
             Err(_) => return Err(Failure::NoMatch(f.name, None)),
             Ok(_) => {}
         }
-        match learned.set(own, w.addr as u64, redirect) {
+        match self.learned.set(own, w.addr as u64, redirect) {
             Err(e) if e == matcher::OUT_OF_MEMORY => return Err(Failure::OutOfMemory),
             Err(_) => return Err(Failure::NoMatch(f.name, None)),
             Ok(()) => {}
         }
-        functions[i] = Some(w);
+        self.matched(i, w)
+    }
+
+    /// Records that pre function `i` matched as `w`.
+    fn matched(&mut self, i: usize, w: FunctionMatch) -> core::result::Result<(), Failure<'a>> {
+        *self.functions.get_mut(i).ok_or(Failure::OutOfMemory)? = Some(w);
         Ok(())
-    };
-    let mut deferred = KVec::new();
-    for &i in order.iter() {
-        step(i, false, &mut deferred)?;
     }
-    let again = core::mem::take(&mut deferred);
-    for &i in again.iter() {
-        step(i, true, &mut deferred)?;
-    }
-    Ok(Resolution {
-        learned,
-        functions,
-        modules,
-    })
 }
 
 /// The value of the symbol of `reloc` (of object `object`): learned, or for a global symbol
