@@ -341,6 +341,14 @@ impl<'c, 'a> Walk<'c, 'a, '_> {
         if !site_accepts(kind, l) {
             return Err(mismatch(pi, "unexpected code at a run-time site"));
         }
+        // Boot sets a runtime constant's immediate (the last 8 bytes of a movabs, the last
+        // byte of a shr), never its operation or register.
+        if kind == SiteKind::RuntimeConst {
+            let fixed = len.saturating_sub(if len == 10 { 8 } else { 1 });
+            if pre.get(pi..pi + fixed) != l.get(..fixed) {
+                return Err(mismatch(pi, "different instruction at a runtime constant"));
+            }
+        }
         let rewritten = kind.rewritten_after_load()
             || (kind == SiteKind::LockPrefix && self.learner.lock_prefixes_may_change());
         if rewritten {
@@ -866,6 +874,35 @@ mod tests {
         live[1] = 0x90;
         let (r, _) = run(&pre, &relocs, &live);
         assert!(r.is_err());
+    }
+
+    /// Boot sets a runtime constant's immediate and nothing else: the operation and the
+    /// register are the pre code's. A `movabs` into another register, or a `shl` where the pre
+    /// code shifts right, is other code.
+    #[test]
+    fn a_runtime_constant_keeps_its_operation_and_register() {
+        // movabs $0x0123456789abcdef,%rdi; ret
+        let pre = [
+            0x48, 0xbf, 0xef, 0xcd, 0xab, 0x89, 0x67, 0x45, 0x23, 0x01, 0xc3,
+        ];
+        let relocs = [site(0, SiteKind::RuntimeConst, 10)];
+        let mut live = pre;
+        live[1] = 0xb8; // %rax
+        assert!(run(&pre, &relocs, &live).0.is_err());
+        // shr $0xc,%edx; ret: boot may set the count, not turn it into shl $0xc,%edx.
+        let pre = [0xc1, 0xea, 0x0c, 0xc3];
+        let relocs = [site(0, SiteKind::RuntimeConst, 3)];
+        let mut live = pre;
+        live[2] = 0x14;
+        assert!(run(&pre, &relocs, &live).0.is_ok());
+        live[1] = 0xe2;
+        assert!(run(&pre, &relocs, &live).0.is_err());
+        // shr $0xc,%r8d; ret, against shr $0xc,%r9d.
+        let pre = [0x41, 0xc1, 0xe8, 0x0c, 0xc3];
+        let relocs = [site(0, SiteKind::RuntimeConst, 4)];
+        let mut live = pre;
+        live[2] = 0xe9;
+        assert!(run(&pre, &relocs, &live).0.is_err());
     }
 
     /// A learner whose memory is short.
