@@ -9,7 +9,7 @@ use object::elf;
 use super::{Carrier, Class, Dest, Kept};
 use crate::elf::Sec;
 use crate::special::{
-    self, ALTINSTRUCTIONS, ALTINSTR_REPLACEMENT, ORC_ENTRY_SIZE, ORC_UNWIND, ORC_UNWIND_IP,
+    self, Table, ALTINSTRUCTIONS, ALTINSTR_REPLACEMENT, ORC_ENTRY_SIZE, ORC_UNWIND, ORC_UNWIND_IP,
 };
 
 /// A special section as written to `repl.o`.
@@ -108,8 +108,26 @@ impl Carrier<'_> {
 
     /// The special sections for the carried code, and the carried alternative replacements.
     pub(super) fn specials(&mut self) -> Result<(Vec<OutSpecial>, Option<OutSpecial>)> {
-        let post = self.post;
         // Alternatives first: they decide the carried parts of .altinstr_replacement.
+        let spans = merge_spans(self.wanted_replacements()?);
+        let (alt, alt_out) = self.copy_replacements(&spans)?;
+        let mut walk = TableWalk {
+            alt,
+            orc: self.post.sections_named(ORC_UNWIND).collect(),
+            orc_out: None,
+        };
+        let mut outs: Vec<OutSpecial> = Vec::new();
+        for table in special::TABLES {
+            outs.extend(self.copy_table(table, &mut walk)?);
+        }
+        outs.extend(walk.orc_out);
+        Ok((outs, alt_out))
+    }
+
+    /// The parts of .altinstr_replacement that the alternatives of the carried code replace
+    /// it with: (post section, start, len), replacementlen bytes (byte 13 of the entry).
+    fn wanted_replacements(&self) -> Result<Vec<(usize, u64, u64)>> {
+        let post = self.post;
         let mut wanted: Vec<(usize, u64, u64)> = Vec::new();
         for t in post.sections_named(ALTINSTRUCTIONS) {
             for at in (0..t.size).step_by(14) {
@@ -128,138 +146,191 @@ impl Carrier<'_> {
                 }
             }
         }
-        wanted.sort();
-        let mut merged: Vec<(usize, u64, u64)> = Vec::new();
-        for (s, start, len) in wanted {
-            match merged.last_mut() {
-                Some((ls, lstart, llen)) if *ls == s && start <= *lstart + *llen => {
-                    *llen = (*llen).max(start + len - *lstart);
-                }
-                _ => merged.push((s, start, len)),
-            }
-        }
-        let mut alt = AltPieces::default();
-        let mut alt_out = None;
-        if !merged.is_empty() {
-            let mut data = Vec::new();
-            let mut flags = u64::from(elf::SHF_ALLOC | elf::SHF_EXECINSTR);
-            let mut align = 1;
-            for &(s, start, len) in &merged {
-                let sec = &post.sections[s];
-                flags = sec.flags;
-                align = align.max(sec.align);
-                match sec.data.get(start as usize..(start + len) as usize) {
-                    Some(b) => {
-                        alt.pieces.push((s, start, len, data.len() as u64));
-                        data.extend_from_slice(b);
-                    }
-                    None => bail!(
-                        "{}: {ALTINSTR_REPLACEMENT}: replacement out of bounds",
-                        post.path
-                    ),
-                }
-            }
-            let mut relocs = Vec::new();
-            for &(s, start, len, out) in &alt.pieces.clone() {
-                let sec = &post.sections[s];
-                self.copy_relocs(
-                    ALTINSTR_REPLACEMENT,
-                    sec,
-                    (start, len),
-                    out,
-                    &alt,
-                    &mut relocs,
-                )?;
-            }
-            alt_out = Some(OutSpecial {
-                name: ALTINSTR_REPLACEMENT.to_owned(),
-                flags,
-                align,
-                entsize: 0,
-                data,
-                relocs,
-                entries: alt.pieces.len(),
-                link: None,
-                copied: Vec::new(),
-            });
-        }
+        Ok(wanted)
+    }
 
-        let mut outs: Vec<OutSpecial> = Vec::new();
-        let orc: Vec<&Sec> = post.sections_named(ORC_UNWIND).collect();
-        let mut orc_out: Option<OutSpecial> = None;
+    /// Copies the parts `spans` of .altinstr_replacement one after another into one section,
+    /// with their relocations, and says where each went; no section when there are none.
+    fn copy_replacements(
+        &mut self,
+        spans: &[(usize, u64, u64)],
+    ) -> Result<(AltPieces, Option<OutSpecial>)> {
+        let mut alt = AltPieces::default();
+        if spans.is_empty() {
+            return Ok((alt, None));
+        }
+        let post = self.post;
+        let mut data = Vec::new();
+        let mut flags = u64::from(elf::SHF_ALLOC | elf::SHF_EXECINSTR);
+        let mut align = 1;
+        for &(s, start, len) in spans {
+            let sec = &post.sections[s];
+            flags = sec.flags;
+            align = align.max(sec.align);
+            let Some(b) = sec.data.get(start as usize..(start + len) as usize) else {
+                bail!(
+                    "{}: {ALTINSTR_REPLACEMENT}: replacement out of bounds",
+                    post.path
+                );
+            };
+            alt.pieces.push((s, start, len, data.len() as u64));
+            data.extend_from_slice(b);
+        }
+        let mut relocs = Vec::new();
+        for &(s, start, len, out) in &alt.pieces {
+            let sec = &post.sections[s];
+            self.copy_relocs(
+                ALTINSTR_REPLACEMENT,
+                sec,
+                (start, len),
+                out,
+                &alt,
+                &mut relocs,
+            )?;
+        }
+        let out = OutSpecial {
+            name: ALTINSTR_REPLACEMENT.to_owned(),
+            flags,
+            align,
+            entsize: 0,
+            data,
+            relocs,
+            entries: alt.pieces.len(),
+            link: None,
+            copied: Vec::new(),
+        };
+        Ok((alt, Some(out)))
+    }
+
+    /// Copies the entries of `table` that point into the carried code (or the carried
+    /// replacements), each with its relocations, and with an entry of .orc_unwind_ip the
+    /// parallel .orc_unwind entry. One output section per linked section for an
+    /// `SHF_LINK_ORDER` table, else one.
+    fn copy_table(&mut self, table: &Table, walk: &mut TableWalk<'_>) -> Result<Vec<OutSpecial>> {
+        let post = self.post;
         let link_order = u64::from(elf::SHF_LINK_ORDER);
-        for table in special::TABLES {
-            // Output sections of this table, by linked section (`None`: not link-ordered).
-            let mut groups: Vec<OutSpecial> = Vec::new();
-            for (ti, t) in post.sections_named(table.name).enumerate() {
-                let entry_size = self.layout.entry_size(table, t, &post.path)?;
-                let n = t.size / entry_size;
-                for i in 0..n {
-                    let at = i * entry_size;
-                    let key = self.pointee(t, at + table.key);
-                    if !self.in_carried_code(key, &alt) {
-                        continue;
-                    }
-                    let link = match key {
-                        Some((sec, _)) if t.flags & link_order != 0 => Some(sec),
-                        _ => None,
-                    };
-                    let gi = match groups.iter().position(|g| g.link == link) {
-                        Some(gi) => gi,
-                        None => {
-                            groups.push(OutSpecial {
-                                name: t.name.clone(),
-                                flags: t.flags,
-                                align: t.align,
-                                entsize: t.entsize,
-                                data: Vec::new(),
-                                relocs: Vec::new(),
-                                entries: 0,
-                                link,
-                                copied: Vec::new(),
-                            });
-                            groups.len() - 1
-                        }
-                    };
-                    let o = &mut groups[gi];
-                    let out_off = o.data.len() as u64;
-                    let Some(bytes) = t.data.get(at as usize..(at + entry_size) as usize) else {
-                        bail!("{}: {}: entry {i} out of bounds", post.path, t.name);
-                    };
-                    o.data.extend_from_slice(bytes);
-                    o.entries += 1;
-                    o.copied.push((t.index, at, entry_size, out_off));
-                    let mut relocs = std::mem::take(&mut o.relocs);
-                    self.copy_relocs(&t.name, t, (at, entry_size), out_off, &alt, &mut relocs)?;
-                    groups[gi].relocs = relocs;
-                    if table.name == ORC_UNWIND_IP {
-                        // The parallel .orc_unwind entry.
-                        let Some(u) = orc.get(ti) else {
-                            bail!("{}: {ORC_UNWIND_IP} without {ORC_UNWIND}", post.path);
-                        };
-                        let start = (i * ORC_ENTRY_SIZE) as usize;
-                        let Some(e) = u.data.get(start..start + ORC_ENTRY_SIZE as usize) else {
-                            bail!("{}: {ORC_UNWIND}: entry {i} out of bounds", post.path);
-                        };
-                        let uo = orc_out.get_or_insert_with(|| OutSpecial {
-                            name: ORC_UNWIND.to_owned(),
-                            flags: u.flags,
-                            align: u.align,
-                            entsize: u.entsize,
-                            data: Vec::new(),
-                            relocs: Vec::new(),
-                            entries: 0,
-                            link: None,
-                            copied: Vec::new(),
-                        });
-                        uo.data.extend_from_slice(e);
-                        uo.entries += 1;
-                    }
+        // Output sections of this table, by linked section (`None`: not link-ordered).
+        let mut groups: Vec<OutSpecial> = Vec::new();
+        for (ti, t) in post.sections_named(table.name).enumerate() {
+            let entry_size = self.layout.entry_size(table, t, &post.path)?;
+            let n = t.size / entry_size;
+            for i in 0..n {
+                let at = i * entry_size;
+                let key = self.pointee(t, at + table.key);
+                if !self.in_carried_code(key, &walk.alt) {
+                    continue;
+                }
+                let link = match key {
+                    Some((sec, _)) if t.flags & link_order != 0 => Some(sec),
+                    _ => None,
+                };
+                let out = group_for(&mut groups, t, link);
+                self.copy_entry(t, i, entry_size, out, &walk.alt)?;
+                if table.name == ORC_UNWIND_IP {
+                    walk.copy_orc(ti, i, &post.path)?;
                 }
             }
-            outs.extend(groups);
         }
-        outs.extend(orc_out);
-        Ok((outs, alt_out))
+        Ok(groups)
+    }
+
+    /// Appends entry `i` of table section `t` (`size` bytes) to `out`, with its relocations.
+    fn copy_entry(
+        &mut self,
+        t: &Sec,
+        i: u64,
+        size: u64,
+        out: &mut OutSpecial,
+        alt: &AltPieces,
+    ) -> Result<()> {
+        let at = i * size;
+        let out_off = out.data.len() as u64;
+        let Some(bytes) = t.data.get(at as usize..(at + size) as usize) else {
+            bail!("{}: {}: entry {i} out of bounds", self.post.path, t.name);
+        };
+        out.data.extend_from_slice(bytes);
+        out.entries += 1;
+        out.copied.push((t.index, at, size, out_off));
+        self.copy_relocs(&t.name, t, (at, size), out_off, alt, &mut out.relocs)
+    }
+}
+
+/// Sorts the parts `spans` of .altinstr_replacement and merges those of a section that
+/// overlap or touch, so that shared bytes are copied once.
+fn merge_spans(mut spans: Vec<(usize, u64, u64)>) -> Vec<(usize, u64, u64)> {
+    spans.sort();
+    let mut merged: Vec<(usize, u64, u64)> = Vec::new();
+    for (s, start, len) in spans {
+        match merged.last_mut() {
+            Some((ls, lstart, llen)) if *ls == s && start <= *lstart + *llen => {
+                *llen = (*llen).max(start + len - *lstart);
+            }
+            _ => merged.push((s, start, len)),
+        }
+    }
+    merged
+}
+
+/// The output section in `groups` for entries of table section `t` linked to `link`, added
+/// (empty, with the attributes of `t`) if there is none yet.
+fn group_for<'g>(
+    groups: &'g mut Vec<OutSpecial>,
+    t: &Sec,
+    link: Option<usize>,
+) -> &'g mut OutSpecial {
+    let gi = match groups.iter().position(|g| g.link == link) {
+        Some(gi) => gi,
+        None => {
+            groups.push(OutSpecial::empty(t, link));
+            groups.len() - 1
+        }
+    };
+    &mut groups[gi]
+}
+
+impl OutSpecial {
+    /// An output section with no entries yet, with the name and attributes of `t`.
+    fn empty(t: &Sec, link: Option<usize>) -> OutSpecial {
+        OutSpecial {
+            name: t.name.clone(),
+            flags: t.flags,
+            align: t.align,
+            entsize: t.entsize,
+            data: Vec::new(),
+            relocs: Vec::new(),
+            entries: 0,
+            link,
+            copied: Vec::new(),
+        }
+    }
+}
+
+/// What the copy of the entry tables carries from one table to the next.
+struct TableWalk<'p> {
+    /// The carried parts of .altinstr_replacement, which entries may point into.
+    alt: AltPieces,
+    /// The .orc_unwind sections of the post object, parallel to its .orc_unwind_ip ones.
+    orc: Vec<&'p Sec>,
+    /// The copied .orc_unwind entries, parallel to the copied .orc_unwind_ip ones.
+    orc_out: Option<OutSpecial>,
+}
+
+impl TableWalk<'_> {
+    /// Copies the .orc_unwind entry parallel to entry `i` of the `ti`th .orc_unwind_ip
+    /// section of object `path`.
+    fn copy_orc(&mut self, ti: usize, i: u64, path: &str) -> Result<()> {
+        let Some(u) = self.orc.get(ti) else {
+            bail!("{path}: {ORC_UNWIND_IP} without {ORC_UNWIND}");
+        };
+        let start = (i * ORC_ENTRY_SIZE) as usize;
+        let Some(e) = u.data.get(start..start + ORC_ENTRY_SIZE as usize) else {
+            bail!("{path}: {ORC_UNWIND}: entry {i} out of bounds");
+        };
+        let uo = self
+            .orc_out
+            .get_or_insert_with(|| OutSpecial::empty(u, None));
+        uo.data.extend_from_slice(e);
+        uo.entries += 1;
+        Ok(())
     }
 }
