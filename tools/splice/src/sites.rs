@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! Run-time site markers of pre code (relocation types 0x101..0x108 of format v1), computed
+//! Run-time site markers of pre code (relocation types 0x101..0x109 of format v2), computed
 //! from the special sections of the pre object. Each marker says: the kernel may have
 //! rewritten these bytes, so run-pre matching must accept any of the forms listed in
 //! `Documentation/splice/pack-format.rst` there.
@@ -15,14 +15,14 @@ use crate::format::rtype;
 /// Markers by function symbol index: sorted, unique `(offset, type, length)`.
 pub type Sites = HashMap<usize, BTreeSet<(u32, u32, u32)>>;
 
-/// Finds the listed function of `obj` that holds `sec:off`.
+/// Finds, among the listed functions `funcs`, the one that holds `sec:off`.
 fn function_at<'a>(funcs: &[&'a Sym], sec: usize, off: i64) -> Option<&'a Sym> {
     funcs.iter().copied().find(|f| {
         f.section == Some(sec) && off >= f.value as i64 && off < (f.value + f.size) as i64
     })
 }
 
-/// Where the entry field at `sec_name[at]` points: (section, offset), from its relocation.
+/// Where the entry field at `table[at]` points: (section, offset), from its relocation.
 fn pointee(obj: &Obj, table: &crate::elf::Sec, at: u64) -> Option<(usize, i64)> {
     let r = table.relocs_in(at, at + 1).first()?;
     let s = &obj.symbols[r.sym];
