@@ -231,141 +231,18 @@ impl Obj {
     }
 
     /// Parses `data`; `name` is used in messages.
+    ///
+    /// The object is read in passes, each over what the one before made: the header is
+    /// checked, the sections are read, their relocations put on them, and the symbols read
+    /// (a section symbol takes its section's name); [`Obj::from_parts`] then checks the
+    /// indices and makes the lookup tables.
     pub fn parse(name: &str, data: &[u8]) -> Result<Self> {
         let file = ElfFile64::<Endianness>::parse(data)
             .map_err(|e| anyhow!("{name}: not an ELF64 object: {e}"))?;
-        let endian = file.endian();
-        if file.elf_header().e_machine(endian) != elf::EM_X86_64 {
-            bail!("{name}: not an x86-64 object");
-        }
-        if file.elf_header().e_type(endian) != elf::ET_REL {
-            bail!("{name}: not a relocatable object");
-        }
-        let nsec = file.elf_section_table().len();
-        let mut sections: Vec<Sec> = Vec::with_capacity(nsec);
-        sections.push(Sec {
-            index: 0,
-            name: String::new(),
-            sh_type: elf::SHT_NULL,
-            flags: 0,
-            align: 1,
-            entsize: 0,
-            link: 0,
-            size: 0,
-            data: Vec::new(),
-            relocs: Vec::new(),
-        });
-        for i in 1..nsec {
-            let hdr = file
-                .elf_section_table()
-                .section(SectionIndex(i))
-                .map_err(|e| anyhow!("{name}: section {i}: {e}"))?;
-            let sname = file
-                .elf_section_table()
-                .section_name(endian, hdr)
-                .map(|n| String::from_utf8_lossy(n).into_owned())
-                .unwrap_or_default();
-            let sh_type = hdr.sh_type(endian);
-            let data = if sh_type == elf::SHT_NOBITS {
-                Vec::new()
-            } else {
-                hdr.data(endian, data)
-                    .map_err(|e| anyhow!("{name}: section {sname}: {e}"))?
-                    .to_vec()
-            };
-            sections.push(Sec {
-                index: i,
-                name: sname,
-                sh_type,
-                flags: hdr.sh_flags(endian),
-                align: hdr.sh_addralign(endian).max(1),
-                entsize: hdr.sh_entsize(endian),
-                link: hdr.sh_link(endian),
-                size: hdr.sh_size(endian),
-                data,
-                relocs: Vec::new(),
-            });
-        }
-        for section in file.sections() {
-            let idx = section.index().0;
-            let mut relocs = Vec::new();
-            for (offset, r) in section.relocations() {
-                let rtype = match r.flags() {
-                    RelocationFlags::Elf { r_type } => r_type,
-                    f => bail!(
-                        "{name}: {}: unexpected relocation {f:?}",
-                        sections[idx].name
-                    ),
-                };
-                let sym = match r.target() {
-                    RelocationTarget::Symbol(s) => s.0,
-                    RelocationTarget::Absolute => 0,
-                    t => bail!(
-                        "{name}: {}: unexpected relocation target {t:?}",
-                        sections[idx].name
-                    ),
-                };
-                relocs.push(Rel {
-                    section: idx,
-                    offset,
-                    rtype,
-                    sym,
-                    addend: r.addend(),
-                });
-            }
-            relocs.sort_by_key(|r| r.offset);
-            if let Some(s) = sections.get_mut(idx) {
-                s.relocs = relocs;
-            }
-        }
-        let mut symbols = vec![Sym {
-            index: 0,
-            name: String::new(),
-            st_type: elf::STT_NOTYPE,
-            global: false,
-            weak: false,
-            section: None,
-            undefined: true,
-            value: 0,
-            size: 0,
-        }];
-        for s in file.symbols() {
-            let i = s.index().0;
-            let (st_type, section, undefined) = {
-                let es = s.elf_symbol();
-                let st_type = es.st_type();
-                match s.section() {
-                    SymbolSection::Section(si) => (st_type, Some(si.0), false),
-                    SymbolSection::Undefined => (st_type, None, true),
-                    _ => (st_type, None, false),
-                }
-            };
-            let mut sname =
-                String::from_utf8_lossy(s.name_bytes().unwrap_or_default()).into_owned();
-            if st_type == elf::STT_SECTION && sname.is_empty() {
-                if let Some(si) = section {
-                    sname = sections.get(si).map(|s| s.name.clone()).unwrap_or_default();
-                }
-            }
-            while symbols.len() < i {
-                let idx = symbols.len();
-                symbols.push(Sym {
-                    index: idx,
-                    ..symbols[0].clone()
-                });
-            }
-            symbols.push(Sym {
-                index: i,
-                name: sname,
-                st_type,
-                global: !s.is_local(),
-                weak: s.is_weak(),
-                section,
-                undefined,
-                value: s.address(),
-                size: s.size(),
-            });
-        }
+        check_header(name, &file)?;
+        let mut sections = read_sections(name, &file, data)?;
+        read_relocations(name, &file, &mut sections)?;
+        let symbols = read_symbols(&file, &sections);
         Self::from_parts(name, sections, symbols)
     }
 
@@ -720,6 +597,170 @@ impl Obj {
         let b = sec.data.get(o..o + 4)?;
         Some(i32::from_le_bytes([b[0], b[1], b[2], b[3]]))
     }
+}
+
+/// Refuses anything but an x86-64 relocatable object: the rest of the generator reads its
+/// relocations as x86-64 ones, and only a relocatable object has them unapplied.
+fn check_header(name: &str, file: &ElfFile64<'_, Endianness>) -> Result<()> {
+    let endian = file.endian();
+    if file.elf_header().e_machine(endian) != elf::EM_X86_64 {
+        bail!("{name}: not an x86-64 object");
+    }
+    if file.elf_header().e_type(endian) != elf::ET_REL {
+        bail!("{name}: not a relocatable object");
+    }
+    Ok(())
+}
+
+/// The sections of `file`, indexed by ELF section index, the null section first, without
+/// their relocations yet. `data` is the whole file, which the section headers point into;
+/// a `SHT_NOBITS` section has no contents there.
+fn read_sections(name: &str, file: &ElfFile64<'_, Endianness>, data: &[u8]) -> Result<Vec<Sec>> {
+    let endian = file.endian();
+    let nsec = file.elf_section_table().len();
+    let mut sections: Vec<Sec> = Vec::with_capacity(nsec);
+    sections.push(Sec {
+        index: 0,
+        name: String::new(),
+        sh_type: elf::SHT_NULL,
+        flags: 0,
+        align: 1,
+        entsize: 0,
+        link: 0,
+        size: 0,
+        data: Vec::new(),
+        relocs: Vec::new(),
+    });
+    for i in 1..nsec {
+        let hdr = file
+            .elf_section_table()
+            .section(SectionIndex(i))
+            .map_err(|e| anyhow!("{name}: section {i}: {e}"))?;
+        let sname = file
+            .elf_section_table()
+            .section_name(endian, hdr)
+            .map(|n| String::from_utf8_lossy(n).into_owned())
+            .unwrap_or_default();
+        let sh_type = hdr.sh_type(endian);
+        let data = if sh_type == elf::SHT_NOBITS {
+            Vec::new()
+        } else {
+            hdr.data(endian, data)
+                .map_err(|e| anyhow!("{name}: section {sname}: {e}"))?
+                .to_vec()
+        };
+        sections.push(Sec {
+            index: i,
+            name: sname,
+            sh_type,
+            flags: hdr.sh_flags(endian),
+            align: hdr.sh_addralign(endian).max(1),
+            entsize: hdr.sh_entsize(endian),
+            link: hdr.sh_link(endian),
+            size: hdr.sh_size(endian),
+            data,
+            relocs: Vec::new(),
+        });
+    }
+    Ok(sections)
+}
+
+/// Puts on each of `sections` the relocations that apply to it, sorted by offset (so that
+/// [`Sec::relocs_in`] can find those of a range by bisection). A relocation that is not an
+/// ELF one, or whose target is neither a symbol nor absolute, is refused: nothing after
+/// this could name it.
+fn read_relocations(
+    name: &str,
+    file: &ElfFile64<'_, Endianness>,
+    sections: &mut [Sec],
+) -> Result<()> {
+    for section in file.sections() {
+        let idx = section.index().0;
+        let mut relocs = Vec::new();
+        for (offset, r) in section.relocations() {
+            let rtype = match r.flags() {
+                RelocationFlags::Elf { r_type } => r_type,
+                f => bail!(
+                    "{name}: {}: unexpected relocation {f:?}",
+                    sections[idx].name
+                ),
+            };
+            let sym = match r.target() {
+                RelocationTarget::Symbol(s) => s.0,
+                RelocationTarget::Absolute => 0,
+                t => bail!(
+                    "{name}: {}: unexpected relocation target {t:?}",
+                    sections[idx].name
+                ),
+            };
+            relocs.push(Rel {
+                section: idx,
+                offset,
+                rtype,
+                sym,
+                addend: r.addend(),
+            });
+        }
+        relocs.sort_by_key(|r| r.offset);
+        if let Some(s) = sections.get_mut(idx) {
+            s.relocs = relocs;
+        }
+    }
+    Ok(())
+}
+
+/// The symbols of `file`, indexed by ELF symbol index, the null symbol first (and any
+/// index the symbol table skips filled with a copy of it, so that positions stay indices).
+/// A section symbol without a name of its own is named by its section, from `sections`.
+fn read_symbols(file: &ElfFile64<'_, Endianness>, sections: &[Sec]) -> Vec<Sym> {
+    let mut symbols = vec![Sym {
+        index: 0,
+        name: String::new(),
+        st_type: elf::STT_NOTYPE,
+        global: false,
+        weak: false,
+        section: None,
+        undefined: true,
+        value: 0,
+        size: 0,
+    }];
+    for s in file.symbols() {
+        let i = s.index().0;
+        let (st_type, section, undefined) = {
+            let es = s.elf_symbol();
+            let st_type = es.st_type();
+            match s.section() {
+                SymbolSection::Section(si) => (st_type, Some(si.0), false),
+                SymbolSection::Undefined => (st_type, None, true),
+                _ => (st_type, None, false),
+            }
+        };
+        let mut sname = String::from_utf8_lossy(s.name_bytes().unwrap_or_default()).into_owned();
+        if st_type == elf::STT_SECTION && sname.is_empty() {
+            if let Some(si) = section {
+                sname = sections.get(si).map(|s| s.name.clone()).unwrap_or_default();
+            }
+        }
+        while symbols.len() < i {
+            let idx = symbols.len();
+            symbols.push(Sym {
+                index: idx,
+                ..symbols[0].clone()
+            });
+        }
+        symbols.push(Sym {
+            index: i,
+            name: sname,
+            st_type,
+            global: !s.is_local(),
+            weak: s.is_weak(),
+            section,
+            undefined,
+            value: s.address(),
+            size: s.size(),
+        });
+    }
+    symbols
 }
 
 /// `"str"` or `"cst"` for the name of a section the compiler makes for mergeable strings
