@@ -343,7 +343,70 @@ pub fn difference(
     let (pa, pb) = (places(built, a)?, places(rebuilt, b)?);
     let (ia, ib) = (instructions(built, a, &pa)?, instructions(rebuilt, b, &pb)?);
     let (ca, cb) = (built.symbol_bytes(a)?, rebuilt.symbol_bytes(b)?);
+    let pair = Pair {
+        a: Side {
+            obj: built,
+            places: pa,
+            code: ca,
+        },
+        b: Side {
+            obj: rebuilt,
+            places: pb,
+            code: cb,
+        },
+        lines,
+    };
     for (k, (x, y)) in ia.iter().zip(&ib).enumerate() {
+        if let Some(d) = pair.instruction_difference(k, x, y)? {
+            return Ok(Some(d));
+        }
+    }
+    if ia.len() != ib.len() {
+        return Ok(Some(format!(
+            "{} instructions, the rebuild's {} (padding left out)",
+            ia.len(),
+            ib.len()
+        )));
+    }
+    Ok(None)
+}
+
+/// One build of the function being compared: its object, its places, and its bytes.
+struct Side<'a> {
+    obj: &'a Obj,
+    places: BTreeMap<u64, Place>,
+    code: Vec<u8>,
+}
+
+impl Side<'_> {
+    /// The places of instruction `i`, by offset into the instruction.
+    fn places_in(&self, i: &Insn) -> Vec<(u64, Place)> {
+        self.places
+            .range(i.off..i.off + i.len)
+            .map(|(o, q)| (o - i.off, q.clone()))
+            .collect()
+    }
+
+    /// The bytes of instruction `i`.
+    fn bytes_of(&self, i: &Insn) -> &[u8] {
+        &self.code[i.off as usize..(i.off + i.len) as usize]
+    }
+}
+
+/// The two builds of a function, `a` the generator's and `b` the rebuild's, and the
+/// renumbering of lines that tells a kept line from a changed one.
+struct Pair<'a> {
+    a: Side<'a>,
+    b: Side<'a>,
+    lines: &'a Renumbering,
+}
+
+impl Pair<'_> {
+    /// The difference between instruction `x` of the generator's build and `y`, the
+    /// rebuild's instruction `k`, if any. A branch is compared by where it lands (out of
+    /// the function, or which instruction inside it); any other instruction by its length,
+    /// its places, then the bytes outside them.
+    fn instruction_difference(&self, k: usize, x: &Insn, y: &Insn) -> Result<Option<String>> {
         let at = x.off;
         if x.mnemonic != y.mnemonic {
             return Ok(Some(format!(
@@ -352,29 +415,10 @@ pub fn difference(
             )));
         }
         if x.out.is_some() || y.out.is_some() {
-            match (&x.out, &y.out) {
-                (Some(a), Some(b)) if same_ref(a, b) || same_instruction(built, a, rebuilt, b)? => {
-                    continue
-                }
-                (a, b) => {
-                    let show =
-                        |r: &Option<Ref>| r.as_ref().map_or("inside".into(), |r| r.to_string());
-                    return Ok(Some(format!(
-                        "+{at:#x}: a branch to {}, the rebuild's to {}",
-                        show(a),
-                        show(b)
-                    )));
-                }
-            }
+            return self.branch_out_difference(at, x, y);
         }
         if x.inner.is_some() || y.inner.is_some() {
-            if x.inner != y.inner {
-                return Ok(Some(format!(
-                    "+{at:#x}: a branch to instruction {:?}, the rebuild's to {:?}",
-                    x.inner, y.inner
-                )));
-            }
-            continue;
+            return Ok(branch_inside_difference(at, x, y));
         }
         if x.len != y.len {
             return Ok(Some(format!(
@@ -382,14 +426,44 @@ pub fn difference(
                 x.len, y.len
             )));
         }
-        let within = |p: &BTreeMap<u64, Place>, i: &Insn| -> Vec<(u64, Place)> {
-            p.range(i.off..i.off + i.len)
-                .map(|(o, q)| (o - i.off, q.clone()))
-                .collect()
-        };
-        let (qa, qb) = (within(&pa, x), within(&pb, y));
-        let mut mask = vec![false; x.len as usize];
-        for (rel, p) in &qa {
+        let (qa, qb) = (self.a.places_in(x), self.b.places_in(y));
+        if let Some(d) = self.place_difference(at, &qa, &qb)? {
+            return Ok(Some(d));
+        }
+        Ok(self.byte_difference(at, x, y, &qa))
+    }
+
+    /// The difference between two branches of which at least one leaves the function: the
+    /// same if both land on the same thing, or on the same instruction of one function.
+    fn branch_out_difference(&self, at: u64, x: &Insn, y: &Insn) -> Result<Option<String>> {
+        match (&x.out, &y.out) {
+            (Some(a), Some(b))
+                if same_ref(a, b) || same_instruction(self.a.obj, a, self.b.obj, b)? =>
+            {
+                Ok(None)
+            }
+            (a, b) => {
+                let show = |r: &Option<Ref>| r.as_ref().map_or("inside".into(), |r| r.to_string());
+                Ok(Some(format!(
+                    "+{at:#x}: a branch to {}, the rebuild's to {}",
+                    show(a),
+                    show(b)
+                )))
+            }
+        }
+    }
+
+    /// The first difference between the places `qa` of an instruction at `at` of the
+    /// generator's build and those, `qb`, of the rebuild's: each must be at the same offset
+    /// into the instruction, as wide, and refer to the same thing (a literal that differs
+    /// only by a kept line number is the same).
+    fn place_difference(
+        &self,
+        at: u64,
+        qa: &[(u64, Place)],
+        qb: &[(u64, Place)],
+    ) -> Result<Option<String>> {
+        for (rel, p) in qa {
             match qb.iter().find(|(r, _)| r == rel).map(|(_, q)| q) {
                 None => {
                     return Ok(Some(format!(
@@ -408,8 +482,8 @@ pub fn difference(
                 }
                 Some(q)
                     if !same_ref(&p.to, &q.to)
-                        && !kept_line_in_literal(&p.to, &q.to, lines)
-                        && !same_instruction(built, &p.to, rebuilt, &q.to)? =>
+                        && !kept_line_in_literal(&p.to, &q.to, self.lines)
+                        && !same_instruction(self.a.obj, &p.to, self.b.obj, &q.to)? =>
                 {
                     return Ok(Some(format!(
                         "+{:#x} refers to {}, the rebuild's to {}",
@@ -420,9 +494,6 @@ pub fn difference(
                 }
                 Some(_) => {}
             }
-            for m in mask.iter_mut().skip(*rel as usize).take(p.width as usize) {
-                *m = true;
-            }
         }
         if let Some((rel, q)) = qb.iter().find(|(r, _)| !qa.iter().any(|(o, _)| o == r)) {
             return Ok(Some(format!(
@@ -431,31 +502,44 @@ pub fn difference(
                 q.to
             )));
         }
-        let (bx, by) = (
-            &ca[x.off as usize..(x.off + x.len) as usize],
-            &cb[y.off as usize..(y.off + y.len) as usize],
-        );
-        let differs = |i: &usize| !mask[*i] && bx[*i] != by[*i];
-        if let Some(i) = (0..bx.len()).find(differs) {
-            if kept_line(bx, by, (0..bx.len()).filter(differs), lines) {
-                continue;
+        Ok(None)
+    }
+
+    /// The first byte of instruction `x` that differs from `y`'s outside the places `qa`
+    /// (which refer elsewhere, and were compared by what they refer to), unless the bytes
+    /// that differ are an immediate that is the same line as `lines` renumbered it.
+    fn byte_difference(&self, at: u64, x: &Insn, y: &Insn, qa: &[(u64, Place)]) -> Option<String> {
+        let mut mask = vec![false; x.len as usize];
+        for (rel, p) in qa {
+            for m in mask.iter_mut().skip(*rel as usize).take(p.width as usize) {
+                *m = true;
             }
-            return Ok(Some(format!(
-                "+{:#x}: byte {:#04x}, the rebuild's {:#04x}",
-                at + i as u64,
-                bx[i],
-                by[i]
-            )));
         }
+        let (bx, by) = (self.a.bytes_of(x), self.b.bytes_of(y));
+        let differs = |i: &usize| !mask[*i] && bx[*i] != by[*i];
+        let i = (0..bx.len()).find(differs)?;
+        if kept_line(bx, by, (0..bx.len()).filter(differs), self.lines) {
+            return None;
+        }
+        Some(format!(
+            "+{:#x}: byte {:#04x}, the rebuild's {:#04x}",
+            at + i as u64,
+            bx[i],
+            by[i]
+        ))
     }
-    if ia.len() != ib.len() {
-        return Ok(Some(format!(
-            "{} instructions, the rebuild's {} (padding left out)",
-            ia.len(),
-            ib.len()
-        )));
+}
+
+/// The difference between two branches of which at least one lands inside the function:
+/// the same if both land on the same instruction (padding left out).
+fn branch_inside_difference(at: u64, x: &Insn, y: &Insn) -> Option<String> {
+    if x.inner != y.inner {
+        return Some(format!(
+            "+{at:#x}: a branch to instruction {:?}, the rebuild's to {:?}",
+            x.inner, y.inner
+        ));
     }
-    Ok(None)
+    None
 }
 
 /// Whether literal `a` (the generator's) differs from `b` (the rebuild's) only in a line
