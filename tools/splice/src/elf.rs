@@ -676,22 +676,17 @@ fn read_relocations(
 ) -> Result<()> {
     for section in file.sections() {
         let idx = section.index().0;
+        let sec_name = section.name().unwrap_or("(unnamed section)");
         let mut relocs = Vec::new();
         for (offset, r) in section.relocations() {
             let rtype = match r.flags() {
                 RelocationFlags::Elf { r_type } => r_type,
-                f => bail!(
-                    "{name}: {}: unexpected relocation {f:?}",
-                    sections[idx].name
-                ),
+                f => bail!("{name}: {sec_name}: unexpected relocation {f:?}"),
             };
             let sym = match r.target() {
                 RelocationTarget::Symbol(s) => s.0,
                 RelocationTarget::Absolute => 0,
-                t => bail!(
-                    "{name}: {}: unexpected relocation target {t:?}",
-                    sections[idx].name
-                ),
+                t => bail!("{name}: {sec_name}: unexpected relocation target {t:?}"),
             };
             relocs.push(Rel {
                 section: idx,
