@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+# The guest test runner (tools/testing/selftests/splice/run.sh), run on the
+# host with stand-in tests: a test that fails while a process it started in
+# the background still runs is reported as failed, with its message, and the
+# run goes on to the next test and to its final line. (32-races.sh, failing
+# under retbleed=stuff, left its reader running: the runner waited for the
+# reader's end of its output and the guest run hung until the host's 600 s
+# timeout, with no line for that test or any after it.)
+set -uo pipefail
+src=$(cd "$(dirname "$0")/../../../../.." && pwd)
+t=$(mktemp -d)
+trap 'touch "$t/stop"; rm -rf "$t"' EXIT
+. "$(dirname "$0")/lib.sh"
+
+mkdir -p "$t/tests"
+cp "$src/tools/testing/selftests/splice/run.sh" "$t/run.sh"
+printf '#!/bin/sh\nwhile [ ! -e %s/stop ]; do sleep 0.2; done &\necho "FAIL: the reader is still running"\nexit 1\n' \
+	"$t" >"$t/tests/10-leaves-a-reader.sh"
+printf '#!/bin/sh\necho fine\n' >"$t/tests/20-next.sh"
+out=$(timeout 20 sh "$t/run.sh" 2>&1)
+rc=$?
+check "the run ends although a test left a process running" test "$rc" != 124
+check "the test is reported failed" grep -qx "not ok 1 leaves-a-reader # exit status 1" <<<"$out"
+check "with its message" grep -qx "# FAIL: the reader is still running" <<<"$out"
+check "the next test runs" grep -qx "ok 2 next" <<<"$out"
+check "and the run says it is done" grep -qx "# splice-guest: done" <<<"$out"
+finish guest-runner
