@@ -52,8 +52,13 @@ for t in $tests; do
 	i=$((i + 1))
 	name=$(basename "$t" .sh)
 	name=${name#[0-9][0-9]-}
-	out=$(sh "$t" 2>&1)
+	# Into a file of its own, not through a pipe: a test that fails while a
+	# process it started in the background runs (32-races.sh's reader) would
+	# keep the pipe open, and the run would wait for it until the host's
+	# timeout, with no line for this test or any after it.
+	sh "$t" >"/tmp/splice-test.$i.out" 2>&1
 	rc=$?
+	out=$(cat "/tmp/splice-test.$i.out")
 	left=$(leftovers)
 	if [ -n "$left" ]; then
 		out="$out

@@ -33,6 +33,8 @@ watch_value() {
 }
 
 rm -f /tmp/races.stop
+# The reader stops however the test ends (fail exits).
+trap 'touch /tmp/races.stop' EXIT
 d=$d1 ko=$ko1
 load
 d=$d2 ko=$ko2
