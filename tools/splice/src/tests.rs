@@ -424,6 +424,42 @@ fn calls_the_core_resolves_to_a_noreturn_function_point_at_a_trap_that_does_not_
 }
 
 #[test]
+fn the_traps_have_the_padding_the_kernels_functions_have() {
+    require_gcc();
+    // With CALL_PADDING every function has 16 nops before it, where call depth tracking
+    // (retbleed=stuff) writes the thunk that the module loader points the pack's calls of the
+    // function at: a trap without them sent the loader to read and write before the module's
+    // text (a page fault at module load, the trap first in it).
+    let pad = ["-fpatchable-function-entry=16,16"];
+    let pre = format!(
+        "{BASE}extern void __attribute__((noreturn)) hidden_dead(void);\n\
+         void __attribute__((noreturn)) finish(int v) {{ counter = v; hidden_dead(); }}\n"
+    );
+    let post = pre.replace("counter = v;", "counter = v + hidden_kernel_fn(v);");
+    let out = build("trap-padding", &pre, &post, TargetSel::Auto, &pad).unwrap();
+    let r = repl(&out);
+    for name in ["__splice_unresolved", "__splice_unresolved_noreturn"] {
+        let trap = r.section_by_name(&format!(".text.{name}")).unwrap();
+        let sym = r.symbols.iter().find(|y| y.name == name).unwrap();
+        assert_eq!(sym.value, 16, "{name}");
+        assert!(trap.data[..16].iter().all(|&b| b == 0x90), "{name}");
+        assert_eq!(&trap.data[16..20], [0xf3, 0x0f, 0x1e, 0xfa], "{name}");
+    }
+    let trap = r.section_by_name(".text.__splice_unresolved").unwrap();
+    let thunk = trap.relocs.iter().find(|x| x.offset == 16 + 6).unwrap();
+    assert_eq!(r.symbols[thunk.sym].name, "__x86_return_thunk");
+    // Without padding, none.
+    let out = build("trap-no-padding", &pre, &post, TargetSel::Auto, &[]).unwrap();
+    let r = repl(&out);
+    let sym = r
+        .symbols
+        .iter()
+        .find(|y| y.name == "__splice_unresolved")
+        .unwrap();
+    assert_eq!(sym.value, 0);
+}
+
+#[test]
 fn calls_the_core_resolves_point_at_a_returning_trap() {
     require_gcc();
     // `hidden_kernel_fn` is a function of the running kernel that no module may call: a call

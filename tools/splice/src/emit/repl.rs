@@ -60,6 +60,7 @@ pub fn write(
         undef: BTreeMap::new(),
         kept: 0,
         rethunk: false,
+        padding: 0,
         branches: HashSet::new(),
         noreturn: HashSet::new(),
         trap: None,
@@ -105,6 +106,8 @@ struct Writer<'a> {
     kept: usize,
     /// Whether the object returns through the return thunk.
     rethunk: bool,
+    /// The `nop`s before each of the object's functions, which the traps get too.
+    padding: usize,
     /// The places the core resolves that are calls or jumps: (section, offset).
     branches: HashSet<(usize, u64)>,
     /// Those of them that call a function that does not return.
@@ -203,6 +206,11 @@ impl<'a> Writer<'a> {
             .symbols
             .iter()
             .any(|s| s.undefined && s.name == RETURN_THUNK);
+        // The traps are functions as the object's are, with the padding before them where call
+        // depth tracking (retbleed=stuff) writes the thunk the module loader points the pack's
+        // calls of them at (callthunks_patch_module_calls()): without it, the loader would read
+        // and write before the trap, before the module's text when the trap comes first.
+        self.padding = function_padding(self.post);
         // Which places are calls or jumps is read from the code, since the assembler relocates a
         // branch to a local symbol with `R_X86_64_PC32` as it does a data access.
         let branches: HashSet<(usize, u64)> = self
@@ -230,7 +238,7 @@ impl<'a> Writer<'a> {
                     (UNRESOLVED_DATA_SECTION, UNRESOLVED_DATA_SYMBOL),
                     SectionKind::Data,
                     elf::SHF_ALLOC | elf::SHF_WRITE,
-                    vec![0u8; 16],
+                    (0, vec![0u8; 16]),
                 )
             });
         let noreturn: HashSet<(usize, u64)> = self
@@ -250,7 +258,7 @@ impl<'a> Writer<'a> {
                 (UNRESOLVED_NORETURN_SECTION, UNRESOLVED_NORETURN_SYMBOL),
                 SectionKind::Text,
                 elf::SHF_ALLOC | elf::SHF_EXECINSTR,
-                UNRESOLVED_NORETURN_CODE.to_vec(),
+                padded(self.padding, &UNRESOLVED_NORETURN_CODE),
             )
         });
         self.trap = (branches.len() > noreturn.len()).then(|| {
@@ -265,7 +273,7 @@ impl<'a> Writer<'a> {
                 (UNRESOLVED_SECTION, UNRESOLVED_SYMBOL),
                 SectionKind::Text,
                 elf::SHF_ALLOC | elf::SHF_EXECINSTR,
-                code.to_vec(),
+                padded(self.padding, code),
             )
         });
         self.branches = branches;
@@ -363,7 +371,7 @@ impl<'a> Writer<'a> {
                 .add_relocation(
                     trap,
                     Relocation {
-                        offset: UNRESOLVED_THUNK_PLACE,
+                        offset: self.padding as u64 + UNRESOLVED_THUNK_PLACE,
                         symbol: thunk,
                         addend: -4,
                         flags: RelocationFlags::Elf {
@@ -517,27 +525,51 @@ fn undefined_symbol(
     })
 }
 
+/// The `nop`s the kernel's build puts before each function (`CALL_PADDING`: 16), as `post`'s
+/// functions show: the longest run of them from the start of a function's section to the
+/// function (each function has a section of its own). None without.
+fn function_padding(post: &Obj) -> usize {
+    post.symbols
+        .iter()
+        .filter(|y| y.is_func() && !y.undefined && y.value > 0)
+        .filter_map(|y| {
+            let code = &post.sections.get(y.section?)?.data;
+            let before = code.get(..usize::try_from(y.value).ok()?)?;
+            before.iter().all(|&b| b == 0x90).then_some(before.len())
+        })
+        .max()
+        .unwrap_or(0)
+}
+
+/// `code` after `padding` `nop`s, where it starts.
+fn padded(padding: usize, code: &[u8]) -> (usize, Vec<u8>) {
+    let mut data = vec![0x90; padding];
+    data.extend_from_slice(code);
+    (padding, data)
+}
+
 /// Adds to `o` a placeholder the places the core resolves point at until it does: section
-/// and local symbol `names` holding `data`. Returns both.
+/// and local symbol `names`, the section holding `data`, the symbol at `start` of it. Returns
+/// both.
 fn add_placeholder(
     o: &mut WObject<'_>,
     entsizes: &mut Vec<(String, u64, Option<usize>)>,
     names: (&str, &str),
     kind: SectionKind,
     flags: u32,
-    data: Vec<u8>,
+    (start, data): (usize, Vec<u8>),
 ) -> (SectionId, SymbolId) {
     let (section, symbol) = names;
     let id = o.add_section(Vec::new(), section.as_bytes().to_vec(), kind);
     o.section_mut(id).flags = SectionFlags::Elf {
         sh_flags: u64::from(flags),
     };
-    let size = data.len() as u64;
+    let size = (data.len() - start) as u64;
     o.set_section_data(id, data, 16);
     entsizes.push((section.to_owned(), 0, None));
     let sym = o.add_symbol(Symbol {
         name: symbol.as_bytes().to_vec(),
-        value: 0,
+        value: start as u64,
         size,
         kind: if kind == SectionKind::Text {
             SymbolKind::Text
