@@ -45,6 +45,14 @@ pub(crate) trait Learner<'a> {
     fn lock_prefixes_may_change(&self) -> bool {
         false
     }
+
+    /// The function whose call depth accounting thunk starts at `addr`, if one does. With call
+    /// depth tracking on (`retbleed=stuff`) the kernel points the direct calls it lists in
+    /// `.call_sites` at a thunk in the padding before their callee, which accounts for the
+    /// call and runs into the callee: the live call is the pre code's call of the callee.
+    fn call_thunk_of(&self, _addr: u64) -> Option<u64> {
+        None
+    }
 }
 
 /// Why the live code is not the pre code.
@@ -410,11 +418,15 @@ impl<'c, 'a> Walk<'c, 'a, '_> {
             return Err(mismatch(pi, "different branch"));
         }
         let live_next = self.live_addr + (li + llen) as u64;
-        let live_dest = live_next.wrapping_add(ldisp as u64);
+        let mut live_dest = live_next.wrapping_add(ldisp as u64);
+        if pk == BranchKind::Call {
+            live_dest = self.learner.call_thunk_of(live_dest).unwrap_or(live_dest);
+        }
         match here {
             [] => {
+                // Its live destination, through a call thunk, as an offset.
                 let pd = (pi + plen) as i64 + pdisp;
-                let ld = (li + llen) as i64 + ldisp;
+                let ld = live_dest.wrapping_sub(self.live_addr) as i64;
                 self.branches
                     .push((pd, ld), GFP_KERNEL)
                     .map_err(|_| mismatch(pi, OUT_OF_MEMORY))
@@ -560,7 +572,15 @@ mod tests {
                 })
                 .map(|&(_, start, _)| start)
         }
+
+        fn call_thunk_of(&self, addr: u64) -> Option<u64> {
+            [THUNK, ADDR - 9].contains(&addr).then_some(addr + 9)
+        }
     }
+
+    /// Where the live kernel has a call depth accounting thunk, 9 bytes before its callee, for
+    /// [`Learner::call_thunk_of`] (and before `ADDR`, where the code matched is).
+    const THUNK: u64 = ADDR + 0x200 - 9;
 
     /// Functions the live kernel has, for [`Learner::start_of`]: name, start, size.
     const FUNCTIONS: [(&[u8], u64, u64); 1] = [(b"f", ADDR + 0x100, 0x40)];
@@ -653,6 +673,46 @@ mod tests {
         let (r, t) = run(&pre, &relocs, &live);
         assert!(r.is_ok());
         assert_eq!(t.get(b"g"), Some(ADDR + 0x100 + 0x14 - 0x10));
+    }
+
+    /// `PRE` where the kernel points the call of `a` at the call depth accounting thunk before
+    /// `a` (`retbleed=stuff`) and leaves the load: `a` is where the thunk runs into, and the
+    /// load agrees. A jump there (a tail call, which the kernel never points at a thunk) is
+    /// not a call of `a`.
+    #[test]
+    fn a_call_through_its_callees_thunk_calls_the_callee() {
+        let a = THUNK + 9;
+        let mut live = live_for(a);
+        let call = THUNK.wrapping_sub(ADDR + 19) as u32;
+        live[15..19].copy_from_slice(&call.to_le_bytes());
+        let (r, t) = run(&PRE, &pre_relocs(), &live);
+        assert!(r.is_ok());
+        assert_eq!(t.get(b"a"), Some(a));
+        live[14] = 0xe9;
+        let mut pre = PRE;
+        pre[14] = 0xe9;
+        let (r, _) = run(&pre, &pre_relocs(), &live);
+        assert_eq!(r.map_err(|m| m.reason), Err("contradiction"));
+    }
+
+    /// A function that calls itself (Debian's `eventfs_set_attrs()`): with call depth tracking
+    /// the live call goes to its own thunk, and lands on its entry as the pre one does; a jump
+    /// there does not.
+    #[test]
+    fn a_recursive_call_through_its_thunk_lands_on_the_entry() {
+        // call self; ret
+        let pre = [0xe8, 0xfb, 0xff, 0xff, 0xff, 0xc3];
+        let live = [0xe8, 0xf2, 0xff, 0xff, 0xff, 0xc3];
+        let (r, _) = run(&pre, &[], &live);
+        assert!(r.is_ok());
+        let (pre, live) = (
+            [0xe9, 0xfb, 0xff, 0xff, 0xff, 0xc3],
+            [0xe9, 0xf2, 0xff, 0xff, 0xff, 0xc3],
+        );
+        assert_eq!(
+            run(&pre, &[], &live).0.map_err(|m| m.reason),
+            Err("branch lands elsewhere")
+        );
     }
 
     /// A branch to the nop before a WARN()'s ud2 (eval configuration:

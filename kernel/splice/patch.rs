@@ -196,8 +196,8 @@ const PREFIX_MAX: usize = 64;
 
 /// Where the jump of the target at `addr` goes when there is no room for it after the entry,
 /// only for a short jump at `hop_at`: the start of the function's prefix (`__pfx_NAME`), the
-/// `nop`s `CALL_PADDING` puts before every function. Only call depth tracking and FineIBT
-/// write there, at boot or when the code is loaded, and then it is no longer all `nop`;
+/// `nop`s `CALL_PADDING` puts before every function. Only call depth tracking (its thunk, at
+/// the end: [`prefix_holds_island`]), FineIBT (from the start) and kprobes write there;
 /// objtool gives the prefix the unwind data of the entry, so the jump there unwinds as the
 /// entry does. The jump sits at the start of the prefix: the bytes before it are another
 /// function's, which an optimized kprobe's jump never leaves. A refusal comes with the reason
@@ -224,13 +224,24 @@ fn prefix_island(
     let mut buf = [0u8; PREFIX_MAX];
     let prefix = &mut buf[..size];
     text_patching::read(start, prefix).map_err(|_| (AbortCause::BadPack, None))?;
-    if prefix.iter().any(|&b| b != 0x90) {
-        return Err(refused("has no room for a jump after its entry, and its prefix is not all nops (call depth tracking, FineIBT or a kprobe wrote there)"));
+    if !prefix_holds_island(prefix, |at| {
+        text_patching::call_thunk_of(start + at) == Some(addr)
+    }) {
+        return Err(refused("has no room for a jump after its entry, and the start of its prefix is not nops (FineIBT or a kprobe wrote there)"));
     }
     if short_jump(hop_at, start).is_none() {
         return Err(refused("has no room for a jump after its entry, and its prefix is out of reach of a short jump from there"));
     }
     Ok(start)
+}
+
+/// Whether a jump fits at the start of `prefix`, the padding before a function: it is all
+/// `nop`s, or `nop`s for the jump and then, up to the entry, the call depth accounting thunk
+/// the kernel put there (`retbleed=stuff`), which calls run through into the function and the
+/// jump leaves alone. `thunk_at(i)`: whether that thunk starts at `prefix[i]`.
+fn prefix_holds_island(prefix: &[u8], thunk_at: impl Fn(usize) -> bool) -> bool {
+    let nops = prefix.iter().take_while(|&&b| b == 0x90).count();
+    nops == prefix.len() || (nops >= JMP_LEN && thunk_at(nops))
 }
 
 fn kernel_release() -> &'static [u8] {
@@ -1614,6 +1625,23 @@ mod tests {
         assert_eq!(short_jump(addr + 127, addr), None);
         assert!(prefix_island(addr, addr + 200, c"simple_strtoul").is_err());
         Ok(())
+    }
+
+    /// A prefix holds the jump when it is all nops, or nops for the jump and then the call
+    /// depth accounting thunk of the function (`retbleed=stuff`: 7 nops, then the 9-byte
+    /// `sarq $5,%gs:__x86_call_depth(%rip)`); not when the thunk leaves too few nops, nor when
+    /// the nops end in anything else (FineIBT's hash, a kprobe's `int3`).
+    #[test]
+    fn a_prefix_holds_a_jump_before_a_call_thunk() {
+        let thunk = [0x65, 0x48, 0xc1, 0x3d, 1, 2, 3, 4, 5];
+        let mut prefix = [0x90u8; 16];
+        assert!(prefix_holds_island(&prefix, |_| false));
+        prefix[7..].copy_from_slice(&thunk);
+        assert!(prefix_holds_island(&prefix, |at| at == 7));
+        assert!(!prefix_holds_island(&prefix, |_| false));
+        let mut short = [0x90u8; 12];
+        short[4..12].copy_from_slice(&thunk[..8]);
+        assert!(!prefix_holds_island(&short, |at| at == 4));
     }
 
     /// A target as the tests of replace packs lay them out: `saved` before it, `jump` written.

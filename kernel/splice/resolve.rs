@@ -130,6 +130,11 @@ impl<'a> Learner<'a> for Scope<'_, 'a> {
     fn lock_prefixes_may_change(&self) -> bool {
         kernel::text_patching::lock_prefixes_may_change()
     }
+
+    fn call_thunk_of(&self, addr: u64) -> Option<u64> {
+        let addr = usize::try_from(addr).ok()?;
+        kernel::text_patching::call_thunk_of(addr).map(|f| f as u64)
+    }
 }
 
 /// Whether `value` points at the string or constant a symbol name of the form `.str1.1:text`

@@ -117,3 +117,47 @@ __rust_helper bool rust_helper_kprobe_registered_at(unsigned long addr)
 {
 	return get_kprobe((void *)addr) != NULL;
 }
+
+#include <asm/cpufeature.h>
+#include <asm/text-patching.h>
+#include <linux/uaccess.h>
+
+#ifdef CONFIG_CALL_THUNKS
+/* arch/x86/kernel/callthunks.c: what a call depth accounting thunk holds. */
+extern u8 skl_call_thunk_template[];
+extern u8 skl_call_thunk_tail[];
+#endif
+
+/* Whether call depth tracking is on (retbleed=stuff). */
+__rust_helper bool rust_helper_text_patching_call_depth(void)
+{
+	return cpu_feature_enabled(X86_FEATURE_CALL_DEPTH);
+}
+
+/*
+ * With call depth tracking on (retbleed=stuff), the kernel points each direct
+ * call it lists in .call_sites at a thunk in its callee's padding, which
+ * accounts for the call and runs into the callee: the callee's address if
+ * @addr is such a thunk, 0 otherwise. The thunk is recognized by its bytes,
+ * as callthunks.c's patch_dest() does before it writes one.
+ */
+__rust_helper unsigned long rust_helper_text_patching_call_thunk_of(unsigned long addr)
+{
+#ifdef CONFIG_CALL_THUNKS
+	unsigned int size = skl_call_thunk_tail - skl_call_thunk_template;
+	/* 9 bytes (sarq $5, %gs:__x86_call_depth), more with CALL_THUNKS_DEBUG. */
+	u8 thunk[32], live[32];
+
+	if (!cpu_feature_enabled(X86_FEATURE_CALL_DEPTH) || size > sizeof(thunk))
+		return 0;
+	if (copy_from_kernel_nofault(live, (void *)addr, size))
+		return 0;
+	memcpy(thunk, skl_call_thunk_template, size);
+	text_poke_apply_relocation(thunk, (u8 *)addr, size, skl_call_thunk_template, size);
+	if (memcmp(thunk, live, size))
+		return 0;
+	return addr + size;
+#else
+	return 0;
+#endif
+}

@@ -796,6 +796,37 @@ pub fn lock_prefixes_may_change() -> bool {
     unsafe { bindings::text_patching_online_cpus() == 1 && bindings::text_patching_cpu_ids() > 1 }
 }
 
+/// Whether call depth tracking is on (`retbleed=stuff`, on a configuration with
+/// `CONFIG_MITIGATION_CALL_DEPTH_TRACKING`): see [`call_thunk_of`].
+pub fn call_depth_tracking() -> bool {
+    // SAFETY: Reads a CPU feature bit; no preconditions.
+    unsafe { bindings::text_patching_call_depth() }
+}
+
+/// The function whose call depth accounting thunk starts at `addr`, if one does. With call
+/// depth tracking on (`retbleed=stuff`), the kernel points the direct calls it lists in
+/// `.call_sites` at a thunk in the padding before their callee, which accounts for the call and
+/// runs into the callee: such a call is a call of the callee. `None` when the tracking is off.
+///
+/// ```
+/// use kernel::{kallsyms, text_patching};
+///
+/// let addr = kallsyms::lookup_name(c"schedule").ok_or(ENOENT)?;
+/// // An entry is no thunk.
+/// assert_eq!(text_patching::call_thunk_of(addr), None);
+/// // With the tracking on, the thunk of `schedule()`, which the kernel calls directly, ends at
+/// // its entry; with it off there is none.
+/// let thunk = (1..=32).find_map(|n| text_patching::call_thunk_of(addr - n));
+/// let expected = text_patching::call_depth_tracking().then_some(addr);
+/// assert_eq!(thunk, expected);
+/// # Ok::<(), Error>(())
+/// ```
+pub fn call_thunk_of(addr: usize) -> Option<usize> {
+    // SAFETY: The helper reads `addr` with `copy_from_kernel_nofault()`; any value is fine.
+    let callee = unsafe { bindings::text_patching_call_thunk_of(addr) };
+    (callee != 0).then_some(callee)
+}
+
 /// Copies the kernel memory at `addr` into `buf`; fails with `EFAULT`, without an oops, if
 /// any of it is not mapped.
 ///
