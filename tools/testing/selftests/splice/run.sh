@@ -8,30 +8,35 @@
 # run finished; without it the host counts the run as failed.
 #
 # splice_tests=NAME,... on the kernel command line (VM_APPEND) runs only those
-# tests (NAME as in tests/NN-NAME.sh, or NN-NAME).
+# tests (NAME as in tests/NN-NAME.sh, or NN-NAME); a NAME no test has fails.
+# SPLICE_CMDLINE: another file to read the command line from (the host test).
 here=$(dirname "$0")
 tests=$(ls "$here"/tests/*.sh 2>/dev/null)
-only=$(tr ' ' '\n' </proc/cmdline | sed -n 's/^splice_tests=//p' | tr ',' ' ')
+only=$(tr ' ' '\n' <"${SPLICE_CMDLINE:-/proc/cmdline}" | sed -n 's/^splice_tests=//p' | tr ',' ' ')
+# A name no test has is a failure of its own (unknown), not a test left out.
+unknown=
 if [ -n "$only" ]; then
 	picked=
-	for t in $tests; do
-		b=$(basename "$t" .sh)
-		for o in $only; do
-			[ "$o" = "$b" ] || [ "$o" = "${b#[0-9][0-9]-}" ] && picked="$picked $t"
+	for o in $only; do
+		found=
+		for t in $tests; do
+			b=$(basename "$t" .sh)
+			[ "$o" = "$b" ] || [ "$o" = "${b#[0-9][0-9]-}" ] && picked="$picked $t" found=1
 		done
+		[ -n "$found" ] || unknown="$unknown $o"
 	done
 	tests=$picked
 fi
 # splice_debug=1 (the debug kernel, scripts/splice/debug-check.sh): then the
 # tests of tests/debug/, which need its fault injection and kmemleak.
-if tr ' ' '\n' </proc/cmdline | grep -qx 'splice_debug=1'; then
+if tr ' ' '\n' <"${SPLICE_CMDLINE:-/proc/cmdline}" | grep -qx 'splice_debug=1'; then
 	tests="$tests $(ls "$here"/tests/debug/*.sh 2>/dev/null)"
 	# What boot and KUnit left is not the guest tests' (80-kmemleak.sh).
 	echo scan >/sys/kernel/debug/kmemleak 2>/dev/null
 	echo clear >/sys/kernel/debug/kmemleak 2>/dev/null
 fi
 n=0
-for t in $tests; do n=$((n + 1)); done
+for t in $tests $unknown; do n=$((n + 1)); done
 
 # leftovers: the packs a test left registered (it must leave the kernel as it
 # found it, or the tests after it fail for its sake). Each is reversed and
@@ -48,6 +53,11 @@ leftovers() {
 echo "KTAP version 1"
 echo "1..$n"
 i=0
+for o in $unknown; do
+	i=$((i + 1))
+	echo "# splice_tests= names $o, which no tests/NN-$o.sh is"
+	echo "not ok $i $o # no such test"
+done
 for t in $tests; do
 	i=$((i + 1))
 	name=$(basename "$t" .sh)

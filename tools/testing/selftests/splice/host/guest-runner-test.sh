@@ -27,4 +27,15 @@ check "the test is reported failed" grep -qx "not ok 1 leaves-a-reader # exit st
 check "with its message" grep -qx "# FAIL: the reader is still running" <<<"$out"
 check "the next test runs" grep -qx "ok 2 next" <<<"$out"
 check "and the run says it is done" grep -qx "# splice-guest: done" <<<"$out"
+
+# splice_tests= runs the tests it names; a name no test has is a failure (a
+# list in check.sh that outlived a renamed test would otherwise run less
+# than it says, and pass).
+echo "console=ttyS0 splice_tests=next,no-such-test" >"$t/cmdline"
+out=$(SPLICE_CMDLINE=$t/cmdline timeout 20 sh "$t/run.sh" 2>&1)
+check "splice_tests: the plan counts the named tests" grep -qx "1..2" <<<"$out"
+check "splice_tests: a name no test has fails" grep -qx "not ok 1 no-such-test # no such test" <<<"$out"
+check "splice_tests: the named test runs" grep -qx "ok 2 next" <<<"$out"
+others=$(grep -c "leaves-a-reader" <<<"$out")
+check "splice_tests: the others do not" test "$others" = 0
 finish guest-runner
