@@ -191,6 +191,10 @@ fn short_jump(from: usize, to: usize) -> Option<[u8; HOP_LEN]> {
     Some([0xeb, rel as u8])
 }
 
+/// Why a target cannot be redirected, with the reason to log; a failure that says nothing of
+/// the function (no memory) without.
+type Refusal = (AbortCause, Option<&'static str>);
+
 /// The longest prefix taken for one (`CALL_PADDING` puts 16 `nop`s before every function).
 const PREFIX_MAX: usize = 64;
 
@@ -202,11 +206,7 @@ const PREFIX_MAX: usize = 64;
 /// entry does. The jump sits at the start of the prefix: the bytes before it are another
 /// function's, which an optimized kprobe's jump never leaves. A refusal comes with the reason
 /// to log; a failure that says nothing of the function (no memory) without.
-fn prefix_island(
-    addr: usize,
-    hop_at: usize,
-    name: &CStr,
-) -> core::result::Result<usize, (AbortCause, Option<&'static str>)> {
+fn prefix_island(addr: usize, hop_at: usize, name: &CStr) -> core::result::Result<usize, Refusal> {
     let refused = |why| (AbortCause::CannotRedirect, Some(why));
     let no_prefix = "has no room for a jump after its entry, and no prefix of nops before it to hold one (CALL_PADDING)";
     let (size, offset) = kallsyms::size_offset(addr - 1).ok_or(refused(no_prefix))?;
@@ -378,39 +378,12 @@ pub(crate) fn target_state(
         _ => return Err(AbortCause::BadPack),
     };
     let refuse = |cause, why| refuse_target(&e.name(), &f.name, cause, why);
-    // A livepatch takes the function over at its ftrace site, before our jump.
-    if livepatched(m.addr) {
-        let why = "is replaced by an enabled livepatch; disable it first";
-        return Err(refuse(AbortCause::Livepatched, why));
-    }
-    if idle_or_entry(m.addr) {
-        let why = "is idle or entry code, which a replacement in module text cannot take over";
-        return Err(refuse(AbortCause::CannotRedirect, why));
-    }
     let noinstr = noinstr(m.addr);
-    if noinstr && !module_noinstr(repl) {
-        let why = "is noinstr code, and its replacement is not in the pack's .noinstr.text, \
-                   which kprobes leave alone";
-        return Err(refuse(AbortCause::CannotRedirect, why));
+    if let Some((cause, why)) = unredirectable(m.addr, repl, noinstr) {
+        return Err(refuse(cause, why));
     }
-    // Stacked on another pack: the jump goes where that pack put its own (and its hop
-    // stays).
-    let (site, hop_at) = match reg.owner_of(m.addr) {
-        Some((_, below)) => (below.site, None),
-        None => match (m.matched.patch_offset, m.matched.hop_offset) {
-            (Some(off), _) => (m.addr + off, None),
-            (None, Some(off)) if !noinstr => {
-                let at = m.addr + off;
-                let island = prefix_island(m.addr, at, f.name)
-                    .map_err(|(c, why)| why.map_or(c, |why| refuse(c, why)))?;
-                (island, Some(at))
-            }
-            _ => {
-                let why = "has no room for a jump after its entry, nor for a short one to its prefix (too short, or a site the kernel may rewrite later follows it: an ftrace, jump label or static call site, or a lock prefix while the kernel may still switch to SMP; or noinstr code)";
-                return Err(refuse(AbortCause::CannotRedirect, why));
-            }
-        },
-    };
+    let (site, hop_at) = jump_site(reg, m, noinstr, f.name)
+        .map_err(|(c, why)| why.map_or(c, |why| refuse(c, why)))?;
     // Checked on the function's own code; a pack below checked it for its jump.
     if noinstr && reg.owner_of(m.addr).is_none() {
         if call_returns_under(site)? {
@@ -432,7 +405,76 @@ pub(crate) fn target_state(
     // saved (with its hop).
     let bottom = if replace { reg.bottom_of(m.addr) } else { None };
     let saved = bottom.map_or(before, |b| b.saved);
-    let hop = match (hop_at, bottom.and_then(|b| b.hop)) {
+    let hop = hop_state(hop_at, bottom.and_then(|b| b.hop), site)?;
+    Ok(TargetState {
+        target: index,
+        addr: m.addr,
+        size: m.size,
+        live: m.live,
+        live_size: m.live_size,
+        site,
+        saved,
+        jump,
+        before,
+        hop,
+        repl,
+        repl_size,
+    })
+}
+
+/// Why the function at `addr` cannot be taken over by the replacement at `repl`, whatever room
+/// it has: a livepatch takes it over at its ftrace site, before the jump; idle and entry code;
+/// noinstr code whose replacement kprobes would not leave alone.
+fn unredirectable(addr: usize, repl: usize, noinstr: bool) -> Option<(AbortCause, &'static str)> {
+    if livepatched(addr) {
+        let why = "is replaced by an enabled livepatch; disable it first";
+        return Some((AbortCause::Livepatched, why));
+    }
+    if idle_or_entry(addr) {
+        let why = "is idle or entry code, which a replacement in module text cannot take over";
+        return Some((AbortCause::CannotRedirect, why));
+    }
+    if noinstr && !module_noinstr(repl) {
+        let why = "is noinstr code, and its replacement is not in the pack's .noinstr.text, \
+                   which kprobes leave alone";
+        return Some((AbortCause::CannotRedirect, why));
+    }
+    None
+}
+
+/// Where the jump of the function `m` (`name`) goes, and the hop to it when that is in its
+/// prefix ([`prefix_island`]). Stacked on another pack, where that pack put its own (whose
+/// hop stays). A refusal as [`prefix_island`]'s.
+fn jump_site(
+    reg: &registry::Applied,
+    m: &resolve::FunctionMatch,
+    noinstr: bool,
+    name: &CStr,
+) -> core::result::Result<(usize, Option<usize>), Refusal> {
+    if let Some((_, below)) = reg.owner_of(m.addr) {
+        return Ok((below.site, None));
+    }
+    match (m.matched.patch_offset, m.matched.hop_offset) {
+        (Some(off), _) => Ok((m.addr + off, None)),
+        (None, Some(off)) if !noinstr => {
+            let at = m.addr + off;
+            Ok((prefix_island(m.addr, at, name)?, Some(at)))
+        }
+        _ => {
+            let why = "has no room for a jump after its entry, nor for a short one to its prefix (too short, or a site the kernel may rewrite later follows it: an ftrace, jump label or static call site, or a lock prefix while the kernel may still switch to SMP; or noinstr code)";
+            Err((AbortCause::CannotRedirect, Some(why)))
+        }
+    }
+}
+
+/// The hop of a target whose jump is at `site`: a new one at `hop_at`, or the one of the pack
+/// at the bottom of the stack there (`below`), which a replace pack takes over.
+fn hop_state(
+    hop_at: Option<usize>,
+    below: Option<Hop>,
+    site: usize,
+) -> core::result::Result<Option<Hop>, AbortCause> {
+    Ok(match (hop_at, below) {
         (Some(at), _) => {
             let mut saved = [0u8; HOP_LEN];
             text_patching::read(at, &mut saved).map_err(|_| AbortCause::BadPack)?;
@@ -449,20 +491,6 @@ pub(crate) fn target_state(
             ..h
         }),
         (None, None) => None,
-    };
-    Ok(TargetState {
-        target: index,
-        addr: m.addr,
-        size: m.size,
-        live: m.live,
-        live_size: m.live_size,
-        site,
-        saved,
-        jump,
-        before,
-        hop,
-        repl,
-        repl_size,
     })
 }
 
@@ -838,15 +866,8 @@ fn stopped_switch(
         if hooks.run(Kind::Check, reverse).is_err() {
             return Err(AbortCause::HookFailed);
         }
-        // The bytes a jump replaces (or, to reverse, the jump) must still be the ones this
-        // action was checked with: another code patcher (a kprobe, an optprobe) may have
-        // written there since, and writing over it would leave neither whole.
-        if let Some(t) = targets.iter().find(|t| !holds_expected(t, reverse)) {
-            changed = Some(Label::Target(t.target));
-            return Err(AbortCause::TextChanged);
-        }
-        if also.released.iter().any(|t| !holds_expected(t, true)) {
-            changed = Some(Label::Kernel(c"(a target of a pack it replaces)"));
+        changed = first_changed(targets, &also, reverse);
+        if changed.is_some() {
             return Err(AbortCause::TextChanged);
         }
         // No NMI runs while the jumps are written (`Stopped::commit`); a CPU that does not
@@ -854,43 +875,11 @@ fn stopped_switch(
         // the try is made again.
         let t1 = Instant::now();
         let committed = stopped.commit(|c| {
-            // The CPUs go on where their NMI found them: in the stop's own code (the CPU
-            // stoppers' wait and what calls it), which runs, so no walk of the tasks saw it.
-            // Code in the ranges there would be returned into halfway: nothing is written.
-            for (cpu, at) in c.resume_addresses() {
-                let found = match at {
-                    Resume::At(a) => stackcheck::hit(ranges, a).map(|r| (r.name, a)),
-                    Resume::Unknown => {
-                        Some((Label::Kernel(c"(a stack that could not be unwound)"), 0))
-                    }
-                };
-                if found.is_some() {
-                    on_stop_path = found.map(|(name, a)| (cpu, name, a));
-                    return;
-                }
-            }
-            for (t, alias) in targets.iter().zip(aliases) {
-                let bytes = if reverse { &t.saved } else { &t.jump };
-                // SAFETY: No task is in the bytes that change: the stack check above
-                // found none in the function; nothing runs the prefix before the hop is
-                // written, and a task stopped at the jump there goes on into the function's
-                // code once it is `nop`s again.
-                unsafe { c.write(&alias.jump, bytes) };
-                if let (Some(h), Some(alias)) = (t.hop, &alias.hop) {
-                    let bytes = if reverse { &h.saved } else { &h.jump };
-                    // SAFETY: As for the jump; the hop is in the function.
-                    unsafe { c.write(alias, bytes) };
-                }
-            }
-            // A replace pack's: the functions of the packs it supersedes that it does not
-            // take over get their own code back, as a reverse of those packs would give it.
-            for (t, alias) in also.released.iter().zip(also.aliases) {
-                // SAFETY: As above: the ranges hold the code of the packs it supersedes.
-                unsafe { c.write(&alias.jump, &t.saved) };
-                if let (Some(h), Some(alias)) = (t.hop, &alias.hop) {
-                    // SAFETY: As for the jump.
-                    unsafe { c.write(alias, &h.saved) };
-                }
+            on_stop_path = on_the_stop_path(c, ranges);
+            if on_stop_path.is_none() {
+                // SAFETY: The stack check above found no task in `ranges`, the code of
+                // `targets` and of the packs `also` supersedes, and no CPU goes on there.
+                unsafe { write_switch(c, targets, aliases, &also, reverse) };
             }
         });
         times.commit = since(t1);
@@ -919,6 +908,74 @@ fn stopped_switch(
         Ok(Ok(())) => Ok(times),
         Ok(Err(cause)) => Err(cause),
         Err(_) => Err(AbortCause::OutOfMemory),
+    }
+}
+
+/// The first of `targets` (or of the targets `also` releases) whose bytes at the jump are not
+/// the ones this action was checked with (the jump, to reverse): another code patcher (a
+/// kprobe, an optprobe) may have written there since, and writing over it would leave neither
+/// whole.
+fn first_changed(targets: &[TargetState], also: &Superseded<'_>, reverse: bool) -> Option<Label> {
+    if let Some(t) = targets.iter().find(|t| !holds_expected(t, reverse)) {
+        return Some(Label::Target(t.target));
+    }
+    also.released
+        .iter()
+        .any(|t| !holds_expected(t, true))
+        .then_some(Label::Kernel(c"(a target of a pack it replaces)"))
+}
+
+/// The first CPU that goes on in `ranges` after the stop, with where: the CPUs go on where
+/// their NMI found them, in the stop's own code (the CPU stoppers' wait and what calls it),
+/// which runs, so no walk of the tasks saw it. Code in the ranges there would be returned
+/// into halfway: nothing may be written.
+fn on_the_stop_path(
+    c: &text_patching::Committing,
+    ranges: &[Range],
+) -> Option<(usize, Label, usize)> {
+    c.resume_addresses().find_map(|(cpu, at)| {
+        let found = match at {
+            Resume::At(a) => stackcheck::hit(ranges, a).map(|r| (r.name, a)),
+            Resume::Unknown => Some((Label::Kernel(c"(a stack that could not be unwound)"), 0)),
+        };
+        found.map(|(name, a)| (cpu, name, a))
+    })
+}
+
+/// Writes the switch: each target's jump and hop (or, to reverse, the bytes they replaced),
+/// and gives the functions of the packs `also` supersedes that the action does not take over
+/// their own code back, as a reverse of those packs would.
+///
+/// # Safety
+///
+/// No task and no CPU goes on in the bytes that change: the stack check found none in the
+/// functions. Nothing runs a prefix before its hop is written, and a task stopped at the jump
+/// there goes on into the function's code once it is `nop`s again.
+unsafe fn write_switch(
+    c: &text_patching::Committing,
+    targets: &[TargetState],
+    aliases: &[Aliases],
+    also: &Superseded<'_>,
+    reverse: bool,
+) {
+    for (t, alias) in targets.iter().zip(aliases) {
+        let bytes = if reverse { &t.saved } else { &t.jump };
+        // SAFETY: By the safety requirements.
+        unsafe { c.write(&alias.jump, bytes) };
+        if let (Some(h), Some(alias)) = (t.hop, &alias.hop) {
+            let bytes = if reverse { &h.saved } else { &h.jump };
+            // SAFETY: As for the jump; the hop is in the function.
+            unsafe { c.write(alias, bytes) };
+        }
+    }
+    for (t, alias) in also.released.iter().zip(also.aliases) {
+        // SAFETY: By the safety requirements: the ranges hold the code of the packs `also`
+        // supersedes.
+        unsafe { c.write(&alias.jump, &t.saved) };
+        if let (Some(h), Some(alias)) = (t.hop, &alias.hop) {
+            // SAFETY: As for the jump.
+            unsafe { c.write(alias, &h.saved) };
+        }
     }
 }
 

@@ -359,7 +359,19 @@ pub(crate) fn lock() -> kernel::sync::GlobalGuard<REGISTRY> {
     REGISTRY.lock()
 }
 
-fn register(desc: &bindings::splice_pack_desc) -> Result {
+/// What [`register`] takes from a pack descriptor that passed [`checked`].
+struct Checked {
+    held: Held,
+    hooks: Hooks,
+    /// A copy of the pack's name: the logs outlive the borrow of `held`, which the entry takes.
+    name: CString,
+    build_id_differs: bool,
+}
+
+/// The checks of a pack's descriptor before anything of it is registered: its ABI, its blob,
+/// its hooks' kinds, its name, that its replacements and hooks are code of the registering
+/// module, and that it does something. Each refusal is logged with its reason.
+fn checked(desc: &bindings::splice_pack_desc) -> Result<Checked> {
     if desc.abi != bindings::SPLICE_PACK_ABI || desc.blob.is_null() || desc.owner.is_null() {
         return Err(EINVAL);
     }
@@ -379,7 +391,6 @@ fn register(desc: &bindings::splice_pack_desc) -> Result {
         EINVAL
     })?;
     let pack = held.pack();
-    let replacements = held.replacements();
     // SAFETY: As for the blob.
     let hooks = unsafe { Hooks::new(desc.hooks, desc.nr_hooks) };
     if hooks.has_unknown_kind() {
@@ -389,7 +400,6 @@ fn register(desc: &bindings::splice_pack_desc) -> Result {
         );
         return Err(EINVAL);
     }
-    // A copy: the logs below outlive the borrow of `held`, which the entry takes.
     let name = CString::try_from(pack.name())?;
     if name.is_empty()
         || name
@@ -404,7 +414,11 @@ fn register(desc: &bindings::splice_pack_desc) -> Result {
     // registering module, never anywhere else in the kernel.
     let owner = desc.owner as usize;
     let in_pack = |a: usize| kernel::module_ref::text_owner(a) == Some(owner);
-    if let Some(i) = replacements.iter().position(|&r| !in_pack(r as usize)) {
+    if let Some(i) = held
+        .replacements()
+        .iter()
+        .position(|&r| !in_pack(r as usize))
+    {
         pr_err!("pack {name:?} refused (bad_pack): replacement {i} is not code of its module\n");
         return Err(EINVAL);
     }
@@ -418,15 +432,33 @@ fn register(desc: &bindings::splice_pack_desc) -> Result {
         return Err(EINVAL);
     }
     let build_id_differs = crate::buildid::differs(pack.build_id());
+    Ok(Checked {
+        held,
+        hooks,
+        name,
+        build_id_differs,
+    })
+}
 
-    let loaded = |reg: &Registry| {
-        reg.packs
-            .iter()
-            .any(|e| e.name().to_bytes() == name.to_bytes())
-    };
+/// Whether a pack named `name` is registered.
+fn loaded(reg: &Registry, name: &CStr) -> bool {
+    reg.packs
+        .iter()
+        .any(|e| e.name().to_bytes() == name.to_bytes())
+}
+
+/// Registers the pack of `desc` once [`checked`]: an id and a directory of its own, then its
+/// entry, unless another pack has its name.
+fn register(desc: &bindings::splice_pack_desc) -> Result {
+    let Checked {
+        held,
+        hooks,
+        name,
+        build_id_differs,
+    } = checked(desc)?;
     let (id, root) = {
         let mut reg = REGISTRY.lock();
-        if loaded(&reg) {
+        if loaded(&reg, &name) {
             pr_err!("a pack named {name:?} is already loaded\n");
             return Err(EEXIST);
         }
@@ -441,7 +473,7 @@ fn register(desc: &bindings::splice_pack_desc) -> Result {
     let mut reg = REGISTRY.lock();
     // Another pack of that name may have been registered meanwhile (kernfs refuses a second
     // directory of one name, but only while the first is there).
-    if loaded(&reg) {
+    if loaded(&reg, &name) {
         drop(reg);
         pr_err!("a pack named {name:?} is already loaded\n");
         return Err(EEXIST);

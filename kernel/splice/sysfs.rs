@@ -156,6 +156,99 @@ impl Operations for Root {
     }
 }
 
+/// `conflicts`: a line for each task found in the pack's code at the last try (command, pid,
+/// function, address), and how many more there were.
+fn show_conflicts(page: &mut Page<'_>, e: &registry::Entry) -> core::fmt::Result {
+    for c in e.conflicts.iter() {
+        let end = c.comm.iter().position(|&b| b == 0).unwrap_or(c.comm.len());
+        let comm = core::str::from_utf8(&c.comm[..end]).unwrap_or("?");
+        writeln!(
+            page,
+            "{} {} {} {:#x}",
+            comm,
+            c.pid,
+            c.name.name(&e.pack()).to_str().unwrap_or("?"),
+            c.addr
+        )?;
+    }
+    if e.busy > e.conflicts.len() {
+        writeln!(page, "... {} more", e.busy - e.conflicts.len())?;
+    }
+    Ok(())
+}
+
+/// `targets`: a line for each target of pack `id` (name, address, replacement, whether this
+/// pack's jump or another's above it is there), then those waiting for their module to load;
+/// as many as a page holds.
+fn show_targets(
+    page: &mut Page<'_>,
+    reg: &registry::Registry,
+    e: &registry::Entry,
+    id: u64,
+) -> core::fmt::Result {
+    let applied = e.life.stage() == crate::stage::Stage::Applied;
+    let targets = &e.targets;
+    lines_within(
+        page,
+        |p| p.len(),
+        kernel::page::PAGE_SIZE,
+        targets.len() + e.waiting.len(),
+        |i, w| {
+            let Some(t) = targets.get(i) else {
+                let Some(&k) = e.waiting.get(i - targets.len()) else {
+                    return Ok(());
+                };
+                let name = e.pack().target_name(k);
+                return writeln!(w, "{} - - waiting", name.to_str().unwrap_or("?"));
+            };
+            let owner = reg.owner_of(t.addr).map(|(id, _)| id);
+            let state = match (applied, owner) {
+                (true, Some(o)) if o == id => "applied",
+                (true, _) => "applied-under",
+                (false, _) => "checked",
+            };
+            writeln!(
+                w,
+                "{} {:#x} {:#x} {}",
+                e.pack().target_name(t.target).to_str().unwrap_or("?"),
+                t.addr,
+                t.repl,
+                state
+            )
+        },
+    )
+}
+
+/// `timings`: the figures of the pack's last action, one `name value` a line.
+fn show_timings(page: &mut Page<'_>, t: &registry::Timings) -> core::fmt::Result {
+    writeln!(page, "match_ns {}", t.match_ns)?;
+    writeln!(page, "pause_ns {}", t.pause_ns)?;
+    writeln!(page, "stack_check_ns {}", t.stack_check_ns)?;
+    writeln!(page, "commit_ns {}", t.commit_ns)?;
+    writeln!(page, "stop_walks {}", t.stop_walks)?;
+    writeln!(page, "stop_machine_ns {}", t.stop_machine_ns)?;
+    writeln!(page, "total_ns {}", t.total_ns)?;
+    writeln!(page, "tries {}", t.tries)?;
+    writeln!(page, "parked {}", t.parked)?;
+    writeln!(page, "load_ns {}", t.load_ns)
+}
+
+/// `fixes`: the subjects of the fixes the pack carries, one a line, as many as a page holds.
+fn show_fixes(page: &mut Page<'_>, e: &registry::Entry) -> core::fmt::Result {
+    let fixes = e.pack().fixes().to_str().unwrap_or("?");
+    let lines = || fixes.lines().filter(|l| !l.is_empty());
+    lines_within(
+        page,
+        |p| p.len(),
+        kernel::page::PAGE_SIZE,
+        lines().count(),
+        |i, w| match lines().nth(i) {
+            Some(l) => writeln!(w, "{l}"),
+            None => Ok(()),
+        },
+    )
+}
+
 /// The files of `/sys/kernel/splice/<pack>/`.
 #[derive(Clone, Copy)]
 pub(crate) enum PackFile {
@@ -199,90 +292,15 @@ impl Operations for PackFiles {
         match file {
             PackFile::Stage => writeln!(page, "{}", e.life.stage().name())?,
             PackFile::AbortCause => writeln!(page, "{}", e.life.cause().name())?,
-            PackFile::Conflicts => {
-                for c in e.conflicts.iter() {
-                    let end = c.comm.iter().position(|&b| b == 0).unwrap_or(c.comm.len());
-                    let comm = core::str::from_utf8(&c.comm[..end]).unwrap_or("?");
-                    writeln!(
-                        page,
-                        "{} {} {} {:#x}",
-                        comm,
-                        c.pid,
-                        c.name.name(&e.pack()).to_str().unwrap_or("?"),
-                        c.addr
-                    )?;
-                }
-                if e.busy > e.conflicts.len() {
-                    writeln!(page, "... {} more", e.busy - e.conflicts.len())?;
-                }
-            }
-            PackFile::Targets => {
-                let applied = e.life.stage() == crate::stage::Stage::Applied;
-                let targets = &e.targets;
-                lines_within(
-                    page,
-                    |p| p.len(),
-                    kernel::page::PAGE_SIZE,
-                    targets.len() + e.waiting.len(),
-                    |i, w| {
-                        // Then those waiting for their module to load.
-                        let Some(t) = targets.get(i) else {
-                            let Some(&k) = e.waiting.get(i - targets.len()) else {
-                                return Ok(());
-                            };
-                            let name = e.pack().target_name(k);
-                            return writeln!(w, "{} - - waiting", name.to_str().unwrap_or("?"));
-                        };
-                        let owner = reg.owner_of(t.addr).map(|(id, _)| id);
-                        let state = match (applied, owner) {
-                            (true, Some(o)) if o == self.id => "applied",
-                            (true, _) => "applied-under",
-                            (false, _) => "checked",
-                        };
-                        writeln!(
-                            w,
-                            "{} {:#x} {:#x} {}",
-                            e.pack().target_name(t.target).to_str().unwrap_or("?"),
-                            t.addr,
-                            t.repl,
-                            state
-                        )
-                    },
-                )?;
-            }
-            PackFile::Timings => {
-                let t = &e.timings;
-                writeln!(page, "match_ns {}", t.match_ns)?;
-                writeln!(page, "pause_ns {}", t.pause_ns)?;
-                writeln!(page, "stack_check_ns {}", t.stack_check_ns)?;
-                writeln!(page, "commit_ns {}", t.commit_ns)?;
-                writeln!(page, "stop_walks {}", t.stop_walks)?;
-                writeln!(page, "stop_machine_ns {}", t.stop_machine_ns)?;
-                writeln!(page, "total_ns {}", t.total_ns)?;
-                writeln!(page, "tries {}", t.tries)?;
-                writeln!(page, "parked {}", t.parked)?;
-                writeln!(page, "load_ns {}", t.load_ns)?;
-            }
+            PackFile::Conflicts => show_conflicts(page, e)?,
+            PackFile::Targets => show_targets(page, &reg, e, self.id)?,
+            PackFile::Timings => show_timings(page, &e.timings)?,
             PackFile::Description => {
                 writeln!(page, "{}", e.pack().description().to_str().unwrap_or("?"))?
             }
             PackFile::Module => writeln!(page, "{}", e.module().to_str().unwrap_or("?"))?,
             PackFile::NrTargets => writeln!(page, "{}", e.pack().target_count())?,
-            PackFile::Fixes => {
-                // One subject a line, as many as a page holds.
-                let fixes = e.pack().fixes().to_str().unwrap_or("?");
-                let lines = || fixes.lines().filter(|l| !l.is_empty());
-                lines_within(
-                    page,
-                    |p| p.len(),
-                    kernel::page::PAGE_SIZE,
-                    lines().count(),
-                    |i, w| match lines().nth(i) {
-                        Some(l) => writeln!(w, "{l}"),
-                        None => Ok(()),
-                    },
-                )?;
-            }
+            PackFile::Fixes => show_fixes(page, e)?,
             PackFile::FixedIn => writeln!(page, "{}", e.pack().fixed_in().to_str().unwrap_or("?"))?,
             PackFile::Warnings => {
                 if e.build_id_differs {
