@@ -25,6 +25,7 @@
 //! Special-section entries (alternatives, exception table, ...) that point into carried code
 //! are copied with it; their relocations must be ones the module loader can resolve.
 
+use std::borrow::Cow;
 use std::collections::HashSet;
 
 use anyhow::{bail, Context, Result};
@@ -302,31 +303,8 @@ fn assemble_unit(
     let all_pre = pre_functions(pre)?;
     // Compare (and the policy on what changed): the targets.
     let targets = select_targets(&unit.targets, pre, post)?;
-    // Split what the post object shares between carried and live parts.
-    let post_data_split;
-    let post = match split::shared_data(post)? {
-        Some(s) => {
-            post_data_split = s;
-            &post_data_split
-        }
-        None => post,
-    };
-    let post_split;
-    let post = match split::shared_text(post, &targets)? {
-        Some(s) => {
-            post_split = s;
-            &post_split
-        }
-        None => post,
-    };
-    let post_aux_split;
-    let post = match split::aux_stubs(post)? {
-        Some(s) => {
-            post_aux_split = s;
-            &post_aux_split
-        }
-        None => post,
-    };
+    let post_split = split_post(post, &targets)?;
+    let post = &*post_split;
     let (pre_syms, pre_funcs) = matched_pre_functions(all_pre, &targets);
     let pre_index = index_by_name(&pre_syms);
     // Clone: what is carried, and how each of its relocations is resolved.
@@ -367,20 +345,7 @@ fn assemble_unit(
         fixups: meta.report_fixups,
         carried_new_functions: repl.new_functions,
         carried_data: repl.data,
-        carried_sections: carried
-            .order
-            .iter()
-            .map(|&si| post.sections[si].name.clone())
-            .collect(),
-        core_resolved_relocations: carried.core.values().map(Vec::len).sum(),
-        kept_elf_relocations: repl.kept,
-        special_entries: carried
-            .alt
-            .iter()
-            .chain(&carried.specials)
-            .map(|s| (s.name.clone(), s.entries))
-            .collect(),
-        ..Report::default()
+        ..carried_report(post, &carried, repl.kept)
     };
     Ok(UnitOut {
         object: meta.object,
@@ -392,6 +357,44 @@ fn assemble_unit(
         undefined: repl.undefined,
         report,
     })
+}
+
+/// Split: what the post object shares between carried and live parts gets sections of its
+/// own (data shared by carried and live code, text shared with the targets, auxiliary
+/// stubs); `post` itself when nothing is shared.
+fn split_post<'p>(post: &'p Obj, targets: &[String]) -> Result<Cow<'p, Obj>> {
+    let mut post = Cow::Borrowed(post);
+    if let Some(s) = split::shared_data(&post)? {
+        post = Cow::Owned(s);
+    }
+    if let Some(s) = split::shared_text(&post, targets)? {
+        post = Cow::Owned(s);
+    }
+    if let Some(s) = split::aux_stubs(&post)? {
+        post = Cow::Owned(s);
+    }
+    Ok(post)
+}
+
+/// The part of a unit's report that tells what is carried: its sections, the relocations the
+/// core resolves and the `kept` ones of the ELF object, the special entries.
+fn carried_report(post: &Obj, carried: &clone::Carried, kept: usize) -> Report {
+    Report {
+        carried_sections: carried
+            .order
+            .iter()
+            .map(|&si| post.sections[si].name.clone())
+            .collect(),
+        core_resolved_relocations: carried.core.values().map(Vec::len).sum(),
+        kept_elf_relocations: kept,
+        special_entries: carried
+            .alt
+            .iter()
+            .chain(&carried.specials)
+            .map(|s| (s.name.clone(), s.entries))
+            .collect(),
+        ..Report::default()
+    }
 }
 
 /// The targets of a unit, in pre function order (explicit ones in command-line order): the

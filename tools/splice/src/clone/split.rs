@@ -251,8 +251,34 @@ fn cut(o: &Obj, cuts: &[(usize, Vec<Piece>)]) -> Result<Obj> {
     let cut_sections: Vec<usize> = cuts.iter().map(|c| c.0).collect();
     let mut sections: Vec<Sec> = o.sections.clone();
     let mut symbols: Vec<Sym> = o.symbols.clone();
-    // (old section, start, end, new section, new section symbol)
-    let mut moved: Vec<(usize, u64, u64, usize, usize)> = Vec::new();
+    let moved = add_pieces(o, cuts, &mut sections, &mut symbols)?;
+    move_symbols(o, &mut symbols, &moved, &cut_sections);
+    repoint_relocations(o, &mut sections, &moved, &cut_sections)?;
+    // Link-ordered tables follow their text, which now has the new section's index: the
+    // assembler groups them by the section their entries point at.
+    Obj::from_parts(&o.path, sections, symbols)
+}
+
+/// Where a piece of a cut section went.
+struct Moved {
+    /// The cut section, and the piece's bytes in it.
+    from: usize,
+    start: u64,
+    end: u64,
+    /// The piece's section, and its section symbol.
+    to: usize,
+    sym: usize,
+}
+
+/// Adds a section for each piece of `cuts` (its bytes and relocations) with its section
+/// symbol; the cut sections keep their bytes, without relocations.
+fn add_pieces(
+    o: &Obj,
+    cuts: &[(usize, Vec<Piece>)],
+    sections: &mut Vec<Sec>,
+    symbols: &mut Vec<Sym>,
+) -> Result<Vec<Moved>> {
+    let mut moved = Vec::new();
     for (si, pieces) in cuts {
         let si = *si;
         let old = &o.sections[si];
@@ -302,12 +328,22 @@ fn cut(o: &Obj, cuts: &[(usize, Vec<Piece>)]) -> Result<Obj> {
                 value: 0,
                 size: 0,
             });
-            moved.push((si, start, end, ni, sym));
+            moved.push(Moved {
+                from: si,
+                start,
+                end,
+                to: ni,
+                sym,
+            });
         }
         sections[si].relocs.clear();
     }
-    // Symbols of the cut sections go with their bytes (a label at the very end stays with
-    // the last piece).
+    Ok(moved)
+}
+
+/// Symbols of the cut sections go with their bytes (a label at the very end stays with the
+/// last piece).
+fn move_symbols(o: &Obj, symbols: &mut [Sym], moved: &[Moved], cut_sections: &[usize]) {
     for s in symbols.iter_mut() {
         let Some(si) = s.section else { continue };
         if s.is_section() || !cut_sections.contains(&si) {
@@ -315,20 +351,28 @@ fn cut(o: &Obj, cuts: &[(usize, Vec<Piece>)]) -> Result<Obj> {
         }
         let region = moved
             .iter()
-            .filter(|m| m.0 == si)
-            .find(|m| s.value >= m.1 && (s.value < m.2 || m.2 == o.sections[si].size));
-        if let Some(&(_, start, _, ni, _)) = region {
-            s.section = Some(ni);
-            s.value -= start;
+            .filter(|m| m.from == si)
+            .find(|m| s.value >= m.start && (s.value < m.end || m.end == o.sections[si].size));
+        if let Some(m) = region {
+            s.section = Some(m.to);
+            s.value -= m.start;
         }
     }
-    // Relocations that name a cut section point at the piece instead.
+}
+
+/// Relocations that name a cut section point at the piece that holds their target instead.
+fn repoint_relocations(
+    o: &Obj,
+    sections: &mut [Sec],
+    moved: &[Moved],
+    cut_sections: &[usize],
+) -> Result<()> {
     for sec in sections.iter_mut() {
         // Where this section's bytes were in `o`, whose code was decoded.
         let (origin, shift) = moved
             .iter()
-            .find(|m| m.3 == sec.index)
-            .map_or((sec.index, 0), |m| (m.0, m.1));
+            .find(|m| m.to == sec.index)
+            .map_or((sec.index, 0), |m| (m.from, m.start));
         for r in sec.relocs.iter_mut() {
             let s = &o.symbols[r.sym];
             let Some(si) = s
@@ -345,11 +389,11 @@ fn cut(o: &Obj, cuts: &[(usize, Vec<Piece>)]) -> Result<Obj> {
                     offset: r.offset + shift,
                     ..r.clone()
                 });
-            let Some(&(_, start, _, _, sym)) = moved
+            let Some(m) = moved
                 .iter()
-                .filter(|m| m.0 == si)
-                .find(|m| t >= m.1 as i64 && t < m.2 as i64)
-                .or_else(|| moved.iter().rfind(|m| m.0 == si && t == m.2 as i64))
+                .filter(|m| m.from == si)
+                .find(|m| t >= m.start as i64 && t < m.end as i64)
+                .or_else(|| moved.iter().rfind(|m| m.from == si && t == m.end as i64))
             else {
                 bail!(
                     "{}: {}: a relocation points at offset {t:#x} of {}, outside its pieces",
@@ -358,11 +402,9 @@ fn cut(o: &Obj, cuts: &[(usize, Vec<Piece>)]) -> Result<Obj> {
                     o.sections[si].name
                 );
             };
-            r.sym = sym;
-            r.addend -= start as i64;
+            r.sym = m.sym;
+            r.addend -= m.start as i64;
         }
     }
-    // Link-ordered tables follow their text, which now has the new section's index: the
-    // assembler groups them by the section their entries point at.
-    Obj::from_parts(&o.path, sections, symbols)
+    Ok(())
 }
