@@ -15,14 +15,24 @@ tests=$(ls "$here"/tests/*.sh 2>/dev/null)
 only=$(tr ' ' '\n' <"${SPLICE_CMDLINE:-/proc/cmdline}" | sed -n 's/^splice_tests=//p' | tr ',' ' ')
 # A name no test has is a failure of its own (unknown), not a test left out.
 unknown=
+# named FILE NAME...: whether test file FILE is one of the NAMEs.
+named() {
+	b=$(basename "$1" .sh)
+	shift
+	for o in "$@"; do
+		[ "$o" = "$b" ] || [ "$o" = "${b#[0-9][0-9]-}" ] && return 0
+	done
+	return 1
+}
 if [ -n "$only" ]; then
+	# In the order of tests/, each once, whatever the order of the names.
 	picked=
+	for t in $tests; do
+		named "$t" $only && picked="$picked $t"
+	done
 	for o in $only; do
 		found=
-		for t in $tests; do
-			b=$(basename "$t" .sh)
-			[ "$o" = "$b" ] || [ "$o" = "${b#[0-9][0-9]-}" ] && picked="$picked $t" found=1
-		done
+		for t in $tests; do named "$t" "$o" && found=1; done
 		[ -n "$found" ] || unknown="$unknown $o"
 	done
 	tests=$picked

@@ -31,11 +31,17 @@ check "and the run says it is done" grep -qx "# splice-guest: done" <<<"$out"
 # splice_tests= runs the tests it names; a name no test has is a failure (a
 # list in check.sh that outlived a renamed test would otherwise run less
 # than it says, and pass).
-echo "console=ttyS0 splice_tests=next,no-such-test" >"$t/cmdline"
+echo "console=ttyS0 splice_tests=next,no-such-test,20-next" >"$t/cmdline"
 out=$(SPLICE_CMDLINE=$t/cmdline timeout 20 sh "$t/run.sh" 2>&1)
 check "splice_tests: the plan counts the named tests" grep -qx "1..2" <<<"$out"
 check "splice_tests: a name no test has fails" grep -qx "not ok 1 no-such-test # no such test" <<<"$out"
 check "splice_tests: the named test runs" grep -qx "ok 2 next" <<<"$out"
 others=$(grep -c "leaves-a-reader" <<<"$out")
 check "splice_tests: the others do not" test "$others" = 0
+# In the order of tests/, each once: a test named twice runs once.
+ran=$(grep -c "^ok [0-9]* next" <<<"$out")
+check "splice_tests: a test named twice runs once" test "$ran" = 1
+echo "splice_tests=next,leaves-a-reader" >"$t/cmdline"
+out=$(SPLICE_CMDLINE=$t/cmdline timeout 20 sh "$t/run.sh" 2>&1)
+check "splice_tests: the tests run in the order of tests/" grep -qx "ok 2 next" <<<"$out"
 finish guest-runner
