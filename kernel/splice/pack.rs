@@ -102,6 +102,13 @@ impl core::fmt::Display for PackError {
     }
 }
 
+/// For the kernel's log (`pr_err!("{e}")`).
+impl kernel::fmt::Display for PackError {
+    fn fmt(&self, f: &mut kernel::fmt::Formatter<'_>) -> kernel::fmt::Result {
+        core::fmt::Display::fmt(self, f)
+    }
+}
+
 type PResult<T> = core::result::Result<T, PackError>;
 
 /// The `N` bytes of `b` at `off`.
@@ -695,6 +702,17 @@ impl<'a> Pack<'a> {
         self.targets.count
     }
 
+    /// A function two targets replace, if any (its index): applied, the second jump would
+    /// overwrite the first, and no reverse could find either where it wrote it.
+    pub(crate) fn twice_targeted(&self) -> Result<Option<usize>> {
+        let mut functions = KVec::with_capacity(self.targets.count, GFP_KERNEL)?;
+        for t in self.targets() {
+            functions.push(t.function, GFP_KERNEL)?;
+        }
+        functions.sort_unstable();
+        Ok(functions.windows(2).find(|w| w[0] == w[1]).map(|w| w[0]))
+    }
+
     /// The fixups.
     pub(crate) fn fixups(&self) -> impl Iterator<Item = Fixup> + '_ {
         (0..self.fixups.count).filter_map(move |i| self.raw_fixup(i).ok())
@@ -1120,6 +1138,40 @@ mod tests {
         let mut b = Builder::valid()?;
         b.put(funcs + 20, 2);
         assert_eq!(b.err(), Some(PackError::BadIndex("relocation")));
+        Ok(())
+    }
+
+    /// Two targets of one function: each parses, the pack says which function it targets
+    /// twice (registering refuses it).
+    #[test]
+    fn a_function_targeted_twice_is_found() -> Result {
+        let b = Builder::valid()?;
+        assert_eq!(
+            Pack::parse(&b.blob, 1)
+                .map_err(|_| EINVAL)?
+                .twice_targeted()?,
+            None
+        );
+        let mut b = Builder::valid()?;
+        let targets = u32_at(&b.blob, hdr::TARGETS).map_err(|_| EINVAL)? as usize;
+        // Target 1: function 0 again, by replacement 1.
+        for v in [0, 1, 0, 0, 0, 0] {
+            b.push32(v)?;
+        }
+        b.put(hdr::TARGETS + 4, 2);
+        let total = b.blob.len() as u32;
+        b.put(hdr::TOTAL_SIZE, total);
+        let p = Pack::parse(&b.blob, 2).map_err(|_| EINVAL)?;
+        assert_eq!(p.target_count(), 2);
+        assert_eq!(p.twice_targeted()?, Some(0));
+        // Function 1 for the second: each once.
+        b.put(targets + 24, 1);
+        assert_eq!(
+            Pack::parse(&b.blob, 2)
+                .map_err(|_| EINVAL)?
+                .twice_targeted()?,
+            None
+        );
         Ok(())
     }
 

@@ -372,7 +372,22 @@ struct Checked {
 /// its hooks' kinds, its name, that its replacements and hooks are code of the registering
 /// module, and that it does something. Each refusal is logged with its reason.
 fn checked(desc: &bindings::splice_pack_desc) -> Result<Checked> {
-    if desc.abi != bindings::SPLICE_PACK_ABI || desc.blob.is_null() || desc.owner.is_null() {
+    if desc.owner.is_null() {
+        pr_err!("pack refused (bad_pack): its descriptor names no module\n");
+        return Err(EINVAL);
+    }
+    // SAFETY: `owner` is the registering module, live while its init calls this.
+    let module = unsafe { kernel::module_ref::name_of(desc.owner) };
+    if desc.abi != bindings::SPLICE_PACK_ABI {
+        pr_err!(
+            "pack of module {module:?} refused (bad_pack): made for core ABI {}, this kernel's is {}; make it again with splice-create for this kernel\n",
+            desc.abi,
+            bindings::SPLICE_PACK_ABI
+        );
+        return Err(EINVAL);
+    }
+    if desc.blob.is_null() {
+        pr_err!("pack of module {module:?} refused (bad_pack): no pack blob\n");
         return Err(EINVAL);
     }
     // SAFETY: The module passed its blob and its replacements; they stay until it unregisters,
@@ -387,7 +402,7 @@ fn checked(desc: &bindings::splice_pack_desc) -> Result<Checked> {
         )
     }
     .map_err(|e| {
-        pr_err!("pack refused (bad_pack): {e:?}\n");
+        pr_err!("pack of module {module:?} refused (bad_pack): {e}\n");
         EINVAL
     })?;
     let pack = held.pack();
@@ -429,6 +444,11 @@ fn checked(desc: &bindings::splice_pack_desc) -> Result<Checked> {
     // A fix of data alone has hooks and nothing to replace; a pack with neither does nothing.
     if pack.target_count() == 0 && hooks.is_empty() {
         pr_err!("pack {name:?} refused (bad_pack): no targets and no hooks\n");
+        return Err(EINVAL);
+    }
+    if let Some(f) = pack.twice_targeted()? {
+        let f = pack.function(f).map_or(c"?", |f| f.name);
+        pr_err!("pack {name:?} refused (bad_pack): two targets replace function {f:?}\n");
         return Err(EINVAL);
     }
     let build_id_differs = crate::buildid::differs(pack.build_id());
