@@ -573,7 +573,7 @@ pub(crate) unsafe extern "C" fn splice_unregister_pack(desc: *const bindings::sp
         .packs
         .iter()
         .any(|e| e.desc == desc as usize && (e.acting || e.life.stage() == Stage::Applied));
-    let _one = acting_or_applied.then(|| ACTIONS.lock());
+    let one = acting_or_applied.then(|| ACTIONS.lock());
     reverse_forced_out(desc as usize);
     let mut reg = REGISTRY.lock();
     let Some(pos) = reg.packs.iter().position(|e| e.desc == desc as usize) else {
@@ -581,6 +581,9 @@ pub(crate) unsafe extern "C" fn splice_unregister_pack(desc: *const bindings::sp
     };
     let mut entry = reg.packs.remove(pos).ok();
     drop(reg);
+    // Let go before the directory goes: removing it waits for the writers of its files, and a
+    // writer of its stage may wait for this lock (it then finds the pack gone: ENODEV).
+    drop(one);
     if let Some(e) = entry.as_mut() {
         if e.life.stage() == Stage::Applied {
             // `reverse_forced_out` could not reverse it.
