@@ -12,6 +12,7 @@
 //! one at a time with the others; a module no applied pack waits for takes nothing but a look
 //! at the registry.
 
+use crate::patch::Armed;
 use crate::registry::{self, ACTIONS};
 use crate::stage::Stage;
 use kernel::bindings;
@@ -46,23 +47,42 @@ fn waits_for(e: &registry::Entry, name: &CStr) -> bool {
     waits
 }
 
-/// The applied packs with targets waiting for module `name`.
+/// The applied packs with targets waiting for module `name`, in the order they were applied: a
+/// pack applied over another's replacement in that module is matched after that one is armed.
 fn waiting_for(name: &CStr) -> Result<KVec<u64>> {
     let reg = registry::lock();
-    let mut ids = KVec::new();
+    let mut packs = KVec::new();
     for e in reg.packs.iter().filter(|e| waits_for(e, name)) {
-        ids.push(e.id, GFP_KERNEL)?;
+        packs.push((e.applied_seq, e.id), GFP_KERNEL)?;
+    }
+    packs.sort_unstable();
+    let mut ids = KVec::with_capacity(packs.len(), GFP_KERNEL)?;
+    for (_, id) in packs {
+        ids.push(id, GFP_KERNEL)?;
     }
     Ok(ids)
 }
 
 /// Redirects the targets waiting for module `name`, which is being loaded; an error refuses
-/// the module.
+/// the module. All or nothing: a refused module is freed without going (the loader tells only
+/// the notifiers before the one that refused), so what was armed in it before the refusal is
+/// given back here, and those targets wait for the module again.
 fn coming(name: &CStr) -> Result {
     if waiting_for(name)?.is_empty() {
         return Ok(());
     }
     let _one = ACTIONS.lock();
+    let mut armed_here = KVec::new();
+    let result = arm_waiting(name, &mut armed_here);
+    if result.is_err() {
+        disarm(&armed_here);
+    }
+    result
+}
+
+/// Arms, in order, the applied packs waiting for module `name`, and records each in the
+/// registry; `armed_here` gets each pack whose jumps were written.
+fn arm_waiting(name: &CStr, armed_here: &mut KVec<(u64, Armed)>) -> Result {
     for id in waiting_for(name)?.iter().copied() {
         let t0 = kernel::time::Instant::<kernel::time::Monotonic>::now();
         let (m, waiting) = {
@@ -76,15 +96,32 @@ fn coming(name: &CStr) -> Result {
             }
             (m, w)
         };
-        let done = crate::patch::arm(&m, name, &waiting)
-            .and_then(|armed| crate::patch::write_armed(&armed).map(|()| armed));
+        armed_here.reserve(1, GFP_KERNEL)?;
+        let done = crate::patch::arm(&m, name, &waiting);
+        let done = match done {
+            Ok(armed) => match crate::patch::write_armed(&armed) {
+                Ok(()) => {
+                    armed_here
+                        .push_within_capacity((id, armed))
+                        .map_err(|_| ENOMEM)?;
+                    Ok(())
+                }
+                Err(cause) => Err(cause),
+            },
+            Err(cause) => Err(cause),
+        };
         let mut reg = registry::lock();
-        if reg.get(id).is_none() {
+        let refuse = reg.refuse_mismatched_modules;
+        let Some(e) = reg.get_mut(id) else {
             continue;
-        }
+        };
         match done {
-            Ok(armed) => {
-                let e = reg.get_mut(id).ok_or(ENODEV)?;
+            Ok(()) => {
+                let Some((_, armed)) = armed_here.last() else {
+                    return Err(EINVAL);
+                };
+                // Room first: once the jumps are recorded, nothing here fails.
+                e.targets.reserve(armed.targets.len(), GFP_KERNEL)?;
                 e.timings.load_ns = u64::try_from(t0.elapsed().as_nanos()).unwrap_or(0);
                 e.waiting.retain(|i| !armed.indices.contains(i));
                 e.targets.extend_from_slice(&armed.targets, GFP_KERNEL)?;
@@ -94,8 +131,7 @@ fn coming(name: &CStr) -> Result {
                     armed.targets.len()
                 );
             }
-            Err(cause) if !reg.refuse_mismatched_modules => {
-                let e = reg.get_mut(id).ok_or(ENODEV)?;
+            Err(cause) if !refuse => {
                 e.life.note(cause);
                 pr_warn!(
                     "{:?}: module {name:?} loads unpatched: {} (refuse_mismatched_modules is 0); its targets still wait\n",
@@ -104,7 +140,6 @@ fn coming(name: &CStr) -> Result {
                 );
             }
             Err(cause) => {
-                let e = reg.get_mut(id).ok_or(ENODEV)?;
                 e.life.note(cause);
                 pr_err!(
                     "{:?}: module {name:?} refused: {} (its code is not the code the pack was made for; the kernel log above says where)\n",
@@ -116,6 +151,32 @@ fn coming(name: &CStr) -> Result {
         }
     }
     Ok(())
+}
+
+/// Gives back what [`arm_waiting`] armed in a module that is refused: its targets wait for it
+/// again (in the room they left: nothing is allocated), their sites are released for kprobes.
+/// Nothing is written: the module's code is freed.
+fn disarm(armed_here: &[(u64, Armed)]) {
+    let mut reg = registry::lock();
+    for (id, armed) in armed_here {
+        if let Some(e) = reg.get_mut(*id) {
+            e.targets.retain(|t| !armed.indices.contains(&t.target));
+            for &i in armed.indices.iter() {
+                if !e.waiting.contains(&i) && e.waiting.push_within_capacity(i).is_err() {
+                    pr_crit!(
+                        "{:?}: target {i} no longer waits for its module\n",
+                        e.name()
+                    );
+                }
+            }
+            pr_info!(
+                "{:?}: {} targets wait again: their module was refused\n",
+                e.name(),
+                armed.indices.len()
+            );
+        }
+        crate::patch::release_sites(&armed.targets);
+    }
 }
 
 /// Module `module` goes: its targets wait for it again. Nothing is written: its code goes.
@@ -180,7 +241,14 @@ pub(crate) extern "C" fn splice_module_coming(module: *mut bindings::module) -> 
 /// `MODULE_STATE_GOING` (`modules.c`).
 #[no_mangle]
 pub(crate) extern "C" fn splice_module_going(module: *mut bindings::module) {
-    if let Err(e) = name_of(module).and_then(|n| going(module, &n)) {
-        pr_err!("module going: the targets of its packs could not be updated ({e:?})\n");
+    let name = match name_of(module) {
+        Ok(name) => name,
+        Err(e) => {
+            pr_err!("a module goes, its name could not be copied ({e:?}): the targets of its packs were not updated\n");
+            return;
+        }
+    };
+    if let Err(e) = going(module, &name) {
+        pr_err!("module {name:?} goes: the targets of its packs could not be updated ({e:?})\n");
     }
 }

@@ -78,4 +78,29 @@ act reverse
 insmod $mod || fail "insmod once the mismatched pack is reversed"
 rmmod splice_target_mod || fail "rmmod at the end"
 unload
-echo "ok: armed while absent, fixed from the module's first call, rmmod and insmod still fixed, reverse absent, a mismatched module refused"
+
+# Two packs wait for the module, applied in this order, and the second
+# refuses it: the module is not loaded, so nothing of the first stays armed
+# in it. Its target waits again, the next load (the refusing pack gone) runs
+# the fixed code, and the first reverses.
+use_pack mod-greeting-onload
+load
+act apply
+onload_d=$d onload_ko=$ko
+use_pack mod-greeting-other
+load
+act apply
+insmod $mod 2>/tmp/insmod.err && fail "a module that the second of two applied packs refuses loaded"
+grep -q "^splice_target_mod_greeting - - waiting$" $onload_d/targets ||
+	fail "the module was refused, yet the pack armed before the refusal lists: $(cat $onload_d/targets)"
+dmesg | grep -q "mod-greeting-onload.*targets wait again: their module was refused" ||
+	fail "the kernel log does not say the first pack's targets wait again"
+act reverse
+unload
+d=$onload_d ko=$onload_ko
+insmod $mod || fail "insmod once the refusing pack is gone"
+grep -q "spliced" $g || fail "the first pack did not patch the module as it loaded after a refused load: $(cat $g)"
+rmmod splice_target_mod || fail "rmmod after the refused load"
+act reverse
+unload
+echo "ok: armed while absent, fixed from the module's first call, rmmod and insmod still fixed, reverse absent, a mismatched module refused, and nothing left armed in it"
