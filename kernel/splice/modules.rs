@@ -67,8 +67,12 @@ fn waiting_for(name: &CStr) -> Result<KVec<u64>> {
 /// the module. All or nothing: a refused module is freed without going (the loader tells only
 /// the notifiers before the one that refused), so what was armed in it before the refusal is
 /// given back here, and those targets wait for the module again.
+///
+/// An action of a pack that patches modules on load may be under way, and may have found this
+/// module absent (its targets then wait) without being recorded yet: this waits for it, and
+/// then sees what it recorded. (Such a pack's hooks must therefore not load modules.)
 fn coming(name: &CStr) -> Result {
-    if waiting_for(name)?.is_empty() {
+    if waiting_for(name)?.is_empty() && !on_load_acting() {
         return Ok(());
     }
     let _one = ACTIONS.lock();
@@ -78,6 +82,16 @@ fn coming(name: &CStr) -> Result {
         disarm(&armed_here);
     }
     result
+}
+
+/// Whether an action of a pack that patches modules on load runs.
+fn on_load_acting() -> bool {
+    let reg = registry::lock();
+    let acting = reg
+        .packs
+        .iter()
+        .any(|e| e.acting && e.pack().patches_on_load());
+    acting
 }
 
 /// Arms, in order, the applied packs waiting for module `name`, and records each in the

@@ -66,6 +66,12 @@ fn report(name: &CStr, f: &Failure<'_>) -> AbortCause {
             pr_warn!("{name:?}: target_not_loaded: module {module:?} is not loaded\n");
             AbortCause::TargetNotLoaded
         }
+        Failure::Loading(module) => {
+            pr_warn!(
+                "{name:?}: code_busy: module {module:?} is being loaded (its init runs); apply again once it has loaded\n"
+            );
+            AbortCause::CodeBusy
+        }
         Failure::Unresolved(sym) => {
             pr_warn!("{name:?}: unresolved_symbol: {sym:?}\n");
             AbortCause::UnresolvedSymbol

@@ -206,6 +206,8 @@ pub(crate) enum Failure<'a> {
     /// More symbols of the name than matching tries ([`MAX_CANDIDATES`]).
     TooMany(Name<'a>),
     NotLoaded(Name<'a>),
+    /// The target's module is being loaded (its init runs).
+    Loading(Name<'a>),
     Unresolved(Name<'a>),
     OutOfMemory,
 }
@@ -459,6 +461,11 @@ fn find_functions<'a>(
         if read && !coming && !obj.module.is_empty() && !found.modules.iter().any(pinned) {
             match (ModuleRef::by_name(obj.module), scope) {
                 (Some(m), _) => found.modules.push(m, GFP_KERNEL).map_err(oom)?,
+                // Being loaded: the notifier that arms waiting targets may have run already,
+                // so waiting is no answer; the caller tries again once it has loaded.
+                (None, Modules::Loaded) if ModuleRef::is_loading(obj.module) => {
+                    return Err(Failure::Loading(obj.module));
+                }
                 (None, Modules::Loaded) => {}
                 (None, _) => return Err(Failure::NotLoaded(obj.module)),
             }

@@ -66,6 +66,25 @@ impl ModuleRef {
         unsafe { Self::get(m.as_ptr()) }
     }
 
+    /// Whether the module called `name` is being loaded: its code is in place and its init
+    /// runs (`MODULE_STATE_COMING`), so the module notifiers have run or are running.
+    ///
+    /// ```
+    /// use kernel::module_ref::ModuleRef;
+    ///
+    /// assert!(!ModuleRef::is_loading(c"no_such_module_here"));
+    /// ```
+    pub fn is_loading(name: &CStr) -> bool {
+        let _rcu = rcu::read_lock();
+        // SAFETY: The RCU read lock is held, under which `find_module()` may walk the module
+        // list without `module_mutex`; `name` is NUL-terminated.
+        let Some(m) = NonNull::new(unsafe { bindings::find_module(name.as_char_ptr()) }) else {
+            return false;
+        };
+        // SAFETY: The module stays allocated while the RCU read lock is held.
+        unsafe { (*m.as_ptr()).state == bindings::module_state_MODULE_STATE_COMING }
+    }
+
     /// Takes another reference to `module`.
     ///
     /// `None` if the module is being unloaded.

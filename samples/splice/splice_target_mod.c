@@ -42,10 +42,19 @@ static ssize_t greeting_show(struct kobject *kobj, struct kobj_attribute *attr,
 
 static struct kobj_attribute splice_target_mod_greeting_attr = __ATTR_RO(greeting);
 
+/*
+ * How long the init waits before it makes the files: a test acts while the
+ * module is being loaded (its code in place, its init running).
+ */
+static unsigned int init_delay_ms;
+module_param(init_delay_ms, uint, 0444);
+
 static int __init splice_target_mod_init(void)
 {
 	int ret;
 
+	if (init_delay_ms)
+		schedule_timeout_uninterruptible(msecs_to_jiffies(init_delay_ms));
 	splice_target_mod_kobj = kobject_create_and_add("splice_target_mod", kernel_kobj);
 	if (!splice_target_mod_kobj)
 		return -ENOMEM;

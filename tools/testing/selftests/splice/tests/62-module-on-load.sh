@@ -103,4 +103,38 @@ grep -q "spliced" $g || fail "the first pack did not patch the module as it load
 rmmod splice_target_mod || fail "rmmod after the refused load"
 act reverse
 unload
-echo "ok: armed while absent, fixed from the module's first call, rmmod and insmod still fixed, reverse absent, a mismatched module refused, and nothing left armed in it"
+# An apply under way while the module loads (mod-greeting-onload-slow: its
+# pre apply hook sleeps 3 s, after matching found the module absent): the
+# load waits for the apply, then finds the target waiting and runs the fixed
+# code from its first call.
+use_pack mod-greeting-onload-slow
+load
+act_in_background apply
+sleep 1
+act_ended && fail "the apply ended before the insmod: the test shows nothing"
+insmod $mod || fail "insmod during an apply of its on-load pack"
+act_wait
+grep -q "spliced" $g || fail "the module loaded during an apply of its on-load pack runs unpatched: $(cat $g); $(cat $d/targets)"
+grep -q "^splice_target_mod_greeting 0x[0-9a-f]* 0x[0-9a-f]* applied$" $d/targets ||
+	fail "after an insmod during the apply: $(cat $d/targets)"
+rmmod splice_target_mod || fail "rmmod after the insmod during the apply"
+act reverse
+# Applied while the module is being loaded (its init sleeps 3 s): the module
+# notifier has run, so the target cannot wait for the module: code_busy,
+# named in the log, nothing applied; once it has loaded, the apply patches it.
+rm -f /tmp/insmod.done
+(insmod $mod init_delay_ms=3000; echo $? >/tmp/insmod.done) &
+sleep 1
+[ -e /tmp/insmod.done ] && fail "the insmod ended within a second: the test shows nothing"
+act apply code_busy "Device or resource busy"
+dmesg | grep -q "mod-greeting-onload-slow.*module \"splice_target_mod\" is being loaded" ||
+	fail "the kernel log does not name the module being loaded: $(dmesg | grep splice | tail -2)"
+stage_is reversed
+wait_for /tmp/insmod.done 0
+grep -q "spliced" $g && fail "a module loaded while its pack's apply was refused runs the fix: $(cat $g)"
+act apply
+grep -q "spliced" $g || fail "greeting after an apply once the module has loaded: $(cat $g)"
+act reverse
+rmmod splice_target_mod || fail "rmmod after the slow load"
+unload
+echo "ok: armed while absent, fixed from the module's first call, rmmod and insmod still fixed, reverse absent, a mismatched module refused, nothing left armed in it, and loads during an apply patched or refused"
