@@ -45,25 +45,19 @@ print_timings() {
 	cat "$timings"
 }
 
-# test_phase NAME CMD...: run a test command; its last "N passed, N failed"
-# line (with ", N skipped" when it has skips) is added to the totals; a
-# skip is neither a pass nor a failure. A non-zero exit with no failure
-# counted is counted as one failure.
+# test_phase NAME CMD...: run a test command; its counts (tally.sh: its last
+# "N passed, N failed[, N skipped]" line; a skip is neither a pass nor a
+# failure; a command that failed with no failure counted, or that counted no
+# test, is one failure) are added to the totals.
 test_phase() {
 	local name=$1; shift
-	local out=$SPLICE_LOGS/test-$name.log rc line p=0 f=0 k=0
+	local out=$SPLICE_LOGS/test-$name.log rc p f k
 	if phase "$name" "$@" > >(tee "$out") 2>&1; then rc=0; else rc=$?; fi
 	wait
-	line=$(grep -E '[0-9]+ passed, [0-9]+ failed' "$out" | tail -n 1 || true)
-	if [ -n "$line" ]; then
-		p=$(echo "$line" | sed -E 's/^(.*[^0-9])?([0-9]+) passed, ([0-9]+) failed.*/\2/')
-		f=$(echo "$line" | sed -E 's/^(.*[^0-9])?([0-9]+) passed, ([0-9]+) failed.*/\3/')
-		k=$(echo "$line" | sed -nE 's/.* failed, ([0-9]+) skipped.*/\1/p')
-	fi
-	if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then f=1; fi
+	read -r p f k < <("$S/tally.sh" "$out" "$rc")
 	passed=$((passed + p))
 	failed=$((failed + f))
-	skipped=$((skipped + ${k:-0}))
+	skipped=$((skipped + k))
 }
 
 build() {

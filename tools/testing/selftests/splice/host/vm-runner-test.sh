@@ -8,8 +8,9 @@ src=$(cd "$(dirname "$0")/../../../../.." && pwd)
 : "${KERNEL_TREE:=$src/build/linux-${KERNEL_VERSION:-7.2.12}}"
 . "$(dirname "$0")/lib.sh"
 if ! [ -f "$KERNEL_TREE/arch/x86/boot/bzImage" ]; then
-	echo "vm-runner: 0 passed, 0 failed (no kernel built yet, skipped)"
-	exit 0
+	skip "the VM runner on a panicking guest" "no kernel built in $KERNEL_TREE (make build first)"
+	finish vm-runner
+	exit
 fi
 out=$(mktemp)
 trap 'rm -f "$out"' EXIT
