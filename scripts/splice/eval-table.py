@@ -87,6 +87,9 @@ def guest_lines(log, tag):
 
 
 guest, guest_ran = guest_lines("guest.log", "eval")
+# The guest run's exit status (eval.sh): vm.sh fails a guest that did not finish or whose
+# kernel log has trouble (a warning, KFENCE, UBSAN, a hung task) that no pack's line shows.
+guest_status = (read_lines(os.path.join(out, "guest.status")) or [""])[0].strip()
 klp_guest, klp_guest_ran = guest_lines("klp-guest.log", "klp")
 klp = {}
 for line in read_lines(os.path.join(out, "klp", "outcomes")):
@@ -407,6 +410,36 @@ for r in bugs:
     b = r["splice"] if r["splice"]["outcome"] != "refused" else r["splice"].get("hand_work", r["splice"])
     print(f"  BUG: {r['patch']}{' (hand work)' if b is not r['splice'] else ''}: {b['outcome']}: "
           f"{b.get('abort_cause') or b.get('message', '')}")
+# The guest's own failure, when it ran packs: one more, whatever their lines say.
+ran_in_guest = any(st == "pack" for st, _, _ in made.values()) or \
+    any(st == "pack" for st, _, _ in hand_made.values())
+guest_bug = None
+if ran_in_guest and (guest_status != "0" or not guest_ran):
+    guest_bug = (f"the guest run failed (exit {guest_status or 'not recorded'}"
+                 f"{'' if guest_ran else ', no eval: done'}): {os.path.join(out, 'guest.log')}")
+    print(f"  BUG: {guest_bug}")
 print(f"  table: {os.path.join(out, 'results.md')}")
-print(f"eval: {n - len(bugs)} passed, {len(bugs)} failed")
-sys.exit(1 if bugs else 0)
+
+
+def verdict(r):
+    """passed: refused with a named reason, or applied with evidence (every target ran and is
+    an ordinary build's code), itself or as rewritten by hand; skipped: applied (or refused as
+    busy) without that evidence, which shows nothing; failed: a bug."""
+    s = r["splice"]
+    if s.get("bug"):
+        return "failed"
+    if s["outcome"] == "refused":
+        h = s.get("hand_work")
+        if not h or h.get("covered_by") or h["outcome"] == "refused":
+            return "passed"
+        s = h
+    return "passed" if evidenced(s) else "skipped"
+
+
+tally = [verdict(r) for r in rows]
+unevidenced = [r["patch"] for r, v in zip(rows, tally) if v == "skipped"]
+if unevidenced:
+    print(f"  SKIP (applied, not every target shown to run): {' '.join(unevidenced)}")
+failures = tally.count("failed") + (1 if guest_bug else 0)
+print(f"eval: {tally.count('passed')} passed, {failures} failed, {tally.count('skipped')} skipped")
+sys.exit(1 if failures else 0)

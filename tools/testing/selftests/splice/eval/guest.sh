@@ -21,7 +21,8 @@
 # reverse, "failed" when it did not, "-" when there is no such check.
 # sig: ok (the kernel verified the pack's signature), missing (it could not:
 # the module is tainted E), unchecked (the kernel does not check signatures).
-# (a failed stage reads "stage=failed" with the abort cause; later stages
+# (a failed stage reads "stage=failed" with the abort cause, or for smoke
+# "workload:MESSAGE" when the case's workload failed; later stages
 # "skipped"; reverse=failed cause=smoke_after_reverse when the workload fails
 # after the reverse), then "eval: done".
 export PATH=/splice/bin:/bin
@@ -79,7 +80,12 @@ for ko in /splice/eval/*.ko; do
 				if smoke; then set_r smoke ok; else set_r smoke failed; fi
 				# The case's own workload, then what it observes of the fix.
 				if [ -n "$has_case" ]; then
-					type workload >/dev/null 2>&1 && workload
+					# A workload that fails while the pack is applied
+					# fails the smoke stage: the fix broke what it runs.
+					if type workload >/dev/null 2>&1 && ! workload >/tmp/eval.workload 2>&1; then
+						set_r smoke failed
+						cause="workload:$(tail -n 1 /tmp/eval.workload | tr ' ' _ | cut -c1-60)"
+					fi
 					if type fixed >/dev/null 2>&1; then
 						if fixed >/tmp/eval.fixed 2>&1; then behaves=fixed; else behaves=failed; fi
 					elif [ -n "$unobservable" ]; then
