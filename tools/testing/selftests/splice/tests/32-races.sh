@@ -11,25 +11,25 @@ use_pack proc-version
 d2=$d ko2=$ko
 ver=$(cat /proc/version)
 
-# flip DIR N: write apply and reverse to DIR/stage N times each; failures
-# (EINVAL when another writer got there first) are expected.
+# flip DIR N LOG: write apply and reverse to DIR/stage N times each; failures
+# (EINVAL when another writer got there first) are expected. Each write that
+# succeeds adds a line to LOG ("apply" or "reverse"): the writers must have
+# acted, or the test shows nothing.
 flip() {
 	i=0
 	while [ $i -lt "$2" ]; do
-		echo apply >"$1/stage" 2>/dev/null
-		echo reverse >"$1/stage" 2>/dev/null
+		echo apply >"$1/stage" 2>/dev/null && echo apply >>"$3"
+		echo reverse >"$1/stage" 2>/dev/null && echo reverse >>"$3"
 		i=$((i + 1))
 	done
 }
 
-# watch_value OUT: read the patched code until /tmp/races.stop appears; write
-# to OUT every value that is neither the old result nor the new one.
-watch_value() {
-	: >"$1"
-	while [ ! -e /tmp/races.stop ]; do
-		v=$(cat $target/value)
-		case $v in 42 | 63) ;; *) echo "$v" >>"$1" ;; esac
+# acted LOG WHAT: the writers of LOG applied and reversed at least once.
+acted() {
+	for a in apply reverse; do
+		grep -qx $a "$1" || fail "$2: no $a of the writers succeeded: the test shows nothing"
 	done
+	echo "$2: $(grep -cx apply "$1") applies and $(grep -cx reverse "$1") reverses succeeded"
 }
 
 rm -f /tmp/races.stop
@@ -39,15 +39,19 @@ d=$d1 ko=$ko1
 load
 d=$d2 ko=$ko2
 load
-watch_value /tmp/races.odd &
+# The reader calls the patched code until the writers are done: each call
+# returns the old result or the new one, and both are seen.
+splice-probe read-loop $target/value /tmp/races.stop 42 63 >/tmp/races.read 2>&1 &
 reader=$!
 
 # Four writers on one pack.
-flip "$d1" 25 & w1=$!
-flip "$d1" 25 & w2=$!
-flip "$d1" 25 & w3=$!
-flip "$d1" 25 & w4=$!
+: >/tmp/races.acts
+flip "$d1" 25 /tmp/races.acts & w1=$!
+flip "$d1" 25 /tmp/races.acts & w2=$!
+flip "$d1" 25 /tmp/races.acts & w3=$!
+flip "$d1" 25 /tmp/races.acts & w4=$!
 wait $w1 $w2 $w3 $w4
+acted /tmp/races.acts "four writers on one pack"
 s=$(cat "$d1/stage")
 case $s in
 applied) [ "$(cat $target/value)" = 63 ] || fail "stage applied, value $(cat $target/value)" ;;
@@ -58,9 +62,13 @@ esac
 echo "four writers on one pack: left $s, its code as the stage says"
 
 # Two packs at once.
-flip "$d1" 20 & w1=$!
-flip "$d2" 20 & w2=$!
+: >/tmp/races.acts1
+: >/tmp/races.acts2
+flip "$d1" 20 /tmp/races.acts1 & w1=$!
+flip "$d2" 20 /tmp/races.acts2 & w2=$!
 wait $w1 $w2
+acted /tmp/races.acts1 "$(basename "$d1") beside $(basename "$d2")"
+acted /tmp/races.acts2 "$(basename "$d2") beside $(basename "$d1")"
 for p in "$d1" "$d2"; do
 	[ "$(cat "$p/stage")" = reversed ] || fail "$p is $(cat "$p/stage") after its own writer's last reverse"
 done
@@ -69,8 +77,8 @@ is $target/value 42
 echo "two packs acted on at once: both reversed, the code the kernel's"
 
 touch /tmp/races.stop
-wait $reader
-[ -s /tmp/races.odd ] && fail "the patched code returned $(sort -u /tmp/races.odd | tr '\n' ' ')during the writes"
+wait $reader || fail "the reader of the patched code during the writes: $(cat /tmp/races.read)"
+echo "$(cat /tmp/races.read)"
 
 # rmmod of a pack while its own apply waits between tries: refused (the
 # action holds the module), and the apply ends as it should.
