@@ -104,9 +104,10 @@ check)
 	if [ "$KERNEL_VERSION" = "$fixes_base" ]; then
 		SPLICE_IN_CHECK=1 test_phase demo "$S/demo.sh"
 		# A slice of make eval: two fixes that apply and one that is refused
-		# (init code) and then applied as rewritten by hand (eval/hand/), with
-		# klp-build beside them.
-		EVAL_PATCHES="fs-pipe kernel-pid_namespace kernel-trace-trace" EVAL_OUT=$SPLICE_BUILD/eval/slice \
+		# (a layout change of a structure) and then applied as rewritten by
+		# hand (eval/hand/), with klp-build beside them; each has the evidence
+		# in full (its targets ran, each equivalent to a rebuild).
+		EVAL_PATCHES="fs-pipe kernel-pid_namespace kernel-irq-proc" EVAL_OUT=$SPLICE_BUILD/eval/slice \
 			test_phase eval-slice "$S/eval.sh"
 	else
 		for p in demo eval-slice; do

@@ -160,7 +160,9 @@ pid_of() {
 }
 
 # Evidence that a pack's replacements ran (trace.sh counts their calls).
-# trace_pack: start counting the calls of the current pack module ($ko).
+# trace_pack [UNREACHED...]: start counting the calls of the current pack
+#   module ($ko; of pack $d: a module without ftrace sites is counted at the
+#   entries of its targets' replacements, but those in UNREACHED).
 # exercised [UNREACHED...]: after trace_pack and a workload: prints
 #   "exercised: N of M targets ran (f=c ...)"; fails unless every target of
 #   $d ran, but those named in UNREACHED (which the test says why it cannot
@@ -170,7 +172,7 @@ pid_of() {
 # tests/, so the folder is named rather than taken from $0.
 . "${SPLICE_SELFTESTS:-/splice/selftests}/trace.sh"
 trace_pack() {
-	trace_module "$(basename "$ko" .ko)" >/tmp/trace.why || fail "$(cat /tmp/trace.why)"
+	trace_module "$(basename "$ko" .ko)" "$d" "$@" >/tmp/trace.why || fail "$(cat /tmp/trace.why)"
 }
 
 exercised() {

@@ -3,10 +3,16 @@
 # the evaluation (eval/guest.sh), which source this file. While the pack is
 # applied, the function tracer counts the calls of its module's functions:
 # the jump the core writes lands on a replacement's own ftrace site, so a
-# call is counted in the pack module, never in the function replaced.
+# call is counted in the pack module, never in the function replaced. A
+# module built without ftrace sites (code built notrace, as kernel/trace
+# is) is counted by hardware breakpoints at its replacements' entries, where
+# the jumps land (splice-probe exec-count; four at most, x86 has four debug
+# registers).
 #
-# trace_module MOD: start counting the calls of module MOD's functions;
-#   prints why and fails if it cannot.
+# trace_module MOD [DIR [UNREACHED...]]: start counting the calls of module
+#   MOD's functions (without ftrace sites: of the replacements of pack DIR's
+#   targets, but those in UNREACHED, four at most); prints why and fails if
+#   it cannot.
 # module_calls: stop counting; prints "FUNCTION COUNT" for each function
 #   called, and leaves the tracer running on a function no test calls (or
 #   stopped: nop, no filter, if there is none).
@@ -14,18 +20,19 @@
 #   counts the targets of pack DIR (/sys/kernel/splice/NAME) that ran:
 #   prints "exercised: N of M targets ran (f=c ...)" and sets ex_ran, ex_all
 #   and ex_missing (the targets that did not run, but those in UNREACHED).
+#   Targets past the four a module without ftrace sites is counted at are
+#   named "f=uncounted", and are missing unless in UNREACHED.
 tracefs=/sys/kernel/tracing
 
-# A module without an ftrace site (code built notrace, as kernel/trace is)
-# has nothing to count: then no call is counted, and the targets count as not
-# run unless the caller names them unreached.
 trace_module() {
 	[ -f $tracefs/set_ftrace_filter ] ||
 		{ echo "no function tracer: the replacements' calls cannot be counted"; return 1; }
-	untraced=
+	untraced= bp_pid= bp_names=
 	if ! grep -q " \[$1\]\$" $tracefs/available_filter_functions; then
 		untraced=1
-		return 0
+		[ -n "${2:-}" ] || return 0
+		trace_breakpoints "$@"
+		return
 	fi
 	echo "*:mod:$1" >$tracefs/set_ftrace_filter 2>/dev/null ||
 		{ echo "cannot trace the functions of $1"; return 1; }
@@ -35,6 +42,38 @@ trace_module() {
 	fi
 	echo >$tracefs/trace
 	echo 1 >$tracefs/tracing_on
+}
+
+# trace_breakpoints MOD DIR [UNREACHED...]: count, by hardware breakpoints,
+# the calls of the replacements of DIR's targets (their addresses in DIR's
+# targets), but those in UNREACHED, four at most; bp_names lists them.
+trace_breakpoints() {
+	local dir=$2 t repl u skip addrs= n=0
+	shift 2
+	while read -r t _ repl _; do
+		skip=
+		for u in "$@"; do [ "$u" = "$t" ] && skip=1; done
+		[ -z "$skip" ] && [ $n -lt 4 ] && [ "$repl" != - ] || continue
+		addrs="$addrs ${repl#0x}" bp_names="$bp_names $t"
+		n=$((n + 1))
+	done <"$dir/targets"
+	[ $n -gt 0 ] || return 0
+	rm -f /tmp/trace.bp.ready /tmp/trace.bp.stop
+	# shellcheck disable=SC2086
+	splice-probe exec-count /tmp/trace.bp.ready /tmp/trace.bp.stop $addrs >/tmp/trace.bp 2>&1 &
+	bp_pid=$!
+	n=0
+	while [ ! -e /tmp/trace.bp.ready ]; do
+		if ! kill -0 $bp_pid 2>/dev/null || [ $n -ge 100 ]; then
+			touch /tmp/trace.bp.stop
+			wait $bp_pid
+			bp_pid=
+			echo "cannot set breakpoints at the replacements of$bp_names: $(cat /tmp/trace.bp)"
+			return 1
+		fi
+		n=$((n + 1))
+		sleep 0.1
+	done
 }
 
 # The function the tracer is left filtered on between uses: one no test
@@ -49,7 +88,19 @@ trace_park=$(for f in __x64_sys_ni_syscall sys_ni_syscall; do
 done)
 
 module_calls() {
-	[ -z "$untraced" ] || return 0
+	if [ -n "$untraced" ]; then
+		[ -n "$bp_pid" ] || return 0
+		touch /tmp/trace.bp.stop
+		wait $bp_pid || { bp_pid=; return 0; }
+		bp_pid=
+		# "ADDR COUNT" in the order of bp_names.
+		set -- $bp_names
+		while read -r _ c; do
+			[ "${c:-0}" -gt 0 ] && echo "$1 $c"
+			shift
+		done </tmp/trace.bp
+		return 0
+	fi
 	# Stop first: a change of tracer empties the buffer.
 	echo 0 >$tracefs/tracing_on
 	grep -v '^#' $tracefs/trace | awk '{ sub(/:$/, "", $5); print $5 }' | sort | uniq -c |
@@ -71,7 +122,9 @@ trace_park() {
 exercised_targets() {
 	local dir=$1 calls t c u skip seen=
 	shift
-	calls=$(module_calls)
+	# Not in a subshell: the breakpoints' counter is a child of this one.
+	module_calls >/tmp/trace.calls
+	calls=$(cat /tmp/trace.calls)
 	ex_ran=0 ex_all=0 ex_missing=
 	for t in $(cut -d' ' -f1 "$dir/targets"); do
 		ex_all=$((ex_all + 1))
@@ -82,7 +135,16 @@ exercised_targets() {
 		else
 			skip=
 			for u in "$@"; do [ "$u" = "$t" ] && skip=1; done
-			if [ -n "$skip" ]; then seen="$seen $t=unreached"; else ex_missing="$ex_missing $t"; seen="$seen $t=0"; fi
+			if [ -n "$skip" ]; then
+				seen="$seen $t=unreached"
+			else
+				ex_missing="$ex_missing $t"
+				if [ -n "$untraced" ] && ! echo " $bp_names " | grep -qF " $t "; then
+					seen="$seen $t=uncounted"
+				else
+					seen="$seen $t=0"
+				fi
+			fi
 		fi
 	done
 	echo "exercised: $ex_ran of $ex_all targets ran ($(echo $seen))"

@@ -76,7 +76,7 @@ for ko in /splice/eval/*.ko; do
 		for stage in check apply smoke reverse; do
 			if [ $stage = smoke ]; then
 				traced=no
-				trace_module "$mod" >/tmp/eval.trace 2>&1 && traced=yes
+				trace_module "$mod" "$d" $unreached >/tmp/eval.trace 2>&1 && traced=yes
 				if smoke; then set_r smoke ok; else set_r smoke failed; fi
 				# The case's own workload, then what it observes of the fix.
 				if [ -n "$has_case" ]; then

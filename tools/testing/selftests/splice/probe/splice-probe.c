@@ -56,6 +56,16 @@
  *					applied); after a success, the
  *					actions of FOLLOW (a,b,...) are
  *					written and must succeed
+ *	splice-probe exec-count READY STOP ADDR...
+ *					counts the executions of the kernel
+ *					code at each ADDR (hex; four at most,
+ *					x86 has four debug registers) on every
+ *					CPU with hardware breakpoints, from
+ *					when it creates the file READY until
+ *					the file STOP exists; prints "ADDR
+ *					COUNT" for each (trace.sh: the calls
+ *					of replacements built without ftrace
+ *					sites)
  *	splice-probe without-cap-sys-module CMD...
  *					runs CMD as root without
  *					CAP_SYS_MODULE (dropped from the
@@ -82,7 +92,9 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+#include <linux/hw_breakpoint.h>
 #include <linux/io_uring.h>
+#include <linux/perf_event.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/inotify.h>
@@ -682,6 +694,92 @@ static int without_cap_sys_module(char **cmd)
 	return failed("execvp");
 }
 
+#define EXEC_COUNT_MAX 4
+
+/*
+ * Counts the executions of the kernel code at each of the @n @addrs: a
+ * hardware execute breakpoint per address and CPU (perf, counting, all
+ * tasks), open before @ready is created and read once @stop exists. A
+ * breakpoint that cannot be set fails the run, naming the address.
+ */
+static int exec_count(const char *ready, const char *stop, char **addrs, int n)
+{
+	long ncpu = sysconf(_SC_NPROCESSORS_CONF);
+	unsigned long long addr[EXEC_COUNT_MAX], count;
+	int *fds, i, cpu, open_cpus = 0;
+
+	if (n < 1 || n > EXEC_COUNT_MAX || ncpu < 1) {
+		fprintf(stderr, "exec-count: 1 to %d addresses\n", EXEC_COUNT_MAX);
+		return 2;
+	}
+	fds = malloc(n * ncpu * sizeof(*fds));
+	if (!fds)
+		return failed("malloc");
+	for (i = 0; i < n * ncpu; i++)
+		fds[i] = -1;
+	for (i = 0; i < n; i++) {
+		char *end;
+
+		addr[i] = strtoull(addrs[i], &end, 16);
+		if (*end || !addr[i]) {
+			fprintf(stderr, "exec-count: %s is not an address\n", addrs[i]);
+			return 2;
+		}
+	}
+	for (cpu = 0; cpu < ncpu; cpu++) {
+		int opened = 0;
+
+		for (i = 0; i < n; i++) {
+			struct perf_event_attr a = {
+				.type = PERF_TYPE_BREAKPOINT,
+				.size = sizeof(a),
+				.bp_type = HW_BREAKPOINT_X,
+				.bp_addr = addr[i],
+				.bp_len = sizeof(long),
+			};
+			int fd = syscall(__NR_perf_event_open, &a, -1, cpu, -1,
+					 PERF_FLAG_FD_CLOEXEC);
+
+			/* A CPU that is not online has nothing to count. */
+			if (fd < 0 && errno == ENODEV && i == 0)
+				break;
+			if (fd < 0) {
+				printf("exec-count: breakpoint at %s on CPU %d: %s\n",
+				       addrs[i], cpu, strerror(errno));
+				return 1;
+			}
+			fds[i * ncpu + cpu] = fd;
+			opened = 1;
+		}
+		open_cpus += opened;
+	}
+	if (!open_cpus) {
+		printf("exec-count: no CPU to count on\n");
+		return 1;
+	}
+	i = open(ready, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	if (i < 0)
+		return failed(ready);
+	close(i);
+	while (access(stop, F_OK) != 0)
+		usleep(10000);
+	for (i = 0; i < n; i++) {
+		unsigned long long sum = 0;
+
+		for (cpu = 0; cpu < ncpu; cpu++) {
+			int fd = fds[i * ncpu + cpu];
+
+			if (fd < 0)
+				continue;
+			if (read(fd, &count, sizeof(count)) != sizeof(count))
+				return failed("read of a breakpoint's count");
+			sum += count;
+		}
+		printf("%s %llu\n", addrs[i], sum);
+	}
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	size_t i;
@@ -697,6 +795,8 @@ int main(int argc, char **argv)
 
 		return fail_sweep(&w);
 	}
+	if (argc >= 5 && !strcmp(argv[1], "exec-count"))
+		return exec_count(argv[2], argv[3], argv + 4, argc - 4);
 	if (argc >= 5 && !strcmp(argv[1], "read-loop"))
 		return read_loop(argv[2], argv[3], argv + 4, argc - 4);
 

@@ -6,6 +6,4 @@ workload() {
 	echo '(prev_pid == 1 || (next_pid == 2 && prev_prio > 3))' >$f || fail "set the filter $f"
 	echo 0 >$f
 }
-unreached="process_preds"
-unreached_why="kernel/trace is compiled without ftrace entry (notrace): not countable"
 unobservable="the old version overruns its stacks only for filters whose nesting reaches the bound, a heap overflow this kernel has no KASAN to report"

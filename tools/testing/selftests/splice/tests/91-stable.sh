@@ -55,11 +55,15 @@ carries() {
 # While applied: the replacements run, and behave as the fix.
 evidence_applied() {
 	carries
-	trace_pack
+	trace_pack $unreached
 	workload
 	printf "%s: " "$name"
 	exercised $unreached
 	[ -n "$unreached" ] && echo "$name: unreached in the VM:$unreached ($unreached_why)"
+	# A fix none of whose replacements ran, and whose behaviour nothing
+	# observes, shows nothing.
+	[ "$ex_ran" -gt 0 ] || type fixed >/dev/null 2>&1 ||
+		fail "$name: none of its targets ran while applied, and no check observes the fix: no evidence"
 	if type fixed >/dev/null 2>&1; then
 		fixed || fail "$name: while applied, the fixed behaviour is not seen"
 		echo "$name: behaves as the fix while applied"

@@ -8,6 +8,6 @@ workload() {
 	cat $i/trace_options >/dev/null || fail "reading $i/trace_options"
 	rmdir $i || fail "rmdir $i"
 }
-unobservable="the fixed lines differ only when the tracer made current has neither flags nor default flags, where the old code stores NULL (which the option readers of 7.2.12 check for), and when ring_buffer_meta_seq_init() fails (an allocation failure this kernel cannot inject); kernel/trace is built notrace, so its calls are not counted either"
-unreached="tracing_buffer_meta_open tracing_set_tracer"
-unreached_why="kernel/trace is compiled without ftrace entry (notrace): not countable"
+unobservable="the fixed lines differ only when the tracer made current has neither flags nor default flags, where the old code stores NULL (which the option readers of 7.2.12 check for), and when ring_buffer_meta_seq_init() fails (an allocation failure this kernel cannot inject)"
+unreached="tracing_buffer_meta_open"
+unreached_why="only a persistent (reserve_mem) trace instance has a buffer_meta file to open, and this VM sets none up"
