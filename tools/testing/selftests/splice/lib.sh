@@ -75,6 +75,18 @@ forced_out_reversed() {
 		fail "the kernel log does not say the forced-out pack $2 was reversed"
 }
 
+# works_again APPLIED: after a forced unload, the current pack loads, applies
+# (the target reads APPLIED), reverses (42) and unloads again: the kernel
+# works on.
+works_again() {
+	load
+	act apply
+	is $target/value "$1"
+	act reverse
+	is $target/value 42
+	unload
+}
+
 stage_is() {
 	[ "$(cat "$d/stage")" = "$1" ] || fail "stage is $(cat "$d/stage"), expected $1"
 }
