@@ -7,10 +7,11 @@
 //! comes (`MODULE_STATE_COMING`, from `modules.c`, before its init runs), the targets waiting
 //! for it are run-pre matched against its code and redirected: nothing runs that code yet, so
 //! no stop is needed. A module whose code does not match refuses to load, with the cause in
-//! the kernel log and in the pack's `abort_cause`, as livepatch refuses. When it goes, its
-//! targets wait for it again. Both take [`registry::ACTIONS`]: they are actions of the packs,
-//! one at a time with the others; a module no applied pack waits for takes nothing but a look
-//! at the registry.
+//! the kernel log and in the pack's `abort_cause`, as livepatch refuses; nothing armed in it by
+//! other packs stays. When it goes, its targets wait for it again. Both take
+//! [`registry::ACTIONS`]: they are actions of the packs, one at a time with the others; a
+//! module no applied pack waits for takes nothing but a look at the registry, unless an action
+//! of such a pack runs, which it waits for (that action may have found the module absent).
 
 use crate::patch::Armed;
 use crate::registry::{self, ACTIONS};
