@@ -423,14 +423,15 @@ print(f"  table: {os.path.join(out, 'results.md')}")
 
 def verdict(r):
     """passed: refused with a named reason, or applied with evidence (every target ran and is
-    an ordinary build's code), itself or as rewritten by hand; skipped: applied (or refused as
+    an ordinary build's code), itself or as rewritten by hand (a patch another's hand work
+    covers has that pack's verdict); skipped: applied (or refused as
     busy) without that evidence, which shows nothing; failed: a bug."""
     s = r["splice"]
     if s.get("bug"):
         return "failed"
     if s["outcome"] == "refused":
         h = s.get("hand_work")
-        if not h or h.get("covered_by") or h["outcome"] == "refused":
+        if not h or h["outcome"] == "refused":
             return "passed"
         s = h
     return "passed" if evidenced(s) else "skipped"
