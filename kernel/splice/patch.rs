@@ -1122,7 +1122,19 @@ pub(crate) fn perform(
     let e = lock.reg().get_mut(id).ok_or(ENODEV)?;
     e.acting = false;
     e.timings.total_ns = since(t0);
+    log_outcome(e.name(), action, result);
     e.life.perform(action, || result)
+}
+
+/// One line in the kernel log for every action that changed the running kernel or failed:
+/// what was done to which pack, or why not. The lines before it, if any, say where it failed.
+fn log_outcome(name: &CStr, action: Action, result: core::result::Result<(), AbortCause>) {
+    match (result, action) {
+        (Ok(()), Action::Check) => {}
+        (Ok(()), Action::Apply) => pr_info!("{name:?}: applied\n"),
+        (Ok(()), Action::Reverse) => pr_info!("{name:?}: reversed\n"),
+        (Err(cause), _) => pr_warn!("{name:?}: {} failed: {}\n", action.name(), cause.name()),
+    }
 }
 
 type Guard = kernel::sync::GlobalGuard<registry::REGISTRY>;

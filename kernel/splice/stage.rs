@@ -60,6 +60,15 @@ impl Action {
         }
     }
 
+    /// The word written to `stage` for the action.
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            Self::Check => "check",
+            Self::Apply => "apply",
+            Self::Reverse => "reverse",
+        }
+    }
+
     /// Whether the action may start in `stage`.
     pub(crate) fn valid_in(self, stage: Stage) -> bool {
         match self {
@@ -254,6 +263,9 @@ mod tests {
         assert_eq!(Action::parse(b"Apply"), Err(EINVAL));
         assert_eq!(Action::parse(b""), Err(EINVAL));
         assert_eq!(Action::parse(b"applied"), Err(EINVAL));
+        for a in [Action::Check, Action::Apply, Action::Reverse] {
+            assert_eq!(Action::parse(a.name().as_bytes()), Ok(a));
+        }
     }
 
     #[test]

@@ -93,17 +93,43 @@ stage_is() {
 
 # act ACTION [CAUSE MESSAGE]: write ACTION to the stage file. Without CAUSE it
 # must succeed; with CAUSE it must fail with that abort cause, and with the
-# errno whose text is MESSAGE.
+# errno whose text is MESSAGE. The kernel log must say what became of it: an
+# apply or reverse that went through, or why an action failed (CAUSE none is an
+# action refused before it ran, which says so in its own words).
 act() {
+	kmsg_mark
 	if echo "$1" >"$d/stage" 2>/tmp/act.err; then
 		[ -z "$2" ] || fail "$1 succeeded, expected $2"
+		case $1 in
+		apply) log_says "\"$(basename "$d")\": applied" ;;
+		reverse) log_says "\"$(basename "$d")\": reversed" ;;
+		esac
 		return 0
 	fi
 	[ -n "$2" ] || fail "$1 failed: $(cat /tmp/act.err)"
 	[ "$(cat "$d/abort_cause")" = "$2" ] ||
 		fail "$1: abort_cause $(cat "$d/abort_cause"), expected $2"
 	grep -q "$3" /tmp/act.err || fail "$1: error '$(cat /tmp/act.err)', expected '$3'"
+	[ "$2" = none ] || log_says "\"$(basename "$d")\": $1 failed: $2"
 	return 0
+}
+
+# kmsg_mark: a line in the kernel log ($kmsg_at) from which log_says looks
+# (run.sh lifts the rate limit of /dev/kmsg for the tests: printk_devkmsg).
+kmsg_marks=0
+kmsg_mark() {
+	kmsg_marks=$((kmsg_marks + 1))
+	kmsg_at="splice-test: mark $$.$kmsg_marks"
+	echo "$kmsg_at" >/dev/kmsg || fail "cannot write to /dev/kmsg"
+}
+
+# log_says TEXT: a line of the kernel log since the last mark holds TEXT.
+log_says() {
+	dmesg >/tmp/logged.txt
+	grep -qF "$kmsg_at" /tmp/logged.txt ||
+		fail "the kernel log lacks the mark '$kmsg_at' (is /dev/kmsg rate-limited? printk_devkmsg is $(cat /proc/sys/kernel/printk_devkmsg))"
+	awk -v m="$kmsg_at" 'index($0, m) { on = 1 } on' /tmp/logged.txt | grep -qF "$1" ||
+		fail "the kernel log does not say '$1' (since '$kmsg_at')"
 }
 
 # is FILE VALUE: FILE reads VALUE.
