@@ -25,6 +25,22 @@ impl Kind {
         };
         base + self as u32
     }
+
+    /// The kind's name as the kernel log and the documentation write it (`pre-apply`, ...).
+    pub(crate) fn name(self, reverse: bool) -> &'static str {
+        match (self, reverse) {
+            (Self::Pre, false) => "pre-apply",
+            (Self::Check, false) => "check-apply",
+            (Self::Do, false) => "apply",
+            (Self::Post, false) => "post-apply",
+            (Self::Fail, false) => "fail-apply",
+            (Self::Pre, true) => "pre-reverse",
+            (Self::Check, true) => "check-reverse",
+            (Self::Do, true) => "reverse",
+            (Self::Post, true) => "post-reverse",
+            (Self::Fail, true) => "fail-reverse",
+        }
+    }
 }
 
 /// The hook table of a registered pack.
@@ -78,20 +94,31 @@ impl Hooks {
     }
 
     /// Runs the hooks of `kind` in table order. For `Pre` and `Check` the first failure stops
-    /// the run and is returned; the other kinds cannot fail and all of them run.
-    pub(crate) fn run(&self, kind: Kind, reverse: bool) -> core::result::Result<(), i32> {
+    /// the run and is returned; the other kinds cannot fail and all of them run. A failure is
+    /// logged with `pack`'s name, the hook's kind and its entry in the table.
+    pub(crate) fn run(
+        &self,
+        pack: &CStr,
+        kind: Kind,
+        reverse: bool,
+    ) -> core::result::Result<(), i32> {
         let n = kind.number(reverse);
-        for h in self.all().iter().filter(|h| h.kind == n) {
+        for (i, h) in self.all().iter().enumerate().filter(|(_, h)| h.kind == n) {
             let Some(f) = h.fn_ else { continue };
             // SAFETY: By the type invariants `f` is a function of the loaded pack module with
             // the documented signature; its context rules are the documented ones for `kind`.
             let ret = unsafe { f() };
-            if ret != 0 && matches!(kind, Kind::Pre | Kind::Check) {
+            if ret == 0 {
+                continue;
+            }
+            let name = kind.name(reverse);
+            if matches!(kind, Kind::Pre | Kind::Check) {
+                pr_warn!("{pack:?}: hook_failed: its {name} hook (entry {i}) returned {ret}\n");
                 return Err(ret);
             }
-            if ret != 0 {
-                pr_warn!("a hook that cannot fail returned {ret}; ignored\n");
-            }
+            pr_warn!(
+                "{pack:?}: its {name} hook (entry {i}) returned {ret}; that kind cannot fail: ignored\n"
+            );
         }
         Ok(())
     }

@@ -331,16 +331,18 @@ fn fixup_writes(
 
 /// Runs an action's fail hooks when it goes, unless disarmed: once the pre hooks of an action
 /// have started, every way out of it but success lets the pack undo what they did.
-struct FailHooks {
+struct FailHooks<'a> {
     hooks: Hooks,
+    pack: &'a CStr,
     reverse: bool,
     armed: bool,
 }
 
-impl FailHooks {
-    fn new(hooks: Hooks, reverse: bool) -> Self {
+impl<'a> FailHooks<'a> {
+    fn new(hooks: Hooks, pack: &'a CStr, reverse: bool) -> Self {
         Self {
             hooks,
+            pack,
             reverse,
             armed: true,
         }
@@ -352,10 +354,10 @@ impl FailHooks {
     }
 }
 
-impl Drop for FailHooks {
+impl Drop for FailHooks<'_> {
     fn drop(&mut self) {
         if self.armed {
-            let _ = self.hooks.run(Kind::Fail, self.reverse);
+            let _ = self.hooks.run(self.pack, Kind::Fail, self.reverse);
         }
     }
 }
@@ -853,6 +855,8 @@ fn stopped_switch(
     ranges: &[Range],
     scratch: &mut Scratch,
 ) -> core::result::Result<SwitchTimes, AbortCause> {
+    // Only the tests' switches, which have no hooks, have no pack.
+    let name = pack.map_or(c"?", |p| p.name());
     let mut changed = None;
     let mut on_stop_path = None;
     let mut times = SwitchTimes {
@@ -869,7 +873,7 @@ fn stopped_switch(
         if scratch.busy > 0 {
             return Err(AbortCause::CodeBusy);
         }
-        if hooks.run(Kind::Check, reverse).is_err() {
+        if hooks.run(name, Kind::Check, reverse).is_err() {
             return Err(AbortCause::HookFailed);
         }
         changed = first_changed(targets, &also, reverse);
@@ -893,7 +897,7 @@ fn stopped_switch(
         if on_stop_path.is_some() {
             return Err(AbortCause::CannotRedirect);
         }
-        let _ = hooks.run(Kind::Do, reverse);
+        let _ = hooks.run(name, Kind::Do, reverse);
         times.pause = since(t0);
         Ok(())
     });
@@ -1377,8 +1381,9 @@ fn switch_with_tries(p: &Prepared, scratch: &mut Scratch) -> Done {
     let outcome = (|| {
         // From here on every way out but success runs the fail hooks (`FailHooks`), before
         // this returns.
-        let mut fail_hooks = FailHooks::new(p.hooks, p.reverse);
-        if p.hooks.run(Kind::Pre, p.reverse).is_err() {
+        let pack = p.held.pack();
+        let mut fail_hooks = FailHooks::new(p.hooks, pack.name(), p.reverse);
+        if p.hooks.run(pack.name(), Kind::Pre, p.reverse).is_err() {
             // The pre hooks before the failing one may have done something to undo.
             return Err(AbortCause::HookFailed);
         }
@@ -1389,7 +1394,7 @@ fn switch_with_tries(p: &Prepared, scratch: &mut Scratch) -> Done {
         if r.is_ok() {
             // Switched: whatever follows, the pre hooks' work is not to be undone.
             fail_hooks.disarm();
-            let _ = p.hooks.run(Kind::Post, p.reverse);
+            let _ = p.hooks.run(pack.name(), Kind::Post, p.reverse);
         }
         r
     })();

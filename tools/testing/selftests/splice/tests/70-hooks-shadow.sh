@@ -12,6 +12,7 @@ for kind in pre-apply check-apply; do
 	echo >$target/events
 	echo $kind >$target/fail_hook
 	act apply hook_failed "canceled"
+	log_says "\"target-hooks\": hook_failed: its $kind hook"
 	stage_is loaded
 	is $target/value 42
 	case $kind in
@@ -25,12 +26,10 @@ done
 for kind in apply post-apply; do
 	echo $kind >$target/fail_hook
 	echo >$target/events
-	c=$(dmesg | grep -c "a hook that cannot fail returned")
 	act apply
 	is $target/events "pre-apply check-apply apply post-apply"
 	is $target/value "42 (read 1 times since the fix)"
-	[ "$(dmesg | grep -c "a hook that cannot fail returned")" -gt "$c" ] ||
-		fail "a failing $kind hook was not logged"
+	log_says "\"target-hooks\": its $kind hook"
 	echo none >$target/fail_hook
 	act reverse
 	is $target/value 42
@@ -45,6 +44,7 @@ is $target/value "42 (read 2 times since the fix)"
 echo check-reverse >$target/fail_hook
 echo >$target/events
 act reverse hook_failed "canceled"
+log_says "\"target-hooks\": hook_failed: its check-reverse hook"
 stage_is applied
 is $target/events "pre-reverse check-reverse fail-reverse"
 is $target/value "42 (read 3 times since the fix)"
