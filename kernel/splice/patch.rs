@@ -722,15 +722,20 @@ struct Aliases {
     hop: Option<TextAlias<HOP_LEN>>,
 }
 
-/// Writable aliases of the jump sites of `targets`. The sites stay mapped while they live:
-/// vmlinux text, or modules pinned (while applied, or by `pins` for apply).
-fn aliases_of(targets: &[TargetState]) -> core::result::Result<KVec<Aliases>, AbortCause> {
+/// Writable aliases of the jump sites of `targets`, of `pack`. The sites stay mapped while
+/// they live: vmlinux text, or modules pinned (while applied, or by `pins` for apply).
+fn aliases_of(
+    pack: &CStr,
+    targets: &[TargetState],
+) -> core::result::Result<KVec<Aliases>, AbortCause> {
     let mut aliases =
         KVec::with_capacity(targets.len(), GFP_KERNEL).map_err(|_| AbortCause::OutOfMemory)?;
     for t in targets {
-        let jump = TextAlias::<JMP_LEN>::new(t.site).map_err(|_| AbortCause::OutOfMemory)?;
+        let jump = TextAlias::<JMP_LEN>::new(t.site).map_err(|e| alias_failure(pack, t.site, e))?;
         let hop = match t.hop {
-            Some(h) => Some(TextAlias::<HOP_LEN>::new(h.at).map_err(|_| AbortCause::OutOfMemory)?),
+            Some(h) => {
+                Some(TextAlias::<HOP_LEN>::new(h.at).map_err(|e| alias_failure(pack, h.at, e))?)
+            }
             None => None,
         };
         aliases
@@ -738,6 +743,17 @@ fn aliases_of(targets: &[TargetState]) -> core::result::Result<KVec<Aliases>, Ab
             .map_err(|_| AbortCause::OutOfMemory)?;
     }
     Ok(aliases)
+}
+
+/// Why no writable alias of the text at `at` could be made: the kernel is short of memory, or
+/// `at` is not mapped text any more, which a pinned module or vmlinux cannot be: the state the
+/// action was prepared on is gone, and nothing is written.
+fn alias_failure(pack: &CStr, at: usize, e: Error) -> AbortCause {
+    if e == ENOMEM {
+        return AbortCause::OutOfMemory;
+    }
+    pr_warn!("{pack:?}: text_changed: the jump site {at:#x} is not mapped text ({e:?}); nothing was written\n");
+    AbortCause::TextChanged
 }
 
 /// The text ranges the switch of `targets` writes: each jump, and each hop.
@@ -1442,9 +1458,9 @@ fn try_switch(
         let r = r.and_then(|()| {
             // Writable aliases of the jump sites for this try only, mapped before the stop
             // (mapping may sleep) and unmapped when it ends (`TextAlias`).
-            let aliases = aliases_of(&p.targets)?;
-            let released = aliases_of(&p.released)?;
             let pack = p.held.pack();
+            let aliases = aliases_of(pack.name(), &p.targets)?;
+            let released = aliases_of(pack.name(), &p.released)?;
             let also = Superseded {
                 released: &p.released,
                 aliases: &released,
@@ -1590,6 +1606,24 @@ mod tests {
             repl: 0,
             repl_size: 0,
         }
+    }
+
+    /// A jump site that is not mapped text (a freed page stands for the text of a module that
+    /// went) fails the switch as `text_changed`, not as a shortage of memory.
+    #[test]
+    fn an_unmapped_site_is_text_changed() -> Result {
+        let page = VBox::new([0x90u8; 4096], GFP_KERNEL)?;
+        let gone = page.as_ptr() as usize;
+        drop(page);
+        let mut t = victim_target([0x90; JMP_LEN], [0x90; JMP_LEN]);
+        t.site = gone;
+        assert!(matches!(
+            aliases_of(c"test", &[t]),
+            Err(AbortCause::TextChanged)
+        ));
+        t.site = victim as *const () as usize;
+        assert!(aliases_of(c"test", &[t]).is_ok());
+        Ok(())
     }
 
     /// `switch` as an action tries it: again while a CPU did not take the commit NMI in time

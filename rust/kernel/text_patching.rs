@@ -602,6 +602,10 @@ mod nmi {
 /// assert_eq!(seen, [0x5a; 8]);
 /// drop(alias);
 /// assert!(text_patching::read(at, &mut seen).is_err());
+/// // Text that is not mapped any more (the freed page) has no alias.
+/// let gone = page.as_ptr() as usize;
+/// drop(page);
+/// assert_eq!(TextAlias::<8>::new(gone).err(), Some(EFAULT));
 /// # Ok::<(), Error>(())
 /// ```
 ///
@@ -617,7 +621,9 @@ pub struct TextAlias<const N: usize> {
 
 impl<const N: usize> TextAlias<N> {
     /// Maps the `N` (1 to a page) bytes of text at `addr`. The text must stay mapped while the
-    /// alias lives (vmlinux text, or a module kept loaded).
+    /// alias lives (vmlinux text, or a module kept loaded). That `addr` is text is the
+    /// caller's to know: any mapped kernel page would do. An address that is not mapped
+    /// gives `EFAULT`; a failure of the mapping itself, `ENOMEM`.
     pub fn new(addr: usize) -> Result<Self> {
         const PAGE: usize = crate::page::PAGE_SIZE;
         if N == 0 || N > PAGE {
@@ -629,7 +635,7 @@ impl<const N: usize> TextAlias<N> {
         let mut pages = [core::ptr::null_mut(); 2];
         for (i, p) in pages.iter_mut().take(count).enumerate() {
             // SAFETY: Looking up the page of an address has no preconditions; an address that
-            // is not text gives a null page or a page of no interest, refused below.
+            // is not mapped gives a null page, refused below.
             *p = unsafe { bindings::text_alias_page((first + i * PAGE) as crate::ffi::c_ulong) };
             if p.is_null() {
                 return Err(EFAULT);
