@@ -112,17 +112,16 @@ fn arm_waiting(name: &CStr, armed_here: &mut KVec<(u64, Armed)>) -> Result {
             (m, w)
         };
         armed_here.reserve(1, GFP_KERNEL)?;
-        let done = crate::patch::arm(&m, name, &waiting);
+        let done = crate::patch::arm(&m, name, &waiting)
+            .and_then(|armed| crate::patch::write_armed(&armed).map(|()| armed));
         let done = match done {
-            Ok(armed) => match crate::patch::write_armed(&armed) {
-                Ok(()) => {
-                    armed_here
-                        .push_within_capacity((id, armed))
-                        .map_err(|_| ENOMEM)?;
-                    Ok(())
-                }
-                Err(cause) => Err(cause),
-            },
+            Ok(armed) => {
+                // Room was made above: this does not fail.
+                armed_here
+                    .push_within_capacity((id, armed))
+                    .map_err(|_| ENOMEM)?;
+                Ok(())
+            }
             Err(cause) => Err(cause),
         };
         let mut reg = registry::lock();
