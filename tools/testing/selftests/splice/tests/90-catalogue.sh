@@ -326,8 +326,8 @@ grep -q 'splice_cat_dyndbg' $ctl && fail "unloaded: the pack's descriptor is sti
 n=$((n + 1))
 
 # Lines added above functions with WARN()s: proc_symlink() alone is replaced.
-# Nothing in the guest creates a /proc symlink after boot, so the new code
-# cannot be observed; apply and reverse must leave /proc as it was.
+# Nothing in the guest creates a /proc symlink after boot but splice_target's
+# proc_link, which shows the fix: a link with no destination is refused.
 use_pack cat-line-shift
 load
 act apply
@@ -335,8 +335,21 @@ trace_pack
 [ "$(grep -c . "$d/targets")" = 1 ] && grep -q proc_symlink "$d/targets" ||
 	fail "applied: targets are '$(cat "$d/targets")', expected proc_symlink alone"
 [ -L /proc/self ] || fail "applied: /proc/self is gone"
-exercised proc_symlink
+# The fixed proc_symlink() makes links as before, and refuses no destination
+# (the kernel's own would oops on it: not asked before apply).
+echo self >$target/proc_link
+is $target/proc_link made
+[ "$(readlink /proc/splice_target_link)" = self ] ||
+	fail "applied: /proc/splice_target_link points to '$(readlink /proc/splice_target_link)', expected self"
+echo >$target/proc_link
+is $target/proc_link refused
+[ -e /proc/splice_target_link ] && fail "applied: a link with no destination was made"
+exercised
 act reverse
+echo self >$target/proc_link
+is $target/proc_link made
+echo - >$target/proc_link
+[ -e /proc/splice_target_link ] && fail "/proc/splice_target_link stayed after '-'"
 unload
 n=$((n + 1))
 # A change in do_exit(), a __noreturn function every exiting task runs.
