@@ -7,7 +7,9 @@
 //! stopped while applying) applies nothing and says why. `splice.enable=0` on the kernel
 //! command line skips it all.
 
+use nix::sys::signal::{sigprocmask, SigSet, SigmaskHow, Signal};
 use std::fs;
+use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
 /// Where the packs of kernel `release` are installed.
@@ -18,6 +20,68 @@ pub fn pack_dir(release: &str) -> PathBuf {
 /// The marker of an apply under way, in the state folder.
 pub fn marker(state: &Path) -> PathBuf {
     state.join("applying")
+}
+
+/// The marker of an apply under way ([`marker`]), on disk while this lives.
+///
+/// Made durable before the apply (the file's data and its entry in the state folder) and
+/// removed after it, by [`Marker::remove`] or, on any other way out, when dropped. While it
+/// lives the signals that end a command (`SIGINT`, `SIGTERM`, `SIGHUP`, and `SIGPIPE` from a
+/// reader that went) are held back: one that came between the apply and the removal would
+/// leave the marker of a crash that did not happen, and the next boot would apply nothing.
+/// They are delivered once it is gone.
+///
+/// # Invariants
+///
+/// `mask` is the signal mask from before this was made, put back when it goes.
+pub struct Marker {
+    path: PathBuf,
+    mask: SigSet,
+    removed: bool,
+}
+
+impl Marker {
+    /// Writes the marker of the apply of `what` in the state folder `state`, and syncs it.
+    /// On failure, nothing of it is left.
+    pub fn make(state: &Path, what: &str) -> io::Result<Marker> {
+        let mut held = SigSet::empty();
+        for s in [
+            Signal::SIGINT,
+            Signal::SIGTERM,
+            Signal::SIGHUP,
+            Signal::SIGPIPE,
+        ] {
+            held.add(s);
+        }
+        let mut mask = SigSet::empty();
+        sigprocmask(SigmaskHow::SIG_BLOCK, Some(&held), Some(&mut mask))?;
+        let m = Marker {
+            path: marker(state),
+            mask,
+            removed: false,
+        };
+        // Dropped on failure: the partial file goes and the mask is put back.
+        let f = fs::File::create(&m.path)?;
+        (&f).write_all(format!("{what}\n").as_bytes())?;
+        f.sync_all()?;
+        fs::File::open(state)?.sync_all()?;
+        Ok(m)
+    }
+
+    /// Removes the marker: the apply ended, whatever its outcome (a failure is no crash).
+    pub fn remove(mut self) -> io::Result<()> {
+        self.removed = true;
+        fs::remove_file(&self.path)
+    }
+}
+
+impl Drop for Marker {
+    fn drop(&mut self) {
+        if !self.removed {
+            let _ = fs::remove_file(&self.path);
+        }
+        let _ = sigprocmask(SigmaskHow::SIG_SETMASK, Some(&self.mask), None);
+    }
 }
 
 /// Whether the kernel command line turns boot-time application off.

@@ -363,3 +363,98 @@ fn apply_all_makes_its_crash_marker_durable_before_the_apply() {
     );
     let _ = fs::remove_dir_all(&root);
 }
+
+#[test]
+fn apply_all_leaves_no_crash_marker_when_its_reader_is_gone() {
+    // `splice apply --all | head -0`: the reader of its output went before it printed. The
+    // signal that then ends it must not come between the apply and the marker's removal: the
+    // marker would tell the next boot that the kernel died in the apply, and no pack would be
+    // applied there.
+    let root = fake_sysfs("reader-gone");
+    add_pack(&root, "fix-d", "loaded", "none", "");
+    let dir = root.join("installed");
+    let state = root.join("state");
+    fs::create_dir_all(&dir).unwrap();
+    fs::write(dir.join("splice_fix_d.ko"), fake_ko("splice_fix_d")).unwrap();
+    let cmdline = root.join("cmdline");
+    fs::write(&cmdline, "root=/dev/vda quiet\n").unwrap();
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    let o = Command::new(env!("CARGO_BIN_EXE_splice"))
+        .env("SPLICE_SYSFS", &root)
+        .env("SPLICE_CMDLINE", &cmdline)
+        .args(["apply", "--all", "--dir"])
+        .arg(&dir)
+        .arg("--state")
+        .arg(&state)
+        .stdout(writer)
+        .output()
+        .unwrap();
+    assert_eq!(
+        fs::read_to_string(root.join("fix-d/stage")).unwrap(),
+        "apply",
+        "{}",
+        text(&o)
+    );
+    assert!(
+        !state.join("applying").exists(),
+        "the marker of a crash that did not happen stays ({:?}): {}",
+        o.status,
+        text(&o)
+    );
+    let _ = fs::remove_dir_all(&root);
+}
+
+#[test]
+fn apply_all_that_stops_says_what_it_did_and_did_not() {
+    // A boot's apply that stops at a pack names the packs it applied before and those it did
+    // not try: the admin knows the state of the kernel without reading every pack.
+    let root = fake_sysfs("half-way");
+    add_pack(&root, "fix-e", "loaded", "none", "");
+    add_pack(&root, "fix-f", "loaded", "none", "");
+    add_pack(&root, "fix-g", "loaded", "none", "");
+    // fix-f's stage cannot be read or written.
+    fs::remove_file(root.join("fix-f/stage")).unwrap();
+    fs::create_dir(root.join("fix-f/stage")).unwrap();
+    let dir = root.join("installed");
+    let state = root.join("state");
+    fs::create_dir_all(&dir).unwrap();
+    for m in ["splice_fix_e", "splice_fix_f", "splice_fix_g"] {
+        fs::write(dir.join(format!("{m}.ko")), fake_ko(m)).unwrap();
+    }
+    fs::write(
+        dir.join("order"),
+        "splice_fix_e.ko\nsplice_fix_f.ko\nsplice_fix_g.ko\n",
+    )
+    .unwrap();
+    let cmdline = root.join("cmdline");
+    fs::write(&cmdline, "root=/dev/vda quiet\n").unwrap();
+    let o = Command::new(env!("CARGO_BIN_EXE_splice"))
+        .env("SPLICE_SYSFS", &root)
+        .env("SPLICE_CMDLINE", &cmdline)
+        .args(["apply", "--all", "--dir"])
+        .arg(&dir)
+        .arg("--state")
+        .arg(&state)
+        .output()
+        .unwrap();
+    let t = text(&o);
+    assert_ne!(o.status.code(), Some(0), "{t}");
+    assert!(t.contains("stopped at"), "{t}");
+    assert!(t.contains("splice_fix_f.ko"), "{t}");
+    assert!(t.contains("applied now: fix-e;"), "{t}");
+    assert!(
+        t.contains("not tried:") && t.contains("splice_fix_g.ko"),
+        "{t}"
+    );
+    assert_eq!(
+        fs::read_to_string(root.join("fix-e/stage")).unwrap(),
+        "apply"
+    );
+    assert_eq!(
+        fs::read_to_string(root.join("fix-g/stage")).unwrap(),
+        "loaded\n"
+    );
+    assert!(!state.join("applying").exists(), "{t}");
+    let _ = fs::remove_dir_all(&root);
+}

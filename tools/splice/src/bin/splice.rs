@@ -12,7 +12,7 @@ use nix::kmod;
 use serde_json::json;
 use splice_tools::admin::{self, exit, human_ns, Action, Failure, Pack, Sysfs};
 use std::ffi::CString;
-use std::io::{self, Write};
+use std::io;
 use std::path::{Path, PathBuf};
 
 #[derive(Parser)]
@@ -420,36 +420,41 @@ fn print_pack(cli: &Cli, p: &Pack) {
 fn act(cli: &Cli, sys: &Sysfs, pack: &str, action: Action) -> Result<i32, Failure> {
     let name = sys.resolve(pack)?;
     let p = sys.act(&name, action)?;
-    if cli.json {
-        print_pack(cli, &p);
-    } else {
-        let what = match action {
-            Action::Check => "fits the running kernel; nothing was changed",
-            Action::Apply => "applied: the running kernel uses the new functions",
-            Action::Reverse => "reversed: the running kernel uses its original functions",
-        };
-        let mut figures = String::new();
-        if p.timing("match_ns") > 0 {
-            figures = format!("matching {}, ", human_ns(p.timing("match_ns")));
-        }
-        if action != Action::Check {
-            figures.push_str(&format!(
-                "kernel stopped {}, tries {}",
-                human_ns(p.timing("pause_ns")),
-                p.timing("tries")
-            ));
-        }
-        let figures = figures.trim_end_matches(", ");
-        println!(
-            "{name}: {what} ({} target{}; {figures})",
-            p.nr_targets,
-            if p.nr_targets == 1 { "" } else { "s" }
-        );
-        for w in &p.warnings {
-            println!("{name}: warning: {w}");
-        }
-    }
+    report_action(cli, &name, action, &p);
     Ok(exit::OK)
+}
+
+/// Prints what `action` did to pack `name`, now `p`.
+fn report_action(cli: &Cli, name: &str, action: Action, p: &Pack) {
+    if cli.json {
+        print_pack(cli, p);
+        return;
+    }
+    let what = match action {
+        Action::Check => "fits the running kernel; nothing was changed",
+        Action::Apply => "applied: the running kernel uses the new functions",
+        Action::Reverse => "reversed: the running kernel uses its original functions",
+    };
+    let mut figures = String::new();
+    if p.timing("match_ns") > 0 {
+        figures = format!("matching {}, ", human_ns(p.timing("match_ns")));
+    }
+    if action != Action::Check {
+        figures.push_str(&format!(
+            "kernel stopped {}, tries {}",
+            human_ns(p.timing("pause_ns")),
+            p.timing("tries")
+        ));
+    }
+    let figures = figures.trim_end_matches(", ");
+    println!(
+        "{name}: {what} ({} target{}; {figures})",
+        p.nr_targets,
+        if p.nr_targets == 1 { "" } else { "s" }
+    );
+    for w in &p.warnings {
+        println!("{name}: warning: {w}");
+    }
 }
 
 /// `splice apply --all` ([`splice_tools::boot`]).
@@ -491,51 +496,75 @@ fn apply_all(
         Err(e) => return Err(Failure::io(dir, "list", &e)),
     };
     std::fs::create_dir_all(state).map_err(|e| Failure::io(state, "create", &e))?;
-    let mut applied = 0;
-    for ko in &packs {
-        let bytes = std::fs::read(ko).map_err(|e| Failure::io(ko, "read", &e))?;
-        let module = admin::module_name_of(&bytes).ok_or_else(|| {
-            Failure::new(
-                exit::BAD_PACK,
-                format!("{} is not a kernel module", ko.display()),
-            )
-        })?;
-        if let Some(n) = sys.pack_of_module(&module)? {
-            if sys.pack(&n)?.stage == "applied" {
-                continue;
+    let mut applied = Vec::new();
+    let mut already = 0;
+    for (i, ko) in packs.iter().enumerate() {
+        let r = apply_installed(cli, sys, ko, state);
+        match r {
+            Ok(Some(name)) => applied.push(name),
+            Ok(None) => already += 1,
+            Err(f) => {
+                // What this run did before it stopped, and what it did not try.
+                let rest: Vec<String> = packs[i + 1..]
+                    .iter()
+                    .map(|p| p.display().to_string())
+                    .collect();
+                eprintln!(
+                    "splice: stopped at {}: applied now: {}; already applied: {already}; not tried: {}",
+                    ko.display(),
+                    if applied.is_empty() { "none".to_string() } else { applied.join(", ") },
+                    if rest.is_empty() { "none".to_string() } else { rest.join(", ") }
+                );
+                return Err(f);
             }
         }
-        // Written before the apply, and synced with its directory entry: if the kernel dies
-        // in it, the next boot sees it ([`boot::marker`]).
-        let f = std::fs::File::create(&marker).map_err(|e| Failure::io(&marker, "create", &e))?;
-        let write = (&f)
-            .write_all(format!("{}\n", ko.display()).as_bytes())
-            .and_then(|()| f.sync_all())
-            .and_then(|()| std::fs::File::open(state)?.sync_all());
-        write.map_err(|e| Failure::io(&marker, "write", &e))?;
-        let r = match sys.pack_of_module(&module)? {
-            Some(n) => act(cli, sys, &n, Action::Apply),
-            // `load` fails if the module registers no pack.
-            None => load(cli, sys, ko).and_then(|_| match sys.pack_of_module(&module)? {
-                Some(n) => act(cli, sys, &n, Action::Apply),
-                None => Err(Failure::new(
-                    exit::BAD_PACK,
-                    format!("{module} registered no pack"),
-                )),
-            }),
-        };
-        // A failure is no crash: the marker goes either way.
-        std::fs::remove_file(&marker).map_err(|e| Failure::io(&marker, "remove", &e))?;
-        r?;
-        applied += 1;
     }
     if !cli.json {
         println!(
-            "splice: {applied} of {} installed packs applied now; the others were already",
+            "splice: {} of {} installed packs applied now; the others were already",
+            applied.len(),
             packs.len()
         );
     }
     Ok(exit::OK)
+}
+
+/// Loads (if need be) and applies the installed pack `ko`: its name if this applied it, `None`
+/// if it was applied already. The crash marker stands for the kernel's apply alone: loading
+/// and printing come before and after it ([`splice_tools::boot::Marker`]).
+fn apply_installed(
+    cli: &Cli,
+    sys: &Sysfs,
+    ko: &Path,
+    state: &Path,
+) -> Result<Option<String>, Failure> {
+    let bytes = std::fs::read(ko).map_err(|e| Failure::io(ko, "read", &e))?;
+    let module = admin::module_name_of(&bytes).ok_or_else(|| {
+        Failure::new(
+            exit::BAD_PACK,
+            format!("{} is not a kernel module", ko.display()),
+        )
+    })?;
+    let name = match sys.pack_of_module(&module)? {
+        Some(n) if sys.pack(&n)?.stage == "applied" => return Ok(None),
+        Some(n) => n,
+        // `load` fails if the module registers no pack.
+        None => {
+            load(cli, sys, ko)?;
+            sys.pack_of_module(&module)?.ok_or_else(|| {
+                Failure::new(exit::BAD_PACK, format!("{module} registered no pack"))
+            })?
+        }
+    };
+    let path = splice_tools::boot::marker(state);
+    let marker = splice_tools::boot::Marker::make(state, &ko.display().to_string())
+        .map_err(|e| Failure::io(&path, "write", &e))?;
+    let r = sys.act(&name, Action::Apply);
+    let removed = marker.remove();
+    let p = r?;
+    removed.map_err(|e| Failure::io(&path, "remove", &e))?;
+    report_action(cli, &name, Action::Apply, &p);
+    Ok(Some(name))
 }
 
 fn load(cli: &Cli, sys: &Sysfs, ko: &Path) -> Result<i32, Failure> {
