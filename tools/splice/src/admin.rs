@@ -7,6 +7,7 @@
 //! Only the sysfs files of splice are read or written here; loading and removing pack modules
 //! (`finit_module`, `delete_module`) is the binary's job.
 
+use nix::errno::Errno;
 use serde::Serialize;
 use std::fmt;
 use std::fs;
@@ -204,6 +205,24 @@ impl Cause {
             Cause::ConflictingPack | Cause::Livepatched | Cause::TextChanged => exit::CONFLICT,
             Cause::OutOfMemory => exit::NO_MEMORY,
             Cause::CannotRedirect => exit::CANNOT_REDIRECT,
+        }
+    }
+
+    /// The error a failed write to `stage` returns for this cause (as the kernel's
+    /// `AbortCause::errno`): a write that failed with another one was refused before the
+    /// action ran, and the cause recorded is an earlier action's.
+    pub fn errno(self) -> Errno {
+        match self {
+            Cause::None | Cause::BadPack => Errno::EINVAL,
+            Cause::NoMatch | Cause::AmbiguousMatch | Cause::KernelMismatch => Errno::ENOEXEC,
+            Cause::CodeBusy => Errno::EBUSY,
+            Cause::NmiNotHeld => Errno::EAGAIN,
+            Cause::TextChanged => Errno::ESTALE,
+            Cause::TargetNotLoaded | Cause::UnresolvedSymbol => Errno::ENOENT,
+            Cause::HookFailed => Errno::ECANCELED,
+            Cause::CannotRedirect => Errno::EOPNOTSUPP,
+            Cause::ConflictingPack | Cause::Livepatched => Errno::EEXIST,
+            Cause::OutOfMemory => Errno::ENOMEM,
         }
     }
 }
@@ -546,25 +565,41 @@ impl Sysfs {
             return Err(stage_failure(name, action, &before.stage));
         }
         let path = self.root.join(name).join("stage");
-        match fs::write(&path, action.word()) {
-            Ok(()) => self.pack(name),
-            Err(e) if e.kind() == io::ErrorKind::PermissionDenied => {
-                Err(Failure::io(&path, "write", &e))
+        // Opened apart from the write: refused to open, the file needs root; refused to
+        // write, the kernel refused the action.
+        let mut f = fs::OpenOptions::new()
+            .write(true)
+            .truncate(true)
+            .open(&path)
+            .map_err(|e| Failure::io(&path, "open", &e))?;
+        let Err(e) = io::Write::write_all(&mut f, action.word().as_bytes()) else {
+            return self.pack(name);
+        };
+        let errno = e.raw_os_error().map(Errno::from_raw);
+        if action == Action::Apply && matches!(errno, Some(Errno::EKEYREJECTED | Errno::EPERM)) {
+            return Err(Failure::new(
+                exit::BAD_PACK,
+                format!(
+                    "apply {name} refused: its module is not signed, and the kernel enforces module signatures or is locked down ({e}); load a signed pack (dmesg names the rule)"
+                ),
+            ));
+        }
+        let after = self.pack(name)?;
+        // Another writer may have moved the stage between the two reads.
+        if !action.valid_in(&after.stage) {
+            return Err(stage_failure(name, action, &after.stage));
+        }
+        match after.cause() {
+            Some(c) if c != Cause::None && errno == Some(c.errno()) => {
+                Err(cause_failure(&after, action, c))
             }
-            Err(e) => {
-                let after = self.pack(name)?;
-                // Another writer may have moved the stage between the two reads.
-                if !action.valid_in(&after.stage) {
-                    return Err(stage_failure(name, action, &after.stage));
-                }
-                match after.cause() {
-                    Some(c) if c != Cause::None => Err(cause_failure(&after, action, c)),
-                    _ => Err(Failure::new(
-                        exit::ERROR,
-                        format!("{} {name}: {e}", action.word()),
-                    )),
-                }
-            }
+            _ => Err(Failure::new(
+                exit::ERROR,
+                format!(
+                    "{} {name}: {e}; the kernel log (dmesg) says why",
+                    action.word()
+                ),
+            )),
         }
     }
 }
@@ -799,6 +834,37 @@ pub fn human_ns(ns: u64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn each_cause_has_the_kernels_errno() {
+        // `act` trusts a recorded cause only when the write failed with its errno: the table
+        // must be the kernel's (kernel/splice/stage.rs, `AbortCause::errno`).
+        let stage = include_str!(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../kernel/splice/stage.rs"
+        ));
+        let body = stage
+            .split("fn errno(self) -> Error {")
+            .nth(1)
+            .and_then(|b| b.split("\n    }\n").next())
+            .expect("AbortCause::errno in kernel/splice/stage.rs");
+        for c in Cause::ALL {
+            let arm = format!("Self::{c:?}");
+            let line = body
+                .lines()
+                .find(|l| {
+                    l.split(|ch: char| !ch.is_alphanumeric() && ch != ':')
+                        .any(|w| w == arm)
+                })
+                .unwrap_or_else(|| panic!("{arm} has no arm in AbortCause::errno"));
+            let errno = format!("{:?}", c.errno());
+            assert!(
+                line.contains(&errno),
+                "{arm}: the kernel says '{}', splice {errno}",
+                line.trim()
+            );
+        }
+    }
 
     #[test]
     fn every_cause_has_a_distinct_name_and_words() {

@@ -40,6 +40,10 @@ signed_works() {
 
 insmod "$unsigned" || fail "the unsigned pack did not load without enforcement"
 [ -d "$d" ] || fail "the unsigned pack loaded but registered no $d"
+# An apply of it that fails now (code_busy) leaves its cause for the refusal
+# under lockdown below, which the splice command must not report as that one.
+held_busy apply loaded 42
+held_release
 # It stays loaded while lockdown comes: applying it then would put unsigned
 # code into the kernel all the same.
 
@@ -48,12 +52,23 @@ lockdown=/sys/kernel/security/lockdown
 [ -w $lockdown ] || fail "no $lockdown (the debug kernel has the lockdown LSM)"
 echo integrity >$lockdown || fail "setting lockdown=integrity"
 grep -q '\[integrity\]' $lockdown || fail "lockdown is '$(cat $lockdown)', expected integrity"
-act apply none "Operation not permitted"
+# Refused before it runs, the apply changes nothing, abort_cause included
+# (the code_busy of the apply above stays).
+echo apply >"$d/stage" 2>/tmp/act.err && fail "the unsigned pack was applied under lockdown"
+grep -q "Operation not permitted" /tmp/act.err || fail "apply under lockdown: '$(cat /tmp/act.err)', expected EPERM"
+is "$d/abort_cause" code_busy
 stage_is loaded
 is $target/value 42
 dmesg | grep -q "$mod.*is not signed" ||
 	fail "the kernel log does not say why the unsigned pack was not applied"
 echo "an unsigned pack loaded before lockdown is not applied under it"
+command -v splice >/dev/null || fail "no splice command in the guest"
+out=$(splice apply target-value 2>&1)
+rc=$?
+[ $rc = 14 ] || fail "splice apply of the unsigned pack under lockdown: exit $rc, expected 14 (bad pack): $out"
+echo "$out" | grep -q "not signed" || fail "splice apply under lockdown does not say why: $out"
+stage_is loaded
+echo "splice apply: $out"
 rmmod $mod || fail "rmmod $mod"
 refused "under lockdown=integrity" "Operation not permitted"
 signed_works
