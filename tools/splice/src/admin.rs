@@ -465,6 +465,25 @@ impl Sysfs {
         Ok(self.read(Path::new(file))?.trim_end().to_string())
     }
 
+    /// The lock of the tunables: one command at a time sets them for its action and puts
+    /// them back after it (an exclusive `flock` of the sysfs folder, waited for; let go when
+    /// the file goes). `None` on a kernel without file locking (`CONFIG_FILE_LOCKING`),
+    /// where commands cannot be kept apart.
+    pub fn lock_tunables(&self) -> Result<Option<fs::File>, Failure> {
+        let f = fs::File::open(&self.root).map_err(|e| Failure::io(&self.root, "open", &e))?;
+        let unsupported = |e: &io::Error| e.raw_os_error() == Some(Errno::ENOSYS as i32);
+        match f.try_lock() {
+            Ok(()) => return Ok(Some(f)),
+            Err(fs::TryLockError::WouldBlock) => {
+                eprintln!("splice: waiting for another splice command to put the tunables back");
+            }
+            Err(fs::TryLockError::Error(e)) if unsupported(&e) => return Ok(None),
+            Err(fs::TryLockError::Error(e)) => return Err(Failure::io(&self.root, "lock", &e)),
+        }
+        f.lock().map_err(|e| Failure::io(&self.root, "lock", &e))?;
+        Ok(Some(f))
+    }
+
     /// Writes `value` to the root file `file` (a tunable: `tries`, `retry_delay_ms`).
     pub fn set_root_value(&self, file: &str, value: &str) -> Result<(), Failure> {
         let path = self.root.join(file);

@@ -7,7 +7,7 @@
 //! stopped while applying) applies nothing and says why. `splice.enable=0` on the kernel
 //! command line skips it all.
 
-use nix::sys::signal::{sigprocmask, SigSet, SigmaskHow, Signal};
+use crate::signals;
 use std::fs;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
@@ -29,38 +29,24 @@ pub fn marker(state: &Path) -> PathBuf {
 /// lives the signals that end a command (`SIGINT`, `SIGTERM`, `SIGHUP`, and `SIGPIPE` from a
 /// reader that went) are held back: one that came between the apply and the removal would
 /// leave the marker of a crash that did not happen, and the next boot would apply nothing.
-/// They are delivered once it is gone.
-///
-/// # Invariants
-///
-/// `mask` is the signal mask from before this was made, put back when it goes.
+/// They are delivered once it is gone ([`signals::Held`]).
 pub struct Marker {
     path: PathBuf,
-    mask: SigSet,
     removed: bool,
+    // Dropped after the marker is removed.
+    _held: signals::Held,
 }
 
 impl Marker {
     /// Writes the marker of the apply of `what` in the state folder `state`, and syncs it.
     /// On failure, nothing of it is left.
     pub fn make(state: &Path, what: &str) -> io::Result<Marker> {
-        let mut held = SigSet::empty();
-        for s in [
-            Signal::SIGINT,
-            Signal::SIGTERM,
-            Signal::SIGHUP,
-            Signal::SIGPIPE,
-        ] {
-            held.add(s);
-        }
-        let mut mask = SigSet::empty();
-        sigprocmask(SigmaskHow::SIG_BLOCK, Some(&held), Some(&mut mask))?;
         let m = Marker {
             path: marker(state),
-            mask,
             removed: false,
+            _held: signals::Held::new()?,
         };
-        // Dropped on failure: the partial file goes and the mask is put back.
+        // Dropped on failure: the partial file goes and the signals come.
         let f = fs::File::create(&m.path)?;
         (&f).write_all(format!("{what}\n").as_bytes())?;
         f.sync_all()?;
@@ -80,7 +66,6 @@ impl Drop for Marker {
         if !self.removed {
             let _ = fs::remove_file(&self.path);
         }
-        let _ = sigprocmask(SigmaskHow::SIG_SETMASK, Some(&self.mask), None);
     }
 }
 

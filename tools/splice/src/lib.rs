@@ -71,6 +71,7 @@ pub mod package;
 pub mod policy;
 pub mod register;
 pub mod report;
+pub mod signals;
 pub mod sites;
 pub mod special;
 pub mod x86;

@@ -458,3 +458,67 @@ fn apply_all_that_stops_says_what_it_did_and_did_not() {
     assert!(!state.join("applying").exists(), "{t}");
     let _ = fs::remove_dir_all(&root);
 }
+
+#[test]
+fn tunables_are_put_back_when_the_second_cannot_be_set() {
+    // --tries was set, --retry-delay could not be: the action does not run, and tries is
+    // what it was before.
+    let root = fake_sysfs("retry-half");
+    add_pack(&root, "fix-h", "loaded", "none", "");
+    fs::remove_file(root.join("retry_delay_ms")).unwrap();
+    fs::create_dir(root.join("retry_delay_ms")).unwrap();
+    let o = splice(
+        &root,
+        &["apply", "fix-h", "--tries", "9", "--retry-delay", "30"],
+    );
+    assert_ne!(o.status.code(), Some(0), "{}", text(&o));
+    assert_eq!(
+        fs::read_to_string(root.join("tries")).unwrap().trim(),
+        "5",
+        "{}",
+        text(&o)
+    );
+    assert_eq!(
+        fs::read_to_string(root.join("fix-h/stage")).unwrap(),
+        "loaded\n"
+    );
+    let _ = fs::remove_dir_all(&root);
+}
+
+#[test]
+fn tunables_of_one_command_wait_for_another_commands() {
+    // Two admins' commands with --tries: the second sets the tunables only once the first
+    // has put them back (a lock on the sysfs folder), or it would save the first one's value
+    // as the one to put back, and leave it for good.
+    let root = fake_sysfs("retry-lock");
+    add_pack(&root, "fix-i", "loaded", "none", "");
+    let held = fs::File::open(&root).unwrap();
+    held.lock().unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_splice"))
+        .env("SPLICE_SYSFS", &root)
+        .args(["apply", "fix-i", "--tries", "9"])
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    let tries = fs::read_to_string(root.join("tries")).unwrap();
+    let stage = fs::read_to_string(root.join("fix-i/stage")).unwrap();
+    held.unlock().unwrap();
+    let status = child.wait().unwrap();
+    assert_eq!(
+        tries.trim(),
+        "5",
+        "tries was set while another command held the lock"
+    );
+    assert_eq!(
+        stage, "loaded\n",
+        "the apply ran while another command held the lock"
+    );
+    assert!(status.success());
+    assert_eq!(
+        fs::read_to_string(root.join("fix-i/stage")).unwrap(),
+        "apply"
+    );
+    assert_eq!(fs::read_to_string(root.join("tries")).unwrap().trim(), "5");
+    let _ = fs::remove_dir_all(&root);
+}

@@ -198,13 +198,28 @@ fn run(cli: &Cli, sys: &Sysfs) -> Result<i32, Failure> {
     }
 }
 
-/// Runs `f` with the kernel's tunables set as `retry` asks, and puts them back after.
+/// Runs `f` with the kernel's tunables set as `retry` asks, and puts them back after: on
+/// every way out, with the signals that would end the command held back meanwhile, and with
+/// the tunables' lock held, so that another command's values are neither used nor saved as
+/// the ones to put back.
 fn with_retry(
     sys: &Sysfs,
     retry: Retry,
     f: impl FnOnce() -> Result<i32, Failure>,
 ) -> Result<i32, Failure> {
-    let mut saved = Vec::new();
+    if retry.tries.is_none() && retry.retry_delay.is_none() {
+        return f();
+    }
+    sys.present()?;
+    // Dropped in reverse order: the tunables put back, the signals let in, the lock let go.
+    // Waiting for the lock, the command can still be interrupted.
+    let _lock = sys.lock_tunables()?;
+    let _held = splice_tools::signals::Held::new()
+        .map_err(|e| Failure::new(exit::ERROR, format!("cannot hold signals back: {e}")))?;
+    let mut set = Tunables {
+        sys,
+        saved: Vec::new(),
+    };
     for (file, value) in [
         ("tries", retry.tries),
         ("retry_delay_ms", retry.retry_delay),
@@ -212,15 +227,59 @@ fn with_retry(
         let Some(v) = value else { continue };
         let old = sys.root_value(file)?;
         sys.set_root_value(file, &v.to_string())?;
-        saved.push((file, old));
+        set.saved.push((file, old));
     }
     let r = f();
-    for (file, old) in saved {
-        if let Err(e) = sys.set_root_value(file, &old) {
-            eprintln!("splice: warning: {file} not put back to {old}: {e}");
+    let back = set.put_back();
+    match (r, back) {
+        (Err(f), Err(t)) => {
+            eprintln!("splice: warning: {t}; write it to /sys/kernel/splice/ by hand");
+            Err(f)
+        }
+        (Err(f), Ok(())) => Err(f),
+        (Ok(_), Err(t)) => Err(Failure::new(
+            exit::ERROR,
+            format!("the action is done, but {t}; write it to /sys/kernel/splice/ by hand"),
+        )),
+        (Ok(code), Ok(())) => Ok(code),
+    }
+}
+
+/// The tunables a command set, with the values to put back ([`with_retry`]); put back when
+/// dropped if [`Tunables::put_back`] was not called (an error, a panic).
+struct Tunables<'a> {
+    sys: &'a Sysfs,
+    saved: Vec<(&'static str, String)>,
+}
+
+impl Tunables<'_> {
+    /// Puts every tunable back; the error names those that could not be.
+    fn put_back(mut self) -> Result<(), String> {
+        let mut failed = Vec::new();
+        for (file, old) in std::mem::take(&mut self.saved) {
+            if let Err(e) = self.sys.set_root_value(file, &old) {
+                failed.push(format!("{file} was not put back to {old} ({})", e.message));
+            }
+        }
+        if failed.is_empty() {
+            Ok(())
+        } else {
+            Err(failed.join("; "))
         }
     }
-    r
+}
+
+impl Drop for Tunables<'_> {
+    fn drop(&mut self) {
+        for (file, old) in std::mem::take(&mut self.saved) {
+            if let Err(e) = self.sys.set_root_value(file, &old) {
+                eprintln!(
+                    "splice: warning: {file} not put back to {old}: {}",
+                    e.message
+                );
+            }
+        }
+    }
 }
 
 fn release() -> String {
