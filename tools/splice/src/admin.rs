@@ -535,11 +535,34 @@ impl Sysfs {
     /// The pack whose module is `module`, if one is loaded.
     pub fn pack_of_module(&self, module: &str) -> Result<Option<String>, Failure> {
         for n in self.pack_names()? {
-            if self.read(&Path::new(&n).join("module"))?.trim() == module {
-                return Ok(Some(n));
+            match self.read(&Path::new(&n).join("module")) {
+                Ok(m) if m.trim() == module => return Ok(Some(n)),
+                Ok(_) => {}
+                // Unloaded meanwhile: not the one.
+                Err(_) if !self.root.join(&n).join("stage").exists() => {}
+                Err(f) => return Err(f),
             }
         }
         Ok(None)
+    }
+
+    /// Pack `name`, or `None` if it is not loaded (any more): a pack unloaded while it is
+    /// read is gone, not an error of the reader.
+    pub fn pack_if_loaded(&self, name: &str) -> Result<Option<Pack>, Failure> {
+        match self.pack(name) {
+            Ok(p) => Ok(Some(p)),
+            Err(_) if !self.root.join(name).join("stage").exists() => Ok(None),
+            Err(f) => Err(f),
+        }
+    }
+
+    /// The loaded packs, by name; one unloaded while they are read is left out.
+    pub fn packs(&self) -> Result<Vec<Pack>, Failure> {
+        let mut packs = Vec::new();
+        for n in self.pack_names()? {
+            packs.extend(self.pack_if_loaded(&n)?);
+        }
+        Ok(packs)
     }
 
     /// Everything about pack `name` (a name [`Sysfs::resolve`] returned).
@@ -785,8 +808,8 @@ impl Sysfs {
         let mut applied = Vec::new();
         let mut not_applied = Vec::new();
         let mut packs = Vec::new();
-        for n in self.pack_names()? {
-            let p = self.pack(&n)?;
+        for p in self.packs()? {
+            let n = p.name.clone();
             if p.stage == "applied" {
                 applied.push(n);
             } else {
@@ -853,6 +876,23 @@ pub fn human_ns(ns: u64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_pack_that_went_is_left_out_not_an_error() {
+        // `status` and `list` read every pack; one unloaded meanwhile (its directory gone)
+        // is not there, while one whose files cannot be read is an error.
+        let root = tempfile::tempdir().unwrap();
+        fs::write(root.path().join("version"), "0.2.0\n").unwrap();
+        let sys = Sysfs {
+            root: root.path().to_path_buf(),
+        };
+        assert!(sys.pack("gone").is_err());
+        assert!(sys.pack_if_loaded("gone").unwrap().is_none());
+        fs::create_dir(root.path().join("broken")).unwrap();
+        fs::write(root.path().join("broken/stage"), "loaded\n").unwrap();
+        assert!(sys.pack_if_loaded("broken").is_err());
+        assert!(sys.packs().is_err());
+    }
 
     #[test]
     fn each_cause_has_the_kernels_errno() {

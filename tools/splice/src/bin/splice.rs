@@ -341,25 +341,25 @@ fn status(cli: &Cli, sys: &Sysfs, prometheus: bool) -> Result<i32, Failure> {
         println!("applied: none");
     }
     for n in &st.applied {
-        let p = sys.pack(n)?;
+        let Some(p) = sys.pack_if_loaded(n)? else {
+            continue;
+        };
         println!("applied: {n} ({} targets) {}", p.nr_targets, p.description);
         for f in &p.fixes {
             println!("  fix: {f}");
         }
     }
     for n in &st.not_applied {
-        let p = sys.pack(n)?;
+        let Some(p) = sys.pack_if_loaded(n)? else {
+            continue;
+        };
         println!("loaded, not applied: {n} ({}) {}", p.stage, p.description);
     }
     Ok(code)
 }
 
 fn list(cli: &Cli, sys: &Sysfs) -> Result<i32, Failure> {
-    let packs = sys
-        .pack_names()?
-        .iter()
-        .map(|n| sys.pack(n))
-        .collect::<Result<Vec<_>, _>>()?;
+    let packs = sys.packs()?;
     if cli.json {
         let v: Vec<_> = packs
             .iter()
@@ -628,8 +628,12 @@ fn apply_installed(
 
 fn load(cli: &Cli, sys: &Sysfs, ko: &Path) -> Result<i32, Failure> {
     sys.present()?;
-    let file = std::fs::File::open(ko).map_err(|e| Failure::io(ko, "open", &e))?;
-    let bytes = std::fs::read(ko).map_err(|e| Failure::io(ko, "read", &e))?;
+    // Read through the descriptor the kernel loads from (from its start, whatever the
+    // offset): the name checked is that of the module loaded, even if the path is replaced
+    // meanwhile (an upgrade of the pack's package).
+    let mut file = std::fs::File::open(ko).map_err(|e| Failure::io(ko, "open", &e))?;
+    let mut bytes = Vec::new();
+    io::Read::read_to_end(&mut file, &mut bytes).map_err(|e| Failure::io(ko, "read", &e))?;
     let module = admin::module_name_of(&bytes).ok_or_else(|| {
         Failure::new(
             exit::BAD_PACK,
@@ -698,6 +702,10 @@ fn unload(cli: &Cli, sys: &Sysfs, pack: &str) -> Result<i32, Failure> {
             Errno::EWOULDBLOCK | Errno::EBUSY => (
                 exit::STAGE,
                 "the module is in use (it was applied meanwhile?)",
+            ),
+            Errno::ENOENT => (
+                exit::NO_PACK,
+                "it is not loaded any more (unloaded meanwhile, by another command?)",
             ),
             _ => (exit::ERROR, "see dmesg"),
         };
