@@ -522,3 +522,37 @@ fn tunables_of_one_command_wait_for_another_commands() {
     assert_eq!(fs::read_to_string(root.join("tries")).unwrap().trim(), "5");
     let _ = fs::remove_dir_all(&root);
 }
+
+#[test]
+fn apply_all_with_json_prints_one_document() {
+    // Automation reads `splice --json apply --all` as one JSON value: what it applied.
+    let root = fake_sysfs("all-json");
+    add_pack(&root, "fix-j", "loaded", "none", "");
+    add_pack(&root, "fix-k", "applied", "none", "");
+    let dir = root.join("installed");
+    let state = root.join("state");
+    fs::create_dir_all(&dir).unwrap();
+    for m in ["splice_fix_j", "splice_fix_k"] {
+        fs::write(dir.join(format!("{m}.ko")), fake_ko(m)).unwrap();
+    }
+    fs::write(dir.join("order"), "splice_fix_j.ko\nsplice_fix_k.ko\n").unwrap();
+    let cmdline = root.join("cmdline");
+    fs::write(&cmdline, "root=/dev/vda quiet\n").unwrap();
+    let o = Command::new(env!("CARGO_BIN_EXE_splice"))
+        .env("SPLICE_SYSFS", &root)
+        .env("SPLICE_CMDLINE", &cmdline)
+        .args(["--json", "apply", "--all", "--dir"])
+        .arg(&dir)
+        .arg("--state")
+        .arg(&state)
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let out = String::from_utf8_lossy(&o.stdout);
+    let v: serde_json::Value =
+        serde_json::from_str(&out).unwrap_or_else(|e| panic!("not one JSON document ({e}): {out}"));
+    assert_eq!(v["applied"], serde_json::json!(["fix-j"]), "{out}");
+    assert_eq!(v["already_applied"], 1, "{out}");
+    assert_eq!(v["installed"], 2, "{out}");
+    let _ = fs::remove_dir_all(&root);
+}

@@ -562,23 +562,37 @@ fn apply_all(
         match r {
             Ok(Some(name)) => applied.push(name),
             Ok(None) => already += 1,
-            Err(f) => {
-                // What this run did before it stopped, and what it did not try.
+            Err(mut f) => {
+                // What this run did before it stopped, and what it did not try: in the
+                // failure's message, which --json carries too.
                 let rest: Vec<String> = packs[i + 1..]
                     .iter()
                     .map(|p| p.display().to_string())
                     .collect();
-                eprintln!(
-                    "splice: stopped at {}: applied now: {}; already applied: {already}; not tried: {}",
+                let list = |v: &[String]| {
+                    if v.is_empty() {
+                        "none".to_string()
+                    } else {
+                        v.join(", ")
+                    }
+                };
+                f.message = format!(
+                    "{}\nstopped at {}: applied now: {}; already applied: {already}; not tried: {}",
+                    f.message,
                     ko.display(),
-                    if applied.is_empty() { "none".to_string() } else { applied.join(", ") },
-                    if rest.is_empty() { "none".to_string() } else { rest.join(", ") }
+                    list(&applied),
+                    list(&rest)
                 );
                 return Err(f);
             }
         }
     }
-    if !cli.json {
+    if cli.json {
+        println!(
+            "{}",
+            json!({ "applied": applied, "already_applied": already, "installed": packs.len() })
+        );
+    } else {
         println!(
             "splice: {} of {} installed packs applied now; the others were already",
             applied.len(),
@@ -607,12 +621,12 @@ fn apply_installed(
     let name = match sys.pack_of_module(&module)? {
         Some(n) if sys.pack(&n)?.stage == "applied" => return Ok(None),
         Some(n) => n,
-        // `load` fails if the module registers no pack.
         None => {
-            load(cli, sys, ko)?;
-            sys.pack_of_module(&module)?.ok_or_else(|| {
-                Failure::new(exit::BAD_PACK, format!("{module} registered no pack"))
-            })?
+            let n = load_module(sys, ko)?;
+            if !cli.json {
+                println!("loaded {} as pack {n}", ko.display());
+            }
+            n
         }
     };
     let path = splice_tools::boot::marker(state);
@@ -622,11 +636,28 @@ fn apply_installed(
     let removed = marker.remove();
     let p = r?;
     removed.map_err(|e| Failure::io(&path, "remove", &e))?;
-    report_action(cli, &name, Action::Apply, &p);
+    // With --json, the run's summary is its one document.
+    if !cli.json {
+        report_action(cli, &name, Action::Apply, &p);
+    }
     Ok(Some(name))
 }
 
 fn load(cli: &Cli, sys: &Sysfs, ko: &Path) -> Result<i32, Failure> {
+    let name = load_module(sys, ko)?;
+    let p = sys.pack(&name)?;
+    if !cli.json {
+        println!(
+            "loaded {} as pack {name}; nothing changes until: splice apply {name}",
+            ko.display()
+        );
+    }
+    print_pack(cli, &p);
+    Ok(exit::OK)
+}
+
+/// Loads the pack module `ko`; the name of the pack it registered.
+fn load_module(sys: &Sysfs, ko: &Path) -> Result<String, Failure> {
     sys.present()?;
     // Read through the descriptor the kernel loads from (from its start, whatever the
     // offset): the name checked is that of the module loaded, even if the path is replaced
@@ -665,21 +696,12 @@ fn load(cli: &Cli, sys: &Sysfs, ko: &Path) -> Result<i32, Failure> {
             format!("cannot load {}: {e}: {why}", ko.display()),
         ));
     }
-    let name = sys.pack_of_module(&module)?.ok_or_else(|| {
+    sys.pack_of_module(&module)?.ok_or_else(|| {
         Failure::new(
             exit::BAD_PACK,
             format!("{module} loaded but registered no splice pack: it is not a splice pack; remove it with rmmod {module}"),
         )
-    })?;
-    let p = sys.pack(&name)?;
-    if !cli.json {
-        println!(
-            "loaded {} as pack {name}; nothing changes until: splice apply {name}",
-            ko.display()
-        );
-    }
-    print_pack(cli, &p);
-    Ok(exit::OK)
+    })
 }
 
 fn unload(cli: &Cli, sys: &Sysfs, pack: &str) -> Result<i32, Failure> {

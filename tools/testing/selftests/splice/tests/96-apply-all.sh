@@ -28,6 +28,8 @@ grep -q "splice.enable=0" /tmp/all.out || fail "no word of splice.enable=0: $(ca
 printf 'splice_proc_version.ko\nsplice_target_value.ko\nsplice_target_other_source.ko\n' >$dir/order
 all /tmp/cmdline.on && fail "apply --all succeeded with a pack that does not fit"
 grep -q "no_match" /tmp/all.out || fail "the failure is not named: $(cat /tmp/all.out)"
+grep -q "applied now: proc-version, target-value; already applied: 0; not tried: none" /tmp/all.out ||
+	fail "the stop does not say what was applied and what not tried: $(cat /tmp/all.out)"
 fixed_version || fail "proc-version not applied by apply --all"
 is $target/value 63
 [ -e $state/applying ] && fail "the marker stayed after a failure (no crash)"
