@@ -294,6 +294,50 @@ fn fake_ko(module: &str) -> Vec<u8> {
     o.write().unwrap()
 }
 
+/// Packs installed for `splice apply --all` in `root`: a folder holding a module of each
+/// name in `modules`, listed in that order, a state folder and a kernel command line.
+struct Installed {
+    dir: PathBuf,
+    state: PathBuf,
+    cmdline: PathBuf,
+}
+
+fn installed(root: &Path, modules: &[&str]) -> Installed {
+    let i = Installed {
+        dir: root.join("installed"),
+        state: root.join("state"),
+        cmdline: root.join("cmdline"),
+    };
+    fs::create_dir_all(&i.dir).unwrap();
+    let mut order = String::new();
+    for m in modules {
+        fs::write(i.dir.join(format!("{m}.ko")), fake_ko(m)).unwrap();
+        order.push_str(&format!("{m}.ko\n"));
+    }
+    fs::write(i.dir.join("order"), order).unwrap();
+    fs::write(&i.cmdline, "root=/dev/vda quiet\n").unwrap();
+    i
+}
+
+impl Installed {
+    /// `splice [FLAGS] apply --all` on these packs, run by `cmd` (the command itself, or
+    /// strace running it).
+    fn apply_all(&self, root: &Path, mut cmd: Command, flags: &[&str]) -> Command {
+        cmd.env("SPLICE_SYSFS", root)
+            .env("SPLICE_CMDLINE", &self.cmdline)
+            .args(flags)
+            .args(["apply", "--all", "--dir"])
+            .arg(&self.dir)
+            .arg("--state")
+            .arg(&self.state);
+        cmd
+    }
+}
+
+fn splice_cmd() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_splice"))
+}
+
 #[test]
 fn apply_all_makes_its_crash_marker_durable_before_the_apply() {
     // The marker keeps a pack that crashes the kernel from doing it again at the next boot.
@@ -302,25 +346,18 @@ fn apply_all_makes_its_crash_marker_durable_before_the_apply() {
     // ext4), both before the apply is asked of the kernel. The syscalls show it.
     let root = fake_sysfs("marker");
     add_pack(&root, "fix-c", "loaded", "none", "");
-    let dir = root.join("installed");
-    let state = root.join("state");
-    fs::create_dir_all(&dir).unwrap();
-    fs::write(dir.join("splice_fix_c.ko"), fake_ko("splice_fix_c")).unwrap();
-    let cmdline = root.join("cmdline");
-    fs::write(&cmdline, "root=/dev/vda quiet\n").unwrap();
+    let i = installed(&root, &["splice_fix_c"]);
+    let state = &i.state;
     let trace = root.join("trace");
-    let o = Command::new("strace")
+    let mut strace = Command::new("strace");
+    strace
         .arg("-f")
         .args(["-e", "trace=openat,fsync,fdatasync,unlink,unlinkat"])
         .arg("-o")
         .arg(&trace)
-        .arg(env!("CARGO_BIN_EXE_splice"))
-        .env("SPLICE_SYSFS", &root)
-        .env("SPLICE_CMDLINE", &cmdline)
-        .args(["apply", "--all", "--dir"])
-        .arg(&dir)
-        .arg("--state")
-        .arg(&state)
+        .arg(env!("CARGO_BIN_EXE_splice"));
+    let o = i
+        .apply_all(&root, strace, &[])
         .output()
         .expect("strace (deps.sh installs it)");
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
@@ -353,7 +390,7 @@ fn apply_all_makes_its_crash_marker_durable_before_the_apply() {
     let all = lines.join("\n");
     let (created, mfd) = fd_of(&state.join("applying"), "O_CREAT").expect(&all);
     let marker_synced = synced_after(created, &mfd).expect("the marker's data is synced");
-    let (opened, dfd) = fd_of(&state, "O_RDONLY").expect("the state folder is opened");
+    let (opened, dfd) = fd_of(state, "O_RDONLY").expect("the state folder is opened");
     let dir_synced = synced_after(opened.max(created), &dfd)
         .expect("the state folder is synced after the marker is made");
     let (asked, _) = fd_of(&root.join("fix-c/stage"), "O_WRONLY").expect(&all);
@@ -372,21 +409,12 @@ fn apply_all_leaves_no_crash_marker_when_its_reader_is_gone() {
     // applied there.
     let root = fake_sysfs("reader-gone");
     add_pack(&root, "fix-d", "loaded", "none", "");
-    let dir = root.join("installed");
-    let state = root.join("state");
-    fs::create_dir_all(&dir).unwrap();
-    fs::write(dir.join("splice_fix_d.ko"), fake_ko("splice_fix_d")).unwrap();
-    let cmdline = root.join("cmdline");
-    fs::write(&cmdline, "root=/dev/vda quiet\n").unwrap();
+    let i = installed(&root, &["splice_fix_d"]);
+    let state = &i.state;
     let (reader, writer) = std::io::pipe().unwrap();
     drop(reader);
-    let o = Command::new(env!("CARGO_BIN_EXE_splice"))
-        .env("SPLICE_SYSFS", &root)
-        .env("SPLICE_CMDLINE", &cmdline)
-        .args(["apply", "--all", "--dir"])
-        .arg(&dir)
-        .arg("--state")
-        .arg(&state)
+    let o = i
+        .apply_all(&root, splice_cmd(), &[])
         .stdout(writer)
         .output()
         .unwrap();
@@ -416,28 +444,9 @@ fn apply_all_that_stops_says_what_it_did_and_did_not() {
     // fix-f's stage cannot be read or written.
     fs::remove_file(root.join("fix-f/stage")).unwrap();
     fs::create_dir(root.join("fix-f/stage")).unwrap();
-    let dir = root.join("installed");
-    let state = root.join("state");
-    fs::create_dir_all(&dir).unwrap();
-    for m in ["splice_fix_e", "splice_fix_f", "splice_fix_g"] {
-        fs::write(dir.join(format!("{m}.ko")), fake_ko(m)).unwrap();
-    }
-    fs::write(
-        dir.join("order"),
-        "splice_fix_e.ko\nsplice_fix_f.ko\nsplice_fix_g.ko\n",
-    )
-    .unwrap();
-    let cmdline = root.join("cmdline");
-    fs::write(&cmdline, "root=/dev/vda quiet\n").unwrap();
-    let o = Command::new(env!("CARGO_BIN_EXE_splice"))
-        .env("SPLICE_SYSFS", &root)
-        .env("SPLICE_CMDLINE", &cmdline)
-        .args(["apply", "--all", "--dir"])
-        .arg(&dir)
-        .arg("--state")
-        .arg(&state)
-        .output()
-        .unwrap();
+    let i = installed(&root, &["splice_fix_e", "splice_fix_f", "splice_fix_g"]);
+    let state = &i.state;
+    let o = i.apply_all(&root, splice_cmd(), &[]).output().unwrap();
     let t = text(&o);
     assert_ne!(o.status.code(), Some(0), "{t}");
     assert!(t.contains("stopped at"), "{t}");
@@ -529,22 +538,9 @@ fn apply_all_with_json_prints_one_document() {
     let root = fake_sysfs("all-json");
     add_pack(&root, "fix-j", "loaded", "none", "");
     add_pack(&root, "fix-k", "applied", "none", "");
-    let dir = root.join("installed");
-    let state = root.join("state");
-    fs::create_dir_all(&dir).unwrap();
-    for m in ["splice_fix_j", "splice_fix_k"] {
-        fs::write(dir.join(format!("{m}.ko")), fake_ko(m)).unwrap();
-    }
-    fs::write(dir.join("order"), "splice_fix_j.ko\nsplice_fix_k.ko\n").unwrap();
-    let cmdline = root.join("cmdline");
-    fs::write(&cmdline, "root=/dev/vda quiet\n").unwrap();
-    let o = Command::new(env!("CARGO_BIN_EXE_splice"))
-        .env("SPLICE_SYSFS", &root)
-        .env("SPLICE_CMDLINE", &cmdline)
-        .args(["--json", "apply", "--all", "--dir"])
-        .arg(&dir)
-        .arg("--state")
-        .arg(&state)
+    let i = installed(&root, &["splice_fix_j", "splice_fix_k"]);
+    let o = i
+        .apply_all(&root, splice_cmd(), &["--json"])
         .output()
         .unwrap();
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
