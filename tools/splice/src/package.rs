@@ -241,13 +241,19 @@ fn gzip(text: &str) -> Result<Vec<u8>> {
 
 /// Writes `<package>_<version>_amd64.deb` of pack module `ko` into `out`, naming
 /// `maintainer` ("Name <mail>"); returns its path.
-pub fn build(ko: &Path, out: &Path, maintainer: &str) -> Result<PathBuf> {
+/// Fails unless `maintainer` has a mail address, as Debian's `Maintainer` field needs.
+pub fn check_maintainer(maintainer: &str) -> Result<()> {
     if !maintainer.contains('@') {
         bail!(
             "the maintainer '{maintainer}' has no mail address: give --maintainer 'Name <mail>', \
              or set DEBFULLNAME and DEBEMAIL"
         );
     }
+    Ok(())
+}
+
+pub fn build(ko: &Path, out: &Path, maintainer: &str) -> Result<PathBuf> {
+    check_maintainer(maintainer)?;
     let bytes = fs::read(ko).with_context(|| format!("{}: cannot read", ko.display()))?;
     let m = Meta::of(&bytes).with_context(|| format!("{}", ko.display()))?;
     if m.release.is_empty() {

@@ -552,3 +552,25 @@ fn apply_all_with_json_prints_one_document() {
     assert_eq!(v["installed"], 2, "{out}");
     let _ = fs::remove_dir_all(&root);
 }
+
+#[test]
+fn package_failures_have_their_class() {
+    // A pack file that is not there is exit 4, as for the other commands; a maintainer with
+    // no address is a bad command line (2); only a file that is no pack is a bad pack (14).
+    let root = fake_sysfs("package");
+    let who = "--maintainer=Ops <ops@example.org>";
+    let missing = root.join("splice_missing.ko");
+    let o = splice(&root, &["package", missing.to_str().unwrap(), who]);
+    assert_eq!(o.status.code(), Some(4), "{}", text(&o));
+    assert!(text(&o).contains("splice_missing.ko"), "{}", text(&o));
+    let not_a_pack = root.join("splice_junk.ko");
+    fs::write(&not_a_pack, b"not an ELF file").unwrap();
+    let o = splice(&root, &["package", not_a_pack.to_str().unwrap(), who]);
+    assert_eq!(o.status.code(), Some(14), "{}", text(&o));
+    let o = splice(
+        &root,
+        &["package", not_a_pack.to_str().unwrap(), "--maintainer=Ops"],
+    );
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    let _ = fs::remove_dir_all(&root);
+}

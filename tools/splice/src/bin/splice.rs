@@ -186,8 +186,22 @@ fn run(cli: &Cli, sys: &Sysfs) -> Result<i32, Failure> {
                         .to_string(),
                 ));
             };
-            let deb = splice_tools::package::build(ko, output, &who)
-                .map_err(|e| Failure::new(exit::BAD_PACK, format!("{e:#}")))?;
+            splice_tools::package::check_maintainer(&who)
+                .map_err(|e| Failure::new(exit::USAGE, format!("{e:#}")))?;
+            let deb = splice_tools::package::build(ko, output, &who).map_err(|e| {
+                // A file that cannot be read or written is not a bad pack.
+                let code = match e
+                    .root_cause()
+                    .downcast_ref::<io::Error>()
+                    .map(io::Error::kind)
+                {
+                    Some(io::ErrorKind::NotFound) => exit::NO_PACK,
+                    Some(io::ErrorKind::PermissionDenied) => exit::PERMISSION,
+                    Some(_) => exit::ERROR,
+                    None => exit::BAD_PACK,
+                };
+                Failure::new(code, format!("{e:#}"))
+            })?;
             if cli.json {
                 println!("{}", json!({ "deb": deb }));
             } else {
