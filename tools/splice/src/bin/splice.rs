@@ -267,14 +267,20 @@ struct Tunables<'a> {
 }
 
 impl Tunables<'_> {
-    /// Puts every tunable back; the error names those that could not be.
-    fn put_back(mut self) -> Result<(), String> {
+    /// Puts back every tunable not yet put back; says which could not be, and why.
+    fn restore(&mut self) -> Vec<String> {
         let mut failed = Vec::new();
         for (file, old) in std::mem::take(&mut self.saved) {
             if let Err(e) = self.sys.set_root_value(file, &old) {
                 failed.push(format!("{file} was not put back to {old} ({})", e.message));
             }
         }
+        failed
+    }
+
+    /// Puts every tunable back; the error names those that could not be.
+    fn put_back(mut self) -> Result<(), String> {
+        let failed = self.restore();
         if failed.is_empty() {
             Ok(())
         } else {
@@ -285,13 +291,8 @@ impl Tunables<'_> {
 
 impl Drop for Tunables<'_> {
     fn drop(&mut self) {
-        for (file, old) in std::mem::take(&mut self.saved) {
-            if let Err(e) = self.sys.set_root_value(file, &old) {
-                eprintln!(
-                    "splice: warning: {file} not put back to {old}: {}",
-                    e.message
-                );
-            }
+        for f in self.restore() {
+            eprintln!("splice: warning: {f}");
         }
     }
 }
