@@ -271,11 +271,22 @@ impl Failure {
         v
     }
 
-    /// An I/O error on `path`, classified (no such file, permission, other).
+    /// An I/O error on `path`, classified (permission, other). A file that is not there is
+    /// an error like any other: exit 4 says that a pack is missing ([`Failure::io_pack`]).
     pub fn io(path: &Path, what: &str, e: &io::Error) -> Self {
+        Self::classified(path, what, e, exit::ERROR)
+    }
+
+    /// An I/O error on `path`, a pack's file (the module, a file of its sysfs folder): one
+    /// that is not there is a pack that is not (exit 4).
+    pub fn io_pack(path: &Path, what: &str, e: &io::Error) -> Self {
+        Self::classified(path, what, e, exit::NO_PACK)
+    }
+
+    fn classified(path: &Path, what: &str, e: &io::Error, not_found: i32) -> Self {
         let code = match e.kind() {
             io::ErrorKind::PermissionDenied => exit::PERMISSION,
-            io::ErrorKind::NotFound => exit::NO_PACK,
+            io::ErrorKind::NotFound => not_found,
             _ => exit::ERROR,
         };
         let hint = if code == exit::PERMISSION {
@@ -455,14 +466,17 @@ impl Sysfs {
         }
     }
 
-    fn read(&self, rel: &Path) -> Result<String, Failure> {
-        let p = self.root.join(rel);
-        fs::read_to_string(&p).map_err(|e| Failure::io(&p, "read", &e))
+    /// A file of pack `name`'s folder: gone with the pack (exit 4).
+    fn read_pack_file(&self, name: &str, file: &str) -> Result<String, Failure> {
+        let p = self.root.join(name).join(file);
+        fs::read_to_string(&p).map_err(|e| Failure::io_pack(&p, "read", &e))
     }
 
     /// A file of the root directory, without its newline.
     pub fn root_value(&self, file: &str) -> Result<String, Failure> {
-        Ok(self.read(Path::new(file))?.trim_end().to_string())
+        let p = self.root.join(file);
+        let v = fs::read_to_string(&p).map_err(|e| Failure::io(&p, "read", &e))?;
+        Ok(v.trim_end().to_string())
     }
 
     /// The lock of the tunables: one command at a time sets them for its action and puts
@@ -512,7 +526,7 @@ impl Sysfs {
         let module = name.replace('-', "_");
         for n in &names {
             if self
-                .read(&Path::new(n).join("module"))
+                .read_pack_file(n, "module")
                 .ok()
                 .as_deref()
                 .map(str::trim)
@@ -535,7 +549,7 @@ impl Sysfs {
     /// The pack whose module is `module`, if one is loaded.
     pub fn pack_of_module(&self, module: &str) -> Result<Option<String>, Failure> {
         for n in self.pack_names()? {
-            match self.read(&Path::new(&n).join("module")) {
+            match self.read_pack_file(&n, "module") {
                 Ok(m) if m.trim() == module => return Ok(Some(n)),
                 Ok(_) => {}
                 // Unloaded meanwhile: not the one.
@@ -567,14 +581,14 @@ impl Sysfs {
 
     /// Everything about pack `name` (a name [`Sysfs::resolve`] returned).
     pub fn pack(&self, name: &str) -> Result<Pack, Failure> {
-        let f = |file: &str| self.read(&Path::new(name).join(file));
+        let f = |file: &str| self.read_pack_file(name, file);
         // Files a core older than these tools does not have: as if the pack said nothing.
         let since_v2 = |file: &str| {
             let p = self.root.join(name).join(file);
             match fs::read_to_string(&p) {
                 Ok(s) => Ok(s),
                 Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(String::new()),
-                Err(e) => Err(Failure::io(&p, "read", &e)),
+                Err(e) => Err(Failure::io_pack(&p, "read", &e)),
             }
         };
         let (conflicts, more_conflicts) = parse_conflicts(&f("conflicts")?);
@@ -613,7 +627,7 @@ impl Sysfs {
             .write(true)
             .truncate(true)
             .open(&path)
-            .map_err(|e| Failure::io(&path, "open", &e))?;
+            .map_err(|e| Failure::io_pack(&path, "open", &e))?;
         let Err(e) = io::Write::write_all(&mut f, action.word().as_bytes()) else {
             return self.pack(name);
         };

@@ -434,6 +434,55 @@ fn apply_all_leaves_no_crash_marker_when_its_reader_is_gone() {
 }
 
 #[test]
+fn apply_all_under_splice_enable_0_touches_no_tunable() {
+    // splice.enable=0 is the admin's way out of a boot that goes wrong: `apply --all` then
+    // does nothing, `--tries` included. Tunables that cannot be read or written (folders
+    // here) show whether it tried.
+    let root = fake_sysfs("disabled");
+    add_pack(&root, "fix-h", "loaded", "none", "");
+    for f in ["tries", "retry_delay_ms"] {
+        fs::remove_file(root.join(f)).unwrap();
+        fs::create_dir(root.join(f)).unwrap();
+    }
+    let i = installed(&root, &["splice_fix_h"]);
+    fs::write(&i.cmdline, "root=/dev/vda splice.enable=0\n").unwrap();
+    let o = i
+        .apply_all(&root, splice_cmd(), &[])
+        .args(["--tries", "9", "--retry-delay", "50"])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert!(text(&o).contains("splice.enable=0"), "{}", text(&o));
+    assert_eq!(
+        fs::read_to_string(root.join("fix-h/stage")).unwrap(),
+        "loaded\n"
+    );
+    let _ = fs::remove_dir_all(&root);
+}
+
+#[test]
+fn apply_all_without_a_kernel_command_line_is_no_missing_pack() {
+    // Exit 4 says "no such pack": a command line that cannot be read is not that.
+    let root = fake_sysfs("no-cmdline");
+    add_pack(&root, "fix-i", "loaded", "none", "");
+    let i = installed(&root, &["splice_fix_i"]);
+    fs::remove_file(&i.cmdline).unwrap();
+    let o = i.apply_all(&root, splice_cmd(), &[]).output().unwrap();
+    assert_eq!(
+        o.status.code(),
+        Some(splice_tools::admin::exit::ERROR),
+        "{}",
+        text(&o)
+    );
+    assert!(
+        text(&o).contains(&i.cmdline.display().to_string()),
+        "{}",
+        text(&o)
+    );
+    let _ = fs::remove_dir_all(&root);
+}
+
+#[test]
 fn apply_all_that_stops_says_what_it_did_and_did_not() {
     // A boot's apply that stops at a pack names the packs it applied before and those it did
     // not try: the admin knows the state of the kernel without reading every pack.

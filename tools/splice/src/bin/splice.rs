@@ -161,10 +161,15 @@ fn run(cli: &Cli, sys: &Sysfs) -> Result<i32, Failure> {
             retry,
             ..
         } => {
+            // splice.enable=0: nothing of splice is touched, its tunables included.
+            if boot_disabled(cmdline)? {
+                println!("splice: splice.enable=0 on the kernel command line: no pack applied");
+                return Ok(exit::OK);
+            }
             let dir = dir
                 .clone()
                 .unwrap_or_else(|| splice_tools::boot::pack_dir(&release()));
-            with_retry(sys, *retry, || apply_all(cli, sys, &dir, state, cmdline))
+            with_retry(sys, *retry, || apply_all(cli, sys, &dir, state))
         }
         Cmd::Reverse { pack, retry } => {
             with_retry(sys, *retry, || act(cli, sys, pack, Action::Reverse))
@@ -531,20 +536,15 @@ fn report_action(cli: &Cli, name: &str, action: Action, p: &Pack) {
     }
 }
 
-/// `splice apply --all` ([`splice_tools::boot`]).
-fn apply_all(
-    cli: &Cli,
-    sys: &Sysfs,
-    dir: &Path,
-    state: &Path,
-    cmdline: &Path,
-) -> Result<i32, Failure> {
-    use splice_tools::boot;
+/// Whether the kernel command line in `cmdline` turns splice off (`splice.enable=0`).
+fn boot_disabled(cmdline: &Path) -> Result<bool, Failure> {
     let line = std::fs::read_to_string(cmdline).map_err(|e| Failure::io(cmdline, "read", &e))?;
-    if boot::disabled(&line) {
-        println!("splice: splice.enable=0 on the kernel command line: no pack applied");
-        return Ok(exit::OK);
-    }
+    Ok(splice_tools::boot::disabled(&line))
+}
+
+/// `splice apply --all` ([`splice_tools::boot`]).
+fn apply_all(cli: &Cli, sys: &Sysfs, dir: &Path, state: &Path) -> Result<i32, Failure> {
+    use splice_tools::boot;
     sys.present()?;
     let marker = boot::marker(state);
     if let Ok(was) = std::fs::read_to_string(&marker) {
@@ -626,7 +626,7 @@ fn apply_installed(
     ko: &Path,
     state: &Path,
 ) -> Result<Option<String>, Failure> {
-    let bytes = std::fs::read(ko).map_err(|e| Failure::io(ko, "read", &e))?;
+    let bytes = std::fs::read(ko).map_err(|e| Failure::io_pack(ko, "read", &e))?;
     let module = admin::module_name_of(&bytes).ok_or_else(|| {
         Failure::new(
             exit::BAD_PACK,
@@ -677,9 +677,9 @@ fn load_module(sys: &Sysfs, ko: &Path) -> Result<String, Failure> {
     // Read through the descriptor the kernel loads from (from its start, whatever the
     // offset): the name checked is that of the module loaded, even if the path is replaced
     // meanwhile (an upgrade of the pack's package).
-    let mut file = std::fs::File::open(ko).map_err(|e| Failure::io(ko, "open", &e))?;
+    let mut file = std::fs::File::open(ko).map_err(|e| Failure::io_pack(ko, "open", &e))?;
     let mut bytes = Vec::new();
-    io::Read::read_to_end(&mut file, &mut bytes).map_err(|e| Failure::io(ko, "read", &e))?;
+    io::Read::read_to_end(&mut file, &mut bytes).map_err(|e| Failure::io_pack(ko, "read", &e))?;
     let module = admin::module_name_of(&bytes).ok_or_else(|| {
         Failure::new(
             exit::BAD_PACK,
