@@ -44,12 +44,27 @@ for r in json.load(open(os.path.join(out, "corpus.json"))):
         c["files"].append(r["file"])
         c["subjects"] += [x for x in r.get("subjects", []) if x not in c["subjects"]]
         c["hunks"] += r.get("hunks") or 0
-# The headers a patch was compiled with, and what pulled each in (eval.sh, with_headers).
-headers_used = {}
-for line in read_lines(os.path.join(out, "splice", "headers-used")):
-    f = line.split()
-    if len(f) == 3:
-        headers_used.setdefault(f[0], []).append({"header": f[1], "why": f[2]})
+
+
+def read_headers_used(path):
+    """The headers each patch was compiled with, and what pulled each in (eval-headers.sh)."""
+    used = {}
+    for line in read_lines(path):
+        f = line.split()
+        if len(f) == 3:
+            used.setdefault(f[0], []).append({"header": f[1], "why": f[2]})
+    return used
+
+
+def headers_text(headers):
+    return "with the headers it does not compile without: " + ", ".join(
+        h["header"] + ("" if h["why"] == "all" else f" for {h['why'].split(':', 1)[1]}")
+        for h in headers)
+
+
+headers_used = read_headers_used(os.path.join(out, "splice", "headers-used"))
+# Those klp-build was given when splice had refused the fix before compiling it (step 4).
+klp_headers_used = read_headers_used(os.path.join(out, "klp", "headers-used"))
 made = {}
 for line in read_lines(os.path.join(out, "splice", "outcomes")):
     if line.strip():
@@ -94,8 +109,9 @@ klp_guest, klp_guest_ran = guest_lines("klp-guest.log", "klp")
 klp = {}
 for line in read_lines(os.path.join(out, "klp", "outcomes")):
     if line.strip():
-        p, st, secs, mode = line.split()
-        klp[p] = (st, float(secs), mode)
+        # P STATUS SECONDS MODE [DIFF]: DIFF alone, headers (splice's) or klp-headers.
+        p, st, secs, mode, *used = line.split()
+        klp[p] = (st, float(secs), mode, used[0] if used else "alone")
 
 
 def refusal(p):
@@ -204,7 +220,7 @@ for p in patches:
         s["bug"] = s["bug"] or hand[p]["bug"]
     row["splice"] = s
     if p in klp:
-        kst, ksecs, mode = klp[p]
+        kst, ksecs, mode, kused = klp[p]
         klog = read_lines(os.path.join(out, "klp", p + ".log"))
         why = ""
         if kst != "ok":
@@ -213,7 +229,10 @@ for p in patches:
                         if l.startswith("splice eval: ")), "") or \
                 next((l.strip() for l in klog if "error" in l), "")
         row["klp_build"] = {"outcome": "built" if kst == "ok" else "failed",
-                            "build_s": round(ksecs, 1), "mode": mode, "error": why[:160]}
+                            "build_s": round(ksecs, 1), "mode": mode, "error": why[:160],
+                            "diff": kused}
+        if kused == "klp-headers":
+            row["klp_build"]["headers"] = klp_headers_used.get(p, [])
         g = klp_guest.get(p.replace("-", "_"))
         if kst == "ok" and g is not None:
             stages = ["load", "enable", "smoke", "disable", "unload"]
@@ -335,9 +354,7 @@ for r in rows:
     s, k = r["splice"], r["klp_build"]
     what = s["outcome"] + (f": {s['reason']}" if s["outcome"] == "refused" else "")
     if s["diff"] == "headers":
-        what += " (with the headers it does not compile without: " + ", ".join(
-            h["header"] + ("" if h["why"] == "all" else f" for {h['why'].split(':', 1)[1]}")
-            for h in s.get("headers", [])) + ")"
+        what += f" ({headers_text(s.get('headers', []))})"
     if r.get("group"):
         what += f" (files grouped: {r['group']})"
     h = s.get("hand_work")
@@ -365,6 +382,7 @@ for r in rows:
         f"{bh['applied']}; after reverse: {bh['reversed']}" if bh else "-", s["build_s"],
         s.get("pause_us", "-") if s["outcome"] == "applied" else "-",
         (k["outcome"] + (" (with kernel build)" if k["mode"] == "full" else "")
+         + (f" ({headers_text(k['headers'])})" if k.get("headers") else "")
          + (f": {k['error'][:80]}" if k.get("error") else "")) if k else "not run",
         k["build_s"] if k else "-", vm,
         f"{k['enable_ms']} / {k['disable_ms']}" if vm.startswith("applied") else "-"))

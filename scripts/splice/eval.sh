@@ -34,6 +34,7 @@
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/klp.sh"
 . "$(dirname "$0")/apt.sh"
+. "$(dirname "$0")/eval-headers.sh"
 
 base=${1:-$KERNEL_VERSION}
 next=${2:-7.2.13}
@@ -62,56 +63,6 @@ rm -rf "$guest" "$out/splice" "$out/guest.log" "$out/guest.status"
 mkdir -p "$guest/eval" "$guest/bin" "$out/splice"
 cp "$SPLICE_TOOLS/splice" "$guest/bin/"
 build_probe "$guest/bin"
-
-# with_headers P LOG: P's diff plus the diffs of the other headers that
-# changed between BASE and NEXT, that P's objects include (their .cmd files) and
-# whose added lines name what the compiler missed in LOG (an undeclared
-# identifier, a missing member); all of them if none does. Written to
-# $out/patches/P.headers.diff, and each header, with what pulled it in, to
-# $out/splice/headers-used ("P HEADER missed:ID" or "P HEADER all"); fails if
-# there is no such header.
-with_headers() {
-	local p=$1 log=$2 f o cmd n=0 h hs=() want=() why=() from=$out/patches/$p.diff
-	# A later round adds to the headers of the one before.
-	[ -f "$out/patches/$p.headers.diff" ] && from=$out/patches/$p.headers.diff
-	while read -r h; do
-		case $h in *.h) ;; *) continue ;; esac
-		grep -qxF -- "--- a/$h" "$from" && continue
-		for f in $(sed -n 's|^--- a/\(.*\.c\)$|\1|p' "$out/patches/$p.diff"); do
-			o=${f%.c}.o
-			cmd=$KERNEL_TREE/$(dirname "$o")/.$(basename "$o").cmd
-			if grep -qF "$h" "$cmd" 2>/dev/null; then
-				hs+=("$h")
-				break
-			fi
-		done
-	done <"$out/changed-files"
-	mapfile -t missed < <(grep -E ' error: ' "$log" | grep -oE "[‘'][A-Za-z_][A-Za-z0-9_]*[’']" |
-		tr -d "‘’'" | sort -u)
-	for h in "${hs[@]}"; do
-		for id in "${missed[@]}"; do
-			if file_diff "$SPLICE_BUILD/sources/tree-$base_deb" "$SPLICE_BUILD/sources/tree-$next_deb" "$h" |
-				grep '^+' | grep -qw -- "$id"; then
-				want+=("$h")
-				why+=("missed:$id")
-				break
-			fi
-		done
-	done
-	if [ ${#want[@]} = 0 ]; then
-		want=("${hs[@]}")
-		for h in "${hs[@]}"; do why+=(all); done
-	fi
-	[ "$from" = "$out/patches/$p.headers.diff" ] || cp "$from" "$out/patches/$p.headers.diff"
-	for i in "${!want[@]}"; do
-		h=${want[$i]}
-		file_diff "$SPLICE_BUILD/sources/tree-$base_deb" "$SPLICE_BUILD/sources/tree-$next_deb" "$h" \
-			>>"$out/patches/$p.headers.diff"
-		echo "$p $h ${why[$i]}" >>"$out/splice/headers-used"
-		n=$((n + 1))
-	done
-	[ $n -gt 0 ]
-}
 
 # hand_work P EXT: the hand work (EXT: diff or sh) for patch P, or for one of
 # the files a grouped patch A__B joins; fails if there is none.
@@ -166,7 +117,8 @@ for p in "${patches[@]}"; do
 	round=0
 	while [ $st = refused ] && [ $round -lt 3 ] &&
 		grep -q '^splice-create: compiling .* failed' "$out/splice/$p.log" &&
-		with_headers "$p" "$out/splice/$p.log"; do
+		with_headers "$p" "$out/splice/$p.log" "$out/patches/$p.headers.diff" \
+			"$out/splice/headers-used"; do
 		round=$((round + 1))
 		[ $round = 1 ] && mv "$out/splice/$p.log" "$out/splice/$p.alone.log"
 		say "splice-create $p: does not compile$([ $round = 1 ] && echo ' alone'); again with the changed headers it includes (round $round)"
@@ -235,6 +187,25 @@ if ls "$guest"/eval/*.ko >/dev/null 2>&1; then
 	grep '^eval ' "$out/guest.log" | sed 's/^/    /' || true
 fi
 
+# klp_on P DIFF: klp-build's outcome of DIFF for patch P (klp_status,
+# klp_secs, klp_mode; its log $out/klp/P.log, its module livepatch-P.ko): kept
+# from an earlier run (klp.sh keeps them by diff and kernel: an evaluation that
+# stopped goes on where it was), or a new run. Fails when EVAL_KLP_LIMIT new
+# runs were made already.
+klp_on() {
+	local p=$1 diff=$2
+	if klp_kept "$diff" "$out/klp/$p.log" "$out/klp/livepatch-$p.ko"; then
+		say "klp-build $p: $klp_status ($(printf '%.1f' "$klp_secs") s, from an earlier run)"
+	elif [ -n "${EVAL_KLP_LIMIT:-}" ] && [ "$ran" -ge "$EVAL_KLP_LIMIT" ]; then
+		return 1
+	else
+		klp_build "$diff" "$out/klp/livepatch-$p.ko" "$out/klp/$p.log"
+		ran=$((ran + 1))
+		klp_keep "$diff" "$out/klp/$p.log" "$out/klp/livepatch-$p.ko"
+		say "klp-build $p: $klp_status ($(printf '%.1f' "$klp_secs") s)${klp_error:+: $klp_error}"
+	fi
+}
+
 # 4. klp-build.
 rm -rf "$out/klp"
 mkdir -p "$out/klp"
@@ -246,21 +217,28 @@ if [ "${EVAL_KLP:-1}" = 1 ]; then
 		awk '$2 != "pack" { print $1 }' "$out/splice/outcomes")
 	ran=0
 	for p in "${order[@]}"; do
-		diff=$out/patches/$p.diff
-		[ -f "$out/splice/$p.alone.log" ] && diff=$out/patches/$p.headers.diff
-		# Outcomes are kept by diff and kernel (klp.sh): an evaluation that
-		# stopped (or EVAL_KLP_LIMIT) goes on where it was.
-		if klp_kept "$diff" "$out/klp/$p.log" "$out/klp/livepatch-$p.ko"; then
-			say "klp-build $p: $klp_status ($(printf '%.1f' "$klp_secs") s, from an earlier run)"
-		elif [ -n "${EVAL_KLP_LIMIT:-}" ] && [ $ran -ge "$EVAL_KLP_LIMIT" ]; then
-			continue
-		else
-			klp_build "$diff" "$out/klp/livepatch-$p.ko" "$out/klp/$p.log"
-			ran=$((ran + 1))
-			klp_keep "$diff" "$out/klp/$p.log" "$out/klp/livepatch-$p.ko"
-			say "klp-build $p: $klp_status ($(printf '%.1f' "$klp_secs") s)${klp_error:+: $klp_error}"
-		fi
-		echo "$p $klp_status $klp_secs $klp_mode" >>"$out/klp/outcomes"
+		diff=$out/patches/$p.diff used=alone
+		[ -f "$out/splice/$p.alone.log" ] && diff=$out/patches/$p.headers.diff used=headers
+		klp_on "$p" "$diff" || continue
+		# splice refused the fix before it compiled anything, so the fix never
+		# got the changed headers it needs (step 2): given the file's diff
+		# alone, klp-build may not compile it. Then again with those headers,
+		# found from klp-build's own log, up to three rounds as for splice.
+		round=0
+		while [ $used != headers ] && [ "$klp_status" = failed ] && [ $round -lt 3 ] &&
+			compile_failed "$out/klp/$p.log" &&
+			with_headers "$p" "$out/klp/$p.log" "$out/klp/$p.headers.diff" "$out/klp/headers-used"; do
+			round=$((round + 1))
+			[ $round = 1 ] && mv "$out/klp/$p.log" "$out/klp/$p.alone.log"
+			say "klp-build $p: does not compile$([ $round = 1 ] && echo ' alone'); again with the changed headers it includes (round $round)"
+			if ! klp_on "$p" "$out/klp/$p.headers.diff"; then
+				# EVAL_KLP_LIMIT: the outcome of the round before stands.
+				[ $round = 1 ] && mv "$out/klp/$p.alone.log" "$out/klp/$p.log"
+				break
+			fi
+			used=klp-headers
+		done
+		echo "$p $klp_status $klp_secs $klp_mode $used" >>"$out/klp/outcomes"
 	done
 fi
 

@@ -1,0 +1,74 @@
+# SPDX-License-Identifier: GPL-2.0
+# The changed headers a fix needs, for eval.sh (sourced after lib.sh):
+#
+#   with_headers P LOG DIFF RECORD   P's diff plus the headers it needs
+#   compile_failed LOG               whether LOG shows the compiler refusing a file
+#
+# The corpus holds each file's own diff; a fix that also changed a header
+# its file includes does not compile without that header's change. The
+# evaluation then gives the fix the changed headers it includes, as its author
+# would have shipped it, to whichever tool it did not compile for: splice-create
+# (eval.sh's step 2) or klp-build, when splice refused the fix before it
+# compiled anything (step 4).
+#
+# Globals: out (the evaluation's folder: patches/, changed-files), KERNEL_TREE
+# (its .cmd files name what each object includes), SPLICE_BUILD, base_deb and
+# next_deb (the two source trees, build/sources/tree-VERSION).
+
+# with_headers P LOG DIFF RECORD: P's diff plus the diffs of the other headers
+# that changed between the two versions, that P's objects include and whose
+# added lines name what the compiler missed in LOG (an undeclared identifier,
+# a missing member, conflicting types); all of them if none does. Written to
+# DIFF, each header with what pulled it in to RECORD ("P HEADER missed:ID" or
+# "P HEADER all"). A later round (DIFF exists) adds to the headers of the one
+# before. Fails if there is no header left to add.
+with_headers() {
+	local p=$1 log=$2 diff=$3 record=$4 f o cmd n=0 h i id hs=() want=() why=() missed=()
+	local from=$out/patches/$p.diff old=$SPLICE_BUILD/sources/tree-$base_deb
+	local new=$SPLICE_BUILD/sources/tree-$next_deb
+	[ -f "$diff" ] && from=$diff
+	while read -r h; do
+		case $h in *.h) ;; *) continue ;; esac
+		grep -qxF -- "--- a/$h" "$from" && continue
+		for f in $(sed -n 's|^--- a/\(.*\.c\)$|\1|p' "$out/patches/$p.diff"); do
+			o=${f%.c}.o
+			cmd=$KERNEL_TREE/$(dirname "$o")/.$(basename "$o").cmd
+			if grep -qF "$h" "$cmd" 2>/dev/null; then
+				hs+=("$h")
+				break
+			fi
+		done
+	done <"$out/changed-files"
+	mapfile -t missed < <(grep -E ' error: ' "$log" | grep -oE "[‘'][A-Za-z_][A-Za-z0-9_]*[’']" |
+		tr -d "‘’'" | sort -u)
+	for h in "${hs[@]}"; do
+		for id in "${missed[@]}"; do
+			if file_diff "$old" "$new" "$h" | grep '^+' | grep -qw -- "$id"; then
+				want+=("$h")
+				why+=("missed:$id")
+				break
+			fi
+		done
+	done
+	if [ ${#want[@]} = 0 ]; then
+		want=("${hs[@]}")
+		for h in "${hs[@]}"; do why+=(all); done
+	fi
+	[ ${#want[@]} -gt 0 ] || return 1
+	mkdir -p "$(dirname "$diff")" "$(dirname "$record")" || return 1
+	[ "$from" = "$diff" ] || cp "$from" "$diff" || return 1
+	for i in "${!want[@]}"; do
+		h=${want[$i]}
+		file_diff "$old" "$new" "$h" >>"$diff"
+		echo "$p $h ${why[$i]}" >>"$record"
+		n=$((n + 1))
+	done
+	[ $n -gt 0 ]
+}
+
+# compile_failed LOG: the compiler refused a C file in LOG (GCC's
+# "FILE.c:LINE:COL: error: ..."): a fix that may need its headers, not a
+# refusal of the tool's own.
+compile_failed() {
+	grep -qE '^[^ :]+\.[ch]:[0-9]+:([0-9]+:)? error: ' "$1"
+}

@@ -1,0 +1,88 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+# eval-headers.sh: the changed headers a fix does not compile without, for
+# whichever tool did not compile it (splice-create, or klp-build when splice
+# refused the fix before compiling). Only a header the fix's object includes,
+# preferably one whose added lines name what the compiler missed, each
+# recorded with why; a failure of the tool's own is not a compile failure.
+# Then the table names klp-build's headers as it names splice's.
+set -uo pipefail
+src=$(cd "$(dirname "$0")/../../../../.." && pwd)
+. "$(dirname "$0")/lib.sh"
+t=$(mktemp -d)
+trap '[ -n "${KEEP:-}" ] || rm -rf "$t"' EXIT
+. "$src/scripts/splice/lib.sh"
+. "$src/scripts/splice/eval-headers.sh"
+set +e
+not_() { ! "$@"; }
+
+# Two versions of a tree: the fix changes block/bsg-lib.c and the prototype
+# in include/linux/bsg-lib.h; another fix changes include/linux/other.h, which
+# bsg-lib.c includes too, and include/linux/far.h, which it does not.
+SPLICE_BUILD=$t/build KERNEL_TREE=$t/build/linux base_deb=A next_deb=B out=$t/out
+old=$SPLICE_BUILD/sources/tree-A new=$SPLICE_BUILD/sources/tree-B
+for d in "$old" "$new"; do mkdir -p "$d/block" "$d/include/linux"; done
+echo 'int bsg_setup_queue(int q);' >"$old/include/linux/bsg-lib.h"
+echo 'int bsg_setup_queue(int q, int depth);' >"$new/include/linux/bsg-lib.h"
+echo 'struct other { int a; };' >"$old/include/linux/other.h"
+echo 'struct other { int a; int b; };' >"$new/include/linux/other.h"
+echo 'int far;' >"$old/include/linux/far.h"
+echo 'long far;' >"$new/include/linux/far.h"
+echo 'int bsg_setup_queue(int q) { return q; }' >"$old/block/bsg-lib.c"
+echo 'int bsg_setup_queue(int q, int depth) { return q + depth; }' >"$new/block/bsg-lib.c"
+mkdir -p "$out/patches" "$KERNEL_TREE/block"
+file_diff "$old" "$new" block/bsg-lib.c >"$out/patches/bsg.diff"
+printf '%s\n' block/bsg-lib.c include/linux/bsg-lib.h include/linux/far.h include/linux/other.h \
+	>"$out/changed-files"
+printf 'savedcmd_block/bsg-lib.o := gcc block/bsg-lib.c\nsource_block/bsg-lib.o := block/bsg-lib.c\ndeps_block/bsg-lib.o := include/linux/bsg-lib.h include/linux/other.h\n' \
+	>"$KERNEL_TREE/block/.bsg-lib.o.cmd"
+
+# klp-build's log when the compiler refuses the file's diff alone.
+cat >"$t/klp.log" <<'LOG'
+  CC      block/bsg-lib.o
+block/bsg-lib.c:1:5: error: conflicting types for ‘bsg_setup_queue’; have ‘int(int,  int)’
+make[3]: *** [scripts/Makefile.build:287: block/bsg-lib.o] Error 1
+error: klp-build: build failed
+LOG
+check "a compiler's error is a compile failure" compile_failed "$t/klp.log"
+printf 'objtool: changed data: __UNIQUE_ID_ddebug_1\nerror: klp-build: objtool klp diff failed\n' >"$t/own.log"
+check "klp-build's own refusal is not" not_ compile_failed "$t/own.log"
+printf 'error: klp-build: no changes detected\n' >"$t/none.log"
+check "nor is a fix with no change" not_ compile_failed "$t/none.log"
+
+with_headers bsg "$t/klp.log" "$out/klp/bsg.headers.diff" "$out/klp/headers-used"
+check "the headers are found" test $? = 0
+check "the diff holds the file's change" grep -qxF -- '--- a/block/bsg-lib.c' "$out/klp/bsg.headers.diff"
+check "and the header naming what the compiler missed" \
+	grep -qxF -- '--- a/include/linux/bsg-lib.h' "$out/klp/bsg.headers.diff"
+check "not a header it includes that names nothing missed" \
+	not_ grep -qF 'other.h' "$out/klp/bsg.headers.diff"
+check "nor one it does not include" not_ grep -qF 'far.h' "$out/klp/bsg.headers.diff"
+check "recorded for klp-build with why" \
+	test "$(cat "$out/klp/headers-used")" = "bsg include/linux/bsg-lib.h missed:bsg_setup_queue"
+check "and not for splice" test ! -e "$out/splice/headers-used"
+
+# A second round whose log names nothing: every header left that it includes.
+printf 'block/bsg-lib.c:2:1: error: expected expression\n' >"$t/klp2.log"
+with_headers bsg "$t/klp2.log" "$out/klp/bsg.headers.diff" "$out/klp/headers-used"
+check "a later round adds what is left" grep -qxF -- '--- a/include/linux/other.h' "$out/klp/bsg.headers.diff"
+check "keeping the earlier round's" grep -qxF -- '--- a/include/linux/bsg-lib.h' "$out/klp/bsg.headers.diff"
+check "and says all" grep -qx "bsg include/linux/other.h all" "$out/klp/headers-used"
+with_headers bsg "$t/klp2.log" "$out/klp/bsg.headers.diff" "$out/klp/headers-used"
+check "with none left, no further round" test $? != 0
+
+# The table: klp-build's row says it was given the headers, and which.
+mkdir -p "$out/splice"
+echo '[{"patch": "bsg", "file": "block/bsg-lib.c", "hunks": 1}]' >"$out/corpus.json"
+echo "bsg refused 1.0 alone" >"$out/splice/outcomes"
+echo "splice-create: include/linux/bsg-lib.h: the fix's header layout changes (bsg_setup_queue)" >"$out/splice/bsg.log"
+echo "bsg ok 300.5 reuse klp-headers" >"$out/klp/outcomes"
+python3 "$src/scripts/splice/eval-table.py" "$out" 7.2.12 7.2.13 bsg >"$t/table.out" 2>&1
+check "the table is made" test $? = 0
+check "klp-build's row names the headers it was given" \
+	grep -qF "built (with the headers it does not compile without: include/linux/bsg-lib.h for bsg_setup_queue, include/linux/other.h)" \
+	"$out/results.md"
+check "results.json says which diff klp-build got" \
+	python3 -c 'import json, sys; r = json.load(open(sys.argv[1]))["rows"][0]["klp_build"]; sys.exit(r["diff"] != "klp-headers")' \
+	"$out/results.json"
+finish eval-headers
