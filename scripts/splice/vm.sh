@@ -57,7 +57,11 @@ qemu=(qemu-system-x86_64 -M pc -cpu max -accel "tcg,thread=$THREAD" -smp "$SMP" 
 	-no-reboot -display none -kernel "$kernel" -initrd "$initrd")
 # shellcheck disable=SC2206 # split at spaces on purpose
 [ -z "${VM_QEMU_ARGS:-}" ] || qemu+=(${VM_QEMU_ARGS})
-append="console=ttyS0 panic=-1 oops=panic ${VM_APPEND:-}"
+# A persistent ring buffer (instance splice_boot, in 2 MB reserve_mem sets
+# aside at boot), whose code the stable set's ring buffer fix changes
+# (../../tools/testing/selftests/splice/stable/kernel-trace-ring_buffer.sh).
+append="console=ttyS0 panic=-1 oops=panic reserve_mem=2M:4096:splice_trace"
+append+=" trace_instance=splice_boot^traceoff@splice_trace ${VM_APPEND:-}"
 
 if [ "$mode" = shell ]; then
 	exec "${qemu[@]}" -nographic -serial mon:stdio -append "$append SPLICE_MODE=shell"

@@ -200,6 +200,9 @@ pid_of() {
 # trace_pack [UNREACHED...]: start counting the calls of the current pack
 #   module ($ko; of pack $d: a module without ftrace sites is counted at the
 #   entries of its targets' replacements, but those in UNREACHED).
+# trace_workload WORKLOAD [UNREACHED...]: trace_pack, then the function
+#   WORKLOAD, once for each round of counting a pack without ftrace sites
+#   takes (four targets a round).
 # exercised [UNREACHED...]: after trace_pack and a workload: prints
 #   "exercised: N of M targets ran (f=c ...)"; fails unless every target of
 #   $d ran, but those named in UNREACHED (which the test says why it cannot
@@ -210,6 +213,20 @@ pid_of() {
 . "${SPLICE_SELFTESTS:-/splice/selftests}/trace.sh"
 trace_pack() {
 	trace_module "$(basename "$ko" .ko)" "$d" "$@" >/tmp/trace.why || fail "$(cat /tmp/trace.why)"
+}
+
+trace_workload() {
+	local workload=$1 rounds
+	shift
+	rounds=$(trace_rounds "$(basename "$ko" .ko)" "$d" "$@")
+	trace_round=1
+	while :; do
+		trace_pack "$@"
+		$workload
+		[ $trace_round -lt $rounds ] || break
+		trace_round_end
+		trace_round=$((trace_round + 1))
+	done
 }
 
 exercised() {

@@ -6,27 +6,61 @@
 # call is counted in the pack module, never in the function replaced. A
 # module built without ftrace sites (code built notrace, as kernel/trace
 # is) is counted by hardware breakpoints at its replacements' entries, where
-# the jumps land (splice-probe exec-count; four at most, x86 has four debug
-# registers).
+# the jumps land (splice-probe exec-count). x86 has four debug registers: a
+# pack with more targets to count is counted in rounds of four, the workload
+# run once a round.
 #
+# trace_rounds MOD DIR [UNREACHED...]: how many runs of the workload it takes
+#   to count every target of pack DIR but those in UNREACHED: one with the
+#   function tracer, one for every four targets with breakpoints.
 # trace_module MOD [DIR [UNREACHED...]]: start counting the calls of module
 #   MOD's functions (without ftrace sites: of the replacements of pack DIR's
-#   targets, but those in UNREACHED, four at most); prints why and fails if
-#   it cannot.
+#   targets, but those in UNREACHED, the four of round $trace_round, 1 by
+#   default: round 1 starts the count afresh); prints why and fails if it
+#   cannot.
+# trace_round_end: stop counting for this round and keep its calls for
+#   exercised_targets; the next round's trace_module goes on from them.
 # module_calls: stop counting; prints "FUNCTION COUNT" for each function
 #   called, and leaves the tracer running on a function no test calls (or
 #   stopped: nop, no filter, if there is none).
-# exercised_targets DIR [UNREACHED...]: after trace_module and a workload,
-#   counts the targets of pack DIR (/sys/kernel/splice/NAME) that ran:
-#   prints "exercised: N of M targets ran (f=c ...)" and sets ex_ran, ex_all
-#   and ex_missing (the targets that did not run, but those in UNREACHED).
-#   Targets past the four a module without ftrace sites is counted at are
-#   named "f=uncounted", and are missing unless in UNREACHED.
+# exercised_targets DIR [UNREACHED...]: after trace_module and a workload
+#   (in each round), counts the targets of pack DIR (/sys/kernel/splice/NAME)
+#   that ran: prints "exercised: N of M targets ran (f=c ...)" and sets
+#   ex_ran, ex_all and ex_missing (the targets that did not run, but those in
+#   UNREACHED). A target no round counted at is named "f=uncounted", and is
+#   missing unless in UNREACHED.
 tracefs=/sys/kernel/tracing
+
+# countable DIR [UNREACHED...]: the targets of pack DIR that breakpoints
+# count, in order: those with a replacement, but those in UNREACHED.
+countable() {
+	local dir=$1 t repl u skip
+	shift
+	while read -r t _ repl _; do
+		skip=
+		for u in "$@"; do [ "$u" = "$t" ] && skip=1; done
+		[ -z "$skip" ] && [ "$repl" != - ] && echo "$t ${repl#0x}"
+	done <"$dir/targets"
+}
+
+trace_rounds() {
+	local n
+	if grep -q " \[$1\]\$" $tracefs/available_filter_functions 2>/dev/null; then
+		echo 1
+		return
+	fi
+	shift
+	n=$(countable "$@" | wc -l)
+	echo $((n > 4 ? (n + 3) / 4 : 1))
+}
 
 trace_module() {
 	[ -f $tracefs/set_ftrace_filter ] ||
 		{ echo "no function tracer: the replacements' calls cannot be counted"; return 1; }
+	if [ "${trace_round:-1}" = 1 ]; then
+		: >/tmp/trace.kept
+		bp_counted=
+	fi
 	untraced= bp_pid= bp_names=
 	if ! grep -q " \[$1\]\$" $tracefs/available_filter_functions; then
 		untraced=1
@@ -46,18 +80,19 @@ trace_module() {
 
 # trace_breakpoints MOD DIR [UNREACHED...]: count, by hardware breakpoints,
 # the calls of the replacements of DIR's targets (their addresses in DIR's
-# targets), but those in UNREACHED, four at most; bp_names lists them.
+# targets), but those in UNREACHED: the four of round $trace_round; bp_names
+# lists them, bp_counted those of every round so far.
 trace_breakpoints() {
-	local dir=$2 t repl u skip addrs= n=0
-	shift 2
-	while read -r t _ repl _; do
-		skip=
-		for u in "$@"; do [ "$u" = "$t" ] && skip=1; done
-		[ -z "$skip" ] && [ $n -lt 4 ] && [ "$repl" != - ] || continue
-		addrs="$addrs ${repl#0x}" bp_names="$bp_names $t"
+	local t a addrs= n=0 first=$((4 * (${trace_round:-1} - 1)))
+	shift
+	countable "$@" >/tmp/trace.countable
+	while read -r t a; do
 		n=$((n + 1))
-	done <"$dir/targets"
-	[ $n -gt 0 ] || return 0
+		[ $n -gt $first ] && [ $n -le $((first + 4)) ] || continue
+		addrs="$addrs $a" bp_names="$bp_names $t"
+	done </tmp/trace.countable
+	bp_counted="$bp_counted$bp_names"
+	[ -n "$addrs" ] || return 0
 	rm -f /tmp/trace.bp.ready /tmp/trace.bp.stop
 	# shellcheck disable=SC2086
 	splice-probe exec-count /tmp/trace.bp.ready /tmp/trace.bp.stop $addrs >/tmp/trace.bp 2>&1 &
@@ -119,12 +154,16 @@ trace_park() {
 	fi
 }
 
+trace_round_end() {
+	# Not in a subshell: the breakpoints' counter is a child of this one.
+	module_calls >>/tmp/trace.kept
+}
+
 exercised_targets() {
 	local dir=$1 calls t c u skip seen=
 	shift
-	# Not in a subshell: the breakpoints' counter is a child of this one.
-	module_calls >/tmp/trace.calls
-	calls=$(cat /tmp/trace.calls)
+	trace_round_end
+	calls=$(cat /tmp/trace.kept)
 	ex_ran=0 ex_all=0 ex_missing=
 	for t in $(cut -d' ' -f1 "$dir/targets"); do
 		ex_all=$((ex_all + 1))
@@ -139,7 +178,7 @@ exercised_targets() {
 				seen="$seen $t=unreached"
 			else
 				ex_missing="$ex_missing $t"
-				if [ -n "$untraced" ] && ! echo " $bp_names " | grep -qF " $t "; then
+				if [ -n "$untraced" ] && ! echo " $bp_counted " | grep -qF " $t "; then
 					seen="$seen $t=uncounted"
 				else
 					seen="$seen $t=0"
@@ -148,4 +187,6 @@ exercised_targets() {
 		fi
 	done
 	echo "exercised: $ex_ran of $ex_all targets ran ($(echo $seen))"
+	# The next count starts afresh.
+	trace_round=1
 }

@@ -75,8 +75,9 @@ for ko in /splice/eval/*.ko; do
 		name=${d##*/}
 		for stage in check apply smoke reverse; do
 			if [ $stage = smoke ]; then
-				traced=no
+				traced=no rounds=1 trace_round=1
 				trace_module "$mod" "$d" $unreached >/tmp/eval.trace 2>&1 && traced=yes
+				[ $traced = no ] || rounds=$(trace_rounds "$mod" "$d" $unreached)
 				if smoke; then set_r smoke ok; else set_r smoke failed; fi
 				# The case's own workload, then what it observes of the fix.
 				if [ -n "$has_case" ]; then
@@ -92,6 +93,18 @@ for ko in /splice/eval/*.ko; do
 						behaves=unobservable
 					fi
 				fi
+				# Replacements without ftrace sites past the first four
+				# are counted in further rounds of breakpoints, each
+				# running the workloads again.
+				while [ $trace_round -lt $rounds ]; do
+					trace_round_end
+					trace_round=$((trace_round + 1))
+					trace_module "$mod" "$d" $unreached >/tmp/eval.trace 2>&1 || break
+					smoke >/dev/null 2>&1
+					if [ -n "$has_case" ] && type workload >/dev/null 2>&1; then
+						workload >/dev/null 2>&1
+					fi
+				done
 				if [ $traced = yes ]; then
 					exercised_targets "$d" $unreached >/tmp/eval.ex
 					ex=$ex_ran/$ex_all

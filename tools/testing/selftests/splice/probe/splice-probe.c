@@ -66,6 +66,11 @@
  *					COUNT" for each (trace.sh: the calls
  *					of replacements built without ftrace
  *					sites)
+ *	splice-probe ring-map FILE	maps the meta page of a ring buffer's
+ *					trace_pipe_raw FILE (ring_buffer_map())
+ *					and asks it for a reader sub-buffer
+ *					(ring_buffer_map_get_reader(),
+ *					rb_update_meta_page())
  *	splice-probe without-cap-sys-module CMD...
  *					runs CMD as root without
  *					CAP_SYS_MODULE (dropped from the
@@ -98,6 +103,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/inotify.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 
 static int failed(const char *what)
@@ -187,6 +193,39 @@ static int io_uring_probe(void)
 		return failed("io_uring_setup in the child");
 	}
 	printf("io-uring: a child set up an io_uring instance and exited with it\n");
+	return 0;
+}
+
+/*
+ * The start of include/uapi/linux/trace_mmap.h's struct trace_buffer_meta and
+ * its ioctl (since 6.10), which the C library's kernel headers may not have.
+ */
+struct ring_meta {
+	__u32 meta_page_size;
+	__u32 meta_struct_len;
+	__u32 subbuf_size;
+	__u32 nr_subbufs;
+};
+#define RING_MMAP_IOCTL_GET_READER _IO('R', 0x20)
+
+/* A memory-mapped reader of the ring buffer behind @path (a trace_pipe_raw). */
+static int ring_map(const char *path)
+{
+	long page = sysconf(_SC_PAGESIZE);
+	struct ring_meta *meta;
+	int fd = open(path, O_RDONLY | O_NONBLOCK);
+
+	if (fd < 0)
+		return failed(path);
+	meta = mmap(NULL, page, PROT_READ, MAP_SHARED, fd, 0);
+	if (meta == MAP_FAILED)
+		return failed("mmap of the ring buffer's meta page");
+	if (ioctl(fd, RING_MMAP_IOCTL_GET_READER) < 0)
+		return failed("ioctl TRACE_MMAP_IOCTL_GET_READER");
+	printf("ring-map: %u sub-buffers of %u bytes mapped; a reader taken\n",
+	       meta->nr_subbufs, meta->subbuf_size);
+	munmap(meta, page);
+	close(fd);
 	return 0;
 }
 
@@ -795,6 +834,8 @@ int main(int argc, char **argv)
 
 		return fail_sweep(&w);
 	}
+	if (argc == 3 && !strcmp(argv[1], "ring-map"))
+		return ring_map(argv[2]);
 	if (argc >= 5 && !strcmp(argv[1], "exec-count"))
 		return exec_count(argv[2], argv[3], argv + 4, argc - 4);
 	if (argc >= 5 && !strcmp(argv[1], "read-loop"))

@@ -55,8 +55,7 @@ carries() {
 # While applied: the replacements run, and behave as the fix.
 evidence_applied() {
 	carries
-	trace_pack $unreached
-	workload
+	trace_workload workload $unreached
 	printf "%s: " "$name"
 	exercised $unreached
 	[ -n "$unreached" ] && echo "$name: unreached in the VM:$unreached ($unreached_why)"
