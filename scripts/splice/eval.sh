@@ -23,7 +23,7 @@
 # 3. The VM boots the BASE kernel; for each pack: load, check, apply, a smoke
 #    workload, reverse, unload (tools/testing/selftests/splice/eval/guest.sh),
 #    with the match time and the stop_machine pause.
-# 4. klp-build on each patch (klp.sh): whether it makes a livepatch module,
+# 4. klp-build on each patch (klp.sh, eval-klp.sh): whether it makes a livepatch module,
 #    and its build time; then a VM booted from the kernel klp-build's tree
 #    builds enables each module, waits for the transition, runs the smoke
 #    workload, disables it and unloads it (eval/klp-guest.sh).
@@ -35,6 +35,7 @@
 . "$(dirname "$0")/klp.sh"
 . "$(dirname "$0")/apt.sh"
 . "$(dirname "$0")/eval-headers.sh"
+. "$(dirname "$0")/eval-klp.sh"
 
 base=${1:-$KERNEL_VERSION}
 next=${2:-7.2.13}
@@ -187,25 +188,6 @@ if ls "$guest"/eval/*.ko >/dev/null 2>&1; then
 	grep '^eval ' "$out/guest.log" | sed 's/^/    /' || true
 fi
 
-# klp_on P DIFF: klp-build's outcome of DIFF for patch P (klp_status,
-# klp_secs, klp_mode; its log $out/klp/P.log, its module livepatch-P.ko): kept
-# from an earlier run (klp.sh keeps them by diff and kernel: an evaluation that
-# stopped goes on where it was), or a new run. Fails when EVAL_KLP_LIMIT new
-# runs were made already.
-klp_on() {
-	local p=$1 diff=$2
-	if klp_kept "$diff" "$out/klp/$p.log" "$out/klp/livepatch-$p.ko"; then
-		say "klp-build $p: $klp_status ($(printf '%.1f' "$klp_secs") s, from an earlier run)"
-	elif [ -n "${EVAL_KLP_LIMIT:-}" ] && [ "$ran" -ge "$EVAL_KLP_LIMIT" ]; then
-		return 1
-	else
-		klp_build "$diff" "$out/klp/livepatch-$p.ko" "$out/klp/$p.log"
-		ran=$((ran + 1))
-		klp_keep "$diff" "$out/klp/$p.log" "$out/klp/livepatch-$p.ko"
-		say "klp-build $p: $klp_status ($(printf '%.1f' "$klp_secs") s)${klp_error:+: $klp_error}"
-	fi
-}
-
 # 4. klp-build.
 rm -rf "$out/klp"
 mkdir -p "$out/klp"
@@ -217,28 +199,7 @@ if [ "${EVAL_KLP:-1}" = 1 ]; then
 		awk '$2 != "pack" { print $1 }' "$out/splice/outcomes")
 	ran=0
 	for p in "${order[@]}"; do
-		diff=$out/patches/$p.diff used=alone
-		[ -f "$out/splice/$p.alone.log" ] && diff=$out/patches/$p.headers.diff used=headers
-		klp_on "$p" "$diff" || continue
-		# splice refused the fix before it compiled anything, so the fix never
-		# got the changed headers it needs (step 2): given the file's diff
-		# alone, klp-build may not compile it. Then again with those headers,
-		# found from klp-build's own log, up to three rounds as for splice.
-		round=0
-		while [ $used != headers ] && [ "$klp_status" = failed ] && [ $round -lt 3 ] &&
-			compile_failed "$out/klp/$p.log" &&
-			with_headers "$p" "$out/klp/$p.log" "$out/klp/$p.headers.diff" "$out/klp/headers-used"; do
-			round=$((round + 1))
-			[ $round = 1 ] && mv "$out/klp/$p.log" "$out/klp/$p.alone.log"
-			say "klp-build $p: does not compile$([ $round = 1 ] && echo ' alone'); again with the changed headers it includes (round $round)"
-			if ! klp_on "$p" "$out/klp/$p.headers.diff"; then
-				# EVAL_KLP_LIMIT: the outcome of the round before stands.
-				[ $round = 1 ] && mv "$out/klp/$p.alone.log" "$out/klp/$p.log"
-				break
-			fi
-			used=klp-headers
-		done
-		echo "$p $klp_status $klp_secs $klp_mode $used" >>"$out/klp/outcomes"
+		klp_patch "$p" || true
 	done
 fi
 
