@@ -114,6 +114,16 @@ struct Progress {
 }
 
 impl Progress {
+    fn new(quiet: bool) -> Self {
+        let t0 = Instant::now();
+        Progress {
+            quiet,
+            t0,
+            phase_start: t0,
+            phases: Vec::new(),
+        }
+    }
+
     fn say(&self, msg: &str) {
         if !self.quiet {
             eprintln!(
@@ -238,6 +248,25 @@ struct Work {
 static SCRATCH: Mutex<Option<PathBuf>> = Mutex::new(None);
 
 impl Work {
+    /// `--work`, kept; or a fresh folder only this user can enter (mkdtemp), removed at the
+    /// end.
+    fn open(o: &Options) -> Result<Self> {
+        let Some(w) = &o.work else {
+            let d = tempfile::Builder::new()
+                .prefix("splice-create-")
+                .tempdir()
+                .context("cannot create the work folder in the temporary directory")?
+                .keep();
+            return Ok(Work::temporary(d));
+        };
+        std::fs::create_dir_all(w)
+            .with_context(|| format!("{}: cannot create the work folder", w.display()))?;
+        Ok(Work {
+            dir: std::fs::canonicalize(w)?,
+            keep: true,
+        })
+    }
+
     fn temporary(dir: PathBuf) -> Self {
         if let Ok(mut s) = SCRATCH.lock() {
             *s = Some(dir.clone());
@@ -472,87 +501,29 @@ fn mirror_for_compile(tree: &Path, dir: &Path, rel: &str) -> Result<()> {
 /// Compiles the post source of each unit as the tree's build did (no function sections) and
 /// compares every target of `report` that the unit holds with the function of that name
 /// there ([`crate::equiv`]).
-#[allow(clippy::too_many_arguments)]
 fn rebuild_and_compare(
     tree: &Path,
-    cmds: &[CmdFile],
+    plan: &Plan,
     units: &[UnitInput],
     report: &Report,
-    post_dir: &Path,
-    lines: &Renumbering,
-    wd: &Path,
-    logs: &Path,
+    d: &Dirs,
     jobs: usize,
 ) -> Result<Vec<equiv::Verdict>> {
-    let plain_dir = wd.join("objects").join("plain");
-    let post_objects = wd.join("objects").join("post");
     let work: Vec<(&CmdFile, &UnitInput)> = units
         .iter()
         .filter_map(|u| {
-            cmds.iter()
+            plan.cmds
+                .iter()
                 .find(|c| c.object == u.object_name)
                 .map(|c| (c, u))
         })
         .collect();
-    let next = AtomicUsize::new(0);
-    let results: Mutex<Vec<(usize, Result<Obj>)>> = Mutex::new(Vec::new());
-    std::thread::scope(|s| {
-        for _ in 0..jobs.max(1).min(work.len().max(1)) {
-            s.spawn(|| loop {
-                let i = next.fetch_add(1, Ordering::SeqCst);
-                let Some(&(cf, _)) = work.get(i) else {
-                    break;
-                };
-                let r = (|| -> Result<Obj> {
-                    let out = plain_dir.join(&cf.object);
-                    std::fs::create_dir_all(out.parent().unwrap_or(&plain_dir))?;
-                    let source = post_dir.join(&cf.source);
-                    if !source.exists() {
-                        mirror(tree, post_dir, &cf.source)?;
-                    }
-                    for f in crate::input::rustc::crate_sources(cf) {
-                        if cf.is_rust() && !post_dir.join(&f).exists() {
-                            mirror(tree, post_dir, &f)?;
-                        }
-                    }
-                    let cmd = kbuild::recompile_command(
-                        cf,
-                        &Recompile {
-                            source: Some(source),
-                            output: out.clone(),
-                            overlay: Some(post_dir.to_path_buf()),
-                            plain: true,
-                            externs: crate::crates::post_externs(cmds, &post_objects),
-                            metadata: None,
-                        },
-                    )?;
-                    let log = logs.join(format!("{}-plain.log", cf.object.replace('/', "_")));
-                    sh(
-                        tree,
-                        &cmd,
-                        &format!("compiling {} (ordinary build)", cf.object),
-                        &log,
-                    )?;
-                    let data = std::fs::read(&out)
-                        .with_context(|| format!("{}: cannot read", out.display()))?;
-                    Obj::parse(&format!("{} (ordinary build)", cf.object), &data)
-                })();
-                if let Ok(mut v) = results.lock() {
-                    v.push((i, r));
-                }
-            });
-        }
+    let plain = crate::pool::map(jobs, &work, |&(cf, _)| {
+        compile_plain(tree, &plan.cmds, cf, d)
     });
-    let mut results = results.into_inner().unwrap_or_default();
-    results.sort_by_key(|(i, _)| *i);
     let mut verdicts = Vec::new();
-    for (i, r) in results {
-        let (cf, unit) = work[i];
-        let plain = named_as_post(
-            &r?,
-            unit.post,
-            &wd.join("objects").join("post").join(&cf.object),
-        )?;
+    for (&(cf, unit), plain) in work.iter().zip(plain) {
+        let plain = named_as_post(&plain?, unit.post, &d.objects.join("post").join(&cf.object))?;
         let names: Vec<String> = report
             .targets
             .iter()
@@ -560,10 +531,54 @@ fn rebuild_and_compare(
             .map(|t| t.function.clone())
             .collect();
         verdicts.extend(equiv::verdicts(
-            &cf.object, unit.post, &plain, &names, lines,
+            &cf.object,
+            unit.post,
+            &plain,
+            &names,
+            &plan.renumbering,
         )?);
     }
     Ok(verdicts)
+}
+
+/// An ordinary build of `cf`'s fixed source (`d.post`, mirrored from the tree where the
+/// patch leaves it), as Kbuild would make it: in `objects/plain`, with the other post
+/// crates (`cmds`) as its externs.
+fn compile_plain(tree: &Path, cmds: &[CmdFile], cf: &CmdFile, d: &Dirs) -> Result<Obj> {
+    let plain_dir = d.objects.join("plain");
+    let out = plain_dir.join(&cf.object);
+    std::fs::create_dir_all(out.parent().unwrap_or(&plain_dir))?;
+    let source = d.post.join(&cf.source);
+    if !source.exists() {
+        mirror(tree, &d.post, &cf.source)?;
+    }
+    for f in crate::input::rustc::crate_sources(cf) {
+        if cf.is_rust() && !d.post.join(&f).exists() {
+            mirror(tree, &d.post, &f)?;
+        }
+    }
+    let cmd = kbuild::recompile_command(
+        cf,
+        &Recompile {
+            source: Some(source),
+            output: out.clone(),
+            overlay: Some(d.post.clone()),
+            plain: true,
+            externs: crate::crates::post_externs(cmds, &d.objects.join("post")),
+            metadata: None,
+        },
+    )?;
+    let log = d
+        .logs
+        .join(format!("{}-plain.log", cf.object.replace('/', "_")));
+    sh(
+        tree,
+        &cmd,
+        &format!("compiling {} (ordinary build)", cf.object),
+        &log,
+    )?;
+    let data = std::fs::read(&out).with_context(|| format!("{}: cannot read", out.display()))?;
+    Obj::parse(&format!("{} (ordinary build)", cf.object), &data)
 }
 
 /// `plain` (an ordinary build of the post source) with its symbols renamed as
@@ -677,77 +692,61 @@ fn refuse_short_targets(vmlinux: &object::File, units: &[UnitInput]) -> Result<(
 
 /// Makes a pack from `o.patch`; returns the report (also written as JSON).
 pub fn generate(o: &Options) -> Result<GenReport> {
-    let t0 = Instant::now();
-    let mut pr = Progress {
-        quiet: o.quiet,
-        t0,
-        phase_start: t0,
-        phases: Vec::new(),
-    };
-    let mut work = match &o.work {
-        Some(w) => {
-            std::fs::create_dir_all(w)
-                .with_context(|| format!("{}: cannot create the work folder", w.display()))?;
-            Work {
-                dir: std::fs::canonicalize(w)?,
-                keep: true,
-            }
-        }
-        None => {
-            // A fresh folder only this user can enter (mkdtemp); `Work` removes it.
-            let d = tempfile::Builder::new()
-                .prefix("splice-create-")
-                .tempdir()
-                .context("cannot create the work folder in the temporary directory")?
-                .keep();
-            Work::temporary(d)
-        }
-    };
-    let mut result = generate_with(o, &mut pr, &work);
-    // A failure keeps the work folder when the message names a log in it, or when it is
-    // no plain refusal (a tool error, a generator bug): what went wrong is there.
+    let mut pr = Progress::new(o.quiet);
+    let mut work = Work::open(o)?;
+    let result = keep_work_on_failure(generate_with(o, &mut pr, &work), &mut work);
     if let Err(e) = &result {
-        let plain = matches!(
-            Stop::kind_of(e),
-            Some(Kind::Refused | Kind::NoFunctionalChange)
-        ) && !format!("{e:#}").contains("log");
-        if !plain && !work.keep {
-            work.keep = true;
-            let kept = format!("work folder kept: {}", work.dir.display());
-            result = Err(match e.downcast_ref::<Stop>() {
-                Some(st) => anyhow::Error::new(Stop {
-                    kind: st.kind,
-                    message: format!("{} ({kept})", st.message),
-                }),
-                None => anyhow::anyhow!("{e:#} ({kept})"),
-            });
-        }
-    }
-    if let Err(e) = &result {
-        // A refusal is reported too, where a report was asked for.
-        let rpath = o
-            .report
-            .clone()
-            .or_else(|| o.output.as_ref().map(|d| d.with_extension("json")));
-        if let Some(rpath) = rpath {
-            let kind = match Stop::kind_of(e) {
-                Some(Kind::Refused) => "refused",
-                Some(Kind::NoFunctionalChange) => "no_functional_change",
-                Some(Kind::GeneratorBug) => "generator_bug",
-                None => "tool_error",
-            };
-            let refusal = Refusal {
-                patch: o.patch.display().to_string(),
-                tree: o.tree.display().to_string(),
-                kind,
-                refused: format!("{e:#}"),
-                phases: pr.phases.clone(),
-            };
-            std::fs::write(&rpath, serde_json::to_string_pretty(&refusal)? + "\n")
-                .with_context(|| format!("{}: cannot write", rpath.display()))?;
-        }
+        write_refusal(o, &pr, e)?;
     }
     result
+}
+
+/// `result`, naming the work folder it keeps when the failure's message names a log in it,
+/// or when it is no plain refusal (a tool error, a generator bug): what went wrong is there.
+fn keep_work_on_failure(result: Result<GenReport>, work: &mut Work) -> Result<GenReport> {
+    let Err(e) = &result else { return result };
+    let plain = matches!(
+        Stop::kind_of(e),
+        Some(Kind::Refused | Kind::NoFunctionalChange)
+    ) && !format!("{e:#}").contains("log");
+    if plain || work.keep {
+        return result;
+    }
+    work.keep = true;
+    let kept = format!("work folder kept: {}", work.dir.display());
+    Err(match e.downcast_ref::<Stop>() {
+        Some(st) => anyhow::Error::new(Stop {
+            kind: st.kind,
+            message: format!("{} ({kept})", st.message),
+        }),
+        None => anyhow::anyhow!("{e:#} ({kept})"),
+    })
+}
+
+/// A refusal is reported too, where a report was asked for (`--report`, or beside `-o`).
+fn write_refusal(o: &Options, pr: &Progress, e: &anyhow::Error) -> Result<()> {
+    let Some(rpath) = o
+        .report
+        .clone()
+        .or_else(|| o.output.as_ref().map(|d| d.with_extension("json")))
+    else {
+        return Ok(());
+    };
+    let kind = match Stop::kind_of(e) {
+        Some(Kind::Refused) => "refused",
+        Some(Kind::NoFunctionalChange) => "no_functional_change",
+        Some(Kind::GeneratorBug) => "generator_bug",
+        None => "tool_error",
+    };
+    let refusal = Refusal {
+        patch: o.patch.display().to_string(),
+        tree: o.tree.display().to_string(),
+        kind,
+        refused: format!("{e:#}"),
+        phases: pr.phases.clone(),
+    };
+    std::fs::write(&rpath, serde_json::to_string_pretty(&refusal)? + "\n")
+        .with_context(|| format!("{}: cannot write", rpath.display()))
 }
 
 /// `report.json` when no pack was made: why, and how long each phase that ran took.
@@ -806,35 +805,46 @@ fn generate_with(o: &Options, pr: &mut Progress, work: &Work) -> Result<GenRepor
         compiled: plan.cmds.iter().map(|c| c.object.clone()).collect(),
         unchanged,
         not_built: plan.not_built,
-        pack: out.report.clone(),
+        pack: out.report,
         equivalence,
         warnings: module.warnings,
         phases: pr.phases.clone(),
     };
+    write_report(o, pr, &report, &fix.name, &module.dest)?;
+    Ok(report)
+}
+
+/// Writes `report` (`--report`, or beside the module) and says what the pack holds.
+fn write_report(
+    o: &Options,
+    pr: &Progress,
+    report: &GenReport,
+    name: &str,
+    module: &Path,
+) -> Result<()> {
     let rpath = o
         .report
         .clone()
-        .unwrap_or_else(|| module.dest.with_extension("json"));
-    std::fs::write(&rpath, serde_json::to_string_pretty(&report)? + "\n")
+        .unwrap_or_else(|| module.with_extension("json"));
+    std::fs::write(&rpath, serde_json::to_string_pretty(report)? + "\n")
         .with_context(|| format!("{}: cannot write", rpath.display()))?;
-    for t in &out.report.targets {
+    for t in &report.pack.targets {
         match &t.rust {
             Some(path) => pr.say(&format!("target {} ({path})", t.function)),
             None => pr.say(&format!("target {}", t.function)),
         }
     }
     pr.say(&format!(
-        "{}: pack {}, {} target(s) in {} object(s); report {}",
-        module.dest.display(),
-        fix.name,
-        out.report.targets.len(),
-        out.report.objects.len(),
+        "{}: pack {name}, {} target(s) in {} object(s); report {}",
+        module.display(),
+        report.pack.targets.len(),
+        report.pack.objects.len(),
         rpath.display()
     ));
     for p in &report.phases {
         pr.say(&format!("  {:8} {:6.2} s", p.name, p.seconds));
     }
-    Ok(report)
+    Ok(())
 }
 
 /// The built tree of the running kernel, as `splice-create` reads it.
@@ -1050,6 +1060,37 @@ fn plan_objects(
     d: &Dirs,
     pr: &Progress,
 ) -> Result<Plan> {
+    let (objects, not_built) = affected_objects(tree, touched, d, pr)?;
+    let cmds = objects
+        .iter()
+        .map(|obj| kbuild::read_cmd(tree, obj))
+        .collect::<Result<Vec<CmdFile>>>()?;
+    if cmds.is_empty() {
+        return Err(stop(Kind::NoFunctionalChange)(anyhow::anyhow!(
+            "{}: no object of this kernel is built from the files it changes ({})",
+            o.patch.display(),
+            touched.join(", ")
+        )));
+    }
+    let vmlinux_objtool = kbuild::vmlinux_objtool_args(tree)?;
+    let renumbering = lay_out_sources(o, d, pr)?;
+    Ok(Plan {
+        cmds,
+        not_built,
+        renumbering,
+        vmlinux_objtool,
+    })
+}
+
+/// The objects built from the `touched` files, sorted: a changed `.c` file's own, those
+/// whose Kbuild dependencies name a changed header, the crates built from or against a
+/// changed `.rs` file; and the changed files not built, with what that means.
+fn affected_objects(
+    tree: &Path,
+    touched: &[String],
+    d: &Dirs,
+    pr: &Progress,
+) -> Result<(Vec<String>, Vec<String>)> {
     let mut objects: Vec<String> = Vec::new();
     let mut not_built = Vec::new();
     let mut headers = Vec::new();
@@ -1092,22 +1133,13 @@ fn plan_objects(
     }
     objects.sort();
     objects.dedup();
-    let mut cmds: Vec<CmdFile> = Vec::new();
-    for obj in &objects {
-        let cf = kbuild::read_cmd(tree, obj)?;
-        cmds.push(cf);
-    }
-    if cmds.is_empty() {
-        return Err(stop(Kind::NoFunctionalChange)(anyhow::anyhow!(
-            "{}: no object of this kernel is built from the files it changes ({})",
-            o.patch.display(),
-            touched.join(", ")
-        )));
-    }
-    let vmlinux_objtool = kbuild::vmlinux_objtool_args(tree)?;
-    // The post sources compiled for the pack: unchanged lines numbered as before.
+    Ok((objects, not_built))
+}
+
+/// The post sources compiled for the pack, unchanged lines numbered as before (and with
+/// base diffs the pre sources too, named likewise).
+fn lay_out_sources(o: &Options, d: &Dirs, pr: &Progress) -> Result<Renumbering> {
     let renumbering = compile_overlay(&d.post, Some(&d.pre), &d.lines)?;
-    // With base diffs the pre side is compiled from an overlay too, named likewise.
     if !o.base.is_empty() {
         compile_overlay(&d.pre, None, &d.pre_compile)?;
     }
@@ -1122,12 +1154,7 @@ fn plan_objects(
                 .join(" ")
         ));
     }
-    Ok(Plan {
-        cmds,
-        not_built,
-        renumbering,
-        vmlinux_objtool,
-    })
+    Ok(renumbering)
 }
 
 /// Compiles each planned object before and after the patch (`o.jobs` at a time), and runs
@@ -1148,69 +1175,47 @@ fn compile_objects(o: &Options, tree: &Path, plan: &Plan, d: &Dirs, pr: &Progres
         .filter(|&i| !cmds[i].is_rust())
         .flat_map(|i| [(i, false), (i, true)])
         .collect();
-    let next = AtomicUsize::new(0);
-    let errors: Mutex<Vec<String>> = Mutex::new(Vec::new());
     let done = AtomicUsize::new(0);
-    std::thread::scope(|s| {
-        for _ in 0..o.jobs.max(1) {
-            s.spawn(|| loop {
-                let i = next.fetch_add(1, Ordering::SeqCst);
-                let Some(&(ci, post)) = jobs.get(i) else {
-                    break;
-                };
-                let cf = &cmds[ci];
-                let side = if post { "post" } else { "pre" };
-                let out = objs_dir.join(side).join(&cf.object);
-                let r = (|| -> Result<()> {
-                    std::fs::create_dir_all(out.parent().unwrap_or(objs_dir))?;
-                    let src_dir = if post { lines_dir } else { pre_compile_dir };
-                    let overlay = post || with_base;
-                    let source = src_dir.join(&cf.source);
-                    let rc = Recompile {
-                        source: if overlay {
-                            // The source from the overlay (a copy of the tree's if the patch
-                            // does not change it), so quoted includes find patched headers.
-                            if !source.exists() {
-                                mirror_for_compile(tree, src_dir, &cf.source)?;
-                            }
-                            Some(source)
-                        } else {
-                            None
-                        },
-                        output: out.clone(),
-                        overlay: overlay.then(|| src_dir.to_path_buf()),
-                        plain: false,
-                        ..Default::default()
-                    };
-                    compile_one(tree, cf, &rc, post, logs, vmlinux_objtool)
-                })();
-                let n = done.fetch_add(1, Ordering::SeqCst) + 1;
-                match r {
-                    Ok(()) => {
-                        if !o.quiet && (cmds.len() <= 20 || n.is_multiple_of(20) || n == jobs.len())
-                        {
-                            eprintln!(
-                                "[splice-create {:6.1}s]   CC {side:4} {} ({n}/{})",
-                                t0.elapsed().as_secs_f64(),
-                                cf.object,
-                                jobs.len()
-                            );
-                        }
+    let results = crate::pool::map(o.jobs, &jobs, |&(ci, post)| {
+        let cf = &cmds[ci];
+        let side = if post { "post" } else { "pre" };
+        let out = objs_dir.join(side).join(&cf.object);
+        let r = (|| -> Result<()> {
+            std::fs::create_dir_all(out.parent().unwrap_or(objs_dir))?;
+            let src_dir = if post { lines_dir } else { pre_compile_dir };
+            let overlay = post || with_base;
+            let source = src_dir.join(&cf.source);
+            let rc = Recompile {
+                source: if overlay {
+                    // The source from the overlay (a copy of the tree's if the patch
+                    // does not change it), so quoted includes find patched headers.
+                    if !source.exists() {
+                        mirror_for_compile(tree, src_dir, &cf.source)?;
                     }
-                    Err(e) => {
-                        if let Ok(mut v) = errors.lock() {
-                            v.push(format!("{e:#}"));
-                        }
-                    }
-                }
-            });
+                    Some(source)
+                } else {
+                    None
+                },
+                output: out.clone(),
+                overlay: overlay.then(|| src_dir.to_path_buf()),
+                plain: false,
+                ..Default::default()
+            };
+            compile_one(tree, cf, &rc, post, logs, vmlinux_objtool)
+        })();
+        let n = done.fetch_add(1, Ordering::SeqCst) + 1;
+        if r.is_ok() && !o.quiet && (cmds.len() <= 20 || n.is_multiple_of(20) || n == jobs.len()) {
+            eprintln!(
+                "[splice-create {:6.1}s]   CC {side:4} {} ({n}/{})",
+                t0.elapsed().as_secs_f64(),
+                cf.object,
+                jobs.len()
+            );
         }
+        r
     });
-    let errors = errors.into_inner().unwrap_or_default();
-    if let Some(e) = errors.first() {
-        bail!("{e}");
-    }
-    Ok(())
+    // The first failure in the order of the objects, whichever finished first.
+    results.into_iter().collect()
 }
 
 /// Compiles `cf` as `rc` says, logging under `logs`; for the pre side, keeps the raw object
@@ -1357,7 +1362,7 @@ fn select_units<'a>(
         if changed.is_empty() && !hooks_only {
             let added = assemble::added_globals(pre, post);
             if !added.is_empty() {
-                spare.push((cf, pre, post, added));
+                spare.push((*cf, pre, post, added));
                 continue;
             }
             unchanged.push(cf.object.clone());
@@ -1376,10 +1381,32 @@ fn select_units<'a>(
             targets: TargetSel::Explicit(changed),
         });
     }
+    carry_spare(spare, &mut units, &mut unchanged, pr);
+    if units.is_empty() {
+        return Err(stop(Kind::NoFunctionalChange)(anyhow::anyhow!(
+            "{}: no functional change: the compiled code of {} is the same before and after the patch",
+            o.patch.display(),
+            unchanged.join(", ")
+        )));
+    }
+    Ok((units, unchanged))
+}
+
+/// An object whose only change is new global functions or data, and those it adds.
+type Spare<'a> = (&'a CmdFile, &'a Obj, &'a Obj, Vec<String>);
+
+/// Carries each `spare` object whose additions code of the pack (`units`, growing) uses;
+/// the others are `unchanged`.
+fn carry_spare<'a>(
+    mut spare: Vec<Spare<'a>>,
+    units: &mut Vec<UnitInput<'a>>,
+    unchanged: &mut Vec<String>,
+    pr: &Progress,
+) {
     while let Some(i) = spare.iter().position(|(_, _, _, added)| {
         added
             .iter()
-            .any(|name| units.iter().any(|u: &UnitInput| u.post.refers_to(name)))
+            .any(|name| units.iter().any(|u| u.post.refers_to(name)))
     }) {
         let (cf, pre, post, added) = spare.swap_remove(i);
         pr.say(&format!(
@@ -1403,14 +1430,6 @@ fn select_units<'a>(
         ));
         unchanged.push(cf.object.clone());
     }
-    if units.is_empty() {
-        return Err(stop(Kind::NoFunctionalChange)(anyhow::anyhow!(
-            "{}: no functional change: the compiled code of {} is the same before and after the patch",
-            o.patch.display(),
-            unchanged.join(", ")
-        )));
-    }
-    Ok((units, unchanged))
 }
 
 /// Assembles the pack of `units` for the kernel of `tree`; refused if a target has no room
@@ -1485,17 +1504,7 @@ fn check_equivalence(
             d.work.display()
         )));
     }
-    let equivalence = rebuild_and_compare(
-        tree,
-        &plan.cmds,
-        units,
-        &out.report,
-        &d.post,
-        &plan.renumbering,
-        &d.work,
-        &d.logs,
-        o.jobs,
-    )?;
+    let equivalence = rebuild_and_compare(tree, plan, units, &out.report, d, o.jobs)?;
     if let Some(v) = equivalence.iter().find(|v| v.difference.is_some()) {
         return Err(stop(Kind::GeneratorBug)(anyhow::anyhow!(
             "generator bug: {}: {}: the replacement differs from an ordinary build of the fixed source: {} (work folder {}; please report it)",

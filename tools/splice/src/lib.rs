@@ -22,7 +22,7 @@
 //!    and [`report`][] the report.
 //! 9. [`equiv`][]: the evidence, every replacement against an ordinary rebuild.
 //!
-//! [`admin`][] is the `splice` command's side.
+//! [`pool`][] runs the compiles in parallel. [`admin`][] is the `splice` command's side.
 //!
 //! # Canonical symbol names
 //!
@@ -69,6 +69,7 @@ pub mod inventory;
 pub mod names;
 pub mod package;
 pub mod policy;
+pub mod pool;
 pub mod register;
 pub mod report;
 pub mod signals;
