@@ -167,26 +167,7 @@ pub fn assemble_units(info: &PackInfo, units: &[UnitInput], symvers: &Symvers) -
     if units.is_empty() {
         bail!("no object to make a pack from");
     }
-    let mut pack = format::Pack {
-        name: info.name.clone(),
-        description: info.description.clone(),
-        fixes: info.fixes.clone(),
-        fixed_in: info.fixed_in.clone(),
-        kernel_release: info.release.clone(),
-        build_id: info.build_id.clone(),
-        flags: if info.replace {
-            format::FLAG_REPLACE
-        } else {
-            0
-        } | if info.on_load {
-            format::FLAG_PATCH_ON_LOAD
-        } else {
-            0
-        },
-        objects: Vec::new(),
-        targets: Vec::new(),
-        fixups: Vec::new(),
-    };
+    let mut pack = empty_pack(info);
     let mut report = Report {
         pack: info.name.clone(),
         module: modname.clone(),
@@ -225,15 +206,7 @@ pub fn assemble_units(info: &PackInfo, units: &[UnitInput], symvers: &Symvers) -
     undefined.retain(|n| !pack_new.contains(n));
     undefined.sort();
     undefined.dedup();
-    let namespaces: Vec<String> = {
-        let mut v: Vec<String> = undefined
-            .iter()
-            .filter_map(|n| symvers.namespace(n).map(str::to_owned))
-            .collect();
-        v.sort();
-        v.dedup();
-        v
-    };
+    let namespaces = namespaces_of(&undefined, symvers);
     let stub_c = stub::stub_c(
         &info.name,
         &info.description,
@@ -253,6 +226,41 @@ pub fn assemble_units(info: &PackInfo, units: &[UnitInput], symvers: &Symvers) -
         blob,
         report,
     })
+}
+
+/// The pack's header as `info` says, with no object yet.
+fn empty_pack(info: &PackInfo) -> format::Pack {
+    let mut flags = 0;
+    if info.replace {
+        flags |= format::FLAG_REPLACE;
+    }
+    if info.on_load {
+        flags |= format::FLAG_PATCH_ON_LOAD;
+    }
+    format::Pack {
+        name: info.name.clone(),
+        description: info.description.clone(),
+        fixes: info.fixes.clone(),
+        fixed_in: info.fixed_in.clone(),
+        kernel_release: info.release.clone(),
+        build_id: info.build_id.clone(),
+        flags,
+        objects: Vec::new(),
+        targets: Vec::new(),
+        fixups: Vec::new(),
+    }
+}
+
+/// The symbol namespaces of the `undefined` symbols the pack uses, each once, sorted: the
+/// module must import them.
+fn namespaces_of(undefined: &[String], symvers: &Symvers) -> Vec<String> {
+    let mut v: Vec<String> = undefined
+        .iter()
+        .filter_map(|n| symvers.namespace(n).map(str::to_owned))
+        .collect();
+    v.sort();
+    v.dedup();
+    v
 }
 
 /// The functions `noreturns.h` (objtool's list of the kernel's global `__noreturn`

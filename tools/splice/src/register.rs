@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use anyhow::{bail, Result};
 use object::elf;
 
-use crate::clone::{Carried, CoreRel};
+use crate::clone::Carried;
 use crate::elf::{rtype_name, Canon, Obj, Sym};
 use crate::format::{self, rtype, Reloc};
 use crate::report::{ReportFixup, ReportTarget};
@@ -248,6 +248,34 @@ pub struct Metadata {
     pub report_fixups: Vec<ReportFixup>,
 }
 
+/// The relocations the core resolves in entry `u` of `post`, at offsets from its start;
+/// an error if one lies outside it.
+fn entry_relocs(post: &Obj, c: &Carried, u: &Entry) -> Result<Vec<Reloc>> {
+    let Some(rels) = c.core.get(&u.sec) else {
+        return Ok(Vec::new());
+    };
+    rels.iter()
+        .map(|r| {
+            if r.offset < u.start || r.offset + width(r.rtype) > u.start + u.size {
+                bail!(
+                    "{}: {}: relocation at {:#x} to {} lies outside the function",
+                    post.path,
+                    u.label,
+                    r.offset,
+                    r.canon.name
+                );
+            }
+            Ok(Reloc {
+                offset: (r.offset - u.start) as u32,
+                rtype: r.rtype,
+                symbol: r.canon.name.clone(),
+                local: r.canon.local,
+                addend: r.canon.addend,
+            })
+        })
+        .collect()
+}
+
 /// The blob's object (`object_name`, in `module`; its pre functions `pre_funcs`, indexed by
 /// `pre_index`), targets and fixups of a unit: each entry with the relocations the core
 /// resolves in it.
@@ -262,31 +290,6 @@ pub fn metadata(
     targets: &[String],
     bases: Bases,
 ) -> Result<Metadata> {
-    let to_reloc = |u: &Entry, r: &CoreRel| -> Result<Reloc> {
-        if r.offset < u.start || r.offset + width(r.rtype) > u.start + u.size {
-            bail!(
-                "{}: {}: relocation at {:#x} to {} lies outside the function",
-                post.path,
-                u.label,
-                r.offset,
-                r.canon.name
-            );
-        }
-        Ok(Reloc {
-            offset: (r.offset - u.start) as u32,
-            rtype: r.rtype,
-            symbol: r.canon.name.clone(),
-            local: r.canon.local,
-            addend: r.canon.addend,
-        })
-    };
-    let relocs_of = |u: &Entry| -> Result<Vec<Reloc>> {
-        c.core
-            .get(&u.sec)
-            .map(|v| v.iter().map(|r| to_reloc(u, r)).collect::<Result<Vec<_>>>())
-            .transpose()
-            .map(Option::unwrap_or_default)
-    };
     let mut m = Metadata {
         object: format::Object {
             name: object_name.to_owned(),
@@ -299,7 +302,7 @@ pub fn metadata(
         report_fixups: Vec::new(),
     };
     for (i, u) in entries.iter().enumerate() {
-        let relocs = relocs_of(u)?;
+        let relocs = entry_relocs(post, c, u)?;
         let replacement = bases.entry + i;
         match targets.get(i) {
             Some(t) => {

@@ -218,33 +218,9 @@ impl<'a> Carrier<'a> {
     /// `special` names it).
     fn classify(&mut self, owner: &str, r: &Rel, special: Option<&str>) -> Result<Class> {
         let post = self.post;
-        let s = &post.symbols[r.sym];
         let c = post.canon(r);
         let Some(si) = c.section else {
-            if !s.undefined || s.name.is_empty() {
-                bail!(
-                    "{}: {owner}: relocation at {:#x} against an absolute or missing symbol {:?}",
-                    post.path,
-                    r.offset,
-                    s.name
-                );
-            }
-            if self.symvers.is_exported(&s.name) || self.pack_new.contains(&s.name) {
-                return Ok(Class::Keep(Dest::Undef(s.name.clone(), r.addend)));
-            }
-            if let Some(sp) = special {
-                // The module loader links the entry (a jump label or static call key)
-                // before splice runs: only it can resolve the symbol, by name.
-                return match self.symvers.load_time_symbol(&s.name) {
-                    Ok(k) => Ok(Class::Keep(Dest::Undef(k, r.addend))),
-                    Err(why) => bail!(
-                        "{}: {owner}: {sp} entry refers to {}, which is not exported, and {why}",
-                        post.path,
-                        s.name
-                    ),
-                };
-            }
-            return Ok(Class::Core(Canon { local: false, ..c }));
+            return self.classify_undefined(owner, r, special, c);
         };
         let sec = &post.sections[si];
         if sec.is_init_or_exit() {
@@ -285,29 +261,70 @@ impl<'a> Carrier<'a> {
             self.carry(si);
             return Ok(Class::Keep(Dest::Sec(si, c.sec_offset)));
         }
+        match special {
+            Some(sp) => self.special_key(owner, sp, c),
+            None => Ok(Class::Core(c)),
+        }
+    }
+
+    /// [`Self::classify`] of a relocation against an undefined symbol `c`: exported or new
+    /// in the pack (the module loader links it), a special section entry's key (the module
+    /// loader too, by name), else the core's to resolve at `check`.
+    fn classify_undefined(
+        &self,
+        owner: &str,
+        r: &Rel,
+        special: Option<&str>,
+        c: Canon,
+    ) -> Result<Class> {
+        let post = self.post;
+        let s = &post.symbols[r.sym];
+        if !s.undefined || s.name.is_empty() {
+            bail!(
+                "{}: {owner}: relocation at {:#x} against an absolute or missing symbol {:?}",
+                post.path,
+                r.offset,
+                s.name
+            );
+        }
+        if self.symvers.is_exported(&s.name) || self.pack_new.contains(&s.name) {
+            return Ok(Class::Keep(Dest::Undef(s.name.clone(), r.addend)));
+        }
         if let Some(sp) = special {
-            // A key this object defines (a static key of the file, a pr_debug()'s
-            // descriptor): the running kernel's instance, by name if the name is unique in
-            // vmlinux, else by its position among those of that name.
-            let resolved = match c.sym {
-                Some(_) if c.local => self
-                    .symvers
-                    .load_time_local(&c.name, self.pre.source_file()),
-                Some(_) if !self.symvers.is_exported(&c.name) => {
-                    self.symvers.load_time_symbol(&c.name)
-                }
-                _ => Err("it is not a named symbol".into()),
-            };
-            return match resolved {
-                Ok(k) => Ok(Class::Keep(Dest::Undef(k, c.addend))),
+            // The module loader links the entry (a jump label or static call key)
+            // before splice runs: only it can resolve the symbol, by name.
+            return match self.symvers.load_time_symbol(&s.name) {
+                Ok(k) => Ok(Class::Keep(Dest::Undef(k, r.addend))),
                 Err(why) => bail!(
-                    "{}: {owner}: {sp} entry refers to {}, which is not carried and not exported, and {why}",
+                    "{}: {owner}: {sp} entry refers to {}, which is not exported, and {why}",
                     post.path,
-                    c.name
+                    s.name
                 ),
             };
         }
-        Ok(Class::Core(c))
+        Ok(Class::Core(Canon { local: false, ..c }))
+    }
+
+    /// [`Self::classify`] of a special section entry's reference to a key this object
+    /// defines and the pack does not carry (a static key of the file, a pr_debug()'s
+    /// descriptor): the running kernel's instance, by name if the name is unique in
+    /// vmlinux, else by its position among those of that name.
+    fn special_key(&self, owner: &str, sp: &str, c: Canon) -> Result<Class> {
+        let resolved = match c.sym {
+            Some(_) if c.local => self
+                .symvers
+                .load_time_local(&c.name, self.pre.source_file()),
+            Some(_) if !self.symvers.is_exported(&c.name) => self.symvers.load_time_symbol(&c.name),
+            _ => Err("it is not a named symbol".into()),
+        };
+        match resolved {
+            Ok(k) => Ok(Class::Keep(Dest::Undef(k, c.addend))),
+            Err(why) => bail!(
+                "{}: {owner}: {sp} entry refers to {}, which is not carried and not exported, and {why}",
+                self.post.path,
+                c.name
+            ),
+        }
     }
 
     fn check_type(&self, owner: &str, r: &Rel, core: bool) -> Result<()> {

@@ -211,17 +211,7 @@ impl<'a> Writer<'a> {
         // calls of them at (callthunks_patch_module_calls()): without it, the loader would read
         // and write before the trap, before the module's text when the trap comes first.
         self.padding = function_padding(self.post);
-        // Which places are calls or jumps is read from the code, since the assembler relocates a
-        // branch to a local symbol with `R_X86_64_PC32` as it does a data access.
-        let branches: HashSet<(usize, u64)> = self
-            .c
-            .core
-            .iter()
-            .filter(|(si, _)| self.post.sections[**si].is_exec())
-            .flat_map(|(si, v)| v.iter().map(move |r| (*si, r)))
-            .filter(|(si, r)| is_branch_place(&self.post.sections[*si].data, r.offset, r.rtype))
-            .map(|(si, r)| (si, r.offset))
-            .collect();
+        let branches = self.core_branches();
         let is_branch_in = |si: usize, r: &CoreRel| branches.contains(&(si, r.offset));
         self.data_trap = self
             .c
@@ -241,16 +231,7 @@ impl<'a> Writer<'a> {
                     (0, vec![0u8; 16]),
                 )
             });
-        let noreturn: HashSet<(usize, u64)> = self
-            .c
-            .core
-            .iter()
-            .flat_map(|(si, v)| v.iter().map(move |r| (*si, r)))
-            .filter(|(si, r)| {
-                is_branch_in(*si, r) && is_noreturn_call(self.post, *si, r, noreturns)
-            })
-            .map(|(si, r)| (si, r.offset))
-            .collect();
+        let noreturn = self.noreturn_calls(&branches, noreturns);
         self.noreturn_trap = (!noreturn.is_empty()).then(|| {
             add_placeholder(
                 &mut self.o,
@@ -283,6 +264,38 @@ impl<'a> Writer<'a> {
                 .add_section(Vec::new(), b".note.GNU-stack".to_vec(), SectionKind::Other);
         self.o.section_mut(gnu_stack).flags = SectionFlags::Elf { sh_flags: 0 };
         self.entsizes.push((".note.GNU-stack".to_owned(), 0, None));
+    }
+
+    /// The places (section, offset) the core resolves that are calls or jumps. Read from the
+    /// code: the assembler relocates a branch to a local symbol with `R_X86_64_PC32` as it
+    /// does a data access.
+    fn core_branches(&self) -> HashSet<(usize, u64)> {
+        self.c
+            .core
+            .iter()
+            .filter(|(si, _)| self.post.sections[**si].is_exec())
+            .flat_map(|(si, v)| v.iter().map(move |r| (*si, r)))
+            .filter(|(si, r)| is_branch_place(&self.post.sections[*si].data, r.offset, r.rtype))
+            .map(|(si, r)| (si, r.offset))
+            .collect()
+    }
+
+    /// Those of the `branches` that call a function that does not return (`noreturns`).
+    fn noreturn_calls(
+        &self,
+        branches: &HashSet<(usize, u64)>,
+        noreturns: &HashSet<String>,
+    ) -> HashSet<(usize, u64)> {
+        self.c
+            .core
+            .iter()
+            .flat_map(|(si, v)| v.iter().map(move |r| (*si, r)))
+            .filter(|(si, r)| {
+                branches.contains(&(*si, r.offset))
+                    && is_noreturn_call(self.post, *si, r, noreturns)
+            })
+            .map(|(si, r)| (si, r.offset))
+            .collect()
     }
 
     /// Symbols: the carried ones stay local, but for new globals, which the pack's other
