@@ -179,42 +179,45 @@ fn run(cli: &Cli, sys: &Sysfs) -> Result<i32, Failure> {
             ko,
             output,
             maintainer,
-        } => {
-            let Some(who) = maintainer
-                .clone()
-                .or_else(splice_tools::package::maintainer_from_env)
-            else {
-                return Err(Failure::new(
-                    exit::USAGE,
-                    "the package needs a maintainer: give --maintainer 'Name <mail>', or set \
-                     DEBFULLNAME and DEBEMAIL"
-                        .to_string(),
-                ));
-            };
-            splice_tools::package::check_maintainer(&who)
-                .map_err(|e| Failure::new(exit::USAGE, format!("{e:#}")))?;
-            let deb = splice_tools::package::build(ko, output, &who).map_err(|e| {
-                // A file that cannot be read or written is not a bad pack.
-                let code = match e
-                    .root_cause()
-                    .downcast_ref::<io::Error>()
-                    .map(io::Error::kind)
-                {
-                    Some(io::ErrorKind::NotFound) => exit::NO_PACK,
-                    Some(io::ErrorKind::PermissionDenied) => exit::PERMISSION,
-                    Some(_) => exit::ERROR,
-                    None => exit::BAD_PACK,
-                };
-                Failure::new(code, format!("{e:#}"))
-            })?;
-            if cli.json {
-                println!("{}", json!({ "deb": deb }));
-            } else {
-                println!("{}", deb.display());
-            }
-            Ok(exit::OK)
-        }
+        } => package(cli, ko, output, maintainer.as_deref()),
     }
+}
+
+/// `splice package`: the pack `ko` as a Debian package in `output`.
+fn package(cli: &Cli, ko: &Path, output: &Path, maintainer: Option<&str>) -> Result<i32, Failure> {
+    let Some(who) = maintainer
+        .map(str::to_owned)
+        .or_else(splice_tools::package::maintainer_from_env)
+    else {
+        return Err(Failure::new(
+            exit::USAGE,
+            "the package needs a maintainer: give --maintainer 'Name <mail>', or set \
+             DEBFULLNAME and DEBEMAIL"
+                .to_string(),
+        ));
+    };
+    splice_tools::package::check_maintainer(&who)
+        .map_err(|e| Failure::new(exit::USAGE, format!("{e:#}")))?;
+    let deb = splice_tools::package::build(ko, output, &who).map_err(|e| {
+        // A file that cannot be read or written is not a bad pack.
+        let code = match e
+            .root_cause()
+            .downcast_ref::<io::Error>()
+            .map(io::Error::kind)
+        {
+            Some(io::ErrorKind::NotFound) => exit::NO_PACK,
+            Some(io::ErrorKind::PermissionDenied) => exit::PERMISSION,
+            Some(_) => exit::ERROR,
+            None => exit::BAD_PACK,
+        };
+        Failure::new(code, format!("{e:#}"))
+    })?;
+    if cli.json {
+        println!("{}", json!({ "deb": deb }));
+    } else {
+        println!("{}", deb.display());
+    }
+    Ok(exit::OK)
 }
 
 /// Runs `f` with the kernel's tunables set as `retry` asks, and puts them back after: on
@@ -408,25 +411,7 @@ fn list(cli: &Cli, sys: &Sysfs) -> Result<i32, Failure> {
 
 fn print_pack(cli: &Cli, p: &Pack) {
     if cli.json {
-        let timings: serde_json::Map<_, _> = p
-            .timings
-            .iter()
-            .map(|(k, v)| (k.clone(), json!(v)))
-            .collect();
-        let cause = p.cause();
-        println!(
-            "{}",
-            json!({
-                "name": p.name, "module": p.module, "stage": p.stage,
-                "description": p.description, "fixes": p.fixes, "fixed_in": p.fixed_in,
-                "nr_targets": p.nr_targets,
-                "targets": p.targets, "abort_cause": p.abort_cause,
-                "abort_explanation": cause.map(|c| c.explain()),
-                "advice": cause.map(|c| c.advice()),
-                "conflicts": p.conflicts, "more_conflicts": p.more_conflicts,
-                "timings": timings, "warnings": p.warnings,
-            })
-        );
+        print_pack_json(p);
         return;
     }
     println!("pack:        {}", p.name);
@@ -442,58 +427,97 @@ fn print_pack(cli: &Cli, p: &Pack) {
     for w in &p.warnings {
         println!("warning:     {w}");
     }
+    print_targets(p);
+    print_last_failure(p);
+    print_last_action(p);
+}
+
+fn print_pack_json(p: &Pack) {
+    let timings: serde_json::Map<_, _> = p
+        .timings
+        .iter()
+        .map(|(k, v)| (k.clone(), json!(v)))
+        .collect();
+    let cause = p.cause();
+    println!(
+        "{}",
+        json!({
+            "name": p.name, "module": p.module, "stage": p.stage,
+            "description": p.description, "fixes": p.fixes, "fixed_in": p.fixed_in,
+            "nr_targets": p.nr_targets,
+            "targets": p.targets, "abort_cause": p.abort_cause,
+            "abort_explanation": cause.map(|c| c.explain()),
+            "advice": cause.map(|c| c.advice()),
+            "conflicts": p.conflicts, "more_conflicts": p.more_conflicts,
+            "timings": timings, "warnings": p.warnings,
+        })
+    );
+}
+
+fn print_targets(p: &Pack) {
     if p.targets.is_empty() {
         println!(
             "targets:     {} (addresses known after check)",
             p.nr_targets
         );
-    } else {
-        println!("targets:     {}", p.targets.len());
-        let w = p
-            .targets
-            .iter()
-            .map(|t| t.function.len())
-            .max()
-            .unwrap_or(0);
-        for t in &p.targets {
-            println!(
-                "  {:w$}  {} -> {}  {}",
-                t.function, t.old_address, t.new_address, t.state
-            );
-        }
+        return;
     }
-    match p.cause() {
-        Some(admin::Cause::None) | None => println!("last failure: none"),
-        Some(c) => {
-            println!("last failure: {c}: {}", c.explain());
-            for k in &p.conflicts {
-                println!(
-                    "  blocked by {} (pid {}) in {} at {}",
-                    k.comm, k.pid, k.function, k.address
-                );
-            }
-            if p.more_conflicts > 0 {
-                println!("  ... and {} more", p.more_conflicts);
-            }
-            println!("  next: {}", c.advice());
-        }
-    }
-    if p.timing("total_ns") > 0 {
-        let pause = p.timing("pause_ns");
-        print!(
-            "last action: {} total, matching {}",
-            human_ns(p.timing("total_ns")),
-            human_ns(p.timing("match_ns"))
+    println!("targets:     {}", p.targets.len());
+    let w = p
+        .targets
+        .iter()
+        .map(|t| t.function.len())
+        .max()
+        .unwrap_or(0);
+    for t in &p.targets {
+        println!(
+            "  {:w$}  {} -> {}  {}",
+            t.function, t.old_address, t.new_address, t.state
         );
-        if pause > 0 {
-            print!(
-                ", kernel stopped {} (stack check {})",
-                human_ns(pause),
-                human_ns(p.timing("stack_check_ns"))
-            );
-        }
-        println!(", tries {}", p.timing("tries"));
     }
+}
+
+/// Why the last action failed, what blocked it, and what to do next.
+fn print_last_failure(p: &Pack) {
+    let c = match p.cause() {
+        Some(admin::Cause::None) | None => {
+            println!("last failure: none");
+            return;
+        }
+        Some(c) => c,
+    };
+    println!("last failure: {c}: {}", c.explain());
+    for k in &p.conflicts {
+        println!(
+            "  blocked by {} (pid {}) in {} at {}",
+            k.comm, k.pid, k.function, k.address
+        );
+    }
+    if p.more_conflicts > 0 {
+        println!("  ... and {} more", p.more_conflicts);
+    }
+    println!("  next: {}", c.advice());
+}
+
+/// How long the last action took, and how long it stopped the kernel.
+fn print_last_action(p: &Pack) {
+    if p.timing("total_ns") == 0 {
+        return;
+    }
+    let pause = p.timing("pause_ns");
+    print!(
+        "last action: {} total, matching {}",
+        human_ns(p.timing("total_ns")),
+        human_ns(p.timing("match_ns"))
+    );
+    if pause > 0 {
+        print!(
+            ", kernel stopped {} (stack check {})",
+            human_ns(pause),
+            human_ns(p.timing("stack_check_ns"))
+        );
+    }
+    println!(", tries {}", p.timing("tries"));
 }
 
 fn act(cli: &Cli, sys: &Sysfs, pack: &str, action: Action) -> Result<i32, Failure> {
@@ -546,18 +570,7 @@ fn boot_disabled(cmdline: &Path) -> Result<bool, Failure> {
 fn apply_all(cli: &Cli, sys: &Sysfs, dir: &Path, state: &Path) -> Result<i32, Failure> {
     use splice_tools::boot;
     sys.present()?;
-    let marker = boot::marker(state);
-    if let Ok(was) = std::fs::read_to_string(&marker) {
-        return Err(Failure::new(
-            exit::ERROR,
-            format!(
-                "a boot stopped while applying {} ({} is still there): no pack applied, to keep a pack that crashes the kernel from doing it again; once the cause is known, remove {} to apply at the next boot",
-                was.trim(),
-                marker.display(),
-                marker.display()
-            ),
-        ));
-    }
+    refuse_after_crash(state)?;
     let packs = match boot::packs_in_order(dir) {
         Ok(p) => p,
         Err(e) if e.kind() == io::ErrorKind::NotFound => {
@@ -584,19 +597,12 @@ fn apply_all(cli: &Cli, sys: &Sysfs, dir: &Path, state: &Path) -> Result<i32, Fa
                     .iter()
                     .map(|p| p.display().to_string())
                     .collect();
-                let list = |v: &[String]| {
-                    if v.is_empty() {
-                        "none".to_string()
-                    } else {
-                        v.join(", ")
-                    }
-                };
                 f.message = format!(
                     "{}\nstopped at {}: applied now: {}; already applied: {already}; not tried: {}",
                     f.message,
                     ko.display(),
-                    list(&applied),
-                    list(&rest)
+                    listed(&applied),
+                    listed(&rest)
                 );
                 return Err(f);
             }
@@ -615,6 +621,33 @@ fn apply_all(cli: &Cli, sys: &Sysfs, dir: &Path, state: &Path) -> Result<i32, Fa
         );
     }
     Ok(exit::OK)
+}
+
+/// Refuses to apply at boot while the crash marker in `state` says a boot stopped in the
+/// middle of an apply: the pack it names may crash the kernel again.
+fn refuse_after_crash(state: &Path) -> Result<(), Failure> {
+    let marker = splice_tools::boot::marker(state);
+    let Ok(was) = std::fs::read_to_string(&marker) else {
+        return Ok(());
+    };
+    Err(Failure::new(
+        exit::ERROR,
+        format!(
+            "a boot stopped while applying {} ({} is still there): no pack applied, to keep a pack that crashes the kernel from doing it again; once the cause is known, remove {} to apply at the next boot",
+            was.trim(),
+            marker.display(),
+            marker.display()
+        ),
+    ))
+}
+
+/// `v` for a message: comma-separated, or "none".
+fn listed(v: &[String]) -> String {
+    if v.is_empty() {
+        "none".to_string()
+    } else {
+        v.join(", ")
+    }
 }
 
 /// Loads (if need be) and applies the installed pack `ko`: its name if this applied it, `None`
