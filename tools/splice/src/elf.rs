@@ -529,25 +529,7 @@ impl Obj {
             }
             // Where the relocation points: a PC-relative displacement counts from the end
             // of its instruction.
-            let t = sec_offset.wrapping_add(bias);
-            let syms = self.section_symbols(sec.index);
-            let at: Vec<usize> = syms
-                .iter()
-                .copied()
-                .filter(|&i| {
-                    let y = &self.symbols[i];
-                    let v = y.value as i64;
-                    t >= v && (t < v + y.size as i64 || (y.size == 0 && t == v))
-                })
-                .collect();
-            let pick = if at.len() == 1 {
-                Some(at[0])
-            } else if syms.len() == 1 {
-                Some(syms[0])
-            } else {
-                None
-            };
-            return match pick {
+            return match self.symbol_at(sec.index, sec_offset.wrapping_add(bias)) {
                 Some(i) => {
                     let y = &self.symbols[i];
                     Canon {
@@ -579,6 +561,25 @@ impl Obj {
             section: Some(sec.index),
             sec_offset,
             anchor: None,
+        }
+    }
+
+    /// The function or object symbol of section `si` that holds offset `t` when exactly one
+    /// does, else the section's only one, if it has just one.
+    fn symbol_at(&self, si: usize, t: i64) -> Option<usize> {
+        let syms = self.section_symbols(si);
+        let at: Vec<usize> = syms
+            .iter()
+            .copied()
+            .filter(|&i| {
+                let y = &self.symbols[i];
+                let v = y.value as i64;
+                t >= v && (t < v + y.size as i64 || (y.size == 0 && t == v))
+            })
+            .collect();
+        match (at.as_slice(), syms) {
+            ([i], _) | (_, [i]) => Some(*i),
+            _ => None,
         }
     }
 

@@ -5,7 +5,7 @@
 //! Prometheus sees which machines run which fixes, and which pack failed last, without
 //! anything of splice's own on the server.
 
-use crate::admin::Status;
+use crate::admin::{PackState, Status};
 use std::fmt::Write;
 
 /// A label value, escaped as the text format wants (backslash, double quote, line feed).
@@ -57,7 +57,7 @@ pub fn prometheus(st: &Status) -> String {
         "How many packs are applied.",
         &[(String::new(), st.applied.len() as u64)],
     );
-    let pack = |p: &crate::admin::PackState| format!("pack=\"{}\"", label(&p.name));
+    let pack = |p: &PackState| format!("pack=\"{}\"", label(&p.name));
     let info: Vec<_> = st
         .packs
         .iter()
@@ -81,38 +81,28 @@ pub fn prometheus(st: &Status) -> String {
         "A loaded pack: its stage, the version whose fixes it carries, the cause of its last failed action (none after a success).",
         &info,
     );
-    let applied: Vec<_> = st
-        .packs
-        .iter()
-        .map(|p| (pack(p), u64::from(p.stage == "applied")))
-        .collect();
-    family(
+    // One sample a pack.
+    let per_pack = |out: &mut String, name: &str, help: &str, value: fn(&PackState) -> u64| {
+        let samples: Vec<_> = st.packs.iter().map(|p| (pack(p), value(p))).collect();
+        family(out, name, help, &samples);
+    };
+    per_pack(
         &mut out,
         "splice_pack_applied",
         "1 while the pack is applied.",
-        &applied,
+        |p| u64::from(p.stage == "applied"),
     );
-    let failed: Vec<_> = st
-        .packs
-        .iter()
-        .map(|p| (pack(p), u64::from(p.abort_cause != "none")))
-        .collect();
-    family(
+    per_pack(
         &mut out,
         "splice_pack_last_action_failed",
         "1 if the pack's last action failed (abort_cause of splice_pack_info says why).",
-        &failed,
+        |p| u64::from(p.abort_cause != "none"),
     );
-    let fixes: Vec<_> = st
-        .packs
-        .iter()
-        .map(|p| (pack(p), p.fixes.len() as u64))
-        .collect();
-    family(
+    per_pack(
         &mut out,
         "splice_pack_fixes",
         "How many fixes the pack says it carries.",
-        &fixes,
+        |p| p.fixes.len() as u64,
     );
     out
 }

@@ -64,6 +64,54 @@ pub fn index_by_name<'a>(syms: &[&'a Sym]) -> HashMap<&'a str, usize> {
         .collect()
 }
 
+/// The relocations of pre function `f`, at offsets from its start, named canonically (a
+/// merged constant by its contents' place). Relocations inside run-time sites are listed
+/// too (the kernel ignores them): the list stays the object's, and the site says which
+/// bytes the kernel may rewrite.
+fn function_relocs(pre: &Obj, f: &Sym) -> Result<Vec<Reloc>> {
+    let sec = &pre.sections[f.section.unwrap_or(0)];
+    let mut relocs = Vec::new();
+    for r in sec.relocs_in(f.value, f.value + f.size) {
+        if !LOCAL_TYPES.contains(&r.rtype) {
+            bail!(
+                "{}: {}: relocation type {} is not supported",
+                pre.path,
+                f.name,
+                rtype_name(r.rtype)
+            );
+        }
+        if r.offset + width(r.rtype) > f.value + f.size {
+            bail!(
+                "{}: {}: relocation at {:#x} crosses the end of the function",
+                pre.path,
+                f.name,
+                r.offset
+            );
+        }
+        let c = pre.canon(r);
+        if c.name.is_empty() {
+            bail!(
+                "{}: {}: relocation at {:#x} has no symbol",
+                pre.path,
+                f.name,
+                r.offset
+            );
+        }
+        let (symbol, addend) = match merged_constant(pre, &c, r.rtype) {
+            Some(k) => k,
+            None => (c.name, c.addend),
+        };
+        relocs.push(Reloc {
+            offset: (r.offset - f.value) as u32,
+            rtype: r.rtype,
+            symbol,
+            local: c.local,
+            addend,
+        });
+    }
+    Ok(relocs)
+}
+
 /// The pre function table of the blob, with relocations and run-time site markers.
 pub fn pre_functions(pre: &Obj) -> Result<(Vec<&Sym>, Vec<format::Function>)> {
     let mut funcs = pre.functions();
@@ -79,49 +127,8 @@ pub fn pre_functions(pre: &Obj) -> Result<(Vec<&Sym>, Vec<format::Function>)> {
     let sites = crate::sites::find(pre)?;
     let mut out = Vec::with_capacity(funcs.len());
     for f in &funcs {
-        let sec = &pre.sections[f.section.unwrap_or(0)];
         let code = pre.symbol_bytes(f)?;
-        let mut relocs = Vec::new();
-        // Relocations inside run-time sites are listed too (the kernel ignores them): the
-        // list stays the object's, and the site says which bytes the kernel may rewrite.
-        for r in sec.relocs_in(f.value, f.value + f.size) {
-            if !LOCAL_TYPES.contains(&r.rtype) {
-                bail!(
-                    "{}: {}: relocation type {} is not supported",
-                    pre.path,
-                    f.name,
-                    rtype_name(r.rtype)
-                );
-            }
-            if r.offset + width(r.rtype) > f.value + f.size {
-                bail!(
-                    "{}: {}: relocation at {:#x} crosses the end of the function",
-                    pre.path,
-                    f.name,
-                    r.offset
-                );
-            }
-            let c = pre.canon(r);
-            if c.name.is_empty() {
-                bail!(
-                    "{}: {}: relocation at {:#x} has no symbol",
-                    pre.path,
-                    f.name,
-                    r.offset
-                );
-            }
-            let (symbol, addend) = match merged_constant(pre, &c, r.rtype) {
-                Some(k) => k,
-                None => (c.name, c.addend),
-            };
-            relocs.push(Reloc {
-                offset: (r.offset - f.value) as u32,
-                rtype: r.rtype,
-                symbol,
-                local: c.local,
-                addend,
-            });
-        }
+        let mut relocs = function_relocs(pre, f)?;
         for (place, callee, addend) in intra_section_branches(pre, f)? {
             let local = pre.defined(&callee).is_some_and(|y| !y.global);
             relocs.push(Reloc {

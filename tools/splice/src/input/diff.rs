@@ -130,6 +130,39 @@ pub fn parse(text: &str) -> Result<Patch> {
         if let Some(g) = git.as_mut() {
             g.header_line(l)?;
         }
+        p.mail_line(l);
+        let Some(old) = l.strip_prefix("--- ") else {
+            continue;
+        };
+        let Some(new) = lines.peek().and_then(|n| n.strip_prefix("+++ ")) else {
+            continue;
+        };
+        let f = FilePatch::of_header(strip(old), strip(new))?;
+        lines.next();
+        if let Some(g) = git.as_mut() {
+            g.content = true;
+        }
+        if !p.files.iter().any(|g| g.path == f.path) {
+            p.files.push(f);
+        }
+    }
+    finish_git_block(git.take(), &mut p);
+    if p.files.is_empty() {
+        if !p.mode_only.is_empty() {
+            bail!(
+                "the patch changes only the mode of {}; there is no code to patch",
+                p.mode_only.join(", ")
+            );
+        }
+        bail!("no file in the patch (not a unified diff?)");
+    }
+    Ok(p)
+}
+
+impl Patch {
+    /// Reads line `l` for what the mail and commit message say: the subjects (without
+    /// `[PATCH ...]`) and, outside the hunks, the CVE IDs.
+    fn mail_line(&mut self, l: &str) {
         if let Some(s) = l.strip_prefix("Subject: ") {
             let s = s.trim();
             let s = if s.starts_with('[') {
@@ -137,25 +170,23 @@ pub fn parse(text: &str) -> Result<Patch> {
             } else {
                 s
             };
-            p.subject.get_or_insert_with(|| s.to_owned());
-            p.subjects.push(s.to_owned());
+            self.subject.get_or_insert_with(|| s.to_owned());
+            self.subjects.push(s.to_owned());
         }
-        // Text outside the hunks: mail headers and commit messages.
         if !l.starts_with([' ', '+', '-', '@', '\\']) {
             for id in cve_ids(l) {
-                if !p.cves.contains(&id) {
-                    p.cves.push(id);
+                if !self.cves.contains(&id) {
+                    self.cves.push(id);
                 }
             }
         }
-        let Some(old) = l.strip_prefix("--- ") else {
-            continue;
-        };
-        let Some(new) = lines.peek().and_then(|n| n.strip_prefix("+++ ")) else {
-            continue;
-        };
-        let (old, new) = (strip(old), strip(new));
-        lines.next();
+    }
+}
+
+impl FilePatch {
+    /// The file of a `---`/`+++` header pair (`None` for `/dev/null`): modified, added or
+    /// deleted; an error for a rename, or a path outside the tree.
+    fn of_header(old: Option<String>, new: Option<String>) -> Result<FilePatch> {
         let f = match (old, new) {
             (Some(o), Some(n)) => {
                 if o != n {
@@ -179,24 +210,8 @@ pub fn parse(text: &str) -> Result<Patch> {
         if f.path.is_empty() || f.path.split('/').any(|c| c == "..") || f.path.starts_with('/') {
             bail!("the patch names a file outside the tree: {:?}", f.path);
         }
-        if let Some(g) = git.as_mut() {
-            g.content = true;
-        }
-        if !p.files.iter().any(|g| g.path == f.path) {
-            p.files.push(f);
-        }
+        Ok(f)
     }
-    finish_git_block(git.take(), &mut p);
-    if p.files.is_empty() {
-        if !p.mode_only.is_empty() {
-            bail!(
-                "the patch changes only the mode of {}; there is no code to patch",
-                p.mode_only.join(", ")
-            );
-        }
-        bail!("no file in the patch (not a unified diff?)");
-    }
-    Ok(p)
 }
 
 /// One `diff --git a/X b/Y` block, read up to its `---`/`+++` lines (if it has any).

@@ -292,41 +292,8 @@ pub fn recompile_command(cf: &CmdFile, r: &Recompile) -> Result<String> {
         );
     };
     let mut base = base.to_owned();
-    let mut front = Vec::new();
     if let Some(ov) = &r.overlay {
-        // __FILE__ as in the tree's build: relative to the tree for the source, as found on
-        // the include path for headers (GCC uses the last matching map, so general first).
-        front.push(format!("-fmacro-prefix-map={}/=", ov.display()));
-        // Patched headers first: an overlay directory for every include directory.
-        for word in base.split_whitespace() {
-            let inc = word.strip_prefix("-I").filter(|d| !d.is_empty());
-            if let Some(d) = inc {
-                let d = d.trim_start_matches("./");
-                let od = ov.join(d);
-                if od.is_dir() {
-                    front.push(format!("-I{}", od.display()));
-                    front.push(format!(
-                        "-fmacro-prefix-map={}/=./{}/",
-                        od.display(),
-                        d.trim_end_matches('/')
-                    ));
-                }
-            }
-        }
-        // The source itself as the tree's build names it (kernel/trace/x.c), even when its
-        // directory is also an include directory (kernel/trace adds -I$(src)), whose map
-        // above would make it ./kernel/trace/x.c: last, so that it wins. FORTIFY_SOURCE's
-        // messages and WARN()s carry __FILE__.
-        front.push(format!(
-            "-fmacro-prefix-map={}={}",
-            ov.join(&cf.source).display(),
-            cf.source
-        ));
-        // Quoted includes next to the source: the tree's directory after the overlay's.
-        let src_dir = Path::new(&cf.source).parent().unwrap_or(Path::new(""));
-        front.push(format!("-iquote{}", src_dir.display()));
-    }
-    if !front.is_empty() {
+        let front = overlay_options(cf, &base, ov);
         let (cc, rest) = base.split_once(' ').unwrap_or((base.as_str(), ""));
         base = format!("{cc} {} {rest}", front.join(" "));
     }
@@ -346,6 +313,44 @@ pub fn recompile_command(cf: &CmdFile, r: &Recompile) -> Result<String> {
     Ok(format!(
         "{base}{g} -ffunction-sections -fdata-sections {src}"
     ))
+}
+
+/// The options that put overlay `ov` (the patched files) in front of the tree for the
+/// compile of `cf` whose recorded command, up to its source, is `base`: its headers found
+/// first, and `__FILE__` what the tree's build makes of it.
+fn overlay_options(cf: &CmdFile, base: &str, ov: &Path) -> Vec<String> {
+    // __FILE__ as in the tree's build: relative to the tree for the source, as found on
+    // the include path for headers (GCC uses the last matching map, so general first).
+    let mut front = vec![format!("-fmacro-prefix-map={}/=", ov.display())];
+    // Patched headers first: an overlay directory for every include directory.
+    for word in base.split_whitespace() {
+        let Some(d) = word.strip_prefix("-I").filter(|d| !d.is_empty()) else {
+            continue;
+        };
+        let d = d.trim_start_matches("./");
+        let od = ov.join(d);
+        if od.is_dir() {
+            front.push(format!("-I{}", od.display()));
+            front.push(format!(
+                "-fmacro-prefix-map={}/=./{}/",
+                od.display(),
+                d.trim_end_matches('/')
+            ));
+        }
+    }
+    // The source itself as the tree's build names it (kernel/trace/x.c), even when its
+    // directory is also an include directory (kernel/trace adds -I$(src)), whose map
+    // above would make it ./kernel/trace/x.c: last, so that it wins. FORTIFY_SOURCE's
+    // messages and WARN()s carry __FILE__.
+    front.push(format!(
+        "-fmacro-prefix-map={}={}",
+        ov.join(&cf.source).display(),
+        cf.source
+    ));
+    // Quoted includes next to the source: the tree's directory after the overlay's.
+    let src_dir = Path::new(&cf.source).parent().unwrap_or(Path::new(""));
+    front.push(format!("-iquote{}", src_dir.display()));
+    front
 }
 
 /// The C compiler a tree was configured with: Kbuild keeps its `--version` line in
