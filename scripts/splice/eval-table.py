@@ -324,6 +324,7 @@ totals = {
     "pack_build_s_median": med(build), "pack_build_s_worst": max(build) if build else None,
     "pause_us_median": med(pauses), "pause_us_worst": max(pauses) if pauses else None,
     "klp_build_run": len(kl),
+    "klp_build_not_run": n - len(kl),
     "klp_build_built": len(kok),
     "klp_build_success_rate": round(len(kok) / len(kl), 3) if kl else None,
     "klp_build_s_first_with_kernel_build": kfull[0] if kfull else None,
@@ -413,6 +414,8 @@ if pauses:
     print(f"  stop_machine pause: median {med(pauses)} µs, worst {max(pauses)} µs")
 if kl:
     print(f"  klp-build: {len(kok)} of {len(kl)} built ({100 * len(kok) // len(kl)}%)"
+          + (f"; not run on {n - len(kl)} of the {n} patches (EVAL_KLP_LIMIT, EVAL_KLP=0 or a "
+             f"run stopped): its figures are of the {len(kl)} it ran on" if len(kl) < n else "")
           + (f"; first with the kernel build {kfull[0]:.0f} s" if kfull else "")
           + (f"; reusing it median {med(kreuse):.0f} s, worst {max(kreuse):.0f} s" if kreuse else ""))
 if klp_guest_ran and kl:

@@ -5,7 +5,8 @@
 # a refusal with a named reason passes, a pack applied without that evidence
 # (not run, a tracer that counted nothing, code_busy) is a skip, never a
 # pass; a guest run that failed or did not finish fails the evaluation,
-# whatever the packs' lines say.
+# whatever the packs' lines say. klp-build's totals name the patches it did
+# not run on (a partial run is not a comparison of the whole corpus).
 set -uo pipefail
 src=$(cd "$(dirname "$0")/../../../../.." && pwd)
 . "$(dirname "$0")/lib.sh"
@@ -59,4 +60,15 @@ evaluation "$ok exercised=1/1 ran=qf:2 behaves=fixed old=back" 0 no
 check "a guest run that did not finish fails the evaluation" says "eval: 3 passed, 1 failed, 0 skipped"
 evaluation "load=ok check=ok apply=failed smoke=skipped reverse=skipped unload=ok cause=no_match match_ns=1 pause_ns=0 sig=unchecked exercised=0/0 ran=none behaves=unchecked old=-"
 check "a pack that fails to apply on its own kernel is a failure" says "eval: 2 passed, 1 failed, 0 skipped"
+
+# klp-build ran on p alone (EVAL_KLP_LIMIT, or a run stopped): its totals say
+# they cover that one, not the three.
+evaluation "$ok exercised=1/1 ran=qf:2 behaves=fixed old=back"
+mkdir -p "$dir/out/klp"
+echo "p ok 300.5 reuse alone" >"$dir/out/klp/outcomes"
+python3 "$src/scripts/splice/eval-table.py" "$dir/out" 7.2.12 7.2.13 p q r >"$dir/table.out" 2>&1
+check "klp-build's totals name the patches it did not run on" \
+	grep -qF "klp-build: 1 of 1 built (100%); not run on 2 of the 3 patches (EVAL_KLP_LIMIT, EVAL_KLP=0 or a run stopped): its figures are of the 1 it ran on" "$dir/table.out"
+check "and results.json counts them" \
+	python3 -c 'import json, sys; t = json.load(open(sys.argv[1]))["totals"]; sys.exit(t["klp_build_not_run"] != 2)' "$dir/out/results.json"
 finish eval-table
