@@ -17,13 +17,14 @@
 
 # with_headers P LOG DIFF RECORD: P's diff plus the diffs of the other headers
 # that changed between the two versions, that P's objects include and whose
-# added lines name what the compiler missed in LOG (an undeclared identifier,
-# a missing member, conflicting types); all of them if none does. Written to
+# added lines (or, if none, the lines of the change around them) name what
+# the compiler missed in LOG (an undeclared identifier, a missing member,
+# conflicting types); all of them if none does. Written to
 # DIFF, each header with what pulled it in to RECORD ("P HEADER missed:ID" or
 # "P HEADER all"). A later round (DIFF exists) adds to the headers of the one
 # before. Fails if there is no header left to add.
 with_headers() {
-	local p=$1 log=$2 diff=$3 record=$4 f o cmd n=0 h i id hs=() want=() why=() missed=()
+	local p=$1 log=$2 diff=$3 record=$4 f o cmd n=0 h i id lines hs=() want=() why=() missed=()
 	local from=$out/patches/$p.diff old=$SPLICE_BUILD/sources/tree-$base_deb
 	local new=$SPLICE_BUILD/sources/tree-$next_deb
 	[ -f "$diff" ] && from=$diff
@@ -41,14 +42,20 @@ with_headers() {
 	done <"$out/changed-files"
 	mapfile -t missed < <(grep -E ' error: ' "$log" | grep -oE "[‘'][A-Za-z_][A-Za-z0-9_]*[’']" |
 		tr -d "‘’'" | sort -u)
-	for h in "${hs[@]}"; do
-		for id in "${missed[@]}"; do
-			if file_diff "$old" "$new" "$h" | grep '^+' | grep -qw -- "$id"; then
-				want+=("$h")
-				why+=("missed:$id")
-				break
-			fi
+	# The added lines first; then the lines around them, where a prototype
+	# whose continuation line changed keeps its name (bsg-lib.h in 7.2.13).
+	for lines in '^+' '^[+ ]'; do
+		for h in "${hs[@]}"; do
+			for id in "${missed[@]}"; do
+				if file_diff "$old" "$new" "$h" | grep -v '^+++ ' | grep -- "$lines" |
+					grep -qw -- "$id"; then
+					want+=("$h")
+					why+=("missed:$id")
+					break
+				fi
+			done
 		done
+		[ ${#want[@]} = 0 ] || break
 	done
 	if [ ${#want[@]} = 0 ]; then
 		want=("${hs[@]}")

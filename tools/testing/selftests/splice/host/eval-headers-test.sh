@@ -71,6 +71,25 @@ check "and says all" grep -qx "bsg include/linux/other.h all" "$out/klp/headers-
 with_headers bsg "$t/klp2.log" "$out/klp/bsg.headers.diff" "$out/klp/headers-used"
 check "with none left, no further round" test $? != 0
 
+# The prototype's changed line is its continuation (bsg-lib.h in 7.2.13: the
+# name stays on the context line above): still that header alone, not every
+# header the object includes (all six, in the first Debian run, one of which
+# klp-build's fix-patch-lines then broke).
+printf 'int wrap_setup(int q,\n\tint d);\n' >"$old/include/linux/wrap.h"
+printf 'int wrap_setup(int q,\n\tint d, int e);\n' >"$new/include/linux/wrap.h"
+echo 'int wrap_setup(int q, int d) { return q; }' >"$old/block/wrap.c"
+echo 'int wrap_setup(int q, int d, int e) { return q; }' >"$new/block/wrap.c"
+file_diff "$old" "$new" block/wrap.c >"$out/patches/wrap.diff"
+printf '%s\n' block/wrap.c include/linux/other.h include/linux/wrap.h >>"$out/changed-files"
+printf 'savedcmd_block/wrap.o := gcc block/wrap.c\ndeps_block/wrap.o := include/linux/other.h include/linux/wrap.h\n' \
+	>"$KERNEL_TREE/block/.wrap.o.cmd"
+echo "block/wrap.c:1:5: error: conflicting types for ‘wrap_setup’; have ‘int(int,  int,  int)’" >"$t/wrap.log"
+with_headers wrap "$t/wrap.log" "$out/klp/wrap.headers.diff" "$t/wrap.used"
+check "a name on the context line of its header's change finds that header" \
+	grep -qxF -- '--- a/include/linux/wrap.h' "$out/klp/wrap.headers.diff"
+check "and that header alone" not_ grep -qF 'other.h' "$out/klp/wrap.headers.diff"
+check "recorded with the name" test "$(cat "$t/wrap.used")" = "wrap include/linux/wrap.h missed:wrap_setup"
+
 # The table: klp-build's row says it was given the headers, and which.
 mkdir -p "$out/splice"
 echo '[{"patch": "bsg", "file": "block/bsg-lib.c", "hunks": 1}]' >"$out/corpus.json"
