@@ -19,9 +19,10 @@
 # that changed between the two versions, that P's objects include and whose
 # added lines (or, if none, the lines of the change around them) name what
 # the compiler missed in LOG (an undeclared identifier, a missing member,
-# conflicting types); all of them if none does. Written to
-# DIFF, each header with what pulled it in to RECORD ("P HEADER missed:ID" or
-# "P HEADER all"). A later round (DIFF exists) adds to the headers of the one
+# conflicting types), and then the other changed C files whose changes use
+# it (the callers of a changed prototype); all the headers if none does. Written to
+# DIFF, each file with what pulled it in to RECORD ("P HEADER missed:ID",
+# "P FILE.c uses:ID" or "P HEADER all"). A later round (DIFF exists) adds to the headers of the one
 # before. Fails if there is no header left to add.
 with_headers() {
 	local p=$1 log=$2 diff=$3 record=$4 f o cmd n=0 h i id lines hs=() want=() why=() missed=()
@@ -60,6 +61,22 @@ with_headers() {
 	if [ ${#want[@]} = 0 ]; then
 		want=("${hs[@]}")
 		for h in "${hs[@]}"; do why+=(all); done
+	else
+		# A changed interface: the other C files of the fix whose changes
+		# use what the compiler missed (the callers of bsg_setup_queue(),
+		# which klp-build's tree compiles with the changed header).
+		while read -r f; do
+			case $f in *.c) ;; *) continue ;; esac
+			grep -qxF -- "--- a/$f" "$from" && continue
+			for id in "${missed[@]}"; do
+				if file_diff "$old" "$new" "$f" | grep -v '^+++ \|^--- ' | grep '^[-+ ]' |
+					grep -qw -- "$id"; then
+					want+=("$f")
+					why+=("uses:$id")
+					break
+				fi
+			done
+		done <"$out/changed-files"
 	fi
 	[ ${#want[@]} -gt 0 ] || return 1
 	mkdir -p "$(dirname "$diff")" "$(dirname "$record")" || return 1

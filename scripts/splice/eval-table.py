@@ -57,9 +57,10 @@ def read_headers_used(path):
 
 
 def headers_text(headers):
-    return "with the headers it does not compile without: " + ", ".join(
-        h["header"] + ("" if h["why"] == "all" else f" for {h['why'].split(':', 1)[1]}")
-        for h in headers)
+    def one(h):
+        why, _, name = h["why"].partition(":")
+        return h["header"] + {"all": "", "uses": f" (which uses {name})"}.get(why, f" for {name}")
+    return "with the headers it does not compile without: " + ", ".join(one(h) for h in headers)
 
 
 headers_used = read_headers_used(os.path.join(out, "splice", "headers-used"))

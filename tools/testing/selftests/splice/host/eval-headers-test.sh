@@ -90,6 +90,21 @@ check "a name on the context line of its header's change finds that header" \
 check "and that header alone" not_ grep -qF 'other.h' "$out/klp/wrap.headers.diff"
 check "recorded with the name" test "$(cat "$t/wrap.used")" = "wrap include/linux/wrap.h missed:wrap_setup"
 
+# The prototype changed, so its callers did too (scsi_transport_fc.c's
+# bsg_setup_queue() in 7.2.13): the changed C files whose changes use the
+# name come with the header; a changed C file that does not use it stays out.
+printf 'int c(void)\n{\n\treturn wrap_setup(1,\n\t\t2);\n}\n' >"$old/block/caller.c"
+printf 'int c(void)\n{\n\treturn wrap_setup(1,\n\t\t2, 3);\n}\n' >"$new/block/caller.c"
+echo 'int u;' >"$old/block/unrelated.c"
+echo 'long u;' >"$new/block/unrelated.c"
+printf '%s\n' block/caller.c block/unrelated.c >>"$out/changed-files"
+rm -f "$out/klp/wrap.headers.diff" "$t/wrap.used"
+with_headers wrap "$t/wrap.log" "$out/klp/wrap.headers.diff" "$t/wrap.used"
+check "a caller whose change uses the changed prototype comes with it" \
+	grep -qxF -- '--- a/block/caller.c' "$out/klp/wrap.headers.diff"
+check "recorded as using it" grep -qx "wrap block/caller.c uses:wrap_setup" "$t/wrap.used"
+check "a changed file that does not use it stays out" not_ grep -qF 'unrelated.c' "$out/klp/wrap.headers.diff"
+
 # The table: klp-build's row says it was given the headers, and which.
 mkdir -p "$out/splice"
 echo '[{"patch": "bsg", "file": "block/bsg-lib.c", "hunks": 1}]' >"$out/corpus.json"
@@ -101,6 +116,10 @@ check "the table is made" test $? = 0
 check "klp-build's row names the headers it was given" \
 	grep -qF "built (with the headers it does not compile without: include/linux/bsg-lib.h for bsg_setup_queue, include/linux/other.h)" \
 	"$out/results.md"
+printf 'bsg block/caller.c uses:bsg_setup_queue\n' >>"$out/klp/headers-used"
+python3 "$src/scripts/splice/eval-table.py" "$out" 7.2.12 7.2.13 bsg >"$t/table.out" 2>&1
+check "and the callers, saying what they use" \
+	grep -qF "include/linux/other.h, block/caller.c (which uses bsg_setup_queue))" "$out/results.md"
 check "results.json says which diff klp-build got" \
 	python3 -c 'import json, sys; r = json.load(open(sys.argv[1]))["rows"][0]["klp_build"]; sys.exit(r["diff"] != "klp-headers")' \
 	"$out/results.json"
