@@ -15,15 +15,31 @@
 # (its .cmd files name what each object includes), SPLICE_BUILD, base_deb and
 # next_deb (the two source trees, build/sources/tree-VERSION).
 
+# names_missed FILE LINES: the first name of $missed that the lines of FILE's
+# change (base -> next) matching LINES (a grep pattern: '^+' the added ones)
+# hold as a word; fails if none does. Uses with_headers' old, new, missed.
+names_missed() {
+	local id
+	for id in "${missed[@]}"; do
+		if file_diff "$old" "$new" "$1" | grep -v '^+++ \|^--- ' | grep -- "$2" |
+			grep -qw -- "$id"; then
+			echo "$id"
+			return 0
+		fi
+	done
+	return 1
+}
+
 # with_headers P LOG DIFF RECORD: P's diff plus the diffs of the other headers
 # that changed between the two versions, that P's objects include and whose
-# added lines (or, if none, the lines of the change around them) name what
-# the compiler missed in LOG (an undeclared identifier, a missing member,
-# conflicting types), and then the other changed C files whose changes use
-# it (the callers of a changed prototype); all the headers if none does. Written to
-# DIFF, each file with what pulled it in to RECORD ("P HEADER missed:ID",
-# "P FILE.c uses:ID" or "P HEADER all"). A later round (DIFF exists) adds to the headers of the one
-# before. Fails if there is no header left to add.
+# added lines (or, if none does, the lines of the change around them) name
+# what the compiler missed in LOG (an undeclared identifier, a missing
+# member, conflicting types), and the other changed C files whose changes
+# use that name (the callers of a changed prototype, in a later round too);
+# all the headers if no file names it. Written to DIFF, each file with what
+# pulled it in to RECORD ("P HEADER missed:ID", "P FILE.c uses:ID" or
+# "P HEADER all"). A later round (DIFF exists) adds to the files of the one
+# before. Fails if there is no file left to add.
 with_headers() {
 	local p=$1 log=$2 diff=$3 record=$4 f o cmd n=0 h i id lines hs=() want=() why=() missed=()
 	local from=$out/patches/$p.diff old=$SPLICE_BUILD/sources/tree-$base_deb
@@ -47,36 +63,25 @@ with_headers() {
 	# whose continuation line changed keeps its name (bsg-lib.h in 7.2.13).
 	for lines in '^+' '^[+ ]'; do
 		for h in "${hs[@]}"; do
-			for id in "${missed[@]}"; do
-				if file_diff "$old" "$new" "$h" | grep -v '^+++ ' | grep -- "$lines" |
-					grep -qw -- "$id"; then
-					want+=("$h")
-					why+=("missed:$id")
-					break
-				fi
-			done
+			id=$(names_missed "$h" "$lines") || continue
+			want+=("$h")
+			why+=("missed:$id")
 		done
 		[ ${#want[@]} = 0 ] || break
 	done
+	# A changed interface: the other C files of the fix whose changes use
+	# what the compiler missed (the callers of bsg_setup_queue(), which
+	# klp-build's tree compiles with the changed header).
+	while read -r f; do
+		case $f in *.c) ;; *) continue ;; esac
+		grep -qxF -- "--- a/$f" "$from" && continue
+		id=$(names_missed "$f" '^[-+ ]') || continue
+		want+=("$f")
+		why+=("uses:$id")
+	done <"$out/changed-files"
 	if [ ${#want[@]} = 0 ]; then
 		want=("${hs[@]}")
 		for h in "${hs[@]}"; do why+=(all); done
-	else
-		# A changed interface: the other C files of the fix whose changes
-		# use what the compiler missed (the callers of bsg_setup_queue(),
-		# which klp-build's tree compiles with the changed header).
-		while read -r f; do
-			case $f in *.c) ;; *) continue ;; esac
-			grep -qxF -- "--- a/$f" "$from" && continue
-			for id in "${missed[@]}"; do
-				if file_diff "$old" "$new" "$f" | grep -v '^+++ \|^--- ' | grep '^[-+ ]' |
-					grep -qw -- "$id"; then
-					want+=("$f")
-					why+=("uses:$id")
-					break
-				fi
-			done
-		done <"$out/changed-files"
 	fi
 	[ ${#want[@]} -gt 0 ] || return 1
 	mkdir -p "$(dirname "$diff")" "$(dirname "$record")" || return 1

@@ -105,6 +105,16 @@ check "a caller whose change uses the changed prototype comes with it" \
 check "recorded as using it" grep -qx "wrap block/caller.c uses:wrap_setup" "$t/wrap.used"
 check "a changed file that does not use it stays out" not_ grep -qF 'unrelated.c' "$out/klp/wrap.headers.diff"
 
+# The header came first (the fix's diff held it, or a round before did) and
+# the compiler now names the prototype in a caller: the callers, not every
+# header the object includes.
+{ cat "$out/patches/wrap.diff"; file_diff "$old" "$new" include/linux/wrap.h; } >"$t/wrap2.diff"
+rm -f "$t/wrap2.used"
+echo "block/caller.c:3:9: error: too few arguments to function ‘wrap_setup’; expected 3, have 2" >"$t/wrap2.log"
+with_headers wrap "$t/wrap2.log" "$t/wrap2.diff" "$t/wrap2.used"
+check "with the header in already, the callers come in a later round" \
+	test "$(cat "$t/wrap2.used")" = "wrap block/caller.c uses:wrap_setup"
+
 # The table: klp-build's row says it was given the headers, and which.
 mkdir -p "$out/splice"
 echo '[{"patch": "bsg", "file": "block/bsg-lib.c", "hunks": 1}]' >"$out/corpus.json"
